@@ -1,0 +1,661 @@
+package io.tern.broker;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.tern.broker.store.MessageStore;
+import io.tern.broker.store.StoreBatch;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.DestinationName;
+import io.tern.protocol.ErrorCode;
+import io.tern.protocol.FrameCodec;
+import io.tern.protocol.NodeInfo;
+import io.tern.protocol.WireMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * One node: its queues, topics and subscriptions, the store they are kept in, and the memory they
+ * use. Routing of sends and acknowledgements goes through {@link #publish}, the only path that
+ * changes stored messages on behalf of clients, so non-transacted sends, acknowledgements and
+ * commits all get the same durability: stored first, then visible, then answered.
+ */
+public final class Broker implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
+    static final String SUBSCRIPTION_PREFIX = "$sub:";
+    static final String TEMP_PREFIX = "$temp:";
+
+    private final BrokerConfig config;
+    private final MessageStore store;
+    private final String nodeId;
+    private final LongSupplier clockMs;
+    private final ExecutorService pool;
+    private final ScheduledExecutorService scheduler;
+    private final Map<String, MessageQueue> queues = new ConcurrentHashMap<>();
+    private final Map<String, List<MessageQueue>> topicSubscriptions = new ConcurrentHashMap<>();
+    private final Map<String, Object> temporaryTopics = new ConcurrentHashMap<>();
+    private final Map<String, ServerConnection> clientIds = new ConcurrentHashMap<>();
+    private final Map<Long, ServerConnection> connections = new ConcurrentHashMap<>();
+    private final DuplicateCache duplicates;
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicLong memoryUsed = new AtomicLong();
+    private final AtomicLong duplicatesDropped = new AtomicLong();
+    private final AtomicLong connectionIds = new AtomicLong();
+    private final ConcurrentLinkedQueue<Runnable> blocked = new ConcurrentLinkedQueue<>();
+    private volatile ClusterTopology topology;
+    private volatile long topologyDigest;
+    private volatile boolean stopping;
+
+    public Broker(BrokerConfig config, MessageStore store, String nodeId) {
+        this(config, store, nodeId, System::currentTimeMillis);
+    }
+
+    public Broker(BrokerConfig config, MessageStore store, String nodeId, LongSupplier clockMs) {
+        this.config = config;
+        this.store = store;
+        this.nodeId = nodeId;
+        this.clockMs = clockMs;
+        this.duplicates = new DuplicateCache(config.duplicateIdCacheSize());
+        this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
+        setTopology(ClusterTopology.single(new NodeInfo(nodeId, config.name(), "", List.of(), "")));
+    }
+
+    private static ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    public BrokerConfig config() {
+        return config;
+    }
+
+    public String nodeId() {
+        return nodeId;
+    }
+
+    public ClusterTopology topology() {
+        return topology;
+    }
+
+    public long topologyDigest() {
+        return topologyDigest;
+    }
+
+    /** Replaces what clients are told about the cluster; they learn it on their next request. */
+    public void setTopology(ClusterTopology topology) {
+        this.topology = topology;
+        this.topologyDigest = topology.digest();
+    }
+
+    long nowMs() {
+        return clockMs.getAsLong();
+    }
+
+    /** Reads the store and rebuilds every durable queue; call once before accepting clients. */
+    public void start() {
+        Map<String, QueueDefinition> definitions = new LinkedHashMap<>();
+        Map<String, List<QueueEntry>> messages = new HashMap<>();
+        long[] maxSequence = {0};
+        int[] count = {0};
+        store.recover(new MessageStore.Recovery() {
+            @Override
+            public void queue(String queue, byte[] definition) {
+                definitions.put(queue, QueueDefinition.decode(definition));
+            }
+
+            @Override
+            public void message(String queue, long seq, byte[] message) {
+                ByteBuf buf = Unpooled.wrappedBuffer(message);
+                messages.computeIfAbsent(queue, q -> new ArrayList<>())
+                        .add(new QueueEntry(seq, FrameCodec.readMessage(buf), true, null, 0));
+                maxSequence[0] = Math.max(maxSequence[0], seq);
+                count[0]++;
+            }
+
+            @Override
+            public void duplicateId(String id) {
+                duplicates.recovered(id);
+            }
+        });
+        sequence.set(maxSequence[0]);
+        definitions.values().forEach(this::register);
+        List<CompletableFuture<Void>> loads = new ArrayList<>();
+        messages.forEach((name, entries) -> {
+            MessageQueue q = queues.get(name);
+            if (q == null) {
+                LOG.warn("Dropping {} stored messages of unknown queue {}", entries.size(), name);
+                return;
+            }
+            entries.forEach(e -> memoryUsed.addAndGet(e.size));
+            loads.add(q.executor().submit(() -> entries.forEach(q::enqueue)));
+        });
+        CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).join();
+        LOG.info("Recovered {} queues and {} messages", definitions.size(), count[0]);
+    }
+
+    private MessageQueue register(QueueDefinition d) {
+        SelectorFilter filter = null;
+        if (d.selector() != null) {
+            try {
+                filter = SelectorFilter.parse(d.selector());
+            } catch (SelectorFilter.InvalidSelectorException e) {
+                throw new IllegalStateException("stored subscription " + d.name() + " has a bad selector", e);
+            }
+        }
+        MessageQueue q = new MessageQueue(this, d, new SerialExecutor(pool, d.name()), filter, null);
+        queues.put(d.name(), q);
+        if (d.topic() != null) {
+            subscriptions(d.topic()).add(q);
+        }
+        return q;
+    }
+
+    private List<MessageQueue> subscriptions(String topic) {
+        return topicSubscriptions.computeIfAbsent(topic, t -> new CopyOnWriteArrayList<>());
+    }
+
+    /** A new client connection writing to {@code sink}; refused while the broker shuts down. */
+    public ServerConnection connect(FrameSink sink) {
+        if (stopping) {
+            throw new BrokerException(ErrorCode.SHUTTING_DOWN, "the server is shutting down");
+        }
+        long id = connectionIds.incrementAndGet();
+        ServerConnection c = new ServerConnection(this, id, sink, new SerialExecutor(pool, "connection-" + id));
+        connections.put(id, c);
+        return c;
+    }
+
+    void disconnected(ServerConnection c) {
+        connections.remove(c.id);
+        if (c.clientId != null) {
+            clientIds.remove(c.clientId, c);
+        }
+    }
+
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    void claimClientId(String clientId, ServerConnection c) {
+        if (clientId.isBlank()) {
+            throw new BrokerException(ErrorCode.INVALID_CLIENT_ID, "client id must not be blank");
+        }
+        ServerConnection holder = clientIds.putIfAbsent(clientId, c);
+        if (holder != null && holder != c) {
+            throw new BrokerException(ErrorCode.INVALID_CLIENT_ID, "client id '" + clientId + "' is in use");
+        }
+    }
+
+    /** The named queue, created (and stored) on first use. */
+    MessageQueue queue(String name) {
+        MessageQueue q = queues.get(name);
+        if (q != null) {
+            return q;
+        }
+        if (name.startsWith("$") || name.indexOf('\0') >= 0) {
+            throw new BrokerException(ErrorCode.INVALID_DESTINATION, "queue names must not start with '$' or hold NUL: " + name);
+        }
+        return createDurable(QueueDefinition.queue(name));
+    }
+
+    private synchronized MessageQueue createDurable(QueueDefinition d) {
+        MessageQueue existing = queues.get(d.name());
+        if (existing != null) {
+            return existing;
+        }
+        store.commit(new StoreBatch().add(new StoreBatch.PutQueue(d.name(), d.encode()))).join();
+        return register(d);
+    }
+
+    /** Queue lookup for browsing and admin: null if there is none. */
+    MessageQueue existingQueue(DestinationName d) {
+        return queues.get(d.name());
+    }
+
+    /** Number of messages in a queue (ready, in flight and scheduled); -1 if no such queue. */
+    public int messageCount(String queue) {
+        MessageQueue q = queues.get(queue);
+        return q == null ? -1 : q.executor().submit(() -> { }).thenApply(v -> q.messageCount()).join();
+    }
+
+    public long memoryUsed() {
+        return memoryUsed.get();
+    }
+
+    public long duplicatesDropped() {
+        return duplicatesDropped.get();
+    }
+
+    public int blockedProducers() {
+        return blocked.size();
+    }
+
+    // ---- temporary destinations -------------------------------------------------------------
+
+    DestinationName createTemporary(DestinationName.Kind kind, ServerConnection owner) {
+        String name = TEMP_PREFIX + owner.id + ":" + UUID.randomUUID();
+        if (kind == DestinationName.Kind.TEMP_QUEUE) {
+            QueueDefinition d = new QueueDefinition(name, QueueDefinition.Kind.TEMPORARY, null, null, false);
+            queues.put(name, new MessageQueue(this, d, new SerialExecutor(pool, name), null, owner));
+        } else {
+            temporaryTopics.put(name, owner);
+        }
+        return new DestinationName(kind, name);
+    }
+
+    void deleteTemporary(DestinationName d, ServerConnection requester, boolean force) {
+        if (d.kind() == DestinationName.Kind.TEMP_QUEUE) {
+            MessageQueue q = queues.get(d.name());
+            if (q == null) {
+                return;
+            }
+            if (q.owner != requester) {
+                throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queue belongs to another connection");
+            }
+            q.executor().submit(() -> {
+                if (q.consumerCount() > 0 && !force) {
+                    throw new BrokerException(ErrorCode.ILLEGAL_STATE, "temporary queue has active consumers");
+                }
+                queues.remove(d.name());
+                q.delete();
+            }).join();
+        } else {
+            List<MessageQueue> subs = topicSubscriptions.getOrDefault(d.name(), List.of());
+            if (!subs.isEmpty() && !force) {
+                throw new BrokerException(ErrorCode.ILLEGAL_STATE, "temporary topic has active subscribers");
+            }
+            temporaryTopics.remove(d.name());
+        }
+    }
+
+    // ---- subscriptions ----------------------------------------------------------------------
+
+    /** The queue a consumer of {@code destination} reads, creating subscriptions as the request says. */
+    MessageQueue consumerQueue(ServerConnection c, DestinationName destination, SelectorFilter selector,
+                               boolean noLocal, String subscriptionName, byte kind) {
+        return switch (destination.kind()) {
+            case QUEUE -> queue(destination.name());
+            case TEMP_QUEUE -> {
+                MessageQueue q = queues.get(destination.name());
+                if (q == null || q.isDeleted()) {
+                    throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queue does not exist: " + destination.name());
+                }
+                if (q.owner != c) {
+                    throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queues are consumed only by their connection");
+                }
+                yield q;
+            }
+            case TOPIC, TEMP_TOPIC -> subscription(c, destination, selector, noLocal, subscriptionName, kind);
+        };
+    }
+
+    private MessageQueue subscription(ServerConnection c, DestinationName topic, SelectorFilter selector, boolean noLocal,
+                                      String name, byte kind) {
+        if (topic.kind() == DestinationName.Kind.TEMP_TOPIC) {
+            Object owner = temporaryTopics.get(topic.name());
+            if (owner == null) {
+                throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary topic does not exist: " + topic.name());
+            }
+            if (owner != c) {
+                throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary topics are consumed only by their connection");
+            }
+        }
+        String selectorText = selector == null ? null : selector.text();
+        return switch (kind) {
+            case io.tern.protocol.Request.SUB_NONE -> {
+                String qname = SUBSCRIPTION_PREFIX + "nd:" + UUID.randomUUID();
+                QueueDefinition d = new QueueDefinition(qname, QueueDefinition.Kind.SUBSCRIPTION, topic.name(), selectorText, noLocal);
+                MessageQueue q = new MessageQueue(this, d, new SerialExecutor(pool, qname), selector, c);
+                queues.put(qname, q);
+                subscriptions(topic.name()).add(q);
+                yield q;
+            }
+            case io.tern.protocol.Request.SUB_SHARED -> sharedSubscription(c, topic, selector, name);
+            case io.tern.protocol.Request.SUB_DURABLE, io.tern.protocol.Request.SUB_SHARED_DURABLE ->
+                    durableSubscription(c, topic, selectorText, noLocal, name, kind == io.tern.protocol.Request.SUB_SHARED_DURABLE);
+            default -> throw new BrokerException(ErrorCode.MALFORMED_FRAME, "unknown subscription kind " + kind);
+        };
+    }
+
+    private synchronized MessageQueue sharedSubscription(ServerConnection c, DestinationName topic, SelectorFilter selector,
+                                                         String name) {
+        String qname = SUBSCRIPTION_PREFIX + "shared:" + nullToEmpty(c.clientId) + ":" + name;
+        MessageQueue q = queues.get(qname);
+        String selectorText = selector == null ? null : selector.text();
+        if (q != null && !q.isDeleted()) {
+            if (!q.definition().topic().equals(topic.name()) || !java.util.Objects.equals(q.definition().selector(), selectorText)) {
+                throw new BrokerException(ErrorCode.INVALID_SUBSCRIPTION, "shared subscription '" + name
+                        + "' exists with another topic or selector");
+            }
+            return q;
+        }
+        QueueDefinition d = new QueueDefinition(qname, QueueDefinition.Kind.SUBSCRIPTION, topic.name(), selectorText, false);
+        q = new MessageQueue(this, d, new SerialExecutor(pool, qname), selector, null);
+        queues.put(qname, q);
+        subscriptions(topic.name()).add(q);
+        return q;
+    }
+
+    private synchronized MessageQueue durableSubscription(ServerConnection c, DestinationName topic, String selector,
+                                                          boolean noLocal, String name, boolean shared) {
+        if (!shared && c.clientId == null) {
+            throw new BrokerException(ErrorCode.ILLEGAL_STATE, "a durable subscription needs a client id");
+        }
+        String qname = durableName(c, name);
+        MessageQueue q = queues.get(qname);
+        if (q != null) {
+            QueueDefinition d = q.definition();
+            int active = q.executor().submit(() -> { }).thenApply(v -> q.consumerCount()).join();
+            if (active > 0 && (!shared || !d.topic().equals(topic.name()) || !java.util.Objects.equals(d.selector(), selector))) {
+                throw new BrokerException(ErrorCode.ILLEGAL_STATE, "durable subscription '" + name + "' has an active consumer");
+            }
+            if (d.topic().equals(topic.name()) && java.util.Objects.equals(d.selector(), selector) && d.noLocal() == noLocal) {
+                return q;
+            }
+            dropQueue(q);
+        }
+        QueueDefinition d = new QueueDefinition(qname, QueueDefinition.Kind.DURABLE_SUBSCRIPTION, topic.name(), selector,
+                noLocal);
+        return createDurable(d);
+    }
+
+    private static String durableName(ServerConnection c, String name) {
+        return SUBSCRIPTION_PREFIX + "durable:" + nullToEmpty(c.clientId) + ":" + name;
+    }
+
+    private static String nullToEmpty(String s) {
+        return s == null ? "" : s;
+    }
+
+    synchronized void unsubscribe(ServerConnection c, String name) {
+        MessageQueue q = queues.get(durableName(c, name));
+        if (q == null) {
+            throw new BrokerException(ErrorCode.INVALID_DESTINATION, "no durable subscription named '" + name + "'");
+        }
+        int active = q.executor().submit(() -> { }).thenApply(v -> q.consumerCount()).join();
+        if (active > 0) {
+            throw new BrokerException(ErrorCode.ILLEGAL_STATE, "durable subscription '" + name + "' has an active consumer");
+        }
+        dropQueue(q);
+    }
+
+    /** Removes a queue with its messages, from memory and from the store. */
+    void dropQueue(MessageQueue q) {
+        queues.remove(q.name(), q);
+        if (q.definition().topic() != null) {
+            subscriptions(q.definition().topic()).remove(q);
+        }
+        q.executor().submit(q::delete).join();
+        if (q.isDurable()) {
+            store.commit(new StoreBatch().add(new StoreBatch.DeleteQueue(q.name()))).join();
+        }
+    }
+
+    /** A consumer left; a non-durable subscription without consumers goes away. */
+    void consumerClosed(MessageQueue q) {
+        if (q.definition().kind() == QueueDefinition.Kind.SUBSCRIPTION && q.consumerCount() == 0) {
+            queues.remove(q.name(), q);
+            subscriptions(q.definition().topic()).remove(q);
+            q.delete();
+        }
+    }
+
+    // ---- routing ----------------------------------------------------------------------------
+
+    private record Placement(MessageQueue queue, QueueEntry entry) {
+    }
+
+    private List<MessageQueue> targets(WireMessage m, ServerConnection origin) {
+        DestinationName d = m.destination();
+        return switch (d.kind()) {
+            case QUEUE -> List.of(queue(d.name()));
+            case TEMP_QUEUE -> {
+                MessageQueue q = queues.get(d.name());
+                if (q == null || q.isDeleted()) {
+                    throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queue was deleted: " + d.name());
+                }
+                yield List.of(q);
+            }
+            case TOPIC, TEMP_TOPIC -> {
+                if (d.kind() == DestinationName.Kind.TEMP_TOPIC && !temporaryTopics.containsKey(d.name())) {
+                    throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary topic was deleted: " + d.name());
+                }
+                List<MessageQueue> matching = new ArrayList<>();
+                for (MessageQueue sub : topicSubscriptions.getOrDefault(d.name(), List.of())) {
+                    if (sub.acceptsPublished(m, origin)) {
+                        matching.add(sub);
+                    }
+                }
+                yield matching;
+            }
+        };
+    }
+
+    /**
+     * Stores the sends and the removal of the acknowledged deliveries in one batch, then makes the
+     * sends visible and the acknowledgements final. The future completes when all of it is done.
+     * A send whose duplicate-detection id was seen before is dropped silently.
+     */
+    CompletableFuture<Void> publish(List<WireMessage> sends, List<Delivery> acks, ServerConnection origin) {
+        List<List<MessageQueue>> routes = new ArrayList<>(sends.size());
+        for (WireMessage m : sends) {
+            routes.add(targets(m, origin));
+        }
+        StoreBatch batch = new StoreBatch();
+        List<Placement> placements = new ArrayList<>();
+        List<String> claimedIds = new ArrayList<>();
+        for (int i = 0; i < sends.size(); i++) {
+            WireMessage m = sends.get(i);
+            String dup = m.duplicateId();
+            if (dup != null) {
+                if (!duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
+                    duplicatesDropped.incrementAndGet();
+                    continue;
+                }
+                claimedIds.add(dup);
+            }
+            byte[] encoded = null;
+            for (MessageQueue q : routes.get(i)) {
+                boolean durable = m.persistent() && q.isDurable() && store.isDurable();
+                QueueEntry e = new QueueEntry(sequence.incrementAndGet(), m, durable, origin, 0);
+                if (durable) {
+                    encoded = encoded == null ? encode(m) : encoded;
+                    batch.add(new StoreBatch.AddMessage(q.name(), e.sequence, encoded));
+                }
+                memoryUsed.addAndGet(e.size);
+                placements.add(new Placement(q, e));
+            }
+        }
+        for (Delivery d : acks) {
+            if (d.entry().durable) {
+                batch.add(new StoreBatch.RemoveMessage(d.queue().name(), d.entry().sequence));
+            }
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        store.commit(batch).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                placements.forEach(p -> released(p.entry()));
+                claimedIds.forEach(duplicates::forget);
+                done.completeExceptionally(new BrokerException(ErrorCode.STORE_FAILURE, failure.getMessage()));
+                return;
+            }
+            apply(placements, acks, done);
+        });
+        return done;
+    }
+
+    private void apply(List<Placement> placements, List<Delivery> acks, CompletableFuture<Void> done) {
+        int tasks = placements.size() + acks.size();
+        if (tasks == 0) {
+            done.complete(null);
+            return;
+        }
+        AtomicInteger remaining = new AtomicInteger(tasks);
+        Runnable countDown = () -> {
+            if (remaining.decrementAndGet() == 0) {
+                done.complete(null);
+            }
+        };
+        for (Placement p : placements) {
+            p.queue().executor().execute(() -> {
+                p.queue().enqueue(p.entry());
+                countDown.run();
+            });
+        }
+        for (Delivery d : acks) {
+            d.queue().executor().execute(() -> {
+                d.queue().acknowledged(d.entry());
+                countDown.run();
+            });
+        }
+    }
+
+    private static byte[] encode(WireMessage m) {
+        ByteBuf buf = Unpooled.buffer(m.estimatedSize());
+        try {
+            FrameCodec.writeMessage(m, buf);
+            byte[] bytes = new byte[buf.readableBytes()];
+            buf.readBytes(bytes);
+            return bytes;
+        } finally {
+            buf.release();
+        }
+    }
+
+    /** Runs {@code reply} now if queued messages fit the memory limit, else once they do. */
+    void whenMemoryAvailable(Runnable reply) {
+        if (memoryUsed.get() <= config.memoryLimitBytes()) {
+            reply.run();
+            return;
+        }
+        blocked.add(reply);
+        wakeBlocked();
+    }
+
+    boolean memoryFull() {
+        return memoryUsed.get() > config.memoryLimitBytes();
+    }
+
+    /** An entry left memory for good. */
+    void released(QueueEntry entry) {
+        memoryUsed.addAndGet(-entry.size);
+        if (!blocked.isEmpty()) {
+            wakeBlocked();
+        }
+    }
+
+    private void wakeBlocked() {
+        while (memoryUsed.get() <= config.memoryLimitBytes()) {
+            Runnable r = blocked.poll();
+            if (r == null) {
+                return;
+            }
+            r.run();
+        }
+    }
+
+    void schedule(MessageQueue q, long delayMs) {
+        scheduler.schedule(() -> q.executor().execute(q::promoteScheduled), delayMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** Called on {@code from}'s executor with an entry it no longer holds. */
+    void deadLetter(MessageQueue from, QueueEntry entry) {
+        LOG.info("Message {} reached {} delivery attempts on {}; moving it to {}", entry.message.messageId(),
+                entry.deliveryCount, from.name(), config.deadLetterQueue());
+        move(from, entry, config.deadLetterQueue(), entry.message.expiration());
+    }
+
+    /** Called on {@code from}'s executor with an expired entry it no longer holds. */
+    void expire(MessageQueue from, QueueEntry entry) {
+        if (from.name().equals(config.expiryQueue())) {
+            dropStored(from, entry);
+            return;
+        }
+        move(from, entry, config.expiryQueue(), 0);
+    }
+
+    private void dropStored(MessageQueue from, QueueEntry entry) {
+        released(entry);
+        if (entry.durable) {
+            store.commit(new StoreBatch().add(new StoreBatch.RemoveMessage(from.name(), entry.sequence)));
+        }
+    }
+
+    private void move(MessageQueue from, QueueEntry entry, String targetName, long expiration) {
+        MessageQueue target = queue(targetName);
+        WireMessage m = entry.message;
+        Map<String, Object> props = new LinkedHashMap<>(m.properties());
+        props.put("JMS_TERN_ORIGINAL_QUEUE", from.name());
+        WireMessage moved = new WireMessage(m.messageId(), m.bodyType(), m.destination(), m.replyTo(), m.correlationId(),
+                m.type(), m.persistent(), m.priority(), m.timestamp(), expiration, 0, props, m.body());
+        boolean durable = moved.persistent() && store.isDurable();
+        QueueEntry copy = new QueueEntry(sequence.incrementAndGet(), moved, durable, null, 0);
+        StoreBatch batch = new StoreBatch();
+        if (durable) {
+            batch.add(new StoreBatch.AddMessage(targetName, copy.sequence, encode(moved)));
+        }
+        if (entry.durable) {
+            batch.add(new StoreBatch.RemoveMessage(from.name(), entry.sequence));
+        }
+        memoryUsed.addAndGet(copy.size);
+        released(entry);
+        store.commit(batch).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.error("Could not move message {} to {}", m.messageId(), targetName, failure);
+                released(copy);
+                return;
+            }
+            target.executor().execute(() -> target.enqueue(copy));
+        });
+    }
+
+    // ---- lifecycle --------------------------------------------------------------------------
+
+    /** Stops accepting connections; existing ones are closed by the acceptor. */
+    public void beginShutdown() {
+        stopping = true;
+    }
+
+    public boolean isStopping() {
+        return stopping;
+    }
+
+    @Override
+    public void close() {
+        stopping = true;
+        List.copyOf(connections.values()).forEach(ServerConnection::closeNow);
+        scheduler.shutdownNow();
+        pool.shutdown();
+        try {
+            if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
+                pool.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        store.close();
+    }
+}

@@ -1,0 +1,14 @@
+package io.tern.broker;
+
+import io.tern.protocol.Frame;
+
+/** Where a connection's outgoing frames go: the Netty channel, or a test's recorder. */
+public interface FrameSink {
+    /** Queues a frame; it leaves on the next {@link #flush()}. */
+    void write(Frame frame);
+
+    void flush();
+
+    /** Closes the transport; the broker then sees {@link ServerConnection#closed()}. */
+    void close();
+}

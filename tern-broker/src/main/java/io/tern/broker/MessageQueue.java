@@ -1,0 +1,247 @@
+package io.tern.broker;
+
+import io.tern.protocol.Response;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A queue (or a subscription's queue): ready messages by priority then arrival, messages waiting for
+ * their delivery time, and the consumers it feeds. Every method except {@link #executor()} and the
+ * constructor must run on the queue's executor.
+ */
+final class MessageQueue {
+    private final Broker broker;
+    private final QueueDefinition definition;
+    private final SerialExecutor executor;
+    private final SelectorFilter subscriptionFilter;
+    /** Ready entries, one ordered map per priority (index 9 is served first). */
+    @SuppressWarnings("unchecked")
+    private final TreeMap<Long, QueueEntry>[] ready = new TreeMap[10];
+    private final PriorityQueue<QueueEntry> scheduled =
+            new PriorityQueue<>(Comparator.comparingLong((QueueEntry e) -> e.message.deliveryTime())
+                    .thenComparingLong(e -> e.sequence));
+    private final List<ServerConsumer> consumers = new ArrayList<>();
+    private int readyCount;
+    private int inFlightCount;
+    private int nextConsumer;
+    private boolean deleted;
+    /** Owner of a temporary queue or non-durable subscription; null otherwise. */
+    final Object owner;
+
+    MessageQueue(Broker broker, QueueDefinition definition, SerialExecutor executor, SelectorFilter filter,
+                 Object owner) {
+        this.broker = broker;
+        this.definition = definition;
+        this.executor = executor;
+        this.subscriptionFilter = filter;
+        this.owner = owner;
+        for (int i = 0; i < ready.length; i++) {
+            ready[i] = new TreeMap<>();
+        }
+    }
+
+    QueueDefinition definition() {
+        return definition;
+    }
+
+    String name() {
+        return definition.name();
+    }
+
+    SerialExecutor executor() {
+        return executor;
+    }
+
+    boolean isDurable() {
+        return definition.kind().durable;
+    }
+
+    /** For a subscription: whether a message published to its topic belongs in it. */
+    boolean acceptsPublished(io.tern.protocol.WireMessage m, Object origin) {
+        if (definition.noLocal() && origin != null && origin == owner) {
+            return false;
+        }
+        return subscriptionFilter == null || subscriptionFilter.matches(m, 0);
+    }
+
+    boolean isDeleted() {
+        return deleted;
+    }
+
+    int consumerCount() {
+        return consumers.size();
+    }
+
+    int messageCount() {
+        return readyCount + inFlightCount + scheduled.size();
+    }
+
+    void enqueue(QueueEntry entry) {
+        if (deleted) {
+            broker.released(entry);
+            return;
+        }
+        long delayMs = entry.message.deliveryTime() - broker.nowMs();
+        if (delayMs > 0) {
+            scheduled.add(entry);
+            broker.schedule(this, delayMs);
+        } else {
+            addReady(entry);
+        }
+        dispatch();
+    }
+
+    /** Moves messages whose delivery time has come to the ready set. */
+    void promoteScheduled() {
+        long now = broker.nowMs();
+        while (!scheduled.isEmpty() && scheduled.peek().message.deliveryTime() <= now) {
+            addReady(scheduled.poll());
+        }
+        dispatch();
+    }
+
+    private void addReady(QueueEntry entry) {
+        ready[entry.message.priority()].put(entry.sequence, entry);
+        readyCount++;
+    }
+
+    private void removeReady(QueueEntry entry) {
+        ready[entry.message.priority()].remove(entry.sequence);
+        readyCount--;
+    }
+
+    void addConsumer(ServerConsumer consumer) {
+        consumers.add(consumer);
+        dispatch();
+    }
+
+    void removeConsumer(ServerConsumer consumer) {
+        consumer.closed = true;
+        consumers.remove(consumer);
+    }
+
+    void grant(ServerConsumer consumer, int messages) {
+        consumer.credit += messages;
+        dispatch();
+    }
+
+    /** Gives ready messages to consumers with credit, round robin, then flushes their connections. */
+    void dispatch() {
+        if (readyCount == 0 || consumers.isEmpty()) {
+            return;
+        }
+        Set<ServerConnection> touched = new HashSet<>();
+        boolean progressed = true;
+        while (progressed && readyCount > 0) {
+            progressed = false;
+            int n = consumers.size();
+            for (int i = 0; i < n && readyCount > 0; i++) {
+                ServerConsumer c = consumers.get((nextConsumer + i) % n);
+                if (c.credit <= 0 || c.stopped) {
+                    continue;
+                }
+                QueueEntry entry = nextFor(c);
+                if (entry != null) {
+                    removeReady(entry);
+                    inFlightCount++;
+                    c.credit--;
+                    c.session.deliver(c, entry);
+                    touched.add(c.session.connection);
+                    progressed = true;
+                }
+            }
+            nextConsumer = n == 0 ? 0 : (nextConsumer + 1) % n;
+        }
+        touched.forEach(ServerConnection::flush);
+    }
+
+    private QueueEntry nextFor(ServerConsumer consumer) {
+        long now = broker.nowMs();
+        for (int p = 9; p >= 0; p--) {
+            if (ready[p].isEmpty()) {
+                continue;
+            }
+            var it = ready[p].values().iterator();
+            while (it.hasNext()) {
+                QueueEntry e = it.next();
+                if (e.message.isExpired(now)) {
+                    it.remove();
+                    readyCount--;
+                    broker.expire(this, e);
+                    continue;
+                }
+                if (consumer.accepts(e)) {
+                    return e;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The session acknowledged the entry: it leaves the queue for good. */
+    void acknowledged(QueueEntry entry) {
+        inFlightCount--;
+        broker.released(entry);
+    }
+
+    /** A delivery came back unacknowledged; {@code counted} when the application may have seen it. */
+    void returned(QueueEntry entry, boolean counted) {
+        inFlightCount--;
+        if (deleted) {
+            broker.released(entry);
+            return;
+        }
+        if (counted) {
+            entry.deliveryCount++;
+            if (entry.deliveryCount >= broker.config().maxDeliveryAttempts()) {
+                broker.deadLetter(this, entry);
+                return;
+            }
+        }
+        addReady(entry);
+        dispatch();
+    }
+
+    /** Up to {@code max} ready messages after {@code afterSequence}, in arrival order. */
+    Response.BrowseBatch browse(SelectorFilter filter, long afterSequence, int max) {
+        TreeMap<Long, QueueEntry> merged = new TreeMap<>();
+        long now = broker.nowMs();
+        for (TreeMap<Long, QueueEntry> level : ready) {
+            for (Map.Entry<Long, QueueEntry> e : level.tailMap(afterSequence, false).entrySet()) {
+                QueueEntry entry = e.getValue();
+                if (!entry.message.isExpired(now) && (filter == null || filter.matches(entry.message, entry.deliveryCount))) {
+                    merged.put(e.getKey(), entry);
+                }
+            }
+        }
+        List<Response.Browsed> batch = new ArrayList<>(Math.min(max, merged.size()));
+        for (QueueEntry e : merged.values()) {
+            if (batch.size() == max) {
+                break;
+            }
+            batch.add(new Response.Browsed(e.sequence, e.message));
+        }
+        return new Response.BrowseBatch(batch, merged.size() > batch.size());
+    }
+
+    /** Drops every message (unsubscribe, temporary queue deleted) and returns what was stored. */
+    List<QueueEntry> delete() {
+        deleted = true;
+        List<QueueEntry> dropped = new ArrayList<>(scheduled);
+        for (TreeMap<Long, QueueEntry> level : ready) {
+            dropped.addAll(level.values());
+            level.clear();
+        }
+        scheduled.clear();
+        readyCount = 0;
+        dropped.forEach(broker::released);
+        return dropped;
+    }
+}

@@ -1,0 +1,25 @@
+package io.tern.broker;
+
+import io.tern.protocol.WireMessage;
+
+/** A message in one queue. Mutable fields are touched only on that queue's executor. */
+final class QueueEntry {
+    final long sequence;
+    final WireMessage message;
+    final int size;
+    /** True when the entry is in the store (a persistent message in a durable queue). */
+    final boolean durable;
+    /** The connection that sent it, for noLocal; null after a restart. */
+    final Object origin;
+    /** Deliveries that counted (the application may have seen them). */
+    int deliveryCount;
+
+    QueueEntry(long sequence, WireMessage message, boolean durable, Object origin, int deliveryCount) {
+        this.sequence = sequence;
+        this.message = message;
+        this.size = message.estimatedSize();
+        this.durable = durable;
+        this.origin = origin;
+        this.deliveryCount = deliveryCount;
+    }
+}

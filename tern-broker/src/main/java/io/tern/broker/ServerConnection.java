@@ -1,0 +1,426 @@
+package io.tern.broker;
+
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.DestinationName;
+import io.tern.protocol.ErrorCode;
+import io.tern.protocol.Frame;
+import io.tern.protocol.Request;
+import io.tern.protocol.RequestFrame;
+import io.tern.protocol.Response;
+import io.tern.protocol.ResponseFrame;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The server side of one client connection. Requests run in arrival order on the connection's
+ * serial executor; a request that waits for the store or for queues answers when that completes,
+ * without holding up the executor.
+ */
+public final class ServerConnection {
+    private static final Logger LOG = LoggerFactory.getLogger(ServerConnection.class);
+
+    final long id;
+    private final Broker broker;
+    private final FrameSink sink;
+    private final SerialExecutor executor;
+    private final Map<Integer, ServerSession> sessions = new ConcurrentHashMap<>();
+    private final Map<Long, ServerConsumer> consumers = new ConcurrentHashMap<>();
+    private final Set<DestinationName> temporaries = ConcurrentHashMap.newKeySet();
+    volatile String clientId;
+    private boolean authenticated;
+    private volatile boolean closed;
+
+    ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor) {
+        this.broker = broker;
+        this.id = id;
+        this.sink = sink;
+        this.executor = executor;
+    }
+
+    /** Entry point from the transport: handles the request on this connection's executor. */
+    public void handle(RequestFrame frame) {
+        executor.execute(() -> dispatch(frame));
+    }
+
+    void write(Frame frame) {
+        if (!closed) {
+            sink.write(frame);
+        }
+    }
+
+    void flush() {
+        sink.flush();
+    }
+
+    private void reply(RequestFrame request, Response response) {
+        long digest = broker.topologyDigest();
+        ClusterTopology topology = request.topologyDigest() == digest ? null : broker.topology();
+        if (!closed) {
+            sink.write(new ResponseFrame(request.correlationId(), topology, response));
+            sink.flush();
+        }
+    }
+
+    private void fail(RequestFrame request, Throwable t) {
+        Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+        if (cause instanceof BrokerException b) {
+            reply(request, new Response.Error(b.code(), b.getMessage()));
+        } else {
+            LOG.error("Request {} failed on connection {}", request.request().getClass().getSimpleName(), id, cause);
+            reply(request, new Response.Error(ErrorCode.INTERNAL, String.valueOf(cause)));
+        }
+    }
+
+    private void replyWhen(RequestFrame request, CompletableFuture<?> future) {
+        future.whenComplete((ok, failure) -> {
+            if (failure == null) {
+                reply(request, Response.OK);
+            } else {
+                fail(request, failure);
+            }
+        });
+    }
+
+    private void dispatch(RequestFrame frame) {
+        if (closed) {
+            return;
+        }
+        try {
+            Request request = frame.request();
+            if (!authenticated && !(request instanceof Request.Hello)) {
+                throw new BrokerException(ErrorCode.ILLEGAL_STATE, "the first request must be HELLO");
+            }
+            if (request instanceof Request.Hello r) {
+                hello(frame, r);
+            } else if (request instanceof Request.SetClientId r) {
+                if (clientId != null) {
+                    throw new BrokerException(ErrorCode.ILLEGAL_STATE, "client id is already set");
+                }
+                broker.claimClientId(r.clientId(), this);
+                clientId = r.clientId();
+                reply(frame, Response.OK);
+            } else if (request instanceof Request.CreateSession r) {
+                if (r.ackMode() < Request.TRANSACTED || r.ackMode() > Request.DUPS_OK_ACKNOWLEDGE) {
+                    throw new BrokerException(ErrorCode.MALFORMED_FRAME, "unknown acknowledge mode " + r.ackMode());
+                }
+                sessions.put(r.sessionId(), new ServerSession(r.sessionId(), r.ackMode(), this));
+                reply(frame, Response.OK);
+            } else if (request instanceof Request.CloseSession r) {
+                replyWhen(frame, closeSession(session(r.sessionId()), toSet(r.seen()), false));
+            } else if (request instanceof Request.CreateConsumer r) {
+                createConsumer(frame, r);
+            } else if (request instanceof Request.CloseConsumer r) {
+                replyWhen(frame, closeConsumer(consumer(r.consumerId()), toSet(r.seen())));
+            } else if (request instanceof Request.Unsubscribe r) {
+                broker.unsubscribe(this, r.subscriptionName());
+                reply(frame, Response.OK);
+            } else if (request instanceof Request.Send r) {
+                send(frame, r);
+            } else if (request instanceof Request.Ack r) {
+                ack(frame, r);
+            } else if (request instanceof Request.Recover r) {
+                ServerSession s = session(r.sessionId());
+                replyAndResume(frame, s, returnAll(s, toSet(r.seen())::contains));
+            } else if (request instanceof Request.Commit r) {
+                commit(frame, session(r.sessionId()));
+            } else if (request instanceof Request.Rollback r) {
+                ServerSession s = session(r.sessionId());
+                s.txSends.clear();
+                replyAndResume(frame, s, returnAll(s, toSet(r.seen())::contains));
+            } else if (request instanceof Request.Browse r) {
+                browse(frame, r);
+            } else if (request instanceof Request.CreateTemp r) {
+                DestinationName d = broker.createTemporary(r.kind(), this);
+                temporaries.add(d);
+                reply(frame, new Response.TempCreated(d));
+            } else if (request instanceof Request.DeleteTemp r) {
+                broker.deleteTemporary(r.destination(), this, false);
+                temporaries.remove(r.destination());
+                reply(frame, Response.OK);
+            } else if (request instanceof Request.Credit r) {
+                ServerConsumer c = consumer(r.consumerId());
+                c.queue.executor().execute(() -> c.queue.grant(c, r.messages()));
+                reply(frame, Response.OK);
+            } else if (request instanceof Request.Pull r) {
+                ServerConsumer c = consumer(r.consumerId());
+                c.queue.executor().execute(() -> {
+                    c.queue.dispatch();
+                    reply(frame, Response.OK);
+                });
+            } else if (request instanceof Request.Ping r) {
+                reply(frame, Response.OK);
+            }
+        } catch (BrokerException | IllegalArgumentException e) {
+            fail(frame, e instanceof BrokerException ? e : new BrokerException(ErrorCode.MALFORMED_FRAME, e.getMessage()));
+        } catch (RuntimeException e) {
+            fail(frame, e);
+        }
+    }
+
+    private void hello(RequestFrame frame, Request.Hello r) {
+        Map<String, String> users = broker.config().users();
+        if (!users.isEmpty() && (r.user() == null || !constantTimeEquals(users.get(r.user()), r.password()))) {
+            reply(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
+            LOG.warn("Connection {} refused: wrong user name or password for user '{}'", id, r.user());
+            sink.close();
+            return;
+        }
+        authenticated = true;
+        reply(frame, new Response.Welcome(broker.config().name(), broker.nodeId(), broker.config().maxFrameSize()));
+    }
+
+    private static boolean constantTimeEquals(String expected, String given) {
+        if (expected == null || given == null) {
+            return false;
+        }
+        return java.security.MessageDigest.isEqual(expected.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                given.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    private ServerSession session(int sessionId) {
+        ServerSession s = sessions.get(sessionId);
+        if (s == null) {
+            throw new BrokerException(ErrorCode.UNKNOWN_SESSION, "no session " + sessionId);
+        }
+        return s;
+    }
+
+    private ServerConsumer consumer(long consumerId) {
+        ServerConsumer c = consumers.get(consumerId);
+        if (c == null) {
+            throw new BrokerException(ErrorCode.UNKNOWN_CONSUMER, "no consumer " + consumerId);
+        }
+        return c;
+    }
+
+    private static Set<Long> toSet(long[] ids) {
+        Set<Long> set = new HashSet<>(ids.length * 2);
+        for (long id : ids) {
+            set.add(id);
+        }
+        return set;
+    }
+
+    private void createConsumer(RequestFrame frame, Request.CreateConsumer r) {
+        ServerSession s = session(r.sessionId());
+        if (consumers.containsKey(r.consumerId())) {
+            throw new BrokerException(ErrorCode.ILLEGAL_STATE, "consumer id " + r.consumerId() + " is in use");
+        }
+        if (r.prefetch() < 0) {
+            throw new BrokerException(ErrorCode.MALFORMED_FRAME, "prefetch must be >= 0: " + r.prefetch());
+        }
+        SelectorFilter selector;
+        try {
+            selector = SelectorFilter.parse(r.selector());
+        } catch (SelectorFilter.InvalidSelectorException e) {
+            throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
+        }
+        boolean topic = !r.destination().kind().isQueueLike();
+        MessageQueue q = broker.consumerQueue(this, r.destination(), selector, r.noLocal(), r.subscriptionName(),
+                r.subscriptionKind());
+        // On a topic the subscription filters what it keeps; on a queue the consumer filters what it takes.
+        ServerConsumer c = new ServerConsumer(r.consumerId(), s, q, topic ? null : selector, topic && r.noLocal(),
+                r.prefetch());
+        consumers.put(c.id, c);
+        s.consumers.add(c);
+        q.executor().execute(() -> q.addConsumer(c));
+        reply(frame, Response.OK);
+    }
+
+    private void send(RequestFrame frame, Request.Send r) {
+        ServerSession s = session(r.sessionId());
+        if (s.transacted()) {
+            s.txSends.add(r.message());
+            reply(frame, Response.OK);
+            return;
+        }
+        if (broker.memoryFull() && broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
+            throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the server's memory limit of "
+                    + broker.config().memoryLimitBytes() + " bytes is reached");
+        }
+        broker.publish(List.of(r.message()), List.of(), this).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                fail(frame, failure);
+            } else {
+                broker.whenMemoryAvailable(() -> reply(frame, Response.OK));
+            }
+        });
+    }
+
+    private void ack(RequestFrame frame, Request.Ack r) {
+        ServerSession s = session(r.sessionId());
+        List<Delivery> acked = new ArrayList<>(r.deliveryIds().length);
+        for (long deliveryId : r.deliveryIds()) {
+            Delivery d = s.unacked.remove(deliveryId);
+            if (d != null) {
+                acked.add(d);
+            }
+        }
+        if (s.transacted()) {
+            s.txAcks.addAll(acked);
+            reply(frame, Response.OK);
+        } else {
+            replyWhen(frame, broker.publish(List.of(), acked, this));
+        }
+    }
+
+    private void commit(RequestFrame frame, ServerSession s) {
+        if (!s.transacted()) {
+            throw new BrokerException(ErrorCode.ILLEGAL_STATE, "session " + s.id + " is not transacted");
+        }
+        List<Delivery> acks = new ArrayList<>(s.txAcks);
+        List<io.tern.protocol.WireMessage> sends = new ArrayList<>(s.txSends);
+        s.txAcks.clear();
+        s.txSends.clear();
+        CompletableFuture<Void> done;
+        try {
+            done = broker.publish(sends, acks, this);
+        } catch (BrokerException e) {
+            acks.forEach(d -> d.queue().executor().execute(() -> d.queue().returned(d.entry(), true)));
+            throw new BrokerException(ErrorCode.TRANSACTION_ROLLED_BACK, "transaction rolled back: " + e.getMessage());
+        }
+        done.whenComplete((ok, failure) -> {
+            if (failure == null) {
+                reply(frame, Response.OK);
+                return;
+            }
+            acks.forEach(d -> d.queue().executor().execute(() -> d.queue().returned(d.entry(), true)));
+            reply(frame, new Response.Error(ErrorCode.TRANSACTION_ROLLED_BACK,
+                    "transaction rolled back: " + failure.getMessage()));
+        });
+    }
+
+    private void browse(RequestFrame frame, Request.Browse r) {
+        if (!r.queue().kind().isQueueLike()) {
+            throw new BrokerException(ErrorCode.INVALID_DESTINATION, "only queues can be browsed");
+        }
+        SelectorFilter selector;
+        try {
+            selector = SelectorFilter.parse(r.selector());
+        } catch (SelectorFilter.InvalidSelectorException e) {
+            throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
+        }
+        MessageQueue q = r.queue().kind() == DestinationName.Kind.QUEUE ? broker.queue(r.queue().name())
+                : broker.existingQueue(r.queue());
+        if (q == null) {
+            reply(frame, new Response.BrowseBatch(List.of(), false));
+            return;
+        }
+        int max = Math.max(1, Math.min(r.max(), 1000));
+        q.executor().execute(() -> reply(frame, q.browse(selector, r.afterSequence(), max)));
+    }
+
+    /** Stops the consumers on their queues; completes when no more deliveries can be written for them. */
+    private static CompletableFuture<Void> stop(Collection<ServerConsumer> cs) {
+        List<CompletableFuture<Void>> stops = new ArrayList<>();
+        for (ServerConsumer c : cs) {
+            stops.add(c.queue.executor().submit(() -> c.stopped = true));
+        }
+        return CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new));
+    }
+
+    /** Returns every unacknowledged delivery of the session (and its transaction) to its queue. */
+    private CompletableFuture<Void> returnAll(ServerSession s, java.util.function.LongPredicate counted) {
+        return stop(s.consumers).thenRunAsync(() -> {
+            for (Delivery d : s.txAcks) {
+                d.queue().executor().execute(() -> d.queue().returned(d.entry(), true));
+            }
+            s.txAcks.clear();
+            for (Long deliveryId : List.copyOf(s.unacked.keySet())) {
+                Delivery d = s.unacked.remove(deliveryId);
+                if (d != null) {
+                    boolean count = counted.test(deliveryId);
+                    d.queue().executor().execute(() -> d.queue().returned(d.entry(), count));
+                }
+            }
+        }, executor);
+    }
+
+    /** Answers first, then restarts the session's consumers with fresh credit. */
+    private void replyAndResume(RequestFrame frame, ServerSession s, CompletableFuture<Void> returned) {
+        returned.whenCompleteAsync((ok, failure) -> {
+            if (failure != null) {
+                fail(frame, failure);
+                return;
+            }
+            reply(frame, Response.OK);
+            for (ServerConsumer c : s.consumers) {
+                c.queue.executor().execute(() -> {
+                    c.stopped = false;
+                    c.credit = c.prefetch;
+                    c.queue.dispatch();
+                });
+            }
+        }, executor);
+    }
+
+    private CompletableFuture<Void> closeConsumer(ServerConsumer c, Set<Long> seen) {
+        CompletableFuture<Void> removed = c.queue.executor().submit(() -> c.queue.removeConsumer(c));
+        return removed.thenRunAsync(() -> {
+            consumers.remove(c.id);
+            c.session.consumers.remove(c);
+            for (Delivery d : List.copyOf(c.session.unacked.values())) {
+                if (d.consumer() == c && !seen.contains(d.id()) && c.session.unacked.remove(d.id(), d)) {
+                    d.queue().executor().execute(() -> d.queue().returned(d.entry(), false));
+                }
+            }
+            c.queue.executor().execute(() -> broker.consumerClosed(c.queue));
+        }, executor);
+    }
+
+    private CompletableFuture<Void> closeSession(ServerSession s, Set<Long> seen, boolean countAll) {
+        CompletableFuture<Void> returned = returnAll(s, countAll ? id -> true : seen::contains);
+        return returned.thenComposeAsync(v -> {
+            s.txSends.clear();
+            sessions.remove(s.id);
+            List<CompletableFuture<Void>> closes = new ArrayList<>();
+            for (ServerConsumer c : List.copyOf(s.consumers)) {
+                closes.add(closeConsumer(c, Set.of()));
+            }
+            return CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new));
+        }, executor);
+    }
+
+    /** The transport is gone: roll back, return every delivery, drop temporary destinations. */
+    public void closed() {
+        executor.execute(() -> {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            List<CompletableFuture<Void>> closing = new ArrayList<>();
+            for (ServerSession s : List.copyOf(sessions.values())) {
+                closing.add(closeSession(s, Set.of(), true));
+            }
+            CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenCompleteAsync((ok, failure) -> {
+                for (DestinationName d : temporaries) {
+                    try {
+                        broker.deleteTemporary(d, this, true);
+                    } catch (BrokerException e) {
+                        LOG.debug("Temporary destination {} already gone: {}", d, e.getMessage());
+                    }
+                }
+                broker.disconnected(this);
+            }, executor);
+        });
+    }
+
+    /** Closes the transport now (server shutdown). */
+    void closeNow() {
+        sink.close();
+    }
+
+    public long id() {
+        return id;
+    }
+}

@@ -1,0 +1,104 @@
+package io.tern.broker.net;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.tern.broker.Broker;
+import io.tern.broker.FrameSink;
+import io.tern.broker.ServerConnection;
+import io.tern.protocol.FrameDecoder;
+import io.tern.protocol.FrameEncoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Listens for clients on one TCP address. Pipeline: encoder, handshake (removes itself), frame decoder
+ * with the maximum frame size, idle timer, connection handler.
+ */
+public final class BrokerAcceptor implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(BrokerAcceptor.class);
+
+    /** Counters an operator (and a test) can read. */
+    public static final class Stats {
+        final LongAdder protocolErrors = new LongAdder();
+
+        public long protocolErrors() {
+            return protocolErrors.sum();
+        }
+    }
+
+    private final Broker broker;
+    private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final Stats stats = new Stats();
+    private Channel server;
+
+    public BrokerAcceptor(Broker broker) {
+        this.broker = broker;
+    }
+
+    static ServerConnection connect(Broker broker, FrameSink sink) {
+        return broker.connect(sink);
+    }
+
+    /** Binds and returns the address actually bound (port 0 picks a free port). */
+    public InetSocketAddress start() throws InterruptedException {
+        int maxFrame = broker.config().maxFrameSize();
+        long ttlMs = broker.config().connectionTtlMs();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(boss, workers)
+                .channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        channels.add(ch);
+                        ch.pipeline()
+                                .addLast("encoder", FrameEncoder.INSTANCE)
+                                .addLast("handshake", new ServerHandshakeHandler())
+                                .addLast("decoder", new FrameDecoder(maxFrame))
+                                .addLast("idle", new IdleStateHandler(ttlMs, 0, 0, TimeUnit.MILLISECONDS))
+                                .addLast("connection", new ConnectionHandler(broker, stats));
+                    }
+                });
+        server = b.bind(broker.config().bindAddress(), broker.config().port()).sync().channel();
+        InetSocketAddress bound = (InetSocketAddress) server.localAddress();
+        LOG.info("Accepting clients on tern://{}:{}", bound.getHostString(), bound.getPort());
+        return bound;
+    }
+
+    public Stats stats() {
+        return stats;
+    }
+
+    /** Stops accepting new connections; existing ones stay open. */
+    public void stopAccepting() {
+        if (server != null) {
+            server.close().syncUninterruptibly();
+        }
+    }
+
+    @Override
+    public void close() {
+        stopAccepting();
+        channels.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        boss.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

@@ -1,0 +1,28 @@
+package io.tern.broker.store;
+
+import java.util.concurrent.CompletableFuture;
+
+/** Where a node keeps what must survive a crash. Implementations are thread-safe. */
+public interface MessageStore extends AutoCloseable {
+
+    /** What a store hands back on start, in key order: queues first, then their messages. */
+    interface Recovery {
+        void queue(String queue, byte[] definition);
+
+        void message(String queue, long sequence, byte[] message);
+
+        void duplicateId(String id);
+    }
+
+    /** Reads everything stored; called once before the broker serves. */
+    void recover(Recovery recovery);
+
+    /** Makes the batch durable; the future completes when it is (or fails with the cause). */
+    CompletableFuture<Void> commit(StoreBatch batch);
+
+    /** False for a store that keeps nothing. */
+    boolean isDurable();
+
+    @Override
+    void close();
+}

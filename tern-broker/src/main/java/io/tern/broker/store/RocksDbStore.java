@@ -1,0 +1,214 @@
+package io.tern.broker.store;
+
+import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The local message store, in RocksDB.
+ *
+ * <p>Key layout (one keyspace, ordered):
+ * <pre>
+ * 'Q' queue:utf8                     -> queue definition
+ * 'M' queue:utf8 0x00 sequence:i64be -> encoded message
+ * 'D' duplicateId:utf8               -> empty
+ * </pre>
+ * Queue names never contain 0x00 (the broker refuses them), so a queue's messages are one key range.
+ *
+ * <p>Group commit: callers enqueue batches; one writer thread takes every batch waiting, writes
+ * them as one {@link WriteBatch} with {@code sync=true}, then completes their futures. A writer that
+ * waits for nothing: under light load a batch is written at once, under heavy load one fsync serves many.
+ */
+public final class RocksDbStore implements MessageStore {
+    private static final Logger LOG = LoggerFactory.getLogger(RocksDbStore.class);
+    private static final byte QUEUE = 'Q';
+    private static final byte MESSAGE = 'M';
+    private static final byte DUPLICATE = 'D';
+    private static final byte[] EMPTY = new byte[0];
+
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private record Pending(StoreBatch batch, CompletableFuture<Void> done) {
+    }
+
+    private final Path dir;
+    private final RocksDB db;
+    private final Options options;
+    private final WriteOptions syncWrite;
+    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+    private final Thread writer;
+    private volatile boolean closed;
+    private volatile long commits;
+    private volatile long batches;
+
+    public RocksDbStore(Path dir) {
+        this.dir = dir;
+        try {
+            Files.createDirectories(dir);
+            options = new Options().setCreateIfMissing(true).setIncreaseParallelism(2);
+            db = RocksDB.open(options, dir.toString());
+        } catch (Exception e) {
+            throw new StoreException("cannot open the message store in " + dir + ": " + e.getMessage(), e);
+        }
+        syncWrite = new WriteOptions().setSync(true);
+        writer = new Thread(this::writeLoop, "tern-store-writer");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    @Override
+    public void recover(Recovery recovery) {
+        try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(ro)) {
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+                byte[] key = it.key();
+                switch (key[0]) {
+                    case QUEUE -> recovery.queue(new String(key, 1, key.length - 1, StandardCharsets.UTF_8), it.value());
+                    case MESSAGE -> {
+                        int nul = key.length - 9;
+                        String q = new String(key, 1, nul - 1, StandardCharsets.UTF_8);
+                        long seq = ByteBuffer.wrap(key, nul + 1, 8).getLong();
+                        recovery.message(q, seq, it.value());
+                    }
+                    case DUPLICATE -> recovery.duplicateId(new String(key, 1, key.length - 1, StandardCharsets.UTF_8));
+                    default -> LOG.warn("Skipping unknown key type {} in {}", key[0], dir);
+                }
+            }
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> commit(StoreBatch batch) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        if (closed) {
+            done.completeExceptionally(new StoreException("the message store in " + dir + " is closed", null));
+        } else if (batch.isEmpty()) {
+            done.complete(null);
+        } else {
+            queue.add(new Pending(batch, done));
+        }
+        return done;
+    }
+
+    @Override
+    public boolean isDurable() {
+        return true;
+    }
+
+    /** Number of synced writes so far and of batches they carried (group-commit efficiency). */
+    public long[] commitCounts() {
+        return new long[] {commits, batches};
+    }
+
+    private void writeLoop() {
+        List<Pending> group = new ArrayList<>();
+        while (!closed || !queue.isEmpty()) {
+            try {
+                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                group.add(first);
+                queue.drainTo(group);
+                writeGroup(group);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                group.clear();
+            }
+        }
+    }
+
+    private void writeGroup(List<Pending> group) {
+        try (WriteBatch wb = new WriteBatch()) {
+            for (Pending p : group) {
+                for (StoreBatch.Op op : p.batch().ops()) {
+                    apply(wb, op);
+                }
+            }
+            db.write(syncWrite, wb);
+            commits++;
+            batches += group.size();
+            group.forEach(p -> p.done().complete(null));
+        } catch (RocksDBException | RuntimeException e) {
+            StoreException failure = new StoreException("write to the message store in " + dir + " failed: "
+                    + e.getMessage(), e);
+            LOG.error("{}", failure.getMessage(), e);
+            group.forEach(p -> p.done().completeExceptionally(failure));
+        }
+    }
+
+    private void apply(WriteBatch wb, StoreBatch.Op op) throws RocksDBException {
+        if (op instanceof StoreBatch.PutQueue p) {
+            wb.put(key(QUEUE, p.queue()), p.definition());
+        } else if (op instanceof StoreBatch.DeleteQueue d) {
+            wb.delete(key(QUEUE, d.queue()));
+            wb.deleteRange(messagePrefix(d.queue(), (byte) 0), messagePrefix(d.queue(), (byte) 1));
+        } else if (op instanceof StoreBatch.AddMessage a) {
+            wb.put(messageKey(a.queue(), a.sequence()), a.message());
+        } else if (op instanceof StoreBatch.RemoveMessage r) {
+            wb.delete(messageKey(r.queue(), r.sequence()));
+        } else if (op instanceof StoreBatch.AddDuplicateId a) {
+            wb.put(key(DUPLICATE, a.id()), EMPTY);
+        } else if (op instanceof StoreBatch.RemoveDuplicateId r) {
+            wb.delete(key(DUPLICATE, r.id()));
+        }
+    }
+
+    private static byte[] key(byte type, String name) {
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        byte[] k = new byte[n.length + 1];
+        k[0] = type;
+        System.arraycopy(n, 0, k, 1, n.length);
+        return k;
+    }
+
+    private static byte[] messageKey(String queue, long sequence) {
+        byte[] n = queue.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(n.length + 10);
+        b.put(MESSAGE).put(n).put((byte) 0).putLong(sequence);
+        return b.array();
+    }
+
+    /** 'M' queue terminator: with terminator 0 the first key of the queue's range, with 1 the bound after it. */
+    private static byte[] messagePrefix(String queue, byte terminator) {
+        byte[] n = queue.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(n.length + 2);
+        b.put(MESSAGE).put(n).put(terminator);
+        return b.array();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            writer.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        db.close();
+        syncWrite.close();
+        options.close();
+    }
+}

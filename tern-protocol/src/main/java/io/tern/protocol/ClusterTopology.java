@@ -1,0 +1,54 @@
+package io.tern.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a client knows of the cluster: its members and each member's failover nodes.
+ *
+ * <p>The {@link #digest()} is a 64-bit hash of the content (the first 8 bytes of SHA-256 over the
+ * canonical encoding). Client and server compare digests for equality only, so restarts and clocks
+ * never make a stale list look newer.
+ */
+public record ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverInfo>> failover,
+                              boolean machineRedundant) {
+
+    public static final long UNKNOWN_DIGEST = 0L;
+
+    public ClusterTopology {
+        members = List.copyOf(members);
+        Map<String, List<FailoverInfo>> copy = new LinkedHashMap<>();
+        failover.forEach((k, v) -> copy.put(k, List.copyOf(v)));
+        failover = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    public static ClusterTopology single(NodeInfo node) {
+        return new ClusterTopology(List.of(node), Map.of(node.nodeId(), List.of()), false);
+    }
+
+    /** Digest of the content; never {@link #UNKNOWN_DIGEST}. */
+    public long digest() {
+        ByteBuf buf = Unpooled.buffer();
+        try {
+            TopologyCodec.write(this, buf);
+            byte[] bytes = new byte[buf.readableBytes()];
+            buf.readBytes(bytes);
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(bytes);
+            long d = 0;
+            for (int i = 0; i < 8; i++) {
+                d = (d << 8) | (hash[i] & 0xff);
+            }
+            return d == UNKNOWN_DIGEST ? 1 : d;
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JVM", e);
+        } finally {
+            buf.release();
+        }
+    }
+}

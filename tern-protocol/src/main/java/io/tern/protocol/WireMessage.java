@@ -1,0 +1,54 @@
+package io.tern.protocol;
+
+import java.util.Map;
+
+/**
+ * A message as it crosses the wire and sits in the broker: the JMS headers, the properties and the
+ * body already encoded by the client. The broker never looks inside the body.
+ *
+ * @param messageId     JMSMessageID, or null when the producer disabled ids
+ * @param bodyType      one of the {@code BODY_*} constants
+ * @param correlationId JMSCorrelationID (bytes are carried as ISO-8859-1 text)
+ * @param properties    property name to Boolean, Byte, Short, Integer, Long, Float, Double or String
+ */
+public record WireMessage(String messageId, byte bodyType, DestinationName destination,
+                          DestinationName replyTo, String correlationId, String type,
+                          boolean persistent, int priority, long timestamp, long expiration,
+                          long deliveryTime, Map<String, Object> properties, byte[] body) {
+
+    public static final byte BODY_NONE = 0;
+    public static final byte BODY_BYTES = 1;
+    public static final byte BODY_TEXT = 2;
+    public static final byte BODY_MAP = 3;
+    public static final byte BODY_OBJECT = 4;
+    public static final byte BODY_STREAM = 5;
+
+    /** Property that carries the duplicate-detection id of a send. */
+    public static final String DUPLICATE_ID = "JMS_TERN_DUPLICATE_ID";
+
+    public WireMessage {
+        if (priority < 0 || priority > 9) {
+            throw new IllegalArgumentException("priority must be 0..9: " + priority);
+        }
+        properties = properties == null ? Map.of() : properties;
+    }
+
+    /** Approximate heap and wire size, used for memory limits and flow control. */
+    public int estimatedSize() {
+        int size = 96 + (body == null ? 0 : body.length);
+        for (Map.Entry<String, Object> e : properties.entrySet()) {
+            size += 16 + e.getKey().length() * 2;
+            size += e.getValue() instanceof String s ? s.length() * 2 : 8;
+        }
+        return size;
+    }
+
+    public String duplicateId() {
+        Object id = properties.get(DUPLICATE_ID);
+        return id == null ? null : id.toString();
+    }
+
+    public boolean isExpired(long nowMs) {
+        return expiration > 0 && expiration <= nowMs;
+    }
+}
