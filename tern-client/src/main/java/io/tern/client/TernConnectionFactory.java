@@ -1,0 +1,167 @@
+package io.tern.client;
+
+import io.tern.client.impl.ClientConfig;
+import io.tern.client.impl.ClientUrl;
+import io.tern.client.impl.JmsErrors;
+import io.tern.client.impl.TernConnection;
+import io.tern.client.impl.TernJMSContext;
+import io.tern.client.impl.TopologyHolder;
+import io.tern.client.jndi.TernObjectFactory;
+import jakarta.jms.Connection;
+import jakarta.jms.ConnectionFactory;
+import jakarta.jms.JMSContext;
+import jakarta.jms.JMSException;
+import jakarta.jms.QueueConnection;
+import jakarta.jms.QueueConnectionFactory;
+import jakarta.jms.TopicConnection;
+import jakarta.jms.TopicConnectionFactory;
+
+import javax.naming.Reference;
+import javax.naming.Referenceable;
+import javax.naming.StringRefAddr;
+import java.io.Serializable;
+
+/**
+ * The entry point of Tern's Jakarta Messaging provider.
+ *
+ * <pre>{@code
+ * ConnectionFactory cf = new TernConnectionFactory("tern://127.0.0.1:5445");
+ * try (JMSContext ctx = cf.createContext()) {
+ *     ctx.createProducer().send(ctx.createQueue("orders"), "hello");
+ * }
+ * }</pre>
+ *
+ * URL options are listed in {@link ClientUrl}. All connections made by one factory share one view of
+ * the cluster, so a change learned on one connection serves them all.
+ */
+public class TernConnectionFactory implements ConnectionFactory, QueueConnectionFactory, TopicConnectionFactory,
+        Serializable, Referenceable {
+    private static final long serialVersionUID = 1L;
+    public static final String DEFAULT_URL = "tern://127.0.0.1:5445";
+
+    private String url;
+    private String user;
+    private String password;
+    private String clientId;
+    private transient volatile TopologyHolder topology;
+
+    public TernConnectionFactory() {
+        this(DEFAULT_URL);
+    }
+
+    public TernConnectionFactory(String url) {
+        setUrl(url);
+    }
+
+    public String getUrl() {
+        return url;
+    }
+
+    /** Sets the server URL, e.g. {@code tern://h1:5445,h2:5445?prefetch=100}; checked now. */
+    public void setUrl(String url) {
+        ClientUrl.parse(url);
+        this.url = url;
+        this.topology = null;
+    }
+
+    public void setUser(String user) {
+        this.user = user;
+    }
+
+    public void setPassword(String password) {
+        this.password = password;
+    }
+
+    /** A client id for every connection of this factory (needed for unshared durable subscriptions). */
+    public void setClientId(String clientId) {
+        this.clientId = clientId;
+    }
+
+    private TopologyHolder topology() {
+        TopologyHolder t = topology;
+        if (t == null) {
+            synchronized (this) {
+                t = topology;
+                if (t == null) {
+                    t = new TopologyHolder();
+                    topology = t;
+                }
+            }
+        }
+        return t;
+    }
+
+    private TernConnection connect(String u, String p) throws JMSException {
+        try {
+            return new TernConnection(ClientConfig.of(ClientUrl.parse(url), u, p, clientId), topology());
+        } catch (IllegalArgumentException e) {
+            throw JmsErrors.wrap("bad client URL " + url, e);
+        }
+    }
+
+    @Override
+    public Connection createConnection() throws JMSException {
+        return connect(user, password);
+    }
+
+    @Override
+    public Connection createConnection(String userName, String pass) throws JMSException {
+        return connect(userName, pass);
+    }
+
+    @Override
+    public QueueConnection createQueueConnection() throws JMSException {
+        return connect(user, password);
+    }
+
+    @Override
+    public QueueConnection createQueueConnection(String userName, String pass) throws JMSException {
+        return connect(userName, pass);
+    }
+
+    @Override
+    public TopicConnection createTopicConnection() throws JMSException {
+        return connect(user, password);
+    }
+
+    @Override
+    public TopicConnection createTopicConnection(String userName, String pass) throws JMSException {
+        return connect(userName, pass);
+    }
+
+    @Override
+    public JMSContext createContext() {
+        return createContext(user, password, JMSContext.AUTO_ACKNOWLEDGE);
+    }
+
+    @Override
+    public JMSContext createContext(int sessionMode) {
+        return createContext(user, password, sessionMode);
+    }
+
+    @Override
+    public JMSContext createContext(String userName, String pass) {
+        return createContext(userName, pass, JMSContext.AUTO_ACKNOWLEDGE);
+    }
+
+    @Override
+    public JMSContext createContext(String userName, String pass, int sessionMode) {
+        try {
+            return TernJMSContext.open(connect(userName, pass), sessionMode);
+        } catch (JMSException e) {
+            throw JmsErrors.unchecked(e);
+        }
+    }
+
+    @Override
+    public Reference getReference() {
+        Reference ref = new Reference(TernConnectionFactory.class.getName(), TernObjectFactory.class.getName(), null);
+        ref.add(new StringRefAddr("url", url));
+        return ref;
+    }
+
+    @Override
+    public String toString() {
+        return "TernConnectionFactory[" + url + "]";
+    }
+}

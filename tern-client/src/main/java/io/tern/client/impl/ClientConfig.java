@@ -1,0 +1,42 @@
+package io.tern.client.impl;
+
+/**
+ * Settings of a client, read once from the URL (and factory setters) and validated once.
+ *
+ * @param prefetch          messages a consumer may hold before the application takes them
+ * @param producerWindowBytes bytes of asynchronous sends that may wait for the server's answer
+ * @param callTimeoutMs     how long a blocking request waits for its answer
+ */
+public record ClientConfig(ClientUrl url, String user, String password, String clientId, int prefetch,
+                           int producerWindowBytes, int connectTimeoutMs, long heartbeatMs, long callTimeoutMs) {
+
+    public ClientConfig {
+        if (prefetch < 0) {
+            throw new IllegalArgumentException("prefetch must be >= 0: " + prefetch);
+        }
+        if (producerWindowBytes < 1024) {
+            throw new IllegalArgumentException("producerWindow must be >= 1024: " + producerWindowBytes);
+        }
+        if (connectTimeoutMs < 1) {
+            throw new IllegalArgumentException("connectTimeout must be >= 1: " + connectTimeoutMs);
+        }
+        if (heartbeatMs < 100) {
+            throw new IllegalArgumentException("heartbeat must be >= 100 ms: " + heartbeatMs);
+        }
+        if (callTimeoutMs < 1) {
+            throw new IllegalArgumentException("callTimeout must be >= 1: " + callTimeoutMs);
+        }
+    }
+
+    public static ClientConfig of(ClientUrl url, String user, String password, String clientId) {
+        return new ClientConfig(url,
+                user != null ? user : url.option("user", null),
+                password != null ? password : url.option("password", null),
+                clientId != null ? clientId : url.option("clientId", null),
+                url.intOption("prefetch", 1000),
+                url.intOption("producerWindow", 1024 * 1024),
+                url.intOption("connectTimeout", 5000),
+                url.intOption("heartbeat", 10_000),
+                url.intOption("callTimeout", 30_000));
+    }
+}

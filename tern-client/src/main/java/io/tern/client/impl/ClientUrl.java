@@ -1,0 +1,119 @@
+package io.tern.client.impl;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A parsed client URL: {@code tern://h1:p1,h2:p2?key=value&...}. Options: {@code user}, {@code password},
+ * {@code clientId}, {@code prefetch} (messages, default 1000), {@code producerWindow} (bytes of
+ * unanswered asynchronous sends, default 1 MiB), {@code connectTimeout} (ms, default 5000),
+ * {@code heartbeat} (ms, default 10000), {@code allowList} (extra packages for ObjectMessage, comma separated).
+ */
+public record ClientUrl(String scheme, List<HostPort> servers, Map<String, String> options) {
+
+    public record HostPort(String host, int port) {
+        @Override
+        public String toString() {
+            return host + ":" + port;
+        }
+    }
+
+    public static final int DEFAULT_PORT = 5445;
+
+    public ClientUrl {
+        servers = List.copyOf(servers);
+        options = Map.copyOf(options);
+    }
+
+    public static ClientUrl parse(String url) {
+        if (url == null || url.isBlank()) {
+            throw new IllegalArgumentException("client URL must not be empty");
+        }
+        int sep = url.indexOf("://");
+        if (sep < 0) {
+            throw new IllegalArgumentException("client URL needs a scheme such as tern://: " + url);
+        }
+        String scheme = url.substring(0, sep);
+        if (!scheme.equals("tern")) {
+            throw new IllegalArgumentException("unsupported scheme '" + scheme + "' in " + url + " (this client speaks tern://)");
+        }
+        String rest = url.substring(sep + 3);
+        String query = "";
+        int q = rest.indexOf('?');
+        if (q >= 0) {
+            query = rest.substring(q + 1);
+            rest = rest.substring(0, q);
+        }
+        List<HostPort> servers = new ArrayList<>();
+        for (String part : rest.split(",")) {
+            part = part.trim();
+            if (part.endsWith("/")) {
+                part = part.substring(0, part.length() - 1);
+            }
+            if (part.isEmpty()) {
+                continue;
+            }
+            servers.add(hostPort(part, url));
+        }
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException("client URL names no server: " + url);
+        }
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String kv : query.split("&")) {
+            if (kv.isEmpty()) {
+                continue;
+            }
+            int eq = kv.indexOf('=');
+            String key = eq < 0 ? kv : kv.substring(0, eq);
+            String value = eq < 0 ? "" : URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8);
+            options.put(key, value);
+        }
+        return new ClientUrl(scheme, servers, options);
+    }
+
+    private static HostPort hostPort(String part, String url) {
+        String host;
+        String port;
+        if (part.startsWith("[")) {
+            int close = part.indexOf(']');
+            if (close < 0) {
+                throw new IllegalArgumentException("unclosed IPv6 address in " + url);
+            }
+            host = part.substring(1, close);
+            port = part.length() > close + 2 ? part.substring(close + 2) : null;
+        } else {
+            int colon = part.lastIndexOf(':');
+            host = colon < 0 ? part : part.substring(0, colon);
+            port = colon < 0 ? null : part.substring(colon + 1);
+        }
+        try {
+            int p = port == null ? DEFAULT_PORT : Integer.parseInt(port);
+            if (p < 1 || p > 65535) {
+                throw new NumberFormatException();
+            }
+            return new HostPort(host, p);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad port '" + port + "' in " + url);
+        }
+    }
+
+    public String option(String key, String fallback) {
+        return options.getOrDefault(key, fallback);
+    }
+
+    public int intOption(String key, int fallback) {
+        String v = options.get(key);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("option " + key + " must be a whole number: " + v);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+package io.tern.client.impl;
+
+import io.tern.protocol.ErrorCode;
+import io.tern.protocol.Response;
+import jakarta.jms.IllegalStateException;
+import jakarta.jms.IllegalStateRuntimeException;
+import jakarta.jms.InvalidClientIDException;
+import jakarta.jms.InvalidClientIDRuntimeException;
+import jakarta.jms.InvalidDestinationException;
+import jakarta.jms.InvalidDestinationRuntimeException;
+import jakarta.jms.InvalidSelectorException;
+import jakarta.jms.InvalidSelectorRuntimeException;
+import jakarta.jms.JMSException;
+import jakarta.jms.JMSRuntimeException;
+import jakarta.jms.JMSSecurityException;
+import jakarta.jms.JMSSecurityRuntimeException;
+import jakarta.jms.MessageFormatException;
+import jakarta.jms.MessageFormatRuntimeException;
+import jakarta.jms.MessageNotWriteableException;
+import jakarta.jms.MessageNotWriteableRuntimeException;
+import jakarta.jms.ResourceAllocationException;
+import jakarta.jms.ResourceAllocationRuntimeException;
+import jakarta.jms.TransactionInProgressException;
+import jakarta.jms.TransactionInProgressRuntimeException;
+import jakarta.jms.TransactionRolledBackException;
+import jakarta.jms.TransactionRolledBackRuntimeException;
+
+/** Maps server error codes to the JMS exceptions the specification names, and checked to unchecked. */
+public final class JmsErrors {
+    private JmsErrors() {
+    }
+
+    public static JMSException toJms(Response.Error error) {
+        String code = error.code().name();
+        String m = error.message();
+        JMSException e = switch (error.code()) {
+            case INVALID_DESTINATION -> new InvalidDestinationException(m, code);
+            case INVALID_SELECTOR -> new InvalidSelectorException(m, code);
+            case INVALID_CLIENT_ID -> new InvalidClientIDException(m, code);
+            case NOT_AUTHORIZED -> new JMSSecurityException(m, code);
+            case ILLEGAL_STATE, SUBSCRIPTION_IN_USE -> new IllegalStateException(m, code);
+            case RESOURCE_EXHAUSTED -> new ResourceAllocationException(m, code);
+            case TRANSACTION_ROLLED_BACK -> new TransactionRolledBackException(m, code);
+            default -> new JMSException(m, code);
+        };
+        return e;
+    }
+
+    public static JMSException wrap(String message, Throwable cause) {
+        if (cause instanceof JMSException j) {
+            return j;
+        }
+        JMSException e = new JMSException(message + ": " + cause.getMessage());
+        e.setLinkedException(cause instanceof Exception ex ? ex : new RuntimeException(cause));
+        e.initCause(cause);
+        return e;
+    }
+
+    /** The unchecked twin of a checked JMS exception, for the simplified API. */
+    public static JMSRuntimeException unchecked(JMSException e) {
+        String m = e.getMessage();
+        String c = e.getErrorCode();
+        JMSRuntimeException r;
+        if (e instanceof IllegalStateException) {
+            r = new IllegalStateRuntimeException(m, c, e);
+        } else if (e instanceof InvalidDestinationException) {
+            r = new InvalidDestinationRuntimeException(m, c, e);
+        } else if (e instanceof InvalidSelectorException) {
+            r = new InvalidSelectorRuntimeException(m, c, e);
+        } else if (e instanceof InvalidClientIDException) {
+            r = new InvalidClientIDRuntimeException(m, c, e);
+        } else if (e instanceof JMSSecurityException) {
+            r = new JMSSecurityRuntimeException(m, c, e);
+        } else if (e instanceof MessageFormatException) {
+            r = new MessageFormatRuntimeException(m, c, e);
+        } else if (e instanceof MessageNotWriteableException) {
+            r = new MessageNotWriteableRuntimeException(m, c, e);
+        } else if (e instanceof ResourceAllocationException) {
+            r = new ResourceAllocationRuntimeException(m, c, e);
+        } else if (e instanceof TransactionInProgressException) {
+            r = new TransactionInProgressRuntimeException(m, c, e);
+        } else if (e instanceof TransactionRolledBackException) {
+            r = new TransactionRolledBackRuntimeException(m, c, e);
+        } else {
+            r = new JMSRuntimeException(m, c, e);
+        }
+        return r;
+    }
+
+    static boolean isCode(Response response, ErrorCode code) {
+        return response instanceof Response.Error e && e.code() == code;
+    }
+}

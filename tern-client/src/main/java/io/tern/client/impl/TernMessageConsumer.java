@@ -1,0 +1,334 @@
+package io.tern.client.impl;
+
+import io.tern.client.TernDestination;
+import io.tern.client.message.TernMessage;
+import io.tern.protocol.Deliver;
+import io.tern.protocol.Request;
+import jakarta.jms.IllegalStateException;
+import jakarta.jms.JMSException;
+import jakarta.jms.Message;
+import jakarta.jms.MessageListener;
+import jakarta.jms.Queue;
+import jakarta.jms.QueueReceiver;
+import jakarta.jms.Topic;
+import jakarta.jms.TopicSubscriber;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+
+/**
+ * A consumer: a buffer of prefetched deliveries filled by the I/O thread, emptied by
+ * {@code receive} or by the session's thread for a {@link MessageListener}. Credit goes back to the
+ * server in batches of half the prefetch window.
+ */
+public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber {
+    private static final Logger LOG = LoggerFactory.getLogger(TernMessageConsumer.class);
+
+    private final TernSession session;
+    private final long id;
+    private final TernDestination destination;
+    private final String selector;
+    private final boolean noLocal;
+    private final int prefetch;
+    private final ArrayDeque<Deliver> buffer = new ArrayDeque<>();
+    private volatile MessageListener listener;
+    private volatile boolean closed;
+    private int consumedSinceCredit;
+    private int outstandingCredit;
+    private boolean drainScheduled;
+
+    TernMessageConsumer(TernSession session, long id, TernDestination destination, String selector, boolean noLocal,
+                        int prefetch) {
+        this.session = session;
+        this.id = id;
+        this.destination = destination;
+        this.selector = selector;
+        this.noLocal = noLocal;
+        this.prefetch = prefetch;
+    }
+
+    long id() {
+        return id;
+    }
+
+    // ---- called on the I/O thread ------------------------------------------------------------------
+
+    void arrived(Deliver d) {
+        boolean schedule;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            buffer.add(d);
+            if (outstandingCredit > 0) {
+                outstandingCredit--;
+            }
+            notifyAll();
+            schedule = listener != null && !drainScheduled;
+            drainScheduled |= schedule;
+        }
+        if (schedule) {
+            session.thread().execute(this::drainToListener);
+        }
+    }
+
+    /** The server took back every unacknowledged delivery: drop what is buffered, credit restarts. */
+    synchronized void resetAfterReturn() {
+        buffer.clear();
+        consumedSinceCredit = 0;
+        outstandingCredit = 0;
+    }
+
+    synchronized void wake() {
+        notifyAll();
+    }
+
+    void started() {
+        wake();
+        if (listener != null) {
+            scheduleDrain();
+        }
+    }
+
+    synchronized void markClosed() {
+        closed = true;
+        buffer.clear();
+        notifyAll();
+    }
+
+    private void scheduleDrain() {
+        synchronized (this) {
+            if (drainScheduled) {
+                return;
+            }
+            drainScheduled = true;
+        }
+        session.thread().execute(this::drainToListener);
+    }
+
+    // ---- receive ------------------------------------------------------------------------------
+
+    @Override
+    public Message receive() throws JMSException {
+        return receive(0);
+    }
+
+    @Override
+    public Message receive(long timeoutMs) throws JMSException {
+        return receive(timeoutMs <= 0 ? Long.MAX_VALUE : timeoutMs, false);
+    }
+
+    @Override
+    public Message receiveNoWait() throws JMSException {
+        return receive(0, true);
+    }
+
+    private Message receive(long timeoutMs, boolean noWait) throws JMSException {
+        checkOpen();
+        if (listener != null) {
+            throw new IllegalStateException("this consumer has a message listener; receive() is not allowed");
+        }
+        long deadline = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + timeoutMs * 1_000_000L;
+        while (true) {
+            if (noWait) {
+                pullOnce();
+            } else {
+                requestOneIfNoPrefetch();
+            }
+            Deliver d = take(noWait ? 0 : deadline);
+            if (d == null) {
+                return null;
+            }
+            Message m = present(d);
+            if (m != null) {
+                return m;
+            }
+        }
+    }
+
+    /** With prefetch 0 the server sends only what is asked for: ask for one. */
+    private void requestOneIfNoPrefetch() {
+        if (prefetch > 0) {
+            return;
+        }
+        synchronized (this) {
+            if (!buffer.isEmpty() || outstandingCredit > 0) {
+                return;
+            }
+            outstandingCredit = 1;
+        }
+        session.connection().fireAndForget(new Request.Credit(id, 1));
+    }
+
+    /** Asks the server to push what is available now; returns once it has. */
+    private void pullOnce() throws JMSException {
+        synchronized (this) {
+            if (!buffer.isEmpty() || !session.connection().isStarted()) {
+                return;
+            }
+        }
+        requestOneIfNoPrefetch();
+        session.call(new Request.Pull(id));
+    }
+
+    /** The next delivery, waiting until {@code deadlineNs}; null on timeout or close. */
+    private Deliver take(long deadlineNs) throws JMSException {
+        synchronized (this) {
+            while (true) {
+                if (closed) {
+                    return null;
+                }
+                JMSException failure = session.connection().failure();
+                if (failure != null) {
+                    throw failure;
+                }
+                if (session.connection().isStarted() && !buffer.isEmpty()) {
+                    return buffer.poll();
+                }
+                long waitNs = deadlineNs == Long.MAX_VALUE ? Long.MAX_VALUE : deadlineNs - System.nanoTime();
+                if (waitNs <= 0) {
+                    return null;
+                }
+                try {
+                    wait(Math.max(1, Math.min(waitNs / 1_000_000L, 1000)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                }
+            }
+        }
+    }
+
+    /** Turns a delivery into the application's message and does the acknowledgement bookkeeping. */
+    private Message present(Deliver d) throws JMSException {
+        TernMessage m = session.toMessage(d);
+        m.setJMSDestination(destination.kind().isQueueLike() ? destination : TernDestination.of(d.message().destination()));
+        grantCredit();
+        if (d.message().isExpired(System.currentTimeMillis())) {
+            session.delivered(this, d, true);
+            return null;
+        }
+        session.delivered(this, d, false);
+        return m;
+    }
+
+    private void grantCredit() {
+        if (prefetch == 0) {
+            return;
+        }
+        int grant = 0;
+        synchronized (this) {
+            consumedSinceCredit++;
+            if (consumedSinceCredit >= Math.max(1, prefetch / 2)) {
+                grant = consumedSinceCredit;
+                consumedSinceCredit = 0;
+            }
+        }
+        if (grant > 0) {
+            session.connection().fireAndForget(new Request.Credit(id, grant));
+        }
+    }
+
+    // ---- listener -----------------------------------------------------------------------------
+
+    private void drainToListener() {
+        while (true) {
+            MessageListener l;
+            Deliver d;
+            synchronized (this) {
+                l = listener;
+                if (closed || l == null || !session.connection().isStarted() || buffer.isEmpty()) {
+                    drainScheduled = false;
+                    return;
+                }
+                d = buffer.poll();
+            }
+            deliverTo(l, d);
+        }
+    }
+
+    private void deliverTo(MessageListener l, Deliver d) {
+        Message m;
+        try {
+            m = present(d);
+        } catch (JMSException e) {
+            LOG.warn("Could not read delivery {}: {}", d.deliveryId(), e.getMessage());
+            return;
+        }
+        if (m == null) {
+            return;
+        }
+        try {
+            l.onMessage(m);
+        } catch (RuntimeException e) {
+            LOG.warn("Message listener of consumer {} threw; the message will be redelivered", id, e);
+            session.listenerFailed(d);
+        }
+    }
+
+    @Override
+    public MessageListener getMessageListener() throws JMSException {
+        checkOpen();
+        return listener;
+    }
+
+    @Override
+    public void setMessageListener(MessageListener l) throws JMSException {
+        checkOpen();
+        listener = l;
+        if (l != null) {
+            scheduleDrain();
+        }
+    }
+
+    // ---- the rest of the API ------------------------------------------------------------------
+
+    @Override
+    public String getMessageSelector() throws JMSException {
+        checkOpen();
+        return selector;
+    }
+
+    @Override
+    public Queue getQueue() throws JMSException {
+        checkOpen();
+        return (Queue) destination;
+    }
+
+    @Override
+    public Topic getTopic() throws JMSException {
+        checkOpen();
+        return (Topic) destination;
+    }
+
+    @Override
+    public boolean getNoLocal() throws JMSException {
+        checkOpen();
+        return noLocal;
+    }
+
+    private void checkOpen() throws JMSException {
+        if (closed) {
+            throw new IllegalStateException("the consumer is closed");
+        }
+        session.checkOpen();
+    }
+
+    @Override
+    public void close() throws JMSException {
+        if (closed) {
+            return;
+        }
+        long[] seen = session.seenIds(this);
+        markClosed();
+        session.removed(this);
+        try {
+            if (session.connection().failure() == null && !session.connection().isClosed() && !session.isClosed()) {
+                session.call(new Request.CloseConsumer(id, seen));
+            }
+        } finally {
+            session.connection().unregister(this);
+        }
+    }
+}

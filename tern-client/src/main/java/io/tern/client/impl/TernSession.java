@@ -1,0 +1,583 @@
+package io.tern.client.impl;
+
+import io.tern.client.TernDestination;
+import io.tern.client.TernQueue;
+import io.tern.client.TernTopic;
+import io.tern.client.message.TernBytesMessage;
+import io.tern.client.message.TernMapMessage;
+import io.tern.client.message.TernMessage;
+import io.tern.client.message.TernObjectMessage;
+import io.tern.client.message.TernStreamMessage;
+import io.tern.client.message.TernTextMessage;
+import io.tern.protocol.Deliver;
+import io.tern.protocol.Request;
+import io.tern.protocol.Response;
+import jakarta.jms.BytesMessage;
+import jakarta.jms.Destination;
+import jakarta.jms.IllegalStateException;
+import jakarta.jms.InvalidDestinationException;
+import jakarta.jms.JMSException;
+import jakarta.jms.MapMessage;
+import jakarta.jms.Message;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageListener;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.ObjectMessage;
+import jakarta.jms.Queue;
+import jakarta.jms.QueueBrowser;
+import jakarta.jms.QueueReceiver;
+import jakarta.jms.QueueSender;
+import jakarta.jms.QueueSession;
+import jakarta.jms.Session;
+import jakarta.jms.StreamMessage;
+import jakarta.jms.TemporaryQueue;
+import jakarta.jms.TemporaryTopic;
+import jakarta.jms.TextMessage;
+import jakarta.jms.Topic;
+import jakarta.jms.TopicPublisher;
+import jakarta.jms.TopicSession;
+import jakarta.jms.TopicSubscriber;
+import jakarta.jms.TransactionRolledBackException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * A session: one thread of control. Message listeners and completion listeners run on the session's
+ * own thread; acknowledgement state is guarded by the session's monitor.
+ */
+public final class TernSession implements Session, QueueSession, TopicSession {
+    private static final Logger LOG = LoggerFactory.getLogger(TernSession.class);
+    private static final int DUPS_OK_BATCH = 64;
+
+    private final TernConnection connection;
+    private final int id;
+    private final int mode;
+    private final List<TernMessageConsumer> consumers = new CopyOnWriteArrayList<>();
+    private final List<TernMessageProducer> producers = new CopyOnWriteArrayList<>();
+    /** Deliveries the application was given and has not acknowledged (CLIENT) or committed (TRANSACTED). */
+    private final java.util.LinkedHashMap<Long, TernMessageConsumer> seen = new java.util.LinkedHashMap<>();
+    private final List<Long> dupsOkPending = new ArrayList<>();
+    private volatile ExecutorService thread;
+    private volatile Thread sessionThread;
+    private volatile MessageListener distinguishedListener;
+    private volatile boolean closed;
+
+    TernSession(TernConnection connection, int id, int mode) {
+        this.connection = connection;
+        this.id = id;
+        this.mode = mode;
+    }
+
+    int id() {
+        return id;
+    }
+
+    TernConnection connection() {
+        return connection;
+    }
+
+    boolean isSessionThread() {
+        return Thread.currentThread() == sessionThread;
+    }
+
+    /** The session's own thread, started on first use, for listeners and completion callbacks. */
+    ExecutorService thread() {
+        ExecutorService t = thread;
+        if (t == null) {
+            synchronized (this) {
+                t = thread;
+                if (t == null) {
+                    t = Executors.newSingleThreadExecutor(r -> {
+                        Thread th = new Thread(r, "tern-session-" + id);
+                        th.setDaemon(true);
+                        sessionThread = th;
+                        return th;
+                    });
+                    thread = t;
+                }
+            }
+        }
+        return t;
+    }
+
+    /** Waits until a listener that is running returns (used by Connection.stop). */
+    void awaitListenerIdle() {
+        ExecutorService t = thread;
+        if (t == null || isSessionThread()) {
+            return;
+        }
+        try {
+            Future<?> f = t.submit(() -> { });
+            f.get();
+        } catch (Exception e) {
+            LOG.debug("Session {} thread ended while waiting: {}", id, e.toString());
+        }
+    }
+
+    void checkOpen() throws JMSException {
+        if (closed) {
+            throw new IllegalStateException("the session is closed");
+        }
+        connection.checkUsable();
+    }
+
+    // ---- delivery bookkeeping (called by consumers on the application or session thread) -----
+
+    /**
+     * The application now holds this delivery (or it expired in the buffer, which is acknowledged
+     * at once); acknowledge it as the session mode says.
+     */
+    void delivered(TernMessageConsumer consumer, Deliver d, boolean expired) {
+        if (expired && mode != SESSION_TRANSACTED) {
+            connection.fireAndForget(new Request.Ack(id, new long[] {d.deliveryId()}));
+            return;
+        }
+        switch (mode) {
+            case AUTO_ACKNOWLEDGE -> connection.fireAndForget(new Request.Ack(id, new long[] {d.deliveryId()}));
+            case DUPS_OK_ACKNOWLEDGE -> {
+                synchronized (this) {
+                    dupsOkPending.add(d.deliveryId());
+                    if (dupsOkPending.size() >= DUPS_OK_BATCH) {
+                        flushDupsOk();
+                    }
+                }
+            }
+            case CLIENT_ACKNOWLEDGE -> {
+                synchronized (this) {
+                    seen.put(d.deliveryId(), consumer);
+                }
+            }
+            default -> {
+                synchronized (this) {
+                    seen.put(d.deliveryId(), consumer);
+                }
+                connection.fireAndForget(new Request.Ack(id, new long[] {d.deliveryId()}));
+            }
+        }
+    }
+
+    private synchronized void flushDupsOk() {
+        if (!dupsOkPending.isEmpty()) {
+            connection.fireAndForget(new Request.Ack(id, toArray(dupsOkPending)));
+            dupsOkPending.clear();
+        }
+    }
+
+    /** A message listener threw: in auto modes the message comes back at once (specification 8.7). */
+    void listenerFailed(Deliver d) {
+        if (mode == AUTO_ACKNOWLEDGE || mode == DUPS_OK_ACKNOWLEDGE) {
+            try {
+                recoverWith(new long[] {d.deliveryId()});
+            } catch (JMSException e) {
+                LOG.warn("Could not redeliver after a listener failure: {}", e.getMessage());
+            }
+        }
+    }
+
+    private static long[] toArray(List<Long> ids) {
+        long[] a = new long[ids.size()];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = ids.get(i);
+        }
+        return a;
+    }
+
+    /** Acknowledges everything the application received in this session (CLIENT_ACKNOWLEDGE). */
+    void acknowledgeAll() throws JMSException {
+        if (closed) {
+            throw new IllegalStateException("the session of this message is closed");
+        }
+        if (mode != CLIENT_ACKNOWLEDGE) {
+            return;
+        }
+        long[] ids;
+        synchronized (this) {
+            ids = toArray(List.copyOf(seen.keySet()));
+            seen.clear();
+        }
+        if (ids.length > 0) {
+            connection.call(new Request.Ack(id, ids));
+        }
+    }
+
+    synchronized long[] seenIds(TernMessageConsumer consumer) {
+        return toArray(seen.entrySet().stream().filter(e -> e.getValue() == consumer).map(java.util.Map.Entry::getKey).toList());
+    }
+
+    // ---- transactions and recovery ----------------------------------------------------------------
+
+    @Override
+    public boolean getTransacted() throws JMSException {
+        checkNotClosed();
+        return mode == SESSION_TRANSACTED;
+    }
+
+    @Override
+    public int getAcknowledgeMode() throws JMSException {
+        checkNotClosed();
+        return mode;
+    }
+
+    @Override
+    public void commit() throws JMSException {
+        checkOpen();
+        if (mode != SESSION_TRANSACTED) {
+            throw new IllegalStateException("commit() on a session that is not transacted");
+        }
+        awaitProducerWindow();
+        try {
+            connection.call(new Request.Commit(id));
+        } catch (TransactionRolledBackException e) {
+            rollbackAfterFailedCommit();
+            throw e;
+        }
+        synchronized (this) {
+            seen.clear();
+        }
+    }
+
+    private void rollbackAfterFailedCommit() {
+        try {
+            recoverWith(currentSeen());
+        } catch (JMSException e) {
+            LOG.debug("Rollback after a failed commit failed too: {}", e.getMessage());
+        }
+    }
+
+    @Override
+    public void rollback() throws JMSException {
+        checkOpen();
+        if (mode != SESSION_TRANSACTED) {
+            throw new IllegalStateException("rollback() on a session that is not transacted");
+        }
+        recoverWith(currentSeen());
+    }
+
+    @Override
+    public void recover() throws JMSException {
+        checkOpen();
+        if (mode == SESSION_TRANSACTED) {
+            throw new IllegalStateException("recover() on a transacted session; use rollback()");
+        }
+        flushDupsOk();
+        recoverWith(currentSeen());
+    }
+
+    private synchronized long[] currentSeen() {
+        return toArray(List.copyOf(seen.keySet()));
+    }
+
+    /**
+     * Gives every unacknowledged delivery back to the server. The consumers' buffers are emptied on the
+     * I/O thread the moment the answer arrives: deliveries before it were returned, those after it are new.
+     */
+    private void recoverWith(long[] seenIds) throws JMSException {
+        Request r = mode == SESSION_TRANSACTED ? new Request.Rollback(id, seenIds) : new Request.Recover(id, seenIds);
+        try {
+            connection.call(r, () -> consumers.forEach(TernMessageConsumer::resetAfterReturn));
+        } finally {
+            synchronized (this) {
+                seen.clear();
+                dupsOkPending.clear();
+            }
+        }
+    }
+
+    /** Blocks until every asynchronous send of the connection has been answered. */
+    private void awaitProducerWindow() throws JMSException {
+        int all = connection.config().producerWindowBytes();
+        try {
+            connection.producerWindow.acquire(all);
+            connection.producerWindow.release(all);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JMSException("interrupted while waiting for sends to complete");
+        }
+    }
+
+    // ---- close ------------------------------------------------------------------------------------
+
+    @Override
+    public void close() throws JMSException {
+        if (closed) {
+            return;
+        }
+        if (isSessionThread()) {
+            throw new IllegalStateException("a message listener may not close its own session");
+        }
+        flushDupsOk();
+        for (TernMessageProducer p : producers) {
+            p.closeQuietly();
+        }
+        awaitListenerIdle();
+        long[] ids = currentSeen();
+        consumers.forEach(TernMessageConsumer::markClosed);
+        closed = true;
+        try {
+            if (connection.failure() == null && !connection.isClosed()) {
+                connection.call(new Request.CloseSession(id, ids));
+            }
+        } finally {
+            consumers.forEach(c -> connection.unregister(c));
+            consumers.clear();
+            connection.unregister(this);
+            ExecutorService t = thread;
+            if (t != null) {
+                t.shutdown();
+            }
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    private void checkNotClosed() throws IllegalStateException {
+        if (closed) {
+            throw new IllegalStateException("the session is closed");
+        }
+    }
+
+    void removed(TernMessageConsumer c) {
+        consumers.remove(c);
+    }
+
+    void removed(TernMessageProducer p) {
+        producers.remove(p);
+    }
+
+    // ---- factories ----------------------------------------------------------------------------
+
+    @Override public BytesMessage createBytesMessage() throws JMSException { checkNotClosed(); return new TernBytesMessage(); }
+    @Override public MapMessage createMapMessage() throws JMSException { checkNotClosed(); return new TernMapMessage(); }
+    @Override public Message createMessage() throws JMSException { checkNotClosed(); return new TernMessage(); }
+    @Override public ObjectMessage createObjectMessage() throws JMSException { checkNotClosed(); return new TernObjectMessage(); }
+    @Override public StreamMessage createStreamMessage() throws JMSException { checkNotClosed(); return new TernStreamMessage(); }
+    @Override public TextMessage createTextMessage() throws JMSException { checkNotClosed(); return new TernTextMessage(); }
+
+    @Override
+    public ObjectMessage createObjectMessage(Serializable object) throws JMSException {
+        ObjectMessage m = createObjectMessage();
+        m.setObject(object);
+        return m;
+    }
+
+    @Override
+    public TextMessage createTextMessage(String text) throws JMSException {
+        TextMessage m = createTextMessage();
+        m.setText(text);
+        return m;
+    }
+
+    @Override
+    public MessageListener getMessageListener() throws JMSException {
+        checkNotClosed();
+        return distinguishedListener;
+    }
+
+    @Override
+    public void setMessageListener(MessageListener listener) throws JMSException {
+        checkNotClosed();
+        distinguishedListener = listener;
+    }
+
+    @Override
+    public void run() {
+        throw new jakarta.jms.IllegalStateRuntimeException("Session.run() belongs to application-server facilities Tern does not provide");
+    }
+
+    @Override
+    public MessageProducer createProducer(Destination destination) throws JMSException {
+        checkOpen();
+        TernMessageProducer p = new TernMessageProducer(this, destination == null ? null : TernDestination.from(destination));
+        producers.add(p);
+        return p;
+    }
+
+    @Override
+    public QueueSender createSender(Queue queue) throws JMSException {
+        return (QueueSender) createProducer(queue);
+    }
+
+    @Override
+    public TopicPublisher createPublisher(Topic topic) throws JMSException {
+        return (TopicPublisher) createProducer(topic);
+    }
+
+    TernMessageConsumer consumer(Destination destination, String selector, boolean noLocal, String subscription,
+                                 byte kind) throws JMSException {
+        checkOpen();
+        if (destination == null) {
+            throw new InvalidDestinationException("consumer destination must not be null");
+        }
+        TernDestination d = TernDestination.from(destination);
+        connection.lockClientId();
+        TernMessageConsumer c = new TernMessageConsumer(this, connection.nextConsumerId(), d, selector, noLocal,
+                connection.config().prefetch());
+        connection.register(c);
+        try {
+            connection.call(new Request.CreateConsumer(id, c.id(), d.toName(), selector, noLocal, subscription, kind,
+                    connection.config().prefetch()));
+        } catch (JMSException e) {
+            connection.unregister(c);
+            throw e;
+        }
+        consumers.add(c);
+        return c;
+    }
+
+    @Override
+    public MessageConsumer createConsumer(Destination destination) throws JMSException {
+        return consumer(destination, null, false, null, Request.SUB_NONE);
+    }
+
+    @Override
+    public MessageConsumer createConsumer(Destination destination, String selector) throws JMSException {
+        return consumer(destination, selector, false, null, Request.SUB_NONE);
+    }
+
+    @Override
+    public MessageConsumer createConsumer(Destination destination, String selector, boolean noLocal) throws JMSException {
+        return consumer(destination, selector, noLocal, null, Request.SUB_NONE);
+    }
+
+    @Override
+    public QueueReceiver createReceiver(Queue queue) throws JMSException {
+        return consumer(queue, null, false, null, Request.SUB_NONE);
+    }
+
+    @Override
+    public QueueReceiver createReceiver(Queue queue, String selector) throws JMSException {
+        return consumer(queue, selector, false, null, Request.SUB_NONE);
+    }
+
+    @Override
+    public TopicSubscriber createSubscriber(Topic topic) throws JMSException {
+        return consumer(topic, null, false, null, Request.SUB_NONE);
+    }
+
+    @Override
+    public TopicSubscriber createSubscriber(Topic topic, String selector, boolean noLocal) throws JMSException {
+        return consumer(topic, selector, noLocal, null, Request.SUB_NONE);
+    }
+
+    private static void checkName(String name) {
+        if (name == null || name.isEmpty()) {
+            throw new jakarta.jms.JMSRuntimeException("subscription name must not be null or empty");
+        }
+    }
+
+    private static Topic checkTopic(Topic topic) throws InvalidDestinationException {
+        if (topic == null) {
+            throw new InvalidDestinationException("topic must not be null");
+        }
+        return topic;
+    }
+
+    @Override
+    public MessageConsumer createSharedConsumer(Topic topic, String name) throws JMSException {
+        return createSharedConsumer(topic, name, null);
+    }
+
+    @Override
+    public MessageConsumer createSharedConsumer(Topic topic, String name, String selector) throws JMSException {
+        checkName(name);
+        return consumer(checkTopic(topic), selector, false, name, Request.SUB_SHARED);
+    }
+
+    @Override
+    public TopicSubscriber createDurableSubscriber(Topic topic, String name) throws JMSException {
+        return createDurableSubscriber(topic, name, null, false);
+    }
+
+    @Override
+    public TopicSubscriber createDurableSubscriber(Topic topic, String name, String selector, boolean noLocal) throws JMSException {
+        checkName(name);
+        return consumer(checkTopic(topic), selector, noLocal, name, Request.SUB_DURABLE);
+    }
+
+    @Override
+    public MessageConsumer createDurableConsumer(Topic topic, String name) throws JMSException {
+        return createDurableSubscriber(topic, name);
+    }
+
+    @Override
+    public MessageConsumer createDurableConsumer(Topic topic, String name, String selector, boolean noLocal) throws JMSException {
+        return createDurableSubscriber(topic, name, selector, noLocal);
+    }
+
+    @Override
+    public MessageConsumer createSharedDurableConsumer(Topic topic, String name) throws JMSException {
+        return createSharedDurableConsumer(topic, name, null);
+    }
+
+    @Override
+    public MessageConsumer createSharedDurableConsumer(Topic topic, String name, String selector) throws JMSException {
+        checkName(name);
+        return consumer(checkTopic(topic), selector, false, name, Request.SUB_SHARED_DURABLE);
+    }
+
+    @Override
+    public void unsubscribe(String name) throws JMSException {
+        checkOpen();
+        connection.call(new Request.Unsubscribe(name));
+    }
+
+    @Override
+    public Queue createQueue(String name) throws JMSException {
+        checkNotClosed();
+        return new TernQueue(name);
+    }
+
+    @Override
+    public Topic createTopic(String name) throws JMSException {
+        checkNotClosed();
+        return new TernTopic(name);
+    }
+
+    @Override
+    public QueueBrowser createBrowser(Queue queue) throws JMSException {
+        return createBrowser(queue, null);
+    }
+
+    @Override
+    public QueueBrowser createBrowser(Queue queue, String selector) throws JMSException {
+        checkOpen();
+        if (queue == null) {
+            throw new InvalidDestinationException("browser queue must not be null");
+        }
+        TernQueueBrowser b = new TernQueueBrowser(this, (TernQueue) TernDestination.from(queue), selector);
+        b.validate();
+        return b;
+    }
+
+    @Override
+    public TemporaryQueue createTemporaryQueue() throws JMSException {
+        checkOpen();
+        return connection.createTemporaryQueue();
+    }
+
+    @Override
+    public TemporaryTopic createTemporaryTopic() throws JMSException {
+        checkOpen();
+        return connection.createTemporaryTopic();
+    }
+
+    Response call(Request r) throws JMSException {
+        return connection.call(r);
+    }
+
+    /** Wraps a received wire message as the application sees it. */
+    TernMessage toMessage(Deliver d) throws JMSException {
+        TernMessage.Acknowledger ack = mode == CLIENT_ACKNOWLEDGE ? this::acknowledgeAll : null;
+        return TernMessage.fromWire(d.message(), d.deliveryCount(), ack);
+    }
+}

@@ -1,0 +1,317 @@
+package io.tern.client.impl;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.tern.protocol.Deliver;
+import io.tern.protocol.Frame;
+import io.tern.protocol.FrameDecoder;
+import io.tern.protocol.FrameEncoder;
+import io.tern.protocol.Handshake;
+import io.tern.protocol.Request;
+import io.tern.protocol.RequestFrame;
+import io.tern.protocol.Response;
+import io.tern.protocol.ResponseFrame;
+import jakarta.jms.JMSException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One TCP connection to a server: handshake, request/response correlation, the topology digest on
+ * every request, heartbeats, and deliveries handed to a listener. Thread-safe.
+ */
+public final class Transport implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
+    private static volatile EventLoopGroup group;
+
+    /** What the transport tells its owner; called on a Netty thread, so keep it short. */
+    public interface Listener {
+        void onDeliver(Deliver deliver);
+
+        void onClosed(Throwable cause);
+    }
+
+    private final Channel channel;
+    private final TopologyHolder topology;
+    private final Listener listener;
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+
+    /** A request waiting for its answer; {@code onArrival} runs on the I/O thread, in frame order, first. */
+    private record Pending(CompletableFuture<Response> future, Runnable onArrival) {
+    }
+    private final AtomicLong correlation = new AtomicLong();
+    private final String remote;
+    private volatile Throwable closeCause;
+
+    private Transport(Channel channel, TopologyHolder topology, Listener listener, String remote) {
+        this.channel = channel;
+        this.topology = topology;
+        this.listener = listener;
+        this.remote = remote;
+    }
+
+    private static EventLoopGroup group() {
+        EventLoopGroup g = group;
+        if (g == null) {
+            synchronized (Transport.class) {
+                g = group;
+                if (g == null) {
+                    g = new MultiThreadIoEventLoopGroup(Math.min(4, Runtime.getRuntime().availableProcessors()),
+                            new DefaultThreadFactory("tern-client-io", true), NioIoHandler.newFactory());
+                    group = g;
+                }
+            }
+        }
+        return g;
+    }
+
+    /** Connects, completes the handshake, and returns a transport ready for requests. */
+    public static Transport connect(String host, int port, int connectTimeoutMs, long heartbeatMs,
+                                    TopologyHolder topology, Listener listener) throws JMSException {
+        CompletableFuture<Void> handshake = new CompletableFuture<>();
+        Transport[] self = new Transport[1];
+        Bootstrap b = new Bootstrap().group(group()).channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline()
+                                .addLast("encoder", FrameEncoder.INSTANCE)
+                                .addLast("handshake", new HandshakeReplyHandler(handshake))
+                                .addLast("decoder", new FrameDecoder(Handshake.DEFAULT_MAX_FRAME_SIZE))
+                                .addLast("idle", new IdleStateHandler(heartbeatMs * 3, heartbeatMs, 0, TimeUnit.MILLISECONDS))
+                                .addLast("handler", new Handler(self));
+                    }
+                });
+        String remote = host + ":" + port;
+        ChannelFuture connect = b.connect(host, port);
+        if (!connect.awaitUninterruptibly(connectTimeoutMs + 1000L) || !connect.isSuccess()) {
+            connect.channel().close();
+            Throwable cause = connect.cause();
+            throw JmsErrors.wrap("cannot connect to tern://" + remote,
+                    cause != null ? cause : new TimeoutException("connect timed out after " + connectTimeoutMs + " ms"));
+        }
+        Channel ch = connect.channel();
+        self[0] = new Transport(ch, topology, listener, remote);
+        ByteBuf hello = ch.alloc().buffer(Handshake.HELLO_LENGTH);
+        Handshake.writeHello(hello, Handshake.VERSION);
+        ch.writeAndFlush(hello);
+        try {
+            handshake.get(connectTimeoutMs, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            ch.close();
+            throw JmsErrors.wrap("handshake with tern://" + remote + " failed", e instanceof ExecutionException ? e.getCause() : e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            ch.close();
+            throw JmsErrors.wrap("interrupted while connecting to tern://" + remote, e);
+        }
+        return self[0];
+    }
+
+    public String remote() {
+        return remote;
+    }
+
+    public boolean isOpen() {
+        return channel.isActive() && closeCause == null;
+    }
+
+    /** Sends a request; the future completes with the server's response (an ERROR too). */
+    public CompletableFuture<Response> request(Request request) {
+        return request(request, null);
+    }
+
+    /**
+     * Sends a request; {@code onArrival} (may be null) runs on the I/O thread when the answer arrives,
+     * before any frame that follows it is handled.
+     */
+    public CompletableFuture<Response> request(Request request, Runnable onArrival) {
+        long id = correlation.incrementAndGet();
+        CompletableFuture<Response> future = new CompletableFuture<>();
+        Throwable cause = closeCause;
+        if (cause != null) {
+            future.completeExceptionally(cause);
+            return future;
+        }
+        pending.put(id, new Pending(future, onArrival));
+        channel.writeAndFlush(new RequestFrame(id, topology.digest(), request)).addListener(f -> {
+            if (!f.isSuccess()) {
+                pending.remove(id);
+                future.completeExceptionally(f.cause());
+            }
+        });
+        if (closeCause != null && pending.remove(id) != null) {
+            future.completeExceptionally(closeCause);
+        }
+        return future;
+    }
+
+    /** Sends a request and waits for its answer; an ERROR answer is thrown as the matching JMSException. */
+    public Response call(Request request, long timeoutMs) throws JMSException {
+        return call(request, null, timeoutMs);
+    }
+
+    /** As {@link #call(Request, long)}, running {@code onArrival} on the I/O thread as the answer arrives. */
+    public Response call(Request request, Runnable onArrival, long timeoutMs) throws JMSException {
+        CompletableFuture<Response> future = request(request, onArrival);
+        Response r;
+        try {
+            r = future.get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw JmsErrors.wrap(request.getClass().getSimpleName() + " to tern://" + remote + " failed", e.getCause());
+        } catch (TimeoutException e) {
+            throw JmsErrors.wrap(request.getClass().getSimpleName() + " to tern://" + remote + " got no answer in "
+                    + timeoutMs + " ms", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw JmsErrors.wrap("interrupted waiting for tern://" + remote, e);
+        }
+        if (r instanceof Response.Error error) {
+            throw JmsErrors.toJms(error);
+        }
+        return r;
+    }
+
+    @Override
+    public void close() {
+        channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    private void received(Frame frame) {
+        if (frame instanceof Deliver d) {
+            listener.onDeliver(d);
+        } else if (frame instanceof ResponseFrame r) {
+            if (r.topology() != null) {
+                topology.update(r.topology());
+            }
+            Pending p = pending.remove(r.correlationId());
+            if (p != null) {
+                if (p.onArrival() != null) {
+                    p.onArrival().run();
+                }
+                p.future().complete(r.response());
+            } else if (r.response() instanceof Response.Error e) {
+                LOG.warn("Server tern://{} reports: {} ({})", remote, e.message(), e.code());
+                if (r.correlationId() == 0) {
+                    closeCause = JmsErrors.toJms(e);
+                }
+            }
+        }
+    }
+
+    private void closed(Throwable cause) {
+        if (closeCause == null) {
+            closeCause = cause;
+        }
+        Throwable c = closeCause;
+        for (Long id : List.copyOf(pending.keySet())) {
+            Pending p = pending.remove(id);
+            if (p != null) {
+                p.future().completeExceptionally(c);
+            }
+        }
+        listener.onClosed(c);
+    }
+
+    private static final class Handler extends SimpleChannelInboundHandler<Frame> {
+        private final Transport[] self;
+        private Throwable failure;
+
+        Handler(Transport[] self) {
+            this.self = self;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
+            self[0].received(frame);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof IdleStateEvent idle) {
+                if (idle.state() == IdleState.WRITER_IDLE) {
+                    self[0].request(new Request.Ping());
+                } else if (idle.state() == IdleState.READER_IDLE) {
+                    failure = new JMSException("server tern://" + self[0].remote + " stopped answering heartbeats");
+                    ctx.close();
+                }
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            failure = cause;
+            ctx.close();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (self[0] != null) {
+                Throwable cause = failure != null ? failure : new JMSException("connection to tern://" + self[0].remote + " closed");
+                self[0].closed(cause instanceof JMSException ? cause : JmsErrors.wrap("connection to tern://" + self[0].remote + " failed", cause));
+            }
+        }
+    }
+
+    /** Waits for the server's handshake reply, then leaves the pipeline. */
+    private static final class HandshakeReplyHandler extends ByteToMessageDecoder {
+        private final CompletableFuture<Void> done;
+
+        HandshakeReplyHandler(CompletableFuture<Void> done) {
+            this.done = done;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+            if (in.readableBytes() < Handshake.REPLY_LENGTH) {
+                return;
+            }
+            int magic = in.readInt();
+            byte version = in.readByte();
+            byte status = in.readByte();
+            if (magic != Handshake.MAGIC) {
+                done.completeExceptionally(new JMSException("the server is not a Tern server"));
+                ctx.close();
+            } else if (status != Handshake.ACCEPTED) {
+                done.completeExceptionally(new JMSException("the server speaks protocol version " + version
+                        + ", this client speaks " + Handshake.VERSION));
+                ctx.close();
+            } else {
+                ctx.pipeline().remove(this);
+                done.complete(null);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            done.completeExceptionally(new JMSException("the server closed the connection during the handshake"));
+            super.channelInactive(ctx);
+        }
+    }
+}

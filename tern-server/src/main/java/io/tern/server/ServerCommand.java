@@ -1,0 +1,46 @@
+package io.tern.server;
+
+import io.tern.broker.BrokerConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code tern server}: runs one node until SIGTERM (graceful stop) or SIGKILL. */
+@Command(name = "server", description = "Run a Tern node.")
+final class ServerCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(ServerCommand.class);
+
+    @Mixin
+    ServerOptions options = new ServerOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        BrokerConfig.Builder b = BrokerConfig.builder()
+                .name(options.name)
+                .dataDir(options.dataDir())
+                .bindAddress(options.bind)
+                .port(options.port)
+                .maxFrameSize(options.maxFrame)
+                .users(options.users);
+        if (options.memoryLimit != null) {
+            b.memoryLimitBytes(options.memoryLimit);
+        }
+        if (options.config != null) {
+            LOG.warn("--config {} is accepted but a single node reads no settings from it yet", options.config);
+        }
+        TernServer server = TernServer.start(b.build());
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "tern-shutdown"));
+        System.out.println("tern server " + options.name + " listening on " + server.url());
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,51 @@
+package io.tern.server;
+
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+
+/** The flags of {@code tern server} (DESIGN section 3). Cluster flags are accepted now and used by the cluster module. */
+public final class ServerOptions {
+    @Option(names = "--config", description = "YAML configuration file (cluster settings; not read by a single node yet)")
+    Path config;
+
+    @Option(names = "--name", description = "Node name (default: ${DEFAULT-VALUE})")
+    String name = "tern-1";
+
+    @Option(names = "--port", description = "Client port (default: ${DEFAULT-VALUE}; 0 picks a free port)")
+    int port = 5445;
+
+    @Option(names = "--data", description = "Data directory (default: ./data/<name>)")
+    Path data;
+
+    @Option(names = "--cluster", description = "Cluster group name (default: ${DEFAULT-VALUE})")
+    String cluster = "tern";
+
+    @Option(names = "--bind", description = "Address to listen on (default: ${DEFAULT-VALUE}, loopback only)")
+    String bind = "127.0.0.1";
+
+    @Option(names = "--interface", description = "Network interface for multicast (default: loopback)")
+    String networkInterface;
+
+    @Option(names = "--machine-id", description = "Overrides the machine id used to place failover nodes")
+    String machineId;
+
+    @Option(names = "--console-port", description = "Console HTTP port (default: ${DEFAULT-VALUE})")
+    int consolePort = 8161;
+
+    @Option(names = "--backups", description = "Failover nodes per node (default: ${DEFAULT-VALUE})")
+    int backups = 1;
+
+    @Option(names = "--memory-limit", description = "Bytes of queued messages before producers block (default: half the heap)")
+    Long memoryLimit;
+
+    @Option(names = "--max-frame", description = "Largest frame accepted, bytes (default: ${DEFAULT-VALUE})")
+    int maxFrame = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
+
+    @Option(names = "--user", description = "user=password allowed to connect; repeat for more. None: anonymous.")
+    java.util.Map<String, String> users = new java.util.LinkedHashMap<>();
+
+    Path dataDir() {
+        return data != null ? data : Path.of("data", name);
+    }
+}

@@ -1,0 +1,98 @@
+package io.tern.server;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@code tern server} running as its own operating-system process, for the demo and system tests:
+ * started with this JVM's class path, killed with SIGKILL or stopped with SIGTERM.
+ */
+public final class ServerProcess implements AutoCloseable {
+    private final List<String> command;
+    private final Path log;
+    private final int port;
+    private Process process;
+
+    public ServerProcess(String name, int port, Path dataDir, Path log, String... extraArgs) {
+        this.port = port;
+        this.log = log;
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx512m");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.add("server");
+        cmd.addAll(List.of("--name", name, "--port", Integer.toString(port), "--data", dataDir.toString()));
+        cmd.addAll(List.of(extraArgs));
+        this.command = List.copyOf(cmd);
+    }
+
+    public ServerProcess start() throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        process = pb.start();
+        return this;
+    }
+
+    /** Polls the client port until it accepts a connection; false if the process died or time ran out. */
+    public boolean awaitListening(long timeoutMs) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                return false;
+            }
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                return true;
+            } catch (IOException notYet) {
+                Thread.sleep(50);
+            }
+        }
+        return false;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public String url() {
+        return "tern://127.0.0.1:" + port;
+    }
+
+    public boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    /** SIGKILL: the process gets no chance to clean up. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM: a graceful stop. Returns the exit code. */
+    public int stop() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (isAlive()) {
+            kill();
+        }
+    }
+}
