@@ -104,6 +104,9 @@ final class MessageQueue {
         while (!scheduled.isEmpty() && scheduled.peek().message.deliveryTime() <= now) {
             addReady(scheduled.poll());
         }
+        if (!scheduled.isEmpty()) {
+            broker.schedule(this, Math.max(1, scheduled.peek().message.deliveryTime() - now));
+        }
         dispatch();
     }
 

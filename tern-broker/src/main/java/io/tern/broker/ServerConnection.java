@@ -251,6 +251,8 @@ public final class ServerConnection {
         broker.publish(List.of(r.message()), List.of(), this).whenComplete((ok, failure) -> {
             if (failure != null) {
                 fail(frame, failure);
+            } else if (broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
+                reply(frame, Response.OK);
             } else {
                 broker.whenMemoryAvailable(() -> reply(frame, Response.OK));
             }

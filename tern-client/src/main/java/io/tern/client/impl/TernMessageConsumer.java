@@ -142,6 +142,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             }
             Message m = present(d);
             if (m != null) {
+                session.delivered(this, d, false);
                 return m;
             }
         }
@@ -200,7 +201,10 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         }
     }
 
-    /** Turns a delivery into the application's message and does the acknowledgement bookkeeping. */
+    /**
+     * Turns a delivery into the application's message and grants credit; null (and acknowledged) if it
+     * expired while buffered. The caller tells the session when the application has it.
+     */
     private Message present(Deliver d) throws JMSException {
         TernMessage m = session.toMessage(d);
         m.setJMSDestination(destination.kind().isQueueLike() ? destination : TernDestination.of(d.message().destination()));
@@ -209,7 +213,6 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             session.delivered(this, d, true);
             return null;
         }
-        session.delivered(this, d, false);
         return m;
     }
 
@@ -259,11 +262,21 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         if (m == null) {
             return;
         }
+        // In the automatic modes the acknowledgement follows onMessage; otherwise the listener may
+        // acknowledge or commit the message itself, so the session must know it first.
+        boolean after = session.acknowledgesAfterListener();
+        if (!after) {
+            session.delivered(this, d, false);
+        }
         try {
             l.onMessage(m);
         } catch (RuntimeException e) {
             LOG.warn("Message listener of consumer {} threw; the message will be redelivered", id, e);
             session.listenerFailed(d);
+            return;
+        }
+        if (after) {
+            session.delivered(this, d, false);
         }
     }
 

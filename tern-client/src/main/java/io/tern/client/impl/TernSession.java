@@ -171,9 +171,14 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         }
     }
 
+    boolean acknowledgesAfterListener() {
+        return mode == AUTO_ACKNOWLEDGE || mode == DUPS_OK_ACKNOWLEDGE;
+    }
+
     /** A message listener threw: in auto modes the message comes back at once (specification 8.7). */
     void listenerFailed(Deliver d) {
         if (mode == AUTO_ACKNOWLEDGE || mode == DUPS_OK_ACKNOWLEDGE) {
+            flushDupsOk();
             try {
                 recoverWith(new long[] {d.deliveryId()});
             } catch (JMSException e) {

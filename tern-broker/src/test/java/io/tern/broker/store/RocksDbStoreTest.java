@@ -1,0 +1,98 @@
+package io.tern.broker.store;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@Timeout(60)
+class RocksDbStoreTest {
+    @TempDir
+    Path dir;
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static Map<String, String> read(MessageStore store) {
+        Map<String, String> seen = new TreeMap<>();
+        store.recover(new MessageStore.Recovery() {
+            @Override
+            public void queue(String queue, byte[] definition) {
+                seen.put("queue " + queue, new String(definition, StandardCharsets.UTF_8));
+            }
+
+            @Override
+            public void message(String queue, long sequence, byte[] message) {
+                seen.put("message " + queue + " " + sequence, new String(message, StandardCharsets.UTF_8));
+            }
+
+            @Override
+            public void duplicateId(String id) {
+                seen.put("dup " + id, "");
+            }
+        });
+        return seen;
+    }
+
+    @Test
+    void whatWasCommittedIsRecoveredAfterReopening() {
+        try (RocksDbStore store = new RocksDbStore(dir)) {
+            store.commit(new StoreBatch()
+                    .add(new StoreBatch.PutQueue("a", bytes("def-a")))
+                    .add(new StoreBatch.PutQueue("ab", bytes("def-ab")))
+                    .add(new StoreBatch.AddMessage("a", 1, bytes("m1")))
+                    .add(new StoreBatch.AddMessage("a", 300, bytes("m300")))
+                    .add(new StoreBatch.AddMessage("ab", 2, bytes("m2")))
+                    .add(new StoreBatch.AddDuplicateId("d1"))).join();
+            store.commit(new StoreBatch().add(new StoreBatch.RemoveMessage("a", 1))).join();
+        }
+        try (RocksDbStore store = new RocksDbStore(dir)) {
+            assertThat(read(store)).containsOnlyKeys("queue a", "queue ab", "message a 300", "message ab 2", "dup d1");
+        }
+    }
+
+    @Test
+    void deletingAQueueRemovesExactlyItsMessages() {
+        try (RocksDbStore store = new RocksDbStore(dir)) {
+            store.commit(new StoreBatch()
+                    .add(new StoreBatch.PutQueue("a", bytes("x")))
+                    .add(new StoreBatch.PutQueue("ab", bytes("y")))
+                    .add(new StoreBatch.AddMessage("a", 1, bytes("1")))
+                    .add(new StoreBatch.AddMessage("ab", 2, bytes("2")))).join();
+            store.commit(new StoreBatch().add(new StoreBatch.DeleteQueue("a"))).join();
+            assertThat(read(store)).containsOnlyKeys("queue ab", "message ab 2");
+        }
+    }
+
+    @Test
+    void concurrentCommitsAreGroupedIntoFewerSyncedWrites() {
+        try (RocksDbStore store = new RocksDbStore(dir)) {
+            List<CompletableFuture<Void>> all = new ArrayList<>();
+            for (int i = 0; i < 2000; i++) {
+                all.add(store.commit(new StoreBatch().add(new StoreBatch.AddMessage("q", i, bytes("m" + i)))));
+            }
+            CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).join();
+            long[] counts = store.commitCounts();
+            assertThat(counts[1]).isEqualTo(2000);
+            assertThat(counts[0]).as("synced writes").isLessThan(2000);
+            assertThat(read(store)).hasSize(2000);
+        }
+    }
+
+    @Test
+    void aClosedStoreFailsCommitsInsteadOfLosingThemSilently() {
+        RocksDbStore store = new RocksDbStore(dir);
+        store.close();
+        assertThat(store.commit(new StoreBatch().add(new StoreBatch.AddDuplicateId("x")))).isCompletedExceptionally();
+    }
+}

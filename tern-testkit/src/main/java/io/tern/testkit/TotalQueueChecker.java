@@ -1,0 +1,69 @@
+package io.tern.testkit;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Accounts for every message of a run: what was sent (acknowledged by the server), what was received
+ * and acknowledged, what came again after its acknowledgement (a duplicate), what came again before
+ * it (a legitimate redelivery), and what arrived that nobody sent.
+ */
+public final class TotalQueueChecker {
+    private final Set<String> sent = ConcurrentHashMap.newKeySet();
+    private final Set<String> received = ConcurrentHashMap.newKeySet();
+    private final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+    private final Set<String> duplicated = ConcurrentHashMap.newKeySet();
+    private final Set<String> recovered = ConcurrentHashMap.newKeySet();
+    private final Set<String> unexpected = ConcurrentHashMap.newKeySet();
+
+    public void sent(String id) {
+        sent.add(id);
+    }
+
+    /** A message reached the application. */
+    public void received(String id) {
+        if (acknowledged.contains(id)) {
+            duplicated.add(id);
+        } else if (!received.add(id)) {
+            recovered.add(id);
+        }
+    }
+
+    /** The acknowledgement covering this message returned. */
+    public void acknowledged(String id) {
+        acknowledged.add(id);
+    }
+
+    public Set<String> lost() {
+        Set<String> lost = ConcurrentHashMap.newKeySet();
+        lost.addAll(sent);
+        lost.removeAll(acknowledged);
+        return lost;
+    }
+
+    public Set<String> duplicated() {
+        return duplicated;
+    }
+
+    public Set<String> unexpected() {
+        Set<String> u = ConcurrentHashMap.newKeySet();
+        u.addAll(received);
+        u.removeAll(sent);
+        u.addAll(unexpected);
+        return u;
+    }
+
+    public Set<String> recovered() {
+        return recovered;
+    }
+
+    public int acknowledgedCount() {
+        return acknowledged.size();
+    }
+
+    @Override
+    public String toString() {
+        return "sent=" + sent.size() + " acknowledged=" + acknowledged.size() + " lost=" + lost().size()
+                + " duplicated=" + duplicated.size() + " unexpected=" + unexpected().size() + " recovered=" + recovered.size();
+    }
+}
