@@ -460,6 +460,11 @@ public final class Broker implements AutoCloseable {
      * A send whose duplicate-detection id was seen before is dropped silently.
      */
     CompletableFuture<Void> publish(List<WireMessage> sends, List<Delivery> acks, ServerConnection origin) {
+        return publish(sends, acks, origin, true);
+    }
+
+    /** As above; {@code sync=false} lets the store make it durable with the next synced write. */
+    CompletableFuture<Void> publish(List<WireMessage> sends, List<Delivery> acks, ServerConnection origin, boolean sync) {
         List<List<MessageQueue>> routes = new ArrayList<>(sends.size());
         for (WireMessage m : sends) {
             routes.add(targets(m, origin));
@@ -495,7 +500,7 @@ public final class Broker implements AutoCloseable {
             }
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
-        store.commit(batch).whenComplete((ok, failure) -> {
+        (sync ? store.commit(batch) : store.commitLazily(batch)).whenComplete((ok, failure) -> {
             if (failure != null) {
                 placements.forEach(p -> released(p.entry()));
                 claimedIds.forEach(duplicates::forget);

@@ -272,7 +272,9 @@ public final class ServerConnection {
             s.txAcks.addAll(acked);
             reply(frame, Response.OK);
         } else {
-            replyWhen(frame, broker.publish(List.of(), acked, this));
+            // Clients of AUTO and DUPS_OK sessions never wait for an acknowledgement: no fsync of its own.
+            boolean waited = s.ackMode == Request.CLIENT_ACKNOWLEDGE;
+            replyWhen(frame, broker.publish(List.of(), acked, this, waited));
         }
     }
 

@@ -11,6 +11,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tern.broker.Broker;
@@ -26,8 +27,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Listens for clients on one TCP address. Pipeline: encoder, handshake (removes itself), frame decoder
- * with the maximum frame size, idle timer, connection handler.
+ * Listens for clients on one TCP address. Pipeline: flush consolidation (many small answers and
+ * deliveries leave in one write), encoder, handshake (removes itself), frame decoder with the maximum
+ * frame size, idle timer, connection handler.
  */
 public final class BrokerAcceptor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BrokerAcceptor.class);
@@ -70,6 +72,7 @@ public final class BrokerAcceptor implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         channels.add(ch);
                         ch.pipeline()
+                                .addLast("flush", new FlushConsolidationHandler(256, true))
                                 .addLast("encoder", FrameEncoder.INSTANCE)
                                 .addLast("handshake", new ServerHandshakeHandler())
                                 .addLast("decoder", new FrameDecoder(maxFrame))

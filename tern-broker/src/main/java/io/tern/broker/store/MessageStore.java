@@ -20,6 +20,15 @@ public interface MessageStore extends AutoCloseable {
     /** Makes the batch durable; the future completes when it is (or fails with the cause). */
     CompletableFuture<Void> commit(StoreBatch batch);
 
+    /**
+     * Writes the batch without waiting for the disk: it becomes durable with the next synced commit,
+     * or when the store next falls idle. For changes nobody waits for (acknowledgements of
+     * AUTO_ACKNOWLEDGE sessions), so they do not each cost an fsync. Implementations may sync anyway.
+     */
+    default CompletableFuture<Void> commitLazily(StoreBatch batch) {
+        return commit(batch);
+    }
+
     /** False for a store that keeps nothing. */
     boolean isDurable();
 

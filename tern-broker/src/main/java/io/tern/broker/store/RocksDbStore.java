@@ -34,6 +34,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Group commit: callers enqueue batches; one writer thread takes every batch waiting, writes
  * them as one {@link WriteBatch} with {@code sync=true}, then completes their futures. A writer that
  * waits for nothing: under light load a batch is written at once, under heavy load one fsync serves many.
+ * Lazy batches ({@link #commitLazily}) are written without a sync; the next synced write covers them,
+ * and if none comes within {@value #LAZY_SYNC_DELAY_MS} ms the writer syncs the log itself.
  */
 public final class RocksDbStore implements MessageStore {
     private static final Logger LOG = LoggerFactory.getLogger(RocksDbStore.class);
@@ -41,18 +43,23 @@ public final class RocksDbStore implements MessageStore {
     private static final byte MESSAGE = 'M';
     private static final byte DUPLICATE = 'D';
     private static final byte[] EMPTY = new byte[0];
+    /** Lazy writes are synced after this long without a synced write to cover them. */
+    static final long LAZY_SYNC_DELAY_MS = 5;
 
     static {
         RocksDB.loadLibrary();
     }
 
-    private record Pending(StoreBatch batch, CompletableFuture<Void> done) {
+    private record Pending(StoreBatch batch, CompletableFuture<Void> done, boolean sync) {
     }
 
     private final Path dir;
     private final RocksDB db;
     private final Options options;
     private final WriteOptions syncWrite;
+    private final WriteOptions lazyWrite;
+    /** Written by the writer thread only: lazy writes not yet covered by a sync. */
+    private boolean unsynced;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile boolean closed;
@@ -69,6 +76,7 @@ public final class RocksDbStore implements MessageStore {
             throw new StoreException("cannot open the message store in " + dir + ": " + e.getMessage(), e);
         }
         syncWrite = new WriteOptions().setSync(true);
+        lazyWrite = new WriteOptions().setSync(false);
         writer = new Thread(this::writeLoop, "tern-store-writer");
         writer.setDaemon(true);
         writer.start();
@@ -96,13 +104,22 @@ public final class RocksDbStore implements MessageStore {
 
     @Override
     public CompletableFuture<Void> commit(StoreBatch batch) {
+        return enqueue(batch, true);
+    }
+
+    @Override
+    public CompletableFuture<Void> commitLazily(StoreBatch batch) {
+        return enqueue(batch, false);
+    }
+
+    private CompletableFuture<Void> enqueue(StoreBatch batch, boolean sync) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (closed) {
             done.completeExceptionally(new StoreException("the message store in " + dir + " is closed", null));
         } else if (batch.isEmpty()) {
             done.complete(null);
         } else {
-            queue.add(new Pending(batch, done));
+            queue.add(new Pending(batch, done, sync));
         }
         return done;
     }
@@ -121,8 +138,9 @@ public final class RocksDbStore implements MessageStore {
         List<Pending> group = new ArrayList<>();
         while (!closed || !queue.isEmpty()) {
             try {
-                Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+                Pending first = queue.poll(unsynced ? LAZY_SYNC_DELAY_MS : 100, TimeUnit.MILLISECONDS);
                 if (first == null) {
+                    syncIdle();
                     continue;
                 }
                 group.add(first);
@@ -137,14 +155,30 @@ public final class RocksDbStore implements MessageStore {
         }
     }
 
+    /** Nothing is waiting: make lazy writes durable now rather than at the next synced commit. */
+    private void syncIdle() {
+        if (!unsynced) {
+            return;
+        }
+        try {
+            db.flushWal(true);
+            unsynced = false;
+        } catch (RocksDBException e) {
+            LOG.error("Syncing the write-ahead log in {} failed: {}", dir, e.getMessage(), e);
+        }
+    }
+
     private void writeGroup(List<Pending> group) {
+        boolean sync = false;
         try (WriteBatch wb = new WriteBatch()) {
             for (Pending p : group) {
+                sync |= p.sync();
                 for (StoreBatch.Op op : p.batch().ops()) {
                     apply(wb, op);
                 }
             }
-            db.write(syncWrite, wb);
+            db.write(sync ? syncWrite : lazyWrite, wb);
+            unsynced = !sync;
             commits++;
             batches += group.size();
             group.forEach(p -> p.done().complete(null));
@@ -207,8 +241,10 @@ public final class RocksDbStore implements MessageStore {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        syncIdle();
         db.close();
         syncWrite.close();
+        lazyWrite.close();
         options.close();
     }
 }

@@ -90,6 +90,17 @@ class RocksDbStoreTest {
     }
 
     @Test
+    void lazyCommitsAreKeptAndCoveredByTheNextSync() {
+        try (RocksDbStore store = new RocksDbStore(dir)) {
+            store.commitLazily(new StoreBatch().add(new StoreBatch.AddMessage("q", 1, bytes("lazy")))).join();
+            store.commit(new StoreBatch().add(new StoreBatch.AddMessage("q", 2, bytes("synced")))).join();
+        }
+        try (RocksDbStore store = new RocksDbStore(dir)) {
+            assertThat(read(store)).containsOnlyKeys("message q 1", "message q 2");
+        }
+    }
+
+    @Test
     void aClosedStoreFailsCommitsInsteadOfLosingThemSilently() {
         RocksDbStore store = new RocksDbStore(dir);
         store.close();

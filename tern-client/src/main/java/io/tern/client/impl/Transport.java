@@ -14,6 +14,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -101,6 +102,7 @@ public final class Transport implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline()
+                                .addLast("flush", new FlushConsolidationHandler(256, true))
                                 .addLast("encoder", FrameEncoder.INSTANCE)
                                 .addLast("handshake", new HandshakeReplyHandler(handshake))
                                 .addLast("decoder", new FrameDecoder(Handshake.DEFAULT_MAX_FRAME_SIZE))
