@@ -238,7 +238,7 @@ public final class Broker implements AutoCloseable {
     /** Number of messages in a queue (ready, in flight and scheduled); -1 if no such queue. */
     public int messageCount(String queue) {
         MessageQueue q = queues.get(queue);
-        return q == null ? -1 : q.executor().submit(() -> { }).thenApply(v -> q.messageCount()).join();
+        return q == null ? -1 : q.executor().call(q::messageCount).join();
     }
 
     public long memoryUsed() {
@@ -275,13 +275,17 @@ public final class Broker implements AutoCloseable {
             if (q.owner != requester) {
                 throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queue belongs to another connection");
             }
-            q.executor().submit(() -> {
+            boolean deleted = q.executor().call(() -> {
                 if (q.consumerCount() > 0 && !force) {
-                    throw new BrokerException(ErrorCode.ILLEGAL_STATE, "temporary queue has active consumers");
+                    return false;
                 }
                 queues.remove(d.name());
                 q.delete();
+                return true;
             }).join();
+            if (!deleted) {
+                throw new BrokerException(ErrorCode.ILLEGAL_STATE, "temporary queue has active consumers");
+            }
         } else {
             List<MessageQueue> subs = topicSubscriptions.getOrDefault(d.name(), List.of());
             if (!subs.isEmpty() && !force) {
@@ -368,7 +372,7 @@ public final class Broker implements AutoCloseable {
         MessageQueue q = queues.get(qname);
         if (q != null) {
             QueueDefinition d = q.definition();
-            int active = q.executor().submit(() -> { }).thenApply(v -> q.consumerCount()).join();
+            int active = q.executor().call(q::consumerCount).join();
             if (active > 0 && (!shared || !d.topic().equals(topic.name()) || !java.util.Objects.equals(d.selector(), selector))) {
                 throw new BrokerException(ErrorCode.ILLEGAL_STATE, "durable subscription '" + name + "' has an active consumer");
             }
@@ -395,7 +399,7 @@ public final class Broker implements AutoCloseable {
         if (q == null) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "no durable subscription named '" + name + "'");
         }
-        int active = q.executor().submit(() -> { }).thenApply(v -> q.consumerCount()).join();
+        int active = q.executor().call(q::consumerCount).join();
         if (active > 0) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "durable subscription '" + name + "' has an active consumer");
         }

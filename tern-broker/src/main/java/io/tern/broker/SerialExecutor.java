@@ -34,12 +34,23 @@ public final class SerialExecutor implements Executor {
         }
     }
 
-    /** Runs the task in order and completes the future when it has run. */
+    /** Runs the task in order; the future completes when it has run, or fails with what it threw. */
     public CompletableFuture<Void> submit(Runnable task) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        execute(() -> {
+        return call(() -> {
             task.run();
-            done.complete(null);
+            return null;
+        });
+    }
+
+    /** Computes a value on this executor (so it may read state the executor guards). */
+    public <T> CompletableFuture<T> call(java.util.function.Supplier<T> task) {
+        CompletableFuture<T> done = new CompletableFuture<>();
+        execute(() -> {
+            try {
+                done.complete(task.get());
+            } catch (RuntimeException | Error e) {
+                done.completeExceptionally(e);
+            }
         });
         return done;
     }

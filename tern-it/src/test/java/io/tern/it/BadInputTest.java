@@ -116,6 +116,19 @@ class BadInputTest {
     }
 
     @Test
+    void anOversizedMessageIsRefusedByTheClientAndTheConnectionCarriesOn() throws Exception {
+        try (JMSContext ctx = context()) {
+            jakarta.jms.Queue q = ctx.createQueue("big");
+            assertThatThrownBy(() -> ctx.createProducer().send(q, new byte[128 * 1024]))
+                    .isInstanceOf(jakarta.jms.ResourceAllocationRuntimeException.class)
+                    .hasMessageContaining("exceeds the server's maximum frame size of 65536");
+            ctx.createProducer().send(q, new byte[1000]);
+            assertThat(ctx.createConsumer(q).receiveBody(byte[].class, 5000)).hasSize(1000);
+            await().until(() -> tern.broker().messageCount("big") == 0);
+        }
+    }
+
+    @Test
     void requestsBeforeHelloAreRefused() throws Exception {
         try (RawClient raw = new RawClient(tern.port()).handshake()) {
             raw.send(1, 0, new Request.CreateSession(1, Request.AUTO_ACKNOWLEDGE));

@@ -54,6 +54,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private volatile ExceptionListener exceptionListener;
     private String clientId;
     private volatile boolean clientIdLocked;
+    private volatile int maxFrameSize = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 
     public TernConnection(ClientConfig config, TopologyHolder topology) throws JMSException {
         this.config = config;
@@ -62,6 +63,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         this.transport = connectFirst();
         Response welcome = call(new Request.Hello(config.user(), config.password(), "tern-client"));
         LOG.debug("Connected to {} ({})", transport.remote(), welcome);
+        if (welcome instanceof Response.Welcome w) {
+            maxFrameSize = w.maxFrameSize();
+        }
         if (config.clientId() != null) {
             setClientIdOnServer(config.clientId());
             clientIdLocked = true;
@@ -82,6 +86,11 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     ClientConfig config() {
         return config;
+    }
+
+    /** The largest frame the server accepts, as its welcome said. */
+    int maxFrameSize() {
+        return maxFrameSize;
     }
 
     public TopologyHolder topology() {

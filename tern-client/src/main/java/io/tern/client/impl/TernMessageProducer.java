@@ -201,6 +201,7 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
         }
         WireMessage wire = withDuplicateId(tern.toWire(), messageId);
         TernConnection c = session.connection();
+        checkSize(wire, c.maxFrameSize());
         boolean transacted = session.getTransacted();
         boolean sync = listener == null && mode == DeliveryMode.PERSISTENT && !transacted;
         if (sync) {
@@ -219,6 +220,30 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
                         failure != null ? failure.toString() : ((Response.Error) r).message());
             }
         });
+    }
+
+    /** Bytes of a send frame around its message: kind, correlation, digest, type, session. */
+    private static final int SEND_ENVELOPE = 1 + 8 + 8 + 1 + 4;
+
+    /**
+     * Refuses a message the server would refuse, before it goes on the wire (the server would close
+     * the connection). The exact size is computed only when the estimate comes near the limit.
+     */
+    private static void checkSize(WireMessage wire, int maxFrameSize) throws JMSException {
+        if ((long) wire.estimatedSize() * 3 + 4096 < maxFrameSize) {
+            return;
+        }
+        io.netty.buffer.ByteBuf buf = io.netty.buffer.Unpooled.buffer();
+        try {
+            io.tern.protocol.FrameCodec.writeMessage(wire, buf);
+            int size = buf.readableBytes() + SEND_ENVELOPE;
+            if (size > maxFrameSize) {
+                throw new jakarta.jms.ResourceAllocationException("message of " + size
+                        + " bytes exceeds the server's maximum frame size of " + maxFrameSize + " bytes", "MESSAGE_TOO_LARGE");
+            }
+        } finally {
+            buf.release();
+        }
     }
 
     /** Persistent sends carry a duplicate-detection id so that a resend after a failure is dropped. */
