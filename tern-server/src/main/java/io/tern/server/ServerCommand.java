@@ -35,7 +35,10 @@ final class ServerCommand implements Callable<Integer> {
         TernServer server = TernServer.start(b.build());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("tern server " + options.name + " stopping");
             server.close();
+            System.out.println("tern server " + options.name + " stopped");
+            System.out.flush();
             stopped.countDown();
         }, "tern-shutdown"));
         System.out.println("tern server " + options.name + " listening on " + server.url());

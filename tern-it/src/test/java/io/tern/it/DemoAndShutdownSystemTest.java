@@ -1,0 +1,76 @@
+package io.tern.it;
+
+import io.tern.client.TernConnectionFactory;
+import io.tern.server.Main;
+import io.tern.server.ServerProcess;
+import io.tern.testkit.Ports;
+import jakarta.jms.Connection;
+import jakarta.jms.Message;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Session;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The main job and the graceful stop, each run as real processes. */
+@Tag("system")
+@Timeout(300)
+class DemoAndShutdownSystemTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void theDemoKillsItsNodeAndEndsWithNothingLost() throws Exception {
+        Path out = dir.resolve("demo.out");
+        Process demo = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "demo", "--count", "3000"))
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertThat(demo.waitFor(240, TimeUnit.SECONDS)).as("demo finished").isTrue();
+        String output = Files.readString(out);
+        assertThat(output).contains("killing node demo-1").contains("Node demo-1 is back");
+        assertThat(output).containsPattern("(?m)^sent=3000 received=3000 lost=0 duplicates=0$");
+        assertThat(demo.exitValue()).as(output).isZero();
+    }
+
+    @Test
+    void sigtermStopsTheNodeGracefullyAndKeepsItsMessages() throws Exception {
+        int port = Ports.free();
+        Path log = dir.resolve("node.log");
+        ServerProcess node = new ServerProcess("term-1", port, dir.resolve("data"), log).start();
+        assertThat(node.awaitListening(60_000)).isTrue();
+        TernConnectionFactory cf = new TernConnectionFactory(node.url());
+        try (Connection c = cf.createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("kept"));
+            for (int i = 0; i < 100; i++) {
+                p.send(s.createTextMessage("m" + i));
+            }
+        }
+        node.stop();
+        assertThat(Files.readString(log)).contains("tern server term-1 stopping").contains("tern server term-1 stopped");
+
+        node = new ServerProcess("term-1", port, dir.resolve("data"), log).start();
+        assertThat(node.awaitListening(60_000)).isTrue();
+        try (Connection c = cf.createConnection()) {
+            c.start();
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer consumer = s.createConsumer(s.createQueue("kept"));
+            int n = 0;
+            for (Message m; (m = consumer.receive(2000)) != null; ) {
+                n++;
+            }
+            assertThat(n).isEqualTo(100);
+        } finally {
+            node.stop();
+        }
+    }
+}
