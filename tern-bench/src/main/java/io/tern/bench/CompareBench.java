@@ -21,7 +21,8 @@ import java.util.List;
 
 /**
  * Tern against Apache ActiveMQ Artemis, same workloads, same JVM, same machine, same run.
- * Usage: {@code CompareBench [scale]} where scale (default 1.0) multiplies the message counts.
+ * Usage: {@code CompareBench [scale [workload]]}: scale (default 1.0) multiplies the message counts;
+ * workload, if given, runs only the workloads whose name contains it.
  *
  * <p>Artemis runs as shipped for a durable broker: NIO journal, persistence on, a TCP acceptor on
  * loopback, its JMS client with default settings. Tern runs its RocksDB store with group commit.
@@ -33,11 +34,13 @@ public final class CompareBench {
             System.setProperty("logback.configurationFile", "logback-bench.xml");
         }
         double scale = args.length > 0 ? Double.parseDouble(args[0]) : 1.0;
-        List<Workload> workloads = List.of(
+        String only = args.length > 1 ? args[1] : "";
+        List<Workload> workloads = java.util.stream.Stream.of(
                 new Workload("nonpersistent-1x1", 1, 1, (int) (200_000 * scale), 1024, false, 0),
                 new Workload("persistent-1x1", 1, 1, (int) (5_000 * scale), 1024, true, 0),
                 new Workload("persistent-8x8", 8, 8, (int) (40_000 * scale), 1024, true, 0),
-                new Workload("transacted-100", 1, 1, (int) (50_000 * scale), 1024, true, 100));
+                new Workload("transacted-100", 1, 1, (int) (50_000 * scale), 1024, true, 100))
+                .filter(w -> w.name().contains(only)).toList();
         Path dir = Files.createTempDirectory("tern-bench");
         double fsyncs = fsyncRate(dir);
         System.out.printf("machine: %d cores, %d MiB max heap, %s %s; fsync rate in %s: %.0f/s%n",

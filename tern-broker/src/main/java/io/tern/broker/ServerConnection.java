@@ -63,6 +63,9 @@ public final class ServerConnection {
     }
 
     private void reply(RequestFrame request, Response response) {
+        if (request.oneWay() && !(response instanceof Response.Error)) {
+            return;
+        }
         long digest = broker.topologyDigest();
         ClusterTopology topology = request.topologyDigest() == digest ? null : broker.topology();
         if (!closed) {

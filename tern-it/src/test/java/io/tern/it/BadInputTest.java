@@ -5,6 +5,7 @@ import io.tern.protocol.ErrorCode;
 import io.tern.protocol.Frame;
 import io.tern.protocol.Handshake;
 import io.tern.protocol.Request;
+import io.tern.protocol.RequestFrame;
 import io.tern.protocol.Response;
 import io.tern.protocol.ResponseFrame;
 import io.tern.protocol.WireMessage;
@@ -125,6 +126,23 @@ class BadInputTest {
             ctx.createProducer().send(q, new byte[1000]);
             assertThat(ctx.createConsumer(q).receiveBody(byte[].class, 5000)).hasSize(1000);
             await().until(() -> tern.broker().messageCount("big") == 0);
+        }
+    }
+
+    @Test
+    void oneWayRequestsAreAnsweredOnlyWhenTheyFail() throws Exception {
+        try (RawClient raw = new RawClient(tern.port()).handshake()) {
+            raw.send(1, 0, new Request.Hello("alice", "secret", "raw"));
+            assertThat(((ResponseFrame) raw.readFrame()).response()).isInstanceOf(Response.Welcome.class);
+            raw.send(2, 0, new Request.CreateSession(1, Request.AUTO_ACKNOWLEDGE));
+            assertThat(((ResponseFrame) raw.readFrame()).correlationId()).isEqualTo(2);
+            raw.send(RequestFrame.ONE_WAY, 0, new Request.Ack(1, new long[] {12345}));
+            raw.send(RequestFrame.ONE_WAY, 0, new Request.Ack(99, new long[] {1}));
+            raw.send(3, 0, new Request.Ping());
+            ResponseFrame failure = (ResponseFrame) raw.readFrame();
+            assertThat(failure.correlationId()).isEqualTo(RequestFrame.ONE_WAY);
+            assertThat(((Response.Error) failure.response()).code()).isEqualTo(ErrorCode.UNKNOWN_SESSION);
+            assertThat(((ResponseFrame) raw.readFrame()).correlationId()).as("the good one-way ack got no answer").isEqualTo(3);
         }
     }
 

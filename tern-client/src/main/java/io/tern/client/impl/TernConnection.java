@@ -113,13 +113,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         return transport.request(request);
     }
 
-    /** Sends without waiting; a failure is reported to the exception listener. */
+    /** Sends without an answer; the server reports a failure with an ERROR frame, which is logged. */
     void fireAndForget(Request request) {
-        transport.request(request).whenComplete((r, t) -> {
-            if (r instanceof Response.Error e) {
-                LOG.warn("{} failed: {}", request.getClass().getSimpleName(), e.message());
-            }
-        });
+        transport.send(request);
     }
 
     @Override

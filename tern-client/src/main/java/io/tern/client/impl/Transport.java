@@ -64,9 +64,11 @@ public final class Transport implements AutoCloseable {
     /** A request waiting for its answer; {@code onArrival} runs on the I/O thread, in frame order, first. */
     private record Pending(CompletableFuture<Response> future, Runnable onArrival) {
     }
-    private final AtomicLong correlation = new AtomicLong();
+    private final AtomicLong correlation = new AtomicLong(RequestFrame.ONE_WAY);
     private final String remote;
     private volatile Throwable closeCause;
+    /** The last error the server reported without a request to answer; the likely cause of a close. */
+    private volatile JMSException lastServerError;
 
     private Transport(Channel channel, TopologyHolder topology, Listener listener, String remote) {
         this.channel = channel;
@@ -174,6 +176,13 @@ public final class Transport implements AutoCloseable {
         return future;
     }
 
+    /** Sends a request that gets no answer unless it fails (then the server reports it with correlation 0). */
+    public void send(Request request) {
+        if (closeCause == null) {
+            channel.writeAndFlush(new RequestFrame(RequestFrame.ONE_WAY, topology.digest(), request), channel.voidPromise());
+        }
+    }
+
     /** Sends a request and waits for its answer; an ERROR answer is thrown as the matching JMSException. */
     public Response call(Request request, long timeoutMs) throws JMSException {
         return call(request, null, timeoutMs);
@@ -219,17 +228,16 @@ public final class Transport implements AutoCloseable {
                 }
                 p.future().complete(r.response());
             } else if (r.response() instanceof Response.Error e) {
+                // A one-way request failed, or the server reports a protocol error before closing.
                 LOG.warn("Server tern://{} reports: {} ({})", remote, e.message(), e.code());
-                if (r.correlationId() == 0) {
-                    closeCause = JmsErrors.toJms(e);
-                }
+                lastServerError = JmsErrors.toJms(e);
             }
         }
     }
 
     private void closed(Throwable cause) {
         if (closeCause == null) {
-            closeCause = cause;
+            closeCause = lastServerError != null ? lastServerError : cause;
         }
         Throwable c = closeCause;
         for (Long id : List.copyOf(pending.keySet())) {
