@@ -52,24 +52,28 @@ public final class CompareBench {
             try {
                 ConnectionFactory ternCf = new TernConnectionFactory(tern.url());
                 ConnectionFactory artemisCf = new ActiveMQConnectionFactory(artemisUrl);
-                int round = 0;
                 for (Workload w : workloads) {
-                    // Warm both up on a tenth of the work, then measure; alternate who goes first.
-                    Workload warm = new Workload(w.name(), w.producers(), w.consumers(), Math.max(w.producers() * 100,
-                            w.messages() / 10), w.size(), w.persistent(), w.txBatch());
-                    warm.run(ternCf, "warm-" + w.name());
-                    warm.run(artemisCf, "warm-" + w.name());
-                    double t;
-                    double a;
-                    if (round++ % 2 == 0) {
-                        t = w.run(ternCf, w.name());
-                        a = w.run(artemisCf, w.name());
-                    } else {
-                        a = w.run(artemisCf, w.name());
-                        t = w.run(ternCf, w.name());
+                    // JIT warm-up: one full-size run on each broker, then three measured runs each, in
+                    // alternating order; the median is reported, every run is printed.
+                    w.run(ternCf, "warm-" + w.name());
+                    w.run(artemisCf, "warm-" + w.name());
+                    double[] t = new double[RUNS];
+                    double[] a = new double[RUNS];
+                    for (int i = 0; i < RUNS; i++) {
+                        if (i % 2 == 0) {
+                            t[i] = w.run(ternCf, w.name());
+                            a[i] = w.run(artemisCf, w.name());
+                        } else {
+                            a[i] = w.run(artemisCf, w.name());
+                            t[i] = w.run(ternCf, w.name());
+                        }
                     }
-                    rows.add(new String[] {w.name(), String.format("%.0f", t), String.format("%.0f", a), String.format("%.2f", t / a)});
-                    System.out.printf("RESULT workload=%s tern=%.0f artemis=%.0f ratio=%.2f%n", w.name(), t, a, t / a);
+                    double tm = median(t);
+                    double am = median(a);
+                    rows.add(new String[] {w.name(), String.format("%.0f", tm), String.format("%.0f", am), String.format("%.2f", tm / am)});
+                    System.out.printf("runs workload=%s tern=%s artemis=%s%n", w.name(), java.util.Arrays.toString(round(t)),
+                            java.util.Arrays.toString(round(a)));
+                    System.out.printf("RESULT workload=%s tern=%.0f artemis=%.0f ratio=%.2f%n", w.name(), tm, am, tm / am);
                 }
             } finally {
                 artemis.stop();
@@ -83,7 +87,18 @@ public final class CompareBench {
         System.out.printf("fsync rate of the disk: %.0f/s (the ceiling of one synchronous persistent producer)%n", fsyncs);
     }
 
+    private static final int RUNS = 3;
     private static String artemisUrl;
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private static long[] round(double[] values) {
+        return java.util.Arrays.stream(values).mapToLong(Math::round).toArray();
+    }
 
     private static EmbeddedActiveMQ startArtemis(Path dir) throws Exception {
         int port = Ports.free();

@@ -150,7 +150,7 @@ public final class Broker implements AutoCloseable {
                 return;
             }
             entries.forEach(e -> memoryUsed.addAndGet(e.size));
-            loads.add(q.executor().submit(() -> entries.forEach(q::enqueue)));
+            loads.add(q.executor().submit(() -> q.enqueueAll(entries)));
         });
         CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).join();
         LOG.info("Recovered {} queues and {} messages", definitions.size(), count[0]);
@@ -516,28 +516,32 @@ public final class Broker implements AutoCloseable {
         return done;
     }
 
+    /** Applies a stored publish: one task per queue touched, each enqueuing and acknowledging in order. */
     private void apply(List<Placement> placements, List<Delivery> acks, CompletableFuture<Void> done) {
-        int tasks = placements.size() + acks.size();
-        if (tasks == 0) {
+        Map<MessageQueue, List<QueueEntry>> enqueues = new LinkedHashMap<>();
+        for (Placement p : placements) {
+            enqueues.computeIfAbsent(p.queue(), q -> new ArrayList<>()).add(p.entry());
+        }
+        Map<MessageQueue, List<QueueEntry>> acked = new LinkedHashMap<>();
+        for (Delivery d : acks) {
+            acked.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entry());
+        }
+        java.util.Set<MessageQueue> touched = new java.util.LinkedHashSet<>(enqueues.keySet());
+        touched.addAll(acked.keySet());
+        if (touched.isEmpty()) {
             done.complete(null);
             return;
         }
-        AtomicInteger remaining = new AtomicInteger(tasks);
-        Runnable countDown = () -> {
-            if (remaining.decrementAndGet() == 0) {
-                done.complete(null);
-            }
-        };
-        for (Placement p : placements) {
-            p.queue().executor().execute(() -> {
-                p.queue().enqueue(p.entry());
-                countDown.run();
-            });
-        }
-        for (Delivery d : acks) {
-            d.queue().executor().execute(() -> {
-                d.queue().acknowledged(d.entry());
-                countDown.run();
+        AtomicInteger remaining = new AtomicInteger(touched.size());
+        for (MessageQueue q : touched) {
+            List<QueueEntry> in = enqueues.getOrDefault(q, List.of());
+            List<QueueEntry> out = acked.getOrDefault(q, List.of());
+            q.executor().execute(() -> {
+                out.forEach(q::acknowledged);
+                q.enqueueAll(in);
+                if (remaining.decrementAndGet() == 0) {
+                    done.complete(null);
+                }
             });
         }
     }

@@ -84,6 +84,17 @@ final class MessageQueue {
     }
 
     void enqueue(QueueEntry entry) {
+        place(entry);
+        dispatch();
+    }
+
+    /** Enqueues several entries, then dispatches once. */
+    void enqueueAll(List<QueueEntry> entries) {
+        entries.forEach(this::place);
+        dispatch();
+    }
+
+    private void place(QueueEntry entry) {
         if (deleted) {
             broker.released(entry);
             return;
@@ -95,7 +106,6 @@ final class MessageQueue {
         } else {
             addReady(entry);
         }
-        dispatch();
     }
 
     /** Moves messages whose delivery time has come to the ready set. */

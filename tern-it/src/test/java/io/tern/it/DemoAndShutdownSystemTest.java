@@ -32,13 +32,38 @@ class DemoAndShutdownSystemTest {
     void theDemoKillsItsNodeAndEndsWithNothingLost() throws Exception {
         Path out = dir.resolve("demo.out");
         Process demo = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "demo", "--count", "3000"))
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "demo", "--count", "3000", "--timeout", "120"))
                 .redirectErrorStream(true).redirectOutput(out.toFile()).start();
         assertThat(demo.waitFor(240, TimeUnit.SECONDS)).as("demo finished").isTrue();
         String output = Files.readString(out);
         assertThat(output).contains("killing node demo-1").contains("Node demo-1 is back");
         assertThat(output).containsPattern("(?m)^sent=3000 received=3000 lost=0 duplicates=0$");
         assertThat(demo.exitValue()).as(output).isZero();
+    }
+
+    private String tern(String... args) throws Exception {
+        Path out = Files.createTempFile(dir, "tern", ".out");
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        String output = Files.readString(out);
+        assertThat(p.exitValue()).as(output).isZero();
+        return output;
+    }
+
+    @Test
+    void theLoadToolsPrintTheirRatesAndMoveEveryMessage() throws Exception {
+        int port = Ports.free();
+        try (ServerProcess node = new ServerProcess("load-1", port, dir.resolve("load"), dir.resolve("load.log")).start()) {
+            assertThat(node.awaitListening(60_000)).isTrue();
+            String produced = tern("produce", "--url", node.url(), "--queue", "load", "--count", "2000", "--size", "512",
+                    "--persistent", "--tx", "100");
+            assertThat(produced).containsPattern("produced count=2000 bytes=1024000 elapsed=[0-9.]+s rate=[0-9]+ msg/s");
+            String consumed = tern("consume", "--url", node.url(), "--queue", "load", "--count", "2000", "--timeout", "5000");
+            assertThat(consumed).containsPattern("consumed count=2000 bytes=1024000 elapsed=[0-9.]+s rate=[0-9]+ msg/s");
+        }
     }
 
     @Test

@@ -48,6 +48,8 @@ final class DemoCommand implements Callable<Integer> {
     private final AtomicInteger reconnects = new AtomicInteger();
     private final Set<Integer> acknowledged = ConcurrentHashMap.newKeySet();
     private final Set<Integer> received = ConcurrentHashMap.newKeySet();
+    /** Delivered, acknowledgement sent, answer lost with the node: the server may or may not have stored it. */
+    private final Set<Integer> inDoubt = ConcurrentHashMap.newKeySet();
     private final CountDownLatch halfway = new CountDownLatch(1);
     private volatile boolean done;
 
@@ -86,7 +88,7 @@ final class DemoCommand implements Callable<Integer> {
 
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
         producer.join(TimeUnit.NANOSECONDS.toMillis(Math.max(1, deadline - System.nanoTime())));
-        while (acknowledged.size() < count && System.nanoTime() < deadline) {
+        while (!allAccountedFor() && System.nanoTime() < deadline) {
             consumer.join(200);
         }
         done = true;
@@ -94,12 +96,30 @@ final class DemoCommand implements Callable<Integer> {
         producer.join(1000);
         node.stop();
         double seconds = (System.nanoTime() - start) / 1e9;
-        int received = acknowledged.size();
-        int lost = count - received;
-        out.printf("Done in %.1f s: %d reconnects; %d messages delivered again because they were not yet acknowledged when the node died%n",
+        Set<Integer> settled = settled();
+        int lost = count - settled.size();
+        out.printf("Done in %.1f s: %d reconnects; %d messages delivered again because they were not yet acknowledged when the node died",
                 seconds, reconnects.get(), redeliveries.get());
-        out.printf("sent=%d received=%d lost=%d duplicates=%d%n", sent.get(), received, lost, duplicates.get());
+        inDoubt.removeAll(acknowledged);
+        out.printf(inDoubt.isEmpty() ? "%n" : "; %d acknowledgements were in flight at the kill and the node had stored them%n",
+                inDoubt.size());
+        out.printf("sent=%d received=%d lost=%d duplicates=%d%n", sent.get(), settled.size(), lost, duplicates.get());
         return lost == 0 && duplicates.get() == 0 && sent.get() == count ? 0 : 1;
+    }
+
+    /**
+     * Messages the consumer is done with: acknowledged, or delivered with an acknowledgement whose answer
+     * was lost in the crash and that never came back (so the node had stored that acknowledgement).
+     */
+    private Set<Integer> settled() {
+        Set<Integer> settled = ConcurrentHashMap.newKeySet();
+        settled.addAll(acknowledged);
+        settled.addAll(inDoubt);
+        return settled;
+    }
+
+    private boolean allAccountedFor() {
+        return settled().size() >= count;
     }
 
     private void progress() {
@@ -109,7 +129,7 @@ final class DemoCommand implements Callable<Integer> {
             } catch (InterruptedException e) {
                 return;
             }
-            out.printf("  progress: sent=%d received=%d%n", sent.get(), acknowledged.size());
+            out.printf("  progress: sent=%d received=%d%n", sent.get(), settled().size());
         }
     }
 
@@ -179,7 +199,7 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private void consume(TernConnectionFactory cf) {
-        while (!done && acknowledged.size() < count) {
+        while (!done && !allAccountedFor()) {
             Connection c = connect(cf);
             if (c == null) {
                 return;
@@ -189,7 +209,7 @@ final class DemoCommand implements Callable<Integer> {
                 Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
                 MessageConsumer consumer = s.createConsumer(s.createQueue("demo"));
                 Message last = null;
-                while (!done && acknowledged.size() < count) {
+                while (!done && !allAccountedFor()) {
                     Message m = consumer.receive(200);
                     if (m != null) {
                         int seq = m.getIntProperty("seq");
@@ -198,6 +218,7 @@ final class DemoCommand implements Callable<Integer> {
                         } else if (!received.add(seq)) {
                             redeliveries.incrementAndGet();
                         }
+                        inDoubt.remove(seq);
                         batch.add(seq);
                         last = m;
                     }
@@ -211,6 +232,7 @@ final class DemoCommand implements Callable<Integer> {
             } catch (JMSException e) {
                 out.println("  consumer: " + e.getMessage() + "; reconnecting");
                 reconnects.incrementAndGet();
+                inDoubt.addAll(batch);
             } finally {
                 closeQuietly(c);
             }

@@ -6,7 +6,9 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Accounts for every message of a run: what was sent (acknowledged by the server), what was received
  * and acknowledged, what came again after its acknowledgement (a duplicate), what came again before
- * it (a legitimate redelivery), and what arrived that nobody sent.
+ * it (a legitimate redelivery), and what arrived that nobody sent. A delivered message whose
+ * acknowledgement died with the connection is in doubt: settled if it never comes back (the server
+ * stored the acknowledgement), a redelivery if it does.
  */
 public final class TotalQueueChecker {
     private final Set<String> sent = ConcurrentHashMap.newKeySet();
@@ -15,6 +17,7 @@ public final class TotalQueueChecker {
     private final Set<String> duplicated = ConcurrentHashMap.newKeySet();
     private final Set<String> recovered = ConcurrentHashMap.newKeySet();
     private final Set<String> unexpected = ConcurrentHashMap.newKeySet();
+    private final Set<String> inDoubt = ConcurrentHashMap.newKeySet();
 
     public void sent(String id) {
         sent.add(id);
@@ -27,6 +30,17 @@ public final class TotalQueueChecker {
         } else if (!received.add(id)) {
             recovered.add(id);
         }
+        inDoubt.remove(id);
+    }
+
+    /**
+     * The acknowledgement covering this delivered message failed with the connection: the server may
+     * have stored it or not. It is lost only if it is neither redelivered nor acknowledged later.
+     */
+    public void acknowledgementInDoubt(String id) {
+        if (!acknowledged.contains(id)) {
+            inDoubt.add(id);
+        }
     }
 
     /** The acknowledgement covering this message returned. */
@@ -38,6 +52,7 @@ public final class TotalQueueChecker {
         Set<String> lost = ConcurrentHashMap.newKeySet();
         lost.addAll(sent);
         lost.removeAll(acknowledged);
+        lost.removeAll(inDoubt);
         return lost;
     }
 
