@@ -22,7 +22,7 @@ final class MessageQueue {
     private final SerialExecutor executor;
     private final SelectorFilter subscriptionFilter;
     /** Ready entries, one ordered map per priority (index 9 is served first). */
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"})
     private final TreeMap<Long, QueueEntry>[] ready = new TreeMap[10];
     private final PriorityQueue<QueueEntry> scheduled =
             new PriorityQueue<>(Comparator.comparingLong((QueueEntry e) -> e.message.deliveryTime())

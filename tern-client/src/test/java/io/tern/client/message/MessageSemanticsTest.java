@@ -119,7 +119,8 @@ class MessageSemanticsTest {
         assertThat(got.getObject("n")).isNull();
         assertThatThrownBy(() -> got.getChar("i")).isInstanceOf(MessageFormatException.class);
         assertThatThrownBy(() -> got.getBytes("i")).isInstanceOf(MessageFormatException.class);
-        assertThat(got.getBody(Map.class)).containsKeys("i", "s", "c", "b");
+        Map<?, ?> body = got.getBody(Map.class);
+        assertThat(new java.util.ArrayList<Object>(body.keySet())).containsExactly("i", "s", "c", "b", "n");
     }
 
     @Test
