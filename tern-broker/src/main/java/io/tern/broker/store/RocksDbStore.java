@@ -54,12 +54,15 @@ public final class RocksDbStore implements MessageStore {
     }
 
     private final Path dir;
-    private final RocksDB db;
+    /** Replaced only by the writer thread, when it reopens the database after a failed write. */
+    private volatile RocksDB db;
     private final Options options;
     private final WriteOptions syncWrite;
     private final WriteOptions lazyWrite;
     /** Written by the writer thread only: lazy writes not yet covered by a sync. */
     private boolean unsynced;
+    /** Written by the writer thread only: the last write failed (a full disk), resume before the next. */
+    private boolean failed;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private volatile boolean closed;
@@ -155,6 +158,21 @@ public final class RocksDbStore implements MessageStore {
         }
     }
 
+    /**
+     * RocksDB refuses every write after an I/O error (such as a full disk) until it is reopened;
+     * the Java binding has no resume(). Retried before each write until it succeeds.
+     */
+    private void reopen() {
+        try {
+            db.close();
+            db = RocksDB.open(options, dir.toString());
+            failed = false;
+            LOG.info("The message store in {} accepts writes again", dir);
+        } catch (RocksDBException e) {
+            LOG.warn("The message store in {} cannot be reopened yet: {}", dir, e.getMessage());
+        }
+    }
+
     /** Nothing is waiting: make lazy writes durable now rather than at the next synced commit. */
     private void syncIdle() {
         if (!unsynced) {
@@ -170,6 +188,9 @@ public final class RocksDbStore implements MessageStore {
 
     private void writeGroup(List<Pending> group) {
         boolean sync = false;
+        if (failed) {
+            reopen();
+        }
         try (WriteBatch wb = new WriteBatch()) {
             for (Pending p : group) {
                 sync |= p.sync();
@@ -186,6 +207,7 @@ public final class RocksDbStore implements MessageStore {
             StoreException failure = new StoreException("write to the message store in " + dir + " failed: "
                     + e.getMessage(), e);
             LOG.error("{}", failure.getMessage(), e);
+            failed = true;
             group.forEach(p -> p.done().completeExceptionally(failure));
         }
     }
