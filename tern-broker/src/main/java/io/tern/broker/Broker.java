@@ -136,8 +136,8 @@ public final class Broker implements AutoCloseable {
             }
 
             @Override
-            public void duplicateId(String id) {
-                duplicates.recovered(id);
+            public void duplicateId(long bucket, String id) {
+                duplicates.recovered(bucket, id);
             }
         });
         sequence.set(maxSequence[0]);

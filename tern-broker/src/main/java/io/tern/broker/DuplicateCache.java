@@ -2,16 +2,29 @@ package io.tern.broker;
 
 import io.tern.broker.store.StoreBatch;
 
-import java.util.Iterator;
-import java.util.LinkedHashSet;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
-/** The most recent duplicate-detection ids, oldest evicted first; stored ids go through the batch. */
+/**
+ * The most recent duplicate-detection ids. Ids are kept in numbered buckets; once more than
+ * {@code capacity} ids are held, the oldest bucket is forgotten whole (one range delete in the store
+ * instead of one delete per id). So at least {@code capacity} recent ids are always remembered.
+ */
 final class DuplicateCache {
+    private record Bucket(long number, List<String> ids) {
+    }
+
     private final int capacity;
-    private final LinkedHashSet<String> ids = new LinkedHashSet<>();
+    private final int bucketSize;
+    private final Set<String> ids = new HashSet<>();
+    private final ArrayDeque<Bucket> buckets = new ArrayDeque<>();
 
     DuplicateCache(int capacity) {
         this.capacity = capacity;
+        this.bucketSize = Math.max(1, Math.min(1000, capacity / 10));
     }
 
     /** False if the id was seen; else remembers it (and stores it when {@code batch} is not null). */
@@ -22,25 +35,48 @@ final class DuplicateCache {
         if (!ids.add(id)) {
             return false;
         }
-        if (batch != null) {
-            batch.add(new StoreBatch.AddDuplicateId(id));
+        Bucket current = buckets.peekLast();
+        if (current == null || current.ids().size() >= bucketSize) {
+            current = new Bucket(current == null ? 0 : current.number() + 1, new ArrayList<>(bucketSize));
+            buckets.addLast(current);
         }
-        if (ids.size() > capacity) {
-            Iterator<String> eldest = ids.iterator();
-            String old = eldest.next();
-            eldest.remove();
+        current.ids().add(id);
+        if (batch != null) {
+            batch.add(new StoreBatch.AddDuplicateId(current.number(), id));
+        }
+        while (buckets.size() > 1 && ids.size() - buckets.peekFirst().ids().size() >= capacity) {
+            Bucket oldest = buckets.pollFirst();
+            oldest.ids().forEach(ids::remove);
             if (batch != null) {
-                batch.add(new StoreBatch.RemoveDuplicateId(old));
+                batch.add(new StoreBatch.RemoveDuplicateBucket(oldest.number()));
             }
         }
         return true;
     }
 
+    /** The send that claimed the id was not stored: it may come again. */
     synchronized void forget(String id) {
-        ids.remove(id);
+        if (ids.remove(id)) {
+            for (var it = buckets.descendingIterator(); it.hasNext(); ) {
+                if (it.next().ids().remove(id)) {
+                    return;
+                }
+            }
+        }
     }
 
-    synchronized void recovered(String id) {
+    /** Called in key order (bucket by bucket) while the store is read at start. */
+    synchronized void recovered(long bucket, String id) {
+        Bucket last = buckets.peekLast();
+        if (last == null || last.number() != bucket) {
+            last = new Bucket(bucket, new ArrayList<>());
+            buckets.addLast(last);
+        }
+        last.ids().add(id);
         ids.add(id);
+    }
+
+    synchronized int size() {
+        return ids.size();
     }
 }

@@ -11,7 +11,7 @@ public interface MessageStore extends AutoCloseable {
 
         void message(String queue, long sequence, byte[] message);
 
-        void duplicateId(String id);
+        void duplicateId(long bucket, String id);
     }
 
     /** Reads everything stored; called once before the broker serves. */

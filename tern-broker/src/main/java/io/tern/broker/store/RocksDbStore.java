@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * 'Q' queue:utf8                     -> queue definition
  * 'M' queue:utf8 0x00 sequence:i64be -> encoded message
- * 'D' duplicateId:utf8               -> empty
+ * 'D' bucket:i64be duplicateId:utf8  -> empty   (ids leave a bucket at a time: one range delete)
  * </pre>
  * Queue names never contain 0x00 (the broker refuses them), so a queue's messages are one key range.
  *
@@ -98,7 +98,8 @@ public final class RocksDbStore implements MessageStore {
                         long seq = ByteBuffer.wrap(key, nul + 1, 8).getLong();
                         recovery.message(q, seq, it.value());
                     }
-                    case DUPLICATE -> recovery.duplicateId(new String(key, 1, key.length - 1, StandardCharsets.UTF_8));
+                    case DUPLICATE -> recovery.duplicateId(ByteBuffer.wrap(key, 1, 8).getLong(),
+                            new String(key, 9, key.length - 9, StandardCharsets.UTF_8));
                     default -> LOG.warn("Skipping unknown key type {} in {}", key[0], dir);
                 }
             }
@@ -223,9 +224,9 @@ public final class RocksDbStore implements MessageStore {
         } else if (op instanceof StoreBatch.RemoveMessage r) {
             wb.delete(messageKey(r.queue(), r.sequence()));
         } else if (op instanceof StoreBatch.AddDuplicateId a) {
-            wb.put(key(DUPLICATE, a.id()), EMPTY);
-        } else if (op instanceof StoreBatch.RemoveDuplicateId r) {
-            wb.delete(key(DUPLICATE, r.id()));
+            wb.put(duplicateKey(a.bucket(), a.id()), EMPTY);
+        } else if (op instanceof StoreBatch.RemoveDuplicateBucket r) {
+            wb.deleteRange(duplicateKey(r.bucket(), ""), duplicateKey(r.bucket() + 1, ""));
         }
     }
 
@@ -235,6 +236,11 @@ public final class RocksDbStore implements MessageStore {
         k[0] = type;
         System.arraycopy(n, 0, k, 1, n.length);
         return k;
+    }
+
+    private static byte[] duplicateKey(long bucket, String id) {
+        byte[] n = id.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(9 + n.length).put(DUPLICATE).putLong(bucket).put(n).array();
     }
 
     private static byte[] messageKey(String queue, long sequence) {

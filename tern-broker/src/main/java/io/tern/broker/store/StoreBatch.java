@@ -22,10 +22,12 @@ public final class StoreBatch {
     public record RemoveMessage(String queue, long sequence) implements Op {
     }
 
-    public record AddDuplicateId(String id) implements Op {
+    /** A duplicate-detection id, kept in a numbered bucket so old ids leave a bucket at a time. */
+    public record AddDuplicateId(long bucket, String id) implements Op {
     }
 
-    public record RemoveDuplicateId(String id) implements Op {
+    /** Forgets every duplicate-detection id of a bucket (one range delete, no tombstone per id). */
+    public record RemoveDuplicateBucket(long bucket) implements Op {
     }
 
     private final List<Op> ops = new ArrayList<>();

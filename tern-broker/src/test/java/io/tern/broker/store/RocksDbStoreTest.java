@@ -37,8 +37,8 @@ class RocksDbStoreTest {
             }
 
             @Override
-            public void duplicateId(String id) {
-                seen.put("dup " + id, "");
+            public void duplicateId(long bucket, String id) {
+                seen.put("dup " + bucket + " " + id, "");
             }
         });
         return seen;
@@ -53,11 +53,15 @@ class RocksDbStoreTest {
                     .add(new StoreBatch.AddMessage("a", 1, bytes("m1")))
                     .add(new StoreBatch.AddMessage("a", 300, bytes("m300")))
                     .add(new StoreBatch.AddMessage("ab", 2, bytes("m2")))
-                    .add(new StoreBatch.AddDuplicateId("d1"))).join();
+                    .add(new StoreBatch.AddDuplicateId(3, "d1"))
+                    .add(new StoreBatch.AddDuplicateId(4, "d2"))
+                    .add(new StoreBatch.AddDuplicateId(5, "d3"))).join();
+            store.commit(new StoreBatch().add(new StoreBatch.RemoveDuplicateBucket(4))).join();
             store.commit(new StoreBatch().add(new StoreBatch.RemoveMessage("a", 1))).join();
         }
         try (RocksDbStore store = new RocksDbStore(dir)) {
-            assertThat(read(store)).containsOnlyKeys("queue a", "queue ab", "message a 300", "message ab 2", "dup d1");
+            assertThat(read(store)).containsOnlyKeys("queue a", "queue ab", "message a 300", "message ab 2", "dup 3 d1",
+                    "dup 5 d3");
         }
     }
 
@@ -104,6 +108,6 @@ class RocksDbStoreTest {
     void aClosedStoreFailsCommitsInsteadOfLosingThemSilently() {
         RocksDbStore store = new RocksDbStore(dir);
         store.close();
-        assertThat(store.commit(new StoreBatch().add(new StoreBatch.AddDuplicateId("x")))).isCompletedExceptionally();
+        assertThat(store.commit(new StoreBatch().add(new StoreBatch.AddDuplicateId(0, "x")))).isCompletedExceptionally();
     }
 }
