@@ -33,7 +33,7 @@ class CrashRecoverySystemTest {
         int port = Ports.free();
         Path data = dir.resolve("node");
         TotalQueueChecker checker = new TotalQueueChecker();
-        ServerProcess node = new ServerProcess("crash-1", port, data, dir.resolve("node.log")).start();
+        ServerProcess node = new ServerProcess("crash-1", port, data, dir.resolve("node.log"), "--discovery-port", "0").start();
         assertThat(node.awaitListening(60_000)).as("server started; log in " + dir).isTrue();
         TernConnectionFactory cf = new TernConnectionFactory(node.url());
         cf.setClientId("crash-client");
@@ -72,7 +72,7 @@ class CrashRecoverySystemTest {
         }
         node.kill();
 
-        node = new ServerProcess("crash-1", port, data, dir.resolve("node.log")).start();
+        node = new ServerProcess("crash-1", port, data, dir.resolve("node.log"), "--discovery-port", "0").start();
         assertThat(node.awaitListening(60_000)).isTrue();
         try (Connection c = cf.createConnection()) {
             c.start();

@@ -56,7 +56,7 @@ class DemoAndShutdownSystemTest {
     @Test
     void theLoadToolsPrintTheirRatesAndMoveEveryMessage() throws Exception {
         int port = Ports.free();
-        try (ServerProcess node = new ServerProcess("load-1", port, dir.resolve("load"), dir.resolve("load.log")).start()) {
+        try (ServerProcess node = new ServerProcess("load-1", port, dir.resolve("load"), dir.resolve("load.log"), "--discovery-port", "0").start()) {
             assertThat(node.awaitListening(60_000)).isTrue();
             String produced = tern("produce", "--url", node.url(), "--queue", "load", "--count", "2000", "--size", "512",
                     "--persistent", "--tx", "100");
@@ -70,7 +70,7 @@ class DemoAndShutdownSystemTest {
     void sigtermStopsTheNodeGracefullyAndKeepsItsMessages() throws Exception {
         int port = Ports.free();
         Path log = dir.resolve("node.log");
-        ServerProcess node = new ServerProcess("term-1", port, dir.resolve("data"), log).start();
+        ServerProcess node = new ServerProcess("term-1", port, dir.resolve("data"), log, "--discovery-port", "0").start();
         assertThat(node.awaitListening(60_000)).isTrue();
         TernConnectionFactory cf = new TernConnectionFactory(node.url());
         try (Connection c = cf.createConnection()) {
@@ -83,7 +83,7 @@ class DemoAndShutdownSystemTest {
         node.stop();
         assertThat(Files.readString(log)).contains("tern server term-1 stopping").contains("tern server term-1 stopped");
 
-        node = new ServerProcess("term-1", port, dir.resolve("data"), log).start();
+        node = new ServerProcess("term-1", port, dir.resolve("data"), log, "--discovery-port", "0").start();
         assertThat(node.awaitListening(60_000)).isTrue();
         try (Connection c = cf.createConnection()) {
             c.start();

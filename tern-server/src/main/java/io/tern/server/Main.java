@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code bin/tern}: the command line of Tern. */
 @Command(name = "tern", mixinStandardHelpOptions = true, version = "tern 0.1.0",
         description = "Tern, a clustered Jakarta Messaging broker.",
-        subcommands = {ServerCommand.class, DemoCommand.class, LoadCommands.Produce.class, LoadCommands.Consume.class})
+        subcommands = {ServerCommand.class, DemoCommand.class, DiscoverCommand.class, LoadCommands.Produce.class,
+                LoadCommands.Consume.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

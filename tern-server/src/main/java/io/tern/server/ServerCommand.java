@@ -1,6 +1,9 @@
 package io.tern.server;
 
 import io.tern.broker.BrokerConfig;
+import io.tern.discovery.DiscoveryAgent;
+import io.tern.discovery.DiscoveryConfig;
+import io.tern.discovery.ServiceUri;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -32,10 +35,16 @@ final class ServerCommand implements Callable<Integer> {
         if (options.config != null) {
             LOG.warn("--config {} is accepted but a single node reads no settings from it yet", options.config);
         }
+        org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+        org.slf4j.bridge.SLF4JBridgeHandler.install();
         TernServer server = TernServer.start(b.build());
+        DiscoveryAgent discovery = startDiscovery(server);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("tern server " + options.name + " stopping");
+            if (discovery != null) {
+                discovery.close(); // goodbye first: clients stop choosing this node before it closes
+            }
             server.close();
             System.out.println("tern server " + options.name + " stopped");
             System.out.flush();
@@ -45,5 +54,20 @@ final class ServerCommand implements Callable<Integer> {
         System.out.flush();
         stopped.await();
         return 0;
+    }
+
+    /** Announces {@code cluster:jms:tern://host:port} on multicast, unless --discovery-port 0. */
+    private DiscoveryAgent startDiscovery(TernServer server) {
+        if (options.discoveryPort == 0) {
+            return null;
+        }
+        DiscoveryConfig config = Discovery.config(options.discoveryAddress, options.discoveryPort, options.networkInterface,
+                options.discoverySecret);
+        DiscoveryAgent agent = new DiscoveryAgent(config).start();
+        ServiceUri jms = new ServiceUri(options.cluster, "jms", java.net.URI.create(server.url()));
+        agent.announce(jms);
+        LOG.info("Announcing {} on multicast {}:{} via {} (ttl {}{})", jms, config.groupAddress().getHostAddress(),
+                config.port(), config.networkInterface(), config.ttl(), config.secret() != null ? ", signed" : "");
+        return agent;
     }
 }

@@ -45,6 +45,15 @@ public final class ServerOptions {
     @Option(names = "--user", description = "user=password allowed to connect; repeat for more. None: anonymous.")
     java.util.Map<String, String> users = new java.util.LinkedHashMap<>();
 
+    @Option(names = "--discovery-address", description = "Multicast group address of discovery (default: ${DEFAULT-VALUE})")
+    String discoveryAddress = io.tern.discovery.DiscoveryConfig.DEFAULT_GROUP_ADDRESS;
+
+    @Option(names = "--discovery-port", description = "Multicast port of discovery (default: ${DEFAULT-VALUE}; 0 turns discovery off)")
+    int discoveryPort = io.tern.discovery.DiscoveryConfig.DEFAULT_PORT;
+
+    @Option(names = "--discovery-secret", description = "Sign discovery packets and accept only signed ones (or env TERN_DISCOVERY_SECRET)")
+    String discoverySecret = System.getenv("TERN_DISCOVERY_SECRET");
+
     Path dataDir() {
         return data != null ? data : Path.of("data", name);
     }
