@@ -8,7 +8,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A parsed client URL: {@code tern://h1:p1,h2:p2?key=value&...}. Options: {@code user}, {@code password},
+ * A parsed client URL: {@code tern://h1:p1,h2:p2?key=value&...}, or
+ * {@code multicast://[addr:port]?group=G&schemes=tern&timeout=MS&interface=IF} to find a server by
+ * discovery (defaults: the discovery group 239.255.84.78:45454, any group, scheme tern, 1500 ms, loopback). Options: {@code user}, {@code password},
  * {@code clientId}, {@code prefetch} (messages, default 1000), {@code producerWindow} (bytes of
  * unanswered asynchronous sends, default 1 MiB), {@code connectTimeout} (ms, default 5000),
  * {@code heartbeat} (ms, default 10000), {@code allowList} (extra packages for ObjectMessage, comma separated).
@@ -23,6 +25,11 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
     }
 
     public static final int DEFAULT_PORT = 5445;
+    public static final int MULTICAST_DEFAULT_PORT = io.tern.discovery.DiscoveryConfig.DEFAULT_PORT;
+
+    public boolean isMulticast() {
+        return scheme.equals("multicast");
+    }
 
     public ClientUrl {
         servers = List.copyOf(servers);
@@ -38,8 +45,9 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
             throw new IllegalArgumentException("client URL needs a scheme such as tern://: " + url);
         }
         String scheme = url.substring(0, sep);
-        if (!scheme.equals("tern")) {
-            throw new IllegalArgumentException("unsupported scheme '" + scheme + "' in " + url + " (this client speaks tern://)");
+        if (!scheme.equals("tern") && !scheme.equals("multicast")) {
+            throw new IllegalArgumentException("unsupported scheme '" + scheme + "' in " + url
+                    + " (this client speaks tern:// and multicast://)");
         }
         String rest = url.substring(sep + 3);
         String query = "";
@@ -49,6 +57,7 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
             rest = rest.substring(0, q);
         }
         List<HostPort> servers = new ArrayList<>();
+        boolean multicast = scheme.equals("multicast");
         for (String part : rest.split(",")) {
             part = part.trim();
             if (part.endsWith("/")) {
@@ -57,9 +66,12 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
             if (part.isEmpty()) {
                 continue;
             }
-            servers.add(hostPort(part, url));
+            servers.add(hostPort(part, url, multicast ? MULTICAST_DEFAULT_PORT : DEFAULT_PORT));
         }
-        if (servers.isEmpty()) {
+        if (multicast && servers.size() > 1) {
+            throw new IllegalArgumentException("a multicast URL names at most one group address: " + url);
+        }
+        if (servers.isEmpty() && !multicast) {
             throw new IllegalArgumentException("client URL names no server: " + url);
         }
         Map<String, String> options = new LinkedHashMap<>();
@@ -75,7 +87,7 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
         return new ClientUrl(scheme, servers, options);
     }
 
-    private static HostPort hostPort(String part, String url) {
+    private static HostPort hostPort(String part, String url, int defaultPort) {
         String host;
         String port;
         if (part.startsWith("[")) {
@@ -91,7 +103,7 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
             port = colon < 0 ? null : part.substring(colon + 1);
         }
         try {
-            int p = port == null ? DEFAULT_PORT : Integer.parseInt(port);
+            int p = port == null ? defaultPort : Integer.parseInt(port);
             if (p < 1 || p > 65535) {
                 throw new NumberFormatException();
             }

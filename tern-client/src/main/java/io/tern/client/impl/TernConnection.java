@@ -74,7 +74,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     private Transport connectFirst() throws JMSException {
         JMSException last = null;
-        for (ClientUrl.HostPort hp : config.url().servers()) {
+        java.util.List<ClientUrl.HostPort> servers = config.url().isMulticast()
+                ? java.util.List.of(MulticastLocator.locate(config.url())) : config.url().servers();
+        for (ClientUrl.HostPort hp : servers) {
             try {
                 return Transport.connect(hp.host(), hp.port(), config.connectTimeoutMs(), config.heartbeatMs(), topology, this);
             } catch (JMSException e) {

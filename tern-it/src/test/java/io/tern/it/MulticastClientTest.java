@@ -1,0 +1,75 @@
+package io.tern.it;
+
+import io.tern.client.TernConnectionFactory;
+import io.tern.client.jndi.TernInitialContextFactory;
+import io.tern.discovery.DiscoveryAgent;
+import io.tern.discovery.DiscoveryConfig;
+import io.tern.discovery.ServiceUri;
+import io.tern.testkit.EmbeddedTern;
+import jakarta.jms.ConnectionFactory;
+import jakarta.jms.JMSContext;
+import jakarta.jms.JMSException;
+import jakarta.jms.Queue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import javax.naming.Context;
+import javax.naming.InitialContext;
+import java.net.DatagramSocket;
+import java.net.URI;
+import java.util.Properties;
+import java.util.concurrent.ThreadLocalRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** A client given only a multicast:// URL finds a server by discovery (loopback, TTL 0, own group and port). */
+@Timeout(60)
+class MulticastClientTest {
+
+    private static String uniqueGroupAddress() {
+        return "239.255.203." + ThreadLocalRandom.current().nextInt(1, 250);
+    }
+
+    private static int freeUdpPort() throws Exception {
+        try (DatagramSocket s = new DatagramSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void theFactoryAndJndiFindAServerThroughMulticast() throws Exception {
+        String address = uniqueGroupAddress();
+        int port = freeUdpPort();
+        // Servers of this group announce only every 10 s: a client connecting sooner proves the query.
+        DiscoveryConfig config = DiscoveryConfig.loopback(address, port).withTiming(10_000, 30_000);
+        try (EmbeddedTern tern = EmbeddedTern.start();
+             DiscoveryAgent announcer = new DiscoveryAgent(config).start()) {
+            announcer.announce(new ServiceUri("mc-group", "jms", URI.create(tern.url())));
+            String url = "multicast://" + address + ":" + port + "?group=mc-group&schemes=tern&timeout=3000";
+            long start = System.nanoTime();
+            try (JMSContext ctx = new TernConnectionFactory(url).createContext()) {
+                assertThat((System.nanoTime() - start) / 1_000_000).as("connected via the query's answer").isLessThan(10_000);
+                Queue q = ctx.createQueue("found");
+                ctx.createProducer().send(q, "via multicast");
+                assertThat(ctx.createConsumer(q).receiveBody(String.class, 5000)).isEqualTo("via multicast");
+            }
+            Properties env = new Properties();
+            env.put(Context.INITIAL_CONTEXT_FACTORY, TernInitialContextFactory.class.getName());
+            env.put(Context.PROVIDER_URL, url);
+            ConnectionFactory cf = (ConnectionFactory) new InitialContext(env).lookup("ConnectionFactory");
+            try (JMSContext ctx = cf.createContext()) {
+                assertThat(ctx.createConsumer(ctx.createQueue("found")).receiveNoWait()).isNull();
+            }
+        }
+    }
+
+    @Test
+    void noServerInTheGroupIsAClearError() throws Exception {
+        String url = "multicast://" + uniqueGroupAddress() + ":" + freeUdpPort() + "?group=nobody&timeout=300";
+        assertThatThrownBy(() -> new TernConnectionFactory(url).createConnection())
+                .isInstanceOf(JMSException.class)
+                .hasMessageContaining("no tern server of group nobody answered on multicast")
+                .hasMessageContaining("300 ms");
+    }
+}
