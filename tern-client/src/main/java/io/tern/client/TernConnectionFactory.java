@@ -44,6 +44,7 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
     private String password;
     private String clientId;
     private transient volatile TopologyHolder topology;
+    private transient volatile ConnectionStrategy<ClientUrl.HostPort> strategy;
 
     public TernConnectionFactory() {
         this(DEFAULT_URL);
@@ -59,9 +60,25 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
 
     /** Sets the server URL, e.g. {@code tern://h1:5445,h2:5445?prefetch=100}; checked now. */
     public void setUrl(String url) {
-        ClientUrl.parse(url);
+        ClientUrl parsed = ClientUrl.parse(url);
+        ConnectionStrategy.named(parsed.option("strategy", null));
         this.url = url;
         this.topology = null;
+        this.strategy = null;
+    }
+
+    private ConnectionStrategy<ClientUrl.HostPort> strategy() {
+        ConnectionStrategy<ClientUrl.HostPort> s = strategy;
+        if (s == null) {
+            synchronized (this) {
+                s = strategy;
+                if (s == null) {
+                    s = ConnectionStrategy.named(ClientUrl.parse(url).option("strategy", null));
+                    strategy = s;
+                }
+            }
+        }
+        return s;
     }
 
     public void setUser(String user) {
@@ -93,7 +110,7 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
 
     private TernConnection connect(String u, String p) throws JMSException {
         try {
-            return new TernConnection(ClientConfig.of(ClientUrl.parse(url), u, p, clientId), topology());
+            return new TernConnection(ClientConfig.of(ClientUrl.parse(url), u, p, clientId), topology(), strategy());
         } catch (IllegalArgumentException e) {
             throw JmsErrors.wrap("bad client URL " + url, e);
         }

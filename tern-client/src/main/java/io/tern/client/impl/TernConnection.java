@@ -41,6 +41,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     private final ClientConfig config;
     private final TopologyHolder topology;
+    private final io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy;
     private Transport transport;
     private final Map<Integer, TernSession> sessions = new ConcurrentHashMap<>();
     private final Map<Long, TernMessageConsumer> consumers = new ConcurrentHashMap<>();
@@ -56,9 +57,11 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private volatile boolean clientIdLocked;
     private volatile int maxFrameSize = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 
-    public TernConnection(ClientConfig config, TopologyHolder topology) throws JMSException {
+    public TernConnection(ClientConfig config, TopologyHolder topology,
+                          io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy) throws JMSException {
         this.config = config;
         this.topology = topology;
+        this.strategy = strategy;
         this.producerWindow = new Semaphore(config.producerWindowBytes());
         this.transport = connectFirst();
         Response welcome = call(new Request.Hello(config.user(), config.password(), "tern-client"));
@@ -72,18 +75,29 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         }
     }
 
+    /** Tries the servers in the strategy's order; the error names each one tried and why it failed. */
     private Transport connectFirst() throws JMSException {
-        JMSException last = null;
         java.util.List<ClientUrl.HostPort> servers = config.url().isMulticast()
-                ? java.util.List.of(MulticastLocator.locate(config.url())) : config.url().servers();
+                ? java.util.List.of(MulticastLocator.locate(config.url())) : strategy.order(config.url().servers());
+        StringBuilder tried = new StringBuilder();
+        JMSException last = null;
         for (ClientUrl.HostPort hp : servers) {
             try {
-                return Transport.connect(hp.host(), hp.port(), config.connectTimeoutMs(), config.heartbeatMs(), topology, this);
+                Transport t = Transport.connect(hp.host(), hp.port(), config.connectTimeoutMs(), config.heartbeatMs(),
+                        topology, this);
+                strategy.connected(hp);
+                return t;
             } catch (JMSException e) {
                 last = e;
+                tried.append(tried.length() == 0 ? "" : "; ").append(hp).append(": ").append(e.getMessage());
             }
         }
-        throw last;
+        if (servers.size() == 1) {
+            throw last;
+        }
+        JMSException all = new JMSException("could not connect to any of " + servers.size() + " servers (" + tried + ")");
+        all.setLinkedException(last);
+        throw all;
     }
 
     ClientConfig config() {
