@@ -652,10 +652,6 @@ public final class Broker implements AutoCloseable {
         stopping = true;
     }
 
-    public boolean isStopping() {
-        return stopping;
-    }
-
     @Override
     public void close() {
         stopping = true;

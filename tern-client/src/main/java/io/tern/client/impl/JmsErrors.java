@@ -87,7 +87,4 @@ public final class JmsErrors {
         return r;
     }
 
-    static boolean isCode(Response response, ErrorCode code) {
-        return response instanceof Response.Error e && e.code() == code;
-    }
 }

@@ -193,10 +193,6 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         return started;
     }
 
-    Object startLock() {
-        return startLock;
-    }
-
     // ---- Connection ---------------------------------------------------------------------------
 
     @Override
@@ -263,10 +259,6 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         }
         call(new Request.SetClientId(id));
         clientId = id;
-    }
-
-    String clientIdOrNull() {
-        return clientId;
     }
 
     void lockClientId() {

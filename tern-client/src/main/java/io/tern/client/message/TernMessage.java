@@ -4,7 +4,6 @@ import io.tern.client.TernDestination;
 import io.tern.protocol.WireMessage;
 import jakarta.jms.DeliveryMode;
 import jakarta.jms.Destination;
-import jakarta.jms.IllegalStateException;
 import jakarta.jms.JMSException;
 import jakarta.jms.Message;
 import jakarta.jms.MessageFormatException;
@@ -197,11 +196,6 @@ public class TernMessage implements Message {
         properties.put(name, v);
     }
 
-    /** Sets a property without the read-only check (the provider's own, such as JMSXDeliveryCount). */
-    public void putProviderProperty(String name, Object v) {
-        properties.put(name, v);
-    }
-
     static void checkPropertyName(String name) {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("property name must not be null or empty");
@@ -272,8 +266,4 @@ public class TernMessage implements Message {
         }
     }
 
-    /** Rejects reading state on a closed session's message. */
-    protected static IllegalStateException closedSession() {
-        return new IllegalStateException("the session of this message is closed");
-    }
 }
