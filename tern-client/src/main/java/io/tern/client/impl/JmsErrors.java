@@ -1,6 +1,5 @@
 package io.tern.client.impl;
 
-import io.tern.protocol.ErrorCode;
 import io.tern.protocol.Response;
 import jakarta.jms.IllegalStateException;
 import jakarta.jms.IllegalStateRuntimeException;
