@@ -255,8 +255,17 @@ public final class Broker implements AutoCloseable {
 
     // ---- temporary destinations -------------------------------------------------------------
 
-    DestinationName createTemporary(DestinationName.Kind kind, ServerConnection owner) {
-        String name = TEMP_PREFIX + owner.id + ":" + UUID.randomUUID();
+    /**
+     * Creates a temporary destination owned by {@code owner}. A client that failed over from another
+     * server asks for the name it had there, so that replies addressed to it still arrive.
+     */
+    DestinationName createTemporary(DestinationName.Kind kind, ServerConnection owner, String requestedName) {
+        String name = requestedName != null ? requestedName : TEMP_PREFIX + owner.id + ":" + UUID.randomUUID();
+        if (requestedName != null && (!requestedName.startsWith(TEMP_PREFIX) || requestedName.length() > 200
+                || queues.containsKey(requestedName) || temporaryTopics.containsKey(requestedName))) {
+            throw new BrokerException(ErrorCode.INVALID_DESTINATION, "cannot recreate temporary destination '"
+                    + requestedName + "': it exists or is not a temporary name");
+        }
         if (kind == DestinationName.Kind.TEMP_QUEUE) {
             QueueDefinition d = new QueueDefinition(name, QueueDefinition.Kind.TEMPORARY, null, null, false);
             queues.put(name, new MessageQueue(this, d, new SerialExecutor(pool, name), null, owner));
@@ -650,6 +659,16 @@ public final class Broker implements AutoCloseable {
     /** Stops accepting connections; existing ones are closed by the acceptor. */
     public void beginShutdown() {
         stopping = true;
+    }
+
+    /**
+     * Tells every client that this node is shutting down, and where to go: {@code target} picks a
+     * client URI for each connection (empty when the node knows no other server).
+     */
+    public void lameDuck(java.util.function.Supplier<String> target) {
+        for (ServerConnection c : List.copyOf(connections.values())) {
+            c.lameDuck(target.get());
+        }
     }
 
     @Override

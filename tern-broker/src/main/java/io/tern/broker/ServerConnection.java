@@ -143,7 +143,7 @@ public final class ServerConnection {
             } else if (request instanceof Request.Browse r) {
                 browse(frame, r);
             } else if (request instanceof Request.CreateTemp r) {
-                DestinationName d = broker.createTemporary(r.kind(), this);
+                DestinationName d = broker.createTemporary(r.kind(), this, r.name());
                 temporaries.add(d);
                 reply(frame, new Response.TempCreated(d));
             } else if (request instanceof Request.DeleteTemp r) {
@@ -423,6 +423,14 @@ public final class ServerConnection {
     }
 
     /** Closes the transport now (server shutdown). */
+    /** Pushes the lame-duck notice: the client moves to {@code target} and then leaves this connection. */
+    void lameDuck(String target) {
+        executor.execute(() -> {
+            write(new io.tern.protocol.Notice(io.tern.protocol.Notice.Kind.LAME_DUCK, target));
+            flush();
+        });
+    }
+
     void closeNow() {
         sink.close();
     }

@@ -44,6 +44,7 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
     private String password;
     private String clientId;
     private transient volatile TopologyHolder topology;
+    private transient volatile FailoverListener failoverListener;
     private transient volatile ConnectionStrategy<ClientUrl.HostPort> strategy;
 
     public TernConnectionFactory() {
@@ -108,9 +109,34 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
         return t;
     }
 
+    /**
+     * Every connection made from this factory from now on tells {@code listener} when it moves
+     * between servers (null: nobody).
+     */
+    public void setFailoverListener(FailoverListener listener) {
+        this.failoverListener = listener;
+    }
+
+    /**
+     * The client URIs of the servers this factory's connections have heard of (the cluster list the
+     * servers send), in the servers' order; empty before the first connection.
+     */
+    public java.util.List<String> knownServers() {
+        io.tern.protocol.ClusterTopology t = topology().topology();
+        if (t == null) {
+            return java.util.List.of();
+        }
+        return t.members().stream().flatMap(m -> m.clientUris().stream()).toList();
+    }
+
+    public FailoverListener getFailoverListener() {
+        return failoverListener;
+    }
+
     private TernConnection connect(String u, String p) throws JMSException {
         try {
-            return new TernConnection(ClientConfig.of(ClientUrl.parse(url), u, p, clientId), topology(), strategy());
+            return new TernConnection(ClientConfig.of(ClientUrl.parse(url), u, p, clientId), topology(), strategy(),
+                    failoverListener);
         } catch (IllegalArgumentException e) {
             throw JmsErrors.wrap("bad client URL " + url, e);
         }

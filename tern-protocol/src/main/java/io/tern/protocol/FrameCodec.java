@@ -14,6 +14,7 @@ import java.util.List;
  * body     := 1 correlation:i64 digest:i64 request      -- client to server
  *           | 2 correlation:i64 flag:u8 [topology] response   -- flag 1: a topology follows
  *           | 3 consumer:i64 delivery:i64 deliveryCount:i32 message
+ *           | 4 noticeKind:u8 target:string              -- server to client, unasked (1 = lame duck)
  * request  := type:u8 fields                     (types: REQ_* below, fields in declaration order)
  * response := type:u8 fields                     (types: RES_* below)
  * message  := id:string bodyType:u8 destination replyTo correlationId:string type:string
@@ -24,6 +25,7 @@ public final class FrameCodec {
     static final byte KIND_REQUEST = 1;
     static final byte KIND_RESPONSE = 2;
     static final byte KIND_DELIVER = 3;
+    static final byte KIND_NOTICE = 4;
 
     private FrameCodec() {
     }
@@ -45,6 +47,9 @@ public final class FrameCodec {
             out.writeByte(KIND_DELIVER).writeLong(d.consumerId()).writeLong(d.deliveryId())
                     .writeInt(d.deliveryCount());
             writeMessage(d.message(), out);
+        } else if (frame instanceof Notice n) {
+            out.writeByte(KIND_NOTICE).writeByte(n.kind().ordinal() + 1);
+            Wire.writeString(out, n.target());
         }
     }
 
@@ -71,6 +76,14 @@ public final class FrameCodec {
             case KIND_DELIVER -> {
                 Wire.need(in, 20);
                 yield new Deliver(in.readLong(), in.readLong(), in.readInt(), readMessage(in));
+            }
+            case KIND_NOTICE -> {
+                Wire.need(in, 1);
+                int notice = in.readByte();
+                if (notice < 1 || notice > Notice.Kind.values().length) {
+                    throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown notice kind " + notice);
+                }
+                yield new Notice(Notice.Kind.values()[notice - 1], Wire.readString(in));
             }
             default -> throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown frame kind " + kind);
         };
@@ -133,6 +146,7 @@ public final class FrameCodec {
             out.writeLong(r.afterSequence()).writeInt(r.max());
         } else if (request instanceof Request.CreateTemp r) {
             out.writeByte(REQ_CREATE_TEMP).writeByte(r.kind().ordinal());
+            Wire.writeString(out, r.name());
         } else if (request instanceof Request.DeleteTemp r) {
             out.writeByte(REQ_DELETE_TEMP);
             Wire.writeDestination(out, r.destination());
@@ -188,7 +202,7 @@ public final class FrameCodec {
                 if (kind != DestinationName.Kind.TEMP_QUEUE.ordinal() && kind != DestinationName.Kind.TEMP_TOPIC.ordinal()) {
                     throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "not a temporary kind: " + kind);
                 }
-                yield new Request.CreateTemp(DestinationName.Kind.values()[kind]);
+                yield new Request.CreateTemp(DestinationName.Kind.values()[kind], Wire.readString(in));
             }
             case REQ_DELETE_TEMP -> new Request.DeleteTemp(requiredDestination(in));
             case REQ_CREDIT -> {

@@ -65,7 +65,14 @@ public sealed interface Request {
     record Browse(DestinationName queue, String selector, long afterSequence, int max) implements Request {
     }
 
-    record CreateTemp(DestinationName.Kind kind) implements Request {
+    /**
+     * Creates a temporary destination; {@code name} is null for a new one, or the name this
+     * connection had on the server it failed over from, so that the destination keeps its name.
+     */
+    record CreateTemp(DestinationName.Kind kind, String name) implements Request {
+        public CreateTemp(DestinationName.Kind kind) {
+            this(kind, null);
+        }
     }
 
     record DeleteTemp(DestinationName destination) implements Request {

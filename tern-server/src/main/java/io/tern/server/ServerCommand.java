@@ -9,6 +9,10 @@ import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
@@ -38,14 +42,22 @@ final class ServerCommand implements Callable<Integer> {
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
         TernServer server = TernServer.start(b.build());
-        DiscoveryAgent discovery = startDiscovery(server);
+        ClusterList cluster = new ClusterList(options.cluster, server.url(), server.broker());
+        DiscoveryAgent discovery = startDiscovery(server, cluster);
+        Path pidFile = writePidFile(options.dataDir());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("tern server " + options.name + " stopping");
+            System.out.flush();
             if (discovery != null) {
-                discovery.close(); // goodbye first: clients stop choosing this node before it closes
+                // Goodbye first, so that no client chooses this node; keep listening to know where to send clients.
+                discovery.withdraw(jmsService(server));
             }
-            server.close();
+            server.shutdownGracefully(cluster::nextTarget, options.shutdownGraceMs);
+            if (discovery != null) {
+                discovery.close();
+            }
+            deleteQuietly(pidFile);
             System.out.println("tern server " + options.name + " stopped");
             System.out.flush();
             stopped.countDown();
@@ -56,16 +68,42 @@ final class ServerCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Announces {@code cluster:jms:tern://host:port} on multicast, unless --discovery-port 0. */
-    private DiscoveryAgent startDiscovery(TernServer server) {
+    private ServiceUri jmsService(TernServer server) {
+        return new ServiceUri(options.cluster, "jms", java.net.URI.create(server.url()));
+    }
+
+    /** The process id in {@code DATA/tern.pid}, for {@code tern stop --data DATA}. */
+    private static Path writePidFile(Path dataDir) throws IOException {
+        Files.createDirectories(dataDir);
+        Path file = dataDir.resolve(StopCommand.PID_FILE);
+        Files.writeString(file, ProcessHandle.current().pid() + "\n", StandardCharsets.UTF_8);
+        return file;
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            LOG.debug("Could not delete {}: {}", file, e.getMessage());
+        }
+    }
+
+    /**
+     * Announces {@code cluster:jms:tern://host:port} on multicast and keeps the cluster list from
+     * what it hears, unless --discovery-port 0.
+     */
+    private DiscoveryAgent startDiscovery(TernServer server, ClusterList cluster) {
         if (options.discoveryPort == 0) {
             return null;
         }
         DiscoveryConfig config = Discovery.config(options.discoveryAddress, options.discoveryPort, options.networkInterface,
                 options.discoverySecret);
-        DiscoveryAgent agent = new DiscoveryAgent(config).start();
-        ServiceUri jms = new ServiceUri(options.cluster, "jms", java.net.URI.create(server.url()));
+        DiscoveryAgent agent = new DiscoveryAgent(config);
+        agent.addListener(cluster);
+        agent.start();
+        ServiceUri jms = jmsService(server);
         agent.announce(jms);
+        agent.query(options.cluster);
         LOG.info("Announcing {} on multicast {}:{} via {} (ttl {}{})", jms, config.groupAddress().getHostAddress(),
                 config.port(), config.networkInterface(), config.ttl(), config.secret() != null ? ", signed" : "");
         return agent;

@@ -54,6 +54,10 @@ public final class ServerOptions {
     @Option(names = "--discovery-secret", description = "Sign discovery packets and accept only signed ones (or env TERN_DISCOVERY_SECRET)")
     String discoverySecret = System.getenv("TERN_DISCOVERY_SECRET");
 
+    @Option(names = "--shutdown-grace-ms", description = "On SIGTERM or tern stop: how long clients get to move "
+            + "to another server before the remaining connections are closed (default: ${DEFAULT-VALUE})")
+    long shutdownGraceMs = 10_000;
+
     Path dataDir() {
         return data != null ? data : Path.of("data", name);
     }

@@ -23,6 +23,7 @@ public final class TernServer implements AutoCloseable {
     private final Broker broker;
     private final BrokerAcceptor acceptor;
     private final InetSocketAddress address;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private TernServer(Broker broker, BrokerAcceptor acceptor, InetSocketAddress address) {
         this.broker = broker;
@@ -88,9 +89,39 @@ public final class TernServer implements AutoCloseable {
         return "tern://" + address.getHostString() + ":" + address.getPort();
     }
 
-    /** Graceful stop: no new connections, close the existing ones, flush the store. */
+    /**
+     * Graceful stop with a lame-duck period: refuse new connections, tell every client which server
+     * to move to ({@code target} picks one per connection), wait up to {@code graceMs} for them to
+     * leave (a client leaves once its requests in progress are answered and it holds nothing
+     * unacknowledged from here), then close what remains.
+     *
+     * @return the connections still open when the grace ran out
+     */
+    public int shutdownGracefully(java.util.function.Supplier<String> target, long graceMs) {
+        acceptor.stopAccepting();
+        int before = broker.connectionCount();
+        broker.lameDuck(target);
+        long deadlineNs = System.nanoTime() + graceMs * 1_000_000L;
+        while (broker.connectionCount() > 0 && System.nanoTime() < deadlineNs) {
+            try {
+                Thread.sleep(20); // polls the connection count until the clients have left
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int left = broker.connectionCount();
+        LOG.info("Lame duck: {} of {} client connection(s) moved away; closing {}", before - left, before, left);
+        close();
+        return left;
+    }
+
+    /** Stop: no new connections, close the existing ones, flush the store. Idempotent. */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         LOG.info("Stopping node {}", broker.config().name());
         broker.beginShutdown();
         acceptor.close();

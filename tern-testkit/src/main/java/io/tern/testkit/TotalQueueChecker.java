@@ -18,6 +18,8 @@ public final class TotalQueueChecker {
     private final Set<String> recovered = ConcurrentHashMap.newKeySet();
     private final Set<String> unexpected = ConcurrentHashMap.newKeySet();
     private final Set<String> inDoubt = ConcurrentHashMap.newKeySet();
+    private final Set<String> sendsInDoubt = ConcurrentHashMap.newKeySet();
+    private final Set<String> resentTwice = ConcurrentHashMap.newKeySet();
 
     public void sent(String id) {
         sent.add(id);
@@ -26,7 +28,7 @@ public final class TotalQueueChecker {
     /** A message reached the application. */
     public void received(String id) {
         if (acknowledged.contains(id)) {
-            duplicated.add(id);
+            (sendsInDoubt.contains(id) ? resentTwice : duplicated).add(id);
         } else if (!received.add(id)) {
             recovered.add(id);
         }
@@ -41,6 +43,20 @@ public final class TotalQueueChecker {
         if (!acknowledged.contains(id)) {
             inDoubt.add(id);
         }
+    }
+
+    /**
+     * The send of this message was in flight when its server died, and the client resent it to
+     * another server (a {@code FailoverEvent}'s in-doubt id): if the dead server had stored it, it
+     * exists twice. Such a second copy is counted apart from {@link #duplicated()}.
+     */
+    public void sendInDoubt(String id) {
+        sendsInDoubt.add(id);
+    }
+
+    /** Messages received again after acknowledgement because their send was in doubt and resent. */
+    public Set<String> resentTwice() {
+        return resentTwice;
     }
 
     /** The acknowledgement covering this message returned. */
@@ -79,6 +95,7 @@ public final class TotalQueueChecker {
     @Override
     public String toString() {
         return "sent=" + sent.size() + " acknowledged=" + acknowledged.size() + " lost=" + lost().size()
-                + " duplicated=" + duplicated.size() + " unexpected=" + unexpected().size() + " recovered=" + recovered.size();
+                + " duplicated=" + duplicated.size() + " unexpected=" + unexpected().size() + " recovered=" + recovered.size()
+                + (resentTwice.isEmpty() ? "" : " resentTwice=" + resentTwice.size());
     }
 }

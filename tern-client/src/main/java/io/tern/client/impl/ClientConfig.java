@@ -6,9 +6,13 @@ package io.tern.client.impl;
  * @param prefetch          messages a consumer may hold before the application takes them
  * @param producerWindowBytes bytes of asynchronous sends that may wait for the server's answer
  * @param callTimeoutMs     how long a blocking request waits for its answer
+ * @param failover          whether a broken connection moves to another server (else it fails)
+ * @param reconnectAttempts how often a broken connection retries its own server before walking the list
+ * @param reconnectDelayMs  the first retry's delay; each retry doubles it, with random jitter of +-50%
  */
 public record ClientConfig(ClientUrl url, String user, String password, String clientId, int prefetch,
-                           int producerWindowBytes, int connectTimeoutMs, long heartbeatMs, long callTimeoutMs) {
+                           int producerWindowBytes, int connectTimeoutMs, long heartbeatMs, long callTimeoutMs,
+                           boolean failover, int reconnectAttempts, long reconnectDelayMs) {
 
     public ClientConfig {
         if (prefetch < 0) {
@@ -26,6 +30,12 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
         if (callTimeoutMs < 1) {
             throw new IllegalArgumentException("callTimeout must be >= 1: " + callTimeoutMs);
         }
+        if (reconnectAttempts < 0) {
+            throw new IllegalArgumentException("reconnectAttempts must be >= 0: " + reconnectAttempts);
+        }
+        if (reconnectDelayMs < 1) {
+            throw new IllegalArgumentException("reconnectDelay must be >= 1 ms: " + reconnectDelayMs);
+        }
     }
 
     public static ClientConfig of(ClientUrl url, String user, String password, String clientId) {
@@ -37,6 +47,9 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
                 url.intOption("producerWindow", 1024 * 1024),
                 url.intOption("connectTimeout", 5000),
                 url.intOption("heartbeat", 10_000),
-                url.intOption("callTimeout", 30_000));
+                url.intOption("callTimeout", 30_000),
+                !"false".equals(url.option("failover", "true")),
+                url.intOption("reconnectAttempts", 2),
+                url.intOption("reconnectDelay", 100));
     }
 }

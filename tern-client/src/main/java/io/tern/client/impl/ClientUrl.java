@@ -87,6 +87,24 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
         return new ClientUrl(scheme, servers, options);
     }
 
+    /** The server of a single-server client URI such as {@code tern://127.0.0.1:5445}; null if it is not one. */
+    public static HostPort hostPortOf(String uri) {
+        if (uri == null || !uri.startsWith("tern://")) {
+            return null;
+        }
+        String rest = uri.substring("tern://".length());
+        int end = rest.indexOf('?');
+        rest = end < 0 ? rest : rest.substring(0, end);
+        if (rest.isEmpty() || rest.contains(",")) {
+            return null;
+        }
+        try {
+            return hostPort(rest, uri, DEFAULT_PORT);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
     private static HostPort hostPort(String part, String url, int defaultPort) {
         String host;
         String port;

@@ -22,7 +22,8 @@ final class MulticastLocator {
     private MulticastLocator() {
     }
 
-    static ClientUrl.HostPort locate(ClientUrl url) throws JMSException {
+    /** The first matching server heard that is not in {@code exclude}. */
+    static ClientUrl.HostPort locate(ClientUrl url, java.util.Set<ClientUrl.HostPort> exclude) throws JMSException {
         String group = url.option("group", null);
         String scheme = url.option("schemes", "tern");
         long timeoutMs = url.intOption("timeout", 1500);
@@ -49,7 +50,7 @@ final class MulticastLocator {
             agent.addListener(new DiscoveryListener() {
                 @Override
                 public void serviceAdded(ServiceUri s) {
-                    if (s.matches(group, scheme)) {
+                    if (s.matches(group, scheme) && !exclude.contains(hostPortOf(s))) {
                         heard.add(s);
                     }
                 }
@@ -62,16 +63,20 @@ final class MulticastLocator {
             agent.query(group);
             ServiceUri found = heard.poll(timeoutMs, TimeUnit.MILLISECONDS);
             if (found == null) {
-                throw new JMSException("no " + scheme + " server" + (group == null ? "" : " of group " + group)
+                throw new JMSException("no " + (exclude.isEmpty() ? "" : "other ") + scheme + " server" + (group == null ? "" : " of group " + group)
                         + " answered on multicast " + address + " via " + nicName + " within " + timeoutMs + " ms");
             }
-            URI uri = found.uri();
-            return new ClientUrl.HostPort(uri.getHost(), uri.getPort() < 0 ? ClientUrl.DEFAULT_PORT : uri.getPort());
+            return hostPortOf(found);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw JmsErrors.wrap("interrupted while searching multicast " + address, e);
         } catch (RuntimeException e) {
             throw JmsErrors.wrap("multicast discovery on " + address + " failed", e);
         }
+    }
+
+    private static ClientUrl.HostPort hostPortOf(ServiceUri s) {
+        URI uri = s.uri();
+        return new ClientUrl.HostPort(uri.getHost(), uri.getPort() < 0 ? ClientUrl.DEFAULT_PORT : uri.getPort());
     }
 }

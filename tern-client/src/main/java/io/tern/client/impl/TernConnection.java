@@ -1,10 +1,15 @@
 package io.tern.client.impl;
 
+import io.tern.client.FailoverEvent;
+import io.tern.client.FailoverListener;
 import io.tern.client.TemporaryDestinationOwner;
 import io.tern.client.TernDestination;
 import io.tern.client.TernTemporaryQueue;
 import io.tern.client.TernTemporaryTopic;
+import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.Deliver;
+import io.tern.protocol.NodeInfo;
+import io.tern.protocol.Notice;
 import io.tern.protocol.DestinationName;
 import io.tern.protocol.Request;
 import io.tern.protocol.Response;
@@ -26,49 +31,94 @@ import jakarta.jms.TopicSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
-/** A Jakarta Messaging connection over one {@link Transport}. */
-public final class TernConnection implements Connection, QueueConnection, TopicConnection, TemporaryDestinationOwner,
-        Transport.Listener {
+/**
+ * A Jakarta Messaging connection. It talks to one server at a time over a {@link Transport} (a
+ * <em>link</em>); when the link breaks it fails over by itself (see {@link #failover}), and when the
+ * server sends a lame-duck notice it moves (see {@link #move}).
+ *
+ * <p>States, changed only by {@link #transition}: CONNECTED (a link serves requests), RECONNECTING
+ * (the link broke; retrying the same server), FAILING_OVER (walking the other servers), CLOSED.
+ * Requests made while there is no link wait for one; a request whose link broke under it is resent,
+ * answered, or failed as {@link #afterLinkLost} decides.
+ */
+public final class TernConnection implements Connection, QueueConnection, TopicConnection, TemporaryDestinationOwner {
     private static final Logger LOG = LoggerFactory.getLogger(TernConnection.class);
+
+    enum State { CONNECTED, RECONNECTING, FAILING_OVER, CLOSED }
+
+    /** One transport to one server; deliveries are tagged with the generation of the link they came on. */
+    record Link(Transport transport, long gen, ClientUrl.HostPort server) {
+    }
+
+    /** A request waiting for a link, with the future its caller holds. */
+    private record Waiting(Request request, Runnable onArrival, CompletableFuture<Response> result) {
+    }
+
+    private enum AfterLoss { RESEND, DONE, UNKNOWN }
 
     private final ClientConfig config;
     private final TopologyHolder topology;
     private final io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy;
-    private Transport transport;
+    private final Object linkLock = new Object();
+    private State state = State.CONNECTED;           // guarded by linkLock
+    private Link link;                               // guarded by linkLock; null unless CONNECTED
+    private final List<Waiting> waiting = new ArrayList<>(); // guarded by linkLock
+    /** Links left by a planned move that still carry acknowledgements of what the application holds. */
+    private final List<Link> retiring = new CopyOnWriteArrayList<>();
+    private final AtomicLong generations = new AtomicLong();
+    /** Deliveries are accepted only from the link of this generation (0: from none). */
+    private volatile long acceptingGen;
+    /** A planned move is waiting for open transactions to end; no new transaction may begin. */
+    private volatile boolean moving;
+    private final List<String> inDoubt = new CopyOnWriteArrayList<>();
     private final Map<Integer, TernSession> sessions = new ConcurrentHashMap<>();
     private final Map<Long, TernMessageConsumer> consumers = new ConcurrentHashMap<>();
+    private final Map<String, DestinationName.Kind> temporaries = new ConcurrentHashMap<>();
     private final AtomicInteger sessionIds = new AtomicInteger();
     private final AtomicLong consumerIds = new AtomicLong();
     final Semaphore producerWindow;
     private final Object startLock = new Object();
+    private final ExecutorService events;
     private volatile boolean started;
     private volatile boolean closed;
     private volatile JMSException failure;
     private volatile ExceptionListener exceptionListener;
+    private volatile FailoverListener failoverListener;
     private String clientId;
     private volatile boolean clientIdLocked;
     private volatile int maxFrameSize = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 
     public TernConnection(ClientConfig config, TopologyHolder topology,
-                          io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy) throws JMSException {
+                          io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy,
+                          FailoverListener failoverListener) throws JMSException {
         this.config = config;
         this.topology = topology;
         this.strategy = strategy;
+        this.failoverListener = failoverListener;
         this.producerWindow = new Semaphore(config.producerWindowBytes());
-        this.transport = connectFirst();
-        Response welcome = call(new Request.Hello(config.user(), config.password(), "tern-client"));
-        LOG.debug("Connected to {} ({})", transport.remote(), welcome);
-        if (welcome instanceof Response.Welcome w) {
-            maxFrameSize = w.maxFrameSize();
-        }
+        this.link = connectFirst();
+        this.events = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "tern-connection-events");
+            t.setDaemon(true);
+            return t;
+        });
         if (config.clientId() != null) {
             setClientIdOnServer(config.clientId());
             clientIdLocked = true;
@@ -76,17 +126,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     }
 
     /** Tries the servers in the strategy's order; the error names each one tried and why it failed. */
-    private Transport connectFirst() throws JMSException {
-        java.util.List<ClientUrl.HostPort> servers = config.url().isMulticast()
-                ? java.util.List.of(MulticastLocator.locate(config.url())) : strategy.order(config.url().servers());
+    private Link connectFirst() throws JMSException {
+        List<ClientUrl.HostPort> servers = config.url().isMulticast()
+                ? List.of(MulticastLocator.locate(config.url(), Set.of())) : strategy.order(config.url().servers());
         StringBuilder tried = new StringBuilder();
         JMSException last = null;
         for (ClientUrl.HostPort hp : servers) {
             try {
-                Transport t = Transport.connect(hp.host(), hp.port(), config.connectTimeoutMs(), config.heartbeatMs(),
-                        topology, this);
-                strategy.connected(hp);
-                return t;
+                return open(hp);
             } catch (JMSException e) {
                 last = e;
                 tried.append(tried.length() == 0 ? "" : "; ").append(hp).append(": ").append(e.getMessage());
@@ -98,6 +145,420 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         JMSException all = new JMSException("could not connect to any of " + servers.size() + " servers (" + tried + ")");
         all.setLinkedException(last);
         throw all;
+    }
+
+    /** Connects to {@code server} and says hello; deliveries on the new link are accepted from now on. */
+    private Link open(ClientUrl.HostPort server) throws JMSException {
+        long gen = generations.incrementAndGet();
+        Transport t = Transport.connect(server.host(), server.port(), config.connectTimeoutMs(), config.heartbeatMs(),
+                topology, new LinkListener(gen));
+        Link l = new Link(t, gen, server);
+        try {
+            Response welcome = t.call(new Request.Hello(config.user(), config.password(), "tern-client"), config.callTimeoutMs());
+            if (welcome instanceof Response.Welcome w) {
+                maxFrameSize = w.maxFrameSize();
+            }
+            LOG.debug("Connected to {} ({})", server, welcome);
+        } catch (JMSException e) {
+            t.close();
+            throw e;
+        }
+        acceptingGen = gen;
+        strategy.connected(server);
+        return l;
+    }
+
+    /** Routes what a transport reports to this connection, tagged with the link's generation. */
+    private final class LinkListener implements Transport.Listener {
+        private final long gen;
+
+        LinkListener(long gen) {
+            this.gen = gen;
+        }
+
+        @Override
+        public void onDeliver(Deliver deliver) {
+            if (gen != acceptingGen) {
+                return; // a delivery from a link being left: its server takes it back
+            }
+            TernMessageConsumer c = consumers.get(deliver.consumerId());
+            if (c != null) {
+                c.arrived(deliver, gen);
+            }
+        }
+
+        @Override
+        public void onNotice(Notice notice) {
+            Link l = currentLink();
+            if (notice.kind() == Notice.Kind.LAME_DUCK && l != null && l.gen() == gen) {
+                startThread("tern-move", () -> move(l, notice.target()));
+            }
+        }
+
+        @Override
+        public void onClosed(Throwable cause) {
+            linkLost(gen, cause);
+        }
+    }
+
+    // ---- state ------------------------------------------------------------------------------------
+
+    /** The one place the state changes; logs {@code old -> new (reason)}. Call holding linkLock. */
+    private void transition(State to, String reason) {
+        State from = state;
+        if (from == to) {
+            return;
+        }
+        state = to;
+        if (to == State.CLOSED || from == State.CLOSED) {
+            LOG.debug("Connection {} -> {} ({})", from, to, reason);
+        } else {
+            LOG.info("Connection {} -> {} ({})", from, to, reason);
+        }
+        linkLock.notifyAll();
+    }
+
+    private Link currentLink() {
+        synchronized (linkLock) {
+            return link;
+        }
+    }
+
+    /** The generation of the current link, or 0 while there is none. */
+    long generation() {
+        Link l = currentLink();
+        return l == null ? 0 : l.gen();
+    }
+
+    private void startThread(String name, Runnable task) {
+        Thread t = new Thread(task, name);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** The link of generation {@code gen} broke: fail over, unless it was already left or the server said why. */
+    private void linkLost(long gen, Throwable cause) {
+        Link lost;
+        synchronized (linkLock) {
+            retiring.removeIf(r -> r.gen() == gen);
+            if (state != State.CONNECTED || link == null || link.gen() != gen) {
+                return;
+            }
+            lost = link;
+            link = null;
+            acceptingGen = 0;
+            if (!config.failover() || !(cause instanceof LinkLostException)) {
+                fail(JmsErrors.wrap("connection to tern://" + lost.server() + " lost", cause));
+                return;
+            }
+            transition(State.RECONNECTING, "connection to tern://" + lost.server() + " lost: " + cause.getMessage());
+        }
+        consumers.values().forEach(TernMessageConsumer::wake);
+        event(FailoverEvent.Kind.STARTED, lost.server(), null, cause.getMessage(), false);
+        startThread("tern-failover", () -> failover(lost, cause));
+    }
+
+    // ---- failover ---------------------------------------------------------------------------------
+
+    /**
+     * After a crash: retries the same server with jittered back-off (a pulled cable is not a dead
+     * server), then walks the other servers by the strategy, then makes one last multicast search.
+     */
+    private void failover(Link lost, Throwable cause) {
+        List<String> tried = new ArrayList<>();
+        long delayMs = config.reconnectDelayMs();
+        for (int i = 0; i < config.reconnectAttempts() && !closed; i++) {
+            sleepJittered(delayMs);
+            delayMs *= 2;
+            if (resume(lost.server(), lost, false, tried)) {
+                return;
+            }
+        }
+        synchronized (linkLock) {
+            if (state == State.RECONNECTING) {
+                transition(State.FAILING_OVER, "tern://" + lost.server() + " did not come back after "
+                        + config.reconnectAttempts() + " attempts");
+            }
+        }
+        walk(lost, null, false, tried);
+    }
+
+    /** Tries {@code first} (the lame-duck notice's target, may be null), then every other server, then multicast. */
+    private void walk(Link lost, ClientUrl.HostPort first, boolean planned, List<String> tried) {
+        Set<ClientUrl.HostPort> failed = new HashSet<>();
+        failed.add(lost.server());
+        if (first != null && !first.equals(lost.server())) {
+            if (resume(first, lost, planned, tried)) {
+                return;
+            }
+            failed.add(first);
+        }
+        for (ClientUrl.HostPort hp : strategy.order(knownServers())) {
+            if (closed) {
+                return;
+            }
+            if (!failed.contains(hp)) {
+                if (resume(hp, lost, planned, tried)) {
+                    return;
+                }
+                failed.add(hp);
+            }
+        }
+        if (config.url().isMulticast() && !closed) {
+            try {
+                ClientUrl.HostPort found = MulticastLocator.locate(config.url(), failed);
+                if (resume(found, lost, planned, tried)) {
+                    return;
+                }
+            } catch (JMSException e) {
+                tried.add("multicast search: " + e.getMessage());
+            }
+        }
+        JMSException e = new JMSException("failover from tern://" + lost.server() + " failed; tried "
+                + (tried.isEmpty() ? "nothing: no other server is known" : String.join("; ", tried)));
+        synchronized (linkLock) {
+            if (state != State.CLOSED) {
+                fail(e);
+            }
+        }
+        event(FailoverEvent.Kind.FAILED, lost.server(), null, e.getMessage(), planned);
+    }
+
+    /** Every server this client knows of: the cluster list the servers sent, then the URL's own list. */
+    private List<ClientUrl.HostPort> knownServers() {
+        List<ClientUrl.HostPort> all = new ArrayList<>();
+        ClusterTopology t = topology.topology();
+        if (t != null) {
+            for (NodeInfo n : t.members()) {
+                for (String uri : n.clientUris()) {
+                    ClientUrl.HostPort hp = ClientUrl.hostPortOf(uri);
+                    if (hp != null && !all.contains(hp)) {
+                        all.add(hp);
+                    }
+                }
+            }
+        }
+        if (!config.url().isMulticast()) {
+            for (ClientUrl.HostPort hp : config.url().servers()) {
+                if (!all.contains(hp)) {
+                    all.add(hp);
+                }
+            }
+        }
+        return all;
+    }
+
+    private static void sleepJittered(long delayMs) {
+        long jittered = (long) (delayMs * (0.5 + java.util.concurrent.ThreadLocalRandom.current().nextDouble()));
+        try {
+            Thread.sleep(Math.max(1, jittered)); // a back-off between reconnection attempts, not a wait for a condition
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Connects to {@code server} and recreates everything this connection had: client id, temporary
+     * destinations, sessions and consumers. Then requests flow again, the waiting ones first.
+     */
+    private boolean resume(ClientUrl.HostPort server, Link lost, boolean planned, List<String> tried) {
+        Link l;
+        try {
+            l = open(server);
+        } catch (JMSException e) {
+            tried.add(server + ": " + e.getMessage());
+            return false;
+        }
+        try {
+            recreate(l);
+        } catch (JMSException e) {
+            acceptingGen = 0;
+            l.transport().close();
+            tried.add(server + ": " + e.getMessage());
+            return false;
+        }
+        List<Waiting> resumed;
+        synchronized (linkLock) {
+            if (state == State.CLOSED) {
+                l.transport().close();
+                return true;
+            }
+            link = l;
+            transition(State.CONNECTED, (planned ? "moved" : "failed over") + " from tern://" + lost.server()
+                    + " to tern://" + server);
+            resumed = new ArrayList<>(waiting);
+            waiting.clear();
+        }
+        List<String> doubt = server.equals(lost.server()) ? List.of() : List.copyOf(inDoubt);
+        inDoubt.clear();
+        if (!doubt.isEmpty()) {
+            LOG.warn("{} persistent send(s) were in flight when tern://{} failed and were resent to tern://{}; "
+                    + "if the old server stored them and comes back, they exist twice: {}", doubt.size(), lost.server(),
+                    server, doubt);
+        }
+        event(FailoverEvent.Kind.COMPLETED, lost.server(), server, planned ? "planned move" : "failover", planned, doubt);
+        consumers.values().forEach(TernMessageConsumer::wake);
+        for (Waiting w : resumed) {
+            attempt(w.request(), w.onArrival(), w.result());
+        }
+        return true;
+    }
+
+    private void recreate(Link l) throws JMSException {
+        Transport t = l.transport();
+        long timeout = config.callTimeoutMs();
+        String id = clientId;
+        if (id != null) {
+            t.call(new Request.SetClientId(id), timeout);
+        }
+        for (Map.Entry<String, DestinationName.Kind> temp : temporaries.entrySet()) {
+            t.call(new Request.CreateTemp(temp.getValue(), temp.getKey()), timeout);
+        }
+        for (TernSession s : sessions.values()) {
+            t.call(new Request.CreateSession(s.id(), wireMode(s.mode())), timeout);
+            for (TernMessageConsumer c : s.consumers()) {
+                c.resetForLink();
+                t.call(c.createRequest(), timeout);
+            }
+        }
+    }
+
+    /**
+     * A planned move, on a lame-duck notice from the server of {@code from}: let open transactions
+     * end, let requests in flight be answered, hand back what consumers hold buffered, then resume on
+     * {@code target} (or any other server). The old link stays open while the application still holds
+     * unacknowledged messages from it, so that their acknowledgements reach the server that has them.
+     */
+    private void move(Link from, String target) {
+        moving = true;
+        try {
+            long deadlineNs = System.nanoTime() + config.callTimeoutMs() * 1_000_000L;
+            synchronized (linkLock) {
+                while (openTransactionsOn(from.gen()) && System.nanoTime() < deadlineNs && link == from) {
+                    linkLock.wait(50);
+                }
+                if (link != from || state != State.CONNECTED) {
+                    return;
+                }
+                link = null;
+                transition(State.FAILING_OVER, "tern://" + from.server() + " is shutting down"
+                        + (target.isEmpty() ? "" : " and sends its clients to " + target));
+            }
+            event(FailoverEvent.Kind.STARTED, from.server(), null, "lame-duck notice", true);
+            from.transport().awaitIdle(config.callTimeoutMs());
+            acceptingGen = 0;
+            retiring.add(from);
+            for (TernMessageConsumer c : consumers.values()) {
+                long[] keep = c.handBack(from.gen());
+                from.transport().send(new Request.CloseConsumer(c.id(), keep));
+            }
+            walk(from, target.isEmpty() ? null : ClientUrl.hostPortOf(target), true, new ArrayList<>());
+            retireIfDone();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            moving = false;
+            synchronized (linkLock) {
+                linkLock.notifyAll();
+            }
+        }
+    }
+
+    private boolean openTransactionsOn(long gen) {
+        for (TernSession s : sessions.values()) {
+            if (s.transactionGen() == gen) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A transaction is about to begin: wait while a planned move is letting open transactions end. */
+    void awaitNoMove() {
+        synchronized (linkLock) {
+            while (moving && state != State.CLOSED) {
+                try {
+                    linkLock.wait(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /** A transaction ended: a planned move may be waiting for that. */
+    void transactionEnded() {
+        if (moving) {
+            synchronized (linkLock) {
+                linkLock.notifyAll();
+            }
+        }
+    }
+
+    /** Closes links left by a move once the application holds nothing of theirs. */
+    void retireIfDone() {
+        for (Link r : retiring) {
+            boolean held = false;
+            for (TernSession s : sessions.values()) {
+                held |= s.holds(r.gen());
+            }
+            if (!held && retiring.remove(r)) {
+                LOG.debug("Leaving tern://{}: nothing of it is held any more", r.server());
+                r.transport().close();
+            }
+        }
+    }
+
+    private void fail(JMSException e) {
+        // holds linkLock
+        failure = e;
+        transition(State.CLOSED, e.getMessage());
+        List<Waiting> failed = new ArrayList<>(waiting);
+        waiting.clear();
+        failed.forEach(w -> w.result().completeExceptionally(e));
+        consumers.values().forEach(TernMessageConsumer::wake);
+        ExceptionListener l = exceptionListener;
+        if (l != null) {
+            events.execute(() -> l.onException(e));
+        }
+    }
+
+    private void event(FailoverEvent.Kind kind, ClientUrl.HostPort from, ClientUrl.HostPort to, String reason, boolean planned) {
+        event(kind, from, to, reason, planned, List.of());
+    }
+
+    private void event(FailoverEvent.Kind kind, ClientUrl.HostPort from, ClientUrl.HostPort to, String reason,
+                       boolean planned, List<String> doubt) {
+        FailoverListener a = failoverListener;
+        ExceptionListener e = exceptionListener;
+        FailoverListener b = e instanceof FailoverListener f && f != a ? f : null;
+        if (a == null && b == null) {
+            return;
+        }
+        FailoverEvent event = new FailoverEvent(kind, from.toString(), to == null ? "" : to.toString(), reason, planned, doubt);
+        events.execute(() -> {
+            for (FailoverListener l : new FailoverListener[] {a, b}) {
+                if (l != null) {
+                    try {
+                        l.onFailover(event);
+                    } catch (RuntimeException ex) {
+                        LOG.warn("Failover listener threw", ex);
+                    }
+                }
+            }
+        });
+    }
+
+    /** The server this connection uses now, as {@code host:port}; empty while it fails over or after close. */
+    public String server() {
+        Link l = currentLink();
+        return l == null ? "" : l.server().toString();
+    }
+
+    /** Lets an application (or a test) follow this connection's moves. */
+    public void setFailoverListener(FailoverListener listener) {
+        failoverListener = listener;
     }
 
     ClientConfig config() {
@@ -113,48 +574,169 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         return topology;
     }
 
-    // ---- transport ----------------------------------------------------------------------------
+    // ---- requests ---------------------------------------------------------------------------------
 
     Response call(Request request) throws JMSException {
-        checkUsable();
-        return transport.call(request, config.callTimeoutMs());
+        return call(request, null);
     }
 
+    /**
+     * Sends a request and waits for its answer, across a failover if one happens meanwhile (the
+     * call timeout counts from the last time a link was up). An ERROR answer is thrown.
+     */
     Response call(Request request, Runnable onArrival) throws JMSException {
         checkUsable();
-        return transport.call(request, onArrival, config.callTimeoutMs());
+        CompletableFuture<Response> f = request(request, onArrival);
+        long gen = generation();
+        Response r;
+        while (true) {
+            try {
+                r = f.get(config.callTimeoutMs(), TimeUnit.MILLISECONDS);
+                break;
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                throw c instanceof JMSException j ? j : JmsErrors.wrap(request.getClass().getSimpleName() + " failed", c);
+            } catch (TimeoutException e) {
+                long now = generation();
+                if (now == 0 || now != gen) {
+                    gen = now; // a failover ran meanwhile: the request waited for it, not for the server
+                    continue;
+                }
+                throw JmsErrors.wrap(request.getClass().getSimpleName() + " to tern://" + currentLink().server()
+                        + " got no answer in " + config.callTimeoutMs() + " ms", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw JmsErrors.wrap("interrupted waiting for the server", e);
+            }
+        }
+        if (r instanceof Response.Error error) {
+            throw JmsErrors.toJms(error);
+        }
+        return r;
     }
 
     CompletableFuture<Response> request(Request request) {
-        return transport.request(request);
+        return request(request, null);
+    }
+
+    /** Sends a request on the current link, or once there is one; the future has the answer. */
+    CompletableFuture<Response> request(Request request, Runnable onArrival) {
+        CompletableFuture<Response> result = new CompletableFuture<>();
+        attempt(request, onArrival, result);
+        return result;
+    }
+
+    private void attempt(Request request, Runnable onArrival, CompletableFuture<Response> result) {
+        Link l;
+        synchronized (linkLock) {
+            if (state == State.CLOSED) {
+                result.completeExceptionally(failure != null ? failure : new IllegalStateException("the connection is closed"));
+                return;
+            }
+            l = link;
+            if (l == null) {
+                waiting.add(new Waiting(request, onArrival, result));
+                return;
+            }
+        }
+        l.transport().request(request, onArrival).whenComplete((r, e) -> {
+            if (e == null) {
+                result.complete(r);
+            } else if (!(e instanceof LinkLostException)) {
+                result.completeExceptionally(e);
+            } else {
+                linkLost(l.gen(), e);
+                switch (afterLinkLost(request)) {
+                    case RESEND -> attempt(request, onArrival, result);
+                    case DONE -> result.complete(Response.OK);
+                    default -> result.completeExceptionally(new JMSException(request.getClass().getSimpleName()
+                            + " was in flight when the connection to tern://" + l.server()
+                            + " broke; its outcome is unknown", "OUTCOME_UNKNOWN"));
+                }
+            }
+        });
+    }
+
+    /**
+     * What becomes of a request whose link broke before its answer came. Creations are resent on the
+     * new link. A persistent send outside a transaction is resent with its duplicate-detection id.
+     * A non-persistent send is dropped, as at-most-once allows. A transacted send, and the
+     * acknowledgements, recoveries and closes, concern state the old server kept for this connection
+     * and drops with it: they are done. Only a commit's outcome is unknown.
+     */
+    private AfterLoss afterLinkLost(Request r) {
+        if (r instanceof Request.Send s) {
+            TernSession session = sessions.get(s.sessionId());
+            if (s.message().persistent() && (session == null || session.mode() != Session.SESSION_TRANSACTED)) {
+                Object dupId = s.message().properties().get(io.tern.protocol.WireMessage.DUPLICATE_ID);
+                inDoubt.add(String.valueOf(dupId));
+                return AfterLoss.RESEND;
+            }
+            return AfterLoss.DONE;
+        }
+        if (r instanceof Request.Commit) {
+            return AfterLoss.UNKNOWN;
+        }
+        if (r instanceof Request.CreateSession || r instanceof Request.CreateConsumer || r instanceof Request.Browse
+                || r instanceof Request.CreateTemp || r instanceof Request.Unsubscribe || r instanceof Request.SetClientId) {
+            return AfterLoss.RESEND;
+        }
+        return AfterLoss.DONE;
     }
 
     /** Sends without an answer; the server reports a failure with an ERROR frame, which is logged. */
     void fireAndForget(Request request) {
-        transport.send(request);
-    }
-
-    @Override
-    public void onDeliver(Deliver deliver) {
-        TernMessageConsumer c = consumers.get(deliver.consumerId());
-        if (c != null) {
-            c.arrived(deliver);
-        }
-    }
-
-    @Override
-    public void onClosed(Throwable cause) {
-        if (closed) {
-            return;
-        }
-        failure = JmsErrors.wrap("connection to tern://" + transport.remote() + " lost", cause);
-        consumers.values().forEach(TernMessageConsumer::wake);
-        ExceptionListener l = exceptionListener;
+        Link l = currentLink();
         if (l != null) {
-            Thread t = new Thread(() -> l.onException(failure), "tern-exception-listener");
-            t.setDaemon(true);
-            t.start();
+            l.transport().send(request);
         }
+    }
+
+    /**
+     * Sends what concerns deliveries that came on the link of generation {@code gen} (acknowledgements,
+     * recoveries, a transaction's commit) to that link, if it is still open: no other server knows
+     * those deliveries. Returns the answer, or null when the link is gone (its server takes the
+     * deliveries back, and drops the transaction). A commit lost in flight has an unknown outcome.
+     */
+    Response callOn(long gen, Request request) throws JMSException {
+        Link l = linkOf(gen);
+        if (l == null) {
+            LOG.debug("{} not sent: the link it concerns is gone, and its server takes the deliveries back", request);
+            return null;
+        }
+        try {
+            return l.transport().call(request, config.callTimeoutMs());
+        } catch (JMSException e) {
+            if (!(e.getCause() instanceof LinkLostException || e instanceof LinkLostException)) {
+                throw e;
+            }
+            if (request instanceof Request.Commit) {
+                throw new JMSException("the connection to tern://" + l.server() + " broke during commit; "
+                        + "the transaction's outcome is unknown", "OUTCOME_UNKNOWN");
+            }
+            return null;
+        }
+    }
+
+    /** As {@link #callOn} for a one-way request. */
+    void sendOn(long gen, Request request) {
+        Link l = linkOf(gen);
+        if (l != null) {
+            l.transport().send(request);
+        }
+    }
+
+    private Link linkOf(long gen) {
+        Link l = currentLink();
+        if (l != null && l.gen() == gen) {
+            return l;
+        }
+        for (Link r : retiring) {
+            if (r.gen() == gen && r.transport().isOpen()) {
+                return r;
+            }
+        }
+        return null;
     }
 
     void checkUsable() throws JMSException {
@@ -213,18 +795,21 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     TernSession newSession(int sessionMode) throws JMSException {
         checkUsable();
         clientIdLocked = true;
-        int wireMode = switch (sessionMode) {
+        int id = sessionIds.incrementAndGet();
+        call(new Request.CreateSession(id, wireMode(sessionMode)));
+        TernSession s = new TernSession(this, id, sessionMode);
+        sessions.put(id, s);
+        return s;
+    }
+
+    private static int wireMode(int sessionMode) throws JMSException {
+        return switch (sessionMode) {
             case Session.SESSION_TRANSACTED -> Request.TRANSACTED;
             case Session.AUTO_ACKNOWLEDGE -> Request.AUTO_ACKNOWLEDGE;
             case Session.CLIENT_ACKNOWLEDGE -> Request.CLIENT_ACKNOWLEDGE;
             case Session.DUPS_OK_ACKNOWLEDGE -> Request.DUPS_OK_ACKNOWLEDGE;
             default -> throw new JMSException("unknown session mode " + sessionMode);
         };
-        int id = sessionIds.incrementAndGet();
-        call(new Request.CreateSession(id, wireMode));
-        TernSession s = new TernSession(this, id, sessionMode);
-        sessions.put(id, s);
-        return s;
     }
 
     @Override
@@ -333,8 +918,25 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             }
         }
         closed = true;
+        Link l;
+        synchronized (linkLock) {
+            l = link;
+            link = null;
+            acceptingGen = 0;
+            transition(State.CLOSED, "closed by the application");
+            List<Waiting> failed = new ArrayList<>(waiting);
+            waiting.clear();
+            failed.forEach(w -> w.result().completeExceptionally(new IllegalStateException("the connection is closed")));
+        }
         consumers.values().forEach(TernMessageConsumer::wake);
-        transport.close();
+        if (l != null) {
+            l.transport().close();
+        }
+        for (Link r : retiring) {
+            r.transport().close();
+        }
+        retiring.clear();
+        events.shutdown();
     }
 
     boolean isClosed() {
@@ -350,18 +952,30 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     // ---- temporary destinations ---------------------------------------------------------------
 
     TernTemporaryQueue createTemporaryQueue() throws JMSException {
-        Response r = call(new Request.CreateTemp(DestinationName.Kind.TEMP_QUEUE));
-        return new TernTemporaryQueue(((Response.TempCreated) r).destination().name(), this);
+        return new TernTemporaryQueue(createTemporary(DestinationName.Kind.TEMP_QUEUE), this);
     }
 
     TernTemporaryTopic createTemporaryTopic() throws JMSException {
-        Response r = call(new Request.CreateTemp(DestinationName.Kind.TEMP_TOPIC));
-        return new TernTemporaryTopic(((Response.TempCreated) r).destination().name(), this);
+        return new TernTemporaryTopic(createTemporary(DestinationName.Kind.TEMP_TOPIC), this);
+    }
+
+    /** Creates a temporary destination and remembers it, so that a failover recreates it under its name. */
+    private String createTemporary(DestinationName.Kind kind) throws JMSException {
+        Response r = call(new Request.CreateTemp(kind));
+        String name = ((Response.TempCreated) r).destination().name();
+        temporaries.put(name, kind);
+        return name;
     }
 
     @Override
     public void deleteTemporary(TernDestination destination) throws JMSException {
-        call(new Request.DeleteTemp(destination.toName()));
+        temporaries.remove(destination.toName().name());
+        try {
+            call(new Request.DeleteTemp(destination.toName()));
+        } catch (JMSException e) {
+            temporaries.put(destination.toName().name(), destination.kind());
+            throw e;
+        }
     }
 
     // ---- connection consumers (an optional application-server facility) ------------------------

@@ -31,7 +31,11 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private final String selector;
     private final boolean noLocal;
     private final int prefetch;
-    private final ArrayDeque<Deliver> buffer = new ArrayDeque<>();
+    private final String subscription;
+    private final byte subscriptionKind;
+    private final ArrayDeque<Delivery> buffer = new ArrayDeque<>();
+    /** The delivery taken from the buffer and not yet acknowledged or recorded by the session. */
+    private Delivery.Tag inHand;
     private volatile MessageListener listener;
     private volatile boolean closed;
     private int consumedSinceCredit;
@@ -39,8 +43,10 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private boolean drainScheduled;
 
     TernMessageConsumer(TernSession session, long id, TernDestination destination, String selector, boolean noLocal,
-                        int prefetch) {
+                        int prefetch, String subscription, byte subscriptionKind) {
         this.session = session;
+        this.subscription = subscription;
+        this.subscriptionKind = subscriptionKind;
         this.id = id;
         this.destination = destination;
         this.selector = selector;
@@ -52,15 +58,21 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         return id;
     }
 
+    /** The request that creates this consumer on a server (again, after a failover). */
+    Request.CreateConsumer createRequest() {
+        return new Request.CreateConsumer(session.id(), id, destination.toName(), selector, noLocal, subscription,
+                subscriptionKind, prefetch);
+    }
+
     // ---- called on the I/O thread ------------------------------------------------------------------
 
-    void arrived(Deliver d) {
+    void arrived(Deliver d, long gen) {
         boolean schedule;
         synchronized (this) {
             if (closed) {
                 return;
             }
-            buffer.add(d);
+            buffer.add(new Delivery(gen, d));
             if (outstandingCredit > 0) {
                 outstandingCredit--;
             }
@@ -78,6 +90,32 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         buffer.clear();
         consumedSinceCredit = 0;
         outstandingCredit = 0;
+    }
+
+    /** A new link: what was buffered stays with the old server; credit starts again from the prefetch. */
+    synchronized void resetForLink() {
+        resetAfterReturn();
+        notifyAll();
+    }
+
+    /**
+     * A planned move leaves the link of {@code gen}: drop the buffer (the server takes it back) and
+     * name the deliveries the application holds, which that server must keep for their acknowledgement.
+     */
+    synchronized long[] handBack(long gen) {
+        buffer.clear();
+        long[] seen = session.seenIds(this, gen);
+        Delivery.Tag h = inHand;
+        if (h == null || h.gen() != gen) {
+            return seen;
+        }
+        long[] keep = java.util.Arrays.copyOf(seen, seen.length + 1);
+        keep[seen.length] = h.id();
+        return keep;
+    }
+
+    private synchronized void settled() {
+        inHand = null;
     }
 
     synchronized void wake() {
@@ -136,14 +174,18 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             } else {
                 requestOneIfNoPrefetch();
             }
-            Deliver d = take(noWait ? 0 : deadline);
+            Delivery d = take(noWait ? 0 : deadline);
             if (d == null) {
                 return null;
             }
-            Message m = present(d);
-            if (m != null) {
-                session.delivered(this, d, false);
-                return m;
+            try {
+                Message m = present(d);
+                if (m != null) {
+                    session.delivered(this, d, false);
+                    return m;
+                }
+            } finally {
+                settled();
             }
         }
     }
@@ -174,7 +216,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     }
 
     /** The next delivery, waiting until {@code deadlineNs}; null on timeout or close. */
-    private Deliver take(long deadlineNs) throws JMSException {
+    private Delivery take(long deadlineNs) throws JMSException {
         synchronized (this) {
             while (true) {
                 if (closed) {
@@ -185,7 +227,9 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
                     throw failure;
                 }
                 if (session.connection().isStarted() && !buffer.isEmpty()) {
-                    return buffer.poll();
+                    Delivery d = buffer.poll();
+                    inHand = d.tag();
+                    return d;
                 }
                 long waitNs = deadlineNs == Long.MAX_VALUE ? Long.MAX_VALUE : deadlineNs - System.nanoTime();
                 if (waitNs <= 0) {
@@ -205,12 +249,13 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
      * Turns a delivery into the application's message and grants credit; null (and acknowledged) if it
      * expired while buffered. The caller tells the session when the application has it.
      */
-    private Message present(Deliver d) throws JMSException {
+    private Message present(Delivery delivery) throws JMSException {
+        Deliver d = delivery.deliver();
         TernMessage m = session.toMessage(d);
         m.setJMSDestination(destination.kind().isQueueLike() ? destination : TernDestination.of(d.message().destination()));
         grantCredit();
         if (d.message().isExpired(System.currentTimeMillis())) {
-            session.delivered(this, d, true);
+            session.delivered(this, delivery, true);
             return null;
         }
         return m;
@@ -238,7 +283,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private void drainToListener() {
         while (true) {
             MessageListener l;
-            Deliver d;
+            Delivery d;
             synchronized (this) {
                 l = listener;
                 if (closed || l == null || !session.connection().isStarted() || buffer.isEmpty()) {
@@ -246,17 +291,22 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
                     return;
                 }
                 d = buffer.poll();
+                inHand = d.tag();
             }
-            deliverTo(l, d);
+            try {
+                deliverTo(l, d);
+            } finally {
+                settled();
+            }
         }
     }
 
-    private void deliverTo(MessageListener l, Deliver d) {
+    private void deliverTo(MessageListener l, Delivery d) {
         Message m;
         try {
             m = present(d);
         } catch (JMSException e) {
-            LOG.warn("Could not read delivery {}: {}", d.deliveryId(), e.getMessage());
+            LOG.warn("Could not read delivery {}: {}", d.deliver().deliveryId(), e.getMessage());
             return;
         }
         if (m == null) {
@@ -333,7 +383,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         if (closed) {
             return;
         }
-        long[] seen = session.seenIds(this);
+        long[] seen = session.seenIds(this, session.connection().generation());
         markClosed();
         session.removed(this);
         try {

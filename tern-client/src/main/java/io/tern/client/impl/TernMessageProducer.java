@@ -203,6 +203,9 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
         TernConnection c = session.connection();
         checkSize(wire, c.maxFrameSize());
         boolean transacted = session.getTransacted();
+        if (transacted) {
+            session.transactionWork(c.generation());
+        }
         boolean sync = listener == null && mode == DeliveryMode.PERSISTENT && !transacted;
         if (sync) {
             c.call(new Request.Send(session.id(), wire));

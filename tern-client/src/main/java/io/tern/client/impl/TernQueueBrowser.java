@@ -68,6 +68,8 @@ final class TernQueueBrowser implements QueueBrowser {
         private final ArrayDeque<Response.Browsed> page = new ArrayDeque<>();
         private long after = 0;
         private boolean more = true;
+        /** Sequences are one server's numbering: after a failover, browse the new server's queue from its start. */
+        private long gen = session.connection().generation();
 
         @Override
         public boolean hasMoreElements() {
@@ -79,6 +81,11 @@ final class TernQueueBrowser implements QueueBrowser {
 
         private void fetch() {
             try {
+                long now = session.connection().generation();
+                if (now != gen) {
+                    gen = now;
+                    after = 0;
+                }
                 Response.BrowseBatch b = (Response.BrowseBatch) session.call(new Request.Browse(queue.toName(), selector, after, PAGE));
                 page.addAll(b.messages());
                 more = b.more();

@@ -43,7 +43,10 @@ import org.slf4j.LoggerFactory;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -63,8 +66,9 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     private final List<TernMessageConsumer> consumers = new CopyOnWriteArrayList<>();
     private final List<TernMessageProducer> producers = new CopyOnWriteArrayList<>();
     /** Deliveries the application was given and has not acknowledged (CLIENT) or committed (TRANSACTED). */
-    private final java.util.LinkedHashMap<Long, TernMessageConsumer> seen = new java.util.LinkedHashMap<>();
-    private final List<Long> dupsOkPending = new ArrayList<>();
+    private final LinkedHashMap<Delivery.Tag, TernMessageConsumer> seen = new LinkedHashMap<>();
+    private final List<Delivery.Tag> dupsOkPending = new ArrayList<>();
+    private volatile long txGen;
     private volatile ExecutorService thread;
     private volatile Thread sessionThread;
     private volatile MessageListener distinguishedListener;
@@ -131,20 +135,29 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     // ---- delivery bookkeeping (called by consumers on the application or session thread) -----
 
+    int mode() {
+        return mode;
+    }
+
+    List<TernMessageConsumer> consumers() {
+        return consumers;
+    }
+
     /**
      * The application now holds this delivery (or it expired in the buffer, which is acknowledged
      * at once); acknowledge it as the session mode says.
      */
-    void delivered(TernMessageConsumer consumer, Deliver d, boolean expired) {
+    void delivered(TernMessageConsumer consumer, Delivery d, boolean expired) {
+        Delivery.Tag tag = d.tag();
         if (expired && mode != SESSION_TRANSACTED) {
-            connection.fireAndForget(new Request.Ack(id, new long[] {d.deliveryId()}));
+            connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
             return;
         }
         switch (mode) {
-            case AUTO_ACKNOWLEDGE -> connection.fireAndForget(new Request.Ack(id, new long[] {d.deliveryId()}));
+            case AUTO_ACKNOWLEDGE -> connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
             case DUPS_OK_ACKNOWLEDGE -> {
                 synchronized (this) {
-                    dupsOkPending.add(d.deliveryId());
+                    dupsOkPending.add(tag);
                     if (dupsOkPending.size() >= DUPS_OK_BATCH) {
                         flushDupsOk();
                     }
@@ -152,23 +165,48 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             }
             case CLIENT_ACKNOWLEDGE -> {
                 synchronized (this) {
-                    seen.put(d.deliveryId(), consumer);
+                    seen.put(tag, consumer);
                 }
             }
             default -> {
+                transactionWork(tag.gen());
                 synchronized (this) {
-                    seen.put(d.deliveryId(), consumer);
+                    seen.put(tag, consumer);
                 }
-                connection.fireAndForget(new Request.Ack(id, new long[] {d.deliveryId()}));
+                connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
             }
         }
     }
 
     private synchronized void flushDupsOk() {
-        if (!dupsOkPending.isEmpty()) {
-            connection.fireAndForget(new Request.Ack(id, toArray(dupsOkPending)));
-            dupsOkPending.clear();
+        byGen(dupsOkPending).forEach((gen, ids) -> connection.sendOn(gen, new Request.Ack(id, ids)));
+        dupsOkPending.clear();
+    }
+
+    /** Delivery ids grouped by the generation of the link they came on. */
+    private static Map<Long, long[]> byGen(Collection<Delivery.Tag> tags) {
+        Map<Long, List<Long>> lists = new LinkedHashMap<>();
+        for (Delivery.Tag t : tags) {
+            lists.computeIfAbsent(t.gen(), g -> new ArrayList<>()).add(t.id());
         }
+        Map<Long, long[]> arrays = new LinkedHashMap<>();
+        lists.forEach((gen, ids) -> arrays.put(gen, toArray(ids)));
+        return arrays;
+    }
+
+    /** True if the application holds unacknowledged deliveries that came on the link of {@code gen}. */
+    synchronized boolean holds(long gen) {
+        for (Delivery.Tag t : seen.keySet()) {
+            if (t.gen() == gen) {
+                return true;
+            }
+        }
+        for (Delivery.Tag t : dupsOkPending) {
+            if (t.gen() == gen) {
+                return true;
+            }
+        }
+        return false;
     }
 
     boolean acknowledgesAfterListener() {
@@ -176,11 +214,11 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     }
 
     /** A message listener threw: in auto modes the message comes back at once (specification 8.7). */
-    void listenerFailed(Deliver d) {
+    void listenerFailed(Delivery d) {
         if (mode == AUTO_ACKNOWLEDGE || mode == DUPS_OK_ACKNOWLEDGE) {
             flushDupsOk();
             try {
-                recoverWith(new long[] {d.deliveryId()});
+                recoverWith(List.of(d.tag()));
             } catch (JMSException e) {
                 LOG.warn("Could not redeliver after a listener failure: {}", e.getMessage());
             }
@@ -195,7 +233,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         return a;
     }
 
-    /** Acknowledges everything the application received in this session (CLIENT_ACKNOWLEDGE). */
+    /**
+     * Acknowledges everything the application received in this session (CLIENT_ACKNOWLEDGE), each
+     * to the server it came from. Deliveries from a server this connection has failed away from
+     * cannot be acknowledged: that server gives them again when it is back, marked redelivered, and
+     * this method says so with a JMSException (code ACKNOWLEDGEMENT_LOST) after acknowledging the rest.
+     */
     void acknowledgeAll() throws JMSException {
         if (closed) {
             throw new IllegalStateException("the session of this message is closed");
@@ -203,21 +246,53 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         if (mode != CLIENT_ACKNOWLEDGE) {
             return;
         }
-        long[] ids;
+        List<Delivery.Tag> tags;
         synchronized (this) {
-            ids = toArray(List.copyOf(seen.keySet()));
+            tags = List.copyOf(seen.keySet());
             seen.clear();
         }
-        if (ids.length > 0) {
-            connection.call(new Request.Ack(id, ids));
+        int lost = 0;
+        for (Map.Entry<Long, long[]> e : byGen(tags).entrySet()) {
+            if (connection.callOn(e.getKey(), new Request.Ack(id, e.getValue())) == null) {
+                lost += e.getValue().length;
+            }
+        }
+        connection.retireIfDone();
+        if (lost > 0) {
+            throw new JMSException(lost + " of the " + tags.size() + " messages acknowledged came from a server this "
+                    + "connection failed away from; their acknowledgement could not be stored there, so that server "
+                    + "will deliver them again (JMSRedelivered) when it is back", "ACKNOWLEDGEMENT_LOST");
         }
     }
 
-    synchronized long[] seenIds(TernMessageConsumer consumer) {
-        return toArray(seen.entrySet().stream().filter(e -> e.getValue() == consumer).map(java.util.Map.Entry::getKey).toList());
+    /** Ids of the deliveries of {@code consumer} that the application holds, from the link of {@code gen}. */
+    synchronized long[] seenIds(TernMessageConsumer consumer, long gen) {
+        return toArray(seen.entrySet().stream().filter(e -> e.getValue() == consumer && e.getKey().gen() == gen)
+                .map(e -> e.getKey().id()).toList());
     }
 
     // ---- transactions and recovery ----------------------------------------------------------------
+
+    /**
+     * The generation of the link the open transaction did its first work on; 0 if it has done none.
+     * A failover that replaces that link dooms the transaction: the old server dropped its work.
+     */
+    long transactionGen() {
+        return txGen;
+    }
+
+    /** The transaction sends or receives on the link of {@code gen} (0: no link now). */
+    void transactionWork(long gen) {
+        if (txGen == 0) {
+            connection.awaitNoMove();
+            txGen = gen == 0 ? -1 : gen;
+        }
+    }
+
+    private void transactionEnded() {
+        txGen = 0;
+        connection.transactionEnded();
+    }
 
     @Override
     public boolean getTransacted() throws JMSException {
@@ -238,14 +313,22 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             throw new IllegalStateException("commit() on a session that is not transacted");
         }
         awaitProducerWindow();
+        long gen = txGen;
         try {
-            connection.call(new Request.Commit(id));
+            if (gen == 0) {
+                connection.call(new Request.Commit(id));
+            } else if (gen != connection.generation() || connection.callOn(gen, new Request.Commit(id)) == null) {
+                throw new TransactionRolledBackException("the connection moved to another server during this "
+                        + "transaction, and the server it began on dropped its work: it was rolled back");
+            }
         } catch (TransactionRolledBackException e) {
             rollbackAfterFailedCommit();
             throw e;
-        }
-        synchronized (this) {
-            seen.clear();
+        } finally {
+            synchronized (this) {
+                seen.clear();
+            }
+            transactionEnded();
         }
     }
 
@@ -263,7 +346,11 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         if (mode != SESSION_TRANSACTED) {
             throw new IllegalStateException("rollback() on a session that is not transacted");
         }
-        recoverWith(currentSeen());
+        try {
+            recoverWith(currentSeen());
+        } finally {
+            transactionEnded();
+        }
     }
 
     @Override
@@ -276,24 +363,37 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         recoverWith(currentSeen());
     }
 
-    private synchronized long[] currentSeen() {
-        return toArray(List.copyOf(seen.keySet()));
+    private synchronized List<Delivery.Tag> currentSeen() {
+        return List.copyOf(seen.keySet());
     }
 
     /**
-     * Gives every unacknowledged delivery back to the server. The consumers' buffers are emptied on the
-     * I/O thread the moment the answer arrives: deliveries before it were returned, those after it are new.
+     * Gives every unacknowledged delivery back to its server. On the current link the consumers'
+     * buffers are emptied on the I/O thread the moment the answer arrives: deliveries before it were
+     * returned, those after it are new. Deliveries of a link left by a move go back over that link.
      */
-    private void recoverWith(long[] seenIds) throws JMSException {
-        Request r = mode == SESSION_TRANSACTED ? new Request.Rollback(id, seenIds) : new Request.Recover(id, seenIds);
+    private void recoverWith(List<Delivery.Tag> tags) throws JMSException {
+        long current = connection.generation();
+        Map<Long, long[]> groups = byGen(tags);
         try {
-            connection.call(r, () -> consumers.forEach(TernMessageConsumer::resetAfterReturn));
+            for (Map.Entry<Long, long[]> e : groups.entrySet()) {
+                if (e.getKey() != current) {
+                    connection.callOn(e.getKey(), returnRequest(e.getValue()));
+                }
+            }
+            connection.call(returnRequest(groups.getOrDefault(current, new long[0])),
+                    () -> consumers.forEach(TernMessageConsumer::resetAfterReturn));
         } finally {
             synchronized (this) {
                 seen.clear();
                 dupsOkPending.clear();
             }
+            connection.retireIfDone();
         }
+    }
+
+    private Request returnRequest(long[] seenIds) {
+        return mode == SESSION_TRANSACTED ? new Request.Rollback(id, seenIds) : new Request.Recover(id, seenIds);
     }
 
     /** Blocks until every asynchronous send of the connection has been answered. */
@@ -323,17 +423,27 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             p.closeQuietly();
         }
         awaitListenerIdle();
-        long[] ids = currentSeen();
+        Map<Long, long[]> held = byGen(currentSeen());
         consumers.forEach(TernMessageConsumer::markClosed);
         closed = true;
         try {
             if (connection.failure() == null && !connection.isClosed()) {
-                connection.call(new Request.CloseSession(id, ids));
+                long current = connection.generation();
+                for (Map.Entry<Long, long[]> e : held.entrySet()) {
+                    if (e.getKey() != current) {
+                        connection.callOn(e.getKey(), new Request.CloseSession(id, e.getValue()));
+                    }
+                }
+                connection.call(new Request.CloseSession(id, held.getOrDefault(current, new long[0])));
             }
         } finally {
+            synchronized (this) {
+                seen.clear();
+            }
             consumers.forEach(c -> connection.unregister(c));
             consumers.clear();
             connection.unregister(this);
+            connection.retireIfDone();
             ExecutorService t = thread;
             if (t != null) {
                 t.shutdown();
@@ -426,11 +536,10 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         TernDestination d = TernDestination.from(destination);
         connection.lockClientId();
         TernMessageConsumer c = new TernMessageConsumer(this, connection.nextConsumerId(), d, selector, noLocal,
-                connection.config().prefetch());
+                connection.config().prefetch(), subscription, kind);
         connection.register(c);
         try {
-            connection.call(new Request.CreateConsumer(id, c.id(), d.toName(), selector, noLocal, subscription, kind,
-                    connection.config().prefetch()));
+            connection.call(c.createRequest());
         } catch (JMSException e) {
             connection.unregister(c);
             throw e;

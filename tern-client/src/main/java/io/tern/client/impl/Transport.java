@@ -24,6 +24,7 @@ import io.tern.protocol.Frame;
 import io.tern.protocol.FrameDecoder;
 import io.tern.protocol.FrameEncoder;
 import io.tern.protocol.Handshake;
+import io.tern.protocol.Notice;
 import io.tern.protocol.Request;
 import io.tern.protocol.RequestFrame;
 import io.tern.protocol.Response;
@@ -53,6 +54,10 @@ public final class Transport implements AutoCloseable {
     public interface Listener {
         void onDeliver(Deliver deliver);
 
+        /** The server pushed a notice (a lame-duck notice: it is shutting down). */
+        void onNotice(Notice notice);
+
+        /** The connection closed; {@code cause} is a {@link LinkLostException} unless the server said why. */
         void onClosed(Throwable cause);
     }
 
@@ -165,9 +170,9 @@ public final class Transport implements AutoCloseable {
         }
         pending.put(id, new Pending(future, onArrival));
         channel.writeAndFlush(new RequestFrame(id, topology.digest(), request)).addListener(f -> {
-            if (!f.isSuccess()) {
-                pending.remove(id);
-                future.completeExceptionally(f.cause());
+            if (!f.isSuccess() && pending.remove(id) != null) {
+                Throwable c = closeCause;
+                future.completeExceptionally(c != null ? c : new LinkLostException("write to tern://" + remote + " failed", f.cause()));
             }
         });
         if (closeCause != null && pending.remove(id) != null) {
@@ -209,6 +214,27 @@ public final class Transport implements AutoCloseable {
         return r;
     }
 
+    /** Requests sent and not yet answered. */
+    public int inFlight() {
+        return pending.size();
+    }
+
+    /** Waits up to {@code timeoutMs} until every request sent has its answer; true if none is left. */
+    public boolean awaitIdle(long timeoutMs) throws InterruptedException {
+        long deadlineNs = System.nanoTime() + timeoutMs * 1_000_000L;
+        for (Pending p : List.copyOf(pending.values())) {
+            long leftNs = deadlineNs - System.nanoTime();
+            try {
+                p.future().get(Math.max(0, leftNs), TimeUnit.NANOSECONDS);
+            } catch (ExecutionException e) {
+                // answered with a failure: no longer in flight
+            } catch (TimeoutException e) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     @Override
     public void close() {
         channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -217,6 +243,8 @@ public final class Transport implements AutoCloseable {
     private void received(Frame frame) {
         if (frame instanceof Deliver d) {
             listener.onDeliver(d);
+        } else if (frame instanceof Notice n) {
+            listener.onNotice(n);
         } else if (frame instanceof ResponseFrame r) {
             if (r.topology() != null) {
                 topology.update(r.topology());
@@ -268,7 +296,7 @@ public final class Transport implements AutoCloseable {
                 if (idle.state() == IdleState.WRITER_IDLE) {
                     self[0].request(new Request.Ping());
                 } else if (idle.state() == IdleState.READER_IDLE) {
-                    failure = new JMSException("server tern://" + self[0].remote + " stopped answering heartbeats");
+                    failure = new java.io.IOException("the server stopped answering heartbeats");
                     ctx.close();
                 }
             }
@@ -283,8 +311,9 @@ public final class Transport implements AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             if (self[0] != null) {
-                Throwable cause = failure != null ? failure : new JMSException("connection to tern://" + self[0].remote + " closed");
-                self[0].closed(cause instanceof JMSException ? cause : JmsErrors.wrap("connection to tern://" + self[0].remote + " failed", cause));
+                String remote = "tern://" + self[0].remote;
+                self[0].closed(failure == null ? new LinkLostException("connection to " + remote + " closed", null)
+                        : new LinkLostException("connection to " + remote + " failed: " + failure.getMessage(), failure));
             }
         }
     }

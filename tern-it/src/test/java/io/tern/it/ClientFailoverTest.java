@@ -1,0 +1,205 @@
+package io.tern.it;
+
+import io.tern.client.FailoverEvent;
+import io.tern.client.TernConnectionFactory;
+import io.tern.testkit.EmbeddedTern;
+import io.tern.testkit.Ports;
+import jakarta.jms.Connection;
+import jakarta.jms.JMSException;
+import jakarta.jms.Message;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Queue;
+import jakarta.jms.Session;
+import jakarta.jms.TemporaryQueue;
+import jakarta.jms.TextMessage;
+import jakarta.jms.TransactionRolledBackException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Failover between independent servers in one JVM. Closing an {@link EmbeddedTern} drops its
+ * connections without a notice, which is what a client sees of a crash; {@code shutdownGracefully}
+ * is the lame-duck stop.
+ */
+@Timeout(60)
+class ClientFailoverTest {
+    private final List<EmbeddedTern> servers = new ArrayList<>();
+    private final List<FailoverEvent> events = new CopyOnWriteArrayList<>();
+    private final List<JMSException> errors = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void stopServers() {
+        servers.forEach(EmbeddedTern::close);
+    }
+
+    private EmbeddedTern server() {
+        EmbeddedTern s = EmbeddedTern.start();
+        servers.add(s);
+        return s;
+    }
+
+    private Connection connect(String url) throws JMSException {
+        TernConnectionFactory f = new TernConnectionFactory(url);
+        f.setFailoverListener(events::add);
+        Connection c = f.createConnection();
+        c.setExceptionListener(errors::add);
+        c.start();
+        return c;
+    }
+
+    private static String list(EmbeddedTern... nodes) {
+        StringBuilder b = new StringBuilder("tern://");
+        for (EmbeddedTern n : nodes) {
+            b.append(b.length() > 7 ? "," : "").append("127.0.0.1:").append(n.port());
+        }
+        return b.append("?reconnectAttempts=1&reconnectDelay=20").toString();
+    }
+
+    private List<FailoverEvent> completed() {
+        return events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED).toList();
+    }
+
+    @Test
+    void aCrashedServerIsLeftForTheNextWithNoErrorForTheApplication() throws Exception {
+        EmbeddedTern a = server();
+        EmbeddedTern b = server();
+        try (Connection c = connect(list(a, b))) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            Queue q = s.createQueue("orders");
+            MessageProducer p = s.createProducer(q);
+            List<String> got = new CopyOnWriteArrayList<>();
+            MessageConsumer consumer = s.createConsumer(q);
+            consumer.setMessageListener(m -> got.add(text(m)));
+            for (int i = 0; i < 50; i++) {
+                p.send(s.createTextMessage("before-" + i));
+            }
+            await().until(() -> got.size() == 50);
+            assertThat(a.broker().connectionCount()).isEqualTo(1);
+
+            a.close();
+            for (int i = 0; i < 50; i++) {
+                p.send(s.createTextMessage("after-" + i)); // waits for the failover, then goes to b
+            }
+            await().until(() -> got.size() == 100);
+            assertThat(got.subList(50, 100)).allMatch(t -> t.startsWith("after-"));
+            assertThat(b.broker().connectionCount()).isEqualTo(1);
+            await().until(() -> completed().size() == 1);
+            FailoverEvent done = completed().get(0);
+            assertThat(done.from()).endsWith(":" + a.port());
+            assertThat(done.to()).endsWith(":" + b.port());
+            assertThat(done.planned()).isFalse();
+            assertThat(events.get(0).kind()).isEqualTo(FailoverEvent.Kind.STARTED);
+            assertThat(errors).isEmpty();
+        }
+    }
+
+    @Test
+    void aTemporaryQueueKeepsItsNameAcrossAFailover() throws Exception {
+        EmbeddedTern a = server();
+        EmbeddedTern b = server();
+        try (Connection c = connect(list(a, b))) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            TemporaryQueue replies = s.createTemporaryQueue();
+            MessageConsumer consumer = s.createConsumer(replies);
+            a.close();
+            s.createProducer(replies).send(s.createTextMessage("reply"));
+            assertThat(text(consumer.receive(10_000))).isEqualTo("reply");
+            assertThat(errors).isEmpty();
+        }
+    }
+
+    @Test
+    void aTransactionThatSpansAFailoverIsRolledBackAndTheNextOneCommits() throws Exception {
+        EmbeddedTern a = server();
+        EmbeddedTern b = server();
+        try (Connection c = connect(list(a, b))) {
+            Session tx = c.createSession(true, Session.SESSION_TRANSACTED);
+            Queue q = tx.createQueue("ledger");
+            MessageProducer p = tx.createProducer(q);
+            p.send(tx.createTextMessage("lost-with-a"));
+            a.close();
+            p.send(tx.createTextMessage("sent-to-b-in-the-same-transaction"));
+            assertThatThrownBy(tx::commit).isInstanceOf(TransactionRolledBackException.class)
+                    .hasMessageContaining("rolled back");
+
+            p.send(tx.createTextMessage("next"));
+            tx.commit();
+            Session reader = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer consumer = reader.createConsumer(q);
+            assertThat(text(consumer.receive(10_000))).isEqualTo("next");
+            assertThat(consumer.receiveNoWait()).isNull();
+            assertThat(errors).isEmpty();
+        }
+    }
+
+    @Test
+    void whenNoServerIsLeftTheExceptionListenerHearsWhatWasTried() throws Exception {
+        EmbeddedTern a = server();
+        int dead = Ports.free();
+        try (Connection c = connect("tern://127.0.0.1:" + a.port() + ",127.0.0.1:" + dead
+                + "?reconnectAttempts=2&reconnectDelay=10&connectTimeout=500")) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            a.close();
+            await().until(() -> errors.size() == 1);
+            assertThat(errors.get(0).getMessage()).contains("failover from tern://127.0.0.1:" + a.port() + " failed")
+                    .contains("127.0.0.1:" + dead);
+            assertThat(events).extracting(FailoverEvent::kind)
+                    .containsExactly(FailoverEvent.Kind.STARTED, FailoverEvent.Kind.FAILED);
+            assertThatThrownBy(() -> s.createProducer(s.createQueue("q")).send(s.createTextMessage("x")))
+                    .isInstanceOf(JMSException.class).hasMessageContaining("failover");
+        }
+    }
+
+    @Test
+    void aLameDuckNoticeMovesClientsWhileTheyKeepWhatTheyHoldUnacknowledged() throws Exception {
+        EmbeddedTern a = server();
+        EmbeddedTern b = server();
+        try (Connection c = connect(list(a, b))) {
+            Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            Queue q = s.createQueue("work");
+            MessageProducer p = s.createProducer(q);
+            for (int i = 0; i < 20; i++) {
+                p.send(s.createTextMessage("a-" + i));
+            }
+            MessageConsumer consumer = s.createConsumer(q);
+            Message held = null;
+            for (int i = 0; i < 5; i++) {
+                held = consumer.receive(10_000);
+                assertThat(text(held)).isEqualTo("a-" + i);
+            }
+            CompletableFuture<Integer> stopping = CompletableFuture.supplyAsync(
+                    () -> a.server().shutdownGracefully(() -> "tern://127.0.0.1:" + b.port(), 20_000));
+            await().until(() -> completed().size() == 1);
+            assertThat(completed().get(0).planned()).isTrue();
+            assertThat(completed().get(0).to()).endsWith(":" + b.port());
+            assertThat(stopping).isNotDone(); // a waits: the application still holds five of its messages
+
+            p.send(s.createTextMessage("b-0"));
+            assertThat(text(consumer.receive(10_000))).isEqualTo("b-0");
+            held.acknowledge(); // the five from a go back to a, b-0 to b
+            assertThat(stopping.get()).isZero(); // every client left before the grace ran out
+            a.restart();
+            assertThat(a.broker().messageCount("work")).isEqualTo(15); // 20 sent, 5 acknowledged: the rest stayed on a
+            assertThat(errors).isEmpty();
+        }
+    }
+
+    private static String text(Message m) {
+        try {
+            return m == null ? null : ((TextMessage) m).getText();
+        } catch (JMSException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
