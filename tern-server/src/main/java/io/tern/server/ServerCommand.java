@@ -53,7 +53,9 @@ final class ServerCommand implements Callable<Integer> {
                 // Goodbye first, so that no client chooses this node; keep listening to know where to send clients.
                 discovery.withdraw(jmsService(server));
             }
-            server.shutdownGracefully(cluster::nextTarget, options.shutdownGraceMs);
+            int left = server.shutdownGracefully(cluster::nextTarget, options.shutdownGraceMs);
+            System.out.println("tern server " + options.name + " lame duck: " + (left == 0 ? "every client moved away"
+                    : left + " connection(s) still open after " + options.shutdownGraceMs + " ms were closed"));
             if (discovery != null) {
                 discovery.close();
             }

@@ -57,6 +57,10 @@ public final class ServerProcess implements AutoCloseable {
         return false;
     }
 
+    public Path log() {
+        return log;
+    }
+
     public long pid() {
         return process.pid();
     }

@@ -441,13 +441,13 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
                     return;
                 }
                 link = null;
+                retiring.add(from); // from now on, what concerns its deliveries goes over it as a retiring link
                 transition(State.FAILING_OVER, "tern://" + from.server() + " is shutting down"
                         + (target.isEmpty() ? "" : " and sends its clients to " + target));
             }
             event(FailoverEvent.Kind.STARTED, from.server(), null, "lame-duck notice", true);
             from.transport().awaitIdle(config.callTimeoutMs());
             acceptingGen = 0;
-            retiring.add(from);
             for (TernMessageConsumer c : consumers.values()) {
                 long[] keep = c.handBack(from.gen());
                 from.transport().send(new Request.CloseConsumer(c.id(), keep));
@@ -498,12 +498,18 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     /** Closes links left by a move once the application holds nothing of theirs. */
     void retireIfDone() {
+        if (retiring.isEmpty()) {
+            return;
+        }
         for (Link r : retiring) {
             boolean held = false;
             for (TernSession s : sessions.values()) {
                 held |= s.holds(r.gen());
             }
-            if (!held && retiring.remove(r)) {
+            for (TernMessageConsumer c : consumers.values()) {
+                held |= c.holds(r.gen());
+            }
+            if (!held && r.transport().inFlight() == 0 && retiring.remove(r)) {
                 LOG.debug("Leaving tern://{}: nothing of it is held any more", r.server());
                 r.transport().close();
             }

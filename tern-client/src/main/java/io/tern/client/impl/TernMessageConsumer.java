@@ -114,8 +114,17 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         return keep;
     }
 
-    private synchronized void settled() {
-        inHand = null;
+    /** The delivery in hand is acknowledged or recorded by the session; a link left by a move may now close. */
+    private void settled() {
+        synchronized (this) {
+            inHand = null;
+        }
+        session.connection().retireIfDone();
+    }
+
+    /** True while the application works on a delivery that came on the link of {@code gen}. */
+    synchronized boolean holds(long gen) {
+        return inHand != null && inHand.gen() == gen;
     }
 
     synchronized void wake() {
