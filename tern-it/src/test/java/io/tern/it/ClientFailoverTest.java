@@ -4,6 +4,7 @@ import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
 import io.tern.testkit.EmbeddedTern;
 import io.tern.testkit.Ports;
+import io.tern.testkit.TcpProxy;
 import jakarta.jms.Connection;
 import jakarta.jms.JMSException;
 import jakarta.jms.Message;
@@ -100,6 +101,43 @@ class ClientFailoverTest {
             assertThat(done.to()).endsWith(":" + b.port());
             assertThat(done.planned()).isFalse();
             assertThat(events.get(0).kind()).isEqualTo(FailoverEvent.Kind.STARTED);
+            assertThat(errors).isEmpty();
+        }
+    }
+
+    @Test
+    void aPulledCableIsRetriedOnTheSameServerWhichDropsTheResentSend() throws Exception {
+        EmbeddedTern a = server();
+        try (TcpProxy cable = new TcpProxy(a.port());
+             Connection c = connect("tern://127.0.0.1:" + cable.port() + "?reconnectAttempts=5&reconnectDelay=20")) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            Queue q = s.createQueue("once");
+            MessageProducer p = s.createProducer(q);
+            p.send(s.createTextMessage("first"));
+            cable.holdReplies(true); // the server stores the next send, and its answer is lost
+            CompletableFuture<Void> send = CompletableFuture.runAsync(() -> {
+                try {
+                    p.send(s.createTextMessage("exactly-once"));
+                } catch (JMSException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            await().until(() -> a.broker().messageCount("once") == 2);
+            assertThat(send).isNotDone();
+            cable.cut();
+            cable.holdReplies(false);
+            send.get(); // resent on the new connection to the same server, with the same duplicate id
+
+            assertThat(a.broker().duplicatesDropped()).isEqualTo(1);
+            assertThat(a.broker().messageCount("once")).isEqualTo(2);
+            await().until(() -> completed().size() == 1);
+            assertThat(completed().get(0).from()).isEqualTo(completed().get(0).to());
+            assertThat(completed().get(0).inDoubtMessageIds()).isEmpty(); // the same server: nothing in doubt
+            c.start();
+            MessageConsumer consumer = s.createConsumer(q);
+            assertThat(text(consumer.receive(10_000))).isEqualTo("first");
+            assertThat(text(consumer.receive(10_000))).isEqualTo("exactly-once");
+            assertThat(consumer.receiveNoWait()).isNull();
             assertThat(errors).isEmpty();
         }
     }
