@@ -143,16 +143,23 @@ class ClientFailoverTest {
     }
 
     @Test
-    void aTemporaryQueueKeepsItsNameAcrossAFailover() throws Exception {
+    void aTemporaryQueueKeepsItsNameAndABrowserCarriesOnAcrossAFailover() throws Exception {
         EmbeddedTern a = server();
         EmbeddedTern b = server();
         try (Connection c = connect(list(a, b))) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
             TemporaryQueue replies = s.createTemporaryQueue();
             MessageConsumer consumer = s.createConsumer(replies);
+            Queue browsed = s.createQueue("browsed");
+            jakarta.jms.QueueBrowser browser = s.createBrowser(browsed);
             a.close();
             s.createProducer(replies).send(s.createTextMessage("reply"));
             assertThat(text(consumer.receive(10_000))).isEqualTo("reply");
+            s.createProducer(browsed).send(s.createTextMessage("seen by the browser made before the failover"));
+            @SuppressWarnings("unchecked")
+            java.util.Enumeration<Message> pages = browser.getEnumeration();
+            assertThat(java.util.Collections.list(pages)).extracting(ClientFailoverTest::text)
+                    .containsExactly("seen by the browser made before the failover");
             assertThat(errors).isEmpty();
         }
     }

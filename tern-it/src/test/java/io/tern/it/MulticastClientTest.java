@@ -72,4 +72,31 @@ class MulticastClientTest {
                 .hasMessageContaining("no tern server of group nobody answered on multicast")
                 .hasMessageContaining("300 ms");
     }
+
+    @Test
+    void whenNoKnownServerIsLeftTheLastMulticastSearchFindsANewOne() throws Exception {
+        String address = uniqueGroupAddress();
+        int port = freeUdpPort();
+        try (EmbeddedTern a = EmbeddedTern.start(); EmbeddedTern b = EmbeddedTern.start();
+             DiscoveryAgent announcer = new DiscoveryAgent(DiscoveryConfig.loopback(address, port)).start()) {
+            ServiceUri first = new ServiceUri("mc-last", "jms", URI.create(a.url()));
+            announcer.announce(first);
+            TernConnectionFactory factory = new TernConnectionFactory("multicast://" + address + ":" + port
+                    + "?group=mc-last&timeout=3000&reconnectAttempts=1&reconnectDelay=10");
+            java.util.List<io.tern.client.FailoverEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+            factory.setFailoverListener(events::add);
+            try (jakarta.jms.Connection c = factory.createConnection()) {
+                assertThat(factory.knownServers()).as("a node without discovery sends no list").isEmpty();
+                // a leaves and b joins: the client has no list to walk, only the multicast search is left.
+                announcer.withdraw(first);
+                announcer.announce(new ServiceUri("mc-last", "jms", URI.create(b.url())));
+                a.close();
+                jakarta.jms.Session s = c.createSession(false, jakarta.jms.Session.AUTO_ACKNOWLEDGE);
+                s.createProducer(s.createQueue("found-again")).send(s.createTextMessage("on b"));
+                assertThat(b.broker().messageCount("found-again")).isEqualTo(1);
+                org.awaitility.Awaitility.await().until(() -> events.stream()
+                        .anyMatch(e -> e.kind() == io.tern.client.FailoverEvent.Kind.COMPLETED && e.to().endsWith(":" + b.port())));
+            }
+        }
+    }
 }
