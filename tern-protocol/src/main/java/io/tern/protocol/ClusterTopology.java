@@ -10,14 +10,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What a client knows of the cluster: its members and each member's failover nodes.
+ * What a client knows of the cluster: its members, each member's failover nodes, whether every
+ * member has a failover node on another machine, and whether the partition of the node that sent it
+ * holds the quorum (a node without it refuses sends).
  *
  * <p>The {@link #digest()} is a 64-bit hash of the content (the first 8 bytes of SHA-256 over the
  * canonical encoding). Client and server compare digests for equality only, so restarts and clocks
  * never make a stale list look newer.
  */
 public record ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverInfo>> failover,
-                              boolean machineRedundant) {
+                              boolean machineRedundant, boolean quorum) {
 
     public static final long UNKNOWN_DIGEST = 0L;
 
@@ -26,6 +28,11 @@ public record ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverI
         Map<String, List<FailoverInfo>> copy = new LinkedHashMap<>();
         failover.forEach((k, v) -> copy.put(k, List.copyOf(v)));
         failover = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    /** A topology of a partition that holds the quorum (or of a cluster that does not use the rule). */
+    public ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverInfo>> failover, boolean machineRedundant) {
+        this(members, failover, machineRedundant, true);
     }
 
     public static ClusterTopology single(NodeInfo node) {

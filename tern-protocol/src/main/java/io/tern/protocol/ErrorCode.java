@@ -19,7 +19,9 @@ public enum ErrorCode {
     SUBSCRIPTION_IN_USE(15),
     INVALID_SUBSCRIPTION(16),
     SHUTTING_DOWN(17),
-    STORE_FAILURE(18);
+    STORE_FAILURE(18),
+    /** The node is in a partition without the quorum and accepts no sends; another node will. */
+    NOT_IN_QUORUM(19);
 
     private final int code;
 

@@ -11,7 +11,8 @@ import java.util.Map;
  * Encodes a {@link ClusterTopology}.
  *
  * <pre>
- * topology := redundant:bool count:i32 node* count:i32 (nodeId:string count:i32 failoverInfo*)*
+ * topology := flags:u8 count:i32 node* count:i32 (nodeId:string count:i32 failoverInfo*)*
+ * flags    := bit 0 machine-redundant, bit 1 quorum
  * node     := nodeId:string name:string machineId:string uris consoleUri:string
  * failoverInfo := nodeId:string address:string uris
  * uris     := count:i32 string*
@@ -22,7 +23,7 @@ public final class TopologyCodec {
     }
 
     public static void write(ClusterTopology t, ByteBuf buf) {
-        buf.writeBoolean(t.machineRedundant());
+        buf.writeByte((t.machineRedundant() ? 1 : 0) | (t.quorum() ? 2 : 0));
         buf.writeInt(t.members().size());
         for (NodeInfo n : t.members()) {
             Wire.writeString(buf, n.nodeId());
@@ -45,7 +46,11 @@ public final class TopologyCodec {
 
     public static ClusterTopology read(ByteBuf buf) {
         Wire.need(buf, 1);
-        boolean redundant = buf.readBoolean();
+        int flags = buf.readByte();
+        if ((flags & ~3) != 0) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown topology flags " + flags);
+        }
+        boolean redundant = (flags & 1) != 0;
         int count = Wire.readCount(buf, 20);
         List<NodeInfo> members = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
@@ -63,7 +68,7 @@ public final class TopologyCodec {
             }
             failover.put(node, infos);
         }
-        return new ClusterTopology(members, failover, redundant);
+        return new ClusterTopology(members, failover, redundant, (flags & 2) != 0);
     }
 
     private static String required(ByteBuf buf) {

@@ -1,0 +1,278 @@
+package io.tern.cluster;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.FailoverInfo;
+import io.tern.protocol.NodeInfo;
+import io.tern.protocol.TopologyCodec;
+import org.jgroups.Address;
+import org.jgroups.BytesMessage;
+import org.jgroups.JChannel;
+import org.jgroups.Message;
+import org.jgroups.Receiver;
+import org.jgroups.View;
+import org.jgroups.util.ExtendedUUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * This node's membership of a cluster: a JGroups channel whose address carries the node's
+ * {@link NodeInfo}, so every member knows every member's id, name, machine and URIs straight from
+ * the view, with no exchange that could lag behind it. On every view the failover map is computed
+ * by the {@link FailoverPolicy} and, with the quorum rule on, whether this node's partition holds
+ * a majority of the last stable view. Listeners hear both.
+ *
+ * <p>Quorum: the last stable view is the last view in which this node had the quorum. A new view
+ * has it if it holds more than half of the last stable view's members; members that announced a
+ * graceful leave do not count. A two-node cluster cannot survive a crash under this rule, so it
+ * can be turned off (with the risk of both halves of a partition accepting sends).
+ */
+public final class ClusterNode implements Receiver, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
+    private static final String INFO_KEY = "tern";
+    private static final String LEAVING = "leaving:";
+    private static final String LEAVE_SEEN = "leave-seen:";
+    private static final long LEAVE_WAIT_MS = 2000;
+
+    /**
+     * @param cluster    the cluster name (JGroups channel name)
+     * @param stack      udp, tcp, kubernetes, loopback or a stack file
+     * @param stackProps values for the stack's {@code ${tern.*}} placeholders (bind_addr, mcast_port, ...)
+     * @param policy     computes the failover map
+     * @param quorumRule whether a node outside a majority partition reports no quorum
+     */
+    public record Config(String cluster, String stack, Map<String, String> stackProps, FailoverPolicy policy,
+                         boolean quorumRule) {
+        public Config {
+            Objects.requireNonNull(cluster, "cluster");
+            Objects.requireNonNull(stack, "stack");
+            stackProps = Map.copyOf(stackProps);
+            Objects.requireNonNull(policy, "policy");
+        }
+    }
+
+    private final Config config;
+    private final NodeInfo self;
+    private final JChannel channel;
+    private final List<ClusterListener> listeners = new CopyOnWriteArrayList<>();
+    private final Set<String> leaving = new HashSet<>();   // guarded by this
+    private final Set<String> leaveNotSeenBy = new HashSet<>(); // guarded by this
+    private Set<String> lastStable;                         // guarded by this
+    private volatile ClusterTopology topology;
+    private volatile boolean quorum = true;
+    private volatile List<NodeInfo> members = List.of();
+
+    private ClusterNode(Config config, NodeInfo self, JChannel channel) {
+        this.config = config;
+        this.self = self;
+        this.channel = channel;
+        this.topology = ClusterTopology.single(self);
+    }
+
+    /** Joins the cluster; returns once this node is in a view. */
+    public static ClusterNode join(Config config, NodeInfo self, ClusterListener... listeners) throws Exception {
+        String xml = StackConfig.load(config.stack(), config.stackProps());
+        JChannel channel = new JChannel(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
+        byte[] info = encode(self);
+        channel.addAddressGenerator(() -> {
+            ExtendedUUID address = ExtendedUUID.randomUUID(self.name());
+            address.put(INFO_KEY, info);
+            return address;
+        });
+        channel.setName(self.name());
+        channel.setDiscardOwnMessages(true);
+        ClusterNode node = new ClusterNode(config, self, channel);
+        for (ClusterListener l : listeners) {
+            node.listeners.add(l);
+        }
+        channel.setReceiver(node);
+        try {
+            channel.connect(config.cluster());
+        } catch (Exception e) {
+            channel.close();
+            throw e;
+        }
+        LOG.info("Joined cluster {} as {} over the {} stack", config.cluster(), self.name(), config.stack());
+        return node;
+    }
+
+    static byte[] encode(NodeInfo node) {
+        ByteBuf buf = Unpooled.buffer();
+        try {
+            TopologyCodec.write(new ClusterTopology(List.of(node), Map.of(), false), buf);
+            byte[] bytes = new byte[buf.readableBytes()];
+            buf.readBytes(bytes);
+            return bytes;
+        } finally {
+            buf.release();
+        }
+    }
+
+    static NodeInfo decode(byte[] bytes) {
+        List<NodeInfo> one = TopologyCodec.read(Unpooled.wrappedBuffer(bytes)).members();
+        if (one.size() != 1) {
+            throw new IllegalArgumentException("a member's address carries " + one.size() + " node infos");
+        }
+        return one.get(0);
+    }
+
+    public void addListener(ClusterListener l) {
+        listeners.add(l);
+    }
+
+    public NodeInfo self() {
+        return self;
+    }
+
+    public ClusterTopology topology() {
+        return topology;
+    }
+
+    public boolean hasQuorum() {
+        return quorum;
+    }
+
+    /** The members of the current view, in view order. */
+    public List<NodeInfo> members() {
+        return members;
+    }
+
+    /** The JGroups channel, for fault injection in tests ({@code DISCARD} in the loopback stack). */
+    public JChannel jgroupsChannel() {
+        return channel;
+    }
+
+    @Override
+    public void viewAccepted(View view) {
+        List<NodeInfo> infos = new ArrayList<>();
+        for (Address a : view.getMembers()) {
+            byte[] info = a instanceof ExtendedUUID e ? e.get(INFO_KEY) : null;
+            if (info == null) {
+                LOG.warn("Member {} of cluster {} is not a Tern node (no node info in its address); ignored", a,
+                        config.cluster());
+                continue;
+            }
+            try {
+                infos.add(decode(info));
+            } catch (RuntimeException e) {
+                LOG.warn("Member {} of cluster {} sent node info that cannot be read: {}", a, config.cluster(), e.getMessage());
+            }
+        }
+        FailoverMap map = config.policy().compute(infos);
+        boolean q = updateQuorum(infos);
+        Map<String, List<FailoverInfo>> failover = new LinkedHashMap<>();
+        map.failover().forEach((id, nodes) -> failover.put(id,
+                nodes.stream().map(n -> new FailoverInfo(n.nodeId(), n.name(), n.clientUris())).toList()));
+        ClusterTopology t = new ClusterTopology(infos, failover, map.machineRedundant(), q);
+        boolean quorumChanged = q != quorum;
+        members = List.copyOf(infos);
+        topology = t;
+        quorum = q;
+        LOG.info("View {} of cluster {}: {} member(s) {}; failover {}{}", view.getViewId(), config.cluster(), infos.size(),
+                infos.stream().map(NodeInfo::name).toList(), describe(map),
+                config.quorumRule() ? (q ? "; quorum held" : "; NO QUORUM: this node refuses sends") : "");
+        if (quorumChanged) {
+            LOG.warn("Quorum {} on {}", q ? "regained" : "lost", self.name());
+        }
+        for (ClusterListener l : listeners) {
+            try {
+                l.clusterChanged(t, q);
+            } catch (RuntimeException e) {
+                LOG.warn("Cluster listener failed", e);
+            }
+        }
+    }
+
+    private static String describe(FailoverMap map) {
+        StringBuilder b = new StringBuilder();
+        map.failover().forEach((id, nodes) -> b.append(b.length() == 0 ? "" : ", ").append(id, 0, Math.min(8, id.length()))
+                .append("->").append(nodes.stream().map(NodeInfo::name).toList()));
+        return b + (map.machineRedundant() ? "" : " (no machine-level redundancy)");
+    }
+
+    private synchronized boolean updateQuorum(List<NodeInfo> view) {
+        if (!config.quorumRule()) {
+            return true;
+        }
+        Set<String> now = new HashSet<>();
+        view.forEach(n -> now.add(n.nodeId()));
+        if (lastStable == null) {
+            lastStable = now;
+            return true;
+        }
+        lastStable.removeAll(leaving);
+        leaving.retainAll(now);
+        long present = lastStable.stream().filter(now::contains).count();
+        boolean q = lastStable.isEmpty() || present * 2 > lastStable.size();
+        if (q) {
+            lastStable = now;
+        }
+        return q;
+    }
+
+    @Override
+    public void receive(Message msg) {
+        if (msg.getArray() == null) {
+            return;
+        }
+        String text = new String(msg.getArray(), msg.getOffset(), msg.getLength(), StandardCharsets.UTF_8);
+        if (text.startsWith(LEAVING)) {
+            synchronized (this) {
+                leaving.add(text.substring(LEAVING.length()));
+            }
+            send(msg.getSrc(), LEAVE_SEEN + self.nodeId());
+        } else if (text.startsWith(LEAVE_SEEN)) {
+            synchronized (this) {
+                leaveNotSeenBy.remove(text.substring(LEAVE_SEEN.length()));
+                notifyAll();
+            }
+        }
+    }
+
+    private void send(Address to, String text) {
+        try {
+            channel.send(new BytesMessage(to, text.getBytes(StandardCharsets.UTF_8)));
+        } catch (Exception e) {
+            LOG.debug("Could not send {} to {}: {}", text, to, e.getMessage());
+        }
+    }
+
+    /**
+     * Leaves gracefully: tells the others first and waits (up to 2 s) until each has noted it, so
+     * that the leave does not count against their quorum as a crash would.
+     */
+    @Override
+    public void close() {
+        if (channel.isConnected()) {
+            synchronized (this) {
+                members.forEach(m -> leaveNotSeenBy.add(m.nodeId()));
+                leaveNotSeenBy.remove(self.nodeId());
+            }
+            send(null, LEAVING + self.nodeId());
+            long deadlineNs = System.nanoTime() + LEAVE_WAIT_MS * 1_000_000L;
+            synchronized (this) {
+                while (!leaveNotSeenBy.isEmpty() && System.nanoTime() < deadlineNs) {
+                    try {
+                        wait(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+            }
+        }
+        channel.close();
+    }
+}

@@ -1,0 +1,156 @@
+package io.tern.cluster;
+
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.NodeInfo;
+import org.jgroups.Address;
+import org.jgroups.protocols.DISCARD;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Clusters in one JVM over JGroups SHARED_LOOPBACK, one failure scenario per test: join, leave,
+ * crash, partition and merge. Each test has its own cluster name.
+ */
+@Timeout(60)
+class ClusterMembershipTest {
+    private final String cluster = "membership-" + UUID.randomUUID();
+    private final List<ClusterNode> nodes = new ArrayList<>();
+
+    @AfterEach
+    void leave() {
+        nodes.forEach(ClusterNode::close);
+    }
+
+    private ClusterNode join(String name, String machine) throws Exception {
+        NodeInfo info = new NodeInfo(UUID.randomUUID().toString(), name, machine, List.of("tern://127.0.0.1:" + (5000 + nodes.size())), "");
+        ClusterNode n = ClusterNode.join(new ClusterNode.Config(cluster, "loopback", Map.of(), new RingFailoverPolicy(1), true), info);
+        nodes.add(n);
+        return n;
+    }
+
+    private static List<String> names(ClusterNode n) {
+        return n.members().stream().map(NodeInfo::name).toList();
+    }
+
+    private static DISCARD discard(ClusterNode n) {
+        return n.jgroupsChannel().getProtocolStack().findProtocol(DISCARD.class);
+    }
+
+    private static Address address(ClusterNode n) {
+        return n.jgroupsChannel().getAddress();
+    }
+
+    /** Every node of {@code group} sees exactly {@code group}, with one and the same topology. */
+    private static void awaitSameView(List<ClusterNode> group) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> group.stream().allMatch(n -> n.members().size() == group.size()));
+        ClusterTopology first = group.get(0).topology();
+        for (ClusterNode n : group) {
+            assertThat(n.topology()).isEqualTo(first);
+            assertThat(n.topology().digest()).isEqualTo(first.digest());
+        }
+    }
+
+    @Test
+    void joiningNodesSeeTheSameMembersAndFailoverMap() throws Exception {
+        ClusterNode a = join("a", "A");
+        ClusterNode b = join("b", "B");
+        ClusterNode c = join("c", "C");
+        awaitSameView(List.of(a, b, c));
+        ClusterTopology t = a.topology();
+        assertThat(names(a)).containsExactly("a", "b", "c");
+        assertThat(t.failover().get(a.self().nodeId())).singleElement().satisfies(f -> assertThat(f.nodeId()).isEqualTo(b.self().nodeId()));
+        assertThat(t.failover().get(c.self().nodeId())).singleElement().satisfies(f -> assertThat(f.nodeId()).isEqualTo(a.self().nodeId()));
+        assertThat(t.machineRedundant()).isTrue();
+        assertThat(t.members()).extracting(NodeInfo::clientUris).allMatch(u -> u.size() == 1);
+        assertThat(nodes).allMatch(ClusterNode::hasQuorum);
+    }
+
+    @Test
+    void aGracefulLeaveGivesItsDutyToTheNextAndKeepsTheQuorum() throws Exception {
+        ClusterNode a = join("a", "A");
+        ClusterNode b = join("b", "B");
+        ClusterNode c = join("c", "C");
+        awaitSameView(List.of(a, b, c));
+        nodes.remove(b);
+        b.close();
+        awaitSameView(List.of(a, c));
+        assertThat(a.topology().failover().get(a.self().nodeId())).singleElement()
+                .satisfies(f -> assertThat(f.nodeId()).isEqualTo(c.self().nodeId()));
+        nodes.remove(c);
+        c.close();
+        await().until(() -> a.members().size() == 1);
+        assertThat(a.hasQuorum()).as("two graceful leaves in a row leave a node with the quorum").isTrue();
+    }
+
+    @Test
+    void aCrashedNodeIsDroppedAndTheMapRecomputedWithinTheDetectionTime() throws Exception {
+        ClusterNode a = join("a", "A");
+        ClusterNode b = join("b", "B");
+        ClusterNode c = join("c", "C");
+        awaitSameView(List.of(a, b, c));
+        long start = System.nanoTime();
+        discard(c).discardAll(true); // c goes silent, as a crashed or paused process does
+        awaitSameView(List.of(a, b));
+        long detectedMs = (System.nanoTime() - start) / 1_000_000;
+        assertThat(a.topology().failover().get(b.self().nodeId())).singleElement()
+                .satisfies(f -> assertThat(f.nodeId()).isEqualTo(a.self().nodeId()));
+        assertThat(a.hasQuorum()).isTrue();
+        assertThat(detectedMs).as("loopback stack: fd_timeout 3 s + verify 0.5 s, with slack for a loaded machine")
+                .isLessThan(20_000);
+    }
+
+    @Test
+    void aPartitionLeavesTheMinorityWithoutQuorumUntilItMerges() throws Exception {
+        ClusterNode a = join("a", "A");
+        ClusterNode b = join("b", "B");
+        ClusterNode c = join("c", "C");
+        awaitSameView(List.of(a, b, c));
+        // {a, b} | {c}
+        discard(a).addIgnoreMember(address(c));
+        discard(b).addIgnoreMember(address(c));
+        discard(c).addIgnoredMembers(address(a), address(b));
+        awaitSameView(List.of(a, b));
+        await().atMost(Duration.ofSeconds(30)).until(() -> c.members().size() == 1);
+        assertThat(a.hasQuorum()).isTrue();
+        assertThat(b.hasQuorum()).isTrue();
+        assertThat(c.hasQuorum()).isFalse();
+        assertThat(c.topology().quorum()).isFalse();
+
+        discard(a).resetIgnoredMembers();
+        discard(b).resetIgnoredMembers();
+        discard(c).resetIgnoredMembers();
+        awaitSameView(List.of(a, b, c)); // MERGE3 heals the partition
+        assertThat(nodes).allMatch(ClusterNode::hasQuorum);
+    }
+
+    @Test
+    void withTheQuorumRuleOffTheLastNodeOfTwoKeepsAcceptingSends() throws Exception {
+        NodeInfo one = new NodeInfo("one", "one", "A", List.of(), "");
+        NodeInfo two = new NodeInfo("two", "two", "B", List.of(), "");
+        ClusterNode.Config off = new ClusterNode.Config(cluster, "loopback", Map.of(), new RingFailoverPolicy(1), false);
+        ClusterNode a = ClusterNode.join(off, one);
+        nodes.add(a);
+        ClusterNode b = ClusterNode.join(off, two);
+        nodes.add(b);
+        awaitSameView(List.of(a, b));
+        discard(b).discardAll(true);
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.members().size() == 1);
+        assertThat(a.hasQuorum()).isTrue();
+    }
+
+    @Test
+    void theNodeInfoTravelsInTheAddressIntact() {
+        NodeInfo info = new NodeInfo("id-1", "n1", "machine-9", List.of("tern://127.0.0.1:5445", "terns://h:5446"), "http://h:8161");
+        assertThat(ClusterNode.decode(ClusterNode.encode(info))).isEqualTo(info);
+    }
+}
