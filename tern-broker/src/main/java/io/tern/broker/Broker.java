@@ -63,6 +63,8 @@ public final class Broker implements AutoCloseable {
     private volatile ClusterTopology topology;
     private volatile long topologyDigest;
     private volatile boolean stopping;
+    /** Why sends are refused (this node is in a partition without the quorum), or null. */
+    private volatile String sendsRefused;
 
     public Broker(BrokerConfig config, MessageStore store, String nodeId) {
         this(config, store, nodeId, System::currentTimeMillis);
@@ -655,6 +657,18 @@ public final class Broker implements AutoCloseable {
     }
 
     // ---- lifecycle --------------------------------------------------------------------------
+
+    /**
+     * Refuses every send with {@code NOT_IN_QUORUM} and {@code reason} (clients move to another
+     * node), or accepts them again with null. Deliveries and acknowledgements go on.
+     */
+    public void refuseSends(String reason) {
+        sendsRefused = reason;
+    }
+
+    String sendsRefused() {
+        return sendsRefused;
+    }
 
     /** Stops accepting connections; existing ones are closed by the acceptor. */
     public void beginShutdown() {

@@ -242,6 +242,10 @@ public final class ServerConnection {
 
     private void send(RequestFrame frame, Request.Send r) {
         ServerSession s = session(r.sessionId());
+        String refusal = broker.sendsRefused();
+        if (refusal != null) {
+            throw new BrokerException(ErrorCode.NOT_IN_QUORUM, refusal);
+        }
         if (s.transacted()) {
             s.txSends.add(r.message());
             reply(frame, Response.OK);

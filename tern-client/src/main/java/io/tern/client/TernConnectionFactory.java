@@ -129,6 +129,14 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
         return t.members().stream().flatMap(m -> m.clientUris().stream()).toList();
     }
 
+    /**
+     * The cluster as the servers last described it to this factory's connections: members,
+     * failover map, machine-level redundancy, quorum; null before the first connection.
+     */
+    public io.tern.protocol.ClusterTopology clusterTopology() {
+        return topology().topology();
+    }
+
     public FailoverListener getFailoverListener() {
         return failoverListener;
     }

@@ -4,6 +4,7 @@ import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
 import io.tern.client.impl.TernConnection;
 import io.tern.server.ServerProcess;
+import io.tern.server.TernCli;
 import io.tern.testkit.Ports;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
@@ -18,7 +19,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.DatagramSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -37,7 +36,8 @@ import static org.awaitility.Awaitility.await;
 /**
  * Three real server processes on loopback, found through {@code multicast://}. A producer and a
  * consumer keep going while two of the three servers go away, one after the other: killed with
- * SIGKILL, or stopped gracefully with SIGTERM. The servers are independent (no replication yet), so
+ * SIGKILL, or stopped gracefully with SIGTERM. The servers are independent ({@code --stack none}: no
+ * membership, so no quorum rule, and no replication yet), so
  * what a dead server stored is read back from it after its restart; every message sent is then
  * found, and none is received twice except as the failure rules allow (see each test).
  */
@@ -72,16 +72,13 @@ class ClusterClientFailoverSystemTest {
     }
 
     private void startCluster() throws Exception {
-        int udp;
-        try (DatagramSocket s = new DatagramSocket(0)) {
-            udp = s.getLocalPort();
-        }
-        String address = "239.255.203." + ThreadLocalRandom.current().nextInt(1, 250);
+        int udp = Ports.freeUdp();
+        String address = Ports.multicastGroup(203);
         String cluster = "failover-" + udp;
         for (int i = 1; i <= 3; i++) {
             nodes.add(new ServerProcess("node-" + i, Ports.free(), dir.resolve("node-" + i), dir.resolve("node-" + i + ".log"),
                     "--cluster", cluster, "--discovery-address", address, "--discovery-port", Integer.toString(udp),
-                    "--shutdown-grace-ms", "20000").start());
+                    "--shutdown-grace-ms", "20000", "--stack", "none").start());
         }
         for (ServerProcess n : nodes) {
             assertThat(n.awaitListening(60_000)).as("node on port %d listens", n.port()).isTrue();
@@ -212,13 +209,10 @@ class ClusterClientFailoverSystemTest {
         return "node-" + (nodes.indexOf(node) + 1);
     }
 
-    private void ternStop(Path data) throws Exception {
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), io.tern.server.Main.class.getName(),
-                "stop", "--data", data.toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
-        assertThat(out).contains("stopped server process");
+    private static void ternStop(Path data) throws Exception {
+        TernCli.Run run = TernCli.run("stop", "--data", data.toString());
+        assertThat(run.exit()).as(run.output()).isZero();
+        assertThat(run.output()).contains("stopped server process");
     }
 
     @FunctionalInterface

@@ -1,6 +1,6 @@
 package io.tern.it;
 
-import io.tern.server.Main;
+import io.tern.server.TernCli;
 import io.tern.server.ServerProcess;
 import io.tern.testkit.Ports;
 import org.junit.jupiter.api.Tag;
@@ -8,13 +8,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.DatagramSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -25,26 +21,14 @@ class DiscoverySystemTest {
     @TempDir
     Path dir;
 
-    private record Run(int exit, String output) {
-    }
-
-    private Run tern(String... args) throws Exception {
-        Path out = Files.createTempFile(dir, "discover", ".out");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        return new Run(p.exitValue(), Files.readString(out));
+    private TernCli.Run tern(String... args) throws Exception {
+        return TernCli.run(args);
     }
 
     @Test
     void discoverPrintsTheServersOfAGroup() throws Exception {
-        int udp;
-        try (DatagramSocket s = new DatagramSocket(0)) {
-            udp = s.getLocalPort();
-        }
-        String address = "239.255.202." + ThreadLocalRandom.current().nextInt(1, 250);
+        int udp = Ports.freeUdp();
+        String address = Ports.multicastGroup(202);
         String cluster = "it-" + udp;
         int port = Ports.free();
         String[] discovery = {"--discovery-address", address, "--discovery-port", Integer.toString(udp)};
@@ -55,13 +39,13 @@ class DiscoverySystemTest {
             assertThat(node.awaitListening(60_000)).isTrue();
             List<String> args = new ArrayList<>(List.of("discover", "--group", cluster, "--timeout", "1500ms"));
             args.addAll(List.of(discovery));
-            Run found = tern(args.toArray(String[]::new));
+            TernCli.Run found = tern(args.toArray(String[]::new));
             assertThat(found.exit()).as(found.output()).isZero();
             assertThat(found.output()).contains(cluster).contains("jms").contains("tern://127.0.0.1:" + port)
                     .contains("1 service(s) heard");
             List<String> other = new ArrayList<>(List.of("discover", "--group", "another-group", "--timeout", "500ms"));
             other.addAll(List.of(discovery));
-            Run none = tern(other.toArray(String[]::new));
+            TernCli.Run none = tern(other.toArray(String[]::new));
             assertThat(none.exit()).isEqualTo(1);
             assertThat(none.output()).contains("no services heard");
         }

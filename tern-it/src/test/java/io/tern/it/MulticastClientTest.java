@@ -6,6 +6,7 @@ import io.tern.discovery.DiscoveryAgent;
 import io.tern.discovery.DiscoveryConfig;
 import io.tern.discovery.ServiceUri;
 import io.tern.testkit.EmbeddedTern;
+import io.tern.testkit.Ports;
 import jakarta.jms.ConnectionFactory;
 import jakarta.jms.JMSContext;
 import jakarta.jms.JMSException;
@@ -15,10 +16,8 @@ import org.junit.jupiter.api.Timeout;
 
 import javax.naming.Context;
 import javax.naming.InitialContext;
-import java.net.DatagramSocket;
 import java.net.URI;
 import java.util.Properties;
-import java.util.concurrent.ThreadLocalRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -28,13 +27,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class MulticastClientTest {
 
     private static String uniqueGroupAddress() {
-        return "239.255.203." + ThreadLocalRandom.current().nextInt(1, 250);
+        return Ports.multicastGroup(203);
     }
 
-    private static int freeUdpPort() throws Exception {
-        try (DatagramSocket s = new DatagramSocket(0)) {
-            return s.getLocalPort();
-        }
+    private static int freeUdpPort() {
+        return Ports.freeUdp();
     }
 
     @Test

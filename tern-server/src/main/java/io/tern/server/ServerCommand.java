@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** {@code tern server}: runs one node until SIGTERM (graceful stop) or SIGKILL. */
 @Command(name = "server", description = "Run a Tern node.")
@@ -42,28 +43,44 @@ final class ServerCommand implements Callable<Integer> {
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
         TernServer server = TernServer.start(b.build());
-        ClusterList cluster = new ClusterList(options.cluster, server.url(), server.broker());
-        DiscoveryAgent discovery = startDiscovery(server, cluster);
+        // The stop hook is in place before the node joins its cluster: a SIGTERM during the join
+        // (which takes about a second) still stops the node gracefully.
+        AtomicReference<Membership> membership = new AtomicReference<>();
+        AtomicReference<ClusterList> cluster = new AtomicReference<>();
+        AtomicReference<DiscoveryAgent> discovery = new AtomicReference<>();
         Path pidFile = writePidFile(options.dataDir());
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("tern server " + options.name + " stopping");
             System.out.flush();
-            if (discovery != null) {
+            DiscoveryAgent agent = discovery.get();
+            if (agent != null) {
                 // Goodbye first, so that no client chooses this node; keep listening to know where to send clients.
-                discovery.withdraw(jmsService(server));
+                agent.withdraw(jmsService(server));
             }
-            int left = server.shutdownGracefully(cluster::nextTarget, options.shutdownGraceMs);
+            Membership m = membership.get();
+            ClusterList list = cluster.get();
+            int left = server.shutdownGracefully(m != null ? m::nextTarget : list != null ? list::nextTarget : () -> "",
+                    options.shutdownGraceMs);
+            if (m != null) {
+                m.leave();
+            }
             System.out.println("tern server " + options.name + " lame duck: " + (left == 0 ? "every client moved away"
                     : left + " connection(s) still open after " + options.shutdownGraceMs + " ms were closed"));
-            if (discovery != null) {
-                discovery.close();
+            if (agent != null) {
+                agent.close();
             }
             deleteQuietly(pidFile);
             System.out.println("tern server " + options.name + " stopped");
             System.out.flush();
             stopped.countDown();
         }, "tern-shutdown"));
+        membership.set(Membership.join(options, server));
+        if (membership.get() == null) {
+            // Without membership, the cluster list is what discovery hears.
+            cluster.set(new ClusterList(options.cluster, server.url(), server.broker()));
+        }
+        discovery.set(startDiscovery(server, cluster.get()));
         System.out.println("tern server " + options.name + " listening on " + server.url());
         System.out.flush();
         stopped.await();
@@ -101,7 +118,9 @@ final class ServerCommand implements Callable<Integer> {
         DiscoveryConfig config = Discovery.config(options.discoveryAddress, options.discoveryPort, options.networkInterface,
                 options.discoverySecret);
         DiscoveryAgent agent = new DiscoveryAgent(config);
-        agent.addListener(cluster);
+        if (cluster != null) {
+            agent.addListener(cluster);
+        }
         agent.start();
         ServiceUri jms = jmsService(server);
         agent.announce(jms);

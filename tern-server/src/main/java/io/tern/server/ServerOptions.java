@@ -54,6 +54,40 @@ public final class ServerOptions {
     @Option(names = "--discovery-secret", description = "Sign discovery packets and accept only signed ones (or env TERN_DISCOVERY_SECRET)")
     String discoverySecret = System.getenv("TERN_DISCOVERY_SECRET");
 
+    @Option(names = "--stack", description = "Cluster membership stack: udp (multicast, the default), tcp (static --seeds), "
+            + "kubernetes (DNS_PING on --dns-query), or none (no membership: independent servers found by discovery)")
+    String stack = "udp";
+
+    @Option(names = "--jgroups", description = "Your own JGroups stack file instead of --stack")
+    String jgroupsFile;
+
+    @Option(names = "--seeds", description = "tcp stack: host:port,... of cluster members to contact first")
+    String seeds;
+
+    @Option(names = "--dns-query", description = "kubernetes stack: DNS name of the headless service")
+    String dnsQuery;
+
+    @Option(names = "--cluster-bind", description = "Address cluster traffic binds to (default: --bind)")
+    String clusterBind;
+
+    @Option(names = "--cluster-address", description = "udp stack: multicast group of the cluster (default: ${DEFAULT-VALUE})")
+    String clusterAddress = "239.255.84.79";
+
+    @Option(names = "--cluster-port", description = "udp stack: multicast port; tcp and kubernetes: the port to bind "
+            + "(defaults: 45588 and 7800)")
+    Integer clusterPort;
+
+    @Option(names = "--quorum", arity = "1", description = "Refuse sends in a partition without a majority of the last stable "
+            + "view (default: ${DEFAULT-VALUE}); turn off only for two-node clusters, see README")
+    boolean quorum = true;
+
+    @Option(names = "--failover-policy", description = "Class of a FailoverPolicy with a constructor taking the number "
+            + "of backups (default: the ring policy)")
+    String failoverPolicy;
+
+    @Option(names = "--fd-timeout", description = "Silence after which a member is suspected (FD_ALL3), e.g. 6s (default: the stack's)")
+    String fdTimeout;
+
     @Option(names = "--shutdown-grace-ms", description = "On SIGTERM or tern stop: how long clients get to move "
             + "to another server before the remaining connections are closed (default: ${DEFAULT-VALUE})")
     long shutdownGraceMs = 10_000;

@@ -29,8 +29,21 @@ public final class ServerProcess implements AutoCloseable {
         cmd.add(Main.class.getName());
         cmd.add("server");
         cmd.addAll(List.of("--name", name, "--port", Integer.toString(port), "--data", dataDir.toString()));
-        cmd.addAll(List.of(extraArgs));
+        List<String> extra = List.of(extraArgs);
+        if (!extra.contains("--cluster-port") && !extra.contains("--stack")) {
+            // A cluster of its own unless the caller groups servers: no cross-talk between tests or demos.
+            cmd.addAll(List.of("--cluster-port", Integer.toString(freeUdpPort())));
+        }
+        cmd.addAll(extra);
         this.command = List.copyOf(cmd);
+    }
+
+    private static int freeUdpPort() {
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     public ServerProcess start() throws IOException {

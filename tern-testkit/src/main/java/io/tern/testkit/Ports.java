@@ -27,4 +27,18 @@ public final class Ports {
         }
         throw new IllegalStateException("no unused free port after 100 attempts");
     }
+
+    /** A free UDP port (for a multicast group of a test's own). */
+    public static int freeUdp() {
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no free UDP port", e);
+        }
+    }
+
+    /** A multicast group address in 239.255.{@code block}.x (administratively scoped), x random. */
+    public static String multicastGroup(int block) {
+        return "239.255." + block + "." + java.util.concurrent.ThreadLocalRandom.current().nextInt(1, 250);
+    }
 }

@@ -11,6 +11,7 @@ import io.tern.protocol.Deliver;
 import io.tern.protocol.NodeInfo;
 import io.tern.protocol.Notice;
 import io.tern.protocol.DestinationName;
+import io.tern.protocol.ErrorCode;
 import io.tern.protocol.Request;
 import io.tern.protocol.Response;
 import jakarta.jms.Connection;
@@ -68,7 +69,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     }
 
     /** A request waiting for a link, with the future its caller holds. */
-    private record Waiting(Request request, Runnable onArrival, CompletableFuture<Response> result) {
+    private record Waiting(Request request, Runnable onArrival, CompletableFuture<Response> result, int refusals) {
     }
 
     private enum AfterLoss { RESEND, DONE, UNKNOWN }
@@ -79,6 +80,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private final Object linkLock = new Object();
     private State state = State.CONNECTED;           // guarded by linkLock
     private Link link;                               // guarded by linkLock; null unless CONNECTED
+    private Link movingFrom;                         // guarded by linkLock; the link a planned move leaves
     private final List<Waiting> waiting = new ArrayList<>(); // guarded by linkLock
     /** Links left by a planned move that still carry acknowledgements of what the application holds. */
     private final List<Link> retiring = new CopyOnWriteArrayList<>();
@@ -191,7 +193,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         public void onNotice(Notice notice) {
             Link l = currentLink();
             if (notice.kind() == Notice.Kind.LAME_DUCK && l != null && l.gen() == gen) {
-                startThread("tern-move", () -> move(l, notice.target()));
+                startMove(l, notice.target());
             }
         }
 
@@ -399,7 +401,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         event(FailoverEvent.Kind.COMPLETED, lost.server(), server, planned ? "planned move" : "failover", planned, doubt);
         consumers.values().forEach(TernMessageConsumer::wake);
         for (Waiting w : resumed) {
-            attempt(w.request(), w.onArrival(), w.result());
+            attempt(w.request(), w.onArrival(), w.result(), w.refusals());
         }
         return true;
     }
@@ -461,6 +463,32 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             synchronized (linkLock) {
                 linkLock.notifyAll();
             }
+        }
+    }
+
+    /** Starts a planned move off {@code from}, unless one is under way or {@code from} is no longer the link. */
+    private void startMove(Link from, String target) {
+        synchronized (linkLock) {
+            if (movingFrom == from || link != from) {
+                return;
+            }
+            movingFrom = from;
+        }
+        startThread("tern-move", () -> move(from, target));
+    }
+
+    /** Requests parked while the link was already replaced: send them on the current link. */
+    private void resumeWaitingIfConnected() {
+        List<Waiting> resumed;
+        synchronized (linkLock) {
+            if (link == null) {
+                return;
+            }
+            resumed = new ArrayList<>(waiting);
+            waiting.clear();
+        }
+        for (Waiting w : resumed) {
+            attempt(w.request(), w.onArrival(), w.result(), w.refusals());
         }
     }
 
@@ -628,11 +656,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     /** Sends a request on the current link, or once there is one; the future has the answer. */
     CompletableFuture<Response> request(Request request, Runnable onArrival) {
         CompletableFuture<Response> result = new CompletableFuture<>();
-        attempt(request, onArrival, result);
+        attempt(request, onArrival, result, 0);
         return result;
     }
 
-    private void attempt(Request request, Runnable onArrival, CompletableFuture<Response> result) {
+    /** How often a send refused for want of quorum moves on to another server before the refusal is final. */
+    private static final int MAX_REFUSALS = 3;
+
+    private void attempt(Request request, Runnable onArrival, CompletableFuture<Response> result, int refusals) {
         Link l;
         synchronized (linkLock) {
             if (state == State.CLOSED) {
@@ -641,19 +672,30 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             }
             l = link;
             if (l == null) {
-                waiting.add(new Waiting(request, onArrival, result));
+                waiting.add(new Waiting(request, onArrival, result, refusals));
                 return;
             }
         }
         l.transport().request(request, onArrival).whenComplete((r, e) -> {
-            if (e == null) {
+            if (e == null && r instanceof Response.Error err && err.code() == ErrorCode.NOT_IN_QUORUM
+                    && request instanceof Request.Send && refusals < MAX_REFUSALS) {
+                // The node is in a minority partition: move to another node and send there.
+                LOG.info("tern://{} refuses sends ({}); moving to another server", l.server(), err.message());
+                synchronized (linkLock) {
+                    waiting.add(new Waiting(request, onArrival, result, refusals + 1));
+                }
+                startMove(l, "");
+                if (currentLink() != l) {
+                    resumeWaitingIfConnected();
+                }
+            } else if (e == null) {
                 result.complete(r);
             } else if (!(e instanceof LinkLostException)) {
                 result.completeExceptionally(e);
             } else {
                 linkLost(l.gen(), e);
                 switch (afterLinkLost(request)) {
-                    case RESEND -> attempt(request, onArrival, result);
+                    case RESEND -> attempt(request, onArrival, result, refusals);
                     case DONE -> result.complete(Response.OK);
                     default -> result.completeExceptionally(new JMSException(request.getClass().getSimpleName()
                             + " was in flight when the connection to tern://" + l.server()

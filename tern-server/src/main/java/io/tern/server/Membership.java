@@ -1,0 +1,123 @@
+package io.tern.server;
+
+import io.tern.broker.Broker;
+import io.tern.cluster.ClusterNode;
+import io.tern.cluster.FailoverPolicy;
+import io.tern.cluster.MachineId;
+import io.tern.cluster.RingFailoverPolicy;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.FailoverInfo;
+import io.tern.protocol.NodeInfo;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** Wires a node into its cluster: the options become a stack, the views feed the broker. */
+final class Membership {
+    private final ClusterNode node;
+    private final AtomicInteger nextTarget = new AtomicInteger();
+
+    private Membership(ClusterNode node) {
+        this.node = node;
+    }
+
+    /** Joins the cluster of {@code options}, or returns null with {@code --stack none}. */
+    static Membership join(ServerOptions options, TernServer server) throws Exception {
+        if ("none".equals(options.stack) && options.jgroupsFile == null) {
+            return null;
+        }
+        String stack = options.jgroupsFile != null ? options.jgroupsFile : options.stack;
+        Map<String, String> props = new HashMap<>();
+        props.put("bind_addr", options.clusterBind != null ? options.clusterBind : options.bind);
+        props.put("mcast_addr", options.clusterAddress);
+        props.put("ip_ttl", isLoopback(props.get("bind_addr")) ? "0" : "1");
+        if (options.clusterPort != null) {
+            props.put("udp".equals(stack) ? "mcast_port" : "bind_port", Integer.toString(options.clusterPort));
+        }
+        if (options.seeds != null) {
+            props.put("seeds", toInitialHosts(options.seeds));
+        }
+        if (options.dnsQuery != null) {
+            props.put("dns_query", options.dnsQuery);
+        }
+        if (options.fdTimeout != null) {
+            props.put("fd_timeout", options.fdTimeout);
+        }
+        NodeInfo self = new NodeInfo(server.broker().nodeId(), options.name, MachineId.resolve(options.machineId),
+                List.of(server.url()), "");
+        ClusterNode.Config config = new ClusterNode.Config(options.cluster, stack, props,
+                policy(options.failoverPolicy, options.backups), options.quorum);
+        Broker broker = server.broker();
+        ClusterNode node = ClusterNode.join(config, self, (topology, quorum) -> {
+            broker.setTopology(topology);
+            broker.refuseSends(quorum ? null : "node " + options.name + " is in a partition without a majority of "
+                    + "the cluster's last stable view; it accepts no sends until the partition heals");
+        });
+        return new Membership(node);
+    }
+
+    private static boolean isLoopback(String address) {
+        try {
+            return java.net.InetAddress.getByName(address).isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /** {@code h1:p1,h2:p2} as TCPPING wants it: {@code h1[p1],h2[p2]}. */
+    static String toInitialHosts(String seeds) {
+        List<String> hosts = new ArrayList<>();
+        for (String seed : seeds.split(",")) {
+            String s = seed.trim();
+            int colon = s.lastIndexOf(':');
+            if (colon <= 0) {
+                throw new IllegalArgumentException("a seed must be host:port: " + s);
+            }
+            hosts.add(s.substring(0, colon) + "[" + Integer.parseInt(s.substring(colon + 1)) + "]");
+        }
+        return String.join(",", hosts);
+    }
+
+    static FailoverPolicy policy(String className, int backups) throws ReflectiveOperationException {
+        if (className == null) {
+            return new RingFailoverPolicy(backups);
+        }
+        Class<?> c = Class.forName(className);
+        if (!FailoverPolicy.class.isAssignableFrom(c)) {
+            throw new IllegalArgumentException(className + " does not implement " + FailoverPolicy.class.getName());
+        }
+        return (FailoverPolicy) c.getConstructor(int.class).newInstance(backups);
+    }
+
+    ClusterTopology topology() {
+        return node.topology();
+    }
+
+    /**
+     * Where a client of this stopping node goes: its first failover node, which the client would
+     * choose after a crash too; else the other members in turn; "" if there is no other member.
+     */
+    String nextTarget() {
+        ClusterTopology t = node.topology();
+        List<FailoverInfo> failover = t.failover().getOrDefault(node.self().nodeId(), List.of());
+        for (FailoverInfo f : failover) {
+            if (!f.clientUris().isEmpty()) {
+                return f.clientUris().get(0);
+            }
+        }
+        List<String> others = new ArrayList<>();
+        for (NodeInfo n : t.members()) {
+            if (!n.nodeId().equals(node.self().nodeId()) && !n.clientUris().isEmpty()) {
+                others.add(n.clientUris().get(0));
+            }
+        }
+        return others.isEmpty() ? "" : others.get(Math.floorMod(nextTarget.getAndIncrement(), others.size()));
+    }
+
+    void leave() {
+        node.close();
+    }
+}
