@@ -149,6 +149,29 @@ class ClusterMembershipTest {
     }
 
     @Test
+    void theTcpStackFormsAClusterFromItsSeeds() throws Exception {
+        int p1 = io.tern.cluster.TestPorts.free();
+        int p2 = io.tern.cluster.TestPorts.free();
+        String seeds = "127.0.0.1[" + p1 + "],127.0.0.1[" + p2 + "]";
+        ClusterNode a = ClusterNode.join(new ClusterNode.Config(cluster, "tcp", Map.of("bind_port", "" + p1, "seeds", seeds),
+                new RingFailoverPolicy(1), true), new NodeInfo("a", "a", "A", List.of(), ""));
+        nodes.add(a);
+        ClusterNode b = ClusterNode.join(new ClusterNode.Config(cluster, "tcp", Map.of("bind_port", "" + p2, "seeds", seeds),
+                new RingFailoverPolicy(1), true), new NodeInfo("b", "b", "B", List.of(), ""));
+        nodes.add(b);
+        awaitSameView(List.of(a, b));
+        assertThat(a.topology().failover().get("a")).singleElement().satisfies(f -> assertThat(f.nodeId()).isEqualTo("b"));
+    }
+
+    @Test
+    void aStackWithoutARequiredValueSaysWhichOne() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StackConfig.load("kubernetes", Map.of()))
+                .hasMessageContaining("needs a value for tern.dns_query");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> StackConfig.load("carrier-pigeon", Map.of()))
+                .hasMessageContaining("unknown JGroups stack 'carrier-pigeon'");
+    }
+
+    @Test
     void theNodeInfoTravelsInTheAddressIntact() {
         NodeInfo info = new NodeInfo("id-1", "n1", "machine-9", List.of("tern://127.0.0.1:5445", "terns://h:5446"), "http://h:8161");
         assertThat(ClusterNode.decode(ClusterNode.encode(info))).isEqualTo(info);

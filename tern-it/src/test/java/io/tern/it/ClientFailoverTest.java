@@ -143,6 +143,28 @@ class ClientFailoverTest {
     }
 
     @Test
+    void aNodeWithoutQuorumRefusesTheSendAndTheClientSendsOnAnotherNode() throws Exception {
+        EmbeddedTern a = server();
+        EmbeddedTern b = server();
+        try (Connection c = connect(list(a, b))) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("quorate"));
+            p.send(s.createTextMessage("on a"));
+            a.broker().refuseSends("node a is in a minority partition");
+            p.send(s.createTextMessage("on b")); // refused by a, moved, sent to b
+            assertThat(a.broker().messageCount("quorate")).isEqualTo(1);
+            assertThat(b.broker().messageCount("quorate")).isEqualTo(1);
+            await().until(() -> completed().size() == 1);
+            assertThat(completed().get(0).to()).endsWith(":" + b.port());
+            assertThat(errors).isEmpty();
+
+            b.broker().refuseSends("node b is in a minority partition");
+            assertThatThrownBy(() -> p.send(s.createTextMessage("nowhere")))
+                    .isInstanceOf(JMSException.class).hasMessageContaining("minority partition");
+        }
+    }
+
+    @Test
     void aTemporaryQueueKeepsItsNameAndABrowserCarriesOnAcrossAFailover() throws Exception {
         EmbeddedTern a = server();
         EmbeddedTern b = server();
