@@ -527,6 +527,54 @@ public final class Broker implements AutoCloseable {
         return done;
     }
 
+    /**
+     * Takes over what another node stored (its replica, held here): its queues and subscriptions,
+     * created here if missing; its messages, stored here as new messages of the same queues; and its
+     * duplicate-detection ids, so that a resend from one of its clients is dropped here. Temporary
+     * queues die with their connection and are not taken over. Completes with the number of messages
+     * taken, once they are stored (and replicated onward) and visible to consumers.
+     */
+    public CompletableFuture<Integer> adopt(Map<String, byte[]> definitions, Map<String, ? extends Map<Long, byte[]>> messages,
+                                            java.util.Collection<String> duplicateIds) {
+        for (byte[] encoded : definitions.values()) {
+            QueueDefinition d = QueueDefinition.decode(encoded);
+            if (d.kind() != QueueDefinition.Kind.TEMPORARY) {
+                createDurable(d);
+            }
+        }
+        StoreBatch batch = new StoreBatch();
+        for (String id : duplicateIds) {
+            duplicates.add(id, store.isDurable() ? batch : null);
+        }
+        List<Placement> placements = new ArrayList<>();
+        messages.forEach((name, stored) -> {
+            MessageQueue q = queues.get(name);
+            if (q == null) {
+                LOG.warn("Not taking over {} messages of queue {}: its definition was not replicated", stored.size(), name);
+                return;
+            }
+            stored.forEach((seq, bytes) -> {
+                WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
+                QueueEntry e = new QueueEntry(sequence.incrementAndGet(), m, store.isDurable(), null, 0);
+                if (store.isDurable()) {
+                    batch.add(new StoreBatch.AddMessage(q.name(), e.sequence, bytes));
+                }
+                memoryUsed.addAndGet(e.size);
+                placements.add(new Placement(q, e));
+            });
+        });
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        store.commit(batch).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                placements.forEach(p -> released(p.entry()));
+                done.completeExceptionally(new BrokerException(ErrorCode.STORE_FAILURE, failure.getMessage()));
+            } else {
+                apply(placements, List.of(), done);
+            }
+        });
+        return done.thenApply(v -> placements.size());
+    }
+
     /** Applies a stored publish: one task per queue touched, each enqueuing and acknowledging in order. */
     private void apply(List<Placement> placements, List<Delivery> acks, CompletableFuture<Void> done) {
         Map<MessageQueue, List<QueueEntry>> enqueues = new LinkedHashMap<>();

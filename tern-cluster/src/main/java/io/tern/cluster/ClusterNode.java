@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,6 +46,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private static final String LEAVING = "leaving:";
     private static final String LEAVE_SEEN = "leave-seen:";
     private static final long LEAVE_WAIT_MS = 2000;
+    /** First byte of a binary message for the payload handler (text messages start with a letter). */
+    private static final byte PAYLOAD = 1;
 
     /**
      * @param cluster    the cluster name (JGroups channel name)
@@ -73,6 +76,18 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private volatile ClusterTopology topology;
     private volatile boolean quorum = true;
     private volatile List<NodeInfo> members = List.of();
+    private volatile Map<String, Address> addresses = Map.of();
+    /** Node ids of senders, read from their addresses: a message may come before the view that has its sender. */
+    private final Map<Address, String> senderIds = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Where a node's last message came from: an answer can go back before this node's view has the sender. */
+    private final Map<String, Address> senderAddresses = new java.util.concurrent.ConcurrentHashMap<>();
+    private volatile PayloadHandler payloadHandler;
+
+    /** Receives the binary messages other members send with {@link #send}; called on a JGroups thread. */
+    @FunctionalInterface
+    public interface PayloadHandler {
+        void received(String fromNodeId, byte[] payload, int offset, int length);
+    }
 
     private ClusterNode(Config config, NodeInfo self, JChannel channel) {
         this.config = config;
@@ -83,6 +98,19 @@ public final class ClusterNode implements Receiver, AutoCloseable {
 
     /** Joins the cluster; returns once this node is in a view. */
     public static ClusterNode join(Config config, NodeInfo self, ClusterListener... listeners) throws Exception {
+        ClusterNode node = create(config, self);
+        for (ClusterListener l : listeners) {
+            node.listeners.add(l);
+        }
+        node.connect();
+        return node;
+    }
+
+    /**
+     * A node not yet in its cluster: add listeners and a payload handler, then {@link #connect()},
+     * so that nothing the cluster says before then is missed.
+     */
+    public static ClusterNode create(Config config, NodeInfo self) throws Exception {
         String xml = StackConfig.load(config.stack(), config.stackProps());
         JChannel channel = new JChannel(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
         byte[] info = encode(self);
@@ -94,10 +122,12 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         channel.setName(self.name());
         channel.setDiscardOwnMessages(true);
         ClusterNode node = new ClusterNode(config, self, channel);
-        for (ClusterListener l : listeners) {
-            node.listeners.add(l);
-        }
         channel.setReceiver(node);
+        return node;
+    }
+
+    /** Joins the cluster; returns once this node is in a view. */
+    public void connect() throws Exception {
         try {
             channel.connect(config.cluster());
         } catch (Exception e) {
@@ -105,7 +135,6 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             throw e;
         }
         LOG.info("Joined cluster {} as {} over the {} stack", config.cluster(), self.name(), config.stack());
-        return node;
     }
 
     static byte[] encode(NodeInfo node) {
@@ -154,9 +183,39 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         return channel;
     }
 
+    /** Where binary messages from other members go (replication); one handler per node. */
+    public void setPayloadHandler(PayloadHandler handler) {
+        this.payloadHandler = handler;
+    }
+
+    /**
+     * Sends {@code payload} to the member {@code nodeId}, reliably and in order with everything else
+     * this node sends it (JGroups UNICAST3); false if that node is not in the view.
+     */
+    public boolean send(String nodeId, byte[] payload) {
+        Address to = addresses.get(nodeId);
+        if (to == null) {
+            to = senderAddresses.get(nodeId);
+        }
+        if (to == null) {
+            return false;
+        }
+        byte[] framed = new byte[payload.length + 1];
+        framed[0] = PAYLOAD;
+        System.arraycopy(payload, 0, framed, 1, payload.length);
+        try {
+            channel.send(new BytesMessage(to, framed));
+            return true;
+        } catch (Exception e) {
+            LOG.debug("Could not send to {}: {}", nodeId, e.getMessage());
+            return false;
+        }
+    }
+
     @Override
     public void viewAccepted(View view) {
         List<NodeInfo> infos = new ArrayList<>();
+        Map<String, Address> byId = new HashMap<>();
         for (Address a : view.getMembers()) {
             byte[] info = a instanceof ExtendedUUID e ? e.get(INFO_KEY) : null;
             if (info == null) {
@@ -165,7 +224,9 @@ public final class ClusterNode implements Receiver, AutoCloseable {
                 continue;
             }
             try {
-                infos.add(decode(info));
+                NodeInfo n = decode(info);
+                infos.add(n);
+                byId.put(n.nodeId(), a);
             } catch (RuntimeException e) {
                 LOG.warn("Member {} of cluster {} sent node info that cannot be read: {}", a, config.cluster(), e.getMessage());
             }
@@ -178,6 +239,9 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         ClusterTopology t = new ClusterTopology(infos, failover, map.machineRedundant(), q);
         boolean quorumChanged = q != quorum;
         members = List.copyOf(infos);
+        addresses = Map.copyOf(byId);
+        senderIds.keySet().retainAll(view.getMembers());
+        senderAddresses.values().retainAll(view.getMembers());
         topology = t;
         quorum = q;
         LOG.info("View {} of cluster {}: {} member(s) {}; failover {}{}", view.getViewId(), config.cluster(), infos.size(),
@@ -224,7 +288,15 @@ public final class ClusterNode implements Receiver, AutoCloseable {
 
     @Override
     public void receive(Message msg) {
-        if (msg.getArray() == null) {
+        if (msg.getArray() == null || msg.getLength() == 0) {
+            return;
+        }
+        if (msg.getArray()[msg.getOffset()] == PAYLOAD) {
+            PayloadHandler h = payloadHandler;
+            String from = senderId(msg.getSrc());
+            if (h != null && from != null) {
+                h.received(from, msg.getArray(), msg.getOffset() + 1, msg.getLength() - 1);
+            }
             return;
         }
         String text = new String(msg.getArray(), msg.getOffset(), msg.getLength(), StandardCharsets.UTF_8);
@@ -239,6 +311,20 @@ public final class ClusterNode implements Receiver, AutoCloseable {
                 notifyAll();
             }
         }
+    }
+
+    private String senderId(Address a) {
+        if (a == null) {
+            return null;
+        }
+        String id = senderIds.computeIfAbsent(a, x -> {
+            byte[] info = x instanceof ExtendedUUID e ? e.get(INFO_KEY) : null;
+            return info == null ? null : decode(info).nodeId();
+        });
+        if (id != null) {
+            senderAddresses.put(id, a);
+        }
+        return id;
     }
 
     private void send(Address to, String text) {

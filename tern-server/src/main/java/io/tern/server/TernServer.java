@@ -33,9 +33,16 @@ public final class TernServer implements AutoCloseable {
 
     /** Opens the store in {@code config.dataDir()} (or keeps nothing if it is null), recovers, and listens. */
     public static TernServer start(BrokerConfig config) throws InterruptedException {
+        return start(config, store -> store);
+    }
+
+    /** As {@link #start(BrokerConfig)}, with the store wrapped by {@code wrap} (replication). */
+    public static TernServer start(BrokerConfig config,
+                                   java.util.function.UnaryOperator<io.tern.broker.store.MessageStore> wrap)
+            throws InterruptedException {
         String nodeId = config.dataDir() == null ? UUID.randomUUID().toString() : nodeId(config.dataDir());
-        var store = config.dataDir() == null ? new io.tern.broker.store.TransientStore()
-                : new RocksDbStore(config.dataDir().resolve("store"));
+        var store = wrap.apply(config.dataDir() == null ? new io.tern.broker.store.TransientStore()
+                : new RocksDbStore(config.dataDir().resolve("store")));
         Broker broker = new Broker(config, store, nodeId);
         broker.start();
         BrokerAcceptor acceptor = new BrokerAcceptor(broker);

@@ -17,6 +17,32 @@ public interface MessageStore extends AutoCloseable {
     /** Reads everything stored; called once before the broker serves. */
     void recover(Recovery recovery);
 
+    /** Everything stored at one moment, readable later while commits go on. */
+    interface Snapshot extends AutoCloseable {
+        /** Hands back the snapshot's content as {@link #recover} does. */
+        void read(Recovery recovery);
+
+        @Override
+        void close();
+    }
+
+    /**
+     * A snapshot of what is stored now: every commit completed before the call is in it, and no
+     * commit started after it. Taking one is cheap; reading it can be slow. A store that keeps
+     * nothing returns an empty one.
+     */
+    default Snapshot snapshot() {
+        return new Snapshot() {
+            @Override
+            public void read(Recovery recovery) {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
     /** Makes the batch durable; the future completes when it is (or fails with the cause). */
     CompletableFuture<Void> commit(StoreBatch batch);
 

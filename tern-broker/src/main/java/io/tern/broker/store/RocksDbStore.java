@@ -87,7 +87,32 @@ public final class RocksDbStore implements MessageStore {
 
     @Override
     public void recover(Recovery recovery) {
-        try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(ro)) {
+        try (ReadOptions ro = new ReadOptions()) {
+            read(db, ro, recovery);
+        }
+    }
+
+    @Override
+    public Snapshot snapshot() {
+        RocksDB d = db;
+        org.rocksdb.Snapshot s = d.getSnapshot();
+        return new Snapshot() {
+            @Override
+            public void read(Recovery recovery) {
+                try (ReadOptions ro = new ReadOptions().setSnapshot(s)) {
+                    RocksDbStore.this.read(d, ro, recovery);
+                }
+            }
+
+            @Override
+            public void close() {
+                d.releaseSnapshot(s);
+            }
+        };
+    }
+
+    private void read(RocksDB d, ReadOptions ro, Recovery recovery) {
+        try (RocksIterator it = d.newIterator(ro)) {
             for (it.seekToFirst(); it.isValid(); it.next()) {
                 byte[] key = it.key();
                 switch (key[0]) {

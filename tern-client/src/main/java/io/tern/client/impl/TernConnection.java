@@ -264,7 +264,8 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     /**
      * After a crash: retries the same server with jittered back-off (a pulled cable is not a dead
-     * server), then walks the other servers by the strategy, then makes one last multicast search.
+     * server), then tries the failover node the cluster's map names for it, then walks the other
+     * servers by the strategy, then makes one last multicast search.
      */
     private void failover(Link lost, Throwable cause) {
         List<String> tried = new ArrayList<>();
@@ -282,7 +283,32 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
                         + config.reconnectAttempts() + " attempts");
             }
         }
-        walk(lost, null, false, tried);
+        walk(lost, failoverNodeOf(lost.server()), false, tried);
+    }
+
+    /**
+     * The server the cluster's failover map names for {@code server}: it holds the replica of what
+     * {@code server} stored and takes over its queues. Null if the map names none.
+     */
+    private ClientUrl.HostPort failoverNodeOf(ClientUrl.HostPort server) {
+        ClusterTopology t = topology.topology();
+        if (t == null) {
+            return null;
+        }
+        String uri = "tern://" + server;
+        for (NodeInfo n : t.members()) {
+            if (n.clientUris().contains(uri)) {
+                for (io.tern.protocol.FailoverInfo f : t.failover().getOrDefault(n.nodeId(), List.of())) {
+                    for (String u : f.clientUris()) {
+                        ClientUrl.HostPort hp = ClientUrl.hostPortOf(u);
+                        if (hp != null) {
+                            return hp;
+                        }
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     /** Tries {@code first} (the lame-duck notice's target, may be null), then every other server, then multicast. */

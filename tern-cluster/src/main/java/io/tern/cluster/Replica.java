@@ -1,0 +1,110 @@
+package io.tern.cluster;
+
+import io.tern.broker.store.StoreBatch;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * What a backup holds of one primary: its queue definitions, stored messages and duplicate-detection
+ * ids, kept in memory and changed by the primary's batches in the order it committed them. While
+ * the initial snapshot streams in, later batches wait in a buffer and are applied after it.
+ */
+final class Replica {
+    private final Map<String, byte[]> queues = new LinkedHashMap<>();
+    private final Map<String, NavigableMap<Long, byte[]>> messages = new LinkedHashMap<>();
+    private final Map<Long, TreeSet<String>> duplicateIds = new TreeMap<>();
+    private final List<StoreBatch> buffered = new ArrayList<>();
+    private boolean syncing;
+    private long lastSeq;
+
+    /** A snapshot taken at the primary's batch {@code cutSeq} follows; batches after it wait for it. */
+    synchronized void beginSnapshot(long cutSeq) {
+        queues.clear();
+        messages.clear();
+        duplicateIds.clear();
+        buffered.clear();
+        syncing = true;
+        lastSeq = cutSeq;
+    }
+
+    synchronized void snapshotChunk(StoreBatch chunk) {
+        apply(chunk);
+    }
+
+    synchronized void endSnapshot() {
+        syncing = false;
+        buffered.forEach(this::apply);
+        buffered.clear();
+    }
+
+    /** Batch {@code seq} of the primary; one at or before the snapshot's cut is already in the snapshot. */
+    synchronized void batch(long seq, StoreBatch batch) {
+        if (seq <= lastSeq) {
+            return;
+        }
+        lastSeq = seq;
+        if (syncing) {
+            buffered.add(batch);
+        } else {
+            apply(batch);
+        }
+    }
+
+    synchronized boolean isSyncing() {
+        return syncing;
+    }
+
+    private void apply(StoreBatch batch) {
+        for (StoreBatch.Op op : batch.ops()) {
+            if (op instanceof StoreBatch.PutQueue o) {
+                queues.put(o.queue(), o.definition());
+            } else if (op instanceof StoreBatch.DeleteQueue o) {
+                queues.remove(o.queue());
+                messages.remove(o.queue());
+            } else if (op instanceof StoreBatch.AddMessage o) {
+                messages.computeIfAbsent(o.queue(), q -> new TreeMap<>()).put(o.sequence(), o.message());
+            } else if (op instanceof StoreBatch.RemoveMessage o) {
+                NavigableMap<Long, byte[]> q = messages.get(o.queue());
+                if (q != null) {
+                    q.remove(o.sequence());
+                }
+            } else if (op instanceof StoreBatch.AddDuplicateId o) {
+                duplicateIds.computeIfAbsent(o.bucket(), b -> new TreeSet<>()).add(o.id());
+            } else if (op instanceof StoreBatch.RemoveDuplicateBucket o) {
+                duplicateIds.remove(o.bucket());
+            }
+        }
+    }
+
+    /** Queue name to its stored messages (sequence to encoded message), as the primary's store has them. */
+    synchronized Map<String, Map<Long, byte[]>> messages() {
+        Map<String, Map<Long, byte[]>> copy = new LinkedHashMap<>();
+        messages.forEach((q, m) -> {
+            if (!m.isEmpty()) {
+                copy.put(q, Collections.unmodifiableMap(new TreeMap<>(m)));
+            }
+        });
+        return copy;
+    }
+
+    synchronized Map<String, byte[]> queues() {
+        return new LinkedHashMap<>(queues);
+    }
+
+    synchronized List<String> duplicateIds() {
+        List<String> all = new ArrayList<>();
+        duplicateIds.values().forEach(all::addAll);
+        return all;
+    }
+
+    synchronized int duplicateIdCount() {
+        return duplicateIds.values().stream().mapToInt(TreeSet::size).sum();
+    }
+}

@@ -1,0 +1,392 @@
+package io.tern.cluster;
+
+import io.tern.broker.store.MessageStore;
+import io.tern.broker.store.StoreBatch;
+import io.tern.broker.store.StoreBatchCodec;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.FailoverInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * A store that also ships every batch to this node's failover nodes (its backups, from the
+ * failover map) and completes a commit only when the local store has it and every backup has
+ * acknowledged it. Backups keep a {@link Replica} per primary in memory.
+ *
+ * <p>Order: batches get a sequence number and go to the local store and to the backups under one
+ * lock, so both see them in the same order. A node that becomes a backup is brought in sync by a
+ * snapshot: commits pause only until the commits in flight are durable, the store's snapshot is
+ * taken (cheap), and the new backup is told the snapshot's cut; then commits resume while the
+ * snapshot streams, and the backup applies the batches after the cut once the snapshot is complete.
+ *
+ * <pre>
+ * message := 'R' seq:i64 batch   -- a batch (StoreBatchCodec) to replicate
+ *          | 'A' seq:i64         -- the backup has batch seq
+ *          | 'S' cut:i64         -- a snapshot at batch cut follows
+ *          | 'C' batch           -- part of the snapshot
+ *          | 'E' cut:i64         -- the snapshot is complete
+ * </pre>
+ */
+public final class ReplicatingStore implements MessageStore, ClusterListener, ClusterNode.PayloadHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicatingStore.class);
+    private static final byte REPLICATE = 'R';
+    private static final byte ACK = 'A';
+    private static final byte SNAPSHOT_BEGIN = 'S';
+    private static final byte SNAPSHOT_CHUNK = 'C';
+    private static final byte SNAPSHOT_END = 'E';
+    private static final int CHUNK_OPS = 500;
+
+    private final MessageStore local;
+    private final Object order = new Object();
+    private ClusterNode node;                                  // guarded by order
+    private Set<String> backups = Set.of();                    // guarded by order
+    private long lastSeq;                                      // guarded by order
+    private boolean paused;                                    // guarded by order
+    private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
+    private final Map<Long, Waiting> waiting = new ConcurrentHashMap<>();
+    private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
+    private final ExecutorService snapshots = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "tern-replication-sync");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** A replicated batch waiting for its backups' acknowledgements. */
+    private static final class Waiting {
+        final Set<String> backups;
+        final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        Waiting(Set<String> backups) {
+            this.backups = ConcurrentHashMap.newKeySet();
+            this.backups.addAll(backups);
+        }
+
+        void acknowledged(String backup) {
+            if (backups.remove(backup) && backups.isEmpty()) {
+                done.complete(null);
+            }
+        }
+
+        void retain(Set<String> live) {
+            backups.retainAll(live);
+            if (backups.isEmpty()) {
+                done.complete(null);
+            }
+        }
+    }
+
+    public ReplicatingStore(MessageStore local) {
+        this.local = local;
+    }
+
+    /**
+     * Replicates through {@code node}, whose map says who the backups are. Attach before the node
+     * connects ({@link ClusterNode#create}), so that no replication message arrives unhandled.
+     */
+    public void attach(ClusterNode node) {
+        synchronized (order) {
+            this.node = node;
+        }
+        node.setPayloadHandler(this);
+        node.addListener(this);
+        if (node.jgroupsChannel().isConnected()) {
+            clusterChanged(node.topology(), node.hasQuorum());
+        }
+    }
+
+    // ---- primary ------------------------------------------------------------------------------
+
+    @Override
+    public void recover(Recovery recovery) {
+        local.recover(recovery);
+    }
+
+    @Override
+    public Snapshot snapshot() {
+        return local.snapshot();
+    }
+
+    @Override
+    public CompletableFuture<Void> commit(StoreBatch batch) {
+        return commit(batch, true);
+    }
+
+    /** Lazily written batches (automatic acknowledgements) are replicated too, and nobody waits for either. */
+    @Override
+    public CompletableFuture<Void> commitLazily(StoreBatch batch) {
+        return commit(batch, false);
+    }
+
+    private CompletableFuture<Void> commit(StoreBatch batch, boolean sync) {
+        if (batch.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> stored;
+        Waiting replicated = null;
+        synchronized (order) {
+            while (paused) {
+                try {
+                    order.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            long seq = ++lastSeq;
+            stored = sync ? local.commit(batch) : local.commitLazily(batch);
+            localInFlight.add(stored);
+            if (!backups.isEmpty()) {
+                replicated = new Waiting(backups);
+                waiting.put(seq, replicated);
+                byte[] message = frame(REPLICATE, seq, StoreBatchCodec.encode(batch));
+                for (String b : backups) {
+                    if (!node.send(b, message)) {
+                        replicated.acknowledged(b); // gone from the view: the next view change says so
+                    }
+                }
+                long s = seq;
+                replicated.done.whenComplete((ok, e) -> waiting.remove(s));
+            }
+        }
+        CompletableFuture<Void> s = stored;
+        stored.whenComplete((ok, e) -> localInFlight.remove(s));
+        return replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated.done);
+    }
+
+    private static byte[] frame(byte type, long seq, byte[] body) {
+        return ByteBuffer.allocate(9 + body.length).put(type).putLong(seq).put(body).array();
+    }
+
+    /** The map changed: backups that left stop being waited for; new ones are brought in sync. */
+    @Override
+    public void clusterChanged(ClusterTopology topology, boolean quorum) {
+        Set<String> live = new HashSet<>();
+        topology.members().forEach(m -> live.add(m.nodeId()));
+        dropReplicasNoLongerOurs(topology, live);
+        Set<String> now = new LinkedHashSet<>();
+        ClusterNode n;
+        synchronized (order) {
+            n = node;
+            if (n == null) {
+                return;
+            }
+            for (FailoverInfo f : topology.failover().getOrDefault(n.self().nodeId(), List.of())) {
+                now.add(f.nodeId());
+            }
+        }
+        waiting.values().forEach(w -> w.retain(now));
+        Set<String> added = new LinkedHashSet<>(now);
+        synchronized (order) {
+            added.removeAll(backups);
+            Set<String> kept = new LinkedHashSet<>(backups);
+            kept.retainAll(now);
+            backups = Set.copyOf(kept); // new ones join once their snapshot's cut is set
+        }
+        for (String b : added) {
+            snapshots.execute(() -> bringInSync(b));
+        }
+    }
+
+    /**
+     * Makes {@code backup} a backup: pause commits, let those in flight become durable, take the
+     * store's snapshot, tell the backup the cut and add it to the backups, resume; then stream the
+     * snapshot.
+     */
+    private void bringInSync(String backup) {
+        Snapshot snapshot;
+        long cut;
+        synchronized (order) {
+            paused = true;
+        }
+        try {
+            CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
+            synchronized (order) {
+                snapshot = local.snapshot();
+                cut = lastSeq;
+                if (!node.send(backup, frame(SNAPSHOT_BEGIN, cut, new byte[0]))) {
+                    snapshot.close();
+                    return;
+                }
+                Set<String> with = new LinkedHashSet<>(backups);
+                with.add(backup);
+                backups = Set.copyOf(with);
+            }
+        } finally {
+            synchronized (order) {
+                paused = false;
+                order.notifyAll();
+            }
+        }
+        try (snapshot) {
+            StoreBatch[] chunk = {new StoreBatch()};
+            int[] sent = {0};
+            snapshot.read(new Recovery() {
+                @Override
+                public void queue(String queue, byte[] definition) {
+                    add(new StoreBatch.PutQueue(queue, definition));
+                }
+
+                @Override
+                public void message(String queue, long sequence, byte[] message) {
+                    add(new StoreBatch.AddMessage(queue, sequence, message));
+                }
+
+                @Override
+                public void duplicateId(long bucket, String id) {
+                    add(new StoreBatch.AddDuplicateId(bucket, id));
+                }
+
+                private void add(StoreBatch.Op op) {
+                    chunk[0].add(op);
+                    sent[0]++;
+                    if (chunk[0].ops().size() >= CHUNK_OPS) {
+                        node.send(backup, frame(SNAPSHOT_CHUNK, cut, StoreBatchCodec.encode(chunk[0])));
+                        chunk[0] = new StoreBatch();
+                    }
+                }
+            });
+            if (!chunk[0].isEmpty()) {
+                node.send(backup, frame(SNAPSHOT_CHUNK, cut, StoreBatchCodec.encode(chunk[0])));
+            }
+            node.send(backup, frame(SNAPSHOT_END, cut, new byte[0]));
+            LOG.info("Backup {} brought in sync: snapshot at batch {} with {} entries", backup, cut, sent[0]);
+        }
+    }
+
+    // ---- backup -------------------------------------------------------------------------------
+
+    @Override
+    public void received(String from, byte[] payload, int offset, int length) {
+        ByteBuffer in = ByteBuffer.wrap(payload, offset, length);
+        byte type = in.get();
+        long seq = in.getLong();
+        int bodyOffset = offset + 9;
+        int bodyLength = length - 9;
+        switch (type) {
+            case REPLICATE -> {
+                replicas.computeIfAbsent(from, f -> new Replica()).batch(seq, StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
+                ClusterNode n;
+                synchronized (order) {
+                    n = node;
+                }
+                n.send(from, frame(ACK, seq, new byte[0]));
+            }
+            case ACK -> {
+                Waiting w = waiting.get(seq);
+                if (w != null) {
+                    w.acknowledged(from);
+                }
+            }
+            case SNAPSHOT_BEGIN -> replicas.computeIfAbsent(from, f -> new Replica()).beginSnapshot(seq);
+            case SNAPSHOT_CHUNK -> replicas.computeIfAbsent(from, f -> new Replica())
+                    .snapshotChunk(StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
+            case SNAPSHOT_END -> replicas.computeIfAbsent(from, f -> new Replica()).endSnapshot();
+            default -> LOG.warn("Unknown replication message {} from {}", type, from);
+        }
+    }
+
+    /** A replica of a primary still in the view whose map no longer names this node is dropped. */
+    private void dropReplicasNoLongerOurs(ClusterTopology topology, Set<String> live) {
+        ClusterNode n;
+        synchronized (order) {
+            n = node;
+        }
+        if (n == null) {
+            return;
+        }
+        String self = n.self().nodeId();
+        for (String origin : List.copyOf(replicas.keySet())) {
+            boolean stillBackup = topology.failover().getOrDefault(origin, List.of()).stream()
+                    .anyMatch(f -> f.nodeId().equals(self));
+            if (live.contains(origin) && !stillBackup) {
+                replicas.remove(origin);
+            }
+        }
+    }
+
+    /** What this node holds of {@code primary}'s store: queue to (sequence to message); empty if nothing. */
+    public Map<String, Map<Long, byte[]>> replicaOf(String primary) {
+        Replica r = replicas.get(primary);
+        return r == null ? Map.of() : r.messages();
+    }
+
+    /** What a backup holds of a primary, handed over for a takeover. */
+    public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
+                        boolean complete) {
+    }
+
+    /**
+     * Removes and returns the replica of {@code primary} for a takeover; null if this node holds
+     * none. {@code complete} is false if the initial snapshot had not finished.
+     */
+    public Taken takeReplica(String primary) {
+        Replica r = replicas.remove(primary);
+        if (r == null) {
+            return null;
+        }
+        return new Taken(r.queues(), r.messages(), r.duplicateIds(), !r.isSyncing());
+    }
+
+    /** True while the replica of {@code primary} is receiving its initial snapshot. */
+    public boolean isSyncing(String primary) {
+        Replica r = replicas.get(primary);
+        return r != null && r.isSyncing();
+    }
+
+    /** The nodes this node replicates to now. */
+    public Set<String> backups() {
+        synchronized (order) {
+            return backups;
+        }
+    }
+
+    @Override
+    public boolean isDurable() {
+        return local.isDurable();
+    }
+
+    @Override
+    public void close() {
+        snapshots.shutdownNow();
+        local.close();
+    }
+
+    /** Every stored message of {@code store}, as {@link #replicaOf} shows a replica (for comparisons). */
+    public static Map<String, Map<Long, byte[]>> contents(MessageStore store) {
+        Map<String, Map<Long, byte[]>> all = new HashMap<>();
+        try (Snapshot s = store.snapshot()) {
+            s.read(new Recovery() {
+                @Override
+                public void queue(String queue, byte[] definition) {
+                }
+
+                @Override
+                public void message(String queue, long sequence, byte[] message) {
+                    all.computeIfAbsent(queue, q -> new java.util.TreeMap<>()).put(sequence, message);
+                }
+
+                @Override
+                public void duplicateId(long bucket, String id) {
+                }
+            });
+        }
+        return all;
+    }
+
+    List<String> replicaOrigins() {
+        return new ArrayList<>(replicas.keySet());
+    }
+}

@@ -1,0 +1,148 @@
+package io.tern.it;
+
+import io.tern.broker.BrokerConfig;
+import io.tern.client.FailoverEvent;
+import io.tern.client.TernConnectionFactory;
+import io.tern.cluster.ClusterNode;
+import io.tern.cluster.ReplicatingStore;
+import io.tern.cluster.RingFailoverPolicy;
+import io.tern.cluster.Takeover;
+import io.tern.protocol.NodeInfo;
+import io.tern.server.TernServer;
+import io.tern.testkit.Ports;
+import jakarta.jms.Connection;
+import jakarta.jms.JMSException;
+import jakarta.jms.Message;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Session;
+import jakarta.jms.TextMessage;
+import org.jgroups.protocols.DISCARD;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Three nodes in one JVM, each a real server whose store replicates to its failover node over a
+ * SHARED_LOOPBACK cluster. The node a client uses crashes; its failover node takes over what it
+ * stored, and the client, which knew only the crashed node's URL, follows the failover map there.
+ */
+@Timeout(90)
+class TakeoverTest {
+    @TempDir
+    Path dir;
+
+    private final String cluster = "takeover-" + UUID.randomUUID();
+    private final List<Node> nodes = new ArrayList<>();
+
+    private record Node(String name, TernServer server, ClusterNode cluster, ReplicatingStore store, Takeover takeover) {
+        String id() {
+            return cluster.self().nodeId();
+        }
+    }
+
+    @AfterEach
+    void stop() {
+        for (Node n : nodes) {
+            n.takeover().close();
+            n.cluster().close();
+            n.server().close();
+        }
+    }
+
+    private Node start(String name) throws Exception {
+        ReplicatingStore[] store = new ReplicatingStore[1];
+        TernServer server = TernServer.start(BrokerConfig.builder().name(name).dataDir(dir.resolve(name)).port(Ports.free())
+                .bindAddress("127.0.0.1").build(), s -> store[0] = new ReplicatingStore(s));
+        NodeInfo self = new NodeInfo(server.broker().nodeId(), name, "machine-" + name, List.of(server.url()), "");
+        ClusterNode node = ClusterNode.create(new ClusterNode.Config(cluster, "loopback", Map.of(), new RingFailoverPolicy(1), true), self);
+        store[0].attach(node);
+        Takeover takeover = new Takeover(self.nodeId(), store[0], server.broker());
+        node.addListener(takeover);
+        node.addListener((topology, quorum) -> server.broker().setTopology(topology));
+        node.connect();
+        Node n = new Node(name, server, node, store[0], takeover);
+        nodes.add(n);
+        return n;
+    }
+
+    private static String text(Message m) throws JMSException {
+        return ((TextMessage) m).getText();
+    }
+
+    @Test
+    void theFailoverNodeTakesOverTheCrashedNodesMessagesAndItsClientsFollow() throws Exception {
+        Node a = start("a");
+        Node b = start("b");
+        start("c");
+        await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> n.cluster().members().size() == 3)
+                && a.store().backups().contains(b.id()) && b.store().replicaOf(a.id()) != null && !b.store().isSyncing(a.id()));
+
+        TernConnectionFactory cf = new TernConnectionFactory(a.server().url() + "?reconnectAttempts=1&reconnectDelay=20");
+        List<FailoverEvent> events = new CopyOnWriteArrayList<>();
+        cf.setFailoverListener(events::add);
+        List<String> duplicateIds = new ArrayList<>();
+        try (Connection c = cf.createConnection()) {
+            c.start();
+            Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("orders"));
+            for (int i = 0; i < 200; i++) {
+                Message m = s.createTextMessage("order-" + i);
+                p.send(m);
+                duplicateIds.add(m.getJMSMessageID());
+            }
+            MessageConsumer consumer = s.createConsumer(s.createQueue("orders"));
+            Message last = null;
+            for (int i = 0; i < 50; i++) {
+                last = consumer.receive(10_000);
+                assertThat(text(last)).isEqualTo("order-" + i);
+            }
+            last.acknowledge(); // 50 acknowledged on a, and so on its replica on b
+            consumer.close();
+            assertThat(b.store().replicaOf(a.id()).get("orders")).hasSize(150);
+
+            // a crashes: silent to the cluster, its connections gone.
+            DISCARD discard = a.cluster().jgroupsChannel().getProtocolStack().findProtocol(DISCARD.class);
+            discard.discardAll(true);
+            a.server().close();
+
+            MessageConsumer after = s.createConsumer(s.createQueue("orders")); // waits for the failover, then on b
+            Set<String> got = new HashSet<>();
+            Message lastAfter = null;
+            for (int i = 0; i < 150; i++) {
+                lastAfter = after.receive(20_000);
+                assertThat(lastAfter).as("message %d of the 150 not acknowledged", i).isNotNull();
+                got.add(text(lastAfter));
+            }
+            Set<String> expected = new HashSet<>();
+            for (int i = 50; i < 200; i++) {
+                expected.add("order-" + i);
+            }
+            assertThat(got).isEqualTo(expected);
+            assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED)).singleElement()
+                    .satisfies(e -> assertThat(e.to()).endsWith(":" + b.server().address().getPort()));
+
+            // A resend of something a had stored is dropped on b: the duplicate ids were replicated too.
+            Message again = s.createTextMessage("order-7 again");
+            again.setStringProperty("JMS_TERN_DUPLICATE_ID", duplicateIds.get(7));
+            p.send(again);
+            assertThat(b.server().broker().duplicatesDropped()).isEqualTo(1);
+            lastAfter.acknowledge();
+            assertThat(after.receive(500)).isNull();
+        }
+    }
+}
