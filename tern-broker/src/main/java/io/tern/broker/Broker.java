@@ -63,6 +63,8 @@ public final class Broker implements AutoCloseable {
     private volatile ClusterTopology topology;
     private volatile long topologyDigest;
     private volatile boolean stopping;
+    /** Why clients are not served yet (the node checks whether it was taken over), or null. */
+    private volatile String clientsHeld;
     /** Why sends are refused (this node is in a partition without the quorum), or null. */
     private volatile String sendsRefused;
 
@@ -716,6 +718,43 @@ public final class Broker implements AutoCloseable {
 
     String sendsRefused() {
         return sendsRefused;
+    }
+
+    /**
+     * Refuses every new client with {@code reason} (they try another node) until
+     * {@code holdClients(null)}: a node that may have been taken over must not serve its old disk.
+     */
+    public void holdClients(String reason) {
+        clientsHeld = reason;
+    }
+
+    String clientsHeld() {
+        return clientsHeld;
+    }
+
+    /**
+     * Drops every stored message of every queue, in the store too: what a node discards when it
+     * learns that another node took its messages over while it was gone. Only before it serves
+     * clients. Returns the number of messages dropped.
+     */
+    public int discardStoredMessages() {
+        StoreBatch batch = new StoreBatch();
+        int dropped = 0;
+        for (MessageQueue q : List.copyOf(queues.values())) {
+            List<QueueEntry> gone = q.executor().call(q::purgeIdle).join();
+            if (gone == null) {
+                throw new IllegalStateException("queue " + q.name() + " has deliveries in flight; discard only before serving");
+            }
+            for (QueueEntry e : gone) {
+                if (e.durable) {
+                    batch.add(new StoreBatch.RemoveMessage(q.name(), e.sequence));
+                }
+                released(e);
+                dropped++;
+            }
+        }
+        store.commit(batch).join();
+        return dropped;
     }
 
     /** Stops accepting connections; existing ones are closed by the acceptor. */

@@ -198,6 +198,25 @@ final class MessageQueue {
         return null;
     }
 
+    /**
+     * Removes every ready and scheduled entry and returns them; only while nothing is in flight
+     * (a node that has not served a client yet). Null if something is in flight.
+     */
+    List<QueueEntry> purgeIdle() {
+        if (inFlightCount > 0) {
+            return null;
+        }
+        List<QueueEntry> all = new java.util.ArrayList<>();
+        for (TreeMap<Long, QueueEntry> level : ready) {
+            all.addAll(level.values());
+            level.clear();
+        }
+        all.addAll(scheduled);
+        scheduled.clear();
+        readyCount = 0;
+        return all;
+    }
+
     /** The session acknowledged the entry: it leaves the queue for good. */
     void acknowledged(QueueEntry entry) {
         inFlightCount--;

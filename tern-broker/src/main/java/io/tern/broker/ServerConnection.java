@@ -171,6 +171,12 @@ public final class ServerConnection {
     }
 
     private void hello(RequestFrame frame, Request.Hello r) {
+        String held = broker.clientsHeld();
+        if (held != null) {
+            reply(frame, new Response.Error(ErrorCode.NOT_READY, held));
+            sink.close();
+            return;
+        }
         Map<String, String> users = broker.config().users();
         if (!users.isEmpty() && (r.user() == null || !constantTimeEquals(users.get(r.user()), r.password()))) {
             reply(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));

@@ -81,7 +81,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private final Map<Address, String> senderIds = new java.util.concurrent.ConcurrentHashMap<>();
     /** Where a node's last message came from: an answer can go back before this node's view has the sender. */
     private final Map<String, Address> senderAddresses = new java.util.concurrent.ConcurrentHashMap<>();
-    private volatile PayloadHandler payloadHandler;
+    private final Map<Byte, PayloadHandler> payloadHandlers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** Receives the binary messages other members send with {@link #send}; called on a JGroups thread. */
     @FunctionalInterface
@@ -183,9 +183,25 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         return channel;
     }
 
-    /** Where binary messages from other members go (replication); one handler per node. */
-    public void setPayloadHandler(PayloadHandler handler) {
-        this.payloadHandler = handler;
+    /**
+     * Where binary messages from other members go, by their first byte: each character of
+     * {@code types} is a message type {@code handler} takes (replication takes some, takeover others).
+     */
+    public void addPayloadHandler(String types, PayloadHandler handler) {
+        for (char t : types.toCharArray()) {
+            if (payloadHandlers.putIfAbsent((byte) t, handler) != null) {
+                throw new IllegalStateException("message type " + t + " already has a handler");
+            }
+        }
+    }
+
+    /** Sends {@code payload} to every other member of the view. */
+    public void sendToOthers(byte[] payload) {
+        for (String id : addresses.keySet()) {
+            if (!id.equals(self.nodeId())) {
+                send(id, payload);
+            }
+        }
     }
 
     /**
@@ -292,7 +308,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             return;
         }
         if (msg.getArray()[msg.getOffset()] == PAYLOAD) {
-            PayloadHandler h = payloadHandler;
+            PayloadHandler h = msg.getLength() > 1 ? payloadHandlers.get(msg.getArray()[msg.getOffset() + 1]) : null;
             String from = senderId(msg.getSrc());
             if (h != null && from != null) {
                 h.received(from, msg.getArray(), msg.getOffset() + 1, msg.getLength() - 1);

@@ -100,7 +100,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         synchronized (order) {
             this.node = node;
         }
-        node.setPayloadHandler(this);
+        node.addPayloadHandler("RASCE", this);
         node.addListener(this);
         if (node.jgroupsChannel().isConnected()) {
             clusterChanged(node.topology(), node.hasQuorum());

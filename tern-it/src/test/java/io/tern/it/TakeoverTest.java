@@ -64,21 +64,26 @@ class TakeoverTest {
         }
     }
 
+    /** Starts (or restarts, on its data directory) a node; it serves clients only after the takeover check. */
     private Node start(String name) throws Exception {
         ReplicatingStore[] store = new ReplicatingStore[1];
         TernServer server = TernServer.start(BrokerConfig.builder().name(name).dataDir(dir.resolve(name)).port(Ports.free())
                 .bindAddress("127.0.0.1").build(), s -> store[0] = new ReplicatingStore(s));
+        server.broker().holdClients("node " + name + " checks whether it was taken over");
         NodeInfo self = new NodeInfo(server.broker().nodeId(), name, "machine-" + name, List.of(server.url()), "");
         ClusterNode node = ClusterNode.create(new ClusterNode.Config(cluster, "loopback", Map.of(), new RingFailoverPolicy(1), true), self);
         store[0].attach(node);
-        Takeover takeover = new Takeover(self.nodeId(), store[0], server.broker());
-        node.addListener(takeover);
+        Takeover takeover = new Takeover(node, store[0], server.broker(), dir.resolve(name).resolve("takeovers"));
         node.addListener((topology, quorum) -> server.broker().setTopology(topology));
         node.connect();
+        discardedOnStart.put(name, takeover.checkBeforeServing(5000));
+        server.broker().holdClients(null);
         Node n = new Node(name, server, node, store[0], takeover);
         nodes.add(n);
         return n;
     }
+
+    private final Map<String, Integer> discardedOnStart = new java.util.concurrent.ConcurrentHashMap<>();
 
     private static String text(Message m) throws JMSException {
         return ((TextMessage) m).getText();
@@ -144,5 +149,35 @@ class TakeoverTest {
             lastAfter.acknowledge();
             assertThat(after.receive(500)).isNull();
         }
+
+        // Every member recorded the takeover of a. When a comes back with its old disk (150 messages
+        // still stored there), it asks, learns it, and discards them before it serves anyone.
+        assertThat(b.takeover().records()).containsKey(a.id());
+        Node third = nodes.get(2);
+        await().until(() -> third.takeover().records().containsKey(a.id()));
+        nodes.remove(a);
+        a.takeover().close();
+        a.cluster().close();
+        Node back = start("a");
+        assertThat(back.id()).isEqualTo(a.id());
+        assertThat(discardedOnStart.get("a")).isEqualTo(150);
+        assertThat(back.server().broker().messageCount("orders")).isZero();
+        await().until(() -> nodes.stream().noneMatch(n -> n.takeover().records().containsKey(a.id()))); // forgotten
+        try (Connection again = new TernConnectionFactory(back.server().url() + "?failover=false").createConnection()) {
+            again.start();
+            Session s = again.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            assertThat(s.createConsumer(s.createQueue("orders")).receive(300)).as("nothing old comes back").isNull();
+        }
+    }
+
+    @Test
+    void aNodeHoldsItsClientsUntilItKnowsWhetherItWasTakenOver() throws Exception {
+        Node a = start("a");
+        a.server().broker().holdClients("checking");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                        new TernConnectionFactory(a.server().url() + "?failover=false").createConnection())
+                .isInstanceOf(JMSException.class).hasMessageContaining("checking");
+        a.server().broker().holdClients(null);
+        new TernConnectionFactory(a.server().url()).createConnection().close();
     }
 }

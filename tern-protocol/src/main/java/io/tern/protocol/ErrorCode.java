@@ -21,7 +21,9 @@ public enum ErrorCode {
     SHUTTING_DOWN(17),
     STORE_FAILURE(18),
     /** The node is in a partition without the quorum and accepts no sends; another node will. */
-    NOT_IN_QUORUM(19);
+    NOT_IN_QUORUM(19),
+    /** The node does not serve clients yet (it checks whether another node took it over); try another. */
+    NOT_READY(20);
 
     private final int code;
 
