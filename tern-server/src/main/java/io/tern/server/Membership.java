@@ -18,14 +18,21 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** Wires a node into its cluster: the options become a stack, the views feed the broker. */
 final class Membership {
     private final ClusterNode node;
+    private final io.tern.cluster.Takeover takeover;
     private final AtomicInteger nextTarget = new AtomicInteger();
 
-    private Membership(ClusterNode node) {
+    private Membership(ClusterNode node, io.tern.cluster.Takeover takeover) {
         this.node = node;
+        this.takeover = takeover;
     }
 
-    /** Joins the cluster of {@code options}, or returns null with {@code --stack none}. */
-    static Membership join(ServerOptions options, TernServer server) throws Exception {
+    /**
+     * Joins the cluster of {@code options}, or returns null with {@code --stack none}. With a
+     * replicating store, also replicates, takes over dead nodes, and (holding clients meanwhile)
+     * checks whether this node itself was taken over while it was gone.
+     */
+    static Membership join(ServerOptions options, TernServer server, io.tern.cluster.ReplicatingStore replicating)
+            throws Exception {
         if ("none".equals(options.stack) && options.jgroupsFile == null) {
             return null;
         }
@@ -51,12 +58,24 @@ final class Membership {
         ClusterNode.Config config = new ClusterNode.Config(options.cluster, stack, props,
                 policy(options.failoverPolicy, options.backups), options.quorum);
         Broker broker = server.broker();
-        ClusterNode node = ClusterNode.join(config, self, (topology, quorum) -> {
+        ClusterNode node = ClusterNode.create(config, self);
+        io.tern.cluster.Takeover takeover = null;
+        if (replicating != null) {
+            broker.holdClients("node " + options.name + " is joining its cluster and checks whether it was taken over");
+            replicating.attach(node);
+            takeover = new io.tern.cluster.Takeover(node, replicating, broker, options.dataDir().resolve("takeovers"));
+        }
+        node.addListener((topology, quorum) -> {
             broker.setTopology(topology);
             broker.refuseSends(quorum ? null : "node " + options.name + " is in a partition without a majority of "
                     + "the cluster's last stable view; it accepts no sends until the partition heals");
         });
-        return new Membership(node);
+        node.connect();
+        if (takeover != null) {
+            takeover.checkBeforeServing(5000);
+            broker.holdClients(null);
+        }
+        return new Membership(node, takeover);
     }
 
     private static boolean isLoopback(String address) {
@@ -118,6 +137,9 @@ final class Membership {
     }
 
     void leave() {
+        if (takeover != null) {
+            takeover.close();
+        }
         node.close();
     }
 }

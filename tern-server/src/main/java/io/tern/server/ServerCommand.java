@@ -42,7 +42,14 @@ final class ServerCommand implements Callable<Integer> {
         }
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
-        TernServer server = TernServer.start(b.build());
+        boolean replicate = options.replication && !("none".equals(options.stack) && options.jgroupsFile == null);
+        io.tern.cluster.ReplicatingStore[] replicating = new io.tern.cluster.ReplicatingStore[1];
+        TernServer server = replicate
+                ? TernServer.start(b.build(), store -> replicating[0] = new io.tern.cluster.ReplicatingStore(store))
+                : TernServer.start(b.build());
+        if (replicate) {
+            server.broker().holdClients("node " + options.name + " is starting");
+        }
         // The stop hook is in place before the node joins its cluster: a SIGTERM during the join
         // (which takes about a second) still stops the node gracefully.
         AtomicReference<Membership> membership = new AtomicReference<>();
@@ -75,7 +82,7 @@ final class ServerCommand implements Callable<Integer> {
             System.out.flush();
             stopped.countDown();
         }, "tern-shutdown"));
-        membership.set(Membership.join(options, server));
+        membership.set(Membership.join(options, server, replicating[0]));
         if (membership.get() == null) {
             // Without membership, the cluster list is what discovery hears.
             cluster.set(new ClusterList(options.cluster, server.url(), server.broker()));
