@@ -63,6 +63,8 @@ public final class Broker implements AutoCloseable {
     private volatile ClusterTopology topology;
     private volatile long topologyDigest;
     private volatile boolean stopping;
+    /** Duplicate-detection ids this node holds for others (replicas it may take over); none by default. */
+    private volatile java.util.function.Predicate<String> duplicateIdsElsewhere = id -> false;
     /** Why clients are not served yet (the node checks whether it was taken over), or null. */
     private volatile String clientsHeld;
     /** Why sends are refused (this node is in a partition without the quorum), or null. */
@@ -493,7 +495,7 @@ public final class Broker implements AutoCloseable {
             WireMessage m = sends.get(i);
             String dup = m.duplicateId();
             if (dup != null) {
-                if (!duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
+                if (duplicateIdsElsewhere.test(dup) || !duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
                     duplicatesDropped.incrementAndGet();
                     continue;
                 }
@@ -718,6 +720,14 @@ public final class Broker implements AutoCloseable {
 
     String sendsRefused() {
         return sendsRefused;
+    }
+
+    /**
+     * Also drops sends whose duplicate-detection id {@code known} says this node holds for another
+     * node: a client of a dead node may resend here before this node has taken its messages over.
+     */
+    public void setDuplicateIdsElsewhere(java.util.function.Predicate<String> known) {
+        duplicateIdsElsewhere = known;
     }
 
     /**

@@ -20,6 +20,7 @@ final class Replica {
     private final Map<String, byte[]> queues = new LinkedHashMap<>();
     private final Map<String, NavigableMap<Long, byte[]>> messages = new LinkedHashMap<>();
     private final Map<Long, TreeSet<String>> duplicateIds = new TreeMap<>();
+    private final java.util.Set<String> duplicateIndex = new java.util.HashSet<>();
     private final List<StoreBatch> buffered = new ArrayList<>();
     private boolean syncing;
     private long lastSeq;
@@ -29,6 +30,7 @@ final class Replica {
         queues.clear();
         messages.clear();
         duplicateIds.clear();
+        duplicateIndex.clear();
         buffered.clear();
         syncing = true;
         lastSeq = cutSeq;
@@ -77,8 +79,12 @@ final class Replica {
                 }
             } else if (op instanceof StoreBatch.AddDuplicateId o) {
                 duplicateIds.computeIfAbsent(o.bucket(), b -> new TreeSet<>()).add(o.id());
+                duplicateIndex.add(o.id());
             } else if (op instanceof StoreBatch.RemoveDuplicateBucket o) {
-                duplicateIds.remove(o.bucket());
+                TreeSet<String> gone = duplicateIds.remove(o.bucket());
+                if (gone != null) {
+                    duplicateIndex.removeAll(gone);
+                }
             }
         }
     }
@@ -96,6 +102,21 @@ final class Replica {
 
     synchronized Map<String, byte[]> queues() {
         return new LinkedHashMap<>(queues);
+    }
+
+    /** True if the primary stored this duplicate-detection id (as far as this replica has caught up). */
+    synchronized boolean hasDuplicateId(String id) {
+        if (duplicateIndex.contains(id)) {
+            return true;
+        }
+        for (StoreBatch b : buffered) {
+            for (StoreBatch.Op op : b.ops()) {
+                if (op instanceof StoreBatch.AddDuplicateId a && a.id().equals(id)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     synchronized List<String> duplicateIds() {

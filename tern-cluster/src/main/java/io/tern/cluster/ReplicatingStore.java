@@ -340,6 +340,19 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         return new Taken(r.queues(), r.messages(), r.duplicateIds(), !r.isSyncing());
     }
 
+    /**
+     * True if a primary this node backs up stored the duplicate-detection id: a send with it,
+     * resent here by a client of that primary, must be dropped even before the takeover.
+     */
+    public boolean holdsDuplicateId(String id) {
+        for (Replica r : replicas.values()) {
+            if (r.hasDuplicateId(id)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** True while the replica of {@code primary} is receiving its initial snapshot. */
     public boolean isSyncing(String primary) {
         Replica r = replicas.get(primary);

@@ -29,14 +29,15 @@ class DemoAndShutdownSystemTest {
     Path dir;
 
     @Test
-    void theDemoKillsItsNodeAndEndsWithNothingLost() throws Exception {
+    void theDemoKillsTheClientsNodeOfThreeAndEndsWithNothingLost() throws Exception {
         Path out = dir.resolve("demo.out");
         Process demo = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "demo", "--count", "3000", "--timeout", "120"))
                 .redirectErrorStream(true).redirectOutput(out.toFile()).start();
         assertThat(demo.waitFor(240, TimeUnit.SECONDS)).as("demo finished").isTrue();
         String output = Files.readString(out);
-        assertThat(output).contains("killing node demo-1").contains("Node demo-1 is back");
+        assertThat(output).contains("Starting a cluster of 3 nodes").contains("Cluster formed; failover map")
+                .contains("with SIGKILL");
         assertThat(output).containsPattern("(?m)^sent=3000 received=3000 lost=0 duplicates=0$");
         assertThat(demo.exitValue()).as(output).isZero();
     }

@@ -20,20 +20,23 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * {@code tern demo}: one node as its own process, a producer and a client-acknowledging consumer of
- * persistent messages, the node killed with SIGKILL half way and restarted, and a tally at the end.
+ * {@code tern demo}: a cluster of three nodes on loopback as three processes with replication, a
+ * producer and a client-acknowledging consumer of persistent messages that find the cluster through
+ * {@code multicast://}, the consumer's node killed with SIGKILL half way, and a tally at the end.
  * A message counts as received once its acknowledgement returned; a duplicate is a message delivered
  * again after that. Exit status 0 only if nothing was lost and nothing acknowledged came twice.
  */
-@Command(name = "demo", description = "Run the crash-and-recover demo on loopback.")
+@Command(name = "demo", description = "Run the failover demo: three nodes on loopback, one killed half way.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--count", description = "Messages to send (default: ${DEFAULT-VALUE})")
     int count = 10_000;
@@ -52,59 +55,125 @@ final class DemoCommand implements Callable<Integer> {
     private final Set<Integer> inDoubt = ConcurrentHashMap.newKeySet();
     private final CountDownLatch halfway = new CountDownLatch(1);
     private volatile boolean done;
+    /** The server the consumer's connection uses ({@code host:port}). */
+    private volatile String consumerServer = "";
 
     @Override
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("tern-demo");
-        int port = freePort();
-        Path data = dir.resolve("demo-1");
-        Path log = dir.resolve("demo-1.log");
-        out.printf("Starting node demo-1 on tern://127.0.0.1:%d (data %s, log %s)%n", port, data, log);
-        ServerProcess node = new ServerProcess("demo-1", port, data, log).start();
-        if (!node.awaitListening(60_000)) {
-            out.println("Node demo-1 did not start; see " + log);
-            return 2;
+        int clusterPort = freeUdpPort();
+        int discoveryPort = freeUdpPort();
+        String cluster = "demo-" + clusterPort;
+        String clusterAddress = "239.255.207." + ThreadLocalRandom.current().nextInt(1, 250);
+        String discoveryAddress = "239.255.208." + ThreadLocalRandom.current().nextInt(1, 250);
+        List<ServerProcess> nodes = new ArrayList<>();
+        out.printf("Starting a cluster of 3 nodes on loopback, as 3 processes (cluster %s, logs in %s)%n", cluster, dir);
+        for (int i = 1; i <= 3; i++) {
+            String name = "demo-" + i;
+            ServerProcess node = new ServerProcess(name, freePort(), dir.resolve(name), dir.resolve(name + ".log"),
+                    "--cluster", cluster, "--cluster-port", Integer.toString(clusterPort), "--cluster-address", clusterAddress,
+                    "--discovery-address", discoveryAddress, "--discovery-port", Integer.toString(discoveryPort),
+                    "--machine-id", "demo-machine-" + i, "--replication").start();
+            nodes.add(node);
+            out.printf("  %s on %s (pid %d)%n", name, node.url(), node.pid());
         }
-        TernConnectionFactory cf = new TernConnectionFactory("tern://127.0.0.1:" + port + "?connectTimeout=1000");
-        Thread producer = new Thread(() -> produce(cf), "demo-producer");
-        Thread consumer = new Thread(() -> consume(cf), "demo-consumer");
-        long start = System.nanoTime();
-        producer.start();
-        consumer.start();
-        Thread progress = new Thread(this::progress, "demo-progress");
-        progress.setDaemon(true);
-        progress.start();
+        try {
+            for (ServerProcess n : nodes) {
+                if (!n.awaitListening(60_000)) {
+                    out.println("A node did not start; see the logs in " + dir);
+                    return 2;
+                }
+            }
+            String url = "multicast://" + discoveryAddress + ":" + discoveryPort + "?group=" + cluster
+                    + "&timeout=5000&connectTimeout=1000&reconnectAttempts=1&reconnectDelay=50";
+            out.println("Clients find the cluster with " + url);
+            TernConnectionFactory cf = new TernConnectionFactory(url);
+            if (!awaitCluster(cf, 3)) {
+                out.println("The nodes did not form one cluster within 60 s; see the logs in " + dir);
+                return 2;
+            }
+            printMap(cf);
+            // One connection for both, as one application would have: they stay on the same node, whose
+            // queue both use (messages do not yet move between nodes' queues: issue 5 and DESIGN §8).
+            Connection connection = cf.createConnection();
+            connection.start();
+            consumerServer = ((io.tern.client.impl.TernConnection) connection).server();
+            Thread producer = new Thread(() -> produce(connection), "demo-producer");
+            Thread consumer = new Thread(() -> consume(connection), "demo-consumer");
+            long start = System.nanoTime();
+            producer.start();
+            consumer.start();
+            Thread progress = new Thread(this::progress, "demo-progress");
+            progress.setDaemon(true);
+            progress.start();
 
-        halfway.await();
-        out.printf("Half way (%d sent): killing node demo-1 (pid %d) with SIGKILL%n", sent.get(), node.pid());
-        node.kill();
-        out.println("Node demo-1 is dead; restarting it from its data directory");
-        node = new ServerProcess("demo-1", port, data, log).start();
-        if (!node.awaitListening(60_000)) {
-            out.println("Node demo-1 did not restart; see " + log);
-            return 2;
-        }
-        out.println("Node demo-1 is back; clients reconnect and carry on");
+            halfway.await();
+            String consumerServer = this.consumerServer;
+            ServerProcess victim = nodes.stream().filter(n -> consumerServer.endsWith(":" + n.port())).findFirst()
+                    .orElse(nodes.get(0));
+            out.printf("Half way (%d sent): killing %s, the clients' node (pid %d), with SIGKILL%n", sent.get(),
+                    victim.url(), victim.pid());
+            victim.kill();
+            out.println("Its clients fail over to its failover node, which takes over its messages");
 
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
-        producer.join(TimeUnit.NANOSECONDS.toMillis(Math.max(1, deadline - System.nanoTime())));
-        while (!allAccountedFor() && System.nanoTime() < deadline) {
-            consumer.join(200);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
+            producer.join(TimeUnit.NANOSECONDS.toMillis(Math.max(1, deadline - System.nanoTime())));
+            while (!allAccountedFor() && System.nanoTime() < deadline) {
+                consumer.join(200);
+            }
+            done = true;
+            consumer.join(10_000);
+            producer.join(1000);
+            closeQuietly(connection);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            Set<Integer> settled = settled();
+            int lost = count - settled.size();
+            out.printf("Done in %.1f s: %d acknowledgements the application saw fail; %d messages delivered again "
+                    + "because they were not yet acknowledged when the node died", seconds, reconnects.get(), redeliveries.get());
+            inDoubt.removeAll(acknowledged);
+            out.printf(inDoubt.isEmpty() ? "%n" : "; %d messages were in a batch whose acknowledge() failed but had been "
+                    + "acknowledged after all (never delivered again)%n", inDoubt.size());
+            ServerProcess alive = nodes.stream().filter(ServerProcess::isAlive).findFirst().orElse(nodes.get(0));
+            out.printf("Cluster: bin/tern status --url %s  (no web console yet: see README)%n", alive.url());
+            out.printf("sent=%d received=%d lost=%d duplicates=%d%n", sent.get(), settled.size(), lost, duplicates.get());
+            return lost == 0 && duplicates.get() == 0 && sent.get() == count ? 0 : 1;
+        } finally {
+            done = true;
+            for (ServerProcess n : nodes) {
+                if (n.isAlive()) {
+                    n.stop();
+                }
+            }
         }
-        done = true;
-        consumer.join(10_000);
-        producer.join(1000);
-        node.stop();
-        double seconds = (System.nanoTime() - start) / 1e9;
-        Set<Integer> settled = settled();
-        int lost = count - settled.size();
-        out.printf("Done in %.1f s: %d reconnects; %d messages delivered again because they were not yet acknowledged when the node died",
-                seconds, reconnects.get(), redeliveries.get());
-        inDoubt.removeAll(acknowledged);
-        out.printf(inDoubt.isEmpty() ? "%n" : "; %d acknowledgements were in flight at the kill and the node had stored them%n",
-                inDoubt.size());
-        out.printf("sent=%d received=%d lost=%d duplicates=%d%n", sent.get(), settled.size(), lost, duplicates.get());
-        return lost == 0 && duplicates.get() == 0 && sent.get() == count ? 0 : 1;
+    }
+
+    /** Waits until a connection made from {@code cf} is told of {@code members} members. */
+    private boolean awaitCluster(TernConnectionFactory cf, int members) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            try (Connection c = cf.createConnection()) {
+                c.createSession().close();
+                if (cf.clusterTopology() != null && cf.clusterTopology().members().size() == members) {
+                    return true;
+                }
+            } catch (JMSException e) {
+                // a node may still be checking whether it was taken over: ask again
+            }
+            Thread.sleep(200); // polls the cluster list until the three nodes see each other
+        }
+        return false;
+    }
+
+    private void printMap(TernConnectionFactory cf) {
+        var t = cf.clusterTopology();
+        Map<String, String> names = new java.util.HashMap<>();
+        t.members().forEach(m -> names.put(m.nodeId(), m.name()));
+        out.println("Cluster formed; failover map (each node's messages are replicated to its failover node):");
+        for (var m : t.members()) {
+            List<String> failover = t.failover().getOrDefault(m.nodeId(), List.of()).stream()
+                    .map(f -> names.getOrDefault(f.nodeId(), f.nodeId())).toList();
+            out.printf("  %s -> %s%n", m.name(), failover);
+        }
     }
 
     /**
@@ -133,109 +202,93 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private Connection connect(TernConnectionFactory cf) {
-        while (!done) {
-            try {
-                Connection c = cf.createConnection();
-                c.start();
-                return c;
-            } catch (JMSException e) {
-                reconnects.incrementAndGet();
-                pause();
+    /**
+     * The producer: persistent sends with a duplicate-detection id of their own. Failover is the
+     * connection's business: a send waits while the connection moves, and a send that was in flight
+     * is resent with its id, which the failover node (holding the dead node's ids) drops if stored.
+     */
+    private void produce(Connection c) {
+        int seq = 0;
+        try {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            Queue q = s.createQueue("demo");
+            MessageProducer p = s.createProducer(q);
+            while (seq < count && !done) {
+                TextMessage m = s.createTextMessage("message " + seq);
+                m.setIntProperty("seq", seq);
+                m.setStringProperty(WireMessage.DUPLICATE_ID, "demo-" + seq);
+                p.send(m);
+                seq++;
+                sent.set(seq);
+                if (seq == count / 2) {
+                    halfway.countDown();
+                }
             }
+        } catch (JMSException e) {
+            out.println("  producer failed: " + e.getMessage());
+            reconnects.incrementAndGet();
+        } finally {
+            halfway.countDown();
         }
-        return null;
     }
 
-    private static void pause() {
+    /**
+     * The client-acknowledging consumer, acknowledging every 100 messages. Messages it held
+     * unacknowledged when its node died cannot be acknowledged on the failover node: acknowledge()
+     * says so (ACKNOWLEDGEMENT_LOST), and the failover node delivers them again.
+     */
+    private void consume(Connection c) {
+        List<Integer> batch = new ArrayList<>();
         try {
-            Thread.sleep(200);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            MessageConsumer consumer = s.createConsumer(s.createQueue("demo"));
+            Message last = null;
+            while (!done && !allAccountedFor()) {
+                Message m = consumer.receive(200);
+                if (m != null) {
+                    int seq = m.getIntProperty("seq");
+                    if (acknowledged.contains(seq)) {
+                        duplicates.incrementAndGet();
+                    } else if (!received.add(seq)) {
+                        redeliveries.incrementAndGet();
+                    }
+                    inDoubt.remove(seq);
+                    batch.add(seq);
+                    last = m;
+                }
+                if (last != null && (batch.size() >= 100 || m == null)) {
+                    try {
+                        last.acknowledge(); // returns once the node and its failover node have the acknowledgement
+                        acknowledged.addAll(batch);
+                    } catch (JMSException e) {
+                        if (!"ACKNOWLEDGEMENT_LOST".equals(e.getErrorCode())) {
+                            throw e;
+                        }
+                        out.println("  consumer: " + e.getMessage());
+                        reconnects.incrementAndGet();
+                        inDoubt.addAll(batch);
+                    }
+                    batch.clear();
+                    last = null;
+                }
+            }
+        } catch (JMSException e) {
+            out.println("  consumer failed: " + e.getMessage());
+            inDoubt.addAll(batch);
         }
     }
 
     private static void closeQuietly(Connection c) {
-        if (c != null) {
-            try {
-                c.close();
-            } catch (JMSException ignored) {
-                // the connection is already broken; nothing more to release
-            }
+        try {
+            c.close();
+        } catch (JMSException ignored) {
+            // the demo is over; a failed close releases nothing more
         }
     }
 
-    private void produce(TernConnectionFactory cf) {
-        int seq = 0;
-        while (seq < count && !done) {
-            Connection c = connect(cf);
-            if (c == null) {
-                return;
-            }
-            try {
-                Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-                Queue q = s.createQueue("demo");
-                MessageProducer p = s.createProducer(q);
-                while (seq < count) {
-                    TextMessage m = s.createTextMessage("message " + seq);
-                    m.setIntProperty("seq", seq);
-                    // The same id on a resend lets the server drop the copy it may already have stored.
-                    m.setStringProperty(WireMessage.DUPLICATE_ID, "demo-" + seq);
-                    p.send(m);
-                    seq++;
-                    sent.set(seq);
-                    if (seq == count / 2) {
-                        halfway.countDown();
-                    }
-                }
-            } catch (JMSException e) {
-                out.println("  producer: " + e.getMessage() + "; reconnecting");
-                reconnects.incrementAndGet();
-            } finally {
-                closeQuietly(c);
-            }
-        }
-        halfway.countDown();
-    }
-
-    private void consume(TernConnectionFactory cf) {
-        while (!done && !allAccountedFor()) {
-            Connection c = connect(cf);
-            if (c == null) {
-                return;
-            }
-            List<Integer> batch = new ArrayList<>();
-            try {
-                Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
-                MessageConsumer consumer = s.createConsumer(s.createQueue("demo"));
-                Message last = null;
-                while (!done && !allAccountedFor()) {
-                    Message m = consumer.receive(200);
-                    if (m != null) {
-                        int seq = m.getIntProperty("seq");
-                        if (acknowledged.contains(seq)) {
-                            duplicates.incrementAndGet();
-                        } else if (!received.add(seq)) {
-                            redeliveries.incrementAndGet();
-                        }
-                        inDoubt.remove(seq);
-                        batch.add(seq);
-                        last = m;
-                    }
-                    if (last != null && (batch.size() >= 100 || m == null)) {
-                        last.acknowledge(); // returns once the server has stored the acknowledgement
-                        acknowledged.addAll(batch);
-                        batch.clear();
-                        last = null;
-                    }
-                }
-            } catch (JMSException e) {
-                out.println("  consumer: " + e.getMessage() + "; reconnecting");
-                reconnects.incrementAndGet();
-                inDoubt.addAll(batch);
-            } finally {
-                closeQuietly(c);
-            }
+    private static int freeUdpPort() throws IOException {
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
+            return s.getLocalPort();
         }
     }
 

@@ -63,6 +63,7 @@ final class Membership {
         if (replicating != null) {
             broker.holdClients("node " + options.name + " is joining its cluster and checks whether it was taken over");
             replicating.attach(node);
+            broker.setDuplicateIdsElsewhere(replicating::holdsDuplicateId);
             takeover = new io.tern.cluster.Takeover(node, replicating, broker, options.dataDir().resolve("takeovers"));
         }
         node.addListener((topology, quorum) -> {

@@ -420,9 +420,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         List<String> doubt = server.equals(lost.server()) ? List.of() : List.copyOf(inDoubt);
         inDoubt.clear();
         if (!doubt.isEmpty()) {
-            LOG.warn("{} persistent send(s) were in flight when tern://{} failed and were resent to tern://{}; "
-                    + "if the old server stored them and comes back, they exist twice: {}", doubt.size(), lost.server(),
-                    server, doubt);
+            LOG.warn("{} persistent send(s) were in flight when tern://{} failed and were resent to tern://{}, which "
+                    + "drops any it holds the old server's duplicate ids for (replication); without replication, if the "
+                    + "old server stored them and comes back, they exist twice: {}", doubt.size(), lost.server(), server, doubt);
         }
         event(FailoverEvent.Kind.COMPLETED, lost.server(), server, planned ? "planned move" : "failover", planned, doubt);
         consumers.values().forEach(TernMessageConsumer::wake);

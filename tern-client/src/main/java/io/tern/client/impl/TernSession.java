@@ -260,8 +260,9 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         connection.retireIfDone();
         if (lost > 0) {
             throw new JMSException(lost + " of the " + tags.size() + " messages acknowledged came from a server this "
-                    + "connection failed away from; their acknowledgement could not be stored there, so that server "
-                    + "will deliver them again (JMSRedelivered) when it is back", "ACKNOWLEDGEMENT_LOST");
+                    + "connection failed away from; their acknowledgement could not be stored there, so they will be "
+                    + "delivered again, by the node that takes that server's messages over or by that server when it "
+                    + "is back", "ACKNOWLEDGEMENT_LOST");
         }
     }
 
