@@ -133,7 +133,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                         out.writeLong(epoch == null ? 0 : epoch);
                     }));
                 }
-                case 'N' -> answers.put(from, in.readBoolean() ? in.readLong() : -1L);
+                case 'N' -> {
+                    answers.put(from, in.readBoolean() ? in.readLong() : -1L);
+                    synchronized (answers) {
+                        answers.notifyAll();
+                    }
+                }
                 case 'P' -> record(from, null);
                 default -> LOG.warn("Unknown takeover message {} from {}", type, from);
             }
@@ -169,12 +174,19 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         List<NodeInfo> others = node.members().stream().filter(m -> !m.nodeId().equals(selfId)).toList();
         node.sendToOthers(message('K', out -> { }));
         long deadlineNs = System.nanoTime() + timeoutMs * 1_000_000L;
-        while (System.nanoTime() < deadlineNs && !others.stream().allMatch(m -> answers.containsKey(m.nodeId()))) {
-            try {
-                Thread.sleep(10); // polls the answers as they arrive on JGroups threads
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
+        synchronized (answers) {
+            while (!others.stream().allMatch(m -> answers.containsKey(m.nodeId()))) {
+                long leftMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
+                if (leftMs <= 0) {
+                    LOG.warn("Not every member answered within {} ms whether it took this node over", timeoutMs);
+                    break;
+                }
+                try {
+                    answers.wait(leftMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
             }
         }
         long epoch = answers.values().stream().mapToLong(Long::longValue).max().orElse(-1);
