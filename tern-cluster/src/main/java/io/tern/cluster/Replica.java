@@ -124,8 +124,4 @@ final class Replica {
         duplicateIds.values().forEach(all::addAll);
         return all;
     }
-
-    synchronized int duplicateIdCount() {
-        return duplicateIds.values().stream().mapToInt(TreeSet::size).sum();
-    }
 }

@@ -9,7 +9,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -397,9 +396,5 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             });
         }
         return all;
-    }
-
-    List<String> replicaOrigins() {
-        return new ArrayList<>(replicas.keySet());
     }
 }
