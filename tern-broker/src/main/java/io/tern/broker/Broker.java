@@ -67,6 +67,7 @@ public final class Broker implements AutoCloseable {
     private volatile java.util.function.Predicate<String> duplicateIdsElsewhere = id -> false;
     /** Why clients are not served yet (the node checks whether it was taken over), or null. */
     private volatile String clientsHeld;
+    private volatile boolean deliveriesHeld;
     /** Why sends are refused (this node is in a partition without the quorum), or null. */
     private volatile String sendsRefused;
 
@@ -720,6 +721,25 @@ public final class Broker implements AutoCloseable {
 
     String sendsRefused() {
         return sendsRefused;
+    }
+
+    /**
+     * Stops (true) or resumes (false) handing messages to consumers: a node in a partition without
+     * the quorum may have been taken over by the majority, which now delivers its messages.
+     * Deliveries already made stay with their consumers.
+     */
+    public void holdDeliveries(boolean hold) {
+        boolean was = deliveriesHeld;
+        deliveriesHeld = hold;
+        if (was && !hold) {
+            for (MessageQueue q : List.copyOf(queues.values())) {
+                q.executor().execute(q::dispatch);
+            }
+        }
+    }
+
+    boolean deliveriesHeld() {
+        return deliveriesHeld;
     }
 
     /**

@@ -147,7 +147,7 @@ final class MessageQueue {
 
     /** Gives ready messages to consumers with credit, round robin, then flushes their connections. */
     void dispatch() {
-        if (readyCount == 0 || consumers.isEmpty()) {
+        if (readyCount == 0 || consumers.isEmpty() || broker.deliveriesHeld()) {
             return;
         }
         Set<ServerConnection> touched = new HashSet<>();

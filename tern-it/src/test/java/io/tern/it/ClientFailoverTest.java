@@ -165,6 +165,21 @@ class ClientFailoverTest {
     }
 
     @Test
+    void aNodeThatHoldsItsDeliveriesGivesNothingUntilItResumes() throws Exception {
+        EmbeddedTern a = server();
+        try (Connection c = connect(list(a))) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            Queue q = s.createQueue("held");
+            MessageConsumer consumer = s.createConsumer(q);
+            a.broker().holdDeliveries(true); // as a node without quorum does, with replication on
+            s.createProducer(q).send(s.createTextMessage("waits"));
+            assertThat(consumer.receive(300)).isNull();
+            a.broker().holdDeliveries(false);
+            assertThat(text(consumer.receive(10_000))).isEqualTo("waits");
+        }
+    }
+
+    @Test
     void aTemporaryQueueKeepsItsNameAndABrowserCarriesOnAcrossAFailover() throws Exception {
         EmbeddedTern a = server();
         EmbeddedTern b = server();

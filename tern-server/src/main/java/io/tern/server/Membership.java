@@ -70,6 +70,10 @@ final class Membership {
             broker.setTopology(topology);
             broker.refuseSends(quorum ? null : "node " + options.name + " is in a partition without a majority of "
                     + "the cluster's last stable view; it accepts no sends until the partition heals");
+            if (replicating != null) {
+                // With replication the majority takes this node's messages over: stop delivering them here.
+                broker.holdDeliveries(!quorum);
+            }
         });
         node.connect();
         if (takeover != null) {
