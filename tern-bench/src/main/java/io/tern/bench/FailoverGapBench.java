@@ -102,19 +102,9 @@ public final class FailoverGapBench {
         }
     }
 
-    private static void awaitMembers(TernConnectionFactory cf, int members) throws Exception {
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            try (Connection probe = cf.createConnection()) {
-                probe.createSession().close();
-                if (cf.clusterTopology() != null && cf.clusterTopology().members().size() == members) {
-                    return;
-                }
-            } catch (JMSException e) {
-                // a restarted node holds clients while it checks whether it was taken over
-            }
-            Thread.sleep(100); // polls the cluster list
+    private static void awaitMembers(TernConnectionFactory cf, int members) throws InterruptedException {
+        if (!ServerProcess.awaitClusterMembers(cf, members, 60_000)) {
+            throw new IllegalStateException("the cluster did not reach " + members + " members");
         }
-        throw new IllegalStateException("the cluster did not reach " + members + " members");
     }
 }

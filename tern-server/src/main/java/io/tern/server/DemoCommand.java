@@ -61,8 +61,8 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("tern-demo");
-        int clusterPort = freeUdpPort();
-        int discoveryPort = freeUdpPort();
+        int clusterPort = ServerProcess.freeUdpPort();
+        int discoveryPort = ServerProcess.freeUdpPort();
         String cluster = "demo-" + clusterPort;
         String clusterAddress = "239.255.207." + ThreadLocalRandom.current().nextInt(1, 250);
         String discoveryAddress = "239.255.208." + ThreadLocalRandom.current().nextInt(1, 250);
@@ -88,7 +88,7 @@ final class DemoCommand implements Callable<Integer> {
                     + "&timeout=5000&connectTimeout=1000&reconnectAttempts=1&reconnectDelay=50";
             out.println("Clients find the cluster with " + url);
             TernConnectionFactory cf = new TernConnectionFactory(url);
-            if (!awaitCluster(cf, 3)) {
+            if (!ServerProcess.awaitClusterMembers(cf, 3, 60_000)) {
                 out.println("The nodes did not form one cluster within 60 s; see the logs in " + dir);
                 return 2;
             }
@@ -147,23 +147,6 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Waits until a connection made from {@code cf} is told of {@code members} members. */
-    private boolean awaitCluster(TernConnectionFactory cf, int members) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            try (Connection c = cf.createConnection()) {
-                c.createSession().close();
-                if (cf.clusterTopology() != null && cf.clusterTopology().members().size() == members) {
-                    return true;
-                }
-            } catch (JMSException e) {
-                // a node may still be checking whether it was taken over: ask again
-            }
-            Thread.sleep(200); // polls the cluster list until the three nodes see each other
-        }
-        return false;
-    }
-
     private void printMap(TernConnectionFactory cf) {
         var t = cf.clusterTopology();
         Map<String, String> names = new java.util.HashMap<>();
@@ -194,7 +177,7 @@ final class DemoCommand implements Callable<Integer> {
     private void progress() {
         while (!done) {
             try {
-                Thread.sleep(1000);
+                Thread.sleep(1000); // the progress line's period
             } catch (InterruptedException e) {
                 return;
             }
@@ -283,12 +266,6 @@ final class DemoCommand implements Callable<Integer> {
             c.close();
         } catch (JMSException ignored) {
             // the demo is over; a failed close releases nothing more
-        }
-    }
-
-    private static int freeUdpPort() throws IOException {
-        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
-            return s.getLocalPort();
         }
     }
 

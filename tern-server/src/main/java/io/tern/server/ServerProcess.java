@@ -38,12 +38,35 @@ public final class ServerProcess implements AutoCloseable {
         this.command = List.copyOf(cmd);
     }
 
-    private static int freeUdpPort() {
+    /** A free UDP port, for a cluster or discovery group of a caller's own. */
+    public static int freeUdpPort() {
         try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
             return s.getLocalPort();
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Waits until connections made from {@code cf} are told of {@code members} cluster members;
+     * false if that takes longer than {@code timeoutMs}. A node that still holds its clients (it
+     * checks whether it was taken over) is simply asked again.
+     */
+    public static boolean awaitClusterMembers(io.tern.client.TernConnectionFactory cf, int members, long timeoutMs)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (System.nanoTime() < deadline) {
+            try (jakarta.jms.Connection c = cf.createConnection()) {
+                c.createSession().close(); // any answer brings the cluster list
+                if (cf.clusterTopology() != null && cf.clusterTopology().members().size() == members) {
+                    return true;
+                }
+            } catch (jakarta.jms.JMSException e) {
+                // not serving yet: ask again
+            }
+            Thread.sleep(100); // polls the cluster list
+        }
+        return false;
     }
 
     public ServerProcess start() throws IOException {

@@ -30,11 +30,7 @@ public final class Ports {
 
     /** A free UDP port (for a multicast group of a test's own). */
     public static int freeUdp() {
-        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free UDP port", e);
-        }
+        return io.tern.server.ServerProcess.freeUdpPort();
     }
 
     /** A multicast group address in 239.255.{@code block}.x (administratively scoped), x random. */

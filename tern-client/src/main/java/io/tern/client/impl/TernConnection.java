@@ -79,7 +79,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private final io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy;
     private final Object linkLock = new Object();
     private State state = State.CONNECTED;           // guarded by linkLock
-    private Link link;                               // guarded by linkLock; null unless CONNECTED
+    private volatile Link link;                      // written under linkLock; null unless CONNECTED
     private Link movingFrom;                         // guarded by linkLock; the link a planned move leaves
     private final List<Waiting> waiting = new ArrayList<>(); // guarded by linkLock
     /** Links left by a planned move that still carry acknowledgements of what the application holds. */
@@ -220,10 +220,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         linkLock.notifyAll();
     }
 
+    /** The current link, read without the lock: every acknowledgement asks for it. */
     private Link currentLink() {
-        synchronized (linkLock) {
-            return link;
-        }
+        return link;
     }
 
     /** The generation of the current link, or 0 while there is none. */
