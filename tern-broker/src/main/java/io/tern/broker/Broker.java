@@ -54,6 +54,7 @@ public final class Broker implements AutoCloseable {
     private final Map<String, Object> temporaryTopics = new ConcurrentHashMap<>();
     private final Map<String, ServerConnection> clientIds = new ConcurrentHashMap<>();
     private final Map<Long, ServerConnection> connections = new ConcurrentHashMap<>();
+    private final Map<String, ServerConnection> connectionKeys = new ConcurrentHashMap<>();
     private final DuplicateCache duplicates;
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicLong memoryUsed = new AtomicLong();
@@ -68,8 +69,23 @@ public final class Broker implements AutoCloseable {
     /** Why clients are not served yet (the node checks whether it was taken over), or null. */
     private volatile String clientsHeld;
     private volatile boolean deliveriesHeld;
+    private volatile String fenced;
+    private volatile boolean draining;
+    private volatile java.util.function.Supplier<String> nextServer = () -> "";
     /** Why sends are refused (this node is in a partition without the quorum), or null. */
     private volatile String sendsRefused;
+    /**
+     * Messages taken over from a dead node that were out with one of its client sessions, kept for
+     * that session (by owner, see {@code ServerSession.owner}) until it recovers them or the recovery
+     * timeout gives them to other consumers.
+     */
+    private final Map<String, List<Placement>> heldForRecovery = new ConcurrentHashMap<>();
+    /**
+     * Decides a Hello from a client that failed over from another node: completes with null to
+     * serve it, or with the URI of the node that owns that node's messages now. Serves by default.
+     */
+    private volatile java.util.function.Function<String, CompletableFuture<String>> admission =
+            from -> CompletableFuture.completedFuture(null);
 
     public Broker(BrokerConfig config, MessageStore store, String nodeId) {
         this(config, store, nodeId, System::currentTimeMillis);
@@ -197,6 +213,10 @@ public final class Broker implements AutoCloseable {
 
     void disconnected(ServerConnection c) {
         connections.remove(c.id);
+        c.gone.complete(null);
+        if (c.connectionKey != null) {
+            connectionKeys.remove(c.connectionKey, c);
+        }
         if (c.clientId != null) {
             clientIds.remove(c.clientId, c);
         }
@@ -536,11 +556,14 @@ public final class Broker implements AutoCloseable {
      * Takes over what another node stored (its replica, held here): its queues and subscriptions,
      * created here if missing; its messages, stored here as new messages of the same queues; and its
      * duplicate-detection ids, so that a resend from one of its clients is dropped here. Temporary
-     * queues die with their connection and are not taken over. Completes with the number of messages
-     * taken, once they are stored (and replicated onward) and visible to consumers.
+     * queues die with their connection and are not taken over. A message that was out with a client
+     * session ({@code owners}: queue to sequence to owner) is kept for that session until it
+     * recovers ({@link #recoverSession}) or {@code recoveryTimeoutMs} passes. Completes with the
+     * number of messages taken, once they are stored (and replicated onward) and in their queues.
      */
     public CompletableFuture<Integer> adopt(Map<String, byte[]> definitions, Map<String, ? extends Map<Long, byte[]>> messages,
-                                            java.util.Collection<String> duplicateIds) {
+                                            java.util.Collection<String> duplicateIds,
+                                            Map<String, ? extends Map<Long, String>> owners) {
         for (byte[] encoded : definitions.values()) {
             QueueDefinition d = QueueDefinition.decode(encoded);
             if (d.kind() != QueueDefinition.Kind.TEMPORARY) {
@@ -552,12 +575,14 @@ public final class Broker implements AutoCloseable {
             duplicates.add(id, store.isDurable() ? batch : null);
         }
         List<Placement> placements = new ArrayList<>();
+        Map<String, List<Placement>> held = new HashMap<>();
         messages.forEach((name, stored) -> {
             MessageQueue q = queues.get(name);
             if (q == null) {
                 LOG.warn("Not taking over {} messages of queue {}: its definition was not replicated", stored.size(), name);
                 return;
             }
+            Map<Long, String> out = owners.containsKey(name) ? owners.get(name) : Map.of();
             stored.forEach((seq, bytes) -> {
                 WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
                 QueueEntry e = new QueueEntry(sequence.incrementAndGet(), m, store.isDurable(), null, 0);
@@ -565,19 +590,189 @@ public final class Broker implements AutoCloseable {
                     batch.add(new StoreBatch.AddMessage(q.name(), e.sequence, bytes));
                 }
                 memoryUsed.addAndGet(e.size);
-                placements.add(new Placement(q, e));
+                String owner = out.get(seq);
+                if (owner == null) {
+                    placements.add(new Placement(q, e));
+                } else {
+                    held.computeIfAbsent(owner, o -> new ArrayList<>()).add(new Placement(q, e));
+                    if (e.durable && tracksDeliveries()) {
+                        batch.add(new StoreBatch.MarkDelivered(q.name(), e.sequence, owner));
+                    }
+                }
             });
         });
         CompletableFuture<Void> done = new CompletableFuture<>();
         store.commit(batch).whenComplete((ok, failure) -> {
             if (failure != null) {
                 placements.forEach(p -> released(p.entry()));
+                held.values().forEach(ps -> ps.forEach(p -> released(p.entry())));
                 done.completeExceptionally(new BrokerException(ErrorCode.STORE_FAILURE, failure.getMessage()));
             } else {
-                apply(placements, List.of(), done);
+                holdForRecovery(held).thenRun(() -> apply(placements, List.of(), done));
             }
         });
-        return done.thenApply(v -> placements.size());
+        int heldCount = held.values().stream().mapToInt(List::size).sum();
+        return done.thenApply(v -> {
+            if (heldCount > 0) {
+                LOG.info("Keeping {} taken-over message(s) for the {} client session(s) that had them, for up to {} ms",
+                        heldCount, held.size(), config.recoveryTimeoutMs());
+            }
+            return placements.size() + heldCount;
+        });
+    }
+
+    private CompletableFuture<Void> holdForRecovery(Map<String, List<Placement>> held) {
+        List<CompletableFuture<Void>> counted = new ArrayList<>();
+        held.forEach((owner, ps) -> {
+            for (Placement p : ps) {
+                counted.add(p.queue().executor().submit(() -> p.queue().holdForRecovery(p.entry())));
+            }
+        });
+        return CompletableFuture.allOf(counted.toArray(CompletableFuture[]::new)).thenRun(() -> held.forEach(this::keepFor));
+    }
+
+    /** Keeps in-flight entries for the session {@code owner} until it recovers them or the recovery timeout. */
+    private void keepFor(String owner, List<Placement> ps) {
+        heldForRecovery.merge(owner, new ArrayList<>(ps), (a, b) -> {
+            a.addAll(b);
+            return a;
+        });
+        scheduler.schedule(() -> releaseHeld(owner, "no session recovered them within the recovery timeout"),
+                config.recoveryTimeoutMs(), TimeUnit.MILLISECONDS);
+    }
+
+    /** A connection's session kept in-flight deliveries for its client, which came back on a new connection. */
+    void keepFor(String owner, MessageQueue q, List<QueueEntry> entries) {
+        List<Placement> ps = new ArrayList<>();
+        entries.forEach(e -> ps.add(new Placement(q, e)));
+        keepFor(owner, ps);
+    }
+
+    /**
+     * The connection {@code c} says hello with a connection key. If an older connection of the same
+     * client is still open here (the client lost it, this node has not noticed yet), that one hands
+     * its deliveries over (kept for the sessions, as after a takeover) and closes; completes then.
+     */
+    CompletableFuture<Void> claimConnectionKey(String key, ServerConnection c) {
+        ServerConnection old = connectionKeys.put(key, c);
+        if (old == null || old == c) {
+            return CompletableFuture.completedFuture(null);
+        }
+        LOG.info("Client connection {} came back as connection {}: connection {} hands its deliveries over", key, c.id, old.id);
+        return old.handOver();
+    }
+
+    /** Gives every message kept for {@code owner} back to its queue, counted as delivered once. */
+    private void releaseHeld(String owner, String why) {
+        List<Placement> ps = heldForRecovery.remove(owner);
+        if (ps == null || ps.isEmpty()) {
+            return;
+        }
+        LOG.info("Giving {} taken-over message(s) kept for session {} back to their queues: {}", ps.size(), owner, why);
+        ps.forEach(p -> p.queue().executor().execute(() -> p.queue().returned(p.entry(), true)));
+    }
+
+    /** Number of taken-over messages kept for client sessions that have not recovered yet. */
+    public int heldForRecoveryCount() {
+        return heldForRecovery.values().stream().mapToInt(List::size).sum();
+    }
+
+    /**
+     * A session that failed over here lists what it had on the node this one took over. Messages
+     * kept for it become its deliveries again (HELD), are acknowledged (ACKED) or go back to their
+     * queue uncounted (UNSEEN); whatever else was kept for it goes back counted.
+     *
+     * @return the new delivery id of each listed message, 0 where there is none
+     */
+    long[] recoverSession(ServerSession session, List<io.tern.protocol.Request.HeldMessage> listed,
+                          java.util.function.LongFunction<ServerConsumer> consumers) {
+        long[] ids = new long[listed.size()];
+        String owner = session.owner();
+        List<Placement> kept = owner == null ? null : heldForRecovery.remove(owner);
+        if (kept == null) {
+            return ids;
+        }
+        List<Delivery> acks = new ArrayList<>();
+        int recovered = 0;
+        for (int i = 0; i < listed.size(); i++) {
+            io.tern.protocol.Request.HeldMessage m = listed.get(i);
+            ServerConsumer c = consumers.apply(m.consumerId());
+            Placement p = null;
+            for (Placement k : kept) {
+                if (k.entry().message.messageId().equals(m.messageId()) && (c == null || k.queue() == c.queue)) {
+                    p = k;
+                    break;
+                }
+            }
+            if (p == null) {
+                continue;
+            }
+            kept.remove(p);
+            Placement found = p;
+            switch (m.state()) {
+                case HELD -> {
+                    if (c != null && c.session == session) {
+                        ids[i] = session.recovered(c, p.entry());
+                        recovered++;
+                    } else {
+                        kept.add(p); // no consumer of this session reads that queue: back to it below
+                    }
+                }
+                case ACKED -> acks.add(new Delivery(0, p.queue(), p.entry(), null));
+                case UNSEEN -> p.queue().executor().execute(() -> found.queue().returned(found.entry(), false));
+            }
+        }
+        if (!acks.isEmpty()) {
+            publish(List.of(), acks, null).whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    LOG.error("Could not store the acknowledgements session {} made before its failover", owner, failure);
+                }
+            });
+        }
+        LOG.info("Session {} recovered {} delivery(ies), {} acknowledged before the failover; {} go back to their queues",
+                owner, recovered, acks.size(), kept.size());
+        kept.forEach(p -> p.queue().executor().execute(() -> p.queue().returned(p.entry(), true)));
+        return ids;
+    }
+
+    /**
+     * A delivery mark for every stored message out with a client session now, and for every message
+     * kept for a session that has not recovered: what a new backup needs besides the store's snapshot.
+     */
+    public List<StoreBatch.MarkDelivered> outstandingDeliveries() {
+        List<StoreBatch.MarkDelivered> all = new ArrayList<>();
+        for (ServerConnection c : List.copyOf(connections.values())) {
+            c.outstandingDeliveries(all);
+        }
+        heldForRecovery.forEach((owner, ps) -> {
+            for (Placement p : List.copyOf(ps)) {
+                all.add(new StoreBatch.MarkDelivered(p.queue().name(), p.entry().sequence, owner));
+            }
+        });
+        return all;
+    }
+
+    boolean tracksDeliveries() {
+        return store.tracksDeliveries();
+    }
+
+    /** Tells the store (its backups) which stored messages went out to which sessions. */
+    CompletableFuture<Void> markDelivered(StoreBatch marks) {
+        return store.commit(marks);
+    }
+
+    /** Tells the store a marked message came back; nobody waits for it. */
+    void markReturned(MessageQueue q, QueueEntry e) {
+        store.commitLazily(new StoreBatch().add(new StoreBatch.MarkReturned(q.name(), e.sequence)));
+    }
+
+    /** Sets who decides a Hello from a client that failed over from another node (see the field). */
+    public void setAdmission(java.util.function.Function<String, CompletableFuture<String>> admission) {
+        this.admission = admission;
+    }
+
+    CompletableFuture<String> admit(String fromNode) {
+        return admission.apply(fromNode);
     }
 
     /** Applies a stored publish: one task per queue touched, each enqueuing and acknowledging in order. */
@@ -739,7 +934,32 @@ public final class Broker implements AutoCloseable {
     }
 
     boolean deliveriesHeld() {
-        return deliveriesHeld;
+        return deliveriesHeld || fenced != null;
+    }
+
+    /**
+     * Fences this node (with a reason) or lifts the fence (null): no client is served, no message
+     * delivered, whatever the quorum says. For a node that learned it was taken over while it was
+     * cut off, until it has discarded what it no longer owns.
+     */
+    public void fence(String reason) {
+        String was = fenced;
+        fenced = reason;
+        if (was != null && reason == null && !deliveriesHeld) {
+            for (MessageQueue q : List.copyOf(queues.values())) {
+                q.executor().execute(q::dispatch);
+            }
+        }
+    }
+
+    /** Closes every client connection; completes when each has rolled back and returned its deliveries. */
+    public CompletableFuture<Void> closeAllConnections() {
+        List<CompletableFuture<Void>> gone = new ArrayList<>();
+        for (ServerConnection c : List.copyOf(connections.values())) {
+            gone.add(c.gone);
+            c.closeNow();
+        }
+        return CompletableFuture.allOf(gone.toArray(CompletableFuture[]::new));
     }
 
     /**
@@ -759,7 +979,8 @@ public final class Broker implements AutoCloseable {
     }
 
     String clientsHeld() {
-        return clientsHeld;
+        String f = fenced;
+        return f != null ? f : clientsHeld;
     }
 
     /**
@@ -768,6 +989,9 @@ public final class Broker implements AutoCloseable {
      * clients. Returns the number of messages dropped.
      */
     public int discardStoredMessages() {
+        for (String owner : List.copyOf(heldForRecovery.keySet())) {
+            releaseHeld(owner, "this node discards its messages");
+        }
         StoreBatch batch = new StoreBatch();
         int dropped = 0;
         for (MessageQueue q : List.copyOf(queues.values())) {
@@ -785,6 +1009,43 @@ public final class Broker implements AutoCloseable {
         }
         store.commit(batch).join();
         return dropped;
+    }
+
+    /** Where clients of this node go when it stops or drains: a client URI, "" if none is known. */
+    public void setNextServer(java.util.function.Supplier<String> next) {
+        this.nextServer = next;
+    }
+
+    /**
+     * Drains this node: new clients are redirected to the next server, and every client connection
+     * but {@code except} gets a lame-duck notice and moves away (as at a graceful stop; the clients
+     * keep acknowledging what they hold here until they are done with it). Stays drained until the
+     * node stops. Returns the number of client connections still here besides {@code except}.
+     */
+    int drain(ServerConnection except) {
+        if (!draining) {
+            draining = true;
+            LOG.info("Draining node {}: its clients move to other nodes", config.name());
+            for (ServerConnection c : List.copyOf(connections.values())) {
+                if (c != except) {
+                    c.lameDuck(nextServer.get());
+                }
+            }
+        }
+        return (int) connections.values().stream().filter(c -> c != except && !c.isAdmin()).count();
+    }
+
+    /** The server a new client is redirected to while this node drains; null if it is not draining. */
+    String drainRedirect() {
+        if (!draining) {
+            return null;
+        }
+        String next = nextServer.get();
+        return next == null || next.isEmpty() ? null : next;
+    }
+
+    boolean isDraining() {
+        return draining;
     }
 
     /** Stops accepting connections; existing ones are closed by the acceptor. */

@@ -15,11 +15,14 @@ import java.util.Objects;
  * @param duplicateIdCacheSize duplicate-detection ids remembered (and stored)
  * @param connectionTtlMs    a connection silent this long is closed and its work rolled back
  * @param users              user name to password; empty allows anonymous connections
+ * @param recoveryTimeoutMs  how long messages taken over from a dead node stay kept for the client
+ *                           sessions that had them, before they go to other consumers
  */
 public record BrokerConfig(String name, Path dataDir, String bindAddress, int port, int maxFrameSize,
                            long memoryLimitBytes, FullPolicy fullPolicy, int maxDeliveryAttempts,
                            String deadLetterQueue, String expiryQueue, int duplicateIdCacheSize,
-                           long connectionTtlMs, Map<String, String> users, int workerThreads) {
+                           long connectionTtlMs, Map<String, String> users, int workerThreads,
+                           long recoveryTimeoutMs) {
 
     /** What happens to a send while queued messages exceed the memory limit. */
     public enum FullPolicy {
@@ -54,6 +57,9 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         if (workerThreads < 1) {
             throw new IllegalArgumentException("workerThreads must be >= 1: " + workerThreads);
         }
+        if (recoveryTimeoutMs < 0) {
+            throw new IllegalArgumentException("recoveryTimeoutMs must be >= 0: " + recoveryTimeoutMs);
+        }
         users = Map.copyOf(users);
     }
 
@@ -77,6 +83,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         b.connectionTtlMs = connectionTtlMs;
         b.users = users;
         b.workerThreads = workerThreads;
+        b.recoveryTimeoutMs = recoveryTimeoutMs;
         return b;
     }
 
@@ -96,6 +103,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         private long connectionTtlMs = 60_000;
         private Map<String, String> users = Map.of();
         private int workerThreads = Math.max(4, Runtime.getRuntime().availableProcessors() * 2);
+        private long recoveryTimeoutMs = 15_000;
 
         public Builder name(String v) { name = v; return this; }
         public Builder dataDir(Path v) { dataDir = v; return this; }
@@ -111,11 +119,12 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         public Builder connectionTtlMs(long v) { connectionTtlMs = v; return this; }
         public Builder users(Map<String, String> v) { users = v; return this; }
         public Builder workerThreads(int v) { workerThreads = v; return this; }
+        public Builder recoveryTimeoutMs(long v) { recoveryTimeoutMs = v; return this; }
 
         public BrokerConfig build() {
             return new BrokerConfig(name, dataDir, bindAddress, port, maxFrameSize, memoryLimitBytes, fullPolicy,
                     maxDeliveryAttempts, deadLetterQueue, expiryQueue, duplicateIdCacheSize, connectionTtlMs,
-                    users, workerThreads);
+                    users, workerThreads, recoveryTimeoutMs);
         }
     }
 }

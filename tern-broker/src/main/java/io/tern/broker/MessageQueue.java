@@ -32,6 +32,8 @@ final class MessageQueue {
     private int inFlightCount;
     private int nextConsumer;
     private boolean deleted;
+    /** Completes when every delivery made so far is written: later ones wait for it, so order holds. */
+    private java.util.concurrent.CompletableFuture<Void> written = java.util.concurrent.CompletableFuture.completedFuture(null);
     /** Owner of a temporary queue or non-durable subscription; null otherwise. */
     final Object owner;
 
@@ -150,7 +152,7 @@ final class MessageQueue {
         if (readyCount == 0 || consumers.isEmpty() || broker.deliveriesHeld()) {
             return;
         }
-        Set<ServerConnection> touched = new HashSet<>();
+        List<Outgoing> out = new ArrayList<>();
         boolean progressed = true;
         while (progressed && readyCount > 0) {
             progressed = false;
@@ -165,14 +167,61 @@ final class MessageQueue {
                     removeReady(entry);
                     inFlightCount++;
                     c.credit--;
-                    c.session.deliver(c, entry);
-                    touched.add(c.session.connection);
+                    out.add(new Outgoing(c.session, entry, c.session.deliver(c, entry)));
                     progressed = true;
                 }
             }
             nextConsumer = n == 0 ? 0 : (nextConsumer + 1) % n;
         }
+        write(out);
+    }
+
+    private record Outgoing(ServerSession session, QueueEntry entry, io.tern.protocol.Deliver frame) {
+    }
+
+    /**
+     * Writes deliveries to their connections. With a replicated store, the backups learn first which
+     * stored messages went out to which session, so that a node taking this one over keeps them for
+     * those sessions; the deliveries are written once the backups have it, in dispatch order.
+     */
+    private void write(List<Outgoing> out) {
+        if (out.isEmpty()) {
+            return;
+        }
+        io.tern.broker.store.StoreBatch marks = null;
+        if (broker.tracksDeliveries()) {
+            for (Outgoing o : out) {
+                String owner = o.session().owner();
+                if (o.entry().durable && owner != null) {
+                    marks = marks == null ? new io.tern.broker.store.StoreBatch() : marks;
+                    marks.add(new io.tern.broker.store.StoreBatch.MarkDelivered(name(), o.entry().sequence, owner));
+                }
+            }
+        }
+        if (marks == null && written.isDone()) {
+            writeNow(out);
+            return;
+        }
+        java.util.concurrent.CompletableFuture<Void> marked = marks == null ? written
+                : java.util.concurrent.CompletableFuture.allOf(written, broker.markDelivered(marks).exceptionally(e -> null));
+        written = marked.handle((ok, failure) -> {
+            writeNow(out);
+            return null;
+        });
+    }
+
+    private static void writeNow(List<Outgoing> out) {
+        Set<ServerConnection> touched = new HashSet<>();
+        for (Outgoing o : out) {
+            o.session().connection.write(o.frame());
+            touched.add(o.session().connection);
+        }
         touched.forEach(ServerConnection::flush);
+    }
+
+    /** An entry taken over from another node that a client session had: in flight until it recovers. */
+    void holdForRecovery(QueueEntry entry) {
+        inFlightCount++;
     }
 
     private QueueEntry nextFor(ServerConsumer consumer) {
@@ -226,6 +275,9 @@ final class MessageQueue {
     /** A delivery came back unacknowledged; {@code counted} when the application may have seen it. */
     void returned(QueueEntry entry, boolean counted) {
         inFlightCount--;
+        if (entry.durable && broker.tracksDeliveries()) {
+            broker.markReturned(this, entry);
+        }
         if (deleted) {
             broker.released(entry);
             return;

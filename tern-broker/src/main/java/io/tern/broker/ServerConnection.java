@@ -37,7 +37,13 @@ public final class ServerConnection {
     private final Map<Long, ServerConsumer> consumers = new ConcurrentHashMap<>();
     private final Set<DestinationName> temporaries = ConcurrentHashMap.newKeySet();
     volatile String clientId;
+    /** The client's name for this connection across failovers (Hello); null if it gave none. */
+    volatile String connectionKey;
     private boolean authenticated;
+    /** An administration connection (it asked for a drain): not counted as a client to move away. */
+    private volatile boolean admin;
+    /** Completes when the connection is closed and everything it held went back. */
+    final CompletableFuture<Void> gone = new CompletableFuture<>();
     private volatile boolean closed;
 
     ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor) {
@@ -162,6 +168,16 @@ public final class ServerConnection {
                 });
             } else if (request instanceof Request.Ping r) {
                 reply(frame, Response.OK);
+            } else if (request instanceof Request.Drain r) {
+                if (!r.nodeName().equals(broker.config().name())) {
+                    throw new BrokerException(ErrorCode.INVALID_DESTINATION, "this is node '" + broker.config().name()
+                            + "', not '" + r.nodeName() + "'; ask that node");
+                }
+                admin = true;
+                reply(frame, new Response.Drained(broker.drain(this)));
+            } else if (request instanceof Request.RecoverSession r) {
+                ServerSession s = session(r.sessionId());
+                reply(frame, new Response.Recovered(broker.recoverSession(s, r.messages(), consumers::get)));
             }
         } catch (BrokerException | IllegalArgumentException e) {
             fail(frame, e instanceof BrokerException ? e : new BrokerException(ErrorCode.MALFORMED_FRAME, e.getMessage()));
@@ -171,12 +187,41 @@ public final class ServerConnection {
     }
 
     private void hello(RequestFrame frame, Request.Hello r) {
+        if (authenticated) {
+            throw new BrokerException(ErrorCode.ILLEGAL_STATE, "HELLO was already sent");
+        }
         String held = broker.clientsHeld();
         if (held != null) {
             reply(frame, new Response.Error(ErrorCode.NOT_READY, held));
             sink.close();
             return;
         }
+        String drainedTo = broker.drainRedirect();
+        if (drainedTo != null && !"tern-admin".equals(r.clientName())) { // TernAdmin.CLIENT_NAME
+            reply(frame, new Response.Redirect(drainedTo, "node " + broker.config().name() + " is being drained"));
+            sink.close();
+            return;
+        }
+        String from = r.fromNode();
+        if (from == null || from.equals(broker.nodeId())) {
+            welcome(frame, r);
+            return;
+        }
+        // A client of another node: the owner of that node's messages serves it, once it has them.
+        broker.admit(from).whenCompleteAsync((redirect, failure) -> {
+            if (failure != null) {
+                LOG.warn("Could not tell who owns node {} now; serving its client here: {}", from, failure.toString());
+            }
+            if (redirect != null && failure == null) {
+                reply(frame, new Response.Redirect(redirect, "the messages of node " + from + " are served by " + redirect));
+                sink.close();
+            } else {
+                welcome(frame, r);
+            }
+        }, executor);
+    }
+
+    private void welcome(RequestFrame frame, Request.Hello r) {
         Map<String, String> users = broker.config().users();
         if (!users.isEmpty() && (r.user() == null || !constantTimeEquals(users.get(r.user()), r.password()))) {
             reply(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
@@ -185,7 +230,20 @@ public final class ServerConnection {
             return;
         }
         authenticated = true;
-        reply(frame, new Response.Welcome(broker.config().name(), broker.nodeId(), broker.config().maxFrameSize()));
+        String key = r.connectionKey() == null || r.connectionKey().isBlank() || r.connectionKey().length() > 200
+                ? null : r.connectionKey();
+        Response welcome = new Response.Welcome(broker.config().name(), broker.nodeId(), broker.config().maxFrameSize());
+        if (key == null) {
+            reply(frame, welcome);
+            return;
+        }
+        connectionKey = key;
+        broker.claimConnectionKey(key, this).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.warn("Connection {}: the older connection of the same client did not hand over: {}", id, failure.toString());
+            }
+            reply(frame, welcome);
+        });
     }
 
     private static boolean constantTimeEquals(String expected, String given) {
@@ -439,6 +497,49 @@ public final class ServerConnection {
             write(new io.tern.protocol.Notice(io.tern.protocol.Notice.Kind.LAME_DUCK, target));
             flush();
         });
+    }
+
+    /**
+     * The client came back on another connection: stop the consumers, keep every unacknowledged
+     * delivery (and the open transaction's) for the session's recovery there, then close.
+     */
+    CompletableFuture<Void> handOver() {
+        return CompletableFuture.supplyAsync(() -> stop(consumers.values()), executor).thenCompose(f -> f)
+                .thenRunAsync(() -> {
+                    for (ServerSession s : sessions.values()) {
+                        List<Delivery> out = new ArrayList<>(s.txAcks);
+                        s.txAcks.clear();
+                        for (Long deliveryId : List.copyOf(s.unacked.keySet())) {
+                            Delivery d = s.unacked.remove(deliveryId);
+                            if (d != null) {
+                                out.add(d);
+                            }
+                        }
+                        String owner = s.owner();
+                        java.util.Map<MessageQueue, List<QueueEntry>> byQueue = new java.util.LinkedHashMap<>();
+                        out.forEach(d -> byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entry()));
+                        byQueue.forEach((q, entries) -> broker.keepFor(owner, q, entries));
+                    }
+                    closeNow();
+                }, executor);
+    }
+
+    /** Adds a delivery mark for every stored message out with one of this connection's sessions. */
+    void outstandingDeliveries(List<io.tern.broker.store.StoreBatch.MarkDelivered> into) {
+        for (ServerSession s : sessions.values()) {
+            String owner = s.owner();
+            if (owner != null) {
+                for (Delivery d : s.unacked.values()) {
+                    if (d.entry().durable) {
+                        into.add(new io.tern.broker.store.StoreBatch.MarkDelivered(d.queue().name(), d.entry().sequence, owner));
+                    }
+                }
+            }
+        }
+    }
+
+    boolean isAdmin() {
+        return admin;
     }
 
     void closeNow() {

@@ -35,10 +35,26 @@ final class ServerSession {
         return ackMode == Request.TRANSACTED;
     }
 
-    /** Called on the queue's executor: records the delivery, then writes it (not flushed). */
-    void deliver(ServerConsumer consumer, QueueEntry entry) {
+    /**
+     * Names this session for its whole life, across failovers: the client's connection key and the
+     * session id. Null for a client that gave no key (it cannot recover deliveries elsewhere).
+     */
+    String owner() {
+        String key = connection.connectionKey;
+        return key == null ? null : key + "/" + id;
+    }
+
+    /** Called on the queue's executor: records the delivery; the caller writes the frame. */
+    Deliver deliver(ServerConsumer consumer, QueueEntry entry) {
         long deliveryId = deliveryIds.incrementAndGet();
         unacked.put(deliveryId, new Delivery(deliveryId, consumer.queue, entry, consumer));
-        connection.write(new Deliver(consumer.id, deliveryId, entry.deliveryCount + 1, entry.message));
+        return new Deliver(consumer.id, deliveryId, entry.deliveryCount + 1, entry.message);
+    }
+
+    /** Makes an entry taken over from another node a delivery of this session again (session recovery). */
+    long recovered(ServerConsumer consumer, QueueEntry entry) {
+        long deliveryId = deliveryIds.incrementAndGet();
+        unacked.put(deliveryId, new Delivery(deliveryId, consumer.queue, entry, consumer));
+        return deliveryId;
     }
 }

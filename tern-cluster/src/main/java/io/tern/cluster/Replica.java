@@ -21,6 +21,8 @@ final class Replica {
     private final Map<String, NavigableMap<Long, byte[]>> messages = new LinkedHashMap<>();
     private final Map<Long, TreeSet<String>> duplicateIds = new TreeMap<>();
     private final java.util.Set<String> duplicateIndex = new java.util.HashSet<>();
+    /** Queue to (sequence to owner): stored messages out with a client session of the primary. */
+    private final Map<String, Map<Long, String>> out = new LinkedHashMap<>();
     private final List<StoreBatch> buffered = new ArrayList<>();
     private boolean syncing;
     private long lastSeq;
@@ -31,6 +33,7 @@ final class Replica {
         messages.clear();
         duplicateIds.clear();
         duplicateIndex.clear();
+        out.clear();
         buffered.clear();
         syncing = true;
         lastSeq = cutSeq;
@@ -70,6 +73,7 @@ final class Replica {
             } else if (op instanceof StoreBatch.DeleteQueue o) {
                 queues.remove(o.queue());
                 messages.remove(o.queue());
+                out.remove(o.queue());
             } else if (op instanceof StoreBatch.AddMessage o) {
                 messages.computeIfAbsent(o.queue(), q -> new TreeMap<>()).put(o.sequence(), o.message());
             } else if (op instanceof StoreBatch.RemoveMessage o) {
@@ -77,6 +81,7 @@ final class Replica {
                 if (q != null) {
                     q.remove(o.sequence());
                 }
+                unmark(o.queue(), o.sequence());
             } else if (op instanceof StoreBatch.AddDuplicateId o) {
                 duplicateIds.computeIfAbsent(o.bucket(), b -> new TreeSet<>()).add(o.id());
                 duplicateIndex.add(o.id());
@@ -85,8 +90,33 @@ final class Replica {
                 if (gone != null) {
                     duplicateIndex.removeAll(gone);
                 }
+            } else if (op instanceof StoreBatch.MarkDelivered o) {
+                NavigableMap<Long, byte[]> q = messages.get(o.queue());
+                if (q != null && q.containsKey(o.sequence())) {
+                    out.computeIfAbsent(o.queue(), k -> new java.util.HashMap<>()).put(o.sequence(), o.owner());
+                }
+            } else if (op instanceof StoreBatch.MarkReturned o) {
+                unmark(o.queue(), o.sequence());
             }
         }
+    }
+
+    private void unmark(String queue, long sequence) {
+        Map<Long, String> q = out.get(queue);
+        if (q != null) {
+            q.remove(sequence);
+        }
+    }
+
+    /** Queue to (sequence to owner) of the stored messages that were out with a client session. */
+    synchronized Map<String, Map<Long, String>> owners() {
+        Map<String, Map<Long, String>> copy = new LinkedHashMap<>();
+        out.forEach((q, m) -> {
+            if (!m.isEmpty()) {
+                copy.put(q, Map.copyOf(m));
+            }
+        });
+        return copy;
     }
 
     /** Queue name to its stored messages (sequence to encoded message), as the primary's store has them. */

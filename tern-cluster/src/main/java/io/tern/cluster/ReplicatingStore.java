@@ -31,6 +31,12 @@ import java.util.concurrent.Executors;
  * taken (cheap), and the new backup is told the snapshot's cut; then commits resume while the
  * snapshot streams, and the backup applies the batches after the cut once the snapshot is complete.
  *
+ * <p>Fencing: a backup ignores (stores nothing, acknowledges nothing) the batches of a node that left
+ * its view, until that node is back in it. A node that the others have dropped from the view (paused, cut off) and that still believes itself a
+ * member can therefore complete no persistent send, no client acknowledgement and no delivery of a
+ * stored message (deliveries wait for their marks to be replicated): its old backups have taken it
+ * over and ignore it, until it learns so and discards what it no longer owns ({@link #fail}).
+ *
  * <pre>
  * message := 'R' seq:i64 batch   -- a batch (StoreBatchCodec) to replicate
  *          | 'A' seq:i64         -- the backup has batch seq
@@ -57,6 +63,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
     private final Map<Long, Waiting> waiting = new ConcurrentHashMap<>();
     private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
+    /** Nodes that left this node's view and have not come back into it: their replication is ignored. */
+    private final Set<String> excluded = ConcurrentHashMap.newKeySet();
+    private volatile Set<String> lastMembers = Set.of();
+    private volatile java.util.function.Supplier<List<StoreBatch.MarkDelivered>> outstanding = List::of;
     private final ExecutorService snapshots = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "tern-replication-sync");
         t.setDaemon(true);
@@ -145,7 +155,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 }
             }
             long seq = ++lastSeq;
-            stored = sync ? local.commit(batch) : local.commitLazily(batch);
+            stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
+                    : sync ? local.commit(batch) : local.commitLazily(batch);
             localInFlight.add(stored);
             if (!backups.isEmpty()) {
                 replicated = new Waiting(backups);
@@ -174,6 +185,13 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     public void clusterChanged(ClusterTopology topology, boolean quorum) {
         Set<String> live = new HashSet<>();
         topology.members().forEach(m -> live.add(m.nodeId()));
+        for (String m : lastMembers) {
+            if (!live.contains(m)) {
+                excluded.add(m);
+            }
+        }
+        excluded.removeAll(live);
+        lastMembers = Set.copyOf(live);
         dropReplicasNoLongerOurs(topology, live);
         Set<String> now = new LinkedHashSet<>();
         ClusterNode n;
@@ -207,6 +225,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private void bringInSync(String backup) {
         Snapshot snapshot;
         long cut;
+        List<StoreBatch.MarkDelivered> out;
         synchronized (order) {
             paused = true;
         }
@@ -214,6 +233,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
             synchronized (order) {
                 snapshot = local.snapshot();
+                out = outstanding.get();
                 cut = lastSeq;
                 if (!node.send(backup, frame(SNAPSHOT_BEGIN, cut, new byte[0]))) {
                     snapshot.close();
@@ -230,38 +250,55 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             }
         }
         try (snapshot) {
-            StoreBatch[] chunk = {new StoreBatch()};
-            int[] sent = {0};
+            Chunks chunks = new Chunks(backup, cut);
             snapshot.read(new Recovery() {
                 @Override
                 public void queue(String queue, byte[] definition) {
-                    add(new StoreBatch.PutQueue(queue, definition));
+                    chunks.add(new StoreBatch.PutQueue(queue, definition));
                 }
 
                 @Override
                 public void message(String queue, long sequence, byte[] message) {
-                    add(new StoreBatch.AddMessage(queue, sequence, message));
+                    chunks.add(new StoreBatch.AddMessage(queue, sequence, message));
                 }
 
                 @Override
                 public void duplicateId(long bucket, String id) {
-                    add(new StoreBatch.AddDuplicateId(bucket, id));
-                }
-
-                private void add(StoreBatch.Op op) {
-                    chunk[0].add(op);
-                    sent[0]++;
-                    if (chunk[0].ops().size() >= CHUNK_OPS) {
-                        node.send(backup, frame(SNAPSHOT_CHUNK, cut, StoreBatchCodec.encode(chunk[0])));
-                        chunk[0] = new StoreBatch();
-                    }
+                    chunks.add(new StoreBatch.AddDuplicateId(bucket, id));
                 }
             });
-            if (!chunk[0].isEmpty()) {
-                node.send(backup, frame(SNAPSHOT_CHUNK, cut, StoreBatchCodec.encode(chunk[0])));
-            }
+            out.forEach(chunks::add); // after the messages they mark
+            chunks.flush();
             node.send(backup, frame(SNAPSHOT_END, cut, new byte[0]));
-            LOG.info("Backup {} brought in sync: snapshot at batch {} with {} entries", backup, cut, sent[0]);
+            LOG.info("Backup {} brought in sync: snapshot at batch {} with {} entries", backup, cut, chunks.sent);
+        }
+    }
+
+    /** A snapshot on its way to a backup, sent {@value #CHUNK_OPS} ops at a time. */
+    private final class Chunks {
+        private final String backup;
+        private final long cut;
+        private StoreBatch chunk = new StoreBatch();
+        private int sent;
+
+        Chunks(String backup, long cut) {
+            this.backup = backup;
+            this.cut = cut;
+        }
+
+        void add(StoreBatch.Op op) {
+            chunk.add(op);
+            sent++;
+            if (chunk.ops().size() >= CHUNK_OPS) {
+                flush();
+            }
+        }
+
+        void flush() {
+            if (!chunk.isEmpty()) {
+                node.send(backup, frame(SNAPSHOT_CHUNK, cut, StoreBatchCodec.encode(chunk)));
+                chunk = new StoreBatch();
+            }
         }
     }
 
@@ -274,6 +311,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         long seq = in.getLong();
         int bodyOffset = offset + 9;
         int bodyLength = length - 9;
+        if (type != ACK && excluded.contains(from)) {
+            LOG.debug("Ignoring replication message {} from {}, which left this node's view", (char) type, from);
+            return;
+        }
         switch (type) {
             case REPLICATE -> {
                 replicas.computeIfAbsent(from, f -> new Replica()).batch(seq, StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
@@ -294,6 +335,29 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                     .snapshotChunk(StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
             case SNAPSHOT_END -> replicas.computeIfAbsent(from, f -> new Replica()).endSnapshot();
             default -> LOG.warn("Unknown replication message {} from {}", type, from);
+        }
+    }
+
+    /**
+     * This node learned that it was taken over: every commit still waiting for its backups fails
+     * (they will not answer; the sender gets an error and sends elsewhere, so nothing it was told is
+     * stored can be lost).
+     */
+    public void fail(String reason) {
+        for (Long seq : List.copyOf(waiting.keySet())) {
+            Waiting w = waiting.remove(seq);
+            if (w != null) {
+                w.done.completeExceptionally(new IllegalStateException(reason));
+            }
+        }
+        // The backups dropped their replica of this node when they took it over: bring them in sync again.
+        Set<String> again;
+        synchronized (order) {
+            again = backups;
+            backups = Set.of();
+        }
+        for (String b : again) {
+            snapshots.execute(() -> bringInSync(b));
         }
     }
 
@@ -322,9 +386,12 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         return r == null ? Map.of() : r.messages();
     }
 
-    /** What a backup holds of a primary, handed over for a takeover. */
+    /**
+     * What a backup holds of a primary, handed over for a takeover; {@code owners} names the client
+     * session each message was out with (queue to sequence to owner).
+     */
     public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
-                        boolean complete) {
+                        Map<String, Map<Long, String>> owners, boolean complete) {
     }
 
     /**
@@ -336,7 +403,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         if (r == null) {
             return null;
         }
-        return new Taken(r.queues(), r.messages(), r.duplicateIds(), !r.isSyncing());
+        return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), !r.isSyncing());
     }
 
     /**
@@ -368,6 +435,20 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     @Override
     public boolean isDurable() {
         return local.isDurable();
+    }
+
+    /** Backups learn which stored messages are out with which client session. */
+    @Override
+    public boolean tracksDeliveries() {
+        return true;
+    }
+
+    /**
+     * Where a new backup's snapshot gets the deliveries out now (a snapshot of the store has none):
+     * called while commits pause for the snapshot's cut.
+     */
+    public void setOutstandingDeliveries(java.util.function.Supplier<List<StoreBatch.MarkDelivered>> outstanding) {
+        this.outstanding = outstanding;
     }
 
     @Override

@@ -19,21 +19,30 @@ import java.util.concurrent.Executors;
  * over what it stored: the replica becomes messages of this node's broker. Only in a partition that
  * holds the quorum, so two halves never both take over. Runs off the JGroups thread.
  *
- * <p>Every takeover is recorded with an epoch (the time it happened) by every member, in a file of
- * each node's data directory. A node that comes back with its old disk asks the members before it
+ * <p>Every takeover is recorded with an epoch (the time it happened) and the node that took over,
+ * by every member, in a file of each node's data directory. A node that comes back with its old disk asks the members before it
  * serves ({@link #checkBeforeServing}); if any recorded a takeover of it, it discards its stored
  * messages, so its old disk never brings back what another node delivered since, and tells the
  * members to forget the record.
  *
+ * <p>A client of a dead node comes to this node saying where it comes from. {@link #admit} decides:
+ * the node that owns the dead node's messages now (following takeovers of takeovers) serves it, once
+ * its takeover is complete; any other node redirects it there.
+ *
  * <pre>
- * message := 'O' node:utf epoch:i64   -- node was taken over at epoch (to every member)
+ * message := 'O' node:utf epoch:i64   -- the sender took node over at epoch (to every member)
  *          | 'K'                      -- was I taken over? (from a returning node)
  *          | 'N' taken:bool epoch:i64  -- the answer
  *          | 'P'                      -- I discarded what was taken over: forget the record
+ *          | 'T' epoch:i64             -- you were taken over at epoch (to a node that is back in the view)
  * </pre>
  *
- * <p>Not yet handled: a node cut off in a minority partition that is taken over and merges back
- * without a restart.
+ * <p>A node that was cut off or paused, not restarted, and merges back into the view learns it from
+ * the 'T' of the members that recorded its takeover. Until then its backups ignore it (see
+ * {@link ReplicatingStore}), so it can complete nothing; then it closes its client connections
+ * (they fail over to the node that owns its messages now), discards its stored messages and its
+ * unfinished commits, and serves again.
+ *
  */
 public final class Takeover implements ClusterListener, ClusterNode.PayloadHandler, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Takeover.class);
@@ -49,21 +58,56 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private ClusterTopology previous; // guarded by this
     private final ClusterNode node;
     private final java.nio.file.Path recordsFile;
-    private final Map<String, Long> records = new java.util.TreeMap<>(); // guarded by records
+    private final Map<String, Record> records = new java.util.TreeMap<>(); // guarded by records
     private final Map<String, Long> answers = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Nodes this node is taking over now. */
+    private final Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Node id to the first failover node the map named for it, as of the last view it was in. */
+    private final Map<String, String> lastFailover = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Hellos of clients of other nodes, waiting until it is clear who serves them. */
+    private final List<Admission> admissions = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final java.util.concurrent.ScheduledExecutorService timer =
+            Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "tern-admission");
+                t.setDaemon(true);
+                return t;
+            });
+    private final long admissionWaitMs;
+    private final Object discarding = new Object();
+    /** The newest takeover of this node that it has discarded its messages for, and how many; guarded by discarding. */
+    private long handledEpoch = -1;
+    private int handledDropped;
+
+    /** A takeover of a node: when, and by which node. */
+    public record Record(long epoch, String taker) {
+    }
+
+    private record Admission(String from, java.util.concurrent.CompletableFuture<String> answer, long deadlineNs) {
+    }
 
     /**
      * @param recordsFile where this node keeps the takeovers it knows of (null: in memory only)
      */
     public Takeover(ClusterNode node, ReplicatingStore store, Broker broker, java.nio.file.Path recordsFile) {
+        this(node, store, broker, recordsFile, 10_000);
+    }
+
+    /**
+     * @param admissionWaitMs how long a client of a node still in the view waits for that node to be
+     *                        found dead and taken over before it is served here without recovery
+     */
+    public Takeover(ClusterNode node, ReplicatingStore store, Broker broker, java.nio.file.Path recordsFile,
+                    long admissionWaitMs) {
         this.node = node;
+        this.admissionWaitMs = admissionWaitMs;
         this.selfId = node.self().nodeId();
         this.store = store;
         this.broker = broker;
         this.recordsFile = recordsFile;
         loadRecords();
-        node.addPayloadHandler("OKNP", this);
+        node.addPayloadHandler("OKNPT", this);
         node.addListener(this);
+        broker.setAdmission(this::admit);
     }
 
     private void loadRecords() {
@@ -73,8 +117,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         try {
             for (String line : java.nio.file.Files.readAllLines(recordsFile)) {
                 String[] parts = line.trim().split(" ");
-                if (parts.length == 2) {
-                    records.put(parts[0], Long.parseLong(parts[1]));
+                if (parts.length >= 2) {
+                    records.put(parts[0], new Record(Long.parseLong(parts[1]), parts.length > 2 ? parts[2] : ""));
                 }
             }
         } catch (java.io.IOException | NumberFormatException e) {
@@ -87,7 +131,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             return;
         }
         StringBuilder b = new StringBuilder();
-        records.forEach((id, epoch) -> b.append(id).append(' ').append(epoch).append('\n'));
+        records.forEach((id, r) -> b.append(id).append(' ').append(r.epoch()).append(' ').append(r.taker()).append('\n'));
         try {
             java.nio.file.Path tmp = recordsFile.resolveSibling(recordsFile.getFileName() + ".tmp");
             java.nio.file.Files.writeString(tmp, b);
@@ -98,19 +142,20 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
     }
 
-    private void record(String nodeId, Long epoch) {
+    private void record(String nodeId, Record r) {
         synchronized (records) {
-            if (epoch == null) {
+            if (r == null) {
                 records.remove(nodeId);
             } else {
-                records.put(nodeId, epoch);
+                records.put(nodeId, r);
             }
             saveRecords();
         }
+        reconsiderAdmissions();
     }
 
-    /** The takeovers this node knows of: node id to epoch. */
-    public Map<String, Long> records() {
+    /** The takeovers this node knows of: node id to when and by whom. */
+    public Map<String, Record> records() {
         synchronized (records) {
             return Map.copyOf(records);
         }
@@ -122,15 +167,15 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         try {
             byte type = in.readByte();
             switch (type) {
-                case 'O' -> record(in.readUTF(), in.readLong());
+                case 'O' -> record(in.readUTF(), new Record(in.readLong(), from));
                 case 'K' -> {
-                    Long epoch;
+                    Record r;
                     synchronized (records) {
-                        epoch = records.get(from);
+                        r = records.get(from);
                     }
                     node.send(from, message('N', out -> {
-                        out.writeBoolean(epoch != null);
-                        out.writeLong(epoch == null ? 0 : epoch);
+                        out.writeBoolean(r != null);
+                        out.writeLong(r == null ? 0 : r.epoch());
                     }));
                 }
                 case 'N' -> {
@@ -140,6 +185,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     }
                 }
                 case 'P' -> record(from, null);
+                case 'T' -> {
+                    long epoch = in.readLong();
+                    worker.execute(() -> discardIfNew(epoch, "merged back into the view"));
+                }
                 default -> LOG.warn("Unknown takeover message {} from {}", type, from);
             }
         } catch (java.io.IOException e) {
@@ -191,21 +240,79 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         long epoch = answers.values().stream().mapToLong(Long::longValue).max().orElse(-1);
         if (epoch < 0) {
-            return 0;
+            synchronized (discarding) { // a member's 'T' may have made this node discard (and the others forget) already
+                return handledEpoch >= 0 ? handledDropped : 0;
+            }
         }
-        int dropped = broker.discardStoredMessages();
-        LOG.warn("This node was taken over while it was gone (epoch {}): discarded {} stored message(s) its "
-                + "failover node owns now", epoch, dropped);
-        node.sendToOthers(message('P', out -> { }));
-        return dropped;
+        return discardIfNew(epoch, "restarted");
+    }
+
+    /**
+     * This node was taken over at {@code epoch}: unless it already did so for that takeover, it fences
+     * itself, closes its client connections, fails its unfinished commits, discards its stored
+     * messages, tells the members to forget the record, and serves again.
+     *
+     * @return the number of stored messages discarded
+     */
+    private int discardIfNew(long epoch, String how) {
+        synchronized (discarding) {
+            if (epoch <= handledEpoch) {
+                return epoch == handledEpoch ? handledDropped : 0;
+            }
+            handledEpoch = epoch;
+            handledDropped = discard(epoch, how);
+            return handledDropped;
+        }
+    }
+
+    private int discard(long epoch, String how) {
+        String reason = "node " + node.self().name() + " was taken over while it was gone (epoch " + epoch
+                + ") and discards what it no longer owns";
+        broker.fence(reason);
+        try {
+            store.fail(reason);
+            broker.closeAllConnections().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            int dropped = broker.discardStoredMessages();
+            LOG.warn("This node was taken over while it was gone (epoch {}; {}): discarded {} stored message(s) its "
+                    + "failover node owns now", epoch, how, dropped);
+            node.sendToOthers(message('P', out -> { }));
+            return dropped;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("could not close the client connections before discarding", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while discarding", e);
+        } finally {
+            broker.fence(null);
+        }
     }
 
     @Override
     public synchronized void clusterChanged(ClusterTopology topology, boolean quorum) {
         ClusterTopology before = previous;
         previous = topology;
+        for (NodeInfo m : topology.members()) {
+            List<FailoverInfo> f = topology.failover().getOrDefault(m.nodeId(), List.of());
+            if (f.isEmpty()) {
+                lastFailover.remove(m.nodeId());
+            } else {
+                lastFailover.put(m.nodeId(), f.get(0).nodeId());
+            }
+        }
         if (before == null) {
+            reconsiderAdmissions();
             return;
+        }
+        Set<String> was = new HashSet<>();
+        before.members().forEach(m -> was.add(m.nodeId()));
+        for (NodeInfo back : topology.members()) {
+            Record r;
+            synchronized (records) {
+                r = records.get(back.nodeId());
+            }
+            if (r != null && !was.contains(back.nodeId()) && selfId.equals(r.taker())) {
+                node.send(back.nodeId(), message('T', out -> out.writeLong(r.epoch())));
+            }
         }
         Set<String> now = new HashSet<>();
         topology.members().forEach(m -> now.add(m.nodeId()));
@@ -222,8 +329,17 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                         gone.name());
                 continue;
             }
-            worker.execute(() -> takeOver(gone));
+            pending.add(gone.nodeId());
+            worker.execute(() -> {
+                try {
+                    takeOver(gone);
+                } finally {
+                    pending.remove(gone.nodeId());
+                    reconsiderAdmissions();
+                }
+            });
         }
+        reconsiderAdmissions();
     }
 
     private void takeOver(NodeInfo gone) {
@@ -236,9 +352,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             LOG.error("{} left before its replica here was in sync: taking over what arrived", gone.name());
         }
         long start = System.nanoTime();
-        int count = broker.adopt(taken.queues(), taken.messages(), taken.duplicateIds()).join();
+        int count = broker.adopt(taken.queues(), taken.messages(), taken.duplicateIds(), taken.owners()).join();
         long epoch = System.currentTimeMillis();
-        record(gone.nodeId(), epoch);
+        record(gone.nodeId(), new Record(epoch, selfId));
         node.sendToOthers(message('O', out -> {
             out.writeUTF(gone.nodeId());
             out.writeLong(epoch);
@@ -247,8 +363,96 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 count, taken.duplicateIds().size(), (System.nanoTime() - start) / 1_000_000);
     }
 
+    // ---- admission of clients of other nodes ---------------------------------------------------
+
+    /**
+     * A client that failed over from node {@code from} says hello: completes with null to serve it
+     * here (this node owns {@code from}'s messages now and has taken them over, or nobody does), or
+     * with the client URI of the node that owns them. Waits while {@code from} is still in the view
+     * (up to the admission wait) or a takeover of it is under way.
+     */
+    public java.util.concurrent.CompletableFuture<String> admit(String from) {
+        Admission a = new Admission(from, new java.util.concurrent.CompletableFuture<>(),
+                System.nanoTime() + admissionWaitMs * 1_000_000L);
+        if (decide(a)) {
+            return a.answer();
+        }
+        admissions.add(a);
+        timer.schedule(this::reconsiderAdmissions, admissionWaitMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        decide(a); // a change may have come between the first look and the add
+        return a.answer();
+    }
+
+    private void reconsiderAdmissions() {
+        for (Admission a : admissions) {
+            if (decide(a)) {
+                admissions.remove(a);
+            }
+        }
+    }
+
+    /**
+     * Answers the admission if it can be answered now; false if it must wait. Judged by the view as
+     * this class last saw it, so that a node that just left is either still "live" here or already
+     * has its takeover pending.
+     */
+    private synchronized boolean decide(Admission a) {
+        if (a.answer().isDone()) {
+            return true;
+        }
+        Map<String, NodeInfo> live = new java.util.HashMap<>();
+        if (previous != null) {
+            previous.members().forEach(m -> live.put(m.nodeId(), m));
+        }
+        if (live.containsKey(a.from())) {
+            if (System.nanoTime() - a.deadlineNs() < 0) {
+                return false;
+            }
+            LOG.warn("A client of {} came here, but that node is still in the view after {} ms: serving the client "
+                    + "here without recovering its deliveries", live.get(a.from()).name(), admissionWaitMs);
+            a.answer().complete(null);
+            return true;
+        }
+        String owner = ownerOf(a.from(), live.keySet());
+        if (owner != null && owner.equals(selfId) && !pending.isEmpty()) {
+            return false; // our takeover is under way: the client recovers once it is done
+        }
+        NodeInfo o = owner == null || owner.equals(selfId) ? null : live.get(owner);
+        a.answer().complete(o == null || o.clientUris().isEmpty() ? null : o.clientUris().get(0));
+        return true;
+    }
+
+    /**
+     * The live node that owns {@code nodeId}'s messages: the taker of its recorded takeover (and, if
+     * that one is gone too, of the taker's), or the first failover node the map last named for it
+     * while no takeover is recorded yet. Null if none is known or alive.
+     */
+    String ownerOf(String nodeId, Set<String> live) {
+        String current = nodeId;
+        for (int hops = 0; hops < 16; hops++) {
+            if (live.contains(current)) {
+                return current;
+            }
+            if (pending.contains(current)) {
+                return selfId;
+            }
+            Record r;
+            synchronized (records) {
+                r = records.get(current);
+            }
+            String next = r != null && !r.taker().isEmpty() ? r.taker() : lastFailover.get(current);
+            if (next == null || next.equals(current)) {
+                return null;
+            }
+            current = next;
+        }
+        return null;
+    }
+
     @Override
     public void close() {
         worker.shutdownNow();
+        timer.shutdownNow();
+        admissions.forEach(a -> a.answer().complete(null));
     }
 }

@@ -202,25 +202,52 @@ class ClientFailoverTest {
     }
 
     @Test
-    void aTransactionThatSpansAFailoverIsRolledBackAndTheNextOneCommits() throws Exception {
+    void aTransactionThatOnlySentGoesOnOnTheNextServer() throws Exception {
         EmbeddedTern a = server();
         EmbeddedTern b = server();
         try (Connection c = connect(list(a, b))) {
             Session tx = c.createSession(true, Session.SESSION_TRANSACTED);
             Queue q = tx.createQueue("ledger");
             MessageProducer p = tx.createProducer(q);
-            p.send(tx.createTextMessage("lost-with-a"));
+            p.send(tx.createTextMessage("sent-to-a"));
             a.close();
-            p.send(tx.createTextMessage("sent-to-b-in-the-same-transaction"));
+            p.send(tx.createTextMessage("sent-after-the-failover"));
+            tx.commit(); // the client kept the transaction's sends and sent them again to b
+
+            Session reader = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer consumer = reader.createConsumer(q);
+            assertThat(text(consumer.receive(10_000))).isEqualTo("sent-to-a");
+            assertThat(text(consumer.receive(10_000))).isEqualTo("sent-after-the-failover");
+            assertThat(consumer.receiveNoWait()).isNull();
+            assertThat(errors).isEmpty();
+        }
+    }
+
+    @Test
+    void aTransactionThatReceivedFromAServerWithoutReplicationIsRolledBackAndTheNextOneCommits() throws Exception {
+        EmbeddedTern a = server();
+        EmbeddedTern b = server();
+        try (Connection c = connect(list(a, b))) {
+            c.start();
+            Session tx = c.createSession(true, Session.SESSION_TRANSACTED);
+            Queue in = tx.createQueue("in");
+            Queue out = tx.createQueue("out");
+            tx.createProducer(in).send(tx.createTextMessage("on-a"));
+            tx.commit();
+            MessageConsumer consumer = tx.createConsumer(in);
+            assertThat(text(consumer.receive(10_000))).isEqualTo("on-a");
+            MessageProducer p = tx.createProducer(out);
+            p.send(tx.createTextMessage("never-applied"));
+            a.close(); // nobody took a over: what the transaction received there cannot be committed elsewhere
             assertThatThrownBy(tx::commit).isInstanceOf(TransactionRolledBackException.class)
                     .hasMessageContaining("rolled back");
 
             p.send(tx.createTextMessage("next"));
             tx.commit();
             Session reader = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-            MessageConsumer consumer = reader.createConsumer(q);
-            assertThat(text(consumer.receive(10_000))).isEqualTo("next");
-            assertThat(consumer.receiveNoWait()).isNull();
+            MessageConsumer outReader = reader.createConsumer(out);
+            assertThat(text(outReader.receive(10_000))).isEqualTo("next");
+            assertThat(outReader.receiveNoWait()).as("nothing of the rolled-back transaction").isNull();
             assertThat(errors).isEmpty();
         }
     }

@@ -97,11 +97,16 @@ class ClusterClientFailoverSystemTest {
         return nodes.stream().filter(n -> server.endsWith(":" + n.port())).findFirst().orElse(null);
     }
 
+    /** Where each message came from, each time it came: for the report of an unexplained repeat. */
+    private final Map<String, List<String>> history = new ConcurrentHashMap<>();
+
     /** {@code from}: the port of the node that delivered {@code m}; 0 if unknown (the client was between nodes). */
     private void consume(Message m, int from) {
         try {
             String id = m.getJMSMessageID();
             firstFrom.putIfAbsent(id, from);
+            history.computeIfAbsent(id, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+                    .add("from " + from + (m.getJMSRedelivered() ? " redelivered" : ""));
             int times = received.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
             if (times > 1) {
                 if (m.getJMSRedelivered()) {
@@ -201,7 +206,8 @@ class ClusterClientFailoverSystemTest {
             }
         }
         assertThat(errors).isEmpty();
-        assertThat(unexplainedRepeats).as("messages received twice without a reason the failure rules allow").isEmpty();
+        assertThat(unexplainedRepeats).as("messages received twice without a reason the failure rules allow (killed: %s): %s",
+                killed, unexplainedRepeats.stream().map(id -> id + " " + history.get(id)).toList()).isEmpty();
         assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.FAILED)).isEmpty();
     }
 

@@ -46,45 +46,23 @@ class TakeoverTest {
     @TempDir
     Path dir;
 
-    private final String cluster = "takeover-" + UUID.randomUUID();
-    private final List<Node> nodes = new ArrayList<>();
+    private InJvmCluster cluster;
+    private List<InJvmCluster.Node> nodes;
 
-    private record Node(String name, TernServer server, ClusterNode cluster, ReplicatingStore store, Takeover takeover) {
-        String id() {
-            return cluster.self().nodeId();
-        }
+    @org.junit.jupiter.api.BeforeEach
+    void create() {
+        cluster = new InJvmCluster(dir);
+        nodes = cluster.nodes;
     }
 
     @AfterEach
     void stop() {
-        for (Node n : nodes) {
-            n.takeover().close();
-            n.cluster().close();
-            n.server().close();
-        }
+        cluster.close();
     }
 
-    /** Starts (or restarts, on its data directory) a node; it serves clients only after the takeover check. */
-    private Node start(String name) throws Exception {
-        ReplicatingStore[] store = new ReplicatingStore[1];
-        TernServer server = TernServer.start(BrokerConfig.builder().name(name).dataDir(dir.resolve(name)).port(Ports.free())
-                .bindAddress("127.0.0.1").build(), s -> store[0] = new ReplicatingStore(s));
-        server.broker().holdClients("node " + name + " checks whether it was taken over");
-        NodeInfo self = new NodeInfo(server.broker().nodeId(), name, "machine-" + name, List.of(server.url()), "");
-        ClusterNode node = ClusterNode.create(new ClusterNode.Config(cluster, "loopback", Map.of(), new RingFailoverPolicy(1), true), self);
-        store[0].attach(node);
-        server.broker().setDuplicateIdsElsewhere(store[0]::holdsDuplicateId);
-        Takeover takeover = new Takeover(node, store[0], server.broker(), dir.resolve(name).resolve("takeovers"));
-        node.addListener((topology, quorum) -> server.broker().setTopology(topology));
-        node.connect();
-        discardedOnStart.put(name, takeover.checkBeforeServing(5000));
-        server.broker().holdClients(null);
-        Node n = new Node(name, server, node, store[0], takeover);
-        nodes.add(n);
-        return n;
+    private InJvmCluster.Node start(String name) throws Exception {
+        return cluster.start(name);
     }
-
-    private final Map<String, Integer> discardedOnStart = new java.util.concurrent.ConcurrentHashMap<>();
 
     private static String text(Message m) throws JMSException {
         return ((TextMessage) m).getText();
@@ -92,8 +70,8 @@ class TakeoverTest {
 
     @Test
     void theFailoverNodeTakesOverTheCrashedNodesMessagesAndItsClientsFollow() throws Exception {
-        Node a = start("a");
-        Node b = start("b");
+        InJvmCluster.Node a = start("a");
+        InJvmCluster.Node b = start("b");
         start("c");
         await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> n.cluster().members().size() == 3)
                 && a.store().backups().contains(b.id()) && b.store().replicaOf(a.id()) != null && !b.store().isSyncing(a.id()));
@@ -163,14 +141,14 @@ class TakeoverTest {
         // Every member recorded the takeover of a. When a comes back with its old disk (150 messages
         // still stored there), it asks, learns it, and discards them before it serves anyone.
         assertThat(b.takeover().records()).containsKey(a.id());
-        Node third = nodes.get(2);
+        InJvmCluster.Node third = nodes.get(2);
         await().until(() -> third.takeover().records().containsKey(a.id()));
         nodes.remove(a);
         a.takeover().close();
         a.cluster().close();
-        Node back = start("a");
+        InJvmCluster.Node back = start("a");
         assertThat(back.id()).isEqualTo(a.id());
-        assertThat(discardedOnStart.get("a")).isEqualTo(150);
+        assertThat(cluster.discardedOnStart.get("a")).isEqualTo(150);
         assertThat(back.server().broker().messageCount("orders")).isZero();
         await().until(() -> nodes.stream().noneMatch(n -> n.takeover().records().containsKey(a.id()))); // forgotten
         try (Connection again = new TernConnectionFactory(back.server().url() + "?failover=false").createConnection()) {
@@ -182,7 +160,7 @@ class TakeoverTest {
 
     @Test
     void aNodeHoldsItsClientsUntilItKnowsWhetherItWasTakenOver() throws Exception {
-        Node a = start("a");
+        InJvmCluster.Node a = start("a");
         a.server().broker().holdClients("checking");
         org.assertj.core.api.Assertions.assertThatThrownBy(() ->
                         new TernConnectionFactory(a.server().url() + "?failover=false").createConnection())

@@ -96,7 +96,8 @@ public final class FrameCodec {
     private static final byte REQ_HELLO = 1, REQ_SET_CLIENT_ID = 2, REQ_CREATE_SESSION = 3, REQ_CLOSE_SESSION = 4,
             REQ_CREATE_CONSUMER = 5, REQ_CLOSE_CONSUMER = 6, REQ_UNSUBSCRIBE = 7, REQ_SEND = 8, REQ_ACK = 9,
             REQ_RECOVER = 10, REQ_COMMIT = 11, REQ_ROLLBACK = 12, REQ_BROWSE = 13, REQ_CREATE_TEMP = 14,
-            REQ_DELETE_TEMP = 15, REQ_CREDIT = 16, REQ_PULL = 17, REQ_PING = 18;
+            REQ_DELETE_TEMP = 15, REQ_CREDIT = 16, REQ_PULL = 17, REQ_PING = 18,
+            REQ_RECOVER_SESSION = 19, REQ_DRAIN = 20;
 
     private static void writeRequest(Request request, ByteBuf out) {
         if (request instanceof Request.Hello r) {
@@ -104,6 +105,8 @@ public final class FrameCodec {
             Wire.writeString(out, r.user());
             Wire.writeString(out, r.password());
             Wire.writeString(out, r.clientName());
+            Wire.writeString(out, r.connectionKey());
+            Wire.writeString(out, r.fromNode());
         } else if (request instanceof Request.SetClientId r) {
             out.writeByte(REQ_SET_CLIENT_ID);
             Wire.writeString(out, r.clientId());
@@ -156,6 +159,16 @@ public final class FrameCodec {
             out.writeByte(REQ_PULL).writeLong(r.consumerId());
         } else if (request instanceof Request.Ping r) {
             out.writeByte(REQ_PING);
+        } else if (request instanceof Request.Drain r) {
+            out.writeByte(REQ_DRAIN);
+            Wire.writeString(out, r.nodeName());
+        } else if (request instanceof Request.RecoverSession r) {
+            out.writeByte(REQ_RECOVER_SESSION).writeInt(r.sessionId()).writeInt(r.messages().size());
+            for (Request.HeldMessage m : r.messages()) {
+                out.writeLong(m.consumerId());
+                Wire.writeString(out, m.messageId());
+                out.writeByte(m.state().ordinal());
+            }
         }
     }
 
@@ -163,7 +176,8 @@ public final class FrameCodec {
         Wire.need(in, 1);
         byte type = in.readByte();
         return switch (type) {
-            case REQ_HELLO -> new Request.Hello(Wire.readString(in), Wire.readString(in), Wire.readString(in));
+            case REQ_HELLO -> new Request.Hello(Wire.readString(in), Wire.readString(in), Wire.readString(in),
+                    Wire.readString(in), Wire.readString(in));
             case REQ_SET_CLIENT_ID -> new Request.SetClientId(requiredString(in, "client id"));
             case REQ_CREATE_SESSION -> {
                 Wire.need(in, 5);
@@ -211,11 +225,29 @@ public final class FrameCodec {
             }
             case REQ_PULL -> new Request.Pull(readLong(in));
             case REQ_PING -> new Request.Ping();
+            case REQ_DRAIN -> new Request.Drain(requiredString(in, "node name"));
+            case REQ_RECOVER_SESSION -> {
+                int session = readInt(in);
+                int count = Wire.readCount(in, 14);
+                List<Request.HeldMessage> held = new ArrayList<>(count);
+                for (int i = 0; i < count; i++) {
+                    long consumer = readLong(in);
+                    String messageId = requiredString(in, "message id");
+                    Wire.need(in, 1);
+                    int state = in.readByte();
+                    if (state < 0 || state >= Request.Held.values().length) {
+                        throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown held state " + state);
+                    }
+                    held.add(new Request.HeldMessage(consumer, messageId, Request.Held.values()[state]));
+                }
+                yield new Request.RecoverSession(session, held);
+            }
             default -> throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown request type " + type);
         };
     }
 
-    private static final byte RES_OK = 1, RES_ERROR = 2, RES_WELCOME = 3, RES_BROWSE_BATCH = 4, RES_TEMP_CREATED = 5;
+    private static final byte RES_OK = 1, RES_ERROR = 2, RES_WELCOME = 3, RES_BROWSE_BATCH = 4, RES_TEMP_CREATED = 5,
+            RES_REDIRECT = 6, RES_RECOVERED = 7, RES_DRAINED = 8;
 
     private static void writeResponse(Response response, ByteBuf out) {
         if (response instanceof Response.Ok r) {
@@ -237,6 +269,15 @@ public final class FrameCodec {
         } else if (response instanceof Response.TempCreated r) {
             out.writeByte(RES_TEMP_CREATED);
             Wire.writeDestination(out, r.destination());
+        } else if (response instanceof Response.Redirect r) {
+            out.writeByte(RES_REDIRECT);
+            Wire.writeString(out, r.uri());
+            Wire.writeString(out, r.reason());
+        } else if (response instanceof Response.Drained r) {
+            out.writeByte(RES_DRAINED).writeInt(r.remaining());
+        } else if (response instanceof Response.Recovered r) {
+            out.writeByte(RES_RECOVERED);
+            Wire.writeLongs(out, r.deliveryIds());
         }
     }
 
@@ -261,6 +302,9 @@ public final class FrameCodec {
                 yield new Response.BrowseBatch(list, more);
             }
             case RES_TEMP_CREATED -> new Response.TempCreated(requiredDestination(in));
+            case RES_REDIRECT -> new Response.Redirect(requiredString(in, "redirect uri"), Wire.readString(in));
+            case RES_RECOVERED -> new Response.Recovered(Wire.readLongs(in));
+            case RES_DRAINED -> new Response.Drained(readInt(in));
             default -> throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown response type " + type);
         };
     }

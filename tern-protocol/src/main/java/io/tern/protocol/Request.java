@@ -17,7 +17,18 @@ public sealed interface Request {
     byte SUB_SHARED = 2;
     byte SUB_SHARED_DURABLE = 3;
 
-    record Hello(String user, String password, String clientName) implements Request {
+    /**
+     * The first request. {@code connectionKey} names the client connection for its whole life, across
+     * failovers (null for clients that never recover); {@code fromNode} is the node id of the server
+     * the connection failed over from (null on a first connect): a server that is not the current
+     * owner of that node's messages answers {@link Response.Redirect}, and the owner holds the answer
+     * until it has taken them over.
+     */
+    record Hello(String user, String password, String clientName, String connectionKey, String fromNode)
+            implements Request {
+        public Hello(String user, String password, String clientName) {
+            this(user, password, clientName, null, null);
+        }
     }
 
     record SetClientId(String clientId) implements Request {
@@ -87,5 +98,47 @@ public sealed interface Request {
     }
 
     record Ping() implements Request {
+    }
+
+    /**
+     * Administration: drain the node named {@code nodeName} (the one this connection is on). It
+     * accepts no new clients (they are redirected) and tells every other client to move away, as at
+     * a graceful stop. Answered with {@link Response.Drained}; ask again to follow the progress.
+     */
+    record Drain(String nodeName) implements Request {
+        public Drain {
+            Objects.requireNonNull(nodeName, "nodeName");
+        }
+    }
+
+    /** What a session held from the server it failed over from, as {@link RecoverSession} lists it. */
+    enum Held {
+        /** The application holds it unacknowledged (or in its open transaction): keep it for this session. */
+        HELD,
+        /** The session acknowledged it automatically; the acknowledgement may not have arrived. */
+        ACKED,
+        /** It was in the consumer's buffer; the application never saw it. */
+        UNSEEN
+    }
+
+    /** One delivery a session had on the server it failed over from. */
+    record HeldMessage(long consumerId, String messageId, Held state) {
+        public HeldMessage {
+            Objects.requireNonNull(messageId, "messageId");
+            Objects.requireNonNull(state, "state");
+        }
+    }
+
+    /**
+     * After a failover, right after the session and its consumers were recreated: the deliveries the
+     * session had on the old server. The server finds them among the messages it took over for this
+     * session, keeps the {@code HELD} ones as deliveries of the session (the answer is
+     * {@link Response.Recovered}), acknowledges the {@code ACKED} ones and gives every other one back
+     * to its queue.
+     */
+    record RecoverSession(int sessionId, java.util.List<HeldMessage> messages) implements Request {
+        public RecoverSession {
+            messages = java.util.List.copyOf(messages);
+        }
     }
 }

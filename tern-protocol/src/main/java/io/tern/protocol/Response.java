@@ -28,5 +28,23 @@ public sealed interface Response {
     record TempCreated(DestinationName destination) implements Response {
     }
 
+    /** Answer to a Hello: this server is not the right one; the client goes to {@code uri} instead. */
+    record Redirect(String uri, String reason) implements Response {
+        public Redirect {
+            Objects.requireNonNull(uri, "uri");
+        }
+    }
+
+    /**
+     * Answer to {@link Request.RecoverSession}: the new delivery id of each listed message, in the
+     * request's order; 0 for one that is not held for the session (or was not listed as held).
+     */
+    record Recovered(long[] deliveryIds) implements Response {
+    }
+
+    /** Answer to {@link Request.Drain}: client connections still on the node, besides the asking one. */
+    record Drained(int remaining) implements Response {
+    }
+
     Ok OK = new Ok();
 }

@@ -50,7 +50,10 @@ class FrameCodecTest {
                 new Request.Recover(1, new long[0]), new Request.Commit(1), new Request.Rollback(1, new long[] {1}),
                 new Request.Browse(DestinationName.queue("q"), null, 5, 100),
                 new Request.CreateTemp(DestinationName.Kind.TEMP_QUEUE), new Request.DeleteTemp(DestinationName.queue("x")),
-                new Request.Credit(3, 50), new Request.Pull(3), new Request.Ping());
+                new Request.Credit(3, 50), new Request.Pull(3), new Request.Ping(),
+                new Request.Hello("u", "p", "c", "key-1", "node-x"), new Request.Drain("node-2"),
+                new Request.RecoverSession(4, List.of(new Request.HeldMessage(7, "ID:1", Request.Held.HELD),
+                        new Request.HeldMessage(8, "ID:2", Request.Held.UNSEEN))));
         for (Request r : requests) {
             RequestFrame decoded = (RequestFrame) roundTrip(new RequestFrame(42, 0x1234_5678_9abc_def0L, r));
             assertThat(decoded.correlationId()).isEqualTo(42);
@@ -68,6 +71,9 @@ class FrameCodecTest {
                 new ResponseFrame(3, null, new Response.Welcome("s", "n", 1024)),
                 new ResponseFrame(4, null, new Response.BrowseBatch(List.of(new Response.Browsed(7, message())), true)),
                 new ResponseFrame(5, null, new Response.TempCreated(new DestinationName(DestinationName.Kind.TEMP_TOPIC, "x"))),
+                new ResponseFrame(6, null, new Response.Redirect("tern://h:3", "h:3 owns node-x now")),
+                new ResponseFrame(7, null, new Response.Recovered(new long[] {5, 0, 6})),
+                new ResponseFrame(8, null, new Response.Drained(3)),
                 new Deliver(1, 2, 3, message()));
         for (Frame f : frames) {
             assertThat(roundTrip(f)).usingRecursiveComparison().isEqualTo(f);

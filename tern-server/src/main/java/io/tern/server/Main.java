@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code bin/tern}: the command line of Tern. */
 @Command(name = "tern", mixinStandardHelpOptions = true, version = "tern 0.1.0",
         description = "Tern, a clustered Jakarta Messaging broker.",
-        subcommands = {ServerCommand.class, StopCommand.class, StatusCommand.class, DemoCommand.class, DiscoverCommand.class, LoadCommands.Produce.class,
+        subcommands = {ServerCommand.class, StopCommand.class, StatusCommand.class, DrainCommand.class, DemoCommand.class, DiscoverCommand.class, LoadCommands.Produce.class,
                 LoadCommands.Consume.class})
 public final class Main implements Runnable {
 

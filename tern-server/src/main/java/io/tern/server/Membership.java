@@ -64,7 +64,9 @@ final class Membership {
             broker.holdClients("node " + options.name + " is joining its cluster and checks whether it was taken over");
             replicating.attach(node);
             broker.setDuplicateIdsElsewhere(replicating::holdsDuplicateId);
-            takeover = new io.tern.cluster.Takeover(node, replicating, broker, options.dataDir().resolve("takeovers"));
+            replicating.setOutstandingDeliveries(broker::outstandingDeliveries);
+            takeover = new io.tern.cluster.Takeover(node, replicating, broker, options.dataDir().resolve("takeovers"),
+                    options.admissionWaitMs());
         }
         node.addListener((topology, quorum) -> {
             broker.setTopology(topology);

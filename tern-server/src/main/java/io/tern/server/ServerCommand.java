@@ -33,6 +33,7 @@ final class ServerCommand implements Callable<Integer> {
                 .bindAddress(options.bind)
                 .port(options.port)
                 .maxFrameSize(options.maxFrame)
+                .recoveryTimeoutMs(options.recoveryTimeoutMs)
                 .users(options.users);
         if (options.memoryLimit != null) {
             b.memoryLimitBytes(options.memoryLimit);
@@ -87,6 +88,9 @@ final class ServerCommand implements Callable<Integer> {
             // Without membership, the cluster list is what discovery hears.
             cluster.set(new ClusterList(options.cluster, server.url(), server.broker()));
         }
+        Membership joined = membership.get();
+        ClusterList heard = cluster.get();
+        server.broker().setNextServer(joined != null ? joined::nextTarget : heard::nextTarget);
         discovery.set(startDiscovery(server, cluster.get()));
         System.out.println("tern server " + options.name + " listening on " + server.url());
         System.out.flush();

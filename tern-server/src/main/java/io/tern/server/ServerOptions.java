@@ -97,6 +97,22 @@ public final class ServerOptions {
             + "to another server before the remaining connections are closed (default: ${DEFAULT-VALUE})")
     long shutdownGraceMs = 10_000;
 
+    @Option(names = "--recovery-timeout-ms", description = "With replication: how long messages taken over from a dead "
+            + "node stay kept for the client sessions that had them (they recover them on failover) before other "
+            + "consumers get them (default: ${DEFAULT-VALUE})")
+    long recoveryTimeoutMs = 15_000;
+
+    /** How long a client of a node still in the view waits here for that node to be found dead: detection plus margin. */
+    long admissionWaitMs() {
+        long fd = 6_000;
+        if (fdTimeout != null) {
+            String t = fdTimeout.trim().toLowerCase(java.util.Locale.ROOT);
+            fd = t.endsWith("ms") ? Long.parseLong(t.substring(0, t.length() - 2))
+                    : t.endsWith("s") ? Long.parseLong(t.substring(0, t.length() - 1)) * 1000 : Long.parseLong(t);
+        }
+        return fd + 4_000;
+    }
+
     Path dataDir() {
         return data != null ? data : Path.of("data", name);
     }

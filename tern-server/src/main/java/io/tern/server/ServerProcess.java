@@ -119,6 +119,15 @@ public final class ServerProcess implements AutoCloseable {
         process.waitFor(30, TimeUnit.SECONDS);
     }
 
+    /** SIGSTOP (true) or SIGCONT (false): the process freezes, silent to all, without dying. */
+    public void pause(boolean stop) throws IOException, InterruptedException {
+        Process signal = new ProcessBuilder("kill", stop ? "-STOP" : "-CONT", Long.toString(process.pid()))
+                .redirectErrorStream(true).start();
+        if (!signal.waitFor(10, TimeUnit.SECONDS) || signal.exitValue() != 0) {
+            throw new IOException("kill " + (stop ? "-STOP" : "-CONT") + " " + process.pid() + " failed");
+        }
+    }
+
     /** SIGTERM: a graceful stop. Returns the exit code. */
     public int stop() throws InterruptedException {
         process.destroy();

@@ -37,11 +37,7 @@ final class StatusCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ClusterTopology t;
         try {
-            TernConnectionFactory cf = new TernConnectionFactory(url + (url.contains("?") ? "&" : "?") + "failover=false");
-            try (Connection c = cf.createConnection(user, password)) {
-                c.createSession().close(); // any answer brings the cluster list
-                t = cf.clusterTopology();
-            }
+            t = topologyOf(url, user, password);
         } catch (JMSException e) {
             System.err.println("cannot ask " + url + ": " + e.getMessage());
             return 1;
@@ -52,6 +48,15 @@ final class StatusCommand implements Callable<Integer> {
         }
         System.out.print(json ? json(t) : table(t));
         return 0;
+    }
+
+    /** The cluster list the server at {@code url} sends; null if it sends none. */
+    static ClusterTopology topologyOf(String url, String user, String password) throws JMSException {
+        TernConnectionFactory cf = new TernConnectionFactory(url + (url.contains("?") ? "&" : "?") + "failover=false");
+        try (Connection c = cf.createConnection(user, password)) {
+            c.createSession().close(); // any answer brings the cluster list
+            return cf.clusterTopology();
+        }
     }
 
     private static List<String> failoverNames(ClusterTopology t, NodeInfo n) {

@@ -55,6 +55,14 @@ public interface MessageStore extends AutoCloseable {
         return commit(batch);
     }
 
+    /**
+     * True if the store wants {@link StoreBatch.MarkDelivered} and {@link StoreBatch.MarkReturned}:
+     * a replicated store, whose backups keep delivered messages for their sessions at a takeover.
+     */
+    default boolean tracksDeliveries() {
+        return false;
+    }
+
     /** False for a store that keeps nothing. */
     boolean isDurable();
 

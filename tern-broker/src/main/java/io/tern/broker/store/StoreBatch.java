@@ -30,6 +30,18 @@ public final class StoreBatch {
     public record RemoveDuplicateBucket(long bucket) implements Op {
     }
 
+    /**
+     * Not stored: a stored message went out to a client session ({@code owner} names it for the
+     * session's whole life, across failovers). Replicated so that the node taking this one over
+     * keeps the message for that session until it recovers. Local stores ignore it.
+     */
+    public record MarkDelivered(String queue, long sequence, String owner) implements Op {
+    }
+
+    /** Not stored: a message marked delivered came back to its queue. Local stores ignore it. */
+    public record MarkReturned(String queue, long sequence) implements Op {
+    }
+
     private final List<Op> ops = new ArrayList<>();
 
     public StoreBatch add(Op op) {
@@ -43,5 +55,15 @@ public final class StoreBatch {
 
     public boolean isEmpty() {
         return ops.isEmpty();
+    }
+
+    /** True if every op is a delivery mark, which a local store has nothing to write for. */
+    public boolean onlyMarks() {
+        for (Op op : ops) {
+            if (!(op instanceof MarkDelivered) && !(op instanceof MarkReturned)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

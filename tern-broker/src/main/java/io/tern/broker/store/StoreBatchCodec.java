@@ -18,6 +18,8 @@ import java.io.UncheckedIOException;
  *        | 4 queue:utf sequence:i64              -- RemoveMessage
  *        | 5 bucket:i64 id:utf                   -- AddDuplicateId
  *        | 6 bucket:i64                          -- RemoveDuplicateBucket
+ *        | 7 queue:utf sequence:i64 owner:utf     -- MarkDelivered
+ *        | 8 queue:utf sequence:i64              -- MarkReturned
  * bytes := length:i32 byte*
  * </pre>
  */
@@ -55,6 +57,15 @@ public final class StoreBatchCodec {
                 } else if (op instanceof StoreBatch.RemoveDuplicateBucket o) {
                     out.writeByte(6);
                     out.writeLong(o.bucket());
+                } else if (op instanceof StoreBatch.MarkDelivered o) {
+                    out.writeByte(7);
+                    out.writeUTF(o.queue());
+                    out.writeLong(o.sequence());
+                    out.writeUTF(o.owner());
+                } else if (op instanceof StoreBatch.MarkReturned o) {
+                    out.writeByte(8);
+                    out.writeUTF(o.queue());
+                    out.writeLong(o.sequence());
                 }
             }
         } catch (IOException e) {
@@ -80,6 +91,8 @@ public final class StoreBatchCodec {
                     case 4 -> batch.add(new StoreBatch.RemoveMessage(in.readUTF(), in.readLong()));
                     case 5 -> batch.add(new StoreBatch.AddDuplicateId(in.readLong(), in.readUTF()));
                     case 6 -> batch.add(new StoreBatch.RemoveDuplicateBucket(in.readLong()));
+                    case 7 -> batch.add(new StoreBatch.MarkDelivered(in.readUTF(), in.readLong(), in.readUTF()));
+                    case 8 -> batch.add(new StoreBatch.MarkReturned(in.readUTF(), in.readLong()));
                     default -> throw new IllegalArgumentException("unknown store op " + type);
                 }
             }

@@ -17,12 +17,14 @@ class StoreBatchCodecTest {
                 .add(new StoreBatch.RemoveMessage("orders", 6))
                 .add(new StoreBatch.AddDuplicateId(3, "ID:abc"))
                 .add(new StoreBatch.RemoveDuplicateBucket(2))
-                .add(new StoreBatch.DeleteQueue("old"));
+                .add(new StoreBatch.DeleteQueue("old"))
+                .add(new StoreBatch.MarkDelivered("orders", 8, "conn-1/3"))
+                .add(new StoreBatch.MarkReturned("orders", 8));
         byte[] bytes = StoreBatchCodec.encode(batch);
         byte[] framed = new byte[bytes.length + 5];
         System.arraycopy(bytes, 0, framed, 5, bytes.length);
         StoreBatch back = StoreBatchCodec.decode(framed, 5, bytes.length);
-        assertThat(back.ops()).hasSize(6);
+        assertThat(back.ops()).hasSize(8);
         assertThat(back.ops().get(1)).isInstanceOfSatisfying(StoreBatch.AddMessage.class, m -> {
             assertThat(m.queue()).isEqualTo("orders");
             assertThat(m.sequence()).isEqualTo(7);
@@ -32,6 +34,10 @@ class StoreBatchCodecTest {
         assertThat(back.ops().get(3)).isEqualTo(new StoreBatch.AddDuplicateId(3, "ID:abc"));
         assertThat(back.ops().get(4)).isEqualTo(new StoreBatch.RemoveDuplicateBucket(2));
         assertThat(back.ops().get(5)).isEqualTo(new StoreBatch.DeleteQueue("old"));
+        assertThat(back.ops().get(6)).isEqualTo(new StoreBatch.MarkDelivered("orders", 8, "conn-1/3"));
+        assertThat(back.ops().get(7)).isEqualTo(new StoreBatch.MarkReturned("orders", 8));
+        assertThat(back.onlyMarks()).isFalse();
+        assertThat(new StoreBatch().add(new StoreBatch.MarkReturned("q", 1)).onlyMarks()).isTrue();
     }
 
     @Test

@@ -65,7 +65,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     enum State { CONNECTED, RECONNECTING, FAILING_OVER, CLOSED }
 
     /** One transport to one server; deliveries are tagged with the generation of the link they came on. */
-    record Link(Transport transport, long gen, ClientUrl.HostPort server) {
+    record Link(Transport transport, long gen, ClientUrl.HostPort server, String nodeId) {
     }
 
     /** A request waiting for a link, with the future its caller holds. */
@@ -90,6 +90,11 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     /** A planned move is waiting for open transactions to end; no new transaction may begin. */
     private volatile boolean moving;
     private final List<String> inDoubt = new CopyOnWriteArrayList<>();
+    /** Sessions whose open transaction the last failover carried over: their parked sends went with it. */
+    private final Set<Integer> recoveredTransactions = ConcurrentHashMap.newKeySet();
+    /** Names this connection for its whole life, across failovers: sessions recover under it. */
+    private final String connectionKey = java.util.UUID.randomUUID().toString();
+    private static final int MAX_REDIRECTS = 3;
     private final Map<Integer, TernSession> sessions = new ConcurrentHashMap<>();
     private final Map<Long, TernMessageConsumer> consumers = new ConcurrentHashMap<>();
     private final Map<String, DestinationName.Kind> temporaries = new ConcurrentHashMap<>();
@@ -135,7 +140,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         JMSException last = null;
         for (ClientUrl.HostPort hp : servers) {
             try {
-                return open(hp);
+                return open(hp, null);
             } catch (JMSException e) {
                 last = e;
                 tried.append(tried.length() == 0 ? "" : "; ").append(hp).append(": ").append(e.getMessage());
@@ -149,25 +154,47 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         throw all;
     }
 
-    /** Connects to {@code server} and says hello; deliveries on the new link are accepted from now on. */
-    private Link open(ClientUrl.HostPort server) throws JMSException {
-        long gen = generations.incrementAndGet();
-        Transport t = Transport.connect(server.host(), server.port(), config.connectTimeoutMs(), config.heartbeatMs(),
-                topology, new LinkListener(gen));
-        Link l = new Link(t, gen, server);
-        try {
-            Response welcome = t.call(new Request.Hello(config.user(), config.password(), "tern-client"), config.callTimeoutMs());
+    /**
+     * Connects to {@code server} and says hello; deliveries on the new link are accepted from now on.
+     * {@code fromNode} is the node this connection fails over from (null otherwise): a server that does
+     * not own that node's messages redirects the client to the one that does, at most
+     * {@value #MAX_REDIRECTS} times.
+     */
+    private Link open(ClientUrl.HostPort server, String fromNode) throws JMSException {
+        ClientUrl.HostPort target = server;
+        for (int redirects = 0; ; redirects++) {
+            long gen = generations.incrementAndGet();
+            Transport t = Transport.connect(target.host(), target.port(), config.connectTimeoutMs(), config.heartbeatMs(),
+                    topology, new LinkListener(gen));
+            Response welcome;
+            try {
+                welcome = t.call(new Request.Hello(config.user(), config.password(), "tern-client", connectionKey, fromNode),
+                        config.callTimeoutMs());
+            } catch (JMSException e) {
+                t.close();
+                throw e;
+            }
+            if (welcome instanceof Response.Redirect r) {
+                t.close();
+                ClientUrl.HostPort next = ClientUrl.hostPortOf(r.uri());
+                if (next == null || redirects >= MAX_REDIRECTS) {
+                    throw new JMSException("tern://" + target + " redirected to " + r.uri() + " ("
+                            + r.reason() + "); " + (next == null ? "not a tern:// address" : "too many redirects"));
+                }
+                LOG.info("tern://{} redirects this connection to tern://{}: {}", target, next, r.reason());
+                target = next;
+                continue;
+            }
+            String nodeId = "";
             if (welcome instanceof Response.Welcome w) {
                 maxFrameSize = w.maxFrameSize();
+                nodeId = w.nodeId();
             }
-            LOG.debug("Connected to {} ({})", server, welcome);
-        } catch (JMSException e) {
-            t.close();
-            throw e;
+            LOG.debug("Connected to {} ({})", target, welcome);
+            acceptingGen = gen;
+            strategy.connected(target);
+            return new Link(t, gen, target, nodeId);
         }
-        acceptingGen = gen;
-        strategy.connected(server);
-        return l;
     }
 
     /** Routes what a transport reports to this connection, tagged with the link's generation. */
@@ -391,13 +418,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private boolean resume(ClientUrl.HostPort server, Link lost, boolean planned, List<String> tried) {
         Link l;
         try {
-            l = open(server);
+            l = open(server, planned ? null : lost.nodeId());
         } catch (JMSException e) {
             tried.add(server + ": " + e.getMessage());
             return false;
         }
+        recoveredTransactions.clear();
         try {
-            recreate(l);
+            recreate(l, planned ? null : lost);
         } catch (JMSException e) {
             acceptingGen = 0;
             l.transport().close();
@@ -426,12 +454,23 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         event(FailoverEvent.Kind.COMPLETED, lost.server(), server, planned ? "planned move" : "failover", planned, doubt);
         consumers.values().forEach(TernMessageConsumer::wake);
         for (Waiting w : resumed) {
-            attempt(w.request(), w.onArrival(), w.result(), w.refusals());
+            if (w.request() instanceof Request.Send send && recoveredTransactions.contains(send.sessionId())) {
+                w.result().complete(Response.OK); // sent with the recovered transaction already
+            } else {
+                attempt(w.request(), w.onArrival(), w.result(), w.refusals());
+            }
         }
+        recoveredTransactions.clear();
         return true;
     }
 
-    private void recreate(Link l) throws JMSException {
+    /**
+     * Recreates on {@code l} what this connection had. After a crash of {@code lost} (null for a
+     * planned move, which hands everything back first), each session also recovers what it held from
+     * {@code lost}: the server keeps those messages for it, so they can still be acknowledged or
+     * committed; an open transaction's sends are sent again.
+     */
+    private void recreate(Link l, Link lost) throws JMSException {
         Transport t = l.transport();
         long timeout = config.callTimeoutMs();
         String id = clientId;
@@ -442,10 +481,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             t.call(new Request.CreateTemp(temp.getValue(), temp.getKey()), timeout);
         }
         for (TernSession s : sessions.values()) {
+            TernSession.Recovery recovery = lost == null ? null : s.recovery(lost.gen());
             t.call(new Request.CreateSession(s.id(), wireMode(s.mode())), timeout);
             for (TernMessageConsumer c : s.consumers()) {
                 c.resetForLink();
                 t.call(c.createRequest(), timeout);
+            }
+            if (recovery != null && recovery.run(t, l.gen(), timeout)) {
+                recoveredTransactions.add(s.id());
             }
         }
     }

@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayDeque;
+import java.util.List;
 
 /**
  * A consumer: a buffer of prefetched deliveries filled by the I/O thread, emptied by
@@ -36,6 +37,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private final ArrayDeque<Delivery> buffer = new ArrayDeque<>();
     /** The delivery taken from the buffer and not yet acknowledged or recorded by the session. */
     private Delivery.Tag inHand;
+    private String inHandMessageId;
     private volatile MessageListener listener;
     private volatile boolean closed;
     private int consumedSinceCredit;
@@ -112,6 +114,23 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         long[] keep = java.util.Arrays.copyOf(seen, seen.length + 1);
         keep[seen.length] = h.id();
         return keep;
+    }
+
+    /**
+     * For a session's recovery after the link of {@code gen} broke: the delivery in hand (the
+     * application works on it) is held; the buffered ones were never seen.
+     */
+    synchronized void listForRecovery(long gen, List<Request.HeldMessage> listed, List<Delivery.Tag> tags) {
+        if (inHand != null && inHand.gen() == gen) {
+            listed.add(new Request.HeldMessage(id, inHandMessageId, Request.Held.HELD));
+            tags.add(inHand);
+        }
+        for (Delivery d : buffer) {
+            if (d.gen() == gen) {
+                listed.add(new Request.HeldMessage(id, d.deliver().message().messageId(), Request.Held.UNSEEN));
+                tags.add(d.tag());
+            }
+        }
     }
 
     /** The delivery in hand is acknowledged or recorded by the session; a link left by a move may now close. */
@@ -224,6 +243,17 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         session.call(new Request.Pull(id));
     }
 
+    /**
+     * True if the next buffered delivery came on the current link. One that came on a link that broke
+     * is not given to the application: its acknowledgement could not reach the server that has it.
+     * It waits for the failover, which lists it as unseen and drops it; the node that owns the message
+     * then delivers it again.
+     */
+    private boolean nextIsCurrent() {
+        Delivery next = buffer.peek();
+        return next != null && next.gen() == session.connection().generation();
+    }
+
     /** The next delivery, waiting until {@code deadlineNs}; null on timeout or close. */
     private Delivery take(long deadlineNs) throws JMSException {
         synchronized (this) {
@@ -235,9 +265,10 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
                 if (failure != null) {
                     throw failure;
                 }
-                if (session.connection().isStarted() && !buffer.isEmpty()) {
+                if (session.connection().isStarted() && nextIsCurrent()) {
                     Delivery d = buffer.poll();
                     inHand = d.tag();
+                    inHandMessageId = d.deliver().message().messageId();
                     return d;
                 }
                 long waitNs = deadlineNs == Long.MAX_VALUE ? Long.MAX_VALUE : deadlineNs - System.nanoTime();
@@ -295,12 +326,13 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             Delivery d;
             synchronized (this) {
                 l = listener;
-                if (closed || l == null || !session.connection().isStarted() || buffer.isEmpty()) {
+                if (closed || l == null || !session.connection().isStarted() || !nextIsCurrent()) {
                     drainScheduled = false;
                     return;
                 }
                 d = buffer.poll();
                 inHand = d.tag();
+                inHandMessageId = d.deliver().message().messageId();
             }
             try {
                 deliverTo(l, d);

@@ -205,6 +205,7 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
         boolean transacted = session.getTransacted();
         if (transacted) {
             session.transactionWork(c.generation());
+            session.transactedSend(wire);
         }
         boolean sync = listener == null && mode == DeliveryMode.PERSISTENT && !transacted;
         if (sync) {

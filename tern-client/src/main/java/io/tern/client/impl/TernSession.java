@@ -66,8 +66,15 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     private final List<TernMessageConsumer> consumers = new CopyOnWriteArrayList<>();
     private final List<TernMessageProducer> producers = new CopyOnWriteArrayList<>();
     /** Deliveries the application was given and has not acknowledged (CLIENT) or committed (TRANSACTED). */
-    private final LinkedHashMap<Delivery.Tag, TernMessageConsumer> seen = new LinkedHashMap<>();
+    private final LinkedHashMap<Delivery.Tag, Held> seen = new LinkedHashMap<>();
     private final List<Delivery.Tag> dupsOkPending = new ArrayList<>();
+    /** The last deliveries acknowledged automatically (AUTO, DUPS_OK): their acknowledgement may be lost in a crash. */
+    private final java.util.ArrayDeque<Acked> recentAcks = new java.util.ArrayDeque<>();
+    /** Deliveries of a broken link that the failover node gave new ids (session recovery). */
+    private final Map<Delivery.Tag, Delivery.Tag> remapped = new java.util.HashMap<>();
+    /** The open transaction's sends, sent again if a failover recovers the transaction on another node. */
+    private final List<io.tern.protocol.WireMessage> txSends = new ArrayList<>();
+    private static final int RECENT_ACKS = 1024;
     private volatile long txGen;
     private volatile ExecutorService thread;
     private volatile Thread sessionThread;
@@ -139,6 +146,26 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         return mode;
     }
 
+    /** What the application holds of a delivery: the consumer it came through and the message id. */
+    private record Held(TernMessageConsumer consumer, String messageId) {
+    }
+
+    private record Acked(Delivery.Tag tag, long consumerId, String messageId) {
+    }
+
+    /** The tag a delivery has now: a new one if a failover recovered it on another node. */
+    private synchronized Delivery.Tag current(Delivery.Tag tag) {
+        Delivery.Tag now = remapped.remove(tag);
+        return now == null ? tag : now;
+    }
+
+    private synchronized void rememberAck(Delivery.Tag tag, TernMessageConsumer consumer, String messageId) {
+        recentAcks.addLast(new Acked(tag, consumer.id(), messageId));
+        if (recentAcks.size() > RECENT_ACKS) {
+            recentAcks.removeFirst();
+        }
+    }
+
     List<TernMessageConsumer> consumers() {
         return consumers;
     }
@@ -148,14 +175,20 @@ public final class TernSession implements Session, QueueSession, TopicSession {
      * at once); acknowledge it as the session mode says.
      */
     void delivered(TernMessageConsumer consumer, Delivery d, boolean expired) {
-        Delivery.Tag tag = d.tag();
+        Delivery.Tag tag = current(d.tag());
+        String messageId = d.deliver().message().messageId();
         if (expired && mode != SESSION_TRANSACTED) {
+            rememberAck(tag, consumer, messageId);
             connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
             return;
         }
         switch (mode) {
-            case AUTO_ACKNOWLEDGE -> connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
+            case AUTO_ACKNOWLEDGE -> {
+                rememberAck(tag, consumer, messageId);
+                connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
+            }
             case DUPS_OK_ACKNOWLEDGE -> {
+                rememberAck(tag, consumer, messageId);
                 synchronized (this) {
                     dupsOkPending.add(tag);
                     if (dupsOkPending.size() >= DUPS_OK_BATCH) {
@@ -165,13 +198,13 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             }
             case CLIENT_ACKNOWLEDGE -> {
                 synchronized (this) {
-                    seen.put(tag, consumer);
+                    seen.put(tag, new Held(consumer, messageId));
                 }
             }
             default -> {
                 transactionWork(tag.gen());
                 synchronized (this) {
-                    seen.put(tag, consumer);
+                    seen.put(tag, new Held(consumer, messageId));
                 }
                 connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
             }
@@ -268,8 +301,126 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     /** Ids of the deliveries of {@code consumer} that the application holds, from the link of {@code gen}. */
     synchronized long[] seenIds(TernMessageConsumer consumer, long gen) {
-        return toArray(seen.entrySet().stream().filter(e -> e.getValue() == consumer && e.getKey().gen() == gen)
+        return toArray(seen.entrySet().stream().filter(e -> e.getValue().consumer() == consumer && e.getKey().gen() == gen)
                 .map(e -> e.getKey().id()).toList());
+    }
+
+    // ---- recovery after a failover ---------------------------------------------------------------
+
+    /** A send of the open transaction: kept, so that a failover can send it again on the new node. */
+    synchronized void transactedSend(io.tern.protocol.WireMessage message) {
+        txSends.add(message);
+    }
+
+    /**
+     * What this session had on the link of {@code lostGen}, which broke: the deliveries the
+     * application holds, those acknowledged automatically of late, those buffered unseen. Taken before
+     * the consumers drop their buffers.
+     */
+    Recovery recovery(long lostGen) {
+        List<Request.HeldMessage> listed = new ArrayList<>();
+        List<Delivery.Tag> tags = new ArrayList<>();
+        List<io.tern.protocol.WireMessage> sends;
+        synchronized (this) {
+            seen.forEach((tag, held) -> {
+                if (tag.gen() == lostGen) {
+                    listed.add(new Request.HeldMessage(held.consumer().id(), held.messageId(), Request.Held.HELD));
+                    tags.add(tag);
+                }
+            });
+            for (Acked a : recentAcks) {
+                if (a.tag().gen() == lostGen) {
+                    listed.add(new Request.HeldMessage(a.consumerId(), a.messageId(), Request.Held.ACKED));
+                    tags.add(a.tag());
+                }
+            }
+            sends = txGen == lostGen ? List.copyOf(txSends) : List.of();
+        }
+        for (TernMessageConsumer c : consumers) {
+            c.listForRecovery(lostGen, listed, tags);
+        }
+        return new Recovery(lostGen, listed, tags, sends);
+    }
+
+    /**
+     * Recovers a session on the node that took the broken link's server over: that node kept the
+     * messages for this session, and gives the held ones new delivery ids, so that the application
+     * can still acknowledge or commit them. A transaction whose every received message was recovered
+     * goes on there, its sends sent again; otherwise its commit throws TransactionRolledBackException.
+     */
+    final class Recovery {
+        private final long lostGen;
+        private final List<Request.HeldMessage> listed;
+        private final List<Delivery.Tag> tags;
+        private final List<io.tern.protocol.WireMessage> sends;
+
+        private Recovery(long lostGen, List<Request.HeldMessage> listed, List<Delivery.Tag> tags,
+                         List<io.tern.protocol.WireMessage> sends) {
+            this.lostGen = lostGen;
+            this.listed = listed;
+            this.tags = tags;
+            this.sends = sends;
+        }
+
+        /** Runs on the new link {@code t} of generation {@code newGen}; true if the open transaction goes on. */
+        boolean run(Transport t, long newGen, long timeoutMs) throws JMSException {
+            long[] ids = new long[listed.size()];
+            if (!listed.isEmpty()) {
+                try {
+                    Response r = t.call(new Request.RecoverSession(id, listed), timeoutMs);
+                    if (r instanceof Response.Recovered rec && rec.deliveryIds().length == listed.size()) {
+                        ids = rec.deliveryIds();
+                    }
+                } catch (JMSException e) {
+                    LOG.warn("Session {} could not recover its deliveries: {}", id, e.getMessage());
+                }
+            }
+            int held = 0;
+            List<Long> seenNow = new ArrayList<>();
+            synchronized (TernSession.this) {
+                LinkedHashMap<Delivery.Tag, Held> renamed = new LinkedHashMap<>();
+                Map<Delivery.Tag, Delivery.Tag> now = new java.util.HashMap<>();
+                for (int i = 0; i < listed.size(); i++) {
+                    if (listed.get(i).state() == Request.Held.HELD) {
+                        held++;
+                        if (ids[i] > 0) {
+                            now.put(tags.get(i), new Delivery.Tag(newGen, ids[i]));
+                        }
+                    }
+                }
+                seen.forEach((tag, h) -> {
+                    Delivery.Tag n = now.remove(tag);
+                    renamed.put(n == null ? tag : n, h);
+                    if (n != null) {
+                        seenNow.add(n.id());
+                    }
+                });
+                seen.clear();
+                seen.putAll(renamed);
+                remapped.putAll(now); // deliveries in hand, not in seen yet
+            }
+            int recovered = (int) java.util.Arrays.stream(ids).filter(v -> v > 0).count();
+            if (held > 0) {
+                LOG.info("Session {} recovered {} of the {} message(s) it held from the failed server", id, recovered, held);
+            }
+            if (mode != SESSION_TRANSACTED || txGen != lostGen) {
+                return false;
+            }
+            if (recovered < held) {
+                return false; // the commit will say that the transaction was rolled back
+            }
+            if (!seenNow.isEmpty()) {
+                long[] acks = seenNow.stream().mapToLong(Long::longValue).toArray();
+                t.call(new Request.Ack(id, acks), timeoutMs);
+            }
+            for (io.tern.protocol.WireMessage m : sends) {
+                t.call(new Request.Send(id, m), timeoutMs);
+            }
+            txGen = newGen;
+            LOG.info("Session {}: the open transaction goes on on the new server ({} received, {} sent)", id,
+                    seenNow.size(), sends.size());
+            return true;
+        }
     }
 
     // ---- transactions and recovery ----------------------------------------------------------------
@@ -291,6 +442,9 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     }
 
     private void transactionEnded() {
+        synchronized (this) {
+            txSends.clear();
+        }
         txGen = 0;
         connection.transactionEnded();
     }

@@ -1,0 +1,90 @@
+package io.tern.client;
+
+import io.tern.client.impl.ClientUrl;
+import io.tern.client.impl.TopologyHolder;
+import io.tern.client.impl.Transport;
+import io.tern.protocol.Deliver;
+import io.tern.protocol.Notice;
+import io.tern.protocol.Request;
+import io.tern.protocol.Response;
+import jakarta.jms.JMSException;
+
+import java.util.function.IntConsumer;
+
+/**
+ * Administration of one node over the client protocol, for {@code tern drain}. An administration
+ * connection is not moved away by the drain it asks for.
+ */
+public final class TernAdmin implements AutoCloseable {
+    /** The client name an administration connection says hello with. */
+    public static final String CLIENT_NAME = "tern-admin";
+
+    private final Transport transport;
+    private final long timeoutMs;
+
+    private TernAdmin(Transport transport, long timeoutMs) {
+        this.transport = transport;
+        this.timeoutMs = timeoutMs;
+    }
+
+    /** Connects to the node at {@code uri} ({@code tern://host:port}). */
+    public static TernAdmin connect(String uri, String user, String password, long timeoutMs) throws JMSException {
+        ClientUrl.HostPort hp = ClientUrl.hostPortOf(uri);
+        if (hp == null) {
+            throw new JMSException("not a tern:// address: " + uri);
+        }
+        Transport t = Transport.connect(hp.host(), hp.port(), (int) Math.min(timeoutMs, 10_000), 10_000, new TopologyHolder(),
+                new Transport.Listener() {
+                    @Override
+                    public void onDeliver(Deliver deliver) {
+                    }
+
+                    @Override
+                    public void onNotice(Notice notice) {
+                    }
+
+                    @Override
+                    public void onClosed(Throwable cause) {
+                    }
+                });
+        try {
+            t.call(new Request.Hello(user, password, CLIENT_NAME), timeoutMs);
+        } catch (JMSException e) {
+            t.close();
+            throw e;
+        }
+        return new TernAdmin(t, timeoutMs);
+    }
+
+    /**
+     * Drains the node {@code nodeName} (the one connected to) and waits until none of its client
+     * connections is left or {@code waitMs} passes; {@code progress} hears the count left each time
+     * it changes. Returns the count left (0: drained).
+     */
+    public int drain(String nodeName, long waitMs, IntConsumer progress) throws JMSException {
+        long deadlineNs = System.nanoTime() + waitMs * 1_000_000L;
+        int last = -1;
+        while (true) {
+            Response r = transport.call(new Request.Drain(nodeName), timeoutMs);
+            int left = r instanceof Response.Drained d ? d.remaining() : -1;
+            if (left != last) {
+                progress.accept(left);
+                last = left;
+            }
+            if (left <= 0 || System.nanoTime() - deadlineNs > 0) {
+                return left;
+            }
+            try {
+                Thread.sleep(200); // polls the node's count of client connections
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return left;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+    }
+}

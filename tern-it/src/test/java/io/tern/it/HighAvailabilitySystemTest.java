@@ -1,0 +1,195 @@
+package io.tern.it;
+
+import io.tern.client.FailoverEvent;
+import io.tern.client.TernConnectionFactory;
+import io.tern.server.ServerProcess;
+import io.tern.testkit.Ports;
+import io.tern.testkit.TotalQueueChecker;
+import jakarta.jms.Connection;
+import jakarta.jms.DeliveryMode;
+import jakarta.jms.JMSException;
+import jakarta.jms.Message;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Session;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Three real server processes with {@code --replication}; a producer of persistent messages and a
+ * client-acknowledging consumer both on one node, which is disrupted while both run. A total-queue
+ * checker accounts for every message: nothing lost, nothing acknowledged delivered again, nothing
+ * unexpected.
+ */
+@Tag("system")
+@Timeout(300)
+class HighAvailabilitySystemTest {
+    private static final int FD_TIMEOUT_MS = 2000;
+
+    @TempDir
+    Path dir;
+
+    private final List<ServerProcess> nodes = new ArrayList<>();
+    private final TotalQueueChecker checker = new TotalQueueChecker();
+    private final List<Throwable> errors = new CopyOnWriteArrayList<>();
+    private final List<FailoverEvent> events = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void stop() throws Exception {
+        for (ServerProcess n : nodes) {
+            if (n.isAlive()) {
+                n.pause(false);
+            }
+            n.close();
+        }
+    }
+
+    private void startCluster() throws Exception {
+        int clusterPort = Ports.freeUdp();
+        String address = Ports.multicastGroup(207);
+        for (int i = 1; i <= 3; i++) {
+            nodes.add(new ServerProcess("hs-" + i, Ports.free(), dir.resolve("hs-" + i), dir.resolve("hs-" + i + ".log"),
+                    "--cluster", "hs-" + clusterPort, "--cluster-port", Integer.toString(clusterPort),
+                    "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i, "--replication",
+                    "--fd-timeout", FD_TIMEOUT_MS + "ms", "--recovery-timeout-ms", "60000").start());
+        }
+        for (ServerProcess n : nodes) {
+            assertThat(n.awaitListening(60_000)).isTrue();
+        }
+    }
+
+    @FunctionalInterface
+    private interface Disruption {
+        void apply(ServerProcess node) throws Exception;
+    }
+
+    /** Sends and receives through node 1 while {@code disrupt} hits it, then drains and checks the tally. */
+    private void run(Disruption disrupt) throws Exception {
+        startCluster();
+        ServerProcess target = nodes.get(0);
+        TernConnectionFactory cf = new TernConnectionFactory(target.url() + "?reconnectAttempts=1&reconnectDelay=50&heartbeat=500");
+        cf.setFailoverListener(events::add);
+        assertThat(ServerProcess.awaitClusterMembers(cf, 3, 60_000)).isTrue();
+        try (Connection producerConnection = cf.createConnection(); Connection consumerConnection = cf.createConnection()) {
+            producerConnection.setExceptionListener(errors::add);
+            consumerConnection.setExceptionListener(errors::add);
+            Session ps = producerConnection.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer producer = ps.createProducer(ps.createQueue("ha"));
+            producer.setDeliveryMode(DeliveryMode.PERSISTENT);
+            Session cs = consumerConnection.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            MessageConsumer consumer = cs.createConsumer(cs.createQueue("ha"));
+            consumerConnection.start();
+
+            AtomicBoolean stopSending = new AtomicBoolean();
+            AtomicBoolean stopReceiving = new AtomicBoolean();
+            AtomicInteger sent = new AtomicInteger();
+            AtomicInteger received = new AtomicInteger();
+            Thread sender = new Thread(() -> {
+                try {
+                    while (!stopSending.get()) {
+                        Message m = ps.createTextMessage("m-" + sent.get());
+                        producer.send(m);
+                        checker.sent(m.getJMSMessageID());
+                        sent.incrementAndGet();
+                    }
+                } catch (Throwable t) {
+                    errors.add(t);
+                }
+            }, "test-producer");
+            Thread receiver = new Thread(() -> receive(consumer, stopReceiving, received), "test-consumer");
+            sender.start();
+            receiver.start();
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> received.get() >= 300 || !errors.isEmpty());
+            disrupt.apply(target);
+            int after = sent.get();
+            await().atMost(Duration.ofSeconds(90)).until(() -> sent.get() >= after + 600 || !errors.isEmpty());
+            stopSending.set(true);
+            sender.join(30_000);
+            await().atMost(Duration.ofSeconds(90)).until(() -> checker.lost().isEmpty() || !errors.isEmpty());
+            stopReceiving.set(true);
+            receiver.join(30_000);
+            for (Message m; (m = consumer.receive(1000)) != null; ) { // anything more is a duplicate
+                checker.received(m.getJMSMessageID());
+            }
+        }
+        assertThat(errors).as("exceptions seen by the application").isEmpty();
+        assertThat(checker.lost()).as(checker.toString()).isEmpty();
+        assertThat(checker.duplicated()).as("acknowledged, then delivered again: " + checker).isEmpty();
+        assertThat(checker.unexpected()).isEmpty();
+        assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.FAILED)).isEmpty();
+    }
+
+    /** Receives and acknowledges every fifth message; an acknowledgement that fails leaves its messages in doubt. */
+    private void receive(MessageConsumer consumer, AtomicBoolean stop, AtomicInteger received) {
+        List<String> pending = new ArrayList<>();
+        Message last = null;
+        try {
+            while (!stop.get()) {
+                Message m = consumer.receive(200);
+                if (m != null) {
+                    checker.received(m.getJMSMessageID());
+                    pending.add(m.getJMSMessageID());
+                    received.incrementAndGet();
+                    last = m;
+                }
+                if (!pending.isEmpty() && (pending.size() >= 5 || m == null)) {
+                    try {
+                        last.acknowledge(); // acknowledges every message of the session received so far
+                        pending.forEach(checker::acknowledged);
+                    } catch (JMSException e) {
+                        pending.forEach(checker::acknowledgementInDoubt);
+                    }
+                    pending.clear();
+                }
+            }
+        } catch (Throwable t) {
+            errors.add(t);
+        }
+    }
+
+    @Test
+    void aSigkillOfTheClientsNodeDuringSendsAndReceivesLosesAndRepeatsNothing() throws Exception {
+        run(ServerProcess::kill);
+        assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED).count()).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void aDrainedNodeLosesItsClientsTransparentlyAndThenStopsWithNothingLost() throws Exception {
+        run(node -> {
+            io.tern.server.TernCli.Run drain = io.tern.server.TernCli.run("drain", "--url", node.url(), "--node", "hs-1");
+            assertThat(drain.exit()).as(drain.output()).isZero();
+            assertThat(drain.output()).contains("node hs-1 drained");
+            assertThat(node.stop()).as("SIGTERM after the drain").isIn(0, 143);
+        });
+        assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED))
+                .as("both connections moved, planned").hasSizeGreaterThanOrEqualTo(2).allMatch(FailoverEvent::planned);
+    }
+
+    @Test
+    void aNodePausedPastFailureDetectionIsTakenOverAndDiscardsItsMessagesWhenItComesBack() throws Exception {
+        run(node -> {
+            node.pause(true);
+            Thread.sleep(FD_TIMEOUT_MS + 4000); // the pause itself is the fault under test, not a wait for a condition
+            node.pause(false);
+        });
+        ServerProcess paused = nodes.get(0);
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(paused.log()).contains("was taken over while it was gone"));
+        assertThat(paused.isAlive()).isTrue();
+    }
+}

@@ -1,0 +1,115 @@
+package io.tern.it;
+
+import io.tern.broker.BrokerConfig;
+import io.tern.cluster.ClusterNode;
+import io.tern.cluster.ReplicatingStore;
+import io.tern.cluster.RingFailoverPolicy;
+import io.tern.cluster.Takeover;
+import io.tern.protocol.NodeInfo;
+import io.tern.server.TernServer;
+import io.tern.testkit.Ports;
+import org.jgroups.protocols.DISCARD;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Real servers in one JVM, each with a store that replicates to its failover node (k = 1) over a
+ * SHARED_LOOPBACK cluster of its own name, and a takeover of dead members, wired as {@code tern
+ * server --replication} wires them.
+ */
+final class InJvmCluster implements AutoCloseable {
+    private final Path dir;
+    private final String name = "cluster-" + UUID.randomUUID();
+    private final long recoveryTimeoutMs;
+    final List<Node> nodes = new CopyOnWriteArrayList<>();
+    /** Messages each node discarded on its last start because it had been taken over. */
+    final Map<String, Integer> discardedOnStart = new ConcurrentHashMap<>();
+
+    record Node(String name, TernServer server, ClusterNode cluster, ReplicatingStore store, Takeover takeover) {
+        String id() {
+            return cluster.self().nodeId();
+        }
+
+        String url() {
+            return server.url();
+        }
+    }
+
+    InJvmCluster(Path dir) {
+        this(dir, 15_000);
+    }
+
+    InJvmCluster(Path dir, long recoveryTimeoutMs) {
+        this.dir = dir;
+        this.recoveryTimeoutMs = recoveryTimeoutMs;
+    }
+
+    /** Starts (or restarts, on its data directory) a node; it serves clients only after the takeover check. */
+    Node start(String nodeName) throws Exception {
+        ReplicatingStore[] store = new ReplicatingStore[1];
+        TernServer server = TernServer.start(BrokerConfig.builder().name(nodeName).dataDir(dir.resolve(nodeName))
+                .port(Ports.free()).bindAddress("127.0.0.1").recoveryTimeoutMs(recoveryTimeoutMs).build(),
+                s -> store[0] = new ReplicatingStore(s));
+        server.broker().holdClients("node " + nodeName + " checks whether it was taken over");
+        NodeInfo self = new NodeInfo(server.broker().nodeId(), nodeName, "machine-" + nodeName, List.of(server.url()), "");
+        ClusterNode node = ClusterNode.create(new ClusterNode.Config(name, "loopback", Map.of(), new RingFailoverPolicy(1), true), self);
+        store[0].attach(node);
+        server.broker().setDuplicateIdsElsewhere(store[0]::holdsDuplicateId);
+        store[0].setOutstandingDeliveries(server.broker()::outstandingDeliveries);
+        Takeover takeover = new Takeover(node, store[0], server.broker(), dir.resolve(nodeName).resolve("takeovers"), 10_000);
+        node.addListener((topology, quorum) -> server.broker().setTopology(topology));
+        node.connect();
+        discardedOnStart.put(nodeName, takeover.checkBeforeServing(5000));
+        server.broker().holdClients(null);
+        Node n = new Node(nodeName, server, node, store[0], takeover);
+        nodes.add(n);
+        return n;
+    }
+
+    /** Starts the named nodes and waits until every one is in the view and every replica is in sync. */
+    List<Node> startInSync(String... names) throws Exception {
+        for (String n : names) {
+            start(n);
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> n.cluster().members().size() == names.length
+                && !n.store().backups().isEmpty()
+                && n.store().backups().stream().allMatch(b -> byId(b) != null && !byId(b).store().isSyncing(n.id()))));
+        return List.copyOf(nodes);
+    }
+
+    private Node byId(String id) {
+        return nodes.stream().filter(n -> n.id().equals(id)).findFirst().orElse(null);
+    }
+
+    /** The node {@code node}'s failover map names first. */
+    Node failoverOf(Node node) {
+        return byId(node.cluster().topology().failover().get(node.id()).get(0).nodeId());
+    }
+
+    /** A crash: the node falls silent to the cluster and its client connections drop. */
+    void crash(Node n) {
+        DISCARD discard = n.cluster().jgroupsChannel().getProtocolStack().findProtocol(DISCARD.class);
+        discard.discardAll(true);
+        n.server().close();
+        n.takeover().close();
+        n.cluster().close();
+        nodes.remove(n);
+    }
+
+    @Override
+    public void close() {
+        for (Node n : nodes) {
+            n.takeover().close();
+            n.cluster().close();
+            n.server().close();
+        }
+    }
+}

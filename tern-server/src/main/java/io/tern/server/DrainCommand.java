@@ -1,0 +1,77 @@
+package io.tern.server;
+
+import io.tern.client.TernAdmin;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.NodeInfo;
+import jakarta.jms.JMSException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/**
+ * {@code tern drain --url URL --node NAME}: moves every client off a node, as a graceful stop does,
+ * but leaves the node running; then it can be stopped with nothing lost.
+ */
+@Command(name = "drain", description = "Move every client of a node to the other nodes of its cluster; the node keeps running, "
+        + "accepts no new clients, and can then be stopped.")
+final class DrainCommand implements Callable<Integer> {
+
+    @Option(names = "--url", required = true, description = "A server of the cluster, e.g. tern://127.0.0.1:5445")
+    String url;
+
+    @Option(names = "--node", required = true, description = "The name of the node to drain (as tern status shows it)")
+    String node;
+
+    @Option(names = "--timeout-ms", description = "How long to wait for the clients to leave (default: ${DEFAULT-VALUE})")
+    long timeoutMs = 30_000;
+
+    @Option(names = {"--user"}, description = "User name, if the server requires one")
+    String user;
+
+    @Option(names = {"--password"}, description = "Password, if the server requires one")
+    String password;
+
+    @Override
+    public Integer call() {
+        String uri;
+        try {
+            uri = uriOf(node);
+        } catch (JMSException e) {
+            System.err.println("cannot ask " + url + ": " + e.getMessage());
+            return 1;
+        }
+        if (uri == null) {
+            System.err.println("no node named '" + node + "' in the cluster of " + url + " (see tern status --url " + url + ")");
+            return 1;
+        }
+        try (TernAdmin admin = TernAdmin.connect(uri, user, password, 10_000)) {
+            int left = admin.drain(node, timeoutMs, n -> System.out.println("node " + node + ": " + n
+                    + " client connection(s) left"));
+            if (left > 0) {
+                System.out.println("node " + node + " is draining; " + left + " client connection(s) still there after "
+                        + timeoutMs + " ms (they hold messages not yet acknowledged)");
+                return 2;
+            }
+            System.out.println("node " + node + " drained: no client is left; stop it with tern stop, nothing is lost");
+            return 0;
+        } catch (JMSException e) {
+            System.err.println("cannot drain " + node + " at " + uri + ": " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /** The client URI of the node named {@code name}, from the cluster list; null if no such member. */
+    private String uriOf(String name) throws JMSException {
+        ClusterTopology t = StatusCommand.topologyOf(url, user, password);
+        if (t == null) {
+            return null;
+        }
+        for (NodeInfo n : t.members()) {
+            if (n.name().equals(name) && !n.clientUris().isEmpty()) {
+                return n.clientUris().get(0);
+            }
+        }
+        return null;
+    }
+}
