@@ -978,6 +978,11 @@ public final class Broker implements AutoCloseable {
         clientsHeld = reason;
     }
 
+    /** True if this node serves clients now (neither held nor fenced). */
+    public boolean clientsServed() {
+        return clientsHeld() == null;
+    }
+
     String clientsHeld() {
         String f = fenced;
         return f != null ? f : clientsHeld;
@@ -985,8 +990,8 @@ public final class Broker implements AutoCloseable {
 
     /**
      * Drops every stored message of every queue, in the store too: what a node discards when it
-     * learns that another node took its messages over while it was gone. Only before it serves
-     * clients. Returns the number of messages dropped.
+     * learns that another node took its messages over while it was gone. Messages out with clients
+     * are dropped when they come back. Returns the number of messages dropped.
      */
     public int discardStoredMessages() {
         for (String owner : List.copyOf(heldForRecovery.keySet())) {
@@ -994,11 +999,10 @@ public final class Broker implements AutoCloseable {
         }
         StoreBatch batch = new StoreBatch();
         int dropped = 0;
+        long upTo = sequence.get();
         for (MessageQueue q : List.copyOf(queues.values())) {
-            List<QueueEntry> gone = q.executor().call(q::purgeIdle).join();
-            if (gone == null) {
-                throw new IllegalStateException("queue " + q.name() + " has deliveries in flight; discard only before serving");
-            }
+            // Deliveries still out (to connections closing now) are dropped when they come back.
+            List<QueueEntry> gone = q.executor().call(() -> q.purgeAll(e -> dropStored(q, e), upTo)).join();
             for (QueueEntry e : gone) {
                 if (e.durable) {
                     batch.add(new StoreBatch.RemoveMessage(q.name(), e.sequence));
@@ -1046,6 +1050,25 @@ public final class Broker implements AutoCloseable {
 
     boolean isDraining() {
         return draining;
+    }
+
+    /**
+     * The node {@code nodeId} is back and serves again at {@code uri}: its clients that failed over
+     * here are told to move back (failback); each does once it holds no unacknowledged message.
+     * Returns how many were told.
+     */
+    public int failBack(String nodeId, String uri) {
+        int told = 0;
+        for (ServerConnection c : List.copyOf(connections.values())) {
+            if (nodeId.equals(c.failedOverFrom)) {
+                c.failBack(uri);
+                told++;
+            }
+        }
+        if (told > 0) {
+            LOG.info("Node {} is back at {}: {} client connection(s) that failed over from it move back", nodeId, uri, told);
+        }
+        return told;
     }
 
     /** Stops accepting connections; existing ones are closed by the acceptor. */

@@ -32,6 +32,9 @@ final class MessageQueue {
     private int inFlightCount;
     private int nextConsumer;
     private boolean deleted;
+    /** Set by {@link #purgeAll}: what to do with an entry in flight at the purge that comes back. */
+    private java.util.function.Consumer<QueueEntry> dropOnReturn;
+    private long dropUpTo;
     /** Completes when every delivery made so far is written: later ones wait for it, so order holds. */
     private java.util.concurrent.CompletableFuture<Void> written = java.util.concurrent.CompletableFuture.completedFuture(null);
     /** Owner of a temporary queue or non-durable subscription; null otherwise. */
@@ -248,13 +251,17 @@ final class MessageQueue {
     }
 
     /**
-     * Removes every ready and scheduled entry and returns them; only while nothing is in flight
-     * (a node that has not served a client yet). Null if something is in flight.
+     * Removes every ready and scheduled entry and returns them; entries in flight now are dropped
+     * when they come back, instead of being queued again (they are the caller's to remove from the
+     * store: {@code droppedOnReturn}).
      */
-    List<QueueEntry> purgeIdle() {
-        if (inFlightCount > 0) {
-            return null;
-        }
+    List<QueueEntry> purgeAll(java.util.function.Consumer<QueueEntry> droppedOnReturn, long upToSequence) {
+        this.dropOnReturn = droppedOnReturn;
+        this.dropUpTo = upToSequence;
+        return purge();
+    }
+
+    private List<QueueEntry> purge() {
         List<QueueEntry> all = new java.util.ArrayList<>();
         for (TreeMap<Long, QueueEntry> level : ready) {
             all.addAll(level.values());
@@ -275,6 +282,10 @@ final class MessageQueue {
     /** A delivery came back unacknowledged; {@code counted} when the application may have seen it. */
     void returned(QueueEntry entry, boolean counted) {
         inFlightCount--;
+        if (dropOnReturn != null && entry.sequence <= dropUpTo) {
+            dropOnReturn.accept(entry);
+            return;
+        }
         if (entry.durable && broker.tracksDeliveries()) {
             broker.markReturned(this, entry);
         }

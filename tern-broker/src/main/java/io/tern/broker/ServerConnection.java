@@ -42,6 +42,8 @@ public final class ServerConnection {
     private boolean authenticated;
     /** An administration connection (it asked for a drain): not counted as a client to move away. */
     private volatile boolean admin;
+    /** The node this client failed over from (its Hello said so); it moves back when that node returns. */
+    volatile String failedOverFrom;
     /** Completes when the connection is closed and everything it held went back. */
     final CompletableFuture<Void> gone = new CompletableFuture<>();
     private volatile boolean closed;
@@ -216,6 +218,7 @@ public final class ServerConnection {
                 reply(frame, new Response.Redirect(redirect, "the messages of node " + from + " are served by " + redirect));
                 sink.close();
             } else {
+                failedOverFrom = from;
                 welcome(frame, r);
             }
         }, executor);
@@ -536,6 +539,15 @@ public final class ServerConnection {
                 }
             }
         }
+    }
+
+    /** Tells the client that the node it failed over from is back at {@code uri}. */
+    void failBack(String uri) {
+        failedOverFrom = null;
+        executor.execute(() -> {
+            write(new io.tern.protocol.Notice(io.tern.protocol.Notice.Kind.FAILBACK, uri));
+            flush();
+        });
     }
 
     boolean isAdmin() {

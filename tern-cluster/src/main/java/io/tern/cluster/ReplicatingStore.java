@@ -31,8 +31,8 @@ import java.util.concurrent.Executors;
  * taken (cheap), and the new backup is told the snapshot's cut; then commits resume while the
  * snapshot streams, and the backup applies the batches after the cut once the snapshot is complete.
  *
- * <p>Fencing: a backup ignores (stores nothing, acknowledges nothing) the batches of a node that left
- * its view, until that node is back in it. A node that the others have dropped from the view (paused, cut off) and that still believes itself a
+ * <p>Fencing: a backup ignores (stores nothing, acknowledges nothing) the batches of a node that was
+ * taken over, until that node has discarded what it no longer owns. A node that the others have dropped from the view (paused, cut off) and that still believes itself a
  * member can therefore complete no persistent send, no client acknowledgement and no delivery of a
  * stored message (deliveries wait for their marks to be replicated): its old backups have taken it
  * over and ignore it, until it learns so and discards what it no longer owns ({@link #fail}).
@@ -60,12 +60,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private Set<String> backups = Set.of();                    // guarded by order
     private long lastSeq;                                      // guarded by order
     private boolean paused;                                    // guarded by order
+    private boolean detached;                                  // guarded by order: between fail() and resync()
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
     private final Map<Long, Waiting> waiting = new ConcurrentHashMap<>();
     private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
-    /** Nodes that left this node's view and have not come back into it: their replication is ignored. */
-    private final Set<String> excluded = ConcurrentHashMap.newKeySet();
-    private volatile Set<String> lastMembers = Set.of();
+    private volatile java.util.function.Predicate<String> takenOver = id -> false;
     private volatile java.util.function.Supplier<List<StoreBatch.MarkDelivered>> outstanding = List::of;
     private final ExecutorService snapshots = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "tern-replication-sync");
@@ -185,13 +184,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     public void clusterChanged(ClusterTopology topology, boolean quorum) {
         Set<String> live = new HashSet<>();
         topology.members().forEach(m -> live.add(m.nodeId()));
-        for (String m : lastMembers) {
-            if (!live.contains(m)) {
-                excluded.add(m);
-            }
-        }
-        excluded.removeAll(live);
-        lastMembers = Set.copyOf(live);
         dropReplicasNoLongerOurs(topology, live);
         Set<String> now = new LinkedHashSet<>();
         ClusterNode n;
@@ -207,6 +199,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         waiting.values().forEach(w -> w.retain(now));
         Set<String> added = new LinkedHashSet<>(now);
         synchronized (order) {
+            if (detached) {
+                return;
+            }
             added.removeAll(backups);
             Set<String> kept = new LinkedHashSet<>(backups);
             kept.retainAll(now);
@@ -311,8 +306,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         long seq = in.getLong();
         int bodyOffset = offset + 9;
         int bodyLength = length - 9;
-        if (type != ACK && excluded.contains(from)) {
-            LOG.debug("Ignoring replication message {} from {}, which left this node's view", (char) type, from);
+        if (type != ACK && takenOver.test(from)) {
+            LOG.debug("Ignoring replication message {} from {}, which was taken over and has not discarded yet", (char) type, from);
             return;
         }
         switch (type) {
@@ -344,20 +339,38 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * stored can be lost).
      */
     public void fail(String reason) {
+        synchronized (order) {
+            detached = true; // commits from now on (the discard) wait for no backup
+            backups = Set.of();
+        }
         for (Long seq : List.copyOf(waiting.keySet())) {
             Waiting w = waiting.remove(seq);
             if (w != null) {
                 w.done.completeExceptionally(new IllegalStateException(reason));
             }
         }
-        // The backups dropped their replica of this node when they took it over: bring them in sync again.
-        Set<String> again;
+    }
+
+    /**
+     * Which nodes were taken over (a takeover is recorded for them): their replication is ignored
+     * until they discarded what they no longer own and the record is forgotten.
+     */
+    public void setTakenOver(java.util.function.Predicate<String> takenOver) {
+        this.takenOver = takenOver;
+    }
+
+    /**
+     * After this node discarded what was taken over (and told the members, which readmit it): its
+     * backups dropped their replica of it at the takeover, so each gets a snapshot again.
+     */
+    public void resync() {
+        ClusterNode n;
         synchronized (order) {
-            again = backups;
-            backups = Set.of();
+            detached = false;
+            n = node;
         }
-        for (String b : again) {
-            snapshots.execute(() -> bringInSync(b));
+        if (n != null) {
+            clusterChanged(n.topology(), n.hasQuorum());
         }
     }
 

@@ -35,6 +35,7 @@ import java.util.concurrent.Executors;
  *          | 'N' taken:bool epoch:i64  -- the answer
  *          | 'P'                      -- I discarded what was taken over: forget the record
  *          | 'T' epoch:i64             -- you were taken over at epoch (to a node that is back in the view)
+ *          | 'B'                      -- I serve clients (again): those that failed over from me may come back
  * </pre>
  *
  * <p>A node that was cut off or paused, not restarted, and merges back into the view learns it from
@@ -105,9 +106,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         this.broker = broker;
         this.recordsFile = recordsFile;
         loadRecords();
-        node.addPayloadHandler("OKNPT", this);
+        node.addPayloadHandler("OKNPTB", this);
         node.addListener(this);
         broker.setAdmission(this::admit);
+        store.setTakenOver(id -> {
+            synchronized (records) {
+                return records.containsKey(id);
+            }
+        });
     }
 
     private void loadRecords() {
@@ -184,7 +190,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                         answers.notifyAll();
                     }
                 }
-                case 'P' -> record(from, null);
+                case 'P' -> record(from, null); // its replication is accepted again (ReplicatingStore.setTakenOver)
+                case 'B' -> failBackTo(from);
                 case 'T' -> {
                     long epoch = in.readLong();
                     worker.execute(() -> discardIfNew(epoch, "merged back into the view"));
@@ -268,15 +275,16 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private int discard(long epoch, String how) {
         String reason = "node " + node.self().name() + " was taken over while it was gone (epoch " + epoch
                 + ") and discards what it no longer owns";
+        boolean serving = broker.clientsServed();
         broker.fence(reason);
+        int dropped;
         try {
             store.fail(reason);
             broker.closeAllConnections().get(30, java.util.concurrent.TimeUnit.SECONDS);
-            int dropped = broker.discardStoredMessages();
+            dropped = broker.discardStoredMessages();
             LOG.warn("This node was taken over while it was gone (epoch {}; {}): discarded {} stored message(s) its "
                     + "failover node owns now", epoch, how, dropped);
             node.sendToOthers(message('P', out -> { }));
-            return dropped;
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("could not close the client connections before discarding", e);
         } catch (InterruptedException e) {
@@ -285,6 +293,23 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         } finally {
             broker.fence(null);
         }
+        if (serving) {
+            serving(); // merged back while serving: serves again now
+        }
+        return dropped;
+    }
+
+    /**
+     * This node serves clients (again): the members tell the clients that failed over from it to
+     * come back when they hold nothing unacknowledged (failback). Call once clients are no longer held.
+     */
+    public void serving() {
+        // 'P' again: the one sent at the discard may have gone out before this node knew every member.
+        // Unicast and in order, so each member forgets the record (and accepts this node's replication)
+        // before the snapshots of the resync reach it.
+        node.sendToOthers(message('P', out -> { }));
+        store.resync();
+        node.sendToOthers(message('B', out -> { }));
     }
 
     @Override
@@ -361,6 +386,15 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }));
         LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms", gone.name(), taken.queues().size(),
                 count, taken.duplicateIds().size(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /** {@code nodeId} discarded what was taken over and serves again: its clients here move back to it. */
+    private void failBackTo(String nodeId) {
+        for (NodeInfo m : node.members()) {
+            if (m.nodeId().equals(nodeId) && !m.clientUris().isEmpty()) {
+                broker.failBack(nodeId, m.clientUris().get(0));
+            }
+        }
     }
 
     // ---- admission of clients of other nodes ---------------------------------------------------

@@ -69,6 +69,7 @@ final class InJvmCluster implements AutoCloseable {
         node.connect();
         discardedOnStart.put(nodeName, takeover.checkBeforeServing(5000));
         server.broker().holdClients(null);
+        takeover.serving();
         Node n = new Node(nodeName, server, node, store[0], takeover);
         nodes.add(n);
         return n;

@@ -81,6 +81,7 @@ final class Membership {
         if (takeover != null) {
             takeover.checkBeforeServing(5000);
             broker.holdClients(null);
+            takeover.serving();
         }
         return new Membership(node, takeover);
     }

@@ -92,6 +92,8 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private final List<String> inDoubt = new CopyOnWriteArrayList<>();
     /** Sessions whose open transaction the last failover carried over: their parked sends went with it. */
     private final Set<Integer> recoveredTransactions = ConcurrentHashMap.newKeySet();
+    /** Where the node this connection failed over from is back (a FAILBACK notice), until it moves there. */
+    private volatile String failbackTarget;
     /** Names this connection for its whole life, across failovers: sessions recover under it. */
     private final String connectionKey = java.util.UUID.randomUUID().toString();
     private static final int MAX_REDIRECTS = 3;
@@ -219,8 +221,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         @Override
         public void onNotice(Notice notice) {
             Link l = currentLink();
-            if (notice.kind() == Notice.Kind.LAME_DUCK && l != null && l.gen() == gen) {
+            if (l == null || l.gen() != gen) {
+                return;
+            }
+            if (notice.kind() == Notice.Kind.LAME_DUCK) {
                 startMove(l, notice.target());
+            } else if (notice.kind() == Notice.Kind.FAILBACK && !notice.target().isEmpty()) {
+                failbackTarget = notice.target();
+                failBackIfFree();
             }
         }
 
@@ -585,6 +593,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     /** A transaction ended: a planned move may be waiting for that. */
     void transactionEnded() {
+        failBackIfFree();
         if (moving) {
             synchronized (linkLock) {
                 linkLock.notifyAll();
@@ -593,7 +602,35 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     }
 
     /** Closes links left by a move once the application holds nothing of theirs. */
+    /**
+     * Moves back to the node this connection failed over from, once it is back (a FAILBACK notice)
+     * and this connection holds no unacknowledged message and no open transaction. Checked on the
+     * notice and after every acknowledgement, commit, recover and close.
+     */
+    private void failBackIfFree() {
+        String target = failbackTarget;
+        Link l = currentLink();
+        if (target == null || l == null || state != State.CONNECTED) {
+            return;
+        }
+        for (TernSession s : sessions.values()) {
+            if (s.holds(l.gen()) || s.transactionGen() != 0) {
+                return;
+            }
+        }
+        for (TernMessageConsumer c : consumers.values()) {
+            if (c.holds(l.gen())) {
+                return;
+            }
+        }
+        failbackTarget = null;
+        LOG.info("tern://{} is back; this connection holds nothing unacknowledged and moves back from tern://{}",
+                target.replaceFirst("^tern://", ""), l.server());
+        startMove(l, target);
+    }
+
     void retireIfDone() {
+        failBackIfFree();
         if (retiring.isEmpty()) {
             return;
         }

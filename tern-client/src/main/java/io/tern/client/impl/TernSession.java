@@ -365,15 +365,14 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         /** Runs on the new link {@code t} of generation {@code newGen}; true if the open transaction goes on. */
         boolean run(Transport t, long newGen, long timeoutMs) throws JMSException {
             long[] ids = new long[listed.size()];
-            if (!listed.isEmpty()) {
-                try {
-                    Response r = t.call(new Request.RecoverSession(id, listed), timeoutMs);
-                    if (r instanceof Response.Recovered rec && rec.deliveryIds().length == listed.size()) {
-                        ids = rec.deliveryIds();
-                    }
-                } catch (JMSException e) {
-                    LOG.warn("Session {} could not recover its deliveries: {}", id, e.getMessage());
+            // Sent even with nothing listed: the server then gives back at once what it kept for this session.
+            try {
+                Response r = t.call(new Request.RecoverSession(id, listed), timeoutMs);
+                if (r instanceof Response.Recovered rec && rec.deliveryIds().length == listed.size()) {
+                    ids = rec.deliveryIds();
                 }
+            } catch (JMSException e) {
+                LOG.warn("Session {} could not recover its deliveries: {}", id, e.getMessage());
             }
             int held = 0;
             List<Long> seenNow = new ArrayList<>();
