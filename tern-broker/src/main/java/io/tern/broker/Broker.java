@@ -56,6 +56,7 @@ public final class Broker implements AutoCloseable {
     private final Map<Long, ServerConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, ServerConnection> connectionKeys = new ConcurrentHashMap<>();
     private final DuplicateCache duplicates;
+    private final DeliveryMarks deliveryMarks;
     private final AtomicLong sequence = new AtomicLong();
     private final AtomicLong memoryUsed = new AtomicLong();
     private final AtomicLong duplicatesDropped = new AtomicLong();
@@ -97,6 +98,7 @@ public final class Broker implements AutoCloseable {
         this.nodeId = nodeId;
         this.clockMs = clockMs;
         this.duplicates = new DuplicateCache(config.duplicateIdCacheSize());
+        this.deliveryMarks = new DeliveryMarks(store);
         this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
         setTopology(ClusterTopology.single(new NodeInfo(nodeId, config.name(), "", List.of(), "")));
@@ -758,7 +760,7 @@ public final class Broker implements AutoCloseable {
 
     /** Tells the store (its backups) which stored messages went out to which sessions. */
     CompletableFuture<Void> markDelivered(StoreBatch marks) {
-        return store.commit(marks);
+        return deliveryMarks.ship(marks);
     }
 
     /** Tells the store a marked message came back; nobody waits for it. */

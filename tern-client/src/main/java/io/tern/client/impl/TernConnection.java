@@ -225,7 +225,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
                 return;
             }
             if (notice.kind() == Notice.Kind.LAME_DUCK) {
-                startMove(l, notice.target());
+                startMove(l, notice.target(), "tern://" + l.server() + " is shutting down or draining (lame-duck notice)");
             } else if (notice.kind() == Notice.Kind.FAILBACK && !notice.target().isEmpty()) {
                 failbackTarget = notice.target();
                 failBackIfFree();
@@ -507,7 +507,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
      * {@code target} (or any other server). The old link stays open while the application still holds
      * unacknowledged messages from it, so that their acknowledgements reach the server that has them.
      */
-    private void move(Link from, String target) {
+    private void move(Link from, String target, String why) {
         moving = true;
         try {
             long deadlineNs = System.nanoTime() + config.callTimeoutMs() * 1_000_000L;
@@ -520,10 +520,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
                 }
                 link = null;
                 retiring.add(from); // from now on, what concerns its deliveries goes over it as a retiring link
-                transition(State.FAILING_OVER, "tern://" + from.server() + " is shutting down"
-                        + (target.isEmpty() ? "" : " and sends its clients to " + target));
+                transition(State.FAILING_OVER, why + (target.isEmpty() ? "" : "; moving to " + target));
             }
-            event(FailoverEvent.Kind.STARTED, from.server(), null, "lame-duck notice", true);
+            event(FailoverEvent.Kind.STARTED, from.server(), null, why, true);
             from.transport().awaitIdle(config.callTimeoutMs());
             acceptingGen = 0;
             for (TernMessageConsumer c : consumers.values()) {
@@ -543,14 +542,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     }
 
     /** Starts a planned move off {@code from}, unless one is under way or {@code from} is no longer the link. */
-    private void startMove(Link from, String target) {
+    private void startMove(Link from, String target, String why) {
         synchronized (linkLock) {
             if (movingFrom == from || link != from) {
                 return;
             }
             movingFrom = from;
         }
-        startThread("tern-move", () -> move(from, target));
+        startThread("tern-move", () -> move(from, target, why));
     }
 
     /** Requests parked while the link was already replaced: send them on the current link. */
@@ -624,9 +623,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             }
         }
         failbackTarget = null;
-        LOG.info("tern://{} is back; this connection holds nothing unacknowledged and moves back from tern://{}",
-                target.replaceFirst("^tern://", ""), l.server());
-        startMove(l, target);
+        startMove(l, target, "failback: the node this connection failed over from is back");
     }
 
     void retireIfDone() {
@@ -789,7 +786,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
                 synchronized (linkLock) {
                     waiting.add(new Waiting(request, onArrival, result, refusals + 1));
                 }
-                startMove(l, "");
+                startMove(l, "", "tern://" + l.server() + " refuses sends (no quorum)");
                 if (currentLink() != l) {
                     resumeWaitingIfConnected();
                 }
