@@ -167,5 +167,20 @@ class TakeoverTest {
                 .isInstanceOf(JMSException.class).hasMessageContaining("checking");
         a.server().broker().holdClients(null);
         new TernConnectionFactory(a.server().url()).createConnection().close();
+
+        // With failover on (the default), a client waits for a node that is not ready yet.
+        a.server().broker().holdClients("still checking");
+        java.util.concurrent.CompletableFuture<Connection> waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return new TernConnectionFactory(a.server().url()).createConnection();
+            } catch (JMSException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> !waiting.isDone());
+        a.server().broker().holdClients(null);
+        try (Connection c = waiting.get(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            assertThat(c.createSession()).isNotNull();
+        }
     }
 }

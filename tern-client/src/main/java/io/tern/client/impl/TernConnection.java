@@ -134,24 +134,47 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         }
     }
 
-    /** Tries the servers in the strategy's order; the error names each one tried and why it failed. */
+    /**
+     * Tries the servers in the strategy's order; the error names each one tried and why it failed.
+     * While a server answers that it is not ready yet (it is starting, or checking whether it was
+     * taken over) and failover is on, tries again, for up to the call timeout.
+     */
     private Link connectFirst() throws JMSException {
+        long deadlineNs = System.nanoTime() + config.callTimeoutMs() * 1_000_000L;
+        while (true) {
+            try {
+                return connectOnce();
+            } catch (JMSException e) {
+                if (!config.failover() || !ErrorCode.NOT_READY.name().equals(e.getErrorCode())
+                        || System.nanoTime() - deadlineNs > 0) {
+                    throw e;
+                }
+                LOG.debug("No server is ready yet ({}); trying again", e.getMessage());
+                sleepJittered(100);
+            }
+        }
+    }
+
+    private Link connectOnce() throws JMSException {
         List<ClientUrl.HostPort> servers = config.url().isMulticast()
                 ? List.of(MulticastLocator.locate(config.url(), Set.of())) : strategy.order(config.url().servers());
         StringBuilder tried = new StringBuilder();
         JMSException last = null;
+        boolean allNotReady = true;
         for (ClientUrl.HostPort hp : servers) {
             try {
                 return open(hp, null);
             } catch (JMSException e) {
                 last = e;
+                allNotReady &= ErrorCode.NOT_READY.name().equals(e.getErrorCode());
                 tried.append(tried.length() == 0 ? "" : "; ").append(hp).append(": ").append(e.getMessage());
             }
         }
         if (servers.size() == 1) {
             throw last;
         }
-        JMSException all = new JMSException("could not connect to any of " + servers.size() + " servers (" + tried + ")");
+        JMSException all = new JMSException("could not connect to any of " + servers.size() + " servers (" + tried + ")",
+                allNotReady ? ErrorCode.NOT_READY.name() : null);
         all.setLinkedException(last);
         throw all;
     }
