@@ -88,7 +88,8 @@ class ClusterMembershipSystemTest {
         }
         ServerProcess one = nodes.get(0);
         TernConnectionFactory cf = new TernConnectionFactory(one.url() + "?failover=false");
-        try (Connection c = cf.createConnection()) {
+        try (Connection c = await().atMost(Duration.ofSeconds(60)).ignoreExceptionsInstanceOf(jakarta.jms.JMSException.class)
+                .until(cf::createConnection, java.util.Objects::nonNull)) { // a replicating node serves once it has joined
             await().atMost(Duration.ofSeconds(60)).until(() -> topologyVia(cf, c).members().size() == 3);
             ClusterTopology three = cf.clusterTopology();
             assertThat(names(three)).containsExactlyInAnyOrder("node-1", "node-2", "node-3");

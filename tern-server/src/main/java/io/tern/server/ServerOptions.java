@@ -85,10 +85,11 @@ public final class ServerOptions {
             + "of backups (default: the ring policy)")
     String failoverPolicy;
 
-    @Option(names = "--replication", description = "Experimental (issue 5 in progress): replicate every stored change "
-            + "to this node's failover nodes and take over a dead node's messages. Off by default; see README for what "
-            + "is not yet safe.")
-    boolean replication;
+    @Option(names = "--replication", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Replicate every stored change and delivery to this node's failover nodes, take over a dead "
+                    + "node's messages and let its clients recover their sessions (default: on; --no-replication turns it "
+                    + "off; a node without a cluster, --stack none, never replicates)")
+    boolean replication = true;
 
     @Option(names = "--fd-timeout", description = "Silence after which a member is suspected (FD_ALL3), e.g. 6s (default: the stack's)")
     String fdTimeout;
