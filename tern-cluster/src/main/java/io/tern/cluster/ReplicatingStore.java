@@ -222,11 +222,17 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         long cut;
         List<StoreBatch.MarkDelivered> out;
         synchronized (order) {
+            if (detached) {
+                return; // this node discards what was taken over; resync() brings the backups in sync after
+            }
             paused = true;
         }
         try {
             CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
             synchronized (order) {
+                if (detached) {
+                    return;
+                }
                 snapshot = local.snapshot();
                 out = outstanding.get();
                 cut = lastSeq;
