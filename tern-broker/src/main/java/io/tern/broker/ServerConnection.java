@@ -199,7 +199,7 @@ public final class ServerConnection {
             return;
         }
         String drainedTo = broker.drainRedirect();
-        if (drainedTo != null && !"tern-admin".equals(r.clientName())) { // TernAdmin.CLIENT_NAME
+        if (drainedTo != null && !Request.Hello.ADMIN_CLIENT.equals(r.clientName())) {
             reply(frame, new Response.Redirect(drainedTo, "node " + broker.config().name() + " is being drained"));
             sink.close();
             return;

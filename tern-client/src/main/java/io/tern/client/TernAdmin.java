@@ -16,9 +16,6 @@ import java.util.function.IntConsumer;
  * connection is not moved away by the drain it asks for.
  */
 public final class TernAdmin implements AutoCloseable {
-    /** The client name an administration connection says hello with. */
-    public static final String CLIENT_NAME = "tern-admin";
-
     private final Transport transport;
     private final long timeoutMs;
 
@@ -48,7 +45,7 @@ public final class TernAdmin implements AutoCloseable {
                     }
                 });
         try {
-            t.call(new Request.Hello(user, password, CLIENT_NAME), timeoutMs);
+            t.call(new Request.Hello(user, password, Request.Hello.ADMIN_CLIENT), timeoutMs);
         } catch (JMSException e) {
             t.close();
             throw e;

@@ -26,6 +26,9 @@ public sealed interface Request {
      */
     record Hello(String user, String password, String clientName, String connectionKey, String fromNode)
             implements Request {
+        /** The client name of an administration connection (tern drain): a drain does not move it away. */
+        public static final String ADMIN_CLIENT = "tern-admin";
+
         public Hello(String user, String password, String clientName) {
             this(user, password, clientName, null, null);
         }
