@@ -566,6 +566,18 @@ public final class Broker implements AutoCloseable {
     public CompletableFuture<Integer> adopt(Map<String, byte[]> definitions, Map<String, ? extends Map<Long, byte[]>> messages,
                                             java.util.Collection<String> duplicateIds,
                                             Map<String, ? extends Map<Long, String>> owners) {
+        return adopt(definitions, messages, duplicateIds, owners, () -> { });
+    }
+
+    /**
+     * As {@link #adopt(Map, Map, java.util.Collection, Map)}, running {@code onStored} once the
+     * messages are stored (and replicated) and before any of them is delivered: a takeover records
+     * itself there, so that no member can see this node's consumers take a message it does not yet
+     * know was taken over.
+     */
+    public CompletableFuture<Integer> adopt(Map<String, byte[]> definitions, Map<String, ? extends Map<Long, byte[]>> messages,
+                                            java.util.Collection<String> duplicateIds,
+                                            Map<String, ? extends Map<Long, String>> owners, Runnable onStored) {
         for (byte[] encoded : definitions.values()) {
             QueueDefinition d = QueueDefinition.decode(encoded);
             if (d.kind() != QueueDefinition.Kind.TEMPORARY) {
@@ -604,15 +616,20 @@ public final class Broker implements AutoCloseable {
             });
         });
         CompletableFuture<Void> done = new CompletableFuture<>();
-        store.commit(batch).whenComplete((ok, failure) -> {
+        store.commit(batch).whenCompleteAsync((ok, failure) -> {
             if (failure != null) {
                 placements.forEach(p -> released(p.entry()));
                 held.values().forEach(ps -> ps.forEach(p -> released(p.entry())));
                 done.completeExceptionally(new BrokerException(ErrorCode.STORE_FAILURE, failure.getMessage()));
             } else {
+                try {
+                    onStored.run();
+                } catch (RuntimeException e) {
+                    LOG.error("The takeover's own step after storing failed; delivering the messages anyway", e);
+                }
                 holdForRecovery(held).thenRun(() -> apply(placements, List.of(), done));
             }
-        });
+        }, pool);
         int heldCount = held.values().stream().mapToInt(List::size).sum();
         return done.thenApply(v -> {
             if (heldCount > 0) {
@@ -675,6 +692,35 @@ public final class Broker implements AutoCloseable {
     }
 
     /** Number of taken-over messages kept for client sessions that have not recovered yet. */
+    /** This node's queues and connections now, for the console. */
+    public NodeView view() {
+        List<NodeView.QueueView> qs = new ArrayList<>();
+        for (MessageQueue q : queues.values()) {
+            qs.add(q.executor().call(q::view).join());
+        }
+        qs.sort(java.util.Comparator.comparing(NodeView.QueueView::name));
+        List<NodeView.ConnectionView> cs = connections.values().stream().map(ServerConnection::view)
+                .sorted(java.util.Comparator.comparingLong(NodeView.ConnectionView::id)).toList();
+        return new NodeView(config.name(), nodeId, state(), heldForRecoveryCount(), memoryUsed.get(), qs, cs);
+    }
+
+    /** One word for operators: serving, starting (clients held), fenced, draining, no-quorum or stopping. */
+    public String state() {
+        if (stopping) {
+            return "stopping";
+        }
+        if (fenced != null) {
+            return "fenced";
+        }
+        if (clientsHeld != null) {
+            return "starting";
+        }
+        if (draining) {
+            return "draining";
+        }
+        return sendsRefused != null ? "no-quorum" : "serving";
+    }
+
     public int heldForRecoveryCount() {
         return heldForRecovery.values().stream().mapToInt(List::size).sum();
     }
@@ -682,19 +728,22 @@ public final class Broker implements AutoCloseable {
     /**
      * A session that failed over here lists what it had on the node this one took over. Messages
      * kept for it become its deliveries again (HELD), are acknowledged (ACKED) or go back to their
-     * queue uncounted (UNSEEN); whatever else was kept for it goes back counted.
+     * queue uncounted (UNSEEN); whatever else was kept for it goes back counted. When this node took
+     * over the node the session came from ({@code tookOver}) and still keeps the session's messages,
+     * a message listed as acknowledged that is not among them was acknowledged there and replicated
+     * (or was not persistent): nobody delivers it again, so it counts as acknowledged too.
      *
-     * @return the new delivery id of each listed message, 0 where there is none
+     * @return once the acknowledgements are stored: per listed message, its new delivery id (HELD), 1
+     *     (ACKED, acknowledged here) or 0 (kept for nobody here, or UNSEEN)
      */
-    long[] recoverSession(ServerSession session, List<io.tern.protocol.Request.HeldMessage> listed,
-                          java.util.function.LongFunction<ServerConsumer> consumers) {
+    CompletableFuture<long[]> recoverSession(ServerSession session, List<io.tern.protocol.Request.HeldMessage> listed,
+                                             java.util.function.LongFunction<ServerConsumer> consumers, boolean tookOver) {
         long[] ids = new long[listed.size()];
         String owner = session.owner();
-        List<Placement> kept = owner == null ? null : heldForRecovery.remove(owner);
-        if (kept == null) {
-            return ids;
-        }
+        List<Placement> found = owner == null ? null : heldForRecovery.remove(owner);
+        List<Placement> kept = found != null ? found : new ArrayList<>();
         List<Delivery> acks = new ArrayList<>();
+        List<Integer> acked = new ArrayList<>();
         int recovered = 0;
         for (int i = 0; i < listed.size(); i++) {
             io.tern.protocol.Request.HeldMessage m = listed.get(i);
@@ -707,10 +756,14 @@ public final class Broker implements AutoCloseable {
                 }
             }
             if (p == null) {
+                // Kept messages not released yet (no recovery timeout) and this one not among them.
+                if (tookOver && found != null && m.state() == io.tern.protocol.Request.Held.ACKED) {
+                    ids[i] = 1;
+                }
                 continue;
             }
             kept.remove(p);
-            Placement found = p;
+            Placement back = p;
             switch (m.state()) {
                 case HELD -> {
                     if (c != null && c.session == session) {
@@ -720,21 +773,30 @@ public final class Broker implements AutoCloseable {
                         kept.add(p); // no consumer of this session reads that queue: back to it below
                     }
                 }
-                case ACKED -> acks.add(new Delivery(0, p.queue(), p.entry(), null));
-                case UNSEEN -> p.queue().executor().execute(() -> found.queue().returned(found.entry(), false));
+                case ACKED -> {
+                    acks.add(new Delivery(0, p.queue(), p.entry(), null));
+                    acked.add(i);
+                }
+                case UNSEEN -> p.queue().executor().execute(() -> back.queue().returned(back.entry(), false));
             }
         }
-        if (!acks.isEmpty()) {
-            publish(List.of(), acks, null).whenComplete((ok, failure) -> {
-                if (failure != null) {
-                    LOG.error("Could not store the acknowledgements session {} made before its failover", owner, failure);
-                }
-            });
+        if (found != null) {
+            LOG.info("Session {} recovered {} delivery(ies), {} acknowledged before the failover; {} go back to their queues",
+                    owner, recovered, acks.size(), kept.size());
         }
-        LOG.info("Session {} recovered {} delivery(ies), {} acknowledged before the failover; {} go back to their queues",
-                owner, recovered, acks.size(), kept.size());
         kept.forEach(p -> p.queue().executor().execute(() -> p.queue().returned(p.entry(), true)));
-        return ids;
+        if (acks.isEmpty()) {
+            return CompletableFuture.completedFuture(ids);
+        }
+        // The answer waits for the acknowledgements to be stored: the client then counts them as done.
+        return publish(List.of(), acks, null).handle((ok, failure) -> {
+            if (failure != null) {
+                LOG.error("Could not store the acknowledgements session {} made before its failover", owner, failure);
+            } else {
+                acked.forEach(i -> ids[i] = 1);
+            }
+            return ids;
+        });
     }
 
     /**
@@ -1039,6 +1101,14 @@ public final class Broker implements AutoCloseable {
             }
         }
         return (int) connections.values().stream().filter(c -> c != except && !c.isAdmin()).count();
+    }
+
+    /**
+     * Drains this node on an operator's word (console): every client moves away. Returns the number
+     * of client connections still here.
+     */
+    public int drain() {
+        return drain(null);
     }
 
     /** The server a new client is redirected to while this node drains; null if it is not draining. */

@@ -11,4 +11,9 @@ public interface FrameSink {
 
     /** Closes the transport; the broker then sees {@link ServerConnection#closed()}. */
     void close();
+
+    /** The peer's address for operators ({@code host:port}); "" where there is none. */
+    default String remoteAddress() {
+        return "";
+    }
 }

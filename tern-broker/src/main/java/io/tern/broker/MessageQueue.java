@@ -88,6 +88,12 @@ final class MessageQueue {
         return readyCount + inFlightCount + scheduled.size();
     }
 
+    /** This queue for the console; called on its executor. */
+    NodeView.QueueView view() {
+        return new NodeView.QueueView(name(), definition.kind().name().toLowerCase(java.util.Locale.ROOT),
+                definition.topic(), messageCount(), inFlightCount, consumers.size());
+    }
+
     void enqueue(QueueEntry entry) {
         place(entry);
         dispatch();

@@ -47,6 +47,9 @@ public final class ServerConnection {
     /** Completes when the connection is closed and everything it held went back. */
     final CompletableFuture<Void> gone = new CompletableFuture<>();
     private volatile boolean closed;
+    /** Who connected and under what name (Hello), for the console. */
+    private volatile String user;
+    private volatile String clientName;
 
     ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor) {
         this.broker = broker;
@@ -179,7 +182,14 @@ public final class ServerConnection {
                 reply(frame, new Response.Drained(broker.drain(this)));
             } else if (request instanceof Request.RecoverSession r) {
                 ServerSession s = session(r.sessionId());
-                reply(frame, new Response.Recovered(broker.recoverSession(s, r.messages(), consumers::get)));
+                broker.recoverSession(s, r.messages(), consumers::get,
+                        failedOverFrom != null && broker.tracksDeliveries()).whenComplete((ids, failure) -> {
+                    if (failure == null) {
+                        reply(frame, new Response.Recovered(ids));
+                    } else {
+                        fail(frame, failure);
+                    }
+                });
             }
         } catch (BrokerException | IllegalArgumentException e) {
             fail(frame, e instanceof BrokerException ? e : new BrokerException(ErrorCode.MALFORMED_FRAME, e.getMessage()));
@@ -233,6 +243,8 @@ public final class ServerConnection {
             return;
         }
         authenticated = true;
+        user = r.user();
+        clientName = r.clientName();
         String key = r.connectionKey() == null || r.connectionKey().isBlank() || r.connectionKey().length() > 200
                 ? null : r.connectionKey();
         Response welcome = new Response.Welcome(broker.config().name(), broker.nodeId(), broker.config().maxFrameSize());
@@ -548,6 +560,12 @@ public final class ServerConnection {
             write(new io.tern.protocol.Notice(io.tern.protocol.Notice.Kind.FAILBACK, uri));
             flush();
         });
+    }
+
+    /** This connection for the console. */
+    NodeView.ConnectionView view() {
+        return new NodeView.ConnectionView(id, sink.remoteAddress(), user, clientName, clientId, sessions.size(),
+                consumers.size(), failedOverFrom, admin);
     }
 
     boolean isAdmin() {

@@ -413,6 +413,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                         Map<String, Map<Long, String>> owners, boolean complete) {
     }
 
+    /** Forgets the replica of {@code primary}: another node took it over. */
+    public void dropReplica(String primary) {
+        replicas.remove(primary);
+    }
+
     /**
      * Removes and returns the replica of {@code primary} for a takeover; null if this node holds
      * none. {@code complete} is false if the initial snapshot had not finished.

@@ -38,6 +38,13 @@ import java.util.concurrent.Executors;
  *          | 'B'                      -- I serve clients (again): those that failed over from me may come back
  * </pre>
  *
+ * <p>If the first failover node dies during its takeover, before it recorded it, the next failover
+ * node of the dead node's map that is alive takes the dead node over as well as the failover node
+ * (k &ge; 2: it holds both replicas). The failover node records its takeover once the messages are
+ * stored, and before any is delivered; what it stored of them is in its own replica, so the second
+ * taker skips every message of the first replica that came with the second (same queue and message
+ * id): nothing is taken twice, nothing is lost.
+ *
  * <p>A node that was cut off or paused, not restarted, and merges back into the view learns it from
  * the 'T' of the members that recorded its takeover. Until then its backups ignore it (see
  * {@link ReplicatingStore}), so it can complete nothing; then it closes its client connections
@@ -63,6 +70,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private final Map<String, Long> answers = new java.util.concurrent.ConcurrentHashMap<>();
     /** Nodes this node is taking over now. */
     private final Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Nodes gone with no takeover recorded yet: node id to its failover nodes, in order, when it left. */
+    private final Map<String, Gone> unclaimed = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Fault injection for tests: how long a takeover pauses after storing, before recording itself. */
+    private volatile long pauseAfterStoreMs;
     /** Node id to the first failover node the map named for it, as of the last view it was in. */
     private final Map<String, String> lastFailover = new java.util.concurrent.ConcurrentHashMap<>();
     /** Hellos of clients of other nodes, waiting until it is clear who serves them. */
@@ -81,6 +92,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     /** A takeover of a node: when, and by which node. */
     public record Record(long epoch, String taker) {
+    }
+
+    private record Gone(NodeInfo node, List<String> failover) {
     }
 
     private record Admission(String from, java.util.concurrent.CompletableFuture<String> answer, long deadlineNs) {
@@ -149,6 +163,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     }
 
     private void record(String nodeId, Record r) {
+        if (r != null) {
+            unclaimed.remove(nodeId);
+        }
         synchronized (records) {
             if (r == null) {
                 records.remove(nodeId);
@@ -173,7 +190,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         try {
             byte type = in.readByte();
             switch (type) {
-                case 'O' -> record(in.readUTF(), new Record(in.readLong(), from));
+                case 'O' -> {
+                    String taken = in.readUTF();
+                    record(taken, new Record(in.readLong(), from));
+                    // The taker stored what it took (and replicates it as its own): a copy here is not needed.
+                    store.dropReplica(taken);
+                }
                 case 'K' -> {
                     Record r;
                     synchronized (records) {
@@ -341,33 +363,75 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         Set<String> now = new HashSet<>();
         topology.members().forEach(m -> now.add(m.nodeId()));
+        List<NodeInfo> direct = new java.util.ArrayList<>();
         for (NodeInfo gone : before.members()) {
             if (now.contains(gone.nodeId())) {
                 continue;
             }
-            List<FailoverInfo> failover = before.failover().getOrDefault(gone.nodeId(), List.of());
-            if (failover.isEmpty() || !failover.get(0).nodeId().equals(selfId)) {
-                continue;
+            List<String> failover = before.failover().getOrDefault(gone.nodeId(), List.of()).stream()
+                    .map(FailoverInfo::nodeId).toList();
+            boolean recorded;
+            synchronized (records) {
+                recorded = records.containsKey(gone.nodeId());
             }
-            if (!quorum) {
-                LOG.warn("{} left, and this node is its failover node, but this partition has no quorum: no takeover",
-                        gone.name());
-                continue;
+            if (!failover.isEmpty() && !recorded) {
+                unclaimed.put(gone.nodeId(), new Gone(gone, failover));
             }
-            pending.add(gone.nodeId());
-            worker.execute(() -> {
-                try {
-                    takeOver(gone);
-                } finally {
-                    pending.remove(gone.nodeId());
-                    reconsiderAdmissions();
-                }
-            });
+            if (!failover.isEmpty() && failover.get(0).equals(selfId)) {
+                direct.add(gone);
+            }
         }
+        // Gone nodes whose first failover node died too before recording its takeover: the next one alive takes them.
+        List<NodeInfo> orphans = new java.util.ArrayList<>();
+        for (Gone g : unclaimed.values()) {
+            String id = g.node().nodeId();
+            if (now.contains(id) || pending.contains(id) || direct.contains(g.node()) || now.contains(g.failover().get(0))) {
+                continue;
+            }
+            String next = g.failover().stream().filter(now::contains).findFirst().orElse(null);
+            if (selfId.equals(next)) {
+                orphans.add(g.node());
+            }
+        }
+        List<NodeInfo> round = new java.util.ArrayList<>(direct);
+        round.addAll(orphans);
+        if (round.isEmpty()) {
+            reconsiderAdmissions();
+            return;
+        }
+        if (!quorum) {
+            LOG.warn("{} left, and this node is its failover node, but this partition has no quorum: no takeover",
+                    round.stream().map(NodeInfo::name).toList());
+            reconsiderAdmissions();
+            return;
+        }
+        round.forEach(g -> pending.add(g.nodeId()));
+        if (!orphans.isEmpty()) {
+            LOG.warn("{}: their failover node left before it recorded taking them over; this node, next in their "
+                    + "failover list, takes them over", orphans.stream().map(NodeInfo::name).toList());
+        }
+        worker.execute(() -> {
+            // Queue to message ids taken over in this round: a message stored by a failover node that died
+            // during its own takeover is in both its replica and the one it was taking over.
+            Map<String, Set<String>> taken = new java.util.HashMap<>();
+            try {
+                for (NodeInfo g : round) {
+                    takeOver(g, taken);
+                }
+            } finally {
+                round.forEach(g -> pending.remove(g.nodeId()));
+                reconsiderAdmissions();
+            }
+        });
         reconsiderAdmissions();
     }
 
-    private void takeOver(NodeInfo gone) {
+    /** Fault injection for tests: a takeover pauses this long after storing the messages, before it is recorded. */
+    public void pauseAfterStoreForTests(long ms) {
+        this.pauseAfterStoreMs = ms;
+    }
+
+    private void takeOver(NodeInfo gone, Map<String, Set<String>> takenThisRound) {
         ReplicatingStore.Taken taken = store.takeReplica(gone.nodeId());
         if (taken == null) {
             LOG.warn("{} left and this node is its failover node, but holds no replica of it", gone.name());
@@ -377,15 +441,54 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             LOG.error("{} left before its replica here was in sync: taking over what arrived", gone.name());
         }
         long start = System.nanoTime();
-        int count = broker.adopt(taken.queues(), taken.messages(), taken.duplicateIds(), taken.owners()).join();
-        long epoch = System.currentTimeMillis();
-        record(gone.nodeId(), new Record(epoch, selfId));
-        node.sendToOthers(message('O', out -> {
-            out.writeUTF(gone.nodeId());
-            out.writeLong(epoch);
-        }));
-        LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms", gone.name(), taken.queues().size(),
-                count, taken.duplicateIds().size(), (System.nanoTime() - start) / 1_000_000);
+        Map<String, Map<Long, byte[]>> messages = new java.util.LinkedHashMap<>();
+        int skipped = 0;
+        for (Map.Entry<String, Map<Long, byte[]>> q : taken.messages().entrySet()) {
+            Set<String> already = takenThisRound.computeIfAbsent(q.getKey(), k -> new HashSet<>());
+            Map<Long, byte[]> keep = new java.util.TreeMap<>();
+            for (Map.Entry<Long, byte[]> m : q.getValue().entrySet()) {
+                if (already.add(messageId(m.getValue()))) {
+                    keep.put(m.getKey(), m.getValue());
+                } else {
+                    skipped++;
+                }
+            }
+            messages.put(q.getKey(), keep);
+        }
+        if (skipped > 0) {
+            LOG.warn("{} message(s) of {} were taken over already with the failover node that died taking it over",
+                    skipped, gone.name());
+        }
+        long[] epoch = new long[1];
+        int count = broker.adopt(taken.queues(), messages, taken.duplicateIds(), taken.owners(), () -> {
+            pauseForTests(gone);
+            epoch[0] = System.currentTimeMillis();
+            record(gone.nodeId(), new Record(epoch[0], selfId));
+            node.sendToOthers(message('O', out -> {
+                out.writeUTF(gone.nodeId());
+                out.writeLong(epoch[0]);
+            }));
+        }).join();
+        LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {})", gone.name(),
+                taken.queues().size(), count, taken.duplicateIds().size(), (System.nanoTime() - start) / 1_000_000, epoch[0]);
+    }
+
+    private void pauseForTests(NodeInfo gone) {
+        long ms = pauseAfterStoreMs;
+        if (ms <= 0) {
+            return;
+        }
+        LOG.warn("Fault injection: the takeover of {} stored its messages and pauses {} ms before recording itself",
+                gone.name(), ms);
+        try {
+            Thread.sleep(ms); // fault injection (--fault-takeover-pause-ms): a window to kill this node mid-takeover
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String messageId(byte[] encoded) {
+        return io.tern.protocol.FrameCodec.readMessage(io.netty.buffer.Unpooled.wrappedBuffer(encoded)).messageId();
     }
 
     /** {@code nodeId} discarded what was taken over and serves again: its clients here move back to it. */

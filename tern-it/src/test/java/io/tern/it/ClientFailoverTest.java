@@ -257,11 +257,13 @@ class ClientFailoverTest {
         EmbeddedTern a = server();
         int dead = Ports.free();
         try (Connection c = connect("tern://127.0.0.1:" + a.port() + ",127.0.0.1:" + dead
-                + "?reconnectAttempts=2&reconnectDelay=10&connectTimeout=500")) {
+                + "?reconnectAttempts=2&reconnectDelay=10&connectTimeout=500&failoverTimeout=1000")) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
             a.close();
             await().until(() -> errors.size() == 1);
-            assertThat(errors.get(0).getMessage()).contains("failover from tern://127.0.0.1:" + a.port() + " failed")
+            // Rounds of 10, 20, 40 ... ms pauses fit several times into the second the failover may take.
+            assertThat(errors.get(0).getMessage()).contains("failover from tern://127.0.0.1:" + a.port() + " failed after")
+                    .containsPattern("after ([2-9]|[1-9][0-9]+) round\\(s\\)")
                     .contains("127.0.0.1:" + dead);
             assertThat(events).extracting(FailoverEvent::kind)
                     .containsExactly(FailoverEvent.Kind.STARTED, FailoverEvent.Kind.FAILED);

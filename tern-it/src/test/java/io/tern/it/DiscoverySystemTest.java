@@ -32,7 +32,8 @@ class DiscoverySystemTest {
         String cluster = "it-" + udp;
         int port = Ports.free();
         String[] discovery = {"--discovery-address", address, "--discovery-port", Integer.toString(udp)};
-        List<String> serverArgs = new ArrayList<>(List.of("--cluster", cluster));
+        int console = Ports.free();
+        List<String> serverArgs = new ArrayList<>(List.of("--cluster", cluster, "--console-port", Integer.toString(console)));
         serverArgs.addAll(List.of(discovery));
         try (ServerProcess node = new ServerProcess("disc-1", port, dir.resolve("data"), dir.resolve("node.log"),
                 serverArgs.toArray(String[]::new)).start()) {
@@ -42,7 +43,7 @@ class DiscoverySystemTest {
             TernCli.Run found = tern(args.toArray(String[]::new));
             assertThat(found.exit()).as(found.output()).isZero();
             assertThat(found.output()).contains(cluster).contains("jms").contains("tern://127.0.0.1:" + port)
-                    .contains("1 service(s) heard");
+                    .contains("console").contains("http://127.0.0.1:" + console).contains("2 service(s) heard");
             List<String> other = new ArrayList<>(List.of("discover", "--group", "another-group", "--timeout", "500ms"));
             other.addAll(List.of(discovery));
             TernCli.Run none = tern(other.toArray(String[]::new));

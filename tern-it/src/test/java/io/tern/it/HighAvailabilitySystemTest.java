@@ -50,6 +50,8 @@ class HighAvailabilitySystemTest {
     private final List<FailoverEvent> events = new CopyOnWriteArrayList<>();
     /** The producer's and the consumer's connection while a run goes on. */
     private final List<Connection> clients = new CopyOnWriteArrayList<>();
+    /** The clients' connection factory while a run goes on: it knows the cluster's failover map. */
+    private TernConnectionFactory cf;
 
     @AfterEach
     void stop() throws Exception {
@@ -61,14 +63,16 @@ class HighAvailabilitySystemTest {
         }
     }
 
-    private void startCluster() throws Exception {
+    private void startCluster(int size, String... extra) throws Exception {
         int clusterPort = Ports.freeUdp();
         String address = Ports.multicastGroup(207);
-        for (int i = 1; i <= 3; i++) {
+        for (int i = 1; i <= size; i++) {
+            List<String> args = new ArrayList<>(List.of("--cluster", "hs-" + clusterPort, "--cluster-port",
+                    Integer.toString(clusterPort), "--cluster-address", address, "--discovery-port", "0", "--machine-id",
+                    "m" + i, "--replication", "--fd-timeout", FD_TIMEOUT_MS + "ms", "--recovery-timeout-ms", "60000"));
+            args.addAll(List.of(extra));
             nodes.add(new ServerProcess("hs-" + i, Ports.free(), dir.resolve("hs-" + i), dir.resolve("hs-" + i + ".log"),
-                    "--cluster", "hs-" + clusterPort, "--cluster-port", Integer.toString(clusterPort),
-                    "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i, "--replication",
-                    "--fd-timeout", FD_TIMEOUT_MS + "ms", "--recovery-timeout-ms", "60000").start());
+                    args.toArray(String[]::new)).start());
         }
         for (ServerProcess n : nodes) {
             assertThat(n.awaitListening(60_000)).isTrue();
@@ -80,13 +84,18 @@ class HighAvailabilitySystemTest {
         void apply(ServerProcess node) throws Exception;
     }
 
-    /** Sends and receives through node 1 while {@code disrupt} hits it, then drains and checks the tally. */
+    /** Sends and receives through node 1 of three while {@code disrupt} hits it, then drains and checks the tally. */
     private void run(Disruption disrupt) throws Exception {
-        startCluster();
+        run(3, List.of(), disrupt);
+    }
+
+    /** As {@link #run(Disruption)} with a cluster of {@code size} nodes started with {@code extra} options. */
+    private void run(int size, List<String> extra, Disruption disrupt) throws Exception {
+        startCluster(size, extra.toArray(String[]::new));
         ServerProcess target = nodes.get(0);
-        TernConnectionFactory cf = new TernConnectionFactory(target.url() + "?reconnectAttempts=1&reconnectDelay=50&heartbeat=500");
+        cf = new TernConnectionFactory(target.url() + "?reconnectAttempts=1&reconnectDelay=50&heartbeat=500");
         cf.setFailoverListener(events::add);
-        assertThat(ServerProcess.awaitClusterMembers(cf, 3, 60_000)).isTrue();
+        assertThat(ServerProcess.awaitClusterMembers(cf, size, 60_000)).isTrue();
         try (Connection producerConnection = cf.createConnection(); Connection consumerConnection = cf.createConnection()) {
             producerConnection.setExceptionListener(errors::add);
             consumerConnection.setExceptionListener(errors::add);
@@ -241,5 +250,34 @@ class HighAvailabilitySystemTest {
         ServerProcess paused = nodes.get(0);
         await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(paused.log()).contains("was taken over while it was gone"));
         assertThat(paused.isAlive()).isTrue();
+    }
+
+    /** The process of the member {@code nodeId} of the cluster list. */
+    private ServerProcess processOf(String nodeId) {
+        String uri = cf.clusterTopology().members().stream().filter(m -> m.nodeId().equals(nodeId)).findFirst()
+                .orElseThrow().clientUris().get(0);
+        return nodes.stream().filter(n -> uri.endsWith(":" + n.port())).findFirst().orElseThrow();
+    }
+
+    @Test
+    void whenTheFailoverNodeDiesDuringItsTakeoverTheNextOneTakesOverBothWithNothingTwice() throws Exception {
+        // Five nodes, two failover nodes each: killing two leaves a majority. Every takeover pauses after storing
+        // the messages and before recording itself: the window in which the failover node is killed.
+        ServerProcess[] failover = new ServerProcess[2];
+        run(5, List.of("--backups", "2", "--fault-takeover-pause-ms", "5000"), node -> {
+            var map = cf.clusterTopology().failover().get(cf.clusterTopology().members().stream()
+                    .filter(m -> m.clientUris().get(0).endsWith(":" + node.port())).findFirst().orElseThrow().nodeId());
+            assertThat(map).hasSize(2);
+            failover[0] = processOf(map.get(0).nodeId());
+            failover[1] = processOf(map.get(1).nodeId());
+            node.kill();
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(failover[0].log())
+                    .contains("Fault injection: the takeover of " + "hs-1"));
+            failover[0].kill();
+        });
+        String next = Files.readString(failover[1].log());
+        assertThat(next).contains("their failover node left before it recorded taking them over");
+        assertThat(next).as("the messages the dead failover node had stored of hs-1 are not taken twice")
+                .contains("were taken over already with the failover node that died taking it over");
     }
 }

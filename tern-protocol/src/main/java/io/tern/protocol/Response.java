@@ -36,8 +36,10 @@ public sealed interface Response {
     }
 
     /**
-     * Answer to {@link Request.RecoverSession}: the new delivery id of each listed message, in the
-     * request's order; 0 for one that is not held for the session (or was not listed as held).
+     * Answer to {@link Request.RecoverSession}, in the request's order: for a message listed as held,
+     * its new delivery id; for one listed as acknowledged, 1 once this node has stored that
+     * acknowledgement; 0 where this node kept no such message for the session (and for one listed as
+     * unseen).
      */
     record Recovered(long[] deliveryIds) implements Response {
     }

@@ -24,13 +24,15 @@ final class ClusterList implements DiscoveryListener {
     private final String cluster;
     private final String self;
     private final Broker broker;
+    private final String selfConsole;
     private final TreeSet<String> uris = new TreeSet<>();
     private final AtomicInteger nextTarget = new AtomicInteger();
 
-    ClusterList(String cluster, String selfUri, Broker broker) {
+    ClusterList(String cluster, String selfUri, Broker broker, String selfConsole) {
         this.cluster = cluster;
         this.self = selfUri;
         this.broker = broker;
+        this.selfConsole = selfConsole;
         synchronized (this) {
             uris.add(selfUri);
             publish();
@@ -60,7 +62,8 @@ final class ClusterList implements DiscoveryListener {
         List<NodeInfo> members = new ArrayList<>();
         Map<String, List<FailoverInfo>> failover = new LinkedHashMap<>();
         for (String uri : uris) {
-            members.add(new NodeInfo(uri, uri.substring("tern://".length()), "", List.of(uri), ""));
+            // Discovery pairs no console with another server's client URI: only this node's own is known.
+            members.add(new NodeInfo(uri, uri.substring("tern://".length()), "", List.of(uri), uri.equals(self) ? selfConsole : ""));
             failover.put(uri, List.of());
         }
         broker.setTopology(new ClusterTopology(members, failover, false));

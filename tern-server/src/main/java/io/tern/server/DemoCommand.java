@@ -44,6 +44,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--timeout", description = "Seconds before the demo gives up (default: ${DEFAULT-VALUE})")
     int timeoutSeconds = 300;
 
+    @Option(names = "--keep-running", description = "After the tally, keep the surviving nodes running (with their "
+            + "consoles) until Ctrl-C")
+    boolean keepRunning;
+
     private final PrintStream out = System.out;
     private final AtomicInteger sent = new AtomicInteger();
     private final AtomicInteger duplicates = new AtomicInteger();
@@ -67,15 +71,19 @@ final class DemoCommand implements Callable<Integer> {
         String clusterAddress = "239.255.207." + ThreadLocalRandom.current().nextInt(1, 250);
         String discoveryAddress = "239.255.208." + ThreadLocalRandom.current().nextInt(1, 250);
         List<ServerProcess> nodes = new ArrayList<>();
+        List<String> consoles = new ArrayList<>();
         out.printf("Starting a cluster of 3 nodes on loopback, as 3 processes (cluster %s, logs in %s)%n", cluster, dir);
         for (int i = 1; i <= 3; i++) {
             String name = "demo-" + i;
+            int consolePort = freePort();
+            consoles.add("http://127.0.0.1:" + consolePort);
             ServerProcess node = new ServerProcess(name, freePort(), dir.resolve(name), dir.resolve(name + ".log"),
+                    "--console-port", Integer.toString(consolePort),
                     "--cluster", cluster, "--cluster-port", Integer.toString(clusterPort), "--cluster-address", clusterAddress,
                     "--discovery-address", discoveryAddress, "--discovery-port", Integer.toString(discoveryPort),
                     "--machine-id", "demo-machine-" + i, "--replication").start();
             nodes.add(node);
-            out.printf("  %s on %s (pid %d)%n", name, node.url(), node.pid());
+            out.printf("  %s on %s (pid %d), console %s%n", name, node.url(), node.pid(), consoles.get(i - 1));
         }
         try {
             for (ServerProcess n : nodes) {
@@ -93,6 +101,7 @@ final class DemoCommand implements Callable<Integer> {
                 return 2;
             }
             printMap(cf);
+            out.println("Watch it in the web console: " + consoles.get(0) + " (any node's console shows the whole cluster)");
             // One connection for both, as one application would have: they stay on the same node, whose
             // queue both use (messages do not yet move between nodes' queues: issue 5 and DESIGN §8).
             Connection connection = cf.createConnection();
@@ -133,15 +142,39 @@ final class DemoCommand implements Callable<Integer> {
             inDoubt.removeAll(acknowledged);
             out.printf(inDoubt.isEmpty() ? "%n" : "; %d messages were in a batch whose acknowledge() failed but had been "
                     + "acknowledged after all (never delivered again)%n", inDoubt.size());
-            ServerProcess alive = nodes.stream().filter(ServerProcess::isAlive).findFirst().orElse(nodes.get(0));
-            out.printf("Cluster: bin/tern status --url %s  (no web console yet: see README)%n", alive.url());
+            int alive = 0;
+            while (alive < nodes.size() - 1 && !nodes.get(alive).isAlive()) {
+                alive++;
+            }
+            out.printf("Console: %s  (or bin/tern status --url %s)%n", consoles.get(alive), nodes.get(alive).url());
             out.printf("sent=%d received=%d lost=%d duplicates=%d%n", sent.get(), settled.size(), lost, duplicates.get());
+            out.flush();
+            if (keepRunning) {
+                out.println("The surviving nodes keep running (--keep-running); Ctrl-C stops them.");
+                out.flush();
+                CountDownLatch stopped = new CountDownLatch(1);
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    stopNodes(nodes);
+                    stopped.countDown();
+                }, "demo-stop"));
+                stopped.await();
+            }
             return lost == 0 && duplicates.get() == 0 && sent.get() == count ? 0 : 1;
         } finally {
             done = true;
-            for (ServerProcess n : nodes) {
-                if (n.isAlive()) {
+            stopNodes(nodes);
+        }
+    }
+
+    /** SIGTERM to every node still running: each stops gracefully. */
+    private static void stopNodes(List<ServerProcess> nodes) {
+        for (ServerProcess n : nodes) {
+            if (n.isAlive()) {
+                try {
                     n.stop();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
                 }
             }
         }

@@ -31,8 +31,8 @@ final class Membership {
      * replicating store, also replicates, takes over dead nodes, and (holding clients meanwhile)
      * checks whether this node itself was taken over while it was gone.
      */
-    static Membership join(ServerOptions options, TernServer server, io.tern.cluster.ReplicatingStore replicating)
-            throws Exception {
+    static Membership join(ServerOptions options, TernServer server, io.tern.cluster.ReplicatingStore replicating,
+                           String consoleUri) throws Exception {
         if ("none".equals(options.stack) && options.jgroupsFile == null) {
             return null;
         }
@@ -54,7 +54,7 @@ final class Membership {
             props.put("fd_timeout", options.fdTimeout);
         }
         NodeInfo self = new NodeInfo(server.broker().nodeId(), options.name, MachineId.resolve(options.machineId),
-                List.of(server.url()), "");
+                List.of(server.url()), consoleUri);
         ClusterNode.Config config = new ClusterNode.Config(options.cluster, stack, props,
                 policy(options.failoverPolicy, options.backups), options.quorum);
         Broker broker = server.broker();
@@ -67,6 +67,7 @@ final class Membership {
             replicating.setOutstandingDeliveries(broker::outstandingDeliveries);
             takeover = new io.tern.cluster.Takeover(node, replicating, broker, options.dataDir().resolve("takeovers"),
                     options.admissionWaitMs());
+            takeover.pauseAfterStoreForTests(options.faultTakeoverPauseMs);
         }
         node.addListener((topology, quorum) -> {
             broker.setTopology(topology);

@@ -51,6 +51,20 @@ final class ServerCommand implements Callable<Integer> {
         if (replicate) {
             server.broker().holdClients("node " + options.name + " is starting");
         }
+        io.tern.console.Console console = null;
+        if (options.console) {
+            try {
+                console = io.tern.console.Console.start(server.broker(), options.bind, options.consolePort);
+            } catch (IOException e) {
+                System.err.println("tern server " + options.name + ": cannot serve the console on " + options.bind + ":"
+                        + options.consolePort + ": " + e.getMessage() + " (choose another --console-port, or --no-console)");
+                server.close();
+                return 2;
+            }
+            System.out.println("tern server " + options.name + " console on " + console.uri());
+        }
+        String consoleUri = console != null ? console.uri() : "";
+        io.tern.console.Console consoleToClose = console;
         // The stop hook is in place before the node joins its cluster: a SIGTERM during the join
         // (which takes about a second) still stops the node gracefully.
         AtomicReference<Membership> membership = new AtomicReference<>();
@@ -65,6 +79,9 @@ final class ServerCommand implements Callable<Integer> {
             if (agent != null) {
                 // Goodbye first, so that no client chooses this node; keep listening to know where to send clients.
                 agent.withdraw(jmsService(server));
+                if (consoleToClose != null) {
+                    agent.withdraw(consoleService(consoleUri));
+                }
             }
             Membership m = membership.get();
             ClusterList list = cluster.get();
@@ -78,20 +95,23 @@ final class ServerCommand implements Callable<Integer> {
             if (agent != null) {
                 agent.close();
             }
+            if (consoleToClose != null) {
+                consoleToClose.close();
+            }
             deleteQuietly(pidFile);
             System.out.println("tern server " + options.name + " stopped");
             System.out.flush();
             stopped.countDown();
         }, "tern-shutdown"));
-        membership.set(Membership.join(options, server, replicating[0]));
+        membership.set(Membership.join(options, server, replicating[0], consoleUri));
         if (membership.get() == null) {
             // Without membership, the cluster list is what discovery hears.
-            cluster.set(new ClusterList(options.cluster, server.url(), server.broker()));
+            cluster.set(new ClusterList(options.cluster, server.url(), server.broker(), consoleUri));
         }
         Membership joined = membership.get();
         ClusterList heard = cluster.get();
         server.broker().setNextServer(joined != null ? joined::nextTarget : heard::nextTarget);
-        discovery.set(startDiscovery(server, cluster.get()));
+        discovery.set(startDiscovery(server, cluster.get(), consoleUri));
         System.out.println("tern server " + options.name + " listening on " + server.url());
         System.out.flush();
         stopped.await();
@@ -100,6 +120,10 @@ final class ServerCommand implements Callable<Integer> {
 
     private ServiceUri jmsService(TernServer server) {
         return new ServiceUri(options.cluster, "jms", java.net.URI.create(server.url()));
+    }
+
+    private ServiceUri consoleService(String consoleUri) {
+        return new ServiceUri(options.cluster, "console", java.net.URI.create(consoleUri));
     }
 
     /** The process id in {@code DATA/tern.pid}, for {@code tern stop --data DATA}. */
@@ -120,9 +144,10 @@ final class ServerCommand implements Callable<Integer> {
 
     /**
      * Announces {@code cluster:jms:tern://host:port} on multicast and keeps the cluster list from
-     * what it hears, unless --discovery-port 0.
+     * what it hears, unless --discovery-port 0. The console, if any, is announced as
+     * {@code cluster:console:http://host:port}.
      */
-    private DiscoveryAgent startDiscovery(TernServer server, ClusterList cluster) {
+    private DiscoveryAgent startDiscovery(TernServer server, ClusterList cluster, String consoleUri) {
         if (options.discoveryPort == 0) {
             return null;
         }
@@ -135,6 +160,9 @@ final class ServerCommand implements Callable<Integer> {
         agent.start();
         ServiceUri jms = jmsService(server);
         agent.announce(jms);
+        if (!consoleUri.isEmpty()) {
+            agent.announce(consoleService(consoleUri));
+        }
         agent.query(options.cluster);
         LOG.info("Announcing {} on multicast {}:{} via {} (ttl {}{})", jms, config.groupAddress().getHostAddress(),
                 config.port(), config.networkInterface(), config.ttl(), config.secret() != null ? ", signed" : "");

@@ -30,8 +30,13 @@ public final class ServerOptions {
     @Option(names = "--machine-id", description = "Overrides the machine id used to place failover nodes")
     String machineId;
 
-    @Option(names = "--console-port", description = "Console HTTP port (default: ${DEFAULT-VALUE})")
+    @Option(names = "--console-port", description = "Web console HTTP port, on the --bind address (default: ${DEFAULT-VALUE}; "
+            + "0 picks a free port)")
     int consolePort = 8161;
+
+    @Option(names = "--console", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Serve the web console (default: on; --no-console turns it off)")
+    boolean console = true;
 
     @Option(names = "--backups", description = "Failover nodes per node (default: ${DEFAULT-VALUE})")
     int backups = 1;
@@ -97,6 +102,10 @@ public final class ServerOptions {
     @Option(names = "--shutdown-grace-ms", description = "On SIGTERM or tern stop: how long clients get to move "
             + "to another server before the remaining connections are closed (default: ${DEFAULT-VALUE})")
     long shutdownGraceMs = 10_000;
+
+    @Option(names = "--fault-takeover-pause-ms", hidden = true, description = "Fault injection for system tests: a "
+            + "takeover pauses this long after storing the messages, before recording itself")
+    long faultTakeoverPauseMs;
 
     @Option(names = "--recovery-timeout-ms", description = "With replication: how long messages taken over from a dead "
             + "node stay kept for the client sessions that had them (they recover them on failover) before other "

@@ -34,6 +34,10 @@ public final class ServerProcess implements AutoCloseable {
             // A cluster of its own unless the caller groups servers: no cross-talk between tests or demos.
             cmd.addAll(List.of("--cluster-port", Integer.toString(freeUdpPort())));
         }
+        if (!extra.contains("--console-port") && !extra.contains("--no-console")) {
+            // Many nodes on one machine: each console on a port of its own.
+            cmd.addAll(List.of("--console-port", "0"));
+        }
         cmd.addAll(extra);
         this.command = List.copyOf(cmd);
     }

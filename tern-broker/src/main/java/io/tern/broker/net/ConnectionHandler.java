@@ -114,5 +114,11 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         public void close() {
             channel.close();
         }
+
+        @Override
+        public String remoteAddress() {
+            return channel.remoteAddress() instanceof java.net.InetSocketAddress a
+                    ? a.getAddress().getHostAddress() + ":" + a.getPort() : String.valueOf(channel.remoteAddress());
+        }
     }
 }

@@ -9,10 +9,12 @@ package io.tern.client.impl;
  * @param failover          whether a broken connection moves to another server (else it fails)
  * @param reconnectAttempts how often a broken connection retries its own server before walking the list
  * @param reconnectDelayMs  the first retry's delay; each retry doubles it, with random jitter of +-50%
+ * @param failoverTimeoutMs how long a failover keeps walking the servers, round after round, while
+ *                          none takes the connection (the cluster may still be settling who owns what)
  */
 public record ClientConfig(ClientUrl url, String user, String password, String clientId, int prefetch,
                            int producerWindowBytes, int connectTimeoutMs, long heartbeatMs, long callTimeoutMs,
-                           boolean failover, int reconnectAttempts, long reconnectDelayMs) {
+                           boolean failover, int reconnectAttempts, long reconnectDelayMs, long failoverTimeoutMs) {
 
     public ClientConfig {
         if (prefetch < 0) {
@@ -36,6 +38,9 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
         if (reconnectDelayMs < 1) {
             throw new IllegalArgumentException("reconnectDelay must be >= 1 ms: " + reconnectDelayMs);
         }
+        if (failoverTimeoutMs < 0) {
+            throw new IllegalArgumentException("failoverTimeout must be >= 0 ms: " + failoverTimeoutMs);
+        }
     }
 
     public static ClientConfig of(ClientUrl url, String user, String password, String clientId) {
@@ -50,6 +55,7 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
                 url.intOption("callTimeout", 30_000),
                 !"false".equals(url.option("failover", "true")),
                 url.intOption("reconnectAttempts", 2),
-                url.intOption("reconnectDelay", 100));
+                url.intOption("reconnectDelay", 100),
+                url.intOption("failoverTimeout", 30_000));
     }
 }

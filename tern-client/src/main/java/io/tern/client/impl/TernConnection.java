@@ -284,6 +284,28 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     }
 
     /** The generation of the current link, or 0 while there is none. */
+    /**
+     * Waits (up to the call timeout) until the link of generation {@code gen} is replaced by a
+     * connected one, or the connection is closed: a failover, with its session recovery, is over.
+     */
+    void awaitLinkAfter(long gen) throws JMSException {
+        long deadlineNs = System.nanoTime() + config.callTimeoutMs() * 1_000_000L;
+        synchronized (linkLock) {
+            while (state != State.CLOSED && (state != State.CONNECTED || link == null || link.gen() == gen)) {
+                long leftMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
+                if (leftMs <= 0) {
+                    return;
+                }
+                try {
+                    linkLock.wait(leftMs);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw JmsErrors.wrap("interrupted waiting for the failover", e);
+                }
+            }
+        }
+    }
+
     long generation() {
         Link l = currentLink();
         return l == null ? 0 : l.gen();
@@ -368,23 +390,57 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         return null;
     }
 
-    /** Tries {@code first} (the lame-duck notice's target, may be null), then every other server, then multicast. */
+    /**
+     * Tries {@code first} (the lame-duck notice's target, may be null), then every other server, then
+     * multicast; round after round with back-off until one takes the connection or the failover
+     * timeout passes. A round can fail while the cluster settles: a node that died during its own
+     * takeover is still in the others' view for the failure-detection time, and they send its clients
+     * to it.
+     */
     private void walk(Link lost, ClientUrl.HostPort first, boolean planned, List<String> tried) {
+        long startNs = System.nanoTime();
+        long pauseMs = config.reconnectDelayMs();
+        int rounds = 1;
+        while (!walkOnce(lost, first, planned, tried)) {
+            long elapsedMs = (System.nanoTime() - startNs) / 1_000_000L;
+            if (closed || elapsedMs + pauseMs > config.failoverTimeoutMs()) {
+                JMSException e = new JMSException("failover from tern://" + lost.server() + " failed after " + rounds
+                        + " round(s) in " + elapsedMs + " ms; tried " + (tried.isEmpty()
+                        ? "nothing: no other server is known" : String.join("; ", tried)));
+                synchronized (linkLock) {
+                    if (state != State.CLOSED) {
+                        fail(e);
+                    }
+                }
+                event(FailoverEvent.Kind.FAILED, lost.server(), null, e.getMessage(), planned);
+                return;
+            }
+            LOG.info("Failover from tern://{}: no server took the connection ({}); next round in about {} ms",
+                    lost.server(), String.join("; ", tried), pauseMs);
+            sleepJittered(pauseMs);
+            pauseMs = Math.min(pauseMs * 2, 1000);
+            tried.clear();
+            rounds++;
+        }
+    }
+
+    /** One round of {@link #walk}; true once a server took the connection (or it was closed). */
+    private boolean walkOnce(Link lost, ClientUrl.HostPort first, boolean planned, List<String> tried) {
         Set<ClientUrl.HostPort> failed = new HashSet<>();
         failed.add(lost.server());
         if (first != null && !first.equals(lost.server())) {
             if (resume(first, lost, planned, tried)) {
-                return;
+                return true;
             }
             failed.add(first);
         }
         for (ClientUrl.HostPort hp : strategy.order(knownServers())) {
             if (closed) {
-                return;
+                return true;
             }
             if (!failed.contains(hp)) {
                 if (resume(hp, lost, planned, tried)) {
-                    return;
+                    return true;
                 }
                 failed.add(hp);
             }
@@ -393,20 +449,13 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             try {
                 ClientUrl.HostPort found = MulticastLocator.locate(config.url(), failed);
                 if (resume(found, lost, planned, tried)) {
-                    return;
+                    return true;
                 }
             } catch (JMSException e) {
                 tried.add("multicast search: " + e.getMessage());
             }
         }
-        JMSException e = new JMSException("failover from tern://" + lost.server() + " failed; tried "
-                + (tried.isEmpty() ? "nothing: no other server is known" : String.join("; ", tried)));
-        synchronized (linkLock) {
-            if (state != State.CLOSED) {
-                fail(e);
-            }
-        }
-        event(FailoverEvent.Kind.FAILED, lost.server(), null, e.getMessage(), planned);
+        return closed;
     }
 
     /** Every server this client knows of: the cluster list the servers sent, then the URL's own list. */

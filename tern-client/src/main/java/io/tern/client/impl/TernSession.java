@@ -70,6 +70,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     private final List<Delivery.Tag> dupsOkPending = new ArrayList<>();
     /** The last deliveries acknowledged automatically (AUTO, DUPS_OK): their acknowledgement may be lost in a crash. */
     private final java.util.ArrayDeque<Acked> recentAcks = new java.util.ArrayDeque<>();
+    /**
+     * CLIENT_ACKNOWLEDGE deliveries whose acknowledgement is on its way: a failover meanwhile lists
+     * them as acknowledged, and the node that took over says which it stored ({@link #ackConfirmed}).
+     */
+    private final LinkedHashMap<Delivery.Tag, Held> acking = new LinkedHashMap<>();
+    private final java.util.Set<Delivery.Tag> ackConfirmed = new java.util.HashSet<>();
     /** Deliveries of a broken link that the failover node gave new ids (session recovery). */
     private final Map<Delivery.Tag, Delivery.Tag> remapped = new java.util.HashMap<>();
     /** The open transaction's sends, sent again if a failover recovers the transaction on another node. */
@@ -229,6 +235,11 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     /** True if the application holds unacknowledged deliveries that came on the link of {@code gen}. */
     synchronized boolean holds(long gen) {
+        for (Delivery.Tag t : acking.keySet()) {
+            if (t.gen() == gen) {
+                return true;
+            }
+        }
         for (Delivery.Tag t : seen.keySet()) {
             if (t.gen() == gen) {
                 return true;
@@ -268,9 +279,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     /**
      * Acknowledges everything the application received in this session (CLIENT_ACKNOWLEDGE), each
-     * to the server it came from. Deliveries from a server this connection has failed away from
-     * cannot be acknowledged: that server gives them again when it is back, marked redelivered, and
-     * this method says so with a JMSException (code ACKNOWLEDGEMENT_LOST) after acknowledging the rest.
+     * to the server it came from. If a link breaks with acknowledgements on it, this waits for the
+     * failover: the node that took that server over stores what the session lists as acknowledged
+     * (or, for a delivery it recovered as held, takes the acknowledgement on the new link). Only what
+     * no node could store is reported, with a JMSException (code ACKNOWLEDGEMENT_LOST) after the rest
+     * is acknowledged: those messages come again, marked redelivered (without replication, from their
+     * server when it is back).
      */
     void acknowledgeAll() throws JMSException {
         if (closed) {
@@ -282,21 +296,65 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         List<Delivery.Tag> tags;
         synchronized (this) {
             tags = List.copyOf(seen.keySet());
+            seen.forEach(acking::put);
             seen.clear();
         }
+        List<Delivery.Tag> unanswered = new ArrayList<>();
+        try {
+            for (Map.Entry<Long, long[]> e : byGen(tags).entrySet()) {
+                if (connection.callOn(e.getKey(), new Request.Ack(id, e.getValue())) == null) {
+                    tags.stream().filter(t -> t.gen() == e.getKey()).forEach(unanswered::add);
+                }
+            }
+            int lost = unanswered.isEmpty() ? 0 : acknowledgeAfterFailover(unanswered);
+            if (lost > 0) {
+                throw new JMSException(lost + " of the " + tags.size() + " messages acknowledged came from a server this "
+                        + "connection failed away from, and no node could store their acknowledgement, so they will be "
+                        + "delivered again, by the node that takes that server's messages over or by that server when it "
+                        + "is back", "ACKNOWLEDGEMENT_LOST");
+            }
+        } finally {
+            synchronized (this) {
+                tags.forEach(acking::remove);
+                tags.forEach(ackConfirmed::remove);
+            }
+            connection.retireIfDone();
+        }
+    }
+
+    /**
+     * Acknowledgements whose link broke before the answer: after the failover, each is done if the
+     * node that took over stored it, or is sent again on the new link if that node recovered the
+     * delivery as held. Returns how many are lost.
+     */
+    private int acknowledgeAfterFailover(List<Delivery.Tag> unanswered) throws JMSException {
+        long brokenGen = unanswered.get(0).gen();
+        connection.awaitLinkAfter(brokenGen);
+        List<Delivery.Tag> again = new ArrayList<>();
         int lost = 0;
-        for (Map.Entry<Long, long[]> e : byGen(tags).entrySet()) {
+        synchronized (this) {
+            for (Delivery.Tag t : unanswered) {
+                Delivery.Tag now = remapped.remove(t);
+                if (ackConfirmed.contains(t)) {
+                    continue;
+                }
+                if (now != null) {
+                    again.add(now);
+                } else {
+                    lost++;
+                }
+            }
+        }
+        for (Map.Entry<Long, long[]> e : byGen(again).entrySet()) {
             if (connection.callOn(e.getKey(), new Request.Ack(id, e.getValue())) == null) {
                 lost += e.getValue().length;
             }
         }
-        connection.retireIfDone();
-        if (lost > 0) {
-            throw new JMSException(lost + " of the " + tags.size() + " messages acknowledged came from a server this "
-                    + "connection failed away from; their acknowledgement could not be stored there, so they will be "
-                    + "delivered again, by the node that takes that server's messages over or by that server when it "
-                    + "is back", "ACKNOWLEDGEMENT_LOST");
+        if (unanswered.size() > lost) {
+            LOG.info("Session {}: {} acknowledgement(s) in flight when link {} broke were stored by the node it failed over to",
+                    id, unanswered.size() - lost, brokenGen);
         }
+        return lost;
     }
 
     /** Ids of the deliveries of {@code consumer} that the application holds, from the link of {@code gen}. */
@@ -325,6 +383,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             seen.forEach((tag, held) -> {
                 if (tag.gen() == lostGen) {
                     listed.add(new Request.HeldMessage(held.consumer().id(), held.messageId(), Request.Held.HELD));
+                    tags.add(tag);
+                }
+            });
+            acking.forEach((tag, held) -> {
+                if (tag.gen() == lostGen) {
+                    listed.add(new Request.HeldMessage(held.consumer().id(), held.messageId(), Request.Held.ACKED));
                     tags.add(tag);
                 }
             });
@@ -375,6 +439,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                 LOG.warn("Session {} could not recover its deliveries: {}", id, e.getMessage());
             }
             int held = 0;
+            int recovered = 0;
             List<Long> seenNow = new ArrayList<>();
             synchronized (TernSession.this) {
                 LinkedHashMap<Delivery.Tag, Held> renamed = new LinkedHashMap<>();
@@ -384,7 +449,10 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                         held++;
                         if (ids[i] > 0) {
                             now.put(tags.get(i), new Delivery.Tag(newGen, ids[i]));
+                            recovered++;
                         }
+                    } else if (listed.get(i).state() == Request.Held.ACKED && ids[i] > 0 && acking.containsKey(tags.get(i))) {
+                        ackConfirmed.add(tags.get(i));
                     }
                 }
                 seen.forEach((tag, h) -> {
@@ -398,7 +466,6 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                 seen.putAll(renamed);
                 remapped.putAll(now); // deliveries in hand, not in seen yet
             }
-            int recovered = (int) java.util.Arrays.stream(ids).filter(v -> v > 0).count();
             if (held > 0) {
                 LOG.info("Session {} recovered {} of the {} message(s) it held from the failed server", id, recovered, held);
             }

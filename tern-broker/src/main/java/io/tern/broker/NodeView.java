@@ -1,0 +1,24 @@
+package io.tern.broker;
+
+import java.util.List;
+
+/**
+ * What one node holds at a moment, for the console and for operators: its queues and its client
+ * connections. Counts are read from each queue's own executor, so each is exact for its queue; the
+ * whole is not one atomic snapshot.
+ */
+public record NodeView(String name, String nodeId, String state, int heldForRecovery, long memoryUsed,
+                       List<QueueView> queues, List<ConnectionView> connections) {
+
+    /** One queue, temporary queue or subscription. {@code topic} is null for a queue. */
+    public record QueueView(String name, String kind, String topic, int messages, int inFlight, int consumers) {
+    }
+
+    /**
+     * One connection: {@code failedOverFrom} names the node whose client it was before a failover
+     * (null if none); an administration connection is marked {@code admin}.
+     */
+    public record ConnectionView(long id, String remote, String user, String clientName, String clientId,
+                                 int sessions, int consumers, String failedOverFrom, boolean admin) {
+    }
+}

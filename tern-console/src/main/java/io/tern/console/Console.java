@@ -1,0 +1,339 @@
+package io.tern.console;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.tern.broker.Broker;
+import io.tern.broker.NodeView;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.FailoverInfo;
+import io.tern.protocol.NodeInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The web console of one node: a page and an HTTP JSON API that show the cluster's servers, its
+ * failover map, and every node's queues and connections, and drain a node.
+ *
+ * <ul>
+ *   <li>{@code GET /} — the page; it polls {@code /api/cluster} once a second.</li>
+ *   <li>{@code GET /api/node} — this node: {@link NodeView}.</li>
+ *   <li>{@code GET /api/cluster} — the members as this node sees them, each with its failover nodes
+ *       and the {@code /api/node} of its own console (asked in parallel; a member that does not
+ *       answer within {@link #PEER_TIMEOUT} shows its error instead).</li>
+ *   <li>{@code POST /api/drain?node=NAME} — drains NAME (this node, or forwarded to the member's
+ *       console); answers the number of client connections still on it. The request must carry the
+ *       header {@code X-Tern-Console}, which a page of another site cannot add without the browser
+ *       asking first, so a link elsewhere cannot drain a node.</li>
+ * </ul>
+ *
+ * When the node has users ({@code --user}), every request needs HTTP basic authentication with one
+ * of them; requests forwarded to other members carry the same credentials.
+ *
+ * <p>The JDK's own HTTP server serves it: the console is a handful of small requests a second, and a
+ * server built into the runtime adds no dependency to every node.
+ */
+public final class Console implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Console.class);
+    /** How long the console waits for another member's console. */
+    static final Duration PEER_TIMEOUT = Duration.ofMillis(1500);
+    static final String CSRF_HEADER = "X-Tern-Console";
+
+    private final Broker broker;
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final HttpClient http;
+    private final ObjectMapper json = new ObjectMapper();
+    private final String uri;
+
+    private Console(Broker broker, HttpServer server, ExecutorService executor, String host) {
+        this.broker = broker;
+        this.server = server;
+        this.executor = executor;
+        this.http = HttpClient.newBuilder().connectTimeout(PEER_TIMEOUT).executor(executor).build();
+        this.uri = "http://" + host + ":" + server.getAddress().getPort();
+    }
+
+    /**
+     * Starts the console of {@code broker} on {@code bindAddress:port} (port 0: a free one).
+     *
+     * @throws IOException if the port cannot be bound
+     */
+    public static Console start(Broker broker, String bindAddress, int port) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(bindAddress, port), 16);
+        AtomicInteger threads = new AtomicInteger();
+        ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "tern-console-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        server.setExecutor(executor);
+        String host = bindAddress.contains(":") ? "[" + bindAddress + "]" : bindAddress;
+        Console console = new Console(broker, server, executor, host);
+        server.createContext("/", console::handle);
+        server.start();
+        LOG.info("Console on {}", console.uri);
+        return console;
+    }
+
+    /** {@code http://host:port} */
+    public String uri() {
+        return uri;
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        try (exchange) {
+            String path = exchange.getRequestURI().getPath();
+            String method = exchange.getRequestMethod();
+            if (!authorized(exchange)) {
+                exchange.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"tern\", charset=\"UTF-8\"");
+                sendJson(exchange, 401, error("wrong or missing user name and password"));
+                return;
+            }
+            switch (path) {
+                case "/", "/index.html" -> {
+                    if (expect(exchange, "GET")) {
+                        sendPage(exchange);
+                    }
+                }
+                case "/api/node" -> {
+                    if (expect(exchange, "GET")) {
+                        sendJson(exchange, 200, broker.view());
+                    }
+                }
+                case "/api/cluster" -> {
+                    if (expect(exchange, "GET")) {
+                        sendJson(exchange, 200, cluster(exchange.getRequestHeaders().getFirst("Authorization")));
+                    }
+                }
+                case "/api/drain" -> {
+                    if (expect(exchange, "POST")) {
+                        drain(exchange);
+                    }
+                }
+                default -> sendJson(exchange, 404, error("no such page: " + path));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("Console request {} failed", exchange.getRequestURI(), e);
+            sendJson(exchange, 500, error(String.valueOf(e.getMessage())));
+        }
+    }
+
+    private boolean expect(HttpExchange exchange, String method) throws IOException {
+        if (method.equals(exchange.getRequestMethod())) {
+            return true;
+        }
+        exchange.getResponseHeaders().set("Allow", method);
+        sendJson(exchange, 405, error(exchange.getRequestMethod() + " is not allowed here; use " + method));
+        return false;
+    }
+
+    private boolean authorized(HttpExchange exchange) {
+        Map<String, String> users = broker.config().users();
+        if (users.isEmpty()) {
+            return true;
+        }
+        String header = exchange.getRequestHeaders().getFirst("Authorization");
+        if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
+            return false;
+        }
+        String decoded;
+        try {
+            decoded = new String(Base64.getDecoder().decode(header.substring(6).trim()), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        int colon = decoded.indexOf(':');
+        if (colon < 0) {
+            return false;
+        }
+        String expected = users.get(decoded.substring(0, colon));
+        return expected != null && MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
+                decoded.substring(colon + 1).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The members with their failover nodes and each one's own view, asked of its console. */
+    private Map<String, Object> cluster(String authorization) {
+        ClusterTopology t = broker.topology();
+        List<NodeInfo> members = t != null && !t.members().isEmpty() ? t.members() : List.of(self());
+        Map<String, String> names = new HashMap<>();
+        members.forEach(m -> names.put(m.nodeId(), m.name()));
+        List<CompletableFuture<Map<String, Object>>> rows = new ArrayList<>();
+        for (NodeInfo m : members) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", m.name());
+            row.put("nodeId", m.nodeId());
+            row.put("machineId", m.machineId());
+            row.put("uris", m.clientUris());
+            row.put("console", m.consoleUri());
+            row.put("failover", t == null ? List.of() : t.failover().getOrDefault(m.nodeId(), List.of()).stream()
+                    .map(FailoverInfo::nodeId).map(id -> names.getOrDefault(id, id)).toList());
+            rows.add(nodeView(m, authorization).handle((view, failure) -> {
+                if (failure != null) {
+                    row.put("error", m.consoleUri().isEmpty() ? rootMessage(failure)
+                            : "console " + m.consoleUri() + " did not answer: " + rootMessage(failure));
+                } else {
+                    row.put("node", view);
+                }
+                return row;
+            }));
+        }
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("self", broker.config().name());
+        root.put("quorum", t == null || t.quorum());
+        root.put("machineRedundant", t != null && t.machineRedundant());
+        root.put("members", rows.stream().map(CompletableFuture::join).toList());
+        return root;
+    }
+
+    private NodeInfo self() {
+        return new NodeInfo(broker.nodeId(), broker.config().name(), "", List.of(), uri);
+    }
+
+    private CompletableFuture<Object> nodeView(NodeInfo member, String authorization) {
+        if (member.nodeId().equals(broker.nodeId()) || member.consoleUri().equals(uri)) {
+            return CompletableFuture.completedFuture(broker.view());
+        }
+        if (member.consoleUri().isEmpty()) {
+            return CompletableFuture.failedFuture(new IOException("no console is known for it"));
+        }
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(member.consoleUri() + "/api/node"))
+                .timeout(PEER_TIMEOUT).GET();
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("HTTP " + r.statusCode());
+            }
+            try {
+                return json.readValue(r.body(), Object.class);
+            } catch (IOException e) {
+                throw new IllegalStateException("not JSON: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    private void drain(HttpExchange exchange) throws IOException {
+        if (exchange.getRequestHeaders().getFirst(CSRF_HEADER) == null) {
+            sendJson(exchange, 403, error("a drain request must carry the header " + CSRF_HEADER));
+            return;
+        }
+        String node = query(exchange.getRequestURI().getRawQuery()).get("node");
+        if (node == null || node.isBlank()) {
+            sendJson(exchange, 400, error("name the node to drain: /api/drain?node=NAME"));
+            return;
+        }
+        if (node.equals(broker.config().name())) {
+            int remaining = broker.drain();
+            LOG.info("Console: drain of node {} asked; {} client connection(s) still here", node, remaining);
+            sendJson(exchange, 200, Map.of("node", node, "remaining", remaining));
+            return;
+        }
+        ClusterTopology t = broker.topology();
+        NodeInfo member = t == null ? null : t.members().stream().filter(m -> m.name().equals(node)).findFirst().orElse(null);
+        if (member == null) {
+            sendJson(exchange, 404, error("no member named " + node + " in this node's view"));
+            return;
+        }
+        if (member.consoleUri().isEmpty()) {
+            sendJson(exchange, 502, error("node " + node + " runs no console"));
+            return;
+        }
+        HttpRequest.Builder forward = HttpRequest.newBuilder(URI.create(member.consoleUri() + "/api/drain?node="
+                        + java.net.URLEncoder.encode(node, StandardCharsets.UTF_8)))
+                .timeout(PEER_TIMEOUT).header(CSRF_HEADER, "1").POST(HttpRequest.BodyPublishers.noBody());
+        String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+        if (authorization != null) {
+            forward.header("Authorization", authorization);
+        }
+        HttpResponse<String> answer;
+        try {
+            answer = http.send(forward.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            sendJson(exchange, 502, error("console " + member.consoleUri() + " of node " + node + " did not answer: "
+                    + e.getMessage()));
+            return;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            sendJson(exchange, 503, error("interrupted"));
+            return;
+        }
+        send(exchange, answer.statusCode(), "application/json", answer.body().getBytes(StandardCharsets.UTF_8));
+    }
+
+    static Map<String, String> query(String raw) {
+        Map<String, String> out = new HashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return out;
+        }
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            String key = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+            out.put(key, eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    private void sendPage(HttpExchange exchange) throws IOException {
+        try (InputStream in = Console.class.getResourceAsStream("index.html")) {
+            if (in == null) {
+                throw new IllegalStateException("index.html is missing from the console's jar");
+            }
+            send(exchange, 200, "text/html; charset=utf-8", in.readAllBytes());
+        }
+    }
+
+    private void sendJson(HttpExchange exchange, int status, Object body) throws IOException {
+        send(exchange, status, "application/json", json.writeValueAsBytes(body));
+    }
+
+    private static void send(HttpExchange exchange, int status, String contentType, byte[] body) throws IOException {
+        exchange.getResponseHeaders().set("Content-Type", contentType);
+        exchange.getResponseHeaders().set("Cache-Control", "no-store");
+        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
+    }
+
+    private static Map<String, String> error(String message) {
+        return Map.of("error", message);
+    }
+
+    private static String rootMessage(Throwable t) {
+        while (t.getCause() != null && (t instanceof java.util.concurrent.CompletionException || t.getMessage() == null)) {
+            t = t.getCause();
+        }
+        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
+    }
+}
