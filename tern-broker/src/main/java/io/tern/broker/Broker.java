@@ -975,7 +975,13 @@ public final class Broker implements AutoCloseable {
      * node), or accepts them again with null. Deliveries and acknowledgements go on.
      */
     public void refuseSends(String reason) {
+        String before = sendsRefused;
         sendsRefused = reason;
+        if (reason != null && before == null) {
+            LOG.warn("Refusing sends: {}", reason);
+        } else if (reason == null && before != null) {
+            LOG.info("Accepting sends again");
+        }
     }
 
     String sendsRefused() {

@@ -75,6 +75,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private Set<String> lastStable;                         // guarded by this
     private volatile ClusterTopology topology;
     private volatile boolean quorum = true;
+    /** Members of the last stable view that count for the quorum of the latest view (graceful leavers do not). */
+    private volatile int quorumBase;
     private volatile List<NodeInfo> members = List.of();
     private volatile Map<String, Address> addresses = Map.of();
     /** Node ids of senders, read from their addresses: a message may come before the view that has its sender. */
@@ -167,6 +169,14 @@ public final class ClusterNode implements Receiver, AutoCloseable {
 
     public ClusterTopology topology() {
         return topology;
+    }
+
+    /**
+     * With the quorum rule on: how many members of the last stable view counted for the quorum of
+     * the latest view (a majority of them makes the quorum); 0 with the rule off.
+     */
+    public int quorumBase() {
+        return config.quorumRule() ? quorumBase : 0;
     }
 
     public boolean hasQuorum() {
@@ -290,10 +300,12 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         view.forEach(n -> now.add(n.nodeId()));
         if (lastStable == null) {
             lastStable = now;
+            quorumBase = now.size();
             return true;
         }
         lastStable.removeAll(leaving);
         leaving.retainAll(now);
+        quorumBase = lastStable.size();
         long present = lastStable.stream().filter(now::contains).count();
         boolean q = lastStable.isEmpty() || present * 2 > lastStable.size();
         if (q) {

@@ -36,7 +36,15 @@ import java.util.concurrent.Executors;
  *          | 'P'                      -- I discarded what was taken over: forget the record
  *          | 'T' epoch:i64             -- you were taken over at epoch (to a node that is back in the view)
  *          | 'B'                      -- I serve clients (again): those that failed over from me may come back
+ *          | 'Q' round:i64 n:i32 node:utf*n   -- do you see these nodes gone too? (before a takeover)
+ *          | 'Y' round:i64 gone:bool           -- the answer
  * </pre>
+ *
+ * <p>A view can hold members this node no longer reaches: in a partition, the first view after it
+ * may drop the other side's coordinator and keep a member not yet suspected, and so look like a
+ * majority. So a takeover waits until members that, with this node, make a majority of the view
+ * before it answer that they see the dead node gone too ('Q', 'Y'); a node cut off from them never
+ * hears that, and takes nothing over.
  *
  * <p>If the first failover node dies during its takeover, before it recorded it, the next failover
  * node of the dead node's map that is alive takes the dead node over as well as the failover node
@@ -86,6 +94,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             });
     private final long admissionWaitMs;
     private final Object discarding = new Object();
+    /** Takeover confirmations under way: round to the members that answered that they see the nodes gone. */
+    private final Map<Long, Set<String>> confirmations = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong confirmationRounds = new java.util.concurrent.atomic.AtomicLong();
+    private volatile boolean closed;
     /** The newest takeover of this node that it has discarded its messages for, and how many; guarded by discarding. */
     private long handledEpoch = -1;
     private int handledDropped;
@@ -120,7 +132,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         this.broker = broker;
         this.recordsFile = recordsFile;
         loadRecords();
-        node.addPayloadHandler("OKNPTB", this);
+        node.addPayloadHandler("OKNPTBQY", this);
         node.addListener(this);
         broker.setAdmission(this::admit);
         store.setTakenOver(id -> {
@@ -214,6 +226,31 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 }
                 case 'P' -> record(from, null); // its replication is accepted again (ReplicatingStore.setTakenOver)
                 case 'B' -> failBackTo(from);
+                case 'Q' -> {
+                    long round = in.readLong();
+                    int n = in.readInt();
+                    Set<String> live = new HashSet<>();
+                    node.members().forEach(m -> live.add(m.nodeId()));
+                    boolean gone = true;
+                    for (int i = 0; i < n; i++) {
+                        gone &= !live.contains(in.readUTF());
+                    }
+                    boolean answer = gone;
+                    node.send(from, message('Y', out -> {
+                        out.writeLong(round);
+                        out.writeBoolean(answer);
+                    }));
+                }
+                case 'Y' -> {
+                    long round = in.readLong();
+                    Set<String> yes = confirmations.get(round);
+                    if (in.readBoolean() && yes != null) {
+                        synchronized (confirmations) {
+                            yes.add(from);
+                            confirmations.notifyAll();
+                        }
+                    }
+                }
                 case 'T' -> {
                     long epoch = in.readLong();
                     worker.execute(() -> discardIfNew(epoch, "merged back into the view"));
@@ -406,6 +443,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             return;
         }
         round.forEach(g -> pending.add(g.nodeId()));
+        int quorumBase = node.quorumBase(); // of this view: the listener runs as the view is installed
         if (!orphans.isEmpty()) {
             LOG.warn("{}: their failover node left before it recorded taking them over; this node, next in their "
                     + "failover list, takes them over", orphans.stream().map(NodeInfo::name).toList());
@@ -415,6 +453,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             // during its own takeover is in both its replica and the one it was taking over.
             Map<String, Set<String>> taken = new java.util.HashMap<>();
             try {
+                if (!confirmGone(round, quorumBase)) {
+                    return;
+                }
                 for (NodeInfo g : round) {
                     takeOver(g, taken);
                 }
@@ -424,6 +465,73 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             }
         });
         reconsiderAdmissions();
+    }
+
+    /**
+     * Waits until members that, with this node, make a majority of the last stable view
+     * ({@code quorumBase} members, see {@link ClusterNode#quorumBase}) answer that they see every node
+     * of {@code gone} gone too. Asks again every 100 ms while this node has the quorum and none
+     * of them is back; false once that no longer holds. Without the quorum rule, asks nobody.
+     */
+    private boolean confirmGone(List<NodeInfo> gone, int quorumBase) {
+        if (quorumBase == 0) {
+            return true;
+        }
+        long startNs = System.nanoTime();
+        boolean told = false;
+        while (!closed) {
+            Set<String> live = new HashSet<>();
+            node.members().forEach(m -> live.add(m.nodeId()));
+            if (!node.hasQuorum() || gone.stream().anyMatch(g -> live.contains(g.nodeId()))) {
+                LOG.warn("No takeover of {}: {}", gone.stream().map(NodeInfo::name).toList(), node.hasQuorum()
+                        ? "back in the view" : "this node lost the quorum before a majority confirmed them gone");
+                return false;
+            }
+            long round = confirmationRounds.incrementAndGet();
+            Set<String> yes = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            confirmations.put(round, yes);
+            try {
+                node.sendToOthers(message('Q', out -> {
+                    out.writeLong(round);
+                    out.writeInt(gone.size());
+                    for (NodeInfo g : gone) {
+                        out.writeUTF(g.nodeId());
+                    }
+                }));
+                // Short rounds: a member that has not installed the view yet answers no, and will in a moment.
+                long deadlineNs = System.nanoTime() + 100_000_000L;
+                synchronized (confirmations) {
+                    while ((1 + yes.size()) * 2 <= quorumBase && System.nanoTime() - deadlineNs < 0) {
+                        confirmations.wait(Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000L));
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            } finally {
+                confirmations.remove(round);
+            }
+            if ((1 + yes.size()) * 2 > quorumBase) {
+                live.clear();
+                node.members().forEach(m -> live.add(m.nodeId()));
+                if (!node.hasQuorum() || gone.stream().anyMatch(g -> live.contains(g.nodeId()))) {
+                    continue; // the view changed while the answers came: judged again at the top
+                }
+                if (told) {
+                    LOG.info("A majority confirmed {} gone after {} ms", gone.stream().map(NodeInfo::name).toList(),
+                            (System.nanoTime() - startNs) / 1_000_000L);
+                }
+                return true;
+            }
+            // A member that has not installed the view yet answers no for a moment: that is not worth a warning.
+            if (!told && System.nanoTime() - startNs > 1_000_000_000L) {
+                LOG.warn("Takeover of {} waits: only {} of the {} members of the last stable view confirmed them gone, a "
+                        + "majority of the last stable view is needed (this node may be cut off from the others)",
+                        gone.stream().map(NodeInfo::name).toList(), 1 + yes.size(), quorumBase);
+                told = true;
+            }
+        }
+        return false;
     }
 
     /** Fault injection for tests: a takeover pauses this long after storing the messages, before it is recorded. */
@@ -588,6 +696,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     @Override
     public void close() {
+        closed = true;
         worker.shutdownNow();
         timer.shutdownNow();
         admissions.forEach(a -> a.answer().complete(null));

@@ -72,6 +72,18 @@ class ConsoleSystemTest {
         }
     }
 
+    /** The clients' factory, on node 2 of the cluster. */
+    private TernConnectionFactory client;
+
+    /** Starts the three nodes and points {@link #client} at node 2, once it knows all three; returns node 2. */
+    private ServerProcess startClusterWithAClientOnNode2() throws Exception {
+        startCluster();
+        ServerProcess served = nodes.get(1);
+        client = new TernConnectionFactory(served.url() + "?reconnectAttempts=1&reconnectDelay=50");
+        assertThat(ServerProcess.awaitClusterMembers(client, 3, 60_000)).isTrue();
+        return served;
+    }
+
     private String console(int node) {
         return "http://127.0.0.1:" + consolePorts.get(node);
     }
@@ -117,11 +129,8 @@ class ConsoleSystemTest {
 
     @Test
     void showsEveryMemberWithItsQueuesAndConnectionsAndDrainsANode() throws Exception {
-        startCluster();
-        ServerProcess served = nodes.get(1);
-        TernConnectionFactory cf = new TernConnectionFactory(served.url() + "?reconnectAttempts=1&reconnectDelay=50");
-        assertThat(ServerProcess.awaitClusterMembers(cf, 3, 60_000)).isTrue();
-        try (Connection c = cf.createConnection()) {
+        ServerProcess served = startClusterWithAClientOnNode2();
+        try (Connection c = client.createConnection()) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
             MessageProducer p = s.createProducer(s.createQueue("console-orders"));
             p.setDeliveryMode(DeliveryMode.PERSISTENT);
@@ -197,5 +206,40 @@ class ConsoleSystemTest {
                 assertThat(m.get("node")).as("view of %s: %s", m.get("name"), m).isNotNull();
             }
         });
+    }
+
+    /**
+     * The page itself, in headless Chromium driven by Playwright ({@code src/test/browser}): it shows
+     * every member serving and the queue, and its Drain button drains a node. Skipped where there is
+     * no Chromium, Node.js or {@code npm ci} of that folder, unless TERN_BROWSER_TESTS=required (CI).
+     */
+    @Test
+    void thePageInABrowserShowsTheClusterAndItsDrainButtonDrainsANode() throws Exception {
+        Path browserDir = Path.of("src", "test", "browser");
+        boolean ready = java.nio.file.Files.isExecutable(Path.of(System.getenv().getOrDefault("CHROMIUM", "/usr/bin/chromium")))
+                && java.nio.file.Files.isDirectory(browserDir.resolve("node_modules").resolve("playwright-core"));
+        if (!"required".equals(System.getenv("TERN_BROWSER_TESTS"))) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(ready, "needs Chromium and npm ci in " + browserDir);
+        }
+        ServerProcess served = startClusterWithAClientOnNode2();
+        try (Connection c = client.createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            s.createProducer(s.createQueue("browser-orders")).send(s.createTextMessage("one"));
+            Path screenshot = Path.of("target", "console-" + consolePorts.get(0) + ".png").toAbsolutePath();
+            Process node = new ProcessBuilder("node", "console-check.mjs", console(0), "browser-orders", "con-2",
+                    screenshot.toString()).directory(browserDir.toFile()).redirectErrorStream(true).start();
+            String output;
+            try (var in = node.getInputStream()) {
+                output = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            }
+            assertThat(node.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).as(output).isTrue();
+            assertThat(node.exitValue()).as(output).isZero();
+            assertThat(output).contains("servers: 3 serving").contains("queue listed: browser-orders")
+                    .contains("drained: con-2 shows draining").contains("ok");
+            assertThat(screenshot).exists();
+            // The drain the button asked for moves the client off node 2.
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
+                    assertThat(((TernConnection) c).server()).doesNotEndWith(":" + served.port()));
+        }
     }
 }

@@ -4,6 +4,7 @@ import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.ServerProcess;
 import io.tern.testkit.Ports;
+import io.tern.testkit.TestNetwork;
 import io.tern.testkit.TotalQueueChecker;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
@@ -52,6 +53,8 @@ class HighAvailabilitySystemTest {
     private final List<Connection> clients = new CopyOnWriteArrayList<>();
     /** The clients' connection factory while a run goes on: it knows the cluster's failover map. */
     private TernConnectionFactory cf;
+    /** Hosts of their own for the nodes (network namespaces), for a partition; null: all on loopback. */
+    private TestNetwork network;
 
     @AfterEach
     void stop() throws Exception {
@@ -61,18 +64,33 @@ class HighAvailabilitySystemTest {
             }
             n.close();
         }
+        if (network != null) {
+            network.close();
+        }
     }
 
     private void startCluster(int size, String... extra) throws Exception {
         int clusterPort = Ports.freeUdp();
         String address = Ports.multicastGroup(207);
+        List<String> seeds = new ArrayList<>();
+        for (int i = 1; network != null && i <= size; i++) {
+            seeds.add(network.address(i) + ":7800");
+        }
         for (int i = 1; i <= size; i++) {
-            List<String> args = new ArrayList<>(List.of("--cluster", "hs-" + clusterPort, "--cluster-port",
-                    Integer.toString(clusterPort), "--cluster-address", address, "--discovery-port", "0", "--machine-id",
-                    "m" + i, "--replication", "--fd-timeout", FD_TIMEOUT_MS + "ms", "--recovery-timeout-ms", "60000"));
+            List<String> args = new ArrayList<>(List.of("--cluster", "hs-" + clusterPort, "--discovery-port", "0",
+                    "--machine-id", "m" + i, "--replication", "--recovery-timeout-ms", "60000"));
+            if (!List.of(extra).contains("--fd-timeout")) {
+                args.addAll(List.of("--fd-timeout", FD_TIMEOUT_MS + "ms"));
+            }
+            // On loopback a multicast group of the test's own; on hosts of their own, TCP with every host as a seed.
+            args.addAll(network == null ? List.of("--cluster-port", Integer.toString(clusterPort), "--cluster-address", address)
+                    : List.of("--stack", "tcp", "--cluster-port", "7800", "--seeds", String.join(",", seeds)));
             args.addAll(List.of(extra));
-            nodes.add(new ServerProcess("hs-" + i, Ports.free(), dir.resolve("hs-" + i), dir.resolve("hs-" + i + ".log"),
-                    args.toArray(String[]::new)).start());
+            String name = "hs-" + i;
+            nodes.add((network == null
+                    ? new ServerProcess(name, Ports.free(), dir.resolve(name), dir.resolve(name + ".log"), args.toArray(String[]::new))
+                    : ServerProcess.inNamespace(network.namespace(i), network.address(i), name, Ports.free(), dir.resolve(name),
+                            dir.resolve(name + ".log"), args.toArray(String[]::new))).start());
         }
         for (ServerProcess n : nodes) {
             assertThat(n.awaitListening(60_000)).isTrue();
@@ -279,5 +297,26 @@ class HighAvailabilitySystemTest {
         assertThat(next).contains("their failover node left before it recorded taking them over");
         assertThat(next).as("the messages the dead failover node had stored of hs-1 are not taken twice")
                 .contains("were taken over already with the failover node that died taking it over");
+    }
+
+    @Test
+    void aNodeCutOffInAPartitionIsTakenOverByTheMajorityAndDiscardsItsMessagesWhenThePartitionHeals() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(TestNetwork.available(),
+                "needs root and ip netns: each node runs on a host (network namespace) of its own");
+        network = TestNetwork.create(3);
+        run(3, List.of("--fd-timeout", "6s"), node -> {
+            network.cut(1); // hs-1 alone on one side; hs-2, hs-3 and the clients on the other
+            await().atMost(Duration.ofSeconds(60)).until(() -> clients.stream()
+                    .allMatch(c -> !serverOf(c).isEmpty() && !serverOf(c).endsWith(":" + node.port())));
+            // The minority stops taking sends once it notices it is alone.
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(node.log())
+                    .contains("Refusing sends: node hs-1 is in a partition without a majority"));
+            network.heal(1);
+            await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(node.log())
+                    .contains("was taken over while it was gone"));
+        });
+        assertThat(nodes.get(0).isAlive()).isTrue();
+        assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED && !e.planned()))
+                .as("the clients failed over from the cut-off node").hasSizeGreaterThanOrEqualTo(2);
     }
 }

@@ -15,13 +15,32 @@ import java.util.concurrent.TimeUnit;
 public final class ServerProcess implements AutoCloseable {
     private final List<String> command;
     private final Path log;
+    private final String host;
     private final int port;
     private Process process;
 
     public ServerProcess(String name, int port, Path dataDir, Path log, String... extraArgs) {
+        this(List.of(), "127.0.0.1", name, port, dataDir, log, extraArgs);
+    }
+
+    /**
+     * A server in the network namespace {@code netns} ({@code ip netns exec}, which needs root),
+     * listening on {@code host}, an address of that namespace.
+     */
+    public static ServerProcess inNamespace(String netns, String host, String name, int port, Path dataDir, Path log,
+                                            String... extraArgs) {
+        List<String> extra = new ArrayList<>(List.of("--bind", host));
+        extra.addAll(List.of(extraArgs));
+        return new ServerProcess(List.of("ip", "netns", "exec", netns), host, name, port, dataDir, log,
+                extra.toArray(String[]::new));
+    }
+
+    private ServerProcess(List<String> prefix, String host, String name, int port, Path dataDir, Path log,
+                          String... extraArgs) {
+        this.host = host;
         this.port = port;
         this.log = log;
-        List<String> cmd = new ArrayList<>();
+        List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx512m");
         cmd.add("-cp");
@@ -88,7 +107,7 @@ public final class ServerProcess implements AutoCloseable {
                 return false;
             }
             try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                s.connect(new InetSocketAddress(host, port), 200);
                 return true;
             } catch (IOException notYet) {
                 Thread.sleep(50);
@@ -110,7 +129,7 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     public String url() {
-        return "tern://127.0.0.1:" + port;
+        return "tern://" + host + ":" + port;
     }
 
     public boolean isAlive() {

@@ -1,0 +1,57 @@
+// Drives a node's web console in headless Chromium, as an operator would, for ConsoleSystemTest:
+//   node console-check.mjs CONSOLE_URL QUEUE DRAIN_NODE SCREENSHOT
+// Waits until the servers table shows every member serving and the queue is listed, clicks Drain on
+// DRAIN_NODE (accepting the confirmation), waits until the page shows it draining, and saves a
+// screenshot. Prints one line per step; exits non-zero with the reason on the first failure.
+import { chromium } from "playwright-core";
+
+const [url, queue, drainNode, screenshot] = process.argv.slice(2);
+if (!url || !queue || !drainNode || !screenshot) {
+  console.error("usage: node console-check.mjs CONSOLE_URL QUEUE DRAIN_NODE SCREENSHOT");
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const errors = [];
+try {
+  const page = await browser.newPage();
+  page.on("pageerror", e => errors.push("page error: " + e.message));
+  page.on("console", m => { if (m.type() === "error") errors.push("console error: " + m.text()); });
+  page.on("dialog", d => d.accept());
+  await page.goto(url, { timeout: 15000 });
+
+  const rows = page.locator("#servers tbody tr");
+  await page.waitForFunction(() => {
+    const states = [...document.querySelectorAll("#servers tbody tr td:nth-child(2)")].map(td => td.textContent);
+    return states.length >= 3 && states.every(s => s === "serving");
+  }, null, { timeout: 20000 });
+  console.log("servers: " + (await rows.count()) + " serving");
+  console.log("summary: " + (await page.locator("#summary").textContent()));
+
+  await page.locator("#queues tbody tr", { hasText: queue }).first().waitFor({ timeout: 20000 });
+  console.log("queue listed: " + queue);
+  const connections = await page.locator("#connections tbody tr").count();
+  console.log("connections: " + connections);
+
+  await page.locator(`#servers tbody tr[data-node="${drainNode}"] button`).click();
+  await page.waitForFunction(node => {
+    const row = document.querySelector(`#servers tbody tr[data-node="${node}"]`);
+    return row && row.querySelector("td:nth-child(2)").textContent === "draining";
+  }, drainNode, { timeout: 20000 });
+  console.log("status: " + (await page.locator("#status").textContent()));
+  console.log("drained: " + drainNode + " shows draining");
+  await page.screenshot({ path: screenshot, fullPage: true });
+  if (errors.length > 0) {
+    throw new Error(errors.join("; "));
+  }
+  console.log("ok");
+} catch (e) {
+  console.error("FAILED: " + e.message + (errors.length ? " (" + errors.join("; ") + ")" : ""));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
