@@ -229,17 +229,11 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 case 'Q' -> {
                     long round = in.readLong();
                     int n = in.readInt();
-                    Set<String> live = new HashSet<>();
-                    node.members().forEach(m -> live.add(m.nodeId()));
-                    boolean gone = true;
+                    List<String> asked = new java.util.ArrayList<>();
                     for (int i = 0; i < n; i++) {
-                        gone &= !live.contains(in.readUTF());
+                        asked.add(in.readUTF());
                     }
-                    boolean answer = gone;
-                    node.send(from, message('Y', out -> {
-                        out.writeLong(round);
-                        out.writeBoolean(answer);
-                    }));
+                    answerWhenGone(from, round, asked, System.nanoTime() + ANSWER_WAIT_NS);
                 }
                 case 'Y' -> {
                     long round = in.readLong();
@@ -470,8 +464,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     /**
      * Waits until members that, with this node, make a majority of the last stable view
      * ({@code quorumBase} members, see {@link ClusterNode#quorumBase}) answer that they see every node
-     * of {@code gone} gone too. Asks again every 100 ms while this node has the quorum and none
-     * of them is back; false once that no longer holds. Without the quorum rule, asks nobody.
+     * of {@code gone} gone too (each waits a moment for its own view). Asks again while this node
+     * has the quorum and none of them is back; false once that no longer holds. Without the quorum
+     * rule, asks nobody.
      */
     private boolean confirmGone(List<NodeInfo> gone, int quorumBase) {
         if (quorumBase == 0) {
@@ -498,8 +493,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                         out.writeUTF(g.nodeId());
                     }
                 }));
-                // Short rounds: a member that has not installed the view yet answers no, and will in a moment.
-                long deadlineNs = System.nanoTime() + 100_000_000L;
+                // A member answers once its view drops the nodes too, or no after ANSWER_WAIT_NS.
+                long deadlineNs = System.nanoTime() + ANSWER_WAIT_NS + 200_000_000L;
                 synchronized (confirmations) {
                     while ((1 + yes.size()) * 2 <= quorumBase && System.nanoTime() - deadlineNs < 0) {
                         confirmations.wait(Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000L));
@@ -532,6 +527,27 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             }
         }
         return false;
+    }
+
+    /** How long a member asked 'Q' waits for its own view to drop the nodes before it answers no. */
+    private static final long ANSWER_WAIT_NS = 300_000_000L;
+
+    /**
+     * Answers a takeover's 'Q': yes as soon as none of {@code asked} is in this node's view (the
+     * asker's view usually comes a moment earlier), no if one still is at {@code deadlineNs}.
+     */
+    private void answerWhenGone(String asker, long round, List<String> asked, long deadlineNs) {
+        Set<String> live = new HashSet<>();
+        node.members().forEach(m -> live.add(m.nodeId()));
+        boolean gone = asked.stream().noneMatch(live::contains);
+        if (!gone && System.nanoTime() - deadlineNs < 0 && !closed) {
+            timer.schedule(() -> answerWhenGone(asker, round, asked, deadlineNs), 10, java.util.concurrent.TimeUnit.MILLISECONDS);
+            return;
+        }
+        node.send(asker, message('Y', out -> {
+            out.writeLong(round);
+            out.writeBoolean(gone);
+        }));
     }
 
     /** Fault injection for tests: a takeover pauses this long after storing the messages, before it is recorded. */
