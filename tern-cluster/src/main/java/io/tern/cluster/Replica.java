@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What a backup holds of one primary: its queue definitions, stored messages and duplicate-detection
@@ -26,9 +27,37 @@ final class Replica {
     private final List<StoreBatch> buffered = new ArrayList<>();
     private boolean syncing;
     private long lastSeq;
+    /** The copy on this backup's disk, or null (replicas in memory only). */
+    private final ReplicaDisk disk;
+    private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
+
+    Replica() {
+        this(null);
+    }
+
+    Replica(ReplicaDisk disk) {
+        this.disk = disk;
+    }
+
+    ReplicaDisk disk() {
+        return disk;
+    }
+
+    /** {@link ReplicaDisk#load}: what follows comes from this backup's own disk, not from the primary. */
+    synchronized void loading() {
+        syncing = true;
+    }
+
+    synchronized void loaded(StoreBatch all) {
+        applyInMemory(all);
+        syncing = false;
+    }
 
     /** A snapshot taken at the primary's batch {@code cutSeq} follows; batches after it wait for it. */
     synchronized void beginSnapshot(long cutSeq) {
+        if (disk != null) {
+            disk.clear();
+        }
         queues.clear();
         messages.clear();
         duplicateIds.clear();
@@ -49,10 +78,14 @@ final class Replica {
         buffered.clear();
     }
 
-    /** Batch {@code seq} of the primary; one at or before the snapshot's cut is already in the snapshot. */
-    synchronized void batch(long seq, StoreBatch batch) {
+    /**
+     * Batch {@code seq} of the primary; one at or before the snapshot's cut is already in the
+     * snapshot. Completes once the batch is where this replica keeps it: at once in memory; on disk
+     * once written there (a batch waiting for the snapshot is in memory only until it ends).
+     */
+    synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch) {
         if (seq <= lastSeq) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         lastSeq = seq;
         if (syncing) {
@@ -60,6 +93,7 @@ final class Replica {
         } else {
             apply(batch);
         }
+        return syncing ? CompletableFuture.completedFuture(null) : lastWrite;
     }
 
     synchronized boolean isSyncing() {
@@ -67,6 +101,13 @@ final class Replica {
     }
 
     private void apply(StoreBatch batch) {
+        if (disk != null) {
+            lastWrite = disk.write(batch);
+        }
+        applyInMemory(batch);
+    }
+
+    private void applyInMemory(StoreBatch batch) {
         for (StoreBatch.Op op : batch.ops()) {
             if (op instanceof StoreBatch.PutQueue o) {
                 queues.put(o.queue(), o.definition());

@@ -23,7 +23,9 @@ import java.util.concurrent.Executors;
 /**
  * A store that also ships every batch to this node's failover nodes (its backups, from the
  * failover map) and completes a commit only when the local store has it and every backup has
- * acknowledged it. Backups keep a {@link Replica} per primary in memory.
+ * acknowledged it. Backups keep a {@link Replica} per primary in memory and, with a replica
+ * directory ({@code --replica-store disk}), on their own disk too ({@link ReplicaDisk}): a batch is
+ * then acknowledged once it is synced there, and a backup that restarts has its replicas back.
  *
  * <p>Order: batches get a sequence number and go to the local store and to the backups under one
  * lock, so both see them in the same order. A node that becomes a backup is brought in sync by a
@@ -64,6 +66,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
     private final Map<Long, Waiting> waiting = new ConcurrentHashMap<>();
     private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
+    /** Where replicas are kept on disk, one directory per primary; null: in memory only. */
+    private final java.nio.file.Path replicaDir;
+    /** Replicas handed over for a takeover, still on disk until the takeover has stored them. */
+    private final Map<String, ReplicaDisk> handedOver = new ConcurrentHashMap<>();
     private volatile java.util.function.Predicate<String> takenOver = id -> false;
     private volatile java.util.function.Supplier<List<StoreBatch.MarkDelivered>> outstanding = List::of;
     private final ExecutorService snapshots = Executors.newSingleThreadExecutor(r -> {
@@ -97,7 +103,46 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     public ReplicatingStore(MessageStore local) {
+        this(local, null);
+    }
+
+    /**
+     * @param replicaDir where replicas are kept on disk too, one directory per primary (null: in
+     *                   memory only); replicas found there are loaded
+     */
+    public ReplicatingStore(MessageStore local, java.nio.file.Path replicaDir) {
         this.local = local;
+        this.replicaDir = replicaDir;
+        if (replicaDir != null) {
+            loadReplicas(replicaDir);
+        }
+    }
+
+    private void loadReplicas(java.nio.file.Path dir) {
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            return;
+        }
+        try (var dirs = java.nio.file.Files.list(dir)) {
+            for (java.nio.file.Path d : dirs.filter(java.nio.file.Files::isDirectory).toList()) {
+                Replica r = new ReplicaDisk(d).load();
+                replicas.put(d.getFileName().toString(), r);
+                LOG.info("Replica of {} loaded from {}: {} queue(s), {} message(s)", d.getFileName(), d, r.queues().size(),
+                        r.messages().values().stream().mapToInt(Map::size).sum());
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read the replicas in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The replica of {@code primary}, made (with its disk copy, if replicas are kept on disk) if there is none. */
+    private Replica replica(String primary) {
+        return replicas.computeIfAbsent(primary, p -> replicaDir == null ? new Replica()
+                : new Replica(new ReplicaDisk(replicaDir.resolve(p))));
+    }
+
+    /** The primaries this node holds a replica of. */
+    public Set<String> replicaPrimaries() {
+        return Set.copyOf(replicas.keySet());
     }
 
     /**
@@ -252,22 +297,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
         try (snapshot) {
             Chunks chunks = new Chunks(backup, cut);
-            snapshot.read(new Recovery() {
-                @Override
-                public void queue(String queue, byte[] definition) {
-                    chunks.add(new StoreBatch.PutQueue(queue, definition));
-                }
-
-                @Override
-                public void message(String queue, long sequence, byte[] message) {
-                    chunks.add(new StoreBatch.AddMessage(queue, sequence, message));
-                }
-
-                @Override
-                public void duplicateId(long bucket, String id) {
-                    chunks.add(new StoreBatch.AddDuplicateId(bucket, id));
-                }
-            });
+            snapshot.read(Recovery.asOps(chunks::add));
             out.forEach(chunks::add); // after the messages they mark
             chunks.flush();
             node.send(backup, frame(SNAPSHOT_END, cut, new byte[0]));
@@ -318,12 +348,18 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
         switch (type) {
             case REPLICATE -> {
-                replicas.computeIfAbsent(from, f -> new Replica()).batch(seq, StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
+                CompletableFuture<Void> kept = replica(from).batch(seq, StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
                 ClusterNode n;
                 synchronized (order) {
                     n = node;
                 }
-                n.send(from, frame(ACK, seq, new byte[0]));
+                kept.whenComplete((ok, failure) -> {
+                    if (failure != null) {
+                        LOG.error("Could not write batch {} of {} to the replica on disk; it is kept in memory: {}", seq, from,
+                                failure.getMessage());
+                    }
+                    n.send(from, frame(ACK, seq, new byte[0]));
+                });
             }
             case ACK -> {
                 Waiting w = waiting.get(seq);
@@ -331,10 +367,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                     w.acknowledged(from);
                 }
             }
-            case SNAPSHOT_BEGIN -> replicas.computeIfAbsent(from, f -> new Replica()).beginSnapshot(seq);
-            case SNAPSHOT_CHUNK -> replicas.computeIfAbsent(from, f -> new Replica())
-                    .snapshotChunk(StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
-            case SNAPSHOT_END -> replicas.computeIfAbsent(from, f -> new Replica()).endSnapshot();
+            case SNAPSHOT_BEGIN -> replica(from).beginSnapshot(seq);
+            case SNAPSHOT_CHUNK -> replica(from).snapshotChunk(StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
+            case SNAPSHOT_END -> replica(from).endSnapshot();
             default -> LOG.warn("Unknown replication message {} from {}", type, from);
         }
     }
@@ -394,7 +429,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             boolean stillBackup = topology.failover().getOrDefault(origin, List.of()).stream()
                     .anyMatch(f -> f.nodeId().equals(self));
             if (live.contains(origin) && !stillBackup) {
-                replicas.remove(origin);
+                forget(replicas.remove(origin));
             }
         }
     }
@@ -415,7 +450,21 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
 
     /** Forgets the replica of {@code primary}: another node took it over. */
     public void dropReplica(String primary) {
-        replicas.remove(primary);
+        forget(replicas.remove(primary));
+    }
+
+    private static void forget(Replica r) {
+        if (r != null && r.disk() != null) {
+            r.disk().delete();
+        }
+    }
+
+    /** The takeover of {@code primary} has stored what it took: its replica's disk copy goes. */
+    public void releaseReplica(String primary) {
+        ReplicaDisk d = handedOver.remove(primary);
+        if (d != null) {
+            d.delete();
+        }
     }
 
     /**
@@ -426,6 +475,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         Replica r = replicas.remove(primary);
         if (r == null) {
             return null;
+        }
+        if (r.disk() != null) {
+            handedOver.put(primary, r.disk()); // deleted once the takeover has stored what it took
         }
         return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), !r.isSyncing());
     }
@@ -478,6 +530,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     @Override
     public void close() {
         snapshots.shutdownNow();
+        for (Replica r : replicas.values()) {
+            if (r.disk() != null) {
+                r.disk().close();
+            }
+        }
         local.close();
     }
 

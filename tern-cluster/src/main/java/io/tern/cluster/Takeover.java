@@ -38,7 +38,17 @@ import java.util.concurrent.Executors;
  *          | 'B'                      -- I serve clients (again): those that failed over from me may come back
  *          | 'Q' round:i64 n:i32 node:utf*n   -- do you see these nodes gone too? (before a takeover)
  *          | 'Y' round:i64 gone:bool           -- the answer
+ *          | 'W' node:utf                      -- who took node over? (a restarted backup holding its replica)
+ *          | 'V' node:utf recorded:bool n:i32 backup:utf*n -- the answer: a recorded takeover, and the
+ *                                                 node's failover nodes in the last view it was in
  * </pre>
+ *
+ * <p>With replicas kept on disk ({@code --replica-store disk}), a backup that restarts has its
+ * replicas back. When it serves again, it takes over the replica of a node that is not in the view
+ * if nobody recorded a takeover of that node and a member that saw the node's last view says this
+ * backup was among its failover nodes then (else the replica may be stale: the node went on with
+ * other backups after this one went down); the majority must confirm the node gone, as always.
+ * Otherwise the replica is dropped, or kept until such an answer comes.
  *
  * <p>A view can hold members this node no longer reaches: in a partition, the first view after it
  * may drop the other side's coordinator and keep a member not yet suspected, and so look like a
@@ -84,6 +94,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private volatile long pauseAfterStoreMs;
     /** Node id to the first failover node the map named for it, as of the last view it was in. */
     private final Map<String, String> lastFailover = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Node id to all its failover nodes, as of the last view it was in (for replicas kept on disk). */
+    private final Map<String, List<String>> lastBackups = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Answers to 'W': node id asked about to (member to its answer). */
+    private final Map<String, Map<String, Owner>> ownerAnswers = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A member's answer to 'W': whether it recorded a takeover of the node, and its last backups as it saw them. */
+    private record Owner(boolean recorded, List<String> lastBackups) {
+    }
     /** Hellos of clients of other nodes, waiting until it is clear who serves them. */
     private final List<Admission> admissions = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final java.util.concurrent.ScheduledExecutorService timer =
@@ -132,7 +150,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         this.broker = broker;
         this.recordsFile = recordsFile;
         loadRecords();
-        node.addPayloadHandler("OKNPTBQY", this);
+        node.addPayloadHandler("OKNPTBQYWV", this);
         node.addListener(this);
         broker.setAdmission(this::admit);
         store.setTakenOver(id -> {
@@ -242,6 +260,38 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                         synchronized (confirmations) {
                             yes.add(from);
                             confirmations.notifyAll();
+                        }
+                    }
+                }
+                case 'W' -> {
+                    String id = in.readUTF();
+                    boolean recorded;
+                    synchronized (records) {
+                        recorded = records.containsKey(id);
+                    }
+                    List<String> backups = lastBackups.getOrDefault(id, List.of());
+                    node.send(from, message('V', out -> {
+                        out.writeUTF(id);
+                        out.writeBoolean(recorded);
+                        out.writeInt(backups.size());
+                        for (String b : backups) {
+                            out.writeUTF(b);
+                        }
+                    }));
+                }
+                case 'V' -> {
+                    String id = in.readUTF();
+                    boolean recorded = in.readBoolean();
+                    int n = in.readInt();
+                    List<String> backups = new java.util.ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        backups.add(in.readUTF());
+                    }
+                    Map<String, Owner> forId = ownerAnswers.get(id);
+                    if (forId != null) {
+                        synchronized (ownerAnswers) {
+                            forId.put(from, new Owner(recorded, backups));
+                            ownerAnswers.notifyAll();
                         }
                     }
                 }
@@ -363,6 +413,78 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         node.sendToOthers(message('P', out -> { }));
         store.resync();
         node.sendToOthers(message('B', out -> { }));
+        worker.execute(this::takeOverReplicasOfAbsentNodes);
+    }
+
+    /** How long a restarted backup waits for the members' answers about a node whose replica it has. */
+    private static final long OWNER_WAIT_MS = 5000;
+
+    /** See the class comment: replicas kept on disk of nodes that are not in the view. */
+    private void takeOverReplicasOfAbsentNodes() {
+        Set<String> live = new HashSet<>();
+        node.members().forEach(m -> live.add(m.nodeId()));
+        for (String primary : store.replicaPrimaries()) {
+            if (live.contains(primary) || pending.contains(primary) || closed) {
+                continue;
+            }
+            boolean recordedHere;
+            synchronized (records) {
+                recordedHere = records.containsKey(primary);
+            }
+            Map<String, Owner> answers = recordedHere ? Map.of() : askWhoOwns(primary, live);
+            String name = primary.substring(0, Math.min(8, primary.length()));
+            if (recordedHere || answers.values().stream().anyMatch(Owner::recorded)) {
+                LOG.info("The replica of {} on disk is dropped: another node took that node over", name);
+                store.dropReplica(primary);
+                continue;
+            }
+            if (answers.size() < live.size() - 1) {
+                LOG.warn("Not every member said whether it took {} over: its replica on disk is kept, not taken over", name);
+                continue;
+            }
+            boolean current = answers.values().stream().anyMatch(o -> o.lastBackups().contains(selfId));
+            boolean known = answers.values().stream().anyMatch(o -> !o.lastBackups().isEmpty());
+            if (!current) {
+                if (known) {
+                    LOG.warn("The replica of {} on disk is stale (that node had other failover nodes when it left): dropped", name);
+                    store.dropReplica(primary);
+                } else {
+                    LOG.warn("No member knows the last failover nodes of {}: its replica on disk is kept, not taken over", name);
+                }
+                continue;
+            }
+            NodeInfo gone = new NodeInfo(primary, name, "", List.of(), "");
+            pending.add(primary);
+            try {
+                LOG.warn("Node {} is not in the view and nobody took it over: taking it over from its replica on disk", name);
+                if (confirmGone(List.of(gone), node.quorumBase())) {
+                    takeOver(gone, new java.util.HashMap<>());
+                }
+            } finally {
+                pending.remove(primary);
+                reconsiderAdmissions();
+            }
+        }
+    }
+
+    /** Asks every other member whether it recorded a takeover of {@code id}; the answers that came in time. */
+    private Map<String, Owner> askWhoOwns(String id, Set<String> live) {
+        Map<String, Owner> answers = new java.util.concurrent.ConcurrentHashMap<>();
+        ownerAnswers.put(id, answers);
+        try {
+            node.sendToOthers(message('W', out -> out.writeUTF(id)));
+            long deadlineNs = System.nanoTime() + OWNER_WAIT_MS * 1_000_000L;
+            synchronized (ownerAnswers) {
+                while (answers.size() < live.size() - 1 && System.nanoTime() - deadlineNs < 0) {
+                    ownerAnswers.wait(Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000L));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            ownerAnswers.remove(id);
+        }
+        return Map.copyOf(answers);
     }
 
     @Override
@@ -371,6 +493,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         previous = topology;
         for (NodeInfo m : topology.members()) {
             List<FailoverInfo> f = topology.failover().getOrDefault(m.nodeId(), List.of());
+            lastBackups.put(m.nodeId(), f.stream().map(FailoverInfo::nodeId).toList());
             if (f.isEmpty()) {
                 lastFailover.remove(m.nodeId());
             } else {
@@ -593,6 +716,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 out.writeLong(epoch[0]);
             }));
         }).join();
+        store.releaseReplica(gone.nodeId());
         LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {})", gone.name(),
                 taken.queues().size(), count, taken.duplicateIds().size(), (System.nanoTime() - start) / 1_000_000, epoch[0]);
     }

@@ -343,4 +343,68 @@ class HighAvailabilitySystemTest {
         assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED && !e.planned()))
                 .as("the clients failed over from the cut-off node").hasSizeGreaterThanOrEqualTo(2);
     }
+
+    /** Receives and acknowledges from {@code node} until {@code quietMs} pass without a message; returns the count. */
+    private int drainFrom(ServerProcess node, long quietMs) throws Exception {
+        int count = 0;
+        try (Connection c = new TernConnectionFactory(node.url() + "?failover=false").createConnection()) {
+            Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            MessageConsumer consumer = s.createConsumer(s.createQueue("on-disk"));
+            c.start();
+            for (Message m; (m = consumer.receive(quietMs)) != null; count++) {
+                checker.received(m.getJMSMessageID());
+                m.acknowledge();
+                checker.acknowledged(m.getJMSMessageID());
+            }
+        }
+        return count;
+    }
+
+    @Test
+    void withReplicasOnDiskARestartedFailoverNodeTakesOverTheNodeThatDiedWithIt() throws Exception {
+        startCluster(3, "--replica-store", "disk");
+        ServerProcess dead = nodes.get(0);
+        cf = new TernConnectionFactory(dead.url() + "?failover=false");
+        assertThat(ServerProcess.awaitClusterMembers(cf, 3, 60_000)).isTrue();
+        String deadId = cf.clusterTopology().members().stream()
+                .filter(m -> m.clientUris().get(0).endsWith(":" + dead.port())).findFirst().orElseThrow().nodeId();
+        ServerProcess failover = processOf(cf.clusterTopology().failover().get(deadId).get(0).nodeId());
+        ServerProcess third = nodes.stream().filter(n -> n != dead && n != failover).findFirst().orElseThrow();
+        try (Connection c = cf.createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("on-disk"));
+            p.setDeliveryMode(DeliveryMode.PERSISTENT);
+            for (int i = 0; i < 200; i++) {
+                Message m = s.createTextMessage("m-" + i);
+                p.send(m);
+                checker.sent(m.getJMSMessageID());
+            }
+        }
+        // The node and its failover node die together: the third alone has no quorum and takes nothing over.
+        dead.kill();
+        failover.kill();
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(third.log()).contains("Quorum lost on"));
+
+        // The failover node comes back with its replica of the dead node on disk, and takes it over.
+        failover.start();
+        assertThat(failover.awaitListening(60_000)).isTrue();
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(failover.log())
+                .contains("nobody took it over: taking it over from its replica on disk"));
+        assertThat(ServerProcess.awaitClusterMembers(new TernConnectionFactory(failover.url() + "?failover=false"), 2, 60_000))
+                .isTrue();
+        AtomicInteger taken = new AtomicInteger();
+        await().atMost(Duration.ofSeconds(60)).until(() -> taken.addAndGet(drainFrom(failover, 500)) >= 200);
+        assertThat(taken.get()).isEqualTo(200);
+
+        // The dead node comes back, learns it was taken over, and brings nothing back.
+        dead.start();
+        assertThat(dead.awaitListening(60_000)).isTrue();
+        await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(dead.log()).contains("was taken over while it was gone"));
+        assertThat(ServerProcess.awaitClusterMembers(new TernConnectionFactory(dead.url() + "?failover=false"), 3, 60_000))
+                .isTrue();
+        assertThat(drainFrom(dead, 2000)).isZero();
+        assertThat(checker.lost()).as(checker.toString()).isEmpty();
+        assertThat(checker.duplicated()).isEmpty();
+        assertThat(checker.unexpected()).isEmpty();
+    }
 }

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -44,9 +45,14 @@ final class ServerCommand implements Callable<Integer> {
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
         boolean replicate = options.replication && !("none".equals(options.stack) && options.jgroupsFile == null);
+        if (!List.of("memory", "disk").contains(options.replicaStore)) {
+            System.err.println("--replica-store must be memory or disk, not " + options.replicaStore);
+            return 2;
+        }
+        java.nio.file.Path replicaDir = "disk".equals(options.replicaStore) ? options.dataDir().resolve("replicas") : null;
         io.tern.cluster.ReplicatingStore[] replicating = new io.tern.cluster.ReplicatingStore[1];
         TernServer server = replicate
-                ? TernServer.start(b.build(), store -> replicating[0] = new io.tern.cluster.ReplicatingStore(store))
+                ? TernServer.start(b.build(), store -> replicating[0] = new io.tern.cluster.ReplicatingStore(store, replicaDir))
                 : TernServer.start(b.build());
         if (replicate) {
             server.broker().holdClients("node " + options.name + " is starting");

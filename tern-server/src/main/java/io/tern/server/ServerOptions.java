@@ -103,6 +103,11 @@ public final class ServerOptions {
             + "to another server before the remaining connections are closed (default: ${DEFAULT-VALUE})")
     long shutdownGraceMs = 10_000;
 
+    @Option(names = "--replica-store", description = "With replication: where this node keeps the replicas of the nodes "
+            + "it backs up: memory, or disk too (DATA/replicas; a batch is acknowledged once synced there, and a restarted "
+            + "node has them back) (default: ${DEFAULT-VALUE})")
+    String replicaStore = "memory";
+
     @Option(names = "--fault-takeover-pause-ms", hidden = true, description = "Fault injection for system tests: a "
             + "takeover pauses this long after storing the messages, before recording itself")
     long faultTakeoverPauseMs;

@@ -12,6 +12,29 @@ public interface MessageStore extends AutoCloseable {
         void message(String queue, long sequence, byte[] message);
 
         void duplicateId(long bucket, String id);
+
+        /**
+         * A recovery that hands on what it reads as the store operations that would write it again
+         * (a snapshot sent to a backup, a replica read back from disk).
+         */
+        static Recovery asOps(java.util.function.Consumer<StoreBatch.Op> into) {
+            return new Recovery() {
+                @Override
+                public void queue(String queue, byte[] definition) {
+                    into.accept(new StoreBatch.PutQueue(queue, definition));
+                }
+
+                @Override
+                public void message(String queue, long sequence, byte[] message) {
+                    into.accept(new StoreBatch.AddMessage(queue, sequence, message));
+                }
+
+                @Override
+                public void duplicateId(long bucket, String id) {
+                    into.accept(new StoreBatch.AddDuplicateId(bucket, id));
+                }
+            };
+        }
     }
 
     /** Reads everything stored; called once before the broker serves. */
