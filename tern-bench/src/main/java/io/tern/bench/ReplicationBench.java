@@ -22,6 +22,9 @@ import java.util.Map;
  * node that replicates to a second node over the udp stack on loopback (TTL 0), beside the same
  * workloads against a node alone. Both nodes and the clients share this JVM and the machine's
  * cores and disk, as they would not in production, so the figure is a pessimistic one.
+ *
+ * <p>Arguments: {@code [scale] [memory|disk]}; {@code disk} has the backup keep its replica on its
+ * own disk too ({@code --replica-store disk}).
  */
 public final class ReplicationBench {
 
@@ -30,6 +33,10 @@ public final class ReplicationBench {
             System.setProperty("logback.configurationFile", "logback-bench.xml");
         }
         double scale = args.length > 0 ? Double.parseDouble(args[0]) : 1.0;
+        String replicaStore = args.length > 1 ? args[1] : "memory";
+        if (!List.of("memory", "disk").contains(replicaStore)) {
+            throw new IllegalArgumentException("the replica store is memory or disk, not " + replicaStore);
+        }
         List<Workload> workloads = List.of(
                 new Workload("persistent-1x1", 1, 1, (int) (5_000 * scale), 1024, true, 0),
                 new Workload("persistent-8x8", 8, 8, (int) (40_000 * scale), 1024, true, 0));
@@ -42,8 +49,9 @@ public final class ReplicationBench {
             TernServer alone = TernServer.start(config("alone", dir));
             open.add(alone);
             ReplicatingStore[] primaryStore = new ReplicatingStore[1];
-            TernServer primary = replicated("primary", dir, cluster, stack, open, primaryStore);
-            replicated("backup", dir, cluster, stack, open, new ReplicatingStore[1]);
+            TernServer primary = replicated("primary", dir, cluster, stack, open, primaryStore, null);
+            replicated("backup", dir, cluster, stack, open, new ReplicatingStore[1],
+                    "disk".equals(replicaStore) ? dir.resolve("backup-replicas") : null);
             long deadline = System.nanoTime() + 30_000_000_000L;
             while (primaryStore[0].backups().isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(50); // polls until the primary replicates to the backup
@@ -53,7 +61,8 @@ public final class ReplicationBench {
             }
             ConnectionFactory aloneCf = new TernConnectionFactory(alone.url());
             ConnectionFactory primaryCf = new TernConnectionFactory(primary.url());
-            System.out.println("k=1 synchronous replication over the udp stack on loopback; median of 3 after a warm-up");
+            System.out.println("k=1 synchronous replication over the udp stack on loopback, replica in " + replicaStore
+                    + "; median of 3 after a warm-up");
             for (Workload w : workloads) {
                 w.run(aloneCf, "warm-" + w.name());
                 w.run(primaryCf, "warm-" + w.name());
@@ -82,8 +91,9 @@ public final class ReplicationBench {
     }
 
     private static TernServer replicated(String name, Path dir, String cluster, Map<String, String> stack,
-                                         List<AutoCloseable> open, ReplicatingStore[] store) throws Exception {
-        TernServer server = TernServer.start(config(name, dir), s -> store[0] = new ReplicatingStore(s));
+                                         List<AutoCloseable> open, ReplicatingStore[] store, Path replicaDir)
+            throws Exception {
+        TernServer server = TernServer.start(config(name, dir), s -> store[0] = new ReplicatingStore(s, replicaDir));
         open.add(server);
         ClusterNode node = ClusterNode.create(new ClusterNode.Config(cluster, "udp", stack, new RingFailoverPolicy(1), false),
                 new NodeInfo(server.broker().nodeId(), name, "machine-" + name, List.of(server.url()), ""));
