@@ -37,7 +37,9 @@ class DemoAndShutdownSystemTest {
         assertThat(demo.waitFor(240, TimeUnit.SECONDS)).as("demo finished").isTrue();
         String output = Files.readString(out);
         assertThat(output).contains("Starting a cluster of 3 nodes").contains("Cluster formed; failover map")
-                .contains("with SIGKILL");
+                .contains("with SIGKILL").contains("progress: sent=")
+                .containsPattern("Watch it in the web console: http://127\\.0\\.0\\.1:\\d+")
+                .containsPattern("(?m)^Console: http://127\\.0\\.0\\.1:\\d+");
         assertThat(output).containsPattern("(?m)^sent=3000 received=3000 lost=0 duplicates=0$");
         assertThat(demo.exitValue()).as(output).isZero();
     }
