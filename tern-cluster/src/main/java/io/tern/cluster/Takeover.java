@@ -52,9 +52,9 @@ import java.util.concurrent.Executors;
  *
  * <p>A view can hold members this node no longer reaches: in a partition, the first view after it
  * may drop the other side's coordinator and keep a member not yet suspected, and so look like a
- * majority. So a takeover waits until members that, with this node, make a majority of the view
- * before it answer that they see the dead node gone too ('Q', 'Y'); a node cut off from them never
- * hears that, and takes nothing over.
+ * majority. So a takeover waits until members that, with this node, make a majority of the last
+ * stable view answer that they see the dead node gone too ('Q', 'Y'); a node cut off from them
+ * never hears that, and takes nothing over.
  *
  * <p>If the first failover node dies during its takeover, before it recorded it, the next failover
  * node of the dead node's map that is alive takes the dead node over as well as the failover node
