@@ -15,10 +15,11 @@ public record NodeView(String name, String nodeId, String state, int heldForReco
     }
 
     /**
-     * One connection: {@code failedOverFrom} names the node whose client it was before a failover
-     * (null if none); an administration connection is marked {@code admin}.
+     * One connection: {@code state} is "hello pending" until the client is welcomed, then "open";
+     * {@code failedOverFrom} names the node whose client it was before a failover (null if none); an
+     * administration connection is marked {@code admin}.
      */
-    public record ConnectionView(long id, String remote, String user, String clientName, String clientId,
+    public record ConnectionView(long id, String state, String remote, String user, String clientName, String clientId,
                                  int sessions, int consumers, String failedOverFrom, boolean admin) {
     }
 }

@@ -39,7 +39,7 @@ public final class ServerConnection {
     volatile String clientId;
     /** The client's name for this connection across failovers (Hello); null if it gave none. */
     volatile String connectionKey;
-    private boolean authenticated;
+    private volatile boolean authenticated;
     /** An administration connection (it asked for a drain): not counted as a client to move away. */
     private volatile boolean admin;
     /** The node this client failed over from (its Hello said so); it moves back when that node returns. */
@@ -564,8 +564,8 @@ public final class ServerConnection {
 
     /** This connection for the console. */
     NodeView.ConnectionView view() {
-        return new NodeView.ConnectionView(id, sink.remoteAddress(), user, clientName, clientId, sessions.size(),
-                consumers.size(), failedOverFrom, admin);
+        return new NodeView.ConnectionView(id, authenticated ? "open" : "hello pending", sink.remoteAddress(), user,
+                clientName, clientId, sessions.size(), consumers.size(), failedOverFrom, admin);
     }
 
     boolean isAdmin() {

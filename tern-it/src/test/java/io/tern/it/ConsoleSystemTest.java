@@ -157,6 +157,7 @@ class ConsoleSystemTest {
                 assertThat(queue.get("messages").asInt()).isEqualTo(7);
                 assertThat(two.get("node").get("connections")).hasSize(1);
                 assertThat(two.get("node").get("connections").get(0).get("sessions").asInt()).isEqualTo(1);
+                assertThat(two.get("node").get("connections").get(0).get("state").asText()).isEqualTo("open");
                 assertThat(member(cluster, "con-1").get("node").get("connections")).isEmpty();
             });
 
