@@ -283,7 +283,6 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         return link;
     }
 
-    /** The generation of the current link, or 0 while there is none. */
     /**
      * Waits (up to the call timeout) until the link of generation {@code gen} is replaced by a
      * connected one, or the connection is closed: a failover, with its session recovery, is over.
@@ -306,6 +305,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         }
     }
 
+    /** The generation of the current link, or 0 while there is none. */
     long generation() {
         Link l = currentLink();
         return l == null ? 0 : l.gen();
