@@ -131,6 +131,20 @@ class SessionRecoveryTest {
 
     @Test
     void aTransactionOpenAtTheCrashCommitsOnTheFailoverNode() throws Exception {
+        transactionOpenAtTheCrash(false);
+    }
+
+    @Test
+    void aCommitCalledWhileTheFailoverIsUnderWayWaitsForItAndCommitsOnTheFailoverNode() throws Exception {
+        transactionOpenAtTheCrash(true);
+    }
+
+    /**
+     * Receives 10 and sends 10 in a transaction, crashes the node, and commits: after the failover,
+     * or ({@code duringFailover}) as soon as it has begun, while the failover node still waits for
+     * the dead node to leave its view.
+     */
+    private void transactionOpenAtTheCrash(boolean duringFailover) throws Exception {
         List<InJvmCluster.Node> all = cluster.startInSync("a", "b", "c");
         InJvmCluster.Node a = all.get(0);
         InJvmCluster.Node f = cluster.failoverOf(a);
@@ -147,7 +161,13 @@ class SessionRecoveryTest {
             }
 
             cluster.crash(a);
-            await().until(() -> events.stream().anyMatch(e -> e.kind() == FailoverEvent.Kind.COMPLETED));
+            if (duringFailover) {
+                await().until(() -> events.stream().anyMatch(e -> e.kind() == FailoverEvent.Kind.STARTED));
+                assertThat(events).as("the failover is still under way when commit() is called")
+                        .noneMatch(e -> e.kind() == FailoverEvent.Kind.COMPLETED);
+            } else {
+                await().until(() -> events.stream().anyMatch(e -> e.kind() == FailoverEvent.Kind.COMPLETED));
+            }
             tx.commit(); // the 10 received and the 10 sent, all or nothing, on the failover node
 
             assertThat(f.server().broker().messageCount("out")).isEqualTo(10);

@@ -535,6 +535,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         }
         awaitProducerWindow();
         long gen = txGen;
+        if (gen != 0 && gen != connection.generation()) {
+            // The transaction's link broke: a failover under way may carry the transaction on (then it
+            // moves txGen to the new link). Its outcome decides, not the moment of the commit.
+            connection.awaitLinkAfter(gen);
+            gen = txGen;
+        }
         try {
             if (gen == 0) {
                 connection.call(new Request.Commit(id));
