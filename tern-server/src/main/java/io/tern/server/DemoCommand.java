@@ -131,6 +131,8 @@ final class DemoCommand implements Callable<Integer> {
                 consumer.join(200);
             }
             done = true;
+            progress.interrupt(); // no progress line after the tally
+            progress.join(1000);
             consumer.join(10_000);
             producer.join(1000);
             closeQuietly(connection);
@@ -214,7 +216,9 @@ final class DemoCommand implements Callable<Integer> {
             } catch (InterruptedException e) {
                 return;
             }
-            out.printf("  progress: sent=%d received=%d%n", sent.get(), settled().size());
+            if (!done) {
+                out.printf("  progress: sent=%d received=%d%n", sent.get(), settled().size());
+            }
         }
     }
 
