@@ -72,6 +72,19 @@ public final class Broker implements AutoCloseable {
     private volatile boolean deliveriesHeld;
     private volatile String fenced;
     private volatile boolean draining;
+    /** Nodes whose messages this node took over (Takeover says so once they are stored). */
+    private final java.util.Set<String> takenOverNodes = ConcurrentHashMap.newKeySet();
+    /**
+     * Sessions whose kept messages went back to their queues unrecovered (the most recent 10,000):
+     * what such a session lists as acknowledged may have gone to another consumer since.
+     */
+    private final java.util.Set<String> released = java.util.Collections.newSetFromMap(
+            new LinkedHashMap<String, Boolean>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                    return size() > 10_000;
+                }
+            });
     private volatile java.util.function.Supplier<String> nextServer = () -> "";
     /** Why sends are refused (this node is in a partition without the quorum), or null. */
     private volatile String sendsRefused;
@@ -687,11 +700,13 @@ public final class Broker implements AutoCloseable {
         if (ps == null || ps.isEmpty()) {
             return;
         }
+        synchronized (released) {
+            released.add(owner);
+        }
         LOG.info("Giving {} taken-over message(s) kept for session {} back to their queues: {}", ps.size(), owner, why);
         ps.forEach(p -> p.queue().executor().execute(() -> p.queue().returned(p.entry(), true)));
     }
 
-    /** Number of taken-over messages kept for client sessions that have not recovered yet. */
     /** This node's queues and connections now, for the console. */
     public NodeView view() {
         List<NodeView.QueueView> qs = new ArrayList<>();
@@ -721,6 +736,7 @@ public final class Broker implements AutoCloseable {
         return sendsRefused != null ? "no-quorum" : "serving";
     }
 
+    /** Number of taken-over messages kept for client sessions that have not recovered yet. */
     public int heldForRecoveryCount() {
         return heldForRecovery.values().stream().mapToInt(List::size).sum();
     }
@@ -729,9 +745,11 @@ public final class Broker implements AutoCloseable {
      * A session that failed over here lists what it had on the node this one took over. Messages
      * kept for it become its deliveries again (HELD), are acknowledged (ACKED) or go back to their
      * queue uncounted (UNSEEN); whatever else was kept for it goes back counted. When this node took
-     * over the node the session came from ({@code tookOver}) and still keeps the session's messages,
-     * a message listed as acknowledged that is not among them was acknowledged there and replicated
-     * (or was not persistent): nobody delivers it again, so it counts as acknowledged too.
+     * over the node the session came from ({@code tookOver}), a message listed as acknowledged that
+     * it does not keep for the session was acknowledged there and replicated (or was not persistent):
+     * nobody delivers it again, so it counts as acknowledged too, unless messages kept for the session
+     * already went back to their queues unrecovered (then one of them may have gone to another
+     * consumer).
      *
      * @return once the acknowledgements are stored: per listed message, its new delivery id (HELD), 1
      *     (ACKED, acknowledged here) or 0 (kept for nobody here, or UNSEEN)
@@ -756,8 +774,12 @@ public final class Broker implements AutoCloseable {
                 }
             }
             if (p == null) {
-                // Kept messages not released yet (no recovery timeout) and this one not among them.
-                if (tookOver && found != null && m.state() == io.tern.protocol.Request.Held.ACKED) {
+                // Not kept for the session, and nothing kept for it went back unrecovered: acknowledged there.
+                boolean releasedOwner;
+                synchronized (released) {
+                    releasedOwner = owner != null && released.contains(owner);
+                }
+                if (tookOver && !releasedOwner && m.state() == io.tern.protocol.Request.Held.ACKED) {
                     ids[i] = 1;
                 }
                 continue;
@@ -1115,6 +1137,21 @@ public final class Broker implements AutoCloseable {
      */
     public int drain() {
         return drain(null);
+    }
+
+    /** This node took over the messages of node {@code nodeId} (stored them, delivers them now). */
+    public void tookOver(String nodeId) {
+        takenOverNodes.add(nodeId);
+    }
+
+    /** Node {@code nodeId} discarded what was taken over and serves again: its new clients are its own. */
+    public void takeoverEnded(String nodeId) {
+        takenOverNodes.remove(nodeId);
+    }
+
+    /** True if this node took over the messages of node {@code nodeId}. */
+    boolean hasTakenOver(String nodeId) {
+        return nodeId != null && takenOverNodes.contains(nodeId);
     }
 
     /** The server a new client is redirected to while this node drains; null if it is not draining. */

@@ -183,7 +183,7 @@ public final class ServerConnection {
             } else if (request instanceof Request.RecoverSession r) {
                 ServerSession s = session(r.sessionId());
                 broker.recoverSession(s, r.messages(), consumers::get,
-                        failedOverFrom != null && broker.tracksDeliveries()).whenComplete((ids, failure) -> {
+                        broker.tracksDeliveries() && broker.hasTakenOver(failedOverFrom)).whenComplete((ids, failure) -> {
                     if (failure == null) {
                         reply(frame, new Response.Recovered(ids));
                     } else {

@@ -242,7 +242,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                         answers.notifyAll();
                     }
                 }
-                case 'P' -> record(from, null); // its replication is accepted again (ReplicatingStore.setTakenOver)
+                case 'P' -> {
+                    record(from, null); // its replication is accepted again (ReplicatingStore.setTakenOver)
+                    broker.takeoverEnded(from);
+                }
                 case 'B' -> failBackTo(from);
                 case 'Q' -> {
                     long round = in.readLong();
@@ -710,6 +713,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         int count = broker.adopt(taken.queues(), messages, taken.duplicateIds(), taken.owners(), () -> {
             pauseForTests(gone);
             epoch[0] = System.currentTimeMillis();
+            broker.tookOver(gone.nodeId());
             record(gone.nodeId(), new Record(epoch[0], selfId));
             node.sendToOthers(message('O', out -> {
                 out.writeUTF(gone.nodeId());
