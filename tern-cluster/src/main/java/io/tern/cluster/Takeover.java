@@ -424,8 +424,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     /** See the class comment: replicas kept on disk of nodes that are not in the view. */
     private void takeOverReplicasOfAbsentNodes() {
-        Set<String> live = new HashSet<>();
-        node.members().forEach(m -> live.add(m.nodeId()));
+        Set<String> live = liveIds();
         for (String primary : store.replicaPrimaries()) {
             if (live.contains(primary) || pending.contains(primary) || closed) {
                 continue;
@@ -601,9 +600,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         long startNs = System.nanoTime();
         boolean told = false;
         while (!closed) {
-            Set<String> live = new HashSet<>();
-            node.members().forEach(m -> live.add(m.nodeId()));
-            if (!node.hasQuorum() || gone.stream().anyMatch(g -> live.contains(g.nodeId()))) {
+            if (!mayTakeOver(gone)) {
                 LOG.warn("No takeover of {}: {}", gone.stream().map(NodeInfo::name).toList(), node.hasQuorum()
                         ? "back in the view" : "this node lost the quorum before a majority confirmed them gone");
                 return false;
@@ -633,9 +630,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 confirmations.remove(round);
             }
             if ((1 + yes.size()) * 2 > quorumBase) {
-                live.clear();
-                node.members().forEach(m -> live.add(m.nodeId()));
-                if (!node.hasQuorum() || gone.stream().anyMatch(g -> live.contains(g.nodeId()))) {
+                if (!mayTakeOver(gone)) {
                     continue; // the view changed while the answers came: judged again at the top
                 }
                 if (told) {
@@ -663,8 +658,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * asker's view usually comes a moment earlier), no if one still is at {@code deadlineNs}.
      */
     private void answerWhenGone(String asker, long round, List<String> asked, long deadlineNs) {
-        Set<String> live = new HashSet<>();
-        node.members().forEach(m -> live.add(m.nodeId()));
+        Set<String> live = liveIds();
         boolean gone = asked.stream().noneMatch(live::contains);
         if (!gone && System.nanoTime() - deadlineNs < 0 && !closed) {
             timer.schedule(() -> answerWhenGone(asker, round, asked, deadlineNs), 10, java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -674,6 +668,19 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             out.writeLong(round);
             out.writeBoolean(gone);
         }));
+    }
+
+    /** The ids of the members of the view now. */
+    private Set<String> liveIds() {
+        Set<String> live = new HashSet<>();
+        node.members().forEach(m -> live.add(m.nodeId()));
+        return live;
+    }
+
+    /** True while this node has the quorum and none of {@code gone} is back in the view. */
+    private boolean mayTakeOver(List<NodeInfo> gone) {
+        Set<String> live = liveIds();
+        return node.hasQuorum() && gone.stream().noneMatch(g -> live.contains(g.nodeId()));
     }
 
     /** Fault injection for tests: a takeover pauses this long after storing the messages, before it is recorded. */
