@@ -559,7 +559,7 @@ public final class Broker implements AutoCloseable {
             if (failure != null) {
                 placements.forEach(p -> released(p.entry()));
                 claimedIds.forEach(duplicates::forget);
-                done.completeExceptionally(new BrokerException(ErrorCode.STORE_FAILURE, failure.getMessage()));
+                done.completeExceptionally(storeFailure(failure));
                 return;
             }
             apply(placements, acks, done);
@@ -633,7 +633,7 @@ public final class Broker implements AutoCloseable {
             if (failure != null) {
                 placements.forEach(p -> released(p.entry()));
                 held.values().forEach(ps -> ps.forEach(p -> released(p.entry())));
-                done.completeExceptionally(new BrokerException(ErrorCode.STORE_FAILURE, failure.getMessage()));
+                done.completeExceptionally(storeFailure(failure));
             } else {
                 try {
                     onStored.run();
@@ -705,6 +705,16 @@ public final class Broker implements AutoCloseable {
         }
         LOG.info("Giving {} taken-over message(s) kept for session {} back to their queues: {}", ps.size(), owner, why);
         ps.forEach(p -> p.queue().executor().execute(() -> p.queue().returned(p.entry(), true)));
+    }
+
+    /**
+     * What a failed commit tells the client: the store's own verdict if it gave one (a node fenced
+     * for a discard says NOT_IN_QUORUM, so the client sends elsewhere), else STORE_FAILURE.
+     */
+    private static BrokerException storeFailure(Throwable failure) {
+        Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        return t instanceof BrokerException b ? b : new BrokerException(ErrorCode.STORE_FAILURE, t.getMessage());
     }
 
     /** This node's queues and connections now, for the console. */

@@ -387,7 +387,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         for (Long seq : List.copyOf(waiting.keySet())) {
             Waiting w = waiting.remove(seq);
             if (w != null) {
-                w.done.completeExceptionally(new IllegalStateException(reason));
+                // Not stored where it counts (the backups ignored it): the client sends it to the owner instead.
+                w.done.completeExceptionally(new io.tern.broker.BrokerException(io.tern.protocol.ErrorCode.NOT_IN_QUORUM,
+                        reason));
             }
         }
     }

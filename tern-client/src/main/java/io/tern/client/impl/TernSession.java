@@ -302,7 +302,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         List<Delivery.Tag> unanswered = new ArrayList<>();
         try {
             for (Map.Entry<Long, long[]> e : byGen(tags).entrySet()) {
-                if (connection.callOn(e.getKey(), new Request.Ack(id, e.getValue())) == null) {
+                if (!ackOrMove(e.getKey(), e.getValue())) {
                     tags.stream().filter(t -> t.gen() == e.getKey()).forEach(unanswered::add);
                 }
             }
@@ -319,6 +319,22 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                 tags.forEach(ackConfirmed::remove);
             }
             connection.retireIfDone();
+        }
+    }
+
+    /**
+     * Acknowledges {@code ids} on the link of {@code gen}; false if that link broke first, or its
+     * node refused because it was taken over and discards what it holds (NOT_IN_QUORUM: it closes
+     * its connections next, and the failover settles these acknowledgements).
+     */
+    private boolean ackOrMove(long gen, long[] ids) throws JMSException {
+        try {
+            return connection.callOn(gen, new Request.Ack(id, ids)) != null;
+        } catch (JMSException e) {
+            if (io.tern.protocol.ErrorCode.NOT_IN_QUORUM.name().equals(e.getErrorCode())) {
+                return false;
+            }
+            throw e;
         }
     }
 
@@ -346,7 +362,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             }
         }
         for (Map.Entry<Long, long[]> e : byGen(again).entrySet()) {
-            if (connection.callOn(e.getKey(), new Request.Ack(id, e.getValue())) == null) {
+            if (!ackOrMove(e.getKey(), e.getValue())) {
                 lost += e.getValue().length;
             }
         }
@@ -551,6 +567,16 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         } catch (TransactionRolledBackException e) {
             rollbackAfterFailedCommit();
             throw e;
+        } catch (JMSException e) {
+            if (!io.tern.protocol.ErrorCode.NOT_IN_QUORUM.name().equals(e.getErrorCode())) {
+                throw e;
+            }
+            // The node was taken over while the transaction ran there and discards it: nothing of it is applied.
+            rollbackAfterFailedCommit();
+            TransactionRolledBackException rolledBack = new TransactionRolledBackException("the server of this "
+                    + "transaction was taken over and discarded its work: it was rolled back (" + e.getMessage() + ")");
+            rolledBack.setLinkedException(e);
+            throw rolledBack;
         } finally {
             synchronized (this) {
                 seen.clear();
