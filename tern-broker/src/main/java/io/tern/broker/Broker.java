@@ -64,16 +64,11 @@ public final class Broker implements AutoCloseable {
     private final ConcurrentLinkedQueue<Runnable> blocked = new ConcurrentLinkedQueue<>();
     private volatile ClusterTopology topology;
     private volatile long topologyDigest;
-    private volatile boolean stopping;
+    private final NodeAvailability availability;
     /** Duplicate-detection ids this node holds for others (replicas it may take over); none by default. */
     private volatile java.util.function.Predicate<String> duplicateIdsElsewhere = id -> false;
-    /** Why clients are not served yet (the node checks whether it was taken over), or null. */
-    private volatile String clientsHeld;
-    private volatile boolean deliveriesHeld;
-    private volatile String fenced;
-    private volatile boolean draining;
     /** Nodes whose messages this node took over (Takeover says so once they are stored). */
-    private final java.util.Set<String> takenOverNodes = ConcurrentHashMap.newKeySet();
+    private final Map<String, Long> takenOverNodes = new ConcurrentHashMap<>();
     /**
      * Sessions whose kept messages went back to their queues unrecovered (the most recent 10,000):
      * what such a session lists as acknowledged may have gone to another consumer since.
@@ -86,8 +81,6 @@ public final class Broker implements AutoCloseable {
                 }
             });
     private volatile java.util.function.Supplier<String> nextServer = () -> "";
-    /** Why sends are refused (this node is in a partition without the quorum), or null. */
-    private volatile String sendsRefused;
     /**
      * Messages taken over from a dead node that were out with one of its client sessions, kept for
      * that session (by owner, see {@code ServerSession.owner}) until it recovers them or the recovery
@@ -98,8 +91,22 @@ public final class Broker implements AutoCloseable {
      * Decides a Hello from a client that failed over from another node: completes with null to
      * serve it, or with the URI of the node that owns that node's messages now. Serves by default.
      */
-    private volatile java.util.function.Function<String, CompletableFuture<String>> admission =
-            from -> CompletableFuture.completedFuture(null);
+    private volatile java.util.function.Function<String, CompletableFuture<Admission>> admission =
+            from -> CompletableFuture.completedFuture(Admission.WITHOUT_RECOVERY);
+
+    /**
+     * How a client that failed over from another node is let in: sent to the node that owns that
+     * node's messages now ({@code redirectTo}), or served here, as the owner (its sessions recover
+     * what this node took over) or not.
+     */
+    public record Admission(String redirectTo, boolean owner) {
+        public static final Admission AS_OWNER = new Admission(null, true);
+        public static final Admission WITHOUT_RECOVERY = new Admission(null, false);
+
+        public static Admission redirect(String uri) {
+            return new Admission(java.util.Objects.requireNonNull(uri, "uri"), false);
+        }
+    }
 
     public Broker(BrokerConfig config, MessageStore store, String nodeId) {
         this(config, store, nodeId, System::currentTimeMillis);
@@ -115,6 +122,19 @@ public final class Broker implements AutoCloseable {
         this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
         setTopology(ClusterTopology.single(new NodeInfo(nodeId, config.name(), "", List.of(), "")));
+        this.availability = new NodeAvailability(config.name(), store.tracksDeliveries());
+        availability.addListener((from, to) -> {
+            if (to.delivers(store.tracksDeliveries()) && !from.delivers(store.tracksDeliveries())) {
+                for (MessageQueue q : List.copyOf(queues.values())) {
+                    q.executor().execute(q::dispatch);
+                }
+            }
+        });
+    }
+
+    /** This node's availability: what it does for clients now, and the events that change it. */
+    public NodeAvailability availability() {
+        return availability;
     }
 
     private static ThreadFactory named(String prefix) {
@@ -217,7 +237,7 @@ public final class Broker implements AutoCloseable {
 
     /** A new client connection writing to {@code sink}; refused while the broker shuts down. */
     public ServerConnection connect(FrameSink sink) {
-        if (stopping) {
+        if (availability.state() == NodeState.STOPPING) {
             throw new BrokerException(ErrorCode.SHUTTING_DOWN, "the server is shutting down");
         }
         long id = connectionIds.incrementAndGet();
@@ -559,12 +579,44 @@ public final class Broker implements AutoCloseable {
             if (failure != null) {
                 placements.forEach(p -> released(p.entry()));
                 claimedIds.forEach(duplicates::forget);
+                undo(batch, acks, failure);
                 done.completeExceptionally(storeFailure(failure));
                 return;
             }
             apply(placements, acks, done);
         });
         return done;
+    }
+
+    /**
+     * A commit failed after the local store may have written it (its backups did not confirm it):
+     * the client is told it failed and may send again, so what it stored must not stay behind to be
+     * delivered later. Removes the messages it added and puts back the ones it acknowledged (which
+     * stay out with their consumer), as one more replicated batch. If that fails too, the node has
+     * lost the quorum or was taken over: a node taken over discards its whole store when it learns it.
+     */
+    private void undo(StoreBatch failed, List<Delivery> acks, Throwable cause) {
+        StoreBatch undo = new StoreBatch();
+        for (StoreBatch.Op op : failed.ops()) {
+            if (op instanceof StoreBatch.AddMessage a) {
+                undo.add(new StoreBatch.RemoveMessage(a.queue(), a.sequence()));
+            }
+        }
+        for (Delivery d : acks) {
+            if (d.entry().durable) {
+                undo.add(new StoreBatch.AddMessage(d.queue().name(), d.entry().sequence, encode(d.entry().message)));
+            }
+        }
+        if (undo.isEmpty()) {
+            return;
+        }
+        LOG.warn("A commit failed ({}): undoing its {} stored change(s)", storeFailure(cause).getMessage(), undo.ops().size());
+        store.commit(undo).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.warn("Could not undo a failed commit ({}); a node that was taken over discards its store anyway",
+                        storeFailure(failure).getMessage());
+            }
+        });
     }
 
     /**
@@ -638,7 +690,13 @@ public final class Broker implements AutoCloseable {
                 try {
                     onStored.run();
                 } catch (RuntimeException e) {
-                    LOG.error("The takeover's own step after storing failed; delivering the messages anyway", e);
+                    // Delivering what a takeover could not record would let the old owner bring it back too.
+                    availability.fence("a takeover could not be recorded (" + e.getMessage() + "): this node serves "
+                            + "nothing until it is restarted with a working data directory");
+                    LOG.error("The takeover's own step after storing failed: none of its messages is delivered, and this "
+                            + "node is fenced", e);
+                    done.completeExceptionally(e);
+                    return;
                 }
                 holdForRecovery(held).thenRun(() -> apply(placements, List.of(), done));
             }
@@ -729,21 +787,9 @@ public final class Broker implements AutoCloseable {
         return new NodeView(config.name(), nodeId, state(), heldForRecoveryCount(), memoryUsed.get(), qs, cs);
     }
 
-    /** One word for operators: serving, starting (clients held), fenced, draining, no-quorum or stopping. */
+    /** One word for operators: serving, starting, no-quorum, draining, fenced or stopping ({@link NodeState}). */
     public String state() {
-        if (stopping) {
-            return "stopping";
-        }
-        if (fenced != null) {
-            return "fenced";
-        }
-        if (clientsHeld != null) {
-            return "starting";
-        }
-        if (draining) {
-            return "draining";
-        }
-        return sendsRefused != null ? "no-quorum" : "serving";
+        return availability.state().label();
     }
 
     /** Number of taken-over messages kept for client sessions that have not recovered yet. */
@@ -863,11 +909,11 @@ public final class Broker implements AutoCloseable {
     }
 
     /** Sets who decides a Hello from a client that failed over from another node (see the field). */
-    public void setAdmission(java.util.function.Function<String, CompletableFuture<String>> admission) {
+    public void setAdmission(java.util.function.Function<String, CompletableFuture<Admission>> admission) {
         this.admission = admission;
     }
 
-    CompletableFuture<String> admit(String fromNode) {
+    CompletableFuture<Admission> admit(String fromNode) {
         return admission.apply(fromNode);
     }
 
@@ -1002,56 +1048,12 @@ public final class Broker implements AutoCloseable {
 
     // ---- lifecycle --------------------------------------------------------------------------
 
-    /**
-     * Refuses every send with {@code NOT_IN_QUORUM} and {@code reason} (clients move to another
-     * node), or accepts them again with null. Deliveries and acknowledgements go on.
-     */
-    public void refuseSends(String reason) {
-        String before = sendsRefused;
-        sendsRefused = reason;
-        if (reason != null && before == null) {
-            LOG.warn("Refusing sends: {}", reason);
-        } else if (reason == null && before != null) {
-            LOG.info("Accepting sends again");
-        }
-    }
-
     String sendsRefused() {
-        return sendsRefused;
-    }
-
-    /**
-     * Stops (true) or resumes (false) handing messages to consumers: a node in a partition without
-     * the quorum may have been taken over by the majority, which now delivers its messages.
-     * Deliveries already made stay with their consumers.
-     */
-    public void holdDeliveries(boolean hold) {
-        boolean was = deliveriesHeld;
-        deliveriesHeld = hold;
-        if (was && !hold) {
-            for (MessageQueue q : List.copyOf(queues.values())) {
-                q.executor().execute(q::dispatch);
-            }
-        }
+        return availability.sendsRefused();
     }
 
     boolean deliveriesHeld() {
-        return deliveriesHeld || fenced != null;
-    }
-
-    /**
-     * Fences this node (with a reason) or lifts the fence (null): no client is served, no message
-     * delivered, whatever the quorum says. For a node that learned it was taken over while it was
-     * cut off, until it has discarded what it no longer owns.
-     */
-    public void fence(String reason) {
-        String was = fenced;
-        fenced = reason;
-        if (was != null && reason == null && !deliveriesHeld) {
-            for (MessageQueue q : List.copyOf(queues.values())) {
-                q.executor().execute(q::dispatch);
-            }
-        }
+        return !availability.delivers();
     }
 
     /** Closes every client connection; completes when each has rolled back and returned its deliveries. */
@@ -1072,22 +1074,8 @@ public final class Broker implements AutoCloseable {
         duplicateIdsElsewhere = known;
     }
 
-    /**
-     * Refuses every new client with {@code reason} (they try another node) until
-     * {@code holdClients(null)}: a node that may have been taken over must not serve its old disk.
-     */
-    public void holdClients(String reason) {
-        clientsHeld = reason;
-    }
-
-    /** True if this node serves clients now (neither held nor fenced). */
-    public boolean clientsServed() {
-        return clientsHeld() == null;
-    }
-
     String clientsHeld() {
-        String f = fenced;
-        return f != null ? f : clientsHeld;
+        return availability.clientsRefused();
     }
 
     /**
@@ -1114,7 +1102,24 @@ public final class Broker implements AutoCloseable {
             }
         }
         store.commit(batch).join();
-        return dropped;
+        return dropped + discardLeftInStore();
+    }
+
+    /** Removes what the store still holds besides the queues' entries (a commit that failed and could not be undone). */
+    private int discardLeftInStore() {
+        StoreBatch batch = new StoreBatch();
+        try (MessageStore.Snapshot s = store.snapshot()) {
+            s.read(MessageStore.Recovery.asOps(op -> {
+                if (op instanceof StoreBatch.AddMessage a) {
+                    batch.add(new StoreBatch.RemoveMessage(a.queue(), a.sequence()));
+                }
+            }));
+        }
+        if (!batch.isEmpty()) {
+            LOG.warn("Discarding {} stored message(s) no queue held (left by commits that failed)", batch.ops().size());
+            store.commit(batch).join();
+        }
+        return batch.ops().size();
     }
 
     /** Where clients of this node go when it stops or drains: a client URI, "" if none is known. */
@@ -1129,9 +1134,8 @@ public final class Broker implements AutoCloseable {
      * node stops. Returns the number of client connections still here besides {@code except}.
      */
     int drain(ServerConnection except) {
-        if (!draining) {
-            draining = true;
-            LOG.info("Draining node {}: its clients move to other nodes", config.name());
+        if (!availability.draining()) {
+            availability.drain();
             for (ServerConnection c : List.copyOf(connections.values())) {
                 if (c != except) {
                     c.lameDuck(nextServer.get());
@@ -1151,22 +1155,27 @@ public final class Broker implements AutoCloseable {
 
     /** This node took over the messages of node {@code nodeId} (stored them, delivers them now). */
     public void tookOver(String nodeId) {
-        takenOverNodes.add(nodeId);
+        takenOverNodes.put(nodeId, Long.MAX_VALUE);
     }
 
-    /** Node {@code nodeId} discarded what was taken over and serves again: its new clients are its own. */
+    /**
+     * Node {@code nodeId} discarded what was taken over and serves again: its new clients are its
+     * own. Clients of its old self may still be on their way here (their node told them to go only
+     * now), so this node answers for its takeover for one more recovery timeout.
+     */
     public void takeoverEnded(String nodeId) {
-        takenOverNodes.remove(nodeId);
+        takenOverNodes.computeIfPresent(nodeId, (id, ended) -> ended == Long.MAX_VALUE ? nowMs() : ended);
     }
 
-    /** True if this node took over the messages of node {@code nodeId}. */
+    /** True if this node took over the messages of node {@code nodeId} (and that ended at most a recovery timeout ago). */
     boolean hasTakenOver(String nodeId) {
-        return nodeId != null && takenOverNodes.contains(nodeId);
+        Long ended = nodeId == null ? null : takenOverNodes.get(nodeId);
+        return ended != null && (ended == Long.MAX_VALUE || nowMs() - ended < config.recoveryTimeoutMs());
     }
 
     /** The server a new client is redirected to while this node drains; null if it is not draining. */
     String drainRedirect() {
-        if (!draining) {
+        if (!availability.draining()) {
             return null;
         }
         String next = nextServer.get();
@@ -1174,7 +1183,7 @@ public final class Broker implements AutoCloseable {
     }
 
     boolean isDraining() {
-        return draining;
+        return availability.draining();
     }
 
     /**
@@ -1198,7 +1207,7 @@ public final class Broker implements AutoCloseable {
 
     /** Stops accepting connections; existing ones are closed by the acceptor. */
     public void beginShutdown() {
-        stopping = true;
+        availability.stop();
     }
 
     /**
@@ -1213,7 +1222,7 @@ public final class Broker implements AutoCloseable {
 
     @Override
     public void close() {
-        stopping = true;
+        availability.stop();
         List.copyOf(connections.values()).forEach(ServerConnection::closeNow);
         scheduler.shutdownNow();
         pool.shutdown();

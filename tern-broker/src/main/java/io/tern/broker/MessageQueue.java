@@ -17,6 +17,7 @@ import java.util.TreeMap;
  * constructor must run on the queue's executor.
  */
 final class MessageQueue {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MessageQueue.class);
     private final Broker broker;
     private final QueueDefinition definition;
     private final SerialExecutor executor;
@@ -110,8 +111,11 @@ final class MessageQueue {
             broker.released(entry);
             return;
         }
+        // A message sent without a delivery delay is ready at once, whatever this node's clock says of the
+        // sender's (a node whose clock is behind would otherwise hold it back by the difference).
+        boolean delayed = entry.message.deliveryTime() > entry.message.timestamp();
         long delayMs = entry.message.deliveryTime() - broker.nowMs();
-        if (delayMs > 0) {
+        if (delayed && delayMs > 0) {
             scheduled.add(entry);
             broker.schedule(this, delayMs);
         } else {
@@ -211,12 +215,37 @@ final class MessageQueue {
             writeNow(out);
             return;
         }
-        java.util.concurrent.CompletableFuture<Void> marked = marks == null ? written
-                : java.util.concurrent.CompletableFuture.allOf(written, broker.markDelivered(marks).exceptionally(e -> null));
-        written = marked.handle((ok, failure) -> {
-            writeNow(out);
-            return null;
-        });
+        if (marks == null) {
+            written = written.handle((ok, failure) -> {
+                writeNow(out);
+                return null;
+            });
+            return;
+        }
+        java.util.concurrent.CompletableFuture<Void> marked = broker.markDelivered(marks);
+        written = written.handle((ok, failure) -> null).thenCombine(marked.handle((ok, failure) -> failure),
+                (ignored, failure) -> {
+                    if (failure == null) {
+                        writeNow(out);
+                    } else {
+                        notMarked(out, failure);
+                    }
+                    return null;
+                });
+    }
+
+    /**
+     * The backups did not confirm which session these deliveries go to (the node lost the quorum,
+     * was taken over, or a replication send failed): a node taking this one over would not keep them
+     * for those sessions, so they are not written. Their connections close; the clients fail over and
+     * the messages go back to this queue (or are the taker's now).
+     */
+    private static void notMarked(List<Outgoing> out, Throwable failure) {
+        Set<ServerConnection> touched = new HashSet<>();
+        out.forEach(o -> touched.add(o.session().connection));
+        LOG.warn("{} delivery(ies) not made, their delivery marks were not replicated ({}); closing {} client connection(s)",
+                out.size(), failure.getMessage(), touched.size());
+        touched.forEach(ServerConnection::closeNow);
     }
 
     private static void writeNow(List<Outgoing> out) {

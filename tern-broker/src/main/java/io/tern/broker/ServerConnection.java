@@ -44,6 +44,8 @@ public final class ServerConnection {
     private volatile boolean admin;
     /** The node this client failed over from (its Hello said so); it moves back when that node returns. */
     volatile String failedOverFrom;
+    /** This connection's client came from a node this node had taken over: what its sessions list as acknowledged and this node does not keep was acknowledged there. */
+    private volatile boolean recoversAsOwner;
     /** Completes when the connection is closed and everything it held went back. */
     final CompletableFuture<Void> gone = new CompletableFuture<>();
     private volatile boolean closed;
@@ -183,7 +185,7 @@ public final class ServerConnection {
             } else if (request instanceof Request.RecoverSession r) {
                 ServerSession s = session(r.sessionId());
                 broker.recoverSession(s, r.messages(), consumers::get,
-                        broker.tracksDeliveries() && broker.hasTakenOver(failedOverFrom)).whenComplete((ids, failure) -> {
+                        broker.tracksDeliveries() && recoversAsOwner).whenComplete((ids, failure) -> {
                     if (failure == null) {
                         reply(frame, new Response.Recovered(ids));
                     } else {
@@ -220,15 +222,18 @@ public final class ServerConnection {
             return;
         }
         // A client of another node: the owner of that node's messages serves it, once it has them.
-        broker.admit(from).whenCompleteAsync((redirect, failure) -> {
+        broker.admit(from).whenCompleteAsync((admission, failure) -> {
             if (failure != null) {
                 LOG.warn("Could not tell who owns node {} now; serving its client here: {}", from, failure.toString());
             }
-            if (redirect != null && failure == null) {
-                reply(frame, new Response.Redirect(redirect, "the messages of node " + from + " are served by " + redirect));
+            if (failure == null && admission.redirectTo() != null) {
+                String to = admission.redirectTo();
+                reply(frame, new Response.Redirect(to, "the messages of node " + from + " are served by " + to));
                 sink.close();
             } else {
                 failedOverFrom = from;
+                // Judged now: the old node may come back and end the takeover while this client recovers.
+                recoversAsOwner = failure == null && admission.owner() && broker.hasTakenOver(from);
                 welcome(frame, r);
             }
         }, executor);

@@ -74,6 +74,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private final Set<String> leaveNotSeenBy = new HashSet<>(); // guarded by this
     private Set<String> lastStable;                         // guarded by this
     private volatile ClusterTopology topology;
+    private volatile long viewId;
+    private final java.util.concurrent.atomic.AtomicLong sendFailures = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean quorum = true;
     /** Members of the last stable view that count for the quorum of the latest view (graceful leavers do not). */
     private volatile int quorumBase;
@@ -214,28 +216,61 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         }
     }
 
+    /** What became of a message to one member. */
+    public enum Sent {
+        /** Handed to JGroups, which delivers it reliably and in order while both are members. */
+        SENT,
+        /** That node is not a member (not in the view, and it sent nothing lately). */
+        NOT_A_MEMBER,
+        /** The node is a member, but the send threw: the message did not leave. */
+        FAILED
+    }
+
     /**
      * Sends {@code payload} to the member {@code nodeId}, reliably and in order with everything else
-     * this node sends it (JGroups UNICAST3); false if that node is not in the view.
+     * this node sends it (JGroups UNICAST3); false if it did not leave ({@link #trySend} says why).
      */
     public boolean send(String nodeId, byte[] payload) {
+        return trySend(nodeId, payload) == Sent.SENT;
+    }
+
+    /**
+     * As {@link #send}, telling "not a member" apart from "the send failed". A failed send is
+     * counted ({@link #sendFailures}) and logged at WARN: it is never a quiet success.
+     */
+    public Sent trySend(String nodeId, byte[] payload) {
         Address to = addresses.get(nodeId);
         if (to == null) {
             to = senderAddresses.get(nodeId);
         }
         if (to == null) {
-            return false;
+            return Sent.NOT_A_MEMBER;
         }
         byte[] framed = new byte[payload.length + 1];
         framed[0] = PAYLOAD;
         System.arraycopy(payload, 0, framed, 1, payload.length);
         try {
             channel.send(new BytesMessage(to, framed));
-            return true;
+            return Sent.SENT;
         } catch (Exception e) {
-            LOG.debug("Could not send to {}: {}", nodeId, e.getMessage());
-            return false;
+            long n = sendFailures.incrementAndGet();
+            LOG.warn("Could not send a cluster message to {} (failed sends: {}): {}", nodeId, n, e.toString());
+            return Sent.FAILED;
         }
+    }
+
+    /** How many sends to a member threw since this node started. */
+    public long sendFailures() {
+        return sendFailures.get();
+    }
+
+    /**
+     * The id of the view this node is in: the cluster's coordinator numbers views in order, and a
+     * merge numbers its view above every merged one, so a later view of the same cluster (in which a
+     * node came back and left again) always has a greater id, whatever the members' clocks say.
+     */
+    public long viewId() {
+        return viewId;
     }
 
     @Override
@@ -266,6 +301,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         boolean quorumChanged = q != quorum;
         members = List.copyOf(infos);
         addresses = Map.copyOf(byId);
+        viewId = view.getViewId().getId();
         senderIds.keySet().retainAll(view.getMembers());
         senderAddresses.values().retainAll(view.getMembers());
         topology = t;

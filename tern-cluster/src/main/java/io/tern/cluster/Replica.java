@@ -30,6 +30,8 @@ final class Replica {
     /** The copy on this backup's disk, or null (replicas in memory only). */
     private final ReplicaDisk disk;
     private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
+    /** Completes when the snapshot under way has ended (and, on disk, is written): batches after its cut wait for it. */
+    private CompletableFuture<Void> synced = CompletableFuture.completedFuture(null);
 
     Replica() {
         this(null);
@@ -66,22 +68,29 @@ final class Replica {
         buffered.clear();
         syncing = true;
         lastSeq = cutSeq;
+        synced.complete(null); // an earlier snapshot that never ended: its waiting batches are in this one
+        synced = new CompletableFuture<>();
     }
 
     synchronized void snapshotChunk(StoreBatch chunk) {
         apply(chunk);
     }
 
-    synchronized void endSnapshot() {
+    /** The snapshot is complete; completes once it and the batches that waited for it are kept (on disk too). */
+    synchronized CompletableFuture<Void> endSnapshot() {
         syncing = false;
         buffered.forEach(this::apply);
         buffered.clear();
+        CompletableFuture<Void> done = synced;
+        lastWrite.whenComplete((ok, e) -> done.complete(null));
+        return done;
     }
 
     /**
      * Batch {@code seq} of the primary; one at or before the snapshot's cut is already in the
      * snapshot. Completes once the batch is where this replica keeps it: at once in memory; on disk
-     * once written there (a batch waiting for the snapshot is in memory only until it ends).
+     * once written there. A batch that comes during the snapshot completes when the snapshot has
+     * ended: until then this replica could not stand in for the primary.
      */
     synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch) {
         if (seq <= lastSeq) {
@@ -93,7 +102,7 @@ final class Replica {
         } else {
             apply(batch);
         }
-        return syncing ? CompletableFuture.completedFuture(null) : lastWrite;
+        return syncing ? synced : lastWrite;
     }
 
     synchronized boolean isSyncing() {

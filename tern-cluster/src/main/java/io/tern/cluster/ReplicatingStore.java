@@ -1,14 +1,16 @@
 package io.tern.cluster;
 
+import io.tern.broker.BrokerException;
 import io.tern.broker.store.MessageStore;
 import io.tern.broker.store.StoreBatch;
 import io.tern.broker.store.StoreBatchCodec;
 import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.ErrorCode;
 import io.tern.protocol.FailoverInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
@@ -17,88 +19,97 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * A store that also ships every batch to this node's failover nodes (its backups, from the
- * failover map) and completes a commit only when the local store has it and every backup has
- * acknowledged it. Backups keep a {@link Replica} per primary in memory and, with a replica
- * directory ({@code --replica-store disk}), on their own disk too ({@link ReplicaDisk}): a batch is
- * then acknowledged once it is synced there, and a backup that restarts has its replicas back.
+ * failover map) and completes a commit only when the local store has it and every failover node
+ * of the map has confirmed it: by acknowledging the batch, or, for a failover node that became one
+ * after the batch, by confirming a snapshot cut after it. The backup side is {@link Replicas}; the
+ * messages are {@link ReplicationMessage}s.
+ *
+ * <p>What is never an acknowledgement: a failover node leaving the map (a commit waiting for it
+ * waits for the map's new failover nodes instead, which get a snapshot that holds it); a send to a
+ * backup that threw (the commit fails and the backup is brought in sync again); a backup that
+ * refuses the batch because it took this node over (the commit fails with {@code NOT_IN_QUORUM} and
+ * the client sends to the node that owns this one's messages now). Without the quorum a commit
+ * fails at once, before anything is written: the majority may be taking this node over. Only a
+ * map with no failover node at all for this node (it is alone, or {@code --backups 0}) lets a
+ * commit complete with the local write alone, and that is logged.
  *
  * <p>Order: batches get a sequence number and go to the local store and to the backups under one
  * lock, so both see them in the same order. A node that becomes a backup is brought in sync by a
  * snapshot: commits pause only until the commits in flight are durable, the store's snapshot is
  * taken (cheap), and the new backup is told the snapshot's cut; then commits resume while the
  * snapshot streams, and the backup applies the batches after the cut once the snapshot is complete.
- *
- * <p>Fencing: a backup ignores (stores nothing, acknowledges nothing) the batches of a node that was
- * taken over, until that node has discarded what it no longer owns. A node that the others have dropped from the view (paused, cut off) and that still believes itself a
- * member can therefore complete no persistent send, no client acknowledgement and no delivery of a
- * stored message (deliveries wait for their marks to be replicated): its old backups have taken it
- * over and ignore it, until it learns so and discards what it no longer owns ({@link #fail}).
- *
- * <pre>
- * message := 'R' seq:i64 batch   -- a batch (StoreBatchCodec) to replicate
- *          | 'A' seq:i64         -- the backup has batch seq
- *          | 'S' cut:i64         -- a snapshot at batch cut follows
- *          | 'C' batch           -- part of the snapshot
- *          | 'E' cut:i64         -- the snapshot is complete
- * </pre>
  */
 public final class ReplicatingStore implements MessageStore, ClusterListener, ClusterNode.PayloadHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicatingStore.class);
-    private static final byte REPLICATE = 'R';
-    private static final byte ACK = 'A';
-    private static final byte SNAPSHOT_BEGIN = 'S';
-    private static final byte SNAPSHOT_CHUNK = 'C';
-    private static final byte SNAPSHOT_END = 'E';
     private static final int CHUNK_OPS = 500;
+    private static final long RESYNC_DELAY_MS = 500;
 
     private final MessageStore local;
+    private final Replicas replicas;
     private final Object order = new Object();
     private ClusterNode node;                                  // guarded by order
+    /** The failover nodes of this node in the map: every commit waits for each of them. */
+    private Set<String> target = Set.of();                     // guarded by order
+    /** The failover nodes in sync, which get every batch as it is committed. */
     private Set<String> backups = Set.of();                    // guarded by order
+    /** The failover nodes being brought in sync. */
+    private final Set<String> syncing = new HashSet<>();       // guarded by order
+    private boolean quorum = true;                             // guarded by order
     private long lastSeq;                                      // guarded by order
     private boolean paused;                                    // guarded by order
     private boolean detached;                                  // guarded by order: between fail() and resync()
+    private boolean alone = true;                              // guarded by order: the map names no failover node
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
-    private final Map<Long, Waiting> waiting = new ConcurrentHashMap<>();
-    private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
-    /** Where replicas are kept on disk, one directory per primary; null: in memory only. */
-    private final java.nio.file.Path replicaDir;
-    /** Replicas handed over for a takeover, still on disk until the takeover has stored them. */
-    private final Map<String, ReplicaDisk> handedOver = new ConcurrentHashMap<>();
-    private volatile java.util.function.Predicate<String> takenOver = id -> false;
-    private volatile java.util.function.Supplier<List<StoreBatch.MarkDelivered>> outstanding = List::of;
-    private final ExecutorService snapshots = Executors.newSingleThreadExecutor(r -> {
+    private final ConcurrentSkipListMap<Long, Waiting> waiting = new ConcurrentSkipListMap<>();
+    private final AtomicLong failedCommits = new AtomicLong();
+    private volatile Supplier<List<StoreBatch.MarkDelivered>> outstanding = List::of;
+    private final ScheduledExecutorService snapshots = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "tern-replication-sync");
         t.setDaemon(true);
         return t;
     });
 
-    /** A replicated batch waiting for its backups' acknowledgements. */
+    /** A replicated batch waiting until every failover node confirmed it. */
     private static final class Waiting {
-        final Set<String> backups;
+        private final Set<String> needed = new HashSet<>();    // guarded by this
+        private final Set<String> confirmed = new HashSet<>(); // guarded by this
         final CompletableFuture<Void> done = new CompletableFuture<>();
 
-        Waiting(Set<String> backups) {
-            this.backups = ConcurrentHashMap.newKeySet();
-            this.backups.addAll(backups);
+        Waiting(Set<String> target) {
+            needed.addAll(target);
         }
 
-        void acknowledged(String backup) {
-            if (backups.remove(backup) && backups.isEmpty()) {
+        synchronized void confirmed(String backup) {
+            confirmed.add(backup);
+            if (needed.remove(backup) && needed.isEmpty()) {
                 done.complete(null);
             }
         }
 
-        void retain(Set<String> live) {
-            backups.retainAll(live);
-            if (backups.isEmpty()) {
+        /** The map's failover nodes are now {@code target}: those not in it are not waited for, new ones are. */
+        synchronized void retarget(Set<String> target) {
+            needed.retainAll(target);
+            for (String t : target) {
+                if (!confirmed.contains(t)) {
+                    needed.add(t);
+                }
+            }
+            if (needed.isEmpty()) {
                 done.complete(null);
             }
+        }
+
+        synchronized boolean needs(String backup) {
+            return needed.contains(backup);
         }
     }
 
@@ -110,39 +121,14 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * @param replicaDir where replicas are kept on disk too, one directory per primary (null: in
      *                   memory only); replicas found there are loaded
      */
-    public ReplicatingStore(MessageStore local, java.nio.file.Path replicaDir) {
+    public ReplicatingStore(MessageStore local, Path replicaDir) {
         this.local = local;
-        this.replicaDir = replicaDir;
-        if (replicaDir != null) {
-            loadReplicas(replicaDir);
-        }
+        this.replicas = new Replicas(replicaDir);
     }
 
-    private void loadReplicas(java.nio.file.Path dir) {
-        if (!java.nio.file.Files.isDirectory(dir)) {
-            return;
-        }
-        try (var dirs = java.nio.file.Files.list(dir)) {
-            for (java.nio.file.Path d : dirs.filter(java.nio.file.Files::isDirectory).toList()) {
-                Replica r = new ReplicaDisk(d).load();
-                replicas.put(d.getFileName().toString(), r);
-                LOG.info("Replica of {} loaded from {}: {} queue(s), {} message(s)", d.getFileName(), d, r.queues().size(),
-                        r.messages().values().stream().mapToInt(Map::size).sum());
-            }
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot read the replicas in " + dir + ": " + e.getMessage(), e);
-        }
-    }
-
-    /** The replica of {@code primary}, made (with its disk copy, if replicas are kept on disk) if there is none. */
-    private Replica replica(String primary) {
-        return replicas.computeIfAbsent(primary, p -> replicaDir == null ? new Replica()
-                : new Replica(new ReplicaDisk(replicaDir.resolve(p))));
-    }
-
-    /** The primaries this node holds a replica of. */
-    public Set<String> replicaPrimaries() {
-        return Set.copyOf(replicas.keySet());
+    /** The backup side: what this node holds of the nodes it is a failover node of. */
+    public Replicas replicas() {
+        return replicas;
     }
 
     /**
@@ -153,7 +139,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         synchronized (order) {
             this.node = node;
         }
-        node.addPayloadHandler("RASCE", this);
+        node.addPayloadHandler(ReplicationMessage.TYPES, this);
         node.addListener(this);
         if (node.jgroupsChannel().isConnected()) {
             clusterChanged(node.topology(), node.hasQuorum());
@@ -198,17 +184,23 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                     return CompletableFuture.failedFuture(e);
                 }
             }
+            if (!quorum && !detached) {
+                failedCommits.incrementAndGet();
+                return CompletableFuture.failedFuture(new BrokerException(ErrorCode.NOT_IN_QUORUM, "node "
+                        + node.self().name() + " has no quorum (the majority may be taking it over): nothing was stored"));
+            }
             long seq = ++lastSeq;
             stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
                     : sync ? local.commit(batch) : local.commitLazily(batch);
             localInFlight.add(stored);
-            if (!backups.isEmpty()) {
-                replicated = new Waiting(backups);
+            if (!target.isEmpty()) {
+                replicated = new Waiting(target);
                 waiting.put(seq, replicated);
-                byte[] message = frame(REPLICATE, seq, StoreBatchCodec.encode(batch));
+                byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch)).encode();
                 for (String b : backups) {
-                    if (!node.send(b, message)) {
-                        replicated.acknowledged(b); // gone from the view: the next view change says so
+                    // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
+                    if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {
+                        sendFailed(b, "replicating batch " + seq);
                     }
                 }
                 long s = seq;
@@ -220,71 +212,128 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         return replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated.done);
     }
 
-    private static byte[] frame(byte type, long seq, byte[] body) {
-        return ByteBuffer.allocate(9 + body.length).put(type).putLong(seq).put(body).array();
+    /**
+     * A send to a backup in the view threw: every commit waiting for that backup fails (nothing is
+     * acknowledged that is not replicated), and the backup, which missed a batch, is brought in sync
+     * again. Called under {@code order} or on the sync thread.
+     */
+    private void sendFailed(String backup, String what) {
+        String reason = "replication to failover node " + backup + " failed (" + what + ")";
+        failWaiting(backup, ErrorCode.STORE_FAILURE, reason);
+        synchronized (order) {
+            Set<String> kept = new LinkedHashSet<>(backups);
+            kept.remove(backup);
+            backups = Set.copyOf(kept);
+            if (target.contains(backup) && syncing.add(backup)) {
+                snapshots.schedule(() -> bringInSync(backup), RESYNC_DELAY_MS, TimeUnit.MILLISECONDS);
+            }
+        }
     }
 
-    /** The map changed: backups that left stop being waited for; new ones are brought in sync. */
+    /** Fails the waiting commits that need {@code backup} (all of them if null). */
+    private void failWaiting(String backup, ErrorCode code, String reason) {
+        int failed = 0;
+        for (Waiting w : waiting.values()) {
+            if ((backup == null || w.needs(backup))
+                    && w.done.completeExceptionally(new BrokerException(code, reason))) {
+                failed++;
+            }
+        }
+        if (failed > 0) {
+            failedCommits.addAndGet(failed);
+            LOG.warn("{} commit(s) failed: {}", failed, reason);
+        }
+    }
+
+    /** Commits that failed because they could not be replicated (or the node had no quorum). */
+    public long failedCommits() {
+        return failedCommits.get();
+    }
+
+    /** The map changed: commits wait for the new failover nodes instead of those that left, which are brought in sync. */
     @Override
     public void clusterChanged(ClusterTopology topology, boolean quorum) {
-        Set<String> live = new HashSet<>();
-        topology.members().forEach(m -> live.add(m.nodeId()));
-        dropReplicasNoLongerOurs(topology, live);
-        Set<String> now = new LinkedHashSet<>();
         ClusterNode n;
+        Set<String> now = new LinkedHashSet<>();
+        Set<String> added = new LinkedHashSet<>();
+        boolean wasAlone;
         synchronized (order) {
             n = node;
             if (n == null) {
                 return;
             }
+            this.quorum = quorum;
             for (FailoverInfo f : topology.failover().getOrDefault(n.self().nodeId(), List.of())) {
                 now.add(f.nodeId());
             }
-        }
-        waiting.values().forEach(w -> w.retain(now));
-        Set<String> added = new LinkedHashSet<>(now);
-        synchronized (order) {
-            if (detached) {
-                return;
+            wasAlone = alone;
+            if (!detached) {
+                target = Set.copyOf(now);
+                alone = now.isEmpty();
+                Set<String> kept = new LinkedHashSet<>(backups);
+                kept.retainAll(now);
+                backups = Set.copyOf(kept); // new ones join once their snapshot's cut is set
+                syncing.retainAll(now);
+                for (String b : now) {
+                    if (!backups.contains(b) && syncing.add(b)) {
+                        added.add(b);
+                    }
+                }
             }
-            added.removeAll(backups);
-            Set<String> kept = new LinkedHashSet<>(backups);
-            kept.retainAll(now);
-            backups = Set.copyOf(kept); // new ones join once their snapshot's cut is set
         }
+        dropReplicasNoLongerOurs(topology, n.self().nodeId());
         for (String b : added) {
             snapshots.execute(() -> bringInSync(b));
+        }
+        if (!quorum) {
+            failWaiting(null, ErrorCode.NOT_IN_QUORUM, "node " + n.self().name() + " lost the quorum before its failover "
+                    + "nodes confirmed the commit (the majority may be taking it over)");
+            return;
+        }
+        waiting.values().forEach(w -> w.retarget(now));
+        if (now.isEmpty() && !wasAlone) {
+            LOG.warn("No failover node in the map for {}: commits are durable on this node only until one joins",
+                    n.self().name());
         }
     }
 
     /**
      * Makes {@code backup} a backup: pause commits, let those in flight become durable, take the
      * store's snapshot, tell the backup the cut and add it to the backups, resume; then stream the
-     * snapshot.
+     * snapshot. The backup confirms it with the cut once it is kept; commits up to the cut that
+     * wait for it complete then.
      */
     private void bringInSync(String backup) {
         Snapshot snapshot;
         long cut;
         List<StoreBatch.MarkDelivered> out;
         synchronized (order) {
-            if (detached) {
-                return; // this node discards what was taken over; resync() brings the backups in sync after
+            if (detached || !target.contains(backup)) {
+                syncing.remove(backup);
+                return; // this node discards what was taken over (resync() starts again), or the map moved on
             }
             paused = true;
         }
         try {
             CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
             synchronized (order) {
-                if (detached) {
+                if (detached || !target.contains(backup)) {
+                    syncing.remove(backup);
                     return;
                 }
                 snapshot = local.snapshot();
                 out = outstanding.get();
                 cut = lastSeq;
-                if (!node.send(backup, frame(SNAPSHOT_BEGIN, cut, new byte[0]))) {
+                ClusterNode.Sent sent = node.trySend(backup, new ReplicationMessage.SnapshotBegin(cut).encode());
+                if (sent != ClusterNode.Sent.SENT) {
                     snapshot.close();
+                    syncing.remove(backup);
+                    if (sent == ClusterNode.Sent.FAILED) {
+                        sendFailed(backup, "starting its snapshot");
+                    }
                     return;
                 }
+                syncing.remove(backup);
                 Set<String> with = new LinkedHashSet<>(backups);
                 with.add(backup);
                 backups = Set.copyOf(with);
@@ -300,7 +349,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             snapshot.read(Recovery.asOps(chunks::add));
             out.forEach(chunks::add); // after the messages they mark
             chunks.flush();
-            node.send(backup, frame(SNAPSHOT_END, cut, new byte[0]));
+            if (chunks.failed || node.trySend(backup, new ReplicationMessage.SnapshotEnd(cut).encode()) == ClusterNode.Sent.FAILED) {
+                sendFailed(backup, "streaming its snapshot");
+                return;
+            }
             LOG.info("Backup {} brought in sync: snapshot at batch {} with {} entries", backup, cut, chunks.sent);
         }
     }
@@ -311,6 +363,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         private final long cut;
         private StoreBatch chunk = new StoreBatch();
         private int sent;
+        private boolean failed;
 
         Chunks(String backup, long cut) {
             this.backup = backup;
@@ -326,80 +379,55 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
 
         void flush() {
-            if (!chunk.isEmpty()) {
-                node.send(backup, frame(SNAPSHOT_CHUNK, cut, StoreBatchCodec.encode(chunk)));
-                chunk = new StoreBatch();
+            if (!chunk.isEmpty() && !failed) {
+                byte[] m = new ReplicationMessage.SnapshotChunk(cut, StoreBatchCodec.encode(chunk)).encode();
+                failed = node.trySend(backup, m) == ClusterNode.Sent.FAILED;
             }
+            chunk = new StoreBatch();
         }
     }
 
-    // ---- backup -------------------------------------------------------------------------------
-
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
-        ByteBuffer in = ByteBuffer.wrap(payload, offset, length);
-        byte type = in.get();
-        long seq = in.getLong();
-        int bodyOffset = offset + 9;
-        int bodyLength = length - 9;
-        if (type != ACK && takenOver.test(from)) {
-            LOG.debug("Ignoring replication message {} from {}, which was taken over and has not discarded yet", (char) type, from);
+        ReplicationMessage m;
+        try {
+            m = ReplicationMessage.decode(payload, offset, length);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("Malformed replication message from {}: {}", from, e.getMessage());
             return;
         }
-        switch (type) {
-            case REPLICATE -> {
-                CompletableFuture<Void> kept = replica(from).batch(seq, StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
-                ClusterNode n;
-                synchronized (order) {
-                    n = node;
-                }
-                kept.whenComplete((ok, failure) -> {
-                    if (failure != null) {
-                        LOG.error("Could not write batch {} of {} to the replica on disk; it is kept in memory: {}", seq, from,
-                                failure.getMessage());
-                    }
-                    n.send(from, frame(ACK, seq, new byte[0]));
-                });
+        if (m instanceof ReplicationMessage.Ack a) {
+            Waiting w = waiting.get(a.seq());
+            if (w != null) {
+                w.confirmed(from);
             }
-            case ACK -> {
-                Waiting w = waiting.get(seq);
-                if (w != null) {
-                    w.acknowledged(from);
-                }
+        } else if (m instanceof ReplicationMessage.InSync s) {
+            waiting.headMap(s.cut(), true).values().forEach(w -> w.confirmed(from));
+        } else if (m instanceof ReplicationMessage.Refused) {
+            failWaiting(from, ErrorCode.NOT_IN_QUORUM, "failover node " + from + " refuses this node's replication: it "
+                    + "took this node over while this node was gone");
+        } else {
+            ClusterNode n;
+            synchronized (order) {
+                n = node;
             }
-            case SNAPSHOT_BEGIN -> replica(from).beginSnapshot(seq);
-            case SNAPSHOT_CHUNK -> replica(from).snapshotChunk(StoreBatchCodec.decode(payload, bodyOffset, bodyLength));
-            case SNAPSHOT_END -> replica(from).endSnapshot();
-            default -> LOG.warn("Unknown replication message {} from {}", type, from);
+            replicas.received(n, from, m);
         }
     }
 
     /**
      * This node learned that it was taken over: every commit still waiting for its backups fails
      * (they will not answer; the sender gets an error and sends elsewhere, so nothing it was told is
-     * stored can be lost).
+     * stored can be lost). Commits from now on (the discard) wait for no backup, until {@link #resync}.
      */
     public void fail(String reason) {
         synchronized (order) {
-            detached = true; // commits from now on (the discard) wait for no backup
+            detached = true;
+            target = Set.of();
             backups = Set.of();
+            syncing.clear();
         }
-        for (Long seq : List.copyOf(waiting.keySet())) {
-            Waiting w = waiting.remove(seq);
-            if (w != null) {
-                // Not stored where it counts (the backups ignored it): the client sends it to the owner instead.
-                w.done.completeExceptionally(new io.tern.broker.BrokerException(io.tern.protocol.ErrorCode.NOT_IN_QUORUM,
-                        reason));
-            }
-        }
-    }
-
-    /**
-     * Which nodes were taken over (a takeover is recorded for them): their replication is ignored
-     * until they discarded what they no longer own and the record is forgotten.
-     */
-    public void setTakenOver(java.util.function.Predicate<String> takenOver) {
-        this.takenOver = takenOver;
+        failWaiting(null, ErrorCode.NOT_IN_QUORUM, reason);
     }
 
     /**
@@ -418,95 +446,27 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     /** A replica of a primary still in the view whose map no longer names this node is dropped. */
-    private void dropReplicasNoLongerOurs(ClusterTopology topology, Set<String> live) {
-        ClusterNode n;
-        synchronized (order) {
-            n = node;
-        }
-        if (n == null) {
-            return;
-        }
-        String self = n.self().nodeId();
-        for (String origin : List.copyOf(replicas.keySet())) {
-            boolean stillBackup = topology.failover().getOrDefault(origin, List.of()).stream()
-                    .anyMatch(f -> f.nodeId().equals(self));
-            if (live.contains(origin) && !stillBackup) {
-                forget(replicas.remove(origin));
-            }
-        }
+    private void dropReplicasNoLongerOurs(ClusterTopology topology, String self) {
+        Set<String> live = new HashSet<>();
+        topology.members().forEach(m -> live.add(m.nodeId()));
+        replicas.dropAllBut(live, origin -> topology.failover().getOrDefault(origin, List.of()).stream()
+                .anyMatch(f -> f.nodeId().equals(self)));
     }
 
-    /** What this node holds of {@code primary}'s store: queue to (sequence to message); empty if nothing. */
-    public Map<String, Map<Long, byte[]>> replicaOf(String primary) {
-        Replica r = replicas.get(primary);
-        return r == null ? Map.of() : r.messages();
-    }
-
-    /**
-     * What a backup holds of a primary, handed over for a takeover; {@code owners} names the client
-     * session each message was out with (queue to sequence to owner).
-     */
-    public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
-                        Map<String, Map<Long, String>> owners, boolean complete) {
-    }
-
-    /** Forgets the replica of {@code primary}: another node took it over. */
-    public void dropReplica(String primary) {
-        forget(replicas.remove(primary));
-    }
-
-    private static void forget(Replica r) {
-        if (r != null && r.disk() != null) {
-            r.disk().delete();
-        }
-    }
-
-    /** The takeover of {@code primary} has stored what it took: its replica's disk copy goes. */
-    public void releaseReplica(String primary) {
-        ReplicaDisk d = handedOver.remove(primary);
-        if (d != null) {
-            d.delete();
-        }
-    }
-
-    /**
-     * Removes and returns the replica of {@code primary} for a takeover; null if this node holds
-     * none. {@code complete} is false if the initial snapshot had not finished.
-     */
-    public Taken takeReplica(String primary) {
-        Replica r = replicas.remove(primary);
-        if (r == null) {
-            return null;
-        }
-        if (r.disk() != null) {
-            handedOver.put(primary, r.disk()); // deleted once the takeover has stored what it took
-        }
-        return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), !r.isSyncing());
-    }
-
-    /**
-     * True if a primary this node backs up stored the duplicate-detection id: a send with it,
-     * resent here by a client of that primary, must be dropped even before the takeover.
-     */
-    public boolean holdsDuplicateId(String id) {
-        for (Replica r : replicas.values()) {
-            if (r.hasDuplicateId(id)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** True while the replica of {@code primary} is receiving its initial snapshot. */
-    public boolean isSyncing(String primary) {
-        Replica r = replicas.get(primary);
-        return r != null && r.isSyncing();
-    }
-
-    /** The nodes this node replicates to now. */
+    /** The nodes this node replicates to now (in sync). */
     public Set<String> backups() {
         synchronized (order) {
             return backups;
+        }
+    }
+
+    /** The state of replication, for operators and test diagnostics. */
+    @Override
+    public String toString() {
+        synchronized (order) {
+            return "replication[target=" + target + ", inSync=" + backups + ", syncing=" + syncing + ", quorum=" + quorum
+                    + ", detached=" + detached + ", waiting=" + waiting.size() + (waiting.isEmpty() ? ""
+                    : " from batch " + waiting.firstKey()) + ", lastBatch=" + lastSeq + "]";
         }
     }
 
@@ -525,22 +485,18 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * Where a new backup's snapshot gets the deliveries out now (a snapshot of the store has none):
      * called while commits pause for the snapshot's cut.
      */
-    public void setOutstandingDeliveries(java.util.function.Supplier<List<StoreBatch.MarkDelivered>> outstanding) {
+    public void setOutstandingDeliveries(Supplier<List<StoreBatch.MarkDelivered>> outstanding) {
         this.outstanding = outstanding;
     }
 
     @Override
     public void close() {
         snapshots.shutdownNow();
-        for (Replica r : replicas.values()) {
-            if (r.disk() != null) {
-                r.disk().close();
-            }
-        }
+        replicas.close();
         local.close();
     }
 
-    /** Every stored message of {@code store}, as {@link #replicaOf} shows a replica (for comparisons). */
+    /** Every stored message of {@code store}, as {@link Replicas#of} shows a replica (for comparisons). */
     public static Map<String, Map<Long, byte[]>> contents(MessageStore store) {
         Map<String, Map<Long, byte[]>> all = new HashMap<>();
         try (Snapshot s = store.snapshot()) {

@@ -19,7 +19,9 @@ import java.util.concurrent.Executors;
  * over what it stored: the replica becomes messages of this node's broker. Only in a partition that
  * holds the quorum, so two halves never both take over. Runs off the JGroups thread.
  *
- * <p>Every takeover is recorded with an epoch (the time it happened) and the node that took over,
+ * <p>Every takeover is recorded with an epoch (the id of the view in which the taker found the node
+ * gone: view ids grow with every view of the cluster, so a later takeover of a node always has a
+ * greater epoch, whichever node takes it and whatever the clocks say) and the node that took over,
  * by every member, in a file of each node's data directory. A node that comes back with its old disk asks the members before it
  * serves ({@link #checkBeforeServing}); if any recorded a takeover of it, it discards its stored
  * messages, so its old disk never brings back what another node delivered since, and tells the
@@ -74,6 +76,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private static final Logger LOG = LoggerFactory.getLogger(Takeover.class);
 
     private final String selfId;
+    private final java.util.function.LongSupplier clock;
+    /** When this node last told a node that refused to see it was taken over that it was ('T'): node id to clock ns. */
+    private final Map<String, Long> toldTakenOver = new java.util.concurrent.ConcurrentHashMap<>();
     private final ReplicatingStore store;
     private final Broker broker;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
@@ -127,7 +132,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private record Gone(NodeInfo node, List<String> failover) {
     }
 
-    private record Admission(String from, java.util.concurrent.CompletableFuture<String> answer, long deadlineNs) {
+    private record Admission(String from, java.util.concurrent.CompletableFuture<Broker.Admission> answer, long deadlineNs) {
     }
 
     /**
@@ -143,6 +148,16 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      */
     public Takeover(ClusterNode node, ReplicatingStore store, Broker broker, java.nio.file.Path recordsFile,
                     long admissionWaitMs) {
+        this(node, store, broker, recordsFile, admissionWaitMs, System::nanoTime);
+    }
+
+    /**
+     * @param nanoClock the clock of every wait and timeout of the takeover (System::nanoTime but in
+     *                  tests); nothing of it is compared across nodes: epochs are view ids
+     */
+    public Takeover(ClusterNode node, ReplicatingStore store, Broker broker, java.nio.file.Path recordsFile,
+                    long admissionWaitMs, java.util.function.LongSupplier nanoClock) {
+        this.clock = nanoClock;
         this.node = node;
         this.admissionWaitMs = admissionWaitMs;
         this.selfId = node.self().nodeId();
@@ -153,11 +168,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         node.addPayloadHandler("OKNPTBQYWV", this);
         node.addListener(this);
         broker.setAdmission(this::admit);
-        store.setTakenOver(id -> {
+        store.replicas().setTakenOver(id -> {
             synchronized (records) {
                 return records.containsKey(id);
             }
         });
+        store.replicas().setRefusing(this::tellTakenOver);
     }
 
     private void loadRecords() {
@@ -176,19 +192,36 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
     }
 
+    /**
+     * Writes the records to a new file, syncs it, renames it over the old one and syncs the
+     * directory, so that after a crash the file holds every record this node acted on. Throws if
+     * any step fails: a takeover that cannot be recorded durably must not deliver anything.
+     */
     private void saveRecords() {
         if (recordsFile == null) {
             return;
         }
         StringBuilder b = new StringBuilder();
         records.forEach((id, r) -> b.append(id).append(' ').append(r.epoch()).append(' ').append(r.taker()).append('\n'));
+        java.nio.file.Path tmp = recordsFile.resolveSibling(recordsFile.getFileName() + ".tmp");
         try {
-            java.nio.file.Path tmp = recordsFile.resolveSibling(recordsFile.getFileName() + ".tmp");
-            java.nio.file.Files.writeString(tmp, b);
+            try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                while (bytes.hasRemaining()) {
+                    out.write(bytes);
+                }
+                out.force(true);
+            }
             java.nio.file.Files.move(tmp, recordsFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(recordsFile.getParent(),
+                    java.nio.file.StandardOpenOption.READ)) {
+                dir.force(true);
+            }
         } catch (java.io.IOException e) {
-            LOG.error("Cannot save the takeover records in {}: {}", recordsFile, e.getMessage());
+            LOG.error("Cannot save the takeover records in {}: {}", recordsFile, e.toString());
+            throw new java.io.UncheckedIOException("cannot save the takeover records in " + recordsFile, e);
         }
     }
 
@@ -205,6 +238,13 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             saveRecords();
         }
         reconsiderAdmissions();
+    }
+
+    /** The epoch of the newest takeover of this node that it discarded its messages for; -1 if none since it started. */
+    public long lastDiscardedEpoch() {
+        synchronized (discarding) {
+            return handledEpoch;
+        }
     }
 
     /** The takeovers this node knows of: node id to when and by whom. */
@@ -224,7 +264,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     String taken = in.readUTF();
                     record(taken, new Record(in.readLong(), from));
                     // The taker stored what it took (and replicates it as its own): a copy here is not needed.
-                    store.dropReplica(taken);
+                    store.replicas().drop(taken);
                 }
                 case 'K' -> {
                     Record r;
@@ -254,7 +294,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     for (int i = 0; i < n; i++) {
                         asked.add(in.readUTF());
                     }
-                    answerWhenGone(from, round, asked, System.nanoTime() + ANSWER_WAIT_NS);
+                    answerWhenGone(from, round, asked, clock.getAsLong() + ANSWER_WAIT_NS);
                 }
                 case 'Y' -> {
                     long round = in.readLong();
@@ -306,7 +346,31 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             }
         } catch (java.io.IOException e) {
             LOG.warn("Malformed takeover message from {}: {}", from, e.getMessage());
+        } catch (java.io.UncheckedIOException e) {
+            LOG.error("Takeover message {} from {} was not recorded durably here: {}", payload[offset], from, e.getMessage());
         }
+    }
+
+    /** How often, at most, this node tells a node that keeps replicating to it that it was taken over. */
+    private static final long TELL_EVERY_NS = 500_000_000L;
+
+    /**
+     * {@code primary} replicated to this node although a takeover of it is recorded here (it was
+     * paused or cut off and does not know yet): tell it now ('T'), so that it fails its commits and
+     * discards at once instead of waiting for the merged view.
+     */
+    private void tellTakenOver(String primary) {
+        Record r;
+        synchronized (records) {
+            r = records.get(primary);
+        }
+        long now = clock.getAsLong();
+        Long last = toldTakenOver.get(primary);
+        if (r == null || (last != null && now - last < TELL_EVERY_NS)) {
+            return;
+        }
+        toldTakenOver.put(primary, now);
+        node.send(primary, message('T', out -> out.writeLong(r.epoch())));
     }
 
     private interface Body {
@@ -335,10 +399,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         answers.clear();
         List<NodeInfo> others = node.members().stream().filter(m -> !m.nodeId().equals(selfId)).toList();
         node.sendToOthers(message('K', out -> { }));
-        long deadlineNs = System.nanoTime() + timeoutMs * 1_000_000L;
+        long deadlineNs = clock.getAsLong() + timeoutMs * 1_000_000L;
         synchronized (answers) {
             while (!others.stream().allMatch(m -> answers.containsKey(m.nodeId()))) {
-                long leftMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
+                long leftMs = (deadlineNs - clock.getAsLong()) / 1_000_000L;
                 if (leftMs <= 0) {
                     LOG.warn("Not every member answered within {} ms whether it took this node over", timeoutMs);
                     break;
@@ -381,8 +445,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private int discard(long epoch, String how) {
         String reason = "node " + node.self().name() + " was taken over while it was gone (epoch " + epoch
                 + ") and discards what it no longer owns";
-        boolean serving = broker.clientsServed();
-        broker.fence(reason);
+        boolean serving = broker.availability().state() != io.tern.broker.NodeState.STARTING;
+        broker.availability().fence(reason);
         int dropped;
         try {
             store.fail(reason);
@@ -397,7 +461,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while discarding", e);
         } finally {
-            broker.fence(null);
+            broker.availability().unfence("discarded what it no longer owns");
         }
         if (serving) {
             serving(); // merged back while serving: serves again now
@@ -425,7 +489,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     /** See the class comment: replicas kept on disk of nodes that are not in the view. */
     private void takeOverReplicasOfAbsentNodes() {
         Set<String> live = liveIds();
-        for (String primary : store.replicaPrimaries()) {
+        for (String primary : store.replicas().primaries()) {
             if (live.contains(primary) || pending.contains(primary) || closed) {
                 continue;
             }
@@ -437,7 +501,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             String name = primary.substring(0, Math.min(8, primary.length()));
             if (recordedHere || answers.values().stream().anyMatch(Owner::recorded)) {
                 LOG.info("The replica of {} on disk is dropped: another node took that node over", name);
-                store.dropReplica(primary);
+                store.replicas().drop(primary);
                 continue;
             }
             if (answers.size() < live.size() - 1) {
@@ -449,7 +513,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             if (!current) {
                 if (known) {
                     LOG.warn("The replica of {} on disk is stale (that node had other failover nodes when it left): dropped", name);
-                    store.dropReplica(primary);
+                    store.replicas().drop(primary);
                 } else {
                     LOG.warn("No member knows the last failover nodes of {}: its replica on disk is kept, not taken over", name);
                 }
@@ -460,7 +524,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             try {
                 LOG.warn("Node {} is not in the view and nobody took it over: taking it over from its replica on disk", name);
                 if (confirmGone(List.of(gone), node.quorumBase())) {
-                    takeOver(gone, new java.util.HashMap<>());
+                    takeOver(gone, new java.util.HashMap<>(), node.viewId());
                 }
             } finally {
                 pending.remove(primary);
@@ -475,10 +539,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         ownerAnswers.put(id, answers);
         try {
             node.sendToOthers(message('W', out -> out.writeUTF(id)));
-            long deadlineNs = System.nanoTime() + OWNER_WAIT_MS * 1_000_000L;
+            long deadlineNs = clock.getAsLong() + OWNER_WAIT_MS * 1_000_000L;
             synchronized (ownerAnswers) {
-                while (answers.size() < live.size() - 1 && System.nanoTime() - deadlineNs < 0) {
-                    ownerAnswers.wait(Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000L));
+                while (answers.size() < live.size() - 1 && clock.getAsLong() - deadlineNs < 0) {
+                    ownerAnswers.wait(Math.max(1, (deadlineNs - clock.getAsLong()) / 1_000_000L));
                 }
             }
         } catch (InterruptedException e) {
@@ -563,6 +627,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         round.forEach(g -> pending.add(g.nodeId()));
         int quorumBase = node.quorumBase(); // of this view: the listener runs as the view is installed
+        long epoch = node.viewId();
         if (!orphans.isEmpty()) {
             LOG.warn("{}: their failover node left before it recorded taking them over; this node, next in their "
                     + "failover list, takes them over", orphans.stream().map(NodeInfo::name).toList());
@@ -576,7 +641,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     return;
                 }
                 for (NodeInfo g : round) {
-                    takeOver(g, taken);
+                    takeOver(g, taken, epoch);
                 }
             } finally {
                 round.forEach(g -> pending.remove(g.nodeId()));
@@ -597,7 +662,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         if (quorumBase == 0) {
             return true;
         }
-        long startNs = System.nanoTime();
+        long startNs = clock.getAsLong();
         boolean told = false;
         while (!closed) {
             if (!mayTakeOver(gone)) {
@@ -617,10 +682,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     }
                 }));
                 // A member answers once its view drops the nodes too, or no after ANSWER_WAIT_NS.
-                long deadlineNs = System.nanoTime() + ANSWER_WAIT_NS + 200_000_000L;
+                long deadlineNs = clock.getAsLong() + ANSWER_WAIT_NS + 200_000_000L;
                 synchronized (confirmations) {
-                    while ((1 + yes.size()) * 2 <= quorumBase && System.nanoTime() - deadlineNs < 0) {
-                        confirmations.wait(Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000L));
+                    while ((1 + yes.size()) * 2 <= quorumBase && clock.getAsLong() - deadlineNs < 0) {
+                        confirmations.wait(Math.max(1, (deadlineNs - clock.getAsLong()) / 1_000_000L));
                     }
                 }
             } catch (InterruptedException e) {
@@ -635,12 +700,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 }
                 if (told) {
                     LOG.info("A majority confirmed {} gone after {} ms", gone.stream().map(NodeInfo::name).toList(),
-                            (System.nanoTime() - startNs) / 1_000_000L);
+                            (clock.getAsLong() - startNs) / 1_000_000L);
                 }
                 return true;
             }
             // A member that has not installed the view yet answers no for a moment: that is not worth a warning.
-            if (!told && System.nanoTime() - startNs > 1_000_000_000L) {
+            if (!told && clock.getAsLong() - startNs > 1_000_000_000L) {
                 LOG.warn("Takeover of {} waits: only {} of the {} members of the last stable view confirmed them gone, a "
                         + "majority of the last stable view is needed (this node may be cut off from the others)",
                         gone.stream().map(NodeInfo::name).toList(), 1 + yes.size(), quorumBase);
@@ -660,7 +725,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private void answerWhenGone(String asker, long round, List<String> asked, long deadlineNs) {
         Set<String> live = liveIds();
         boolean gone = asked.stream().noneMatch(live::contains);
-        if (!gone && System.nanoTime() - deadlineNs < 0 && !closed) {
+        if (!gone && clock.getAsLong() - deadlineNs < 0 && !closed) {
             timer.schedule(() -> answerWhenGone(asker, round, asked, deadlineNs), 10, java.util.concurrent.TimeUnit.MILLISECONDS);
             return;
         }
@@ -688,8 +753,13 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         this.pauseAfterStoreMs = ms;
     }
 
-    private void takeOver(NodeInfo gone, Map<String, Set<String>> takenThisRound) {
-        ReplicatingStore.Taken taken = store.takeReplica(gone.nodeId());
+    /**
+     * Takes {@code gone} over. {@code epoch} is the id of the view in which this node found it gone:
+     * the cluster numbers its views in order, so a later takeover of the same node has a greater
+     * epoch whichever node does it and whatever its clock says.
+     */
+    private void takeOver(NodeInfo gone, Map<String, Set<String>> takenThisRound, long epoch) {
+        Replicas.Taken taken = store.replicas().take(gone.nodeId());
         if (taken == null) {
             LOG.warn("{} left and this node is its failover node, but holds no replica of it", gone.name());
             return;
@@ -697,7 +767,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         if (!taken.complete()) {
             LOG.error("{} left before its replica here was in sync: taking over what arrived", gone.name());
         }
-        long start = System.nanoTime();
+        long start = clock.getAsLong();
         Map<String, Map<Long, byte[]>> messages = new java.util.LinkedHashMap<>();
         int skipped = 0;
         for (Map.Entry<String, Map<Long, byte[]>> q : taken.messages().entrySet()) {
@@ -716,20 +786,24 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             LOG.warn("{} message(s) of {} were taken over already with the failover node that died taking it over",
                     skipped, gone.name());
         }
-        long[] epoch = new long[1];
-        int count = broker.adopt(taken.queues(), messages, taken.duplicateIds(), taken.owners(), () -> {
-            pauseForTests(gone);
-            epoch[0] = System.currentTimeMillis();
-            broker.tookOver(gone.nodeId());
-            record(gone.nodeId(), new Record(epoch[0], selfId));
-            node.sendToOthers(message('O', out -> {
-                out.writeUTF(gone.nodeId());
-                out.writeLong(epoch[0]);
-            }));
-        }).join();
-        store.releaseReplica(gone.nodeId());
+        int count;
+        try {
+            count = broker.adopt(taken.queues(), messages, taken.duplicateIds(), taken.owners(), () -> {
+                pauseForTests(gone);
+                record(gone.nodeId(), new Record(epoch, selfId)); // throws if the record is not durable: nothing is delivered
+                broker.tookOver(gone.nodeId());
+                node.sendToOthers(message('O', out -> {
+                    out.writeUTF(gone.nodeId());
+                    out.writeLong(epoch);
+                }));
+            }).join();
+        } catch (java.util.concurrent.CompletionException e) {
+            LOG.error("The takeover of {} FAILED: {}", gone.name(), e.getCause() == null ? e : e.getCause().toString());
+            return;
+        }
+        store.replicas().release(gone.nodeId());
         LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {})", gone.name(),
-                taken.queues().size(), count, taken.duplicateIds().size(), (System.nanoTime() - start) / 1_000_000, epoch[0]);
+                taken.queues().size(), count, taken.duplicateIds().size(), (clock.getAsLong() - start) / 1_000_000, epoch);
     }
 
     private void pauseForTests(NodeInfo gone) {
@@ -767,9 +841,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * with the client URI of the node that owns them. Waits while {@code from} is still in the view
      * (up to the admission wait) or a takeover of it is under way.
      */
-    public java.util.concurrent.CompletableFuture<String> admit(String from) {
+    public java.util.concurrent.CompletableFuture<Broker.Admission> admit(String from) {
         Admission a = new Admission(from, new java.util.concurrent.CompletableFuture<>(),
-                System.nanoTime() + admissionWaitMs * 1_000_000L);
+                clock.getAsLong() + admissionWaitMs * 1_000_000L);
         if (decide(a)) {
             return a.answer();
         }
@@ -801,12 +875,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             previous.members().forEach(m -> live.put(m.nodeId(), m));
         }
         if (live.containsKey(a.from())) {
-            if (System.nanoTime() - a.deadlineNs() < 0) {
+            if (clock.getAsLong() - a.deadlineNs() < 0) {
                 return false;
             }
             LOG.warn("A client of {} came here, but that node is still in the view after {} ms: serving the client "
                     + "here without recovering its deliveries", live.get(a.from()).name(), admissionWaitMs);
-            a.answer().complete(null);
+            a.answer().complete(Broker.Admission.WITHOUT_RECOVERY);
             return true;
         }
         String owner = ownerOf(a.from(), live.keySet());
@@ -814,7 +888,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             return false; // our takeover is under way: the client recovers once it is done
         }
         NodeInfo o = owner == null || owner.equals(selfId) ? null : live.get(owner);
-        a.answer().complete(o == null || o.clientUris().isEmpty() ? null : o.clientUris().get(0));
+        a.answer().complete(o == null || o.clientUris().isEmpty()
+                ? (selfId.equals(owner) ? Broker.Admission.AS_OWNER : Broker.Admission.WITHOUT_RECOVERY)
+                : Broker.Admission.redirect(o.clientUris().get(0)));
         return true;
     }
 
@@ -850,6 +926,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         closed = true;
         worker.shutdownNow();
         timer.shutdownNow();
-        admissions.forEach(a -> a.answer().complete(null));
+        admissions.forEach(a -> a.answer().complete(Broker.Admission.WITHOUT_RECOVERY));
     }
 }

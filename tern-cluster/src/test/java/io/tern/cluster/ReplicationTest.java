@@ -66,9 +66,9 @@ class ReplicationTest {
 
     private static void assertSameContent(ReplicatingStore primary, ReplicatingStore backup, String primaryId) {
         Map<String, Map<Long, byte[]>> expected = ReplicatingStore.contents(primary);
-        await().atMost(Duration.ofSeconds(30)).until(() -> !backup.isSyncing(primaryId)
-                && sameKeys(backup.replicaOf(primaryId), expected));
-        Map<String, Map<Long, byte[]>> replica = backup.replicaOf(primaryId);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !backup.replicas().isSyncing(primaryId)
+                && sameKeys(backup.replicas().of(primaryId), expected));
+        Map<String, Map<Long, byte[]>> replica = backup.replicas().of(primaryId);
         expected.forEach((q, msgs) -> msgs.forEach((seq, body) -> assertThat(replica.get(q).get(seq)).isEqualTo(body)));
     }
 
@@ -89,16 +89,16 @@ class ReplicationTest {
         ReplicatingStore a = node("a");
         ReplicatingStore b = node("b");
         await().until(() -> a.backups().contains("b") && b.backups().contains("a"));
-        await().until(() -> !b.isSyncing("a"));
+        await().until(() -> !b.replicas().isSyncing("a"));
         for (int i = 0; i < 100; i++) {
             send(a, "orders").join();
         }
         // Synchronous: the replica has every batch as soon as the commit returned.
-        assertThat(b.replicaOf("a").get("orders")).hasSize(100);
+        assertThat(b.replicas().of("a").get("orders")).hasSize(100);
         for (long seq = 1; seq <= 40; seq++) {
             ack(a, "orders", seq).join();
         }
-        assertThat(b.replicaOf("a").get("orders")).hasSize(60);
+        assertThat(b.replicas().of("a").get("orders")).hasSize(60);
         assertSameContent(a, b, "a");
     }
 
@@ -129,29 +129,111 @@ class ReplicationTest {
         });
         producer.start();
         ReplicatingStore b = node("b");
-        await().atMost(Duration.ofSeconds(30)).until(() -> a.backups().contains("b") && !b.isSyncing("a"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
         long atSync = sent.get();
         await().until(() -> sent.get() >= atSync + 100); // commits go on after the sync too
         stop.set(true);
         producer.join();
         assertThat(failures).isEmpty();
         assertSameContent(a, b, "a");
-        assertThat(b.replicaOf("a").get("early")).hasSize(400);
+        assertThat(b.replicas().of("a").get("early")).hasSize(400);
+    }
+
+    private ClusterNode clusterNodeOf(String name) {
+        return nodes.stream().filter(n -> n.self().name().equals(name)).findFirst().orElseThrow();
+    }
+
+    private void isolate(String name) {
+        org.jgroups.protocols.DISCARD discard = clusterNodeOf(name).jgroupsChannel().getProtocolStack()
+                .findProtocol(org.jgroups.protocols.DISCARD.class);
+        discard.discardAll(true);
     }
 
     @Test
-    void aPrimaryDoesNotWaitForABackupThatLeft() throws Exception {
+    void aCommitWaitingForABackupThatLeavesWaitsForTheNewBackupsSnapshotAndNotLess() throws Exception {
         ReplicatingStore a = node("a");
         ReplicatingStore b = node("b");
-        await().until(() -> a.backups().contains("b") && !b.isSyncing("a"));
-        ClusterNode bNode = nodes.get(1);
-        org.jgroups.protocols.DISCARD discard = bNode.jgroupsChannel().getProtocolStack()
-                .findProtocol(org.jgroups.protocols.DISCARD.class);
-        discard.discardAll(true);
+        ReplicatingStore c = node("c");
+        await().atMost(Duration.ofSeconds(30)).until(() -> !a.backups().isEmpty() && stores.stream()
+                .allMatch(s -> !s.backups().isEmpty()));
+        String backupName = a.backups().iterator().next();
+        ReplicatingStore backup = backupName.equals("b") ? b : c;
+        ReplicatingStore other = backup == b ? c : b;
+        isolate(backupName);
+        CompletableFuture<Void> pending = send(a, "q"); // the isolated backup never acknowledges this one
+        // The backup leaving is no acknowledgement: the commit completes once the other node, a's new
+        // backup, confirmed a snapshot that holds it.
+        await().atMost(Duration.ofSeconds(30)).until(pending::isDone);
+        assertThat(pending).isCompletedWithValue(null);
+        assertThat(a.backups()).containsExactly(other == b ? "b" : "c");
+        assertThat(other.replicas().isSyncing("a")).isFalse();
+        assertThat(other.replicas().of("a").get("q")).hasSize(1);
+        send(a, "q").join();
+        assertThat(other.replicas().of("a").get("q")).hasSize(2);
+    }
+
+    @Test
+    void aCommitWaitingWhenThePrimaryLosesTheQuorumFailsAndLaterOnesFailAtOnce() throws Exception {
+        ReplicatingStore a = node("a");
+        ReplicatingStore b = node("b");
+        await().until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
+        isolate("b");
         CompletableFuture<Void> pending = send(a, "q"); // b will never acknowledge this one
         await().atMost(Duration.ofSeconds(30)).until(pending::isDone);
-        assertThat(pending).isCompleted();
-        assertThat(a.backups()).isEmpty();
+        // Alone of two, a has no quorum: b's side may be taking it over, so nothing a commits now counts.
+        assertThat(pending).isCompletedExceptionally();
+        assertThat(pending.handle((ok, e) -> e.getCause().getMessage()).join()).contains("lost the quorum");
+        CompletableFuture<Void> next = send(a, "q");
+        assertThat(next).isCompletedExceptionally();
+        assertThat(ReplicatingStore.contents(a)).as("nothing stored without the quorum").allSatisfy((q, m) ->
+                assertThat(m).hasSizeLessThanOrEqualTo(1));
+    }
+
+    /** A layer under the channel that makes every send of a primary to its backups (batches, snapshots) throw while it is on. */
+    static final class FailingSends extends org.jgroups.stack.Protocol {
+        volatile boolean on;
+        final AtomicLong thrown = new AtomicLong();
+
+        @Override
+        public Object down(org.jgroups.Message msg) {
+            byte[] a = msg.getArray();
+            if (on && a != null && msg.getLength() > 1 && "RSCE".indexOf(a[msg.getOffset() + 1]) >= 0) {
+                thrown.incrementAndGet();
+                throw new IllegalStateException("fault injected: replication send fails");
+            }
+            return down_prot.down(msg);
+        }
+    }
+
+    @Test
+    void aReplicationSendThatFailsFailsTheCommitAndTheBackupIsBroughtInSyncAgain() throws Exception {
+        ReplicatingStore a = node("a");
+        ReplicatingStore b = node("b");
+        await().until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
+        for (int i = 0; i < 10; i++) {
+            send(a, "q").join();
+        }
+        FailingSends faults = new FailingSends();
+        clusterNodeOf("a").jgroupsChannel().getProtocolStack().insertProtocol(faults,
+                org.jgroups.stack.ProtocolStack.Position.BELOW, org.jgroups.protocols.pbcast.GMS.class);
+        faults.on = true;
+        List<CompletableFuture<Void>> failing = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            failing.add(send(a, "q"));
+        }
+        // No send returns before its replica is stored: each failed, none completed normally.
+        for (CompletableFuture<Void> f : failing) {
+            await().atMost(Duration.ofSeconds(10)).until(f::isDone);
+            assertThat(f).isCompletedExceptionally();
+        }
+        // The first batch's send threw; the others waited for b's resync, whose sends threw too.
+        assertThat(faults.thrown.get()).isGreaterThanOrEqualTo(2);
+        assertThat(clusterNodeOf("a").sendFailures()).isEqualTo(faults.thrown.get());
+        assertThat(a.failedCommits()).isEqualTo(5);
+        faults.on = false;
+        // b missed batches: a brings it in sync again, and then it holds exactly what a stored.
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
         send(a, "q").join();
+        assertSameContent(a, b, "a");
     }
 }

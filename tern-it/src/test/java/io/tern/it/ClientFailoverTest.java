@@ -150,7 +150,7 @@ class ClientFailoverTest {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
             MessageProducer p = s.createProducer(s.createQueue("quorate"));
             p.send(s.createTextMessage("on a"));
-            a.broker().refuseSends("node a is in a minority partition");
+            a.broker().availability().quorum("node a is in a minority partition");
             p.send(s.createTextMessage("on b")); // refused by a, moved, sent to b
             assertThat(a.broker().messageCount("quorate")).isEqualTo(1);
             assertThat(b.broker().messageCount("quorate")).isEqualTo(1);
@@ -158,23 +158,25 @@ class ClientFailoverTest {
             assertThat(completed().get(0).to()).endsWith(":" + b.port());
             assertThat(errors).isEmpty();
 
-            b.broker().refuseSends("node b is in a minority partition");
+            b.broker().availability().quorum("node b is in a minority partition");
             assertThatThrownBy(() -> p.send(s.createTextMessage("nowhere")))
                     .isInstanceOf(JMSException.class).hasMessageContaining("minority partition");
         }
     }
 
     @Test
-    void aNodeThatHoldsItsDeliveriesGivesNothingUntilItResumes() throws Exception {
+    void aFencedNodeDeliversNothingUntilTheFenceLifts() throws Exception {
         EmbeddedTern a = server();
         try (Connection c = connect(list(a))) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
             Queue q = s.createQueue("held");
-            MessageConsumer consumer = s.createConsumer(q);
-            a.broker().holdDeliveries(true); // as a node without quorum does, with replication on
             s.createProducer(q).send(s.createTextMessage("waits"));
+            // As a node does while it discards what was taken over: its connections stay, nothing moves.
+            a.broker().availability().fence("discarding what was taken over");
+            MessageConsumer consumer = s.createConsumer(q);
             assertThat(consumer.receive(300)).isNull();
-            a.broker().holdDeliveries(false);
+            assertThat(a.broker().state()).isEqualTo("fenced");
+            a.broker().availability().unfence("discarded");
             assertThat(text(consumer.receive(10_000))).isEqualTo("waits");
         }
     }

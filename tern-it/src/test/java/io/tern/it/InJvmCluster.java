@@ -2,6 +2,7 @@ package io.tern.it;
 
 import io.tern.broker.BrokerConfig;
 import io.tern.cluster.ClusterNode;
+import io.tern.cluster.ClusteredNode;
 import io.tern.cluster.ReplicatingStore;
 import io.tern.cluster.RingFailoverPolicy;
 import io.tern.cluster.Takeover;
@@ -22,8 +23,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Real servers in one JVM, each with a store that replicates to its failover node (k = 1) over a
- * SHARED_LOOPBACK cluster of its own name, and a takeover of dead members, wired as {@code tern
- * server --replication} wires them.
+ * SHARED_LOOPBACK cluster of its own name, and a takeover of dead members, assembled by
+ * {@link ClusteredNode} as {@code tern server} assembles them.
  */
 final class InJvmCluster implements AutoCloseable {
     private final Path dir;
@@ -54,23 +55,25 @@ final class InJvmCluster implements AutoCloseable {
 
     /** Starts (or restarts, on its data directory) a node; it serves clients only after the takeover check. */
     Node start(String nodeName) throws Exception {
+        return start(nodeName, 0);
+    }
+
+    /**
+     * As {@link #start(String)}, with the node's clocks (the broker's and the takeover's) set
+     * {@code clockOffsetMs} away from the machine's: nodes whose clocks disagree by hours.
+     */
+    Node start(String nodeName, long clockOffsetMs) throws Exception {
         ReplicatingStore[] store = new ReplicatingStore[1];
         TernServer server = TernServer.start(BrokerConfig.builder().name(nodeName).dataDir(dir.resolve(nodeName))
                 .port(Ports.free()).bindAddress("127.0.0.1").recoveryTimeoutMs(recoveryTimeoutMs).build(),
-                s -> store[0] = new ReplicatingStore(s));
-        server.broker().holdClients("node " + nodeName + " checks whether it was taken over");
+                s -> store[0] = new ReplicatingStore(s), () -> System.currentTimeMillis() + clockOffsetMs);
         NodeInfo self = new NodeInfo(server.broker().nodeId(), nodeName, "machine-" + nodeName, List.of(server.url()), "");
-        ClusterNode node = ClusterNode.create(new ClusterNode.Config(name, "loopback", Map.of(), new RingFailoverPolicy(1), true), self);
-        store[0].attach(node);
-        server.broker().setDuplicateIdsElsewhere(store[0]::holdsDuplicateId);
-        store[0].setOutstandingDeliveries(server.broker()::outstandingDeliveries);
-        Takeover takeover = new Takeover(node, store[0], server.broker(), dir.resolve(nodeName).resolve("takeovers"), 10_000);
-        node.addListener((topology, quorum) -> server.broker().setTopology(topology));
-        node.connect();
-        discardedOnStart.put(nodeName, takeover.checkBeforeServing(5000));
-        server.broker().holdClients(null);
-        takeover.serving();
-        Node n = new Node(nodeName, server, node, store[0], takeover);
+        ClusteredNode clustered = ClusteredNode.join(server.broker(), store[0],
+                new ClusterNode.Config(name, "loopback", Map.of(), new RingFailoverPolicy(1), true), self,
+                ClusteredNode.Settings.defaults(dir.resolve(nodeName).resolve("takeovers"))
+                        .withNanoClock(() -> System.nanoTime() + clockOffsetMs * 1_000_000L));
+        discardedOnStart.put(nodeName, clustered.discardedOnStart());
+        Node n = new Node(nodeName, server, clustered.cluster(), store[0], clustered.takeover());
         nodes.add(n);
         return n;
     }
@@ -82,7 +85,7 @@ final class InJvmCluster implements AutoCloseable {
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> n.cluster().members().size() == names.length
                 && !n.store().backups().isEmpty()
-                && n.store().backups().stream().allMatch(b -> byId(b) != null && !byId(b).store().isSyncing(n.id()))));
+                && n.store().backups().stream().allMatch(b -> byId(b) != null && !byId(b).store().replicas().isSyncing(n.id()))));
         return List.copyOf(nodes);
     }
 

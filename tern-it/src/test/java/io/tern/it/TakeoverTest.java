@@ -74,7 +74,7 @@ class TakeoverTest {
         InJvmCluster.Node b = start("b");
         start("c");
         await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> n.cluster().members().size() == 3)
-                && a.store().backups().contains(b.id()) && b.store().replicaOf(a.id()) != null && !b.store().isSyncing(a.id()));
+                && a.store().backups().contains(b.id()) && b.store().replicas().of(a.id()) != null && !b.store().replicas().isSyncing(a.id()));
 
         TernConnectionFactory cf = new TernConnectionFactory(a.server().url() + "?reconnectAttempts=1&reconnectDelay=20");
         List<FailoverEvent> events = new CopyOnWriteArrayList<>();
@@ -97,7 +97,7 @@ class TakeoverTest {
             }
             last.acknowledge(); // 50 acknowledged on a, and so on its replica on b
             consumer.close();
-            assertThat(b.store().replicaOf(a.id()).get("orders")).hasSize(150);
+            assertThat(b.store().replicas().of(a.id()).get("orders")).hasSize(150);
 
             // Before any takeover, b already drops a resend of what a stored: it holds a's duplicate ids.
             try (Connection toB = new TernConnectionFactory(b.server().url()).createConnection()) {
@@ -161,15 +161,15 @@ class TakeoverTest {
     @Test
     void aNodeHoldsItsClientsUntilItKnowsWhetherItWasTakenOver() throws Exception {
         InJvmCluster.Node a = start("a");
-        a.server().broker().holdClients("checking");
+        a.server().broker().availability().starting("checking");
         org.assertj.core.api.Assertions.assertThatThrownBy(() ->
                         new TernConnectionFactory(a.server().url() + "?failover=false").createConnection())
                 .isInstanceOf(JMSException.class).hasMessageContaining("checking");
-        a.server().broker().holdClients(null);
+        a.server().broker().availability().started();
         new TernConnectionFactory(a.server().url()).createConnection().close();
 
         // With failover on (the default), a client waits for a node that is not ready yet.
-        a.server().broker().holdClients("still checking");
+        a.server().broker().availability().starting("still checking");
         java.util.concurrent.CompletableFuture<Connection> waiting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
             try {
                 return new TernConnectionFactory(a.server().url()).createConnection();
@@ -178,9 +178,78 @@ class TakeoverTest {
             }
         });
         await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(5)).until(() -> !waiting.isDone());
-        a.server().broker().holdClients(null);
+        a.server().broker().availability().started();
         try (Connection c = waiting.get(10, java.util.concurrent.TimeUnit.SECONDS)) {
             assertThat(c.createSession()).isNotNull();
         }
+    }
+
+    /** Sends {@code count} persistent messages to the node at {@code url}, without failover. */
+    private static void sendTo(String url, String queue, int count) throws JMSException {
+        try (Connection c = new TernConnectionFactory(url + "?failover=false").createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue(queue));
+            for (int i = 0; i < count; i++) {
+                p.send(s.createTextMessage(queue + "-" + i));
+            }
+        }
+    }
+
+    @Test
+    void aNodeTakenOverTwiceWhileTheClocksAreHoursApartDiscardsBothTimes() throws Exception {
+        long hourMs = 3_600_000L;
+        InJvmCluster.Node a = cluster.start("a", 0);
+        cluster.start("b", 5 * hourMs);
+        cluster.start("c", -5 * hourMs);
+        await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().allMatch(n -> n.cluster().members().size() == 3
+                && !n.store().backups().isEmpty()));
+        DISCARD isolation = a.cluster().jgroupsChannel().getProtocolStack().findProtocol(DISCARD.class);
+        long previousEpoch = -1;
+        Set<String> sent = new HashSet<>();
+        for (int round = 1; round <= 2; round++) {
+            String queue = "round-" + round;
+            sendTo(a.url(), queue, 20);
+            for (int i = 0; i < 20; i++) {
+                sent.add(queue + "-" + i);
+            }
+            // a is paused, as far as the others can tell: they take it over.
+            isolation.discardAll(true);
+            await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().filter(n -> n != a)
+                    .anyMatch(n -> n.takeover().records().containsKey(a.id())));
+            long epoch = nodes.stream().filter(n -> n != a).map(n -> n.takeover().records().get(a.id()))
+                    .filter(java.util.Objects::nonNull).findFirst().orElseThrow().epoch();
+            assertThat(epoch).as("the second takeover's epoch is above the first's, whoever's clock is behind")
+                    .isGreaterThan(previousEpoch);
+            // a resumes and merges back: it learns it was taken over and discards what it stored.
+            isolation.discardAll(false);
+            await().atMost(Duration.ofSeconds(60)).until(() -> a.takeover().lastDiscardedEpoch() == epoch);
+            assertThat(a.server().broker().messageCount(queue)).isZero();
+            await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream().noneMatch(n -> n.takeover().records()
+                    .containsKey(a.id())) && a.cluster().members().size() == 3 && !a.store().backups().isEmpty());
+            previousEpoch = epoch;
+        }
+        // Every message is on a node that took a over, once.
+        StringBuilder where = new StringBuilder();
+        for (InJvmCluster.Node n : nodes) {
+            where.append(n.name()).append(": ").append(n.server().broker().messageCount("round-1")).append('/')
+                    .append(n.server().broker().messageCount("round-2")).append(' ').append(n.server().broker().state())
+                    .append(' ').append(n.id(), 0, 8).append(' ').append(n.store()).append("; ");
+        }
+        List<String> got = new ArrayList<>();
+        for (InJvmCluster.Node n : nodes) {
+            try (Connection c = new TernConnectionFactory(n.url() + "?failover=false").createConnection()) {
+                c.start();
+                Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                for (String queue : List.of("round-1", "round-2")) {
+                    MessageConsumer consumer = s.createConsumer(s.createQueue(queue));
+                    for (Message m; (m = consumer.receive(500)) != null; ) {
+                        got.add(text(m));
+                    }
+                    consumer.close();
+                }
+            }
+        }
+        assertThat(got).as("messages of round-1/round-2 per node: " + where).hasSize(40);
+        assertThat(new HashSet<>(got)).isEqualTo(sent);
     }
 }

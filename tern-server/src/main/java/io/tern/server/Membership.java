@@ -1,7 +1,7 @@
 package io.tern.server;
 
-import io.tern.broker.Broker;
 import io.tern.cluster.ClusterNode;
+import io.tern.cluster.ClusteredNode;
 import io.tern.cluster.FailoverPolicy;
 import io.tern.cluster.MachineId;
 import io.tern.cluster.RingFailoverPolicy;
@@ -15,15 +15,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** Wires a node into its cluster: the options become a stack, the views feed the broker. */
+/** Wires a node into its cluster: the options become a stack and settings, {@link ClusteredNode} does the rest. */
 final class Membership {
+    private final ClusteredNode clustered;
     private final ClusterNode node;
-    private final io.tern.cluster.Takeover takeover;
     private final AtomicInteger nextTarget = new AtomicInteger();
 
-    private Membership(ClusterNode node, io.tern.cluster.Takeover takeover) {
-        this.node = node;
-        this.takeover = takeover;
+    private Membership(ClusteredNode clustered) {
+        this.clustered = clustered;
+        this.node = clustered.cluster();
     }
 
     /**
@@ -57,34 +57,9 @@ final class Membership {
                 List.of(server.url()), consoleUri);
         ClusterNode.Config config = new ClusterNode.Config(options.cluster, stack, props,
                 policy(options.failoverPolicy, options.backups), options.quorum);
-        Broker broker = server.broker();
-        ClusterNode node = ClusterNode.create(config, self);
-        io.tern.cluster.Takeover takeover = null;
-        if (replicating != null) {
-            broker.holdClients("node " + options.name + " is joining its cluster and checks whether it was taken over");
-            replicating.attach(node);
-            broker.setDuplicateIdsElsewhere(replicating::holdsDuplicateId);
-            replicating.setOutstandingDeliveries(broker::outstandingDeliveries);
-            takeover = new io.tern.cluster.Takeover(node, replicating, broker, options.dataDir().resolve("takeovers"),
-                    options.admissionWaitMs());
-            takeover.pauseAfterStoreForTests(options.faultTakeoverPauseMs);
-        }
-        node.addListener((topology, quorum) -> {
-            broker.setTopology(topology);
-            broker.refuseSends(quorum ? null : "node " + options.name + " is in a partition without a majority of "
-                    + "the cluster's last stable view; it accepts no sends until the partition heals");
-            if (replicating != null) {
-                // With replication the majority takes this node's messages over: stop delivering them here.
-                broker.holdDeliveries(!quorum);
-            }
-        });
-        node.connect();
-        if (takeover != null) {
-            takeover.checkBeforeServing(5000);
-            broker.holdClients(null);
-            takeover.serving();
-        }
-        return new Membership(node, takeover);
+        ClusteredNode.Settings settings = ClusteredNode.Settings.defaults(options.dataDir().resolve("takeovers"))
+                .withAdmissionWaitMs(options.admissionWaitMs()).withTakeoverPauseMs(options.faultTakeoverPauseMs);
+        return new Membership(ClusteredNode.join(server.broker(), replicating, config, self, settings));
     }
 
     private static boolean isLoopback(String address) {
@@ -146,9 +121,6 @@ final class Membership {
     }
 
     void leave() {
-        if (takeover != null) {
-            takeover.close();
-        }
-        node.close();
+        clustered.close();
     }
 }

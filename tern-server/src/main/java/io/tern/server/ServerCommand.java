@@ -39,9 +39,6 @@ final class ServerCommand implements Callable<Integer> {
         if (options.memoryLimit != null) {
             b.memoryLimitBytes(options.memoryLimit);
         }
-        if (options.config != null) {
-            LOG.warn("--config {} is accepted but a single node reads no settings from it yet", options.config);
-        }
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
         boolean replicate = options.replication && !("none".equals(options.stack) && options.jgroupsFile == null);
@@ -55,7 +52,7 @@ final class ServerCommand implements Callable<Integer> {
                 ? TernServer.start(b.build(), store -> replicating[0] = new io.tern.cluster.ReplicatingStore(store, replicaDir))
                 : TernServer.start(b.build());
         if (replicate) {
-            server.broker().holdClients("node " + options.name + " is starting");
+            server.broker().availability().starting("node " + options.name + " is starting");
         }
         io.tern.console.Console console = null;
         if (options.console) {

@@ -6,8 +6,6 @@ import java.nio.file.Path;
 
 /** The flags of {@code tern server} (DESIGN section 3). Cluster flags are accepted now and used by the cluster module. */
 public final class ServerOptions {
-    @Option(names = "--config", description = "YAML configuration file (cluster settings; not read by a single node yet)")
-    Path config;
 
     @Option(names = "--name", description = "Node name (default: ${DEFAULT-VALUE})")
     String name = "tern-1";

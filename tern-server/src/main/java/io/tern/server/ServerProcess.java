@@ -43,6 +43,7 @@ public final class ServerProcess implements AutoCloseable {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx512m");
+        cmd.add("-Dtern.server.log=INFO"); // a test's logging configuration, on the class path too, keeps a server's INFO
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());

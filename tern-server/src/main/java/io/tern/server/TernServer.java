@@ -40,10 +40,17 @@ public final class TernServer implements AutoCloseable {
     public static TernServer start(BrokerConfig config,
                                    java.util.function.UnaryOperator<io.tern.broker.store.MessageStore> wrap)
             throws InterruptedException {
+        return start(config, wrap, System::currentTimeMillis);
+    }
+
+    /** As above, with the broker's clock (tests run nodes whose clocks disagree). */
+    public static TernServer start(BrokerConfig config,
+                                   java.util.function.UnaryOperator<io.tern.broker.store.MessageStore> wrap,
+                                   java.util.function.LongSupplier clockMs) throws InterruptedException {
         String nodeId = config.dataDir() == null ? UUID.randomUUID().toString() : nodeId(config.dataDir());
         var store = wrap.apply(config.dataDir() == null ? new io.tern.broker.store.TransientStore()
                 : new RocksDbStore(config.dataDir().resolve("store")));
-        Broker broker = new Broker(config, store, nodeId);
+        Broker broker = new Broker(config, store, nodeId, clockMs);
         broker.start();
         BrokerAcceptor acceptor = new BrokerAcceptor(broker);
         InetSocketAddress bound = acceptor.start();

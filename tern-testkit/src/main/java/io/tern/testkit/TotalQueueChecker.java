@@ -20,6 +20,7 @@ public final class TotalQueueChecker {
     private final Set<String> inDoubt = ConcurrentHashMap.newKeySet();
     private final Set<String> sendsInDoubt = ConcurrentHashMap.newKeySet();
     private final Set<String> resentTwice = ConcurrentHashMap.newKeySet();
+    private final Set<String> sendsFailed = ConcurrentHashMap.newKeySet();
 
     public void sent(String id) {
         sent.add(id);
@@ -54,6 +55,28 @@ public final class TotalQueueChecker {
         sendsInDoubt.add(id);
     }
 
+    /**
+     * The send of this message threw: the application was told it failed, so it may or may not
+     * arrive (not lost if it never does, not unexpected if it does).
+     */
+    public void sendFailed(String id) {
+        sendsFailed.add(id);
+    }
+
+    /** Sends that threw (see {@link #sendFailed}). */
+    public Set<String> sendsFailed() {
+        return sendsFailed;
+    }
+
+    /**
+     * Delivered messages whose acknowledgement threw and that neither came again nor were
+     * acknowledged later: the checker cannot say whether they are lost. Where the README promises
+     * that acknowledgements are transparent across a failover, a test asserts this is empty.
+     */
+    public Set<String> inDoubt() {
+        return inDoubt;
+    }
+
     /** Messages received again after acknowledgement because their send was in doubt and resent. */
     public Set<String> resentTwice() {
         return resentTwice;
@@ -80,6 +103,7 @@ public final class TotalQueueChecker {
         Set<String> u = ConcurrentHashMap.newKeySet();
         u.addAll(received);
         u.removeAll(sent);
+        u.removeAll(sendsFailed);
         u.addAll(unexpected);
         return u;
     }
@@ -96,6 +120,7 @@ public final class TotalQueueChecker {
     public String toString() {
         return "sent=" + sent.size() + " acknowledged=" + acknowledged.size() + " lost=" + lost().size()
                 + " duplicated=" + duplicated.size() + " unexpected=" + unexpected().size() + " recovered=" + recovered.size()
+                + " inDoubt=" + inDoubt.size() + (sendsFailed.isEmpty() ? "" : " sendsFailed=" + sendsFailed.size())
                 + (resentTwice.isEmpty() ? "" : " resentTwice=" + resentTwice.size());
     }
 }

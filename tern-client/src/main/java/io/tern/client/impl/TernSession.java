@@ -82,6 +82,10 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     private final List<io.tern.protocol.WireMessage> txSends = new ArrayList<>();
     private static final int RECENT_ACKS = 1024;
     private volatile long txGen;
+    /** The generation of the link a commit is in flight on; 0 if none. */
+    private volatile long committingGen;
+    /** Generations whose in-flight commit a failover finished on the new node (the commit is then done). */
+    private final java.util.Set<Long> commitsFinished = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile ExecutorService thread;
     private volatile Thread sessionThread;
     private volatile MessageListener distinguishedListener;
@@ -395,10 +399,14 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         List<Request.HeldMessage> listed = new ArrayList<>();
         List<Delivery.Tag> tags = new ArrayList<>();
         List<io.tern.protocol.WireMessage> sends;
+        boolean committing;
         synchronized (this) {
+            // A commit in flight when the link broke may have been applied: its messages are listed as
+            // acknowledged, and the node that took over settles each (see Recovery.finishCommit).
+            Request.Held inHand = committingGen == lostGen && lostGen != 0 ? Request.Held.ACKED : Request.Held.HELD;
             seen.forEach((tag, held) -> {
                 if (tag.gen() == lostGen) {
-                    listed.add(new Request.HeldMessage(held.consumer().id(), held.messageId(), Request.Held.HELD));
+                    listed.add(new Request.HeldMessage(held.consumer().id(), held.messageId(), inHand));
                     tags.add(tag);
                 }
             });
@@ -415,11 +423,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                 }
             }
             sends = txGen == lostGen ? List.copyOf(txSends) : List.of();
+            committing = committingGen == lostGen && lostGen != 0;
         }
         for (TernMessageConsumer c : consumers) {
             c.listForRecovery(lostGen, listed, tags);
         }
-        return new Recovery(lostGen, listed, tags, sends);
+        return new Recovery(lostGen, listed, tags, sends, committing);
     }
 
     /**
@@ -433,13 +442,46 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         private final List<Request.HeldMessage> listed;
         private final List<Delivery.Tag> tags;
         private final List<io.tern.protocol.WireMessage> sends;
+        private final boolean committing;
 
         private Recovery(long lostGen, List<Request.HeldMessage> listed, List<Delivery.Tag> tags,
-                         List<io.tern.protocol.WireMessage> sends) {
+                         List<io.tern.protocol.WireMessage> sends, boolean committing) {
             this.lostGen = lostGen;
             this.listed = listed;
             this.tags = tags;
             this.sends = sends;
+            this.committing = committing;
+        }
+
+        /**
+         * The commit in flight on the lost link finishes here. Every message the transaction received
+         * was listed as acknowledged: the new node either still kept it for this session (the commit
+         * had not reached the dead node's failover node, so the new node acknowledges it now) or took
+         * the dead node over and no longer has it (the commit was applied and replicated); both answer
+         * 1. If all did, the transaction's sends go again, in a transaction on the new node, with their
+         * duplicate-detection ids (dropped where the old commit stored them), and are committed there:
+         * the commit is done. Otherwise its outcome stays unknown and commit() says so.
+         */
+        private void finishCommit(Transport t, long[] ids, long timeoutMs) {
+            for (long settled : ids) {
+                if (settled != 1) {
+                    LOG.warn("Session {}: the commit in flight when its link broke cannot be settled on the new server "
+                            + "(it answered {} for the {} message(s) the transaction received)", id,
+                            java.util.Arrays.toString(ids), ids.length);
+                    return;
+                }
+            }
+            try {
+                for (io.tern.protocol.WireMessage m : sends) {
+                    t.call(new Request.Send(id, m), timeoutMs);
+                }
+                t.call(new Request.Commit(id), timeoutMs);
+                commitsFinished.add(lostGen);
+                LOG.info("Session {}: the commit in flight when its link broke was finished on the new server ({} "
+                        + "received, {} sent)", id, ids.length, sends.size());
+            } catch (JMSException e) {
+                LOG.warn("Session {}: could not finish the commit in flight on the new server: {}", id, e.getMessage());
+            }
         }
 
         /** Runs on the new link {@code t} of generation {@code newGen}; true if the open transaction goes on. */
@@ -484,6 +526,10 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             }
             if (held > 0) {
                 LOG.info("Session {} recovered {} of the {} message(s) it held from the failed server", id, recovered, held);
+            }
+            if (committing) {
+                finishCommit(t, ids, timeoutMs);
+                return false;
             }
             if (mode != SESSION_TRANSACTED || txGen != lostGen) {
                 return false;
@@ -560,7 +606,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         try {
             if (gen == 0) {
                 connection.call(new Request.Commit(id));
-            } else if (gen != connection.generation() || connection.callOn(gen, new Request.Commit(id)) == null) {
+            } else if (gen != connection.generation() || commitOn(gen) == null) {
                 throw new TransactionRolledBackException("the connection moved to another server during this "
                         + "transaction, and the server it began on dropped its work: it was rolled back");
             }
@@ -582,6 +628,29 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                 seen.clear();
             }
             transactionEnded();
+        }
+    }
+
+    /**
+     * Commits on the link of {@code gen}. If that link breaks before the answer, waits for the
+     * failover: its session recovery finishes the commit on the new server if it can tell what the
+     * old one did (see {@link Recovery#finishCommit}), else the outcome is unknown.
+     */
+    private Response commitOn(long gen) throws JMSException {
+        committingGen = gen;
+        try {
+            return connection.callOn(gen, new Request.Commit(id));
+        } catch (JMSException e) {
+            if (!"OUTCOME_UNKNOWN".equals(e.getErrorCode())) {
+                throw e;
+            }
+            connection.awaitLinkAfter(gen);
+            if (commitsFinished.remove(gen)) {
+                return Response.OK;
+            }
+            throw e;
+        } finally {
+            committingGen = 0;
         }
     }
 

@@ -1,0 +1,140 @@
+package io.tern.broker;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
+
+/**
+ * A node's availability ({@link NodeState}), changed by events from the server and from the cluster,
+ * which plugs in here: it is the interface the broker owns for them. Every change goes through
+ * {@link #transition}, which logs {@code old -> new (reason)} and tells the listeners.
+ *
+ * <p>The state follows from four facts the events set, by this precedence: stopping; fenced (with
+ * its reason); starting (clients held, with its reason); the quorum lost; draining; else serving.
+ * So a node fenced while it has no quorum is fenced, and serves again with no quorum once the fence
+ * lifts; a drained node that loses the quorum refuses sends, and drains again when it regains it.
+ */
+public final class NodeAvailability {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeAvailability.class);
+
+    private final String node;
+    private final boolean replicated;
+    private final List<BiConsumer<NodeState, NodeState>> listeners = new CopyOnWriteArrayList<>();
+    private volatile NodeState state;
+    private volatile String reason;
+    private boolean stopping;          // guarded by this
+    private String fenced;             // guarded by this
+    private String starting;           // guarded by this
+    private String noQuorum;           // guarded by this
+    private boolean draining;          // guarded by this
+
+    /**
+     * @param replicated whether a majority may take this node's messages over (then it holds its
+     *                   deliveries without the quorum)
+     */
+    NodeAvailability(String node, boolean replicated) {
+        this.node = node;
+        this.replicated = replicated;
+        this.state = NodeState.SERVING;
+        this.reason = "started";
+    }
+
+    public NodeState state() {
+        return state;
+    }
+
+    /** Why the node is in its state (the reason of the last transition). */
+    public String reason() {
+        return reason;
+    }
+
+    /** Hears every transition, after it is made, outside the lock. */
+    void addListener(BiConsumer<NodeState, NodeState> listener) {
+        listeners.add(listener);
+    }
+
+    /** Holds new clients with {@code why} (joining, checking for a takeover) until {@link #started()}. */
+    public void starting(String why) {
+        update(() -> starting = Objects.requireNonNull(why), why);
+    }
+
+    public void started() {
+        update(() -> starting = null, "ready to serve");
+    }
+
+    /** The cluster's verdict: {@code why} is null when the quorum is held, else why not. */
+    public void quorum(String why) {
+        update(() -> noQuorum = why, why == null ? "quorum held" : why);
+    }
+
+    /** Fences the node with {@code why}: no client served, nothing delivered, until {@link #unfence}. */
+    public void fence(String why) {
+        update(() -> fenced = Objects.requireNonNull(why), why);
+    }
+
+    public void unfence(String why) {
+        update(() -> fenced = null, why);
+    }
+
+    /** Drains the node on an operator's word; it stays drained until it stops. */
+    public void drain() {
+        update(() -> draining = true, "drained by an operator: clients move to other nodes");
+    }
+
+    public void stop() {
+        update(() -> stopping = true, "shutting down");
+    }
+
+    /** Why new clients are refused now (starting or fenced), or null. */
+    String clientsRefused() {
+        NodeState s = state;
+        return s == NodeState.STARTING || s == NodeState.FENCED ? reason : null;
+    }
+
+    /** Why sends are refused now (no quorum), or null. */
+    synchronized String sendsRefused() {
+        return state.acceptsSends() ? null : noQuorum != null ? noQuorum : reason;
+    }
+
+    boolean delivers() {
+        return state.delivers(replicated);
+    }
+
+    synchronized boolean draining() {
+        return draining;
+    }
+
+    private void update(Runnable change, String why) {
+        NodeState from;
+        NodeState to;
+        synchronized (this) {
+            change.run();
+            from = state;
+            to = stopping ? NodeState.STOPPING : fenced != null ? NodeState.FENCED : starting != null ? NodeState.STARTING
+                    : noQuorum != null ? NodeState.NO_QUORUM : draining ? NodeState.DRAINING : NodeState.SERVING;
+            if (to == from) {
+                return;
+            }
+            transition(to, why);
+        }
+        for (BiConsumer<NodeState, NodeState> l : listeners) {
+            l.accept(from, to);
+        }
+    }
+
+    /** The one place the state changes. */
+    private void transition(NodeState to, String why) {
+        NodeState from = state;
+        reason = why;
+        state = to;
+        if (to == NodeState.SERVING || to == NodeState.STARTING || to == NodeState.STOPPING) {
+            LOG.info("Node {}: {} -> {} ({})", node, from, to, why);
+        } else {
+            LOG.warn("Node {}: {} -> {} ({})", node, from, to, why);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package io.tern.broker;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The node's one state machine: every event, what it allows, and the transitions it reports. */
+@Timeout(10)
+class NodeAvailabilityTest {
+    private final NodeAvailability node = new NodeAvailability("n1", true);
+    private final List<String> transitions = new ArrayList<>();
+
+    NodeAvailabilityTest() {
+        node.addListener((from, to) -> transitions.add(from + " -> " + to));
+    }
+
+    @Test
+    void aClusteredNodeStartsHeldAndServesOnceItKnowsItWasNotTakenOver() {
+        node.starting("checking whether it was taken over");
+        assertThat(node.state()).isEqualTo(NodeState.STARTING);
+        assertThat(node.clientsRefused()).isEqualTo("checking whether it was taken over");
+        assertThat(node.delivers()).isFalse();
+        node.started();
+        assertThat(node.state()).isEqualTo(NodeState.SERVING);
+        assertThat(node.clientsRefused()).isNull();
+        assertThat(node.sendsRefused()).isNull();
+        assertThat(node.delivers()).isTrue();
+        assertThat(transitions).containsExactly("serving -> starting", "starting -> serving");
+    }
+
+    @Test
+    void withoutTheQuorumAReplicatedNodeRefusesSendsAndHoldsDeliveriesButServesClients() {
+        node.quorum("alone in a minority partition");
+        assertThat(node.state()).isEqualTo(NodeState.NO_QUORUM);
+        assertThat(node.sendsRefused()).isEqualTo("alone in a minority partition");
+        assertThat(node.delivers()).isFalse();
+        assertThat(node.clientsRefused()).isNull();
+        node.quorum(null);
+        assertThat(node.state()).isEqualTo(NodeState.SERVING);
+        assertThat(node.delivers()).isTrue();
+    }
+
+    @Test
+    void withoutReplicationANodeWithoutTheQuorumStillDelivers() {
+        NodeAvailability single = new NodeAvailability("n2", false);
+        single.quorum("alone");
+        assertThat(single.sendsRefused()).isEqualTo("alone");
+        assertThat(single.delivers()).isTrue();
+    }
+
+    @Test
+    void aFenceOverridesTheQuorumAndTheNodeReturnsToWhereItWasWhenItLifts() {
+        node.quorum("minority");
+        node.fence("discarding what was taken over");
+        assertThat(node.state()).isEqualTo(NodeState.FENCED);
+        assertThat(node.clientsRefused()).isEqualTo("discarding what was taken over");
+        node.unfence("discarded");
+        assertThat(node.state()).isEqualTo(NodeState.NO_QUORUM);
+        node.quorum(null);
+        assertThat(transitions).containsExactly("serving -> no-quorum", "no-quorum -> fenced", "fenced -> no-quorum",
+                "no-quorum -> serving");
+    }
+
+    @Test
+    void aDrainedNodeStaysDrainedAcrossALostQuorumAndStopsLast() {
+        node.drain();
+        assertThat(node.state()).isEqualTo(NodeState.DRAINING);
+        assertThat(node.draining()).isTrue();
+        node.quorum("minority");
+        assertThat(node.state()).isEqualTo(NodeState.NO_QUORUM);
+        node.quorum(null);
+        assertThat(node.state()).isEqualTo(NodeState.DRAINING);
+        node.stop();
+        node.fence("too late to matter");
+        assertThat(node.state()).isEqualTo(NodeState.STOPPING);
+        assertThat(node.sendsRefused()).isNull();
+    }
+
+    @Test
+    void anEventThatChangesNothingReportsNothing() {
+        node.quorum(null);
+        node.unfence("nothing to lift");
+        assertThat(transitions).isEmpty();
+    }
+}

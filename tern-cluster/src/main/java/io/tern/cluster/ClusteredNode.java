@@ -1,0 +1,134 @@
+package io.tern.cluster;
+
+import io.tern.broker.Broker;
+import io.tern.protocol.NodeInfo;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.function.LongSupplier;
+
+/**
+ * Builds a clustered node out of a running broker: membership, and with a replicating store also
+ * replication, takeover of dead members and the check, before serving, whether this node was taken
+ * over while it was gone. The one assembler for {@code tern server} and for the in-JVM tests, so
+ * the tests run the node that ships.
+ *
+ * <p>Wiring, in order: the broker holds its clients; the store and the takeover attach to the
+ * not-yet-connected cluster node (so nothing the cluster says is missed); every view feeds the
+ * broker its topology and, by the quorum, whether it accepts sends and delivers stored messages;
+ * the node connects; the takeover check runs; the broker serves.
+ */
+public final class ClusteredNode implements AutoCloseable {
+    private final ClusterNode node;
+    private final ReplicatingStore store;
+    private final Takeover takeover;
+    private final int discardedOnStart;
+
+    /**
+     * Settings of a clustered node besides its cluster's.
+     *
+     * @param takeoverRecords     where the takeovers this node knows of are kept (null: memory only)
+     * @param admissionWaitMs     how long a client of a node still in the view waits here for that node's takeover
+     * @param checkTimeoutMs      how long the check before serving waits for the members' answers
+     * @param nanoClock           the takeover's clock (System::nanoTime but in tests)
+     * @param takeoverPauseMs     fault injection: a pause of every takeover after storing (0: none)
+     */
+    public record Settings(Path takeoverRecords, long admissionWaitMs, long checkTimeoutMs, LongSupplier nanoClock,
+                           long takeoverPauseMs) {
+        public Settings {
+            Objects.requireNonNull(nanoClock, "nanoClock");
+            if (admissionWaitMs < 0 || checkTimeoutMs < 0 || takeoverPauseMs < 0) {
+                throw new IllegalArgumentException("waits must be >= 0: " + admissionWaitMs + ", " + checkTimeoutMs + ", "
+                        + takeoverPauseMs);
+            }
+        }
+
+        /** The defaults: admission wait 10 s, check 5 s, the system clock, no fault. */
+        public static Settings defaults(Path takeoverRecords) {
+            return new Settings(takeoverRecords, 10_000, 5_000, System::nanoTime, 0);
+        }
+
+        public Settings withAdmissionWaitMs(long ms) {
+            return new Settings(takeoverRecords, ms, checkTimeoutMs, nanoClock, takeoverPauseMs);
+        }
+
+        public Settings withNanoClock(LongSupplier clock) {
+            return new Settings(takeoverRecords, admissionWaitMs, checkTimeoutMs, clock, takeoverPauseMs);
+        }
+
+        public Settings withTakeoverPauseMs(long ms) {
+            return new Settings(takeoverRecords, admissionWaitMs, checkTimeoutMs, nanoClock, ms);
+        }
+    }
+
+    private ClusteredNode(ClusterNode node, ReplicatingStore store, Takeover takeover, int discardedOnStart) {
+        this.node = node;
+        this.store = store;
+        this.takeover = takeover;
+        this.discardedOnStart = discardedOnStart;
+    }
+
+    /**
+     * Joins {@code broker} to its cluster and returns once it serves clients.
+     *
+     * @param store the broker's store if it replicates (then this node takes part in replication and
+     *              takeover), or null for membership alone
+     */
+    public static ClusteredNode join(Broker broker, ReplicatingStore store, ClusterNode.Config config, NodeInfo self,
+                                     Settings settings) throws Exception {
+        ClusterNode node = ClusterNode.create(config, self);
+        Takeover takeover = null;
+        if (store != null) {
+            broker.availability().starting("node " + self.name() + " is joining its cluster and checks whether it was taken over");
+            store.attach(node);
+            broker.setDuplicateIdsElsewhere(store.replicas()::holdsDuplicateId);
+            store.setOutstandingDeliveries(broker::outstandingDeliveries);
+            takeover = new Takeover(node, store, broker, settings.takeoverRecords(), settings.admissionWaitMs(),
+                    settings.nanoClock());
+            takeover.pauseAfterStoreForTests(settings.takeoverPauseMs());
+        }
+        node.addListener((topology, quorum) -> {
+            broker.setTopology(topology);
+            // Without the quorum sends are refused and, with replication (the majority takes this node's
+            // messages over), stored messages are not delivered: NodeState.NO_QUORUM.
+            broker.availability().quorum(quorum ? null : "node " + self.name() + " is in a partition without a majority "
+                    + "of the cluster's last stable view; it accepts no sends until the partition heals");
+        });
+        node.connect();
+        int discarded = 0;
+        if (takeover != null) {
+            discarded = takeover.checkBeforeServing(settings.checkTimeoutMs());
+            broker.availability().started();
+            takeover.serving();
+        }
+        return new ClusteredNode(node, store, takeover, discarded);
+    }
+
+    public ClusterNode cluster() {
+        return node;
+    }
+
+    /** The replicating store, or null if this node does not replicate. */
+    public ReplicatingStore store() {
+        return store;
+    }
+
+    /** The takeover, or null if this node does not replicate. */
+    public Takeover takeover() {
+        return takeover;
+    }
+
+    /** How many stored messages the check before serving discarded (this node had been taken over). */
+    public int discardedOnStart() {
+        return discardedOnStart;
+    }
+
+    /** Leaves the cluster (gracefully: the members note it, so it does not count against their quorum). */
+    @Override
+    public void close() {
+        if (takeover != null) {
+            takeover.close();
+        }
+        node.close();
+    }
+}

@@ -1,0 +1,201 @@
+package io.tern.cluster;
+
+import io.tern.broker.store.StoreBatchCodec;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * The backup side of replication: what this node holds of the primaries it is a failover node of,
+ * one {@link Replica} each, in memory and, with a replica directory ({@code --replica-store disk}),
+ * on this node's disk too ({@link ReplicaDisk}). It applies the primaries' batches and snapshots
+ * ({@link ReplicationMessage}) and acknowledges each batch once it is kept; a batch that comes
+ * while the snapshot streams is acknowledged when the snapshot has ended, and the end of a
+ * snapshot is acknowledged with its cut, so a primary never counts a replica that could not yet
+ * stand in for it.
+ *
+ * <p>Fencing: the batches of a primary that was taken over (a takeover of it is recorded) are not
+ * kept; the primary is told so at once ({@code REFUSED}), so its commit fails instead of waiting,
+ * and the takeover is told to tell the primary it was taken over. Until that primary has discarded
+ * what it no longer owns it can therefore complete no persistent send, no acknowledgement and no
+ * delivery of a stored message.
+ */
+public final class Replicas {
+    private static final Logger LOG = LoggerFactory.getLogger(Replicas.class);
+
+    private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
+    /** Where replicas are kept on disk, one directory per primary; null: in memory only. */
+    private final Path replicaDir;
+    /** Replicas handed over for a takeover, still on disk until the takeover has stored them. */
+    private final Map<String, ReplicaDisk> handedOver = new ConcurrentHashMap<>();
+    private volatile Predicate<String> takenOver = id -> false;
+    private volatile Consumer<String> refusing = id -> { };
+
+    /** What a backup held of a primary, handed over for a takeover; {@code owners}: queue to sequence to client session. */
+    public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
+                        Map<String, Map<Long, String>> owners, boolean complete) {
+    }
+
+    Replicas(Path replicaDir) {
+        this.replicaDir = replicaDir;
+        if (replicaDir != null) {
+            load(replicaDir);
+        }
+    }
+
+    private void load(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (var dirs = Files.list(dir)) {
+            for (Path d : dirs.filter(Files::isDirectory).toList()) {
+                Replica r = new ReplicaDisk(d).load();
+                replicas.put(d.getFileName().toString(), r);
+                LOG.info("Replica of {} loaded from {}: {} queue(s), {} message(s)", d.getFileName(), d, r.queues().size(),
+                        r.messages().values().stream().mapToInt(Map::size).sum());
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the replicas in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The replica of {@code primary}, made (with its disk copy, if replicas are kept on disk) if there is none. */
+    private Replica replica(String primary) {
+        return replicas.computeIfAbsent(primary, p -> replicaDir == null ? new Replica()
+                : new Replica(new ReplicaDisk(replicaDir.resolve(p))));
+    }
+
+    /**
+     * Which nodes were taken over (a takeover is recorded for them): their replication is refused
+     * until they discarded what they no longer own and the record is forgotten.
+     */
+    public void setTakenOver(Predicate<String> takenOver) {
+        this.takenOver = takenOver;
+    }
+
+    /** Called with a primary whose replication was just refused because it was taken over. */
+    public void setRefusing(Consumer<String> refusing) {
+        this.refusing = refusing;
+    }
+
+    /** A replication message from primary {@code from}; answers go back through {@code node}. */
+    void received(ClusterNode node, String from, ReplicationMessage message) {
+        if (takenOver.test(from)) {
+            if (message instanceof ReplicationMessage.Batch b) {
+                node.send(from, new ReplicationMessage.Refused(b.seq()).encode());
+            } else if (message instanceof ReplicationMessage.SnapshotBegin b) {
+                node.send(from, new ReplicationMessage.Refused(b.cut()).encode());
+            }
+            LOG.debug("Refusing replication message {} from {}, which was taken over and has not discarded yet", message, from);
+            refusing.accept(from);
+            return;
+        }
+        if (message instanceof ReplicationMessage.Batch b) {
+            CompletableFuture<Void> kept = replica(from).batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length));
+            kept.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    LOG.error("Could not write batch {} of {} to the replica on disk; it is kept in memory: {}", b.seq(), from,
+                            failure.getMessage());
+                }
+                node.send(from, new ReplicationMessage.Ack(b.seq()).encode());
+            });
+        } else if (message instanceof ReplicationMessage.SnapshotBegin s) {
+            replica(from).beginSnapshot(s.cut());
+        } else if (message instanceof ReplicationMessage.SnapshotChunk c) {
+            replica(from).snapshotChunk(StoreBatchCodec.decode(c.batch(), 0, c.batch().length));
+        } else if (message instanceof ReplicationMessage.SnapshotEnd e) {
+            replica(from).endSnapshot().whenComplete((ok, failure) -> node.send(from, new ReplicationMessage.InSync(e.cut()).encode()));
+        }
+    }
+
+    /** The primaries this node holds a replica of. */
+    public Set<String> primaries() {
+        return Set.copyOf(replicas.keySet());
+    }
+
+    /** What this node holds of {@code primary}'s store: queue to (sequence to message); empty if nothing. */
+    public Map<String, Map<Long, byte[]>> of(String primary) {
+        Replica r = replicas.get(primary);
+        return r == null ? Map.of() : r.messages();
+    }
+
+    /** Forgets the replica of {@code primary}: another node took it over, or this node backs it up no more. */
+    public void drop(String primary) {
+        forget(replicas.remove(primary));
+    }
+
+    private static void forget(Replica r) {
+        if (r != null && r.disk() != null) {
+            r.disk().delete();
+        }
+    }
+
+    /** Drops the replicas of primaries that are members ({@code live}) and whose failover nodes do not include this node. */
+    void dropAllBut(Set<String> live, Predicate<String> backedUp) {
+        for (String origin : List.copyOf(replicas.keySet())) {
+            if (live.contains(origin) && !backedUp.test(origin)) {
+                drop(origin);
+            }
+        }
+    }
+
+    /** The takeover of {@code primary} has stored what it took: its replica's disk copy goes. */
+    public void release(String primary) {
+        ReplicaDisk d = handedOver.remove(primary);
+        if (d != null) {
+            d.delete();
+        }
+    }
+
+    /**
+     * Removes and returns the replica of {@code primary} for a takeover; null if this node holds
+     * none. {@code complete} is false if the initial snapshot had not finished.
+     */
+    public Taken take(String primary) {
+        Replica r = replicas.remove(primary);
+        if (r == null) {
+            return null;
+        }
+        if (r.disk() != null) {
+            handedOver.put(primary, r.disk()); // deleted once the takeover has stored what it took
+        }
+        return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), !r.isSyncing());
+    }
+
+    /**
+     * True if a primary this node backs up stored the duplicate-detection id: a send with it,
+     * resent here by a client of that primary, must be dropped even before the takeover.
+     */
+    public boolean holdsDuplicateId(String id) {
+        for (Replica r : replicas.values()) {
+            if (r.hasDuplicateId(id)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True while the replica of {@code primary} is receiving its initial snapshot. */
+    public boolean isSyncing(String primary) {
+        Replica r = replicas.get(primary);
+        return r != null && r.isSyncing();
+    }
+
+    void close() {
+        for (Replica r : replicas.values()) {
+            if (r.disk() != null) {
+                r.disk().close();
+            }
+        }
+    }
+}

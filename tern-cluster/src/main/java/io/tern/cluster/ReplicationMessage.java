@@ -1,0 +1,115 @@
+package io.tern.cluster;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+
+/**
+ * The messages of replication between a primary and its backups, and their encoding. Every message
+ * is a type letter and a 64-bit batch sequence number, and some carry a batch
+ * ({@link io.tern.broker.store.StoreBatchCodec}):
+ *
+ * <pre>
+ * message := 'R' seq:i64 batch   -- primary: a batch to keep
+ *          | 'A' seq:i64         -- backup: batch seq is kept
+ *          | 'F' seq:i64         -- backup: batch seq is refused, the primary was taken over
+ *          | 'S' cut:i64         -- primary: a snapshot at batch cut follows
+ *          | 'C' cut:i64 batch   -- primary: part of that snapshot
+ *          | 'E' cut:i64         -- primary: the snapshot is complete
+ *          | 'Z' cut:i64         -- backup: the snapshot is kept, with every batch up to cut
+ * </pre>
+ */
+sealed interface ReplicationMessage {
+    /** The type letters, for {@link ClusterNode#addPayloadHandler}. */
+    String TYPES = "RAFSCEZ";
+
+    record Batch(long seq, byte[] batch) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('R', seq, batch);
+        }
+
+        @Override
+        public String toString() {
+            return "Batch[" + seq + ", " + batch.length + " bytes]";
+        }
+    }
+
+    record Ack(long seq) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('A', seq, null);
+        }
+    }
+
+    record Refused(long seq) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('F', seq, null);
+        }
+    }
+
+    record SnapshotBegin(long cut) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('S', cut, null);
+        }
+    }
+
+    record SnapshotChunk(long cut, byte[] batch) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('C', cut, batch);
+        }
+
+        @Override
+        public String toString() {
+            return "SnapshotChunk[" + cut + ", " + batch.length + " bytes]";
+        }
+    }
+
+    record SnapshotEnd(long cut) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('E', cut, null);
+        }
+    }
+
+    record InSync(long cut) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('Z', cut, null);
+        }
+    }
+
+    byte[] encode();
+
+    private static byte[] frame(char type, long seq, byte[] body) {
+        int length = body == null ? 0 : body.length;
+        ByteBuffer b = ByteBuffer.allocate(9 + length).put((byte) type).putLong(seq);
+        if (body != null) {
+            b.put(body);
+        }
+        return b.array();
+    }
+
+    /** Reads one message; throws IllegalArgumentException if it is not one. */
+    static ReplicationMessage decode(byte[] payload, int offset, int length) {
+        if (length < 9) {
+            throw new IllegalArgumentException("a replication message has at least 9 bytes, not " + length);
+        }
+        ByteBuffer in = ByteBuffer.wrap(payload, offset, length);
+        char type = (char) in.get();
+        long seq = in.getLong();
+        byte[] body = Arrays.copyOfRange(payload, offset + 9, offset + length);
+        return switch (type) {
+            case 'R' -> new Batch(seq, body);
+            case 'A' -> new Ack(seq);
+            case 'F' -> new Refused(seq);
+            case 'S' -> new SnapshotBegin(seq);
+            case 'C' -> new SnapshotChunk(seq, body);
+            case 'E' -> new SnapshotEnd(seq);
+            case 'Z' -> new InSync(seq);
+            default -> throw new IllegalArgumentException("unknown replication message type " + type);
+        };
+    }
+}

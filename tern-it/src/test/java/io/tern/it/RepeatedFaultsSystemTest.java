@@ -1,0 +1,305 @@
+package io.tern.it;
+
+import io.tern.client.FailoverEvent;
+import io.tern.client.TernConnectionFactory;
+import io.tern.server.ServerProcess;
+import io.tern.testkit.Ports;
+import io.tern.testkit.SettlingReceiver;
+import io.tern.testkit.TotalQueueChecker;
+import jakarta.jms.Connection;
+import jakarta.jms.DeliveryMode;
+import jakarta.jms.JMSException;
+import jakarta.jms.Message;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Session;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Repeated faults under load, as an operator's week compressed: three real nodes with replication,
+ * two producers of persistent messages and three consumers (two client-acknowledging, one
+ * transacted), half of the clients on the sticky order and half on {@code strategy=random}, each
+ * starting on a different node. A fault schedule (seeded; the seed is logged) hits one node per
+ * cycle with SIGKILL-and-restart, a SIGSTOP past failure detection, or a SIGSTOP shorter than it,
+ * always leaving a majority up. After the last cycle every node is drained and the total-queue
+ * checker must find nothing lost, nothing acknowledged delivered again, and, because the README
+ * promises that sends and acknowledgements are transparent across a failover, no send or
+ * acknowledgement the application saw fail.
+ *
+ * <p>{@code mvn verify} runs {@value #DEFAULT_CYCLES} cycles; {@code -Dtern.chaos.cycles=100}
+ * (the {@code chaos} profile of tern-it) runs the long schedule, and {@code -Dtern.chaos.seed=N}
+ * replays one.
+ */
+@Tag("system")
+@Timeout(value = 3, unit = java.util.concurrent.TimeUnit.HOURS)
+class RepeatedFaultsSystemTest {
+    private static final Logger LOG = LoggerFactory.getLogger(RepeatedFaultsSystemTest.class);
+    private static final int DEFAULT_CYCLES = 10;
+    private static final int FD_TIMEOUT_MS = 2000;
+    private static final int NODES = 3;
+
+    /** The faults of the schedule. */
+    enum Fault {
+        KILL_AND_RESTART, PAUSE_PAST_FAILURE_DETECTION, SHORT_PAUSE
+    }
+
+    /** Kept when the test fails: the nodes' logs say what happened to a missing message. */
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    Path dir;
+    /** Message id to what the test knows of it (producer, text, when it was sent, during which fault). */
+    private final Map<String, String> provenance = new ConcurrentHashMap<>();
+
+    private final List<ServerProcess> nodes = new ArrayList<>();
+    private final TotalQueueChecker checker = new TotalQueueChecker();
+    private final List<Throwable> errors = new CopyOnWriteArrayList<>();
+    private final List<FailoverEvent> events = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean stopSending = new AtomicBoolean();
+    private final AtomicBoolean stopReceiving = new AtomicBoolean();
+    private final AtomicInteger sent = new AtomicInteger();
+    private final List<SettlingReceiver> receivers = new CopyOnWriteArrayList<>();
+    /** The longest gap between two sends that returned, per fault kind (ms). */
+    private final Map<Fault, AtomicLong> longestGapMs = new ConcurrentHashMap<>();
+    private volatile Fault currentFault;
+
+    @AfterEach
+    void stop() throws Exception {
+        stopSending.set(true);
+        stopReceiving.set(true);
+        for (ServerProcess n : nodes) {
+            if (n.isAlive()) {
+                n.pause(false);
+            }
+            n.close();
+        }
+    }
+
+    @Test
+    void killsAndPausesOfAnyNodeUnderLoadLoseNothingRepeatNothingAndFailNothing() throws Exception {
+        int cycles = Integer.getInteger("tern.chaos.cycles", DEFAULT_CYCLES);
+        long seed = Long.getLong("tern.chaos.seed", System.nanoTime());
+        LOG.info("Fault schedule: {} cycles, seed {} (replay with -Dtern.chaos.seed={})", cycles, seed, seed);
+        Random random = new Random(seed);
+        startCluster();
+        List<Connection> connections = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        try {
+            for (int i = 0; i < 2; i++) {
+                Connection c = connect(i, i % 2 == 0 ? "sticky" : "random");
+                connections.add(c);
+                threads.add(producer(c, "p" + i));
+            }
+            int[] modes = {Session.CLIENT_ACKNOWLEDGE, Session.CLIENT_ACKNOWLEDGE, Session.SESSION_TRANSACTED};
+            for (int i = 0; i < modes.length; i++) {
+                Connection c = connect(i + 2, i % 2 == 0 ? "random" : "sticky");
+                connections.add(c);
+                threads.add(consumer(c, modes[i], "c" + i));
+                c.start();
+            }
+            threads.forEach(Thread::start);
+            for (int cycle = 1; cycle <= cycles && errors.isEmpty(); cycle++) {
+                awaitProgress();
+                ServerProcess node = nodes.get(random.nextInt(NODES));
+                Fault fault = Fault.values()[random.nextInt(Fault.values().length)];
+                LOG.info("Cycle {}/{}: {} of {} ({})", cycle, cycles, fault, node.url(), checker);
+                inject(fault, node, random);
+            }
+            awaitProgress();
+            stopSending.set(true);
+            for (Thread t : threads.subList(0, 2)) {
+                t.join(60_000);
+            }
+            drainEveryNode();
+            stopReceiving.set(true);
+            for (Thread t : threads) {
+                t.join(60_000);
+            }
+        } finally {
+            for (Connection c : connections) {
+                c.close();
+            }
+        }
+        LOG.info("Done: {}; rolled back commits {}; longest producer gap per fault (ms) {}", checker,
+                receivers.stream().mapToInt(SettlingReceiver::rolledBack).sum(), longestGapMs);
+        checker.lost().forEach(id -> LOG.error("Lost {}: {} (node logs in {})", id, provenance.get(id), dir));
+        checker.duplicated().forEach(id -> LOG.error("Delivered again after its acknowledgement {}: {} (node logs in {})", id,
+                provenance.get(id), dir));
+        assertThat(errors).as("exceptions seen by the application").isEmpty();
+        assertThat(checker.lost()).as("lost: " + checker).isEmpty();
+        assertThat(checker.duplicated()).as("acknowledged, then delivered again: " + checker).isEmpty();
+        assertThat(checker.unexpected()).as("received, never sent").isEmpty();
+        assertThat(checker.inDoubt()).as("acknowledgements the application saw fail").isEmpty();
+        assertThat(checker.sendsFailed()).as("sends the application saw fail").isEmpty();
+        assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.FAILED)).isEmpty();
+    }
+
+    private void startCluster() throws Exception {
+        int clusterPort = Ports.freeUdp();
+        String address = Ports.multicastGroup(211);
+        for (int i = 1; i <= NODES; i++) {
+            String name = "rf-" + i;
+            nodes.add(new ServerProcess(name, Ports.free(), dir.resolve(name), dir.resolve(name + ".log"),
+                    "--cluster", "rf-" + clusterPort, "--discovery-port", "0", "--machine-id", "m" + i, "--replication",
+                    "--recovery-timeout-ms", "60000", "--fd-timeout", FD_TIMEOUT_MS + "ms",
+                    "--cluster-port", Integer.toString(clusterPort), "--cluster-address", address).start());
+        }
+        for (ServerProcess n : nodes) {
+            assertThat(n.awaitListening(60_000)).isTrue();
+        }
+        awaitWholeCluster();
+    }
+
+    private void awaitWholeCluster() throws InterruptedException {
+        for (ServerProcess n : nodes) {
+            TernConnectionFactory cf = new TernConnectionFactory(n.url() + "?failover=false");
+            assertThat(ServerProcess.awaitClusterMembers(cf, NODES, 120_000)).as(n.url() + " sees the whole cluster").isTrue();
+        }
+    }
+
+    /** A connection to the whole cluster, its list starting at node {@code first} (mod the size). */
+    private Connection connect(int first, String strategy) throws JMSException {
+        List<String> hosts = new ArrayList<>();
+        for (int i = 0; i < NODES; i++) {
+            hosts.add(nodes.get((first + i) % NODES).url().substring("tern://".length()));
+        }
+        TernConnectionFactory cf = new TernConnectionFactory("tern://" + String.join(",", hosts) + "?strategy=" + strategy
+                + "&reconnectAttempts=1&reconnectDelay=50&heartbeat=500");
+        cf.setFailoverListener(e -> {
+            events.add(e);
+            e.inDoubtMessageIds().forEach(checker::sendInDoubt);
+        });
+        Connection c = cf.createConnection();
+        c.setExceptionListener(errors::add);
+        return c;
+    }
+
+    private Thread producer(Connection c, String name) throws JMSException {
+        Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+        MessageProducer p = s.createProducer(s.createQueue("chaos"));
+        p.setDeliveryMode(DeliveryMode.PERSISTENT);
+        return new Thread(() -> {
+            long lastNs = System.nanoTime();
+            while (!stopSending.get()) {
+                String id = null;
+                try {
+                    Message m = s.createTextMessage(name + "-" + sent.get());
+                    p.send(m);
+                    id = m.getJMSMessageID();
+                    checker.sent(id);
+                    provenance.put(id, ((jakarta.jms.TextMessage) m).getText() + " sent " + java.time.LocalTime.now() + " via "
+                            + ((io.tern.client.impl.TernConnection) c).server() + " during " + currentFault);
+                    sent.incrementAndGet();
+                } catch (JMSException e) {
+                    LOG.warn("Send failed", e);
+                    errors.add(e);
+                    return;
+                }
+                long now = System.nanoTime();
+                Fault f = currentFault;
+                if (f != null) {
+                    longestGapMs.computeIfAbsent(f, k -> new AtomicLong()).accumulateAndGet((now - lastNs) / 1_000_000, Math::max);
+                }
+                lastNs = now;
+            }
+        }, "chaos-" + name);
+    }
+
+    /** A consumer of its own session that settles every fifth message (see {@link SettlingReceiver}). */
+    private Thread consumer(Connection c, int mode, String name) throws JMSException {
+        Session s = c.createSession(mode == Session.SESSION_TRANSACTED, mode);
+        SettlingReceiver r = new SettlingReceiver(s, s.createConsumer(s.createQueue("chaos")), checker, 5,
+                stopReceiving::get, errors::add).onSettleFailure(e -> LOG.warn("Acknowledgement failed", e));
+        receivers.add(r);
+        return new Thread(r, "chaos-" + name);
+    }
+
+    private int received() {
+        return receivers.stream().mapToInt(SettlingReceiver::received).sum();
+    }
+
+    /** Waits until messages flow again: 100 more sent and 100 more received (or an error). */
+    private void awaitProgress() {
+        int s = sent.get();
+        int r = received();
+        await().atMost(Duration.ofSeconds(120)).until(() -> (sent.get() >= s + 100 && received() >= r + 100)
+                || !errors.isEmpty());
+    }
+
+    private void inject(Fault fault, ServerProcess node, Random random) throws Exception {
+        currentFault = fault;
+        switch (fault) {
+            case KILL_AND_RESTART -> {
+                node.kill();
+                node.start();
+                assertThat(node.awaitListening(60_000)).isTrue();
+            }
+            // The pauses are the fault under test, not waits for a condition.
+            case PAUSE_PAST_FAILURE_DETECTION -> pause(node, FD_TIMEOUT_MS + 3000 + random.nextInt(5000));
+            case SHORT_PAUSE -> pause(node, FD_TIMEOUT_MS / 5 + random.nextInt(FD_TIMEOUT_MS / 4));
+        }
+        awaitWholeCluster();
+        currentFault = null;
+    }
+
+    private static void pause(ServerProcess node, long ms) throws Exception {
+        node.pause(true);
+        try {
+            Thread.sleep(ms);
+        } finally {
+            node.pause(false);
+        }
+    }
+
+    /** With no redistribution yet, a queue's messages stay where they were stored: a consumer on each node takes them. */
+    private void drainEveryNode() throws Exception {
+        List<Connection> drains = new ArrayList<>();
+        try {
+            for (ServerProcess n : nodes) {
+                Connection d = new TernConnectionFactory(n.url() + "?failover=false").createConnection();
+                drains.add(d);
+                d.setExceptionListener(errors::add);
+                Session s = d.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+                s.createConsumer(s.createQueue("chaos")).setMessageListener(m -> {
+                    try {
+                        checker.received(m.getJMSMessageID());
+                        m.acknowledge();
+                        checker.acknowledged(m.getJMSMessageID());
+                    } catch (JMSException e) {
+                        errors.add(e);
+                    }
+                });
+                d.start();
+            }
+            try {
+                await().atMost(Duration.ofSeconds(120)).until(() -> checker.lost().isEmpty() || !errors.isEmpty());
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                LOG.error("Messages still missing after the drain: {}", checker.lost()); // the assertions say more
+            }
+        } finally {
+            for (Connection d : drains) {
+                d.close();
+            }
+        }
+    }
+}
