@@ -55,6 +55,18 @@ public final class Broker implements AutoCloseable {
     private final Map<String, ServerConnection> clientIds = new ConcurrentHashMap<>();
     private final Map<Long, ServerConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, ServerConnection> connectionKeys = new ConcurrentHashMap<>();
+    /**
+     * The keys of the client connections this node welcomed since it started or last discarded what
+     * was taken over (the most recent 100,000): a client that says it comes from this node with
+     * another key was a client of this node before a takeover.
+     */
+    private final java.util.Set<String> issuedKeys = java.util.Collections.newSetFromMap(
+            new LinkedHashMap<String, Boolean>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                    return size() > 100_000;
+                }
+            });
     private final DuplicateCache duplicates;
     private final DeliveryMarks deliveryMarks;
     private final AtomicLong sequence = new AtomicLong();
@@ -67,8 +79,6 @@ public final class Broker implements AutoCloseable {
     private final NodeAvailability availability;
     /** Duplicate-detection ids this node holds for others (replicas it may take over); none by default. */
     private volatile java.util.function.Predicate<String> duplicateIdsElsewhere = id -> false;
-    /** Nodes whose messages this node took over (Takeover says so once they are stored). */
-    private final Map<String, Long> takenOverNodes = new ConcurrentHashMap<>();
     /**
      * Sessions whose kept messages went back to their queues unrecovered (the most recent 10,000):
      * what such a session lists as acknowledged may have gone to another consumer since.
@@ -91,8 +101,12 @@ public final class Broker implements AutoCloseable {
      * Decides a Hello from a client that failed over from another node: completes with null to
      * serve it, or with the URI of the node that owns that node's messages now. Serves by default.
      */
-    private volatile java.util.function.Function<String, CompletableFuture<Admission>> admission =
+    private volatile java.util.function.Function<AdmissionRequest, CompletableFuture<Admission>> admission =
             from -> CompletableFuture.completedFuture(Admission.WITHOUT_RECOVERY);
+
+    /** A client connection ({@code connectionKey}, null for an old client) says it fails over from node {@code fromNode}. */
+    public record AdmissionRequest(String fromNode, String connectionKey) {
+    }
 
     /**
      * How a client that failed over from another node is let in: sent to the node that owns that
@@ -250,7 +264,9 @@ public final class Broker implements AutoCloseable {
         connections.remove(c.id);
         c.gone.complete(null);
         if (c.connectionKey != null) {
-            connectionKeys.remove(c.connectionKey, c);
+            if (connectionKeys.remove(c.connectionKey, c) && tracksDeliveries()) {
+                store.commitLazily(new StoreBatch().add(new StoreBatch.ClientGone(c.connectionKey)));
+            }
         }
         if (c.clientId != null) {
             clientIds.remove(c.clientId, c);
@@ -745,6 +761,13 @@ public final class Broker implements AutoCloseable {
      */
     CompletableFuture<Void> claimConnectionKey(String key, ServerConnection c) {
         ServerConnection old = connectionKeys.put(key, c);
+        synchronized (issuedKeys) {
+            issuedKeys.add(key);
+        }
+        if (old == null && tracksDeliveries()) {
+            // Ordered before anything the client does here: a node taking this one over knows it by its key.
+            store.commitLazily(new StoreBatch().add(new StoreBatch.ClientConnected(key)));
+        }
         if (old == null || old == c) {
             return CompletableFuture.completedFuture(null);
         }
@@ -879,10 +902,12 @@ public final class Broker implements AutoCloseable {
 
     /**
      * A delivery mark for every stored message out with a client session now, and for every message
-     * kept for a session that has not recovered: what a new backup needs besides the store's snapshot.
+     * kept for a session that has not recovered, and the keys of the client connections here: what a
+     * new backup needs besides the store's snapshot.
      */
-    public List<StoreBatch.MarkDelivered> outstandingDeliveries() {
-        List<StoreBatch.MarkDelivered> all = new ArrayList<>();
+    public List<StoreBatch.Mark> outstandingDeliveries() {
+        List<StoreBatch.Mark> all = new ArrayList<>();
+        connectionKeys.keySet().forEach(k -> all.add(new StoreBatch.ClientConnected(k)));
         for (ServerConnection c : List.copyOf(connections.values())) {
             c.outstandingDeliveries(all);
         }
@@ -909,12 +934,12 @@ public final class Broker implements AutoCloseable {
     }
 
     /** Sets who decides a Hello from a client that failed over from another node (see the field). */
-    public void setAdmission(java.util.function.Function<String, CompletableFuture<Admission>> admission) {
+    public void setAdmission(java.util.function.Function<AdmissionRequest, CompletableFuture<Admission>> admission) {
         this.admission = admission;
     }
 
-    CompletableFuture<Admission> admit(String fromNode) {
-        return admission.apply(fromNode);
+    CompletableFuture<Admission> admit(String fromNode, String connectionKey) {
+        return admission.apply(new AdmissionRequest(fromNode, connectionKey));
     }
 
     /** Applies a stored publish: one task per queue touched, each enqueuing and acknowledging in order. */
@@ -1084,6 +1109,9 @@ public final class Broker implements AutoCloseable {
      * are dropped when they come back. Returns the number of messages dropped.
      */
     public int discardStoredMessages() {
+        synchronized (issuedKeys) {
+            issuedKeys.clear(); // the clients this node had belong to the node that took it over
+        }
         for (String owner : List.copyOf(heldForRecovery.keySet())) {
             releaseHeld(owner, "this node discards its messages");
         }
@@ -1153,24 +1181,11 @@ public final class Broker implements AutoCloseable {
         return drain(null);
     }
 
-    /** This node took over the messages of node {@code nodeId} (stored them, delivers them now). */
-    public void tookOver(String nodeId) {
-        takenOverNodes.put(nodeId, Long.MAX_VALUE);
-    }
-
-    /**
-     * Node {@code nodeId} discarded what was taken over and serves again: its new clients are its
-     * own. Clients of its old self may still be on their way here (their node told them to go only
-     * now), so this node answers for its takeover for one more recovery timeout.
-     */
-    public void takeoverEnded(String nodeId) {
-        takenOverNodes.computeIfPresent(nodeId, (id, ended) -> ended == Long.MAX_VALUE ? nowMs() : ended);
-    }
-
-    /** True if this node took over the messages of node {@code nodeId} (and that ended at most a recovery timeout ago). */
-    boolean hasTakenOver(String nodeId) {
-        Long ended = nodeId == null ? null : takenOverNodes.get(nodeId);
-        return ended != null && (ended == Long.MAX_VALUE || nowMs() - ended < config.recoveryTimeoutMs());
+    /** True if this node welcomed a client connection with {@code key} since it started or last discarded. */
+    public boolean issuedHere(String key) {
+        synchronized (issuedKeys) {
+            return key != null && issuedKeys.contains(key);
+        }
     }
 
     /** The server a new client is redirected to while this node drains; null if it is not draining. */

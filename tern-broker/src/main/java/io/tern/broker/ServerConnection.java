@@ -217,12 +217,12 @@ public final class ServerConnection {
             return;
         }
         String from = r.fromNode();
-        if (from == null || from.equals(broker.nodeId())) {
+        if (from == null) {
             welcome(frame, r);
             return;
         }
         // A client of another node: the owner of that node's messages serves it, once it has them.
-        broker.admit(from).whenCompleteAsync((admission, failure) -> {
+        broker.admit(from, r.connectionKey()).whenCompleteAsync((admission, failure) -> {
             if (failure != null) {
                 LOG.warn("Could not tell who owns node {} now; serving its client here: {}", from, failure.toString());
             }
@@ -231,9 +231,8 @@ public final class ServerConnection {
                 reply(frame, new Response.Redirect(to, "the messages of node " + from + " are served by " + to));
                 sink.close();
             } else {
-                failedOverFrom = from;
-                // Judged now: the old node may come back and end the takeover while this client recovers.
-                recoversAsOwner = failure == null && admission.owner() && broker.hasTakenOver(from);
+                failedOverFrom = from.equals(broker.nodeId()) ? null : from;
+                recoversAsOwner = failure == null && admission.owner();
                 welcome(frame, r);
             }
         }, executor);
@@ -545,7 +544,7 @@ public final class ServerConnection {
     }
 
     /** Adds a delivery mark for every stored message out with one of this connection's sessions. */
-    void outstandingDeliveries(List<io.tern.broker.store.StoreBatch.MarkDelivered> into) {
+    void outstandingDeliveries(List<? super io.tern.broker.store.StoreBatch.MarkDelivered> into) {
         for (ServerSession s : sessions.values()) {
             String owner = s.owner();
             if (owner != null) {

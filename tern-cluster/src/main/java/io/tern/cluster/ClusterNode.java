@@ -273,6 +273,15 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         return viewId;
     }
 
+    /**
+     * Which start of node {@code nodeId} is in the view: its address, new at every start, so a node
+     * that restarted between two views has another incarnation in the second. Null if it is not a member.
+     */
+    public String incarnation(String nodeId) {
+        Address a = addresses.get(nodeId);
+        return a instanceof org.jgroups.util.UUID u ? u.toStringLong() : a == null ? null : a.toString();
+    }
+
     @Override
     public void viewAccepted(View view) {
         List<NodeInfo> infos = new ArrayList<>();
@@ -286,6 +295,11 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             }
             try {
                 NodeInfo n = decode(info);
+                if (byId.containsKey(n.nodeId())) {
+                    // A node that restarted before its previous self was suspected: the later address is the live one.
+                    LOG.info("Node {} restarted: its previous incarnation is in the view until it is suspected", n.name());
+                    infos.removeIf(other -> other.nodeId().equals(n.nodeId()));
+                }
                 infos.add(n);
                 byId.put(n.nodeId(), a);
             } catch (RuntimeException e) {

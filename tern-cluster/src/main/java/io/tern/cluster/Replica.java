@@ -25,6 +25,8 @@ final class Replica {
     /** Queue to (sequence to owner): stored messages out with a client session of the primary. */
     private final Map<String, Map<Long, String>> out = new LinkedHashMap<>();
     private final List<StoreBatch> buffered = new ArrayList<>();
+    /** The keys of the primary's client connections (see {@link StoreBatch.ClientConnected}). */
+    private final java.util.Set<String> clients = new java.util.HashSet<>();
     private boolean syncing;
     private long lastSeq;
     /** The copy on this backup's disk, or null (replicas in memory only). */
@@ -65,6 +67,7 @@ final class Replica {
         duplicateIds.clear();
         duplicateIndex.clear();
         out.clear();
+        clients.clear();
         buffered.clear();
         syncing = true;
         lastSeq = cutSeq;
@@ -147,6 +150,10 @@ final class Replica {
                 }
             } else if (op instanceof StoreBatch.MarkReturned o) {
                 unmark(o.queue(), o.sequence());
+            } else if (op instanceof StoreBatch.ClientConnected o) {
+                clients.add(o.key());
+            } else if (op instanceof StoreBatch.ClientGone o) {
+                clients.remove(o.key());
             }
         }
     }
@@ -178,6 +185,11 @@ final class Replica {
             }
         });
         return copy;
+    }
+
+    /** The keys of the primary's client connections, as far as this replica has caught up. */
+    synchronized java.util.Set<String> clients() {
+        return java.util.Set.copyOf(clients);
     }
 
     synchronized Map<String, byte[]> queues() {

@@ -47,7 +47,7 @@ final class ReplicaDisk {
     synchronized CompletableFuture<Void> write(StoreBatch batch) {
         StoreBatch kept = new StoreBatch();
         for (StoreBatch.Op op : batch.ops()) {
-            if (!(op instanceof StoreBatch.MarkDelivered) && !(op instanceof StoreBatch.MarkReturned)) {
+            if (!(op instanceof StoreBatch.Mark)) {
                 kept.add(op);
             }
         }

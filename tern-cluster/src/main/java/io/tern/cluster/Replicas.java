@@ -40,10 +40,11 @@ public final class Replicas {
     private final Map<String, ReplicaDisk> handedOver = new ConcurrentHashMap<>();
     private volatile Predicate<String> takenOver = id -> false;
     private volatile Consumer<String> refusing = id -> { };
+    private volatile java.util.function.ObjLongConsumer<String> discarded = (id, epoch) -> { };
 
     /** What a backup held of a primary, handed over for a takeover; {@code owners}: queue to sequence to client session. */
     public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
-                        Map<String, Map<Long, String>> owners, boolean complete) {
+                        Map<String, Map<Long, String>> owners, Set<String> clients, boolean complete) {
     }
 
     Replicas(Path replicaDir) {
@@ -88,8 +89,19 @@ public final class Replicas {
         this.refusing = refusing;
     }
 
+    /**
+     * Told, with each new snapshot, the newest takeover its primary discarded for: a record of an
+     * older takeover of it is stale (this node missed the primary's word that it discarded).
+     */
+    public void setDiscarded(java.util.function.ObjLongConsumer<String> discarded) {
+        this.discarded = discarded;
+    }
+
     /** A replication message from primary {@code from}; answers go back through {@code node}. */
     void received(ClusterNode node, String from, ReplicationMessage message) {
+        if (message instanceof ReplicationMessage.SnapshotBegin b && b.discardedEpoch() >= 0) {
+            discarded.accept(from, b.discardedEpoch());
+        }
         if (takenOver.test(from)) {
             if (message instanceof ReplicationMessage.Batch b) {
                 node.send(from, new ReplicationMessage.Refused(b.seq()).encode());
@@ -169,7 +181,7 @@ public final class Replicas {
         if (r.disk() != null) {
             handedOver.put(primary, r.disk()); // deleted once the takeover has stored what it took
         }
-        return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), !r.isSyncing());
+        return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), r.clients(), !r.isSyncing());
     }
 
     /**

@@ -63,6 +63,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private Set<String> backups = Set.of();                    // guarded by order
     /** The failover nodes being brought in sync. */
     private final Set<String> syncing = new HashSet<>();       // guarded by order
+    /** Which start of each backup got its snapshot (see {@link ClusterNode#incarnation}). */
+    private final Map<String, String> syncedIncarnation = new HashMap<>(); // guarded by order
     private boolean quorum = true;                             // guarded by order
     private long lastSeq;                                      // guarded by order
     private boolean paused;                                    // guarded by order
@@ -71,7 +73,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
     private final ConcurrentSkipListMap<Long, Waiting> waiting = new ConcurrentSkipListMap<>();
     private final AtomicLong failedCommits = new AtomicLong();
-    private volatile Supplier<List<StoreBatch.MarkDelivered>> outstanding = List::of;
+    private volatile Supplier<List<StoreBatch.Mark>> outstanding = List::of;
+    /** The newest takeover of this node it discarded for (-1: none); a backup's older record of one is stale. */
+    private volatile java.util.function.LongSupplier discardedEpoch = () -> -1;
     private final ScheduledExecutorService snapshots = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "tern-replication-sync");
         t.setDaemon(true);
@@ -272,6 +276,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 alone = now.isEmpty();
                 Set<String> kept = new LinkedHashSet<>(backups);
                 kept.retainAll(now);
+                // A backup that restarted lost its replica (or has an old one on disk): it gets a snapshot again.
+                kept.removeIf(b -> !java.util.Objects.equals(syncedIncarnation.get(b), n.incarnation(b)));
+                syncedIncarnation.keySet().retainAll(kept);
                 backups = Set.copyOf(kept); // new ones join once their snapshot's cut is set
                 syncing.retainAll(now);
                 for (String b : now) {
@@ -306,7 +313,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private void bringInSync(String backup) {
         Snapshot snapshot;
         long cut;
-        List<StoreBatch.MarkDelivered> out;
+        List<StoreBatch.Mark> out;
         synchronized (order) {
             if (detached || !target.contains(backup)) {
                 syncing.remove(backup);
@@ -324,7 +331,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 snapshot = local.snapshot();
                 out = outstanding.get();
                 cut = lastSeq;
-                ClusterNode.Sent sent = node.trySend(backup, new ReplicationMessage.SnapshotBegin(cut).encode());
+                ClusterNode.Sent sent = node.trySend(backup, new ReplicationMessage.SnapshotBegin(cut, discardedEpoch.getAsLong()).encode());
                 if (sent != ClusterNode.Sent.SENT) {
                     snapshot.close();
                     syncing.remove(backup);
@@ -337,6 +344,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 Set<String> with = new LinkedHashSet<>(backups);
                 with.add(backup);
                 backups = Set.copyOf(with);
+                syncedIncarnation.put(backup, node.incarnation(backup));
             }
         } finally {
             synchronized (order) {
@@ -453,6 +461,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 .anyMatch(f -> f.nodeId().equals(self)));
     }
 
+    /** Where a new backup's snapshot gets the newest takeover of this node that it discarded for. */
+    public void setDiscardedEpoch(java.util.function.LongSupplier discardedEpoch) {
+        this.discardedEpoch = discardedEpoch;
+    }
+
     /** The nodes this node replicates to now (in sync). */
     public Set<String> backups() {
         synchronized (order) {
@@ -485,7 +498,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * Where a new backup's snapshot gets the deliveries out now (a snapshot of the store has none):
      * called while commits pause for the snapshot's cut.
      */
-    public void setOutstandingDeliveries(Supplier<List<StoreBatch.MarkDelivered>> outstanding) {
+    public void setOutstandingDeliveries(Supplier<List<StoreBatch.Mark>> outstanding) {
         this.outstanding = outstanding;
     }
 

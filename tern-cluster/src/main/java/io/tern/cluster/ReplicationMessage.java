@@ -12,7 +12,8 @@ import java.util.Arrays;
  * message := 'R' seq:i64 batch   -- primary: a batch to keep
  *          | 'A' seq:i64         -- backup: batch seq is kept
  *          | 'F' seq:i64         -- backup: batch seq is refused, the primary was taken over
- *          | 'S' cut:i64         -- primary: a snapshot at batch cut follows
+ *          | 'S' cut:i64 discarded:i64 -- primary: a snapshot at batch cut follows; the newest takeover
+ *                                       of the primary it discarded for (an older record of one is stale)
  *          | 'C' cut:i64 batch   -- primary: part of that snapshot
  *          | 'E' cut:i64         -- primary: the snapshot is complete
  *          | 'Z' cut:i64         -- backup: the snapshot is kept, with every batch up to cut
@@ -48,10 +49,10 @@ sealed interface ReplicationMessage {
         }
     }
 
-    record SnapshotBegin(long cut) implements ReplicationMessage {
+    record SnapshotBegin(long cut, long discardedEpoch) implements ReplicationMessage {
         @Override
         public byte[] encode() {
-            return frame('S', cut, null);
+            return frame('S', cut, ByteBuffer.allocate(8).putLong(discardedEpoch).array());
         }
     }
 
@@ -105,7 +106,7 @@ sealed interface ReplicationMessage {
             case 'R' -> new Batch(seq, body);
             case 'A' -> new Ack(seq);
             case 'F' -> new Refused(seq);
-            case 'S' -> new SnapshotBegin(seq);
+            case 'S' -> new SnapshotBegin(seq, body.length >= 8 ? ByteBuffer.wrap(body).getLong() : -1);
             case 'C' -> new SnapshotChunk(seq, body);
             case 'E' -> new SnapshotEnd(seq);
             case 'Z' -> new InSync(seq);

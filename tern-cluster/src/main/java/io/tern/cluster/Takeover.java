@@ -34,12 +34,11 @@ import java.util.concurrent.Executors;
  * <pre>
  * message := 'O' node:utf epoch:i64   -- the sender took node over at epoch (to every member)
  *          | 'K'                      -- was I taken over? (from a returning node)
- *          | 'N' taken:bool epoch:i64  -- the answer
+ *          | 'N' taken:bool epoch:i64 taker:utf -- the answer (epoch -2: a takeover of you is under way here)
  *          | 'P'                      -- I discarded what was taken over: forget the record
- *          | 'T' epoch:i64             -- you were taken over at epoch (to a node that is back in the view)
+ *          | 'T' epoch:i64 taker:utf   -- you were taken over at epoch (to a node in the view; 'P' if stale)
  *          | 'B'                      -- I serve clients (again): those that failed over from me may come back
- *          | 'Q' round:i64 n:i32 node:utf*n   -- do you see these nodes gone too? (before a takeover)
- *          | 'Y' round:i64 gone:bool           -- the answer
+ *          ('Q' and 'Y', the confirmation before a takeover: see GoneConfirmation)
  *          | 'W' node:utf                      -- who took node over? (a restarted backup holding its replica)
  *          | 'V' node:utf recorded:bool n:i32 backup:utf*n -- the answer: a recorded takeover, and the
  *                                                 node's failover nodes in the last view it was in
@@ -65,11 +64,20 @@ import java.util.concurrent.Executors;
  * taker skips every message of the first replica that came with the second (same queue and message
  * id): nothing is taken twice, nothing is lost.
  *
- * <p>A node that was cut off or paused, not restarted, and merges back into the view learns it from
- * the 'T' of the members that recorded its takeover. Until then its backups ignore it (see
- * {@link ReplicatingStore}), so it can complete nothing; then it closes its client connections
- * (they fail over to the node that owns its messages now), discards its stored messages and its
- * unfinished commits, and serves again.
+ * <p>A node that was cut off or paused, not restarted, learns it was taken over from a 'T': its
+ * backups refuse its replication and tell it at once ({@link Replicas}), and every member that
+ * recorded the takeover tells it when it is in the view again. It then closes its client
+ * connections (they fail over to the node that owns its messages now), fails its unfinished
+ * commits, discards its stored messages, and serves again. What it discarded for is kept on its
+ * disk: a 'T' of that takeover or an older one is stale, and the node answers with 'P' so the
+ * sender forgets it; a new backup learns it with the snapshot and forgets a stale record too.
+ *
+ * <p>A node that restarts before it is found gone comes back with another incarnation
+ * ({@link ClusterNode#incarnation}): its previous self is gone, and its failover node takes that
+ * over as if it had left. The restarted node asks ('K'), is told the takeover is under way, waits,
+ * and discards when it is recorded. The taker keeps the connection keys of the clients the node had
+ * ({@link io.tern.broker.store.StoreBatch.ClientConnected}): such a client is served here as the
+ * owner's even though the node is back, and the restarted node sends its old clients here.
  *
  */
 public final class Takeover implements ClusterListener, ClusterNode.PayloadHandler, AutoCloseable {
@@ -87,10 +95,19 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         return t;
     });
     private ClusterTopology previous; // guarded by this
+    /** The incarnation of each member of the previous view (see {@link ClusterNode#incarnation}); guarded by this. */
+    private Map<String, String> previousIncarnations = Map.of();
     private final ClusterNode node;
-    private final java.nio.file.Path recordsFile;
-    private final Map<String, Record> records = new java.util.TreeMap<>(); // guarded by records
-    private final Map<String, Long> answers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final TakeoverRecords records;
+    /**
+     * Node id to the newest takeover of it that it discarded for, as its snapshots said: a takeover
+     * of it by this node gets a greater epoch even if the cluster's view ids started again since.
+     */
+    private final Map<String, Long> knownDiscarded = new java.util.concurrent.ConcurrentHashMap<>();
+    /** The newest takeover of this node that it discarded for, kept across restarts (its own id to the record). */
+    private final TakeoverRecords discards;
+    /** Answers to 'K': member to the takeover of this node it recorded (epoch -1: none; PENDING: under way). */
+    private final Map<String, TakeoverRecords.Record> answers = new java.util.concurrent.ConcurrentHashMap<>();
     /** Nodes this node is taking over now. */
     private final Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Nodes gone with no takeover recorded yet: node id to its failover nodes, in order, when it left. */
@@ -117,22 +134,32 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             });
     private final long admissionWaitMs;
     private final Object discarding = new Object();
-    /** Takeover confirmations under way: round to the members that answered that they see the nodes gone. */
-    private final Map<Long, Set<String>> confirmations = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicLong confirmationRounds = new java.util.concurrent.atomic.AtomicLong();
+    private final GoneConfirmation confirmation;
     private volatile boolean closed;
-    /** The newest takeover of this node that it has discarded its messages for, and how many; guarded by discarding. */
-    private long handledEpoch = -1;
+    /** The newest takeover of this node that it has discarded its messages for, how many, and by whom; guarded by discarding. */
+    private volatile long handledEpoch = -1; // written under discarding; read without it (replication's lock order)
     private int handledDropped;
+    private String handledTaker;
+    /**
+     * Client connection keys of the nodes this node took over, as they were then (the most recent
+     * 100,000): key to node id. Such a client is this node's to serve, even once its node is back.
+     */
+    private final Map<String, String> formerClients = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<String, String>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                    return size() > 100_000;
+                }
+            });
+    /** The answer to 'K' that says: a takeover of you is under way here, ask again. */
+    private static final long PENDING = -2;
 
-    /** A takeover of a node: when, and by which node. */
-    public record Record(long epoch, String taker) {
-    }
 
     private record Gone(NodeInfo node, List<String> failover) {
     }
 
-    private record Admission(String from, java.util.concurrent.CompletableFuture<Broker.Admission> answer, long deadlineNs) {
+    private record Admission(String from, String key, java.util.concurrent.CompletableFuture<Broker.Admission> answer,
+                             long deadlineNs) {
     }
 
     /**
@@ -163,157 +190,99 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         this.selfId = node.self().nodeId();
         this.store = store;
         this.broker = broker;
-        this.recordsFile = recordsFile;
-        loadRecords();
-        node.addPayloadHandler("OKNPTBQYWV", this);
+        this.records = new TakeoverRecords(recordsFile);
+        this.discards = new TakeoverRecords(recordsFile == null ? null
+                : recordsFile.resolveSibling(recordsFile.getFileName() + "-discarded"));
+        TakeoverRecords.Record discarded = discards.get(selfId);
+        if (discarded != null) {
+            handledEpoch = discarded.epoch();
+            handledTaker = discarded.taker().isEmpty() ? null : discarded.taker();
+        }
+        this.confirmation = new GoneConfirmation(node, nanoClock, timer);
+        node.addPayloadHandler("OKNPTBWV", this);
         node.addListener(this);
         broker.setAdmission(this::admit);
-        store.replicas().setTakenOver(id -> {
-            synchronized (records) {
-                return records.containsKey(id);
-            }
-        });
+        // While this node takes a node over, that node (restarted) must not replace the replica it takes.
+        store.replicas().setTakenOver(id -> records.contains(id) || pending.contains(id));
         store.replicas().setRefusing(this::tellTakenOver);
+        store.replicas().setDiscarded(this::forgetIfStale);
+        store.setDiscardedEpoch(this::lastDiscardedEpoch);
     }
 
-    private void loadRecords() {
-        if (recordsFile == null || !java.nio.file.Files.exists(recordsFile)) {
-            return;
-        }
-        try {
-            for (String line : java.nio.file.Files.readAllLines(recordsFile)) {
-                String[] parts = line.trim().split(" ");
-                if (parts.length >= 2) {
-                    records.put(parts[0], new Record(Long.parseLong(parts[1]), parts.length > 2 ? parts[2] : ""));
-                }
-            }
-        } catch (java.io.IOException | NumberFormatException e) {
-            throw new IllegalStateException("cannot read the takeover records in " + recordsFile, e);
-        }
-    }
-
-    /**
-     * Writes the records to a new file, syncs it, renames it over the old one and syncs the
-     * directory, so that after a crash the file holds every record this node acted on. Throws if
-     * any step fails: a takeover that cannot be recorded durably must not deliver anything.
-     */
-    private void saveRecords() {
-        if (recordsFile == null) {
-            return;
-        }
-        StringBuilder b = new StringBuilder();
-        records.forEach((id, r) -> b.append(id).append(' ').append(r.epoch()).append(' ').append(r.taker()).append('\n'));
-        java.nio.file.Path tmp = recordsFile.resolveSibling(recordsFile.getFileName() + ".tmp");
-        try {
-            try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
-                java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap(b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                while (bytes.hasRemaining()) {
-                    out.write(bytes);
-                }
-                out.force(true);
-            }
-            java.nio.file.Files.move(tmp, recordsFile, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            try (java.nio.channels.FileChannel dir = java.nio.channels.FileChannel.open(recordsFile.getParent(),
-                    java.nio.file.StandardOpenOption.READ)) {
-                dir.force(true);
-            }
-        } catch (java.io.IOException e) {
-            LOG.error("Cannot save the takeover records in {}: {}", recordsFile, e.toString());
-            throw new java.io.UncheckedIOException("cannot save the takeover records in " + recordsFile, e);
-        }
-    }
-
-    private void record(String nodeId, Record r) {
+    private void record(String nodeId, TakeoverRecords.Record r) {
         if (r != null) {
             unclaimed.remove(nodeId);
         }
-        synchronized (records) {
-            if (r == null) {
-                records.remove(nodeId);
-            } else {
-                records.put(nodeId, r);
-            }
-            saveRecords();
+        if (r == null) {
+            records.remove(nodeId);
+        } else {
+            records.put(nodeId, r);
         }
         reconsiderAdmissions();
     }
 
-    /** The epoch of the newest takeover of this node that it discarded its messages for; -1 if none since it started. */
-    public long lastDiscardedEpoch() {
-        synchronized (discarding) {
-            return handledEpoch;
+    /**
+     * A snapshot from {@code primary} says it discarded for the takeover at {@code epoch}: a record
+     * here of that takeover or an older one is stale (this node missed the primary's 'P').
+     */
+    private void forgetIfStale(String primary, long epoch) {
+        knownDiscarded.merge(primary, epoch, Math::max);
+        TakeoverRecords.Record r = records.get(primary);
+        if (r != null && r.epoch() <= epoch) {
+            LOG.info("Forgetting the takeover of {} at epoch {}: it discarded for it already", primary, r.epoch());
+            record(primary, null);
         }
     }
 
+    /** The epoch of the newest takeover of this node that it discarded its messages for; -1 if none ever. */
+    public long lastDiscardedEpoch() {
+        return handledEpoch; // not under discarding: a discard holds it while it waits for replication's lock
+    }
+
     /** The takeovers this node knows of: node id to when and by whom. */
-    public Map<String, Record> records() {
-        synchronized (records) {
-            return Map.copyOf(records);
-        }
+    public Map<String, TakeoverRecords.Record> records() {
+        return records.all();
     }
 
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
-        java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(payload, offset, length));
+        java.io.DataInputStream in = TakeoverMessage.reader(payload, offset, length);
         try {
             byte type = in.readByte();
             switch (type) {
                 case 'O' -> {
                     String taken = in.readUTF();
-                    record(taken, new Record(in.readLong(), from));
+                    record(taken, new TakeoverRecords.Record(in.readLong(), from));
                     // The taker stored what it took (and replicates it as its own): a copy here is not needed.
                     store.replicas().drop(taken);
                 }
                 case 'K' -> {
-                    Record r;
-                    synchronized (records) {
-                        r = records.get(from);
-                    }
-                    node.send(from, message('N', out -> {
-                        out.writeBoolean(r != null);
-                        out.writeLong(r == null ? 0 : r.epoch());
+                    TakeoverRecords.Record r = records.get(from);
+                    boolean underWay = r == null && pending.contains(from);
+                    node.send(from, TakeoverMessage.encode('N', out -> {
+                        out.writeBoolean(r != null || underWay);
+                        out.writeLong(underWay ? PENDING : r == null ? 0 : r.epoch());
+                        out.writeUTF(r == null ? "" : r.taker());
                     }));
                 }
                 case 'N' -> {
-                    answers.put(from, in.readBoolean() ? in.readLong() : -1L);
+                    boolean taken = in.readBoolean();
+                    long epoch = in.readLong();
+                    String taker = in.readUTF();
+                    answers.put(from, taken ? new TakeoverRecords.Record(epoch, taker) : new TakeoverRecords.Record(-1, ""));
                     synchronized (answers) {
                         answers.notifyAll();
                     }
                 }
                 case 'P' -> {
-                    record(from, null); // its replication is accepted again (ReplicatingStore.setTakenOver)
-                    broker.takeoverEnded(from);
+                    record(from, null); // its replication is accepted again (Replicas.setTakenOver)
                 }
                 case 'B' -> failBackTo(from);
-                case 'Q' -> {
-                    long round = in.readLong();
-                    int n = in.readInt();
-                    List<String> asked = new java.util.ArrayList<>();
-                    for (int i = 0; i < n; i++) {
-                        asked.add(in.readUTF());
-                    }
-                    answerWhenGone(from, round, asked, clock.getAsLong() + ANSWER_WAIT_NS);
-                }
-                case 'Y' -> {
-                    long round = in.readLong();
-                    Set<String> yes = confirmations.get(round);
-                    if (in.readBoolean() && yes != null) {
-                        synchronized (confirmations) {
-                            yes.add(from);
-                            confirmations.notifyAll();
-                        }
-                    }
-                }
                 case 'W' -> {
                     String id = in.readUTF();
-                    boolean recorded;
-                    synchronized (records) {
-                        recorded = records.containsKey(id);
-                    }
+                    boolean recorded = records.contains(id);
                     List<String> backups = lastBackups.getOrDefault(id, List.of());
-                    node.send(from, message('V', out -> {
+                    node.send(from, TakeoverMessage.encode('V', out -> {
                         out.writeUTF(id);
                         out.writeBoolean(recorded);
                         out.writeInt(backups.size());
@@ -340,7 +309,13 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 }
                 case 'T' -> {
                     long epoch = in.readLong();
-                    worker.execute(() -> discardIfNew(epoch, "merged back into the view"));
+                    String taker = in.readUTF();
+                    if (epoch <= lastDiscardedEpoch()) {
+                        // The sender missed this node's word that it discarded for that takeover: say it again.
+                        node.send(from, TakeoverMessage.encode('P', out -> { }));
+                    } else {
+                        worker.execute(() -> discardIfNew(new TakeoverRecords.Record(epoch, taker), "merged back into the view"));
+                    }
                 }
                 default -> LOG.warn("Unknown takeover message {} from {}", type, from);
             }
@@ -360,32 +335,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * discards at once instead of waiting for the merged view.
      */
     private void tellTakenOver(String primary) {
-        Record r;
-        synchronized (records) {
-            r = records.get(primary);
-        }
+        TakeoverRecords.Record r = records.get(primary);
         long now = clock.getAsLong();
         Long last = toldTakenOver.get(primary);
         if (r == null || (last != null && now - last < TELL_EVERY_NS)) {
             return;
         }
         toldTakenOver.put(primary, now);
-        node.send(primary, message('T', out -> out.writeLong(r.epoch())));
-    }
-
-    private interface Body {
-        void write(java.io.DataOutputStream out) throws java.io.IOException;
-    }
-
-    private static byte[] message(char type, Body body) {
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
-            out.writeByte(type);
-            body.write(out);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return bytes.toByteArray();
+        tell(primary, r);
     }
 
     /**
@@ -396,9 +353,43 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * @return the number of stored messages discarded
      */
     public int checkBeforeServing(long timeoutMs) {
+        long deadlineNs = clock.getAsLong() + PENDING_WAIT_MS * 1_000_000L;
+        TakeoverRecords.Record newest = ask(timeoutMs);
+        // A member taking this node's previous self over (it restarted before it was found gone) says
+        // so: this node waits for that takeover, then discards what it took.
+        while (newest.epoch() == PENDING && clock.getAsLong() - deadlineNs < 0 && !closed) {
+            try {
+                Thread.sleep(PENDING_POLL_MS); // the taker answers once its takeover is recorded: ask again
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            newest = ask(timeoutMs);
+        }
+        if (newest.epoch() < 0) {
+            if (newest.epoch() == PENDING) {
+                LOG.warn("A member still takes this node's previous self over after {} ms: serving its own disk", PENDING_WAIT_MS);
+            }
+            synchronized (discarding) { // a member's 'T' may have made this node discard (and the others forget) already
+                return handledEpoch >= 0 ? handledDropped : 0;
+            }
+        }
+        return discardIfNew(newest, "restarted");
+    }
+
+    /** How long a node that restarted waits, at most, for a takeover of its previous self that is under way. */
+    private static final long PENDING_WAIT_MS = 60_000;
+    private static final long PENDING_POLL_MS = 100;
+
+    /**
+     * Asks every other member whether it recorded a takeover of this node; the newest answer (or one
+     * that says a takeover is under way, epoch {@link #PENDING}), epoch -1 if none. Members that do
+     * not answer within {@code timeoutMs} count as "no".
+     */
+    private TakeoverRecords.Record ask(long timeoutMs) {
         answers.clear();
         List<NodeInfo> others = node.members().stream().filter(m -> !m.nodeId().equals(selfId)).toList();
-        node.sendToOthers(message('K', out -> { }));
+        node.sendToOthers(TakeoverMessage.encode('K', out -> { }));
         long deadlineNs = clock.getAsLong() + timeoutMs * 1_000_000L;
         synchronized (answers) {
             while (!others.stream().allMatch(m -> answers.containsKey(m.nodeId()))) {
@@ -415,13 +406,24 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 }
             }
         }
-        long epoch = answers.values().stream().mapToLong(Long::longValue).max().orElse(-1);
-        if (epoch < 0) {
-            synchronized (discarding) { // a member's 'T' may have made this node discard (and the others forget) already
-                return handledEpoch >= 0 ? handledDropped : 0;
+        TakeoverRecords.Record newest = new TakeoverRecords.Record(-1, "");
+        for (TakeoverRecords.Record r : answers.values()) {
+            if (r.epoch() == PENDING) {
+                return r;
+            }
+            if (r.epoch() > newest.epoch()) {
+                newest = r;
             }
         }
-        return discardIfNew(epoch, "restarted");
+        return newest;
+    }
+
+    /** Tells {@code nodeId} that it was taken over ('T'). */
+    private void tell(String nodeId, TakeoverRecords.Record r) {
+        node.send(nodeId, TakeoverMessage.encode('T', out -> {
+            out.writeLong(r.epoch());
+            out.writeUTF(r.taker());
+        }));
     }
 
     /**
@@ -431,12 +433,19 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      *
      * @return the number of stored messages discarded
      */
-    private int discardIfNew(long epoch, String how) {
+    private int discardIfNew(TakeoverRecords.Record takeover, String how) {
         synchronized (discarding) {
+            long epoch = takeover.epoch();
             if (epoch <= handledEpoch) {
                 return epoch == handledEpoch ? handledDropped : 0;
             }
             handledEpoch = epoch;
+            handledTaker = takeover.taker().isEmpty() ? null : takeover.taker();
+            try {
+                discards.put(selfId, takeover);
+            } catch (java.io.UncheckedIOException e) {
+                LOG.error("Could not keep on disk that this node discarded for the takeover at epoch {}", epoch);
+            }
             handledDropped = discard(epoch, how);
             return handledDropped;
         }
@@ -454,7 +463,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             dropped = broker.discardStoredMessages();
             LOG.warn("This node was taken over while it was gone (epoch {}; {}): discarded {} stored message(s) its "
                     + "failover node owns now", epoch, how, dropped);
-            node.sendToOthers(message('P', out -> { }));
+            node.sendToOthers(TakeoverMessage.encode('P', out -> { }));
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("could not close the client connections before discarding", e);
         } catch (InterruptedException e) {
@@ -477,9 +486,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         // 'P' again: the one sent at the discard may have gone out before this node knew every member.
         // Unicast and in order, so each member forgets the record (and accepts this node's replication)
         // before the snapshots of the resync reach it.
-        node.sendToOthers(message('P', out -> { }));
+        node.sendToOthers(TakeoverMessage.encode('P', out -> { }));
         store.resync();
-        node.sendToOthers(message('B', out -> { }));
+        node.sendToOthers(TakeoverMessage.encode('B', out -> { }));
         worker.execute(this::takeOverReplicasOfAbsentNodes);
     }
 
@@ -488,15 +497,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     /** See the class comment: replicas kept on disk of nodes that are not in the view. */
     private void takeOverReplicasOfAbsentNodes() {
-        Set<String> live = liveIds();
+        Set<String> live = confirmation.liveIds();
         for (String primary : store.replicas().primaries()) {
             if (live.contains(primary) || pending.contains(primary) || closed) {
                 continue;
             }
-            boolean recordedHere;
-            synchronized (records) {
-                recordedHere = records.containsKey(primary);
-            }
+            boolean recordedHere = records.contains(primary);
             Map<String, Owner> answers = recordedHere ? Map.of() : askWhoOwns(primary, live);
             String name = primary.substring(0, Math.min(8, primary.length()));
             if (recordedHere || answers.values().stream().anyMatch(Owner::recorded)) {
@@ -523,7 +529,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             pending.add(primary);
             try {
                 LOG.warn("Node {} is not in the view and nobody took it over: taking it over from its replica on disk", name);
-                if (confirmGone(List.of(gone), node.quorumBase())) {
+                if (confirmation.confirm(List.of(gone), Map.of(primary, ""), node.quorumBase())) {
                     takeOver(gone, new java.util.HashMap<>(), node.viewId());
                 }
             } finally {
@@ -538,7 +544,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         Map<String, Owner> answers = new java.util.concurrent.ConcurrentHashMap<>();
         ownerAnswers.put(id, answers);
         try {
-            node.sendToOthers(message('W', out -> out.writeUTF(id)));
+            node.sendToOthers(TakeoverMessage.encode('W', out -> out.writeUTF(id)));
             long deadlineNs = clock.getAsLong() + OWNER_WAIT_MS * 1_000_000L;
             synchronized (ownerAnswers) {
                 while (answers.size() < live.size() - 1 && clock.getAsLong() - deadlineNs < 0) {
@@ -557,6 +563,15 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     public synchronized void clusterChanged(ClusterTopology topology, boolean quorum) {
         ClusterTopology before = previous;
         previous = topology;
+        Map<String, String> incarnationsBefore = previousIncarnations;
+        Map<String, String> incarnations = new java.util.HashMap<>();
+        topology.members().forEach(m -> {
+            String i = node.incarnation(m.nodeId());
+            if (i != null) {
+                incarnations.put(m.nodeId(), i);
+            }
+        });
+        previousIncarnations = Map.copyOf(incarnations);
         for (NodeInfo m : topology.members()) {
             List<FailoverInfo> f = topology.failover().getOrDefault(m.nodeId(), List.of());
             lastBackups.put(m.nodeId(), f.stream().map(FailoverInfo::nodeId).toList());
@@ -572,28 +587,37 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         Set<String> was = new HashSet<>();
         before.members().forEach(m -> was.add(m.nodeId()));
-        for (NodeInfo back : topology.members()) {
-            Record r;
-            synchronized (records) {
-                r = records.get(back.nodeId());
+        // Members that restarted between the two views: their previous selves are gone.
+        Set<String> restarted = new HashSet<>();
+        incarnations.forEach((id, i) -> {
+            String old = incarnationsBefore.get(id);
+            if (old != null && !old.equals(i)) {
+                restarted.add(id);
             }
-            if (r != null && !was.contains(back.nodeId()) && selfId.equals(r.taker())) {
-                node.send(back.nodeId(), message('T', out -> out.writeLong(r.epoch())));
+        });
+        // Every member this node holds a takeover record of is told: it discards if it has not yet,
+        // or says the record is stale ('P') if it discarded for it already.
+        for (NodeInfo back : topology.members()) {
+            TakeoverRecords.Record r = records.get(back.nodeId());
+            if (r != null && !back.nodeId().equals(selfId) && !pending.contains(back.nodeId())) {
+                tell(back.nodeId(), r);
             }
         }
         Set<String> now = new HashSet<>();
         topology.members().forEach(m -> now.add(m.nodeId()));
         List<NodeInfo> direct = new java.util.ArrayList<>();
+        Map<String, String> goneIncarnations = new java.util.HashMap<>();
         for (NodeInfo gone : before.members()) {
-            if (now.contains(gone.nodeId())) {
+            if (now.contains(gone.nodeId()) && !restarted.contains(gone.nodeId())) {
                 continue;
             }
+            if (restarted.contains(gone.nodeId())) {
+                LOG.warn("{} restarted before it was found gone: its previous self is taken over", gone.name());
+            }
+            goneIncarnations.put(gone.nodeId(), incarnationsBefore.getOrDefault(gone.nodeId(), ""));
             List<String> failover = before.failover().getOrDefault(gone.nodeId(), List.of()).stream()
                     .map(FailoverInfo::nodeId).toList();
-            boolean recorded;
-            synchronized (records) {
-                recorded = records.containsKey(gone.nodeId());
-            }
+            boolean recorded = records.contains(gone.nodeId());
             if (!failover.isEmpty() && !recorded) {
                 unclaimed.put(gone.nodeId(), new Gone(gone, failover));
             }
@@ -626,6 +650,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             return;
         }
         round.forEach(g -> pending.add(g.nodeId()));
+        round.forEach(g -> goneIncarnations.putIfAbsent(g.nodeId(), "")); // an orphan: gone from every view since
         int quorumBase = node.quorumBase(); // of this view: the listener runs as the view is installed
         long epoch = node.viewId();
         if (!orphans.isEmpty()) {
@@ -637,7 +662,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             // during its own takeover is in both its replica and the one it was taking over.
             Map<String, Set<String>> taken = new java.util.HashMap<>();
             try {
-                if (!confirmGone(round, quorumBase)) {
+                if (!confirmation.confirm(round, goneIncarnations, quorumBase)) {
                     return;
                 }
                 for (NodeInfo g : round) {
@@ -651,114 +676,20 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         reconsiderAdmissions();
     }
 
-    /**
-     * Waits until members that, with this node, make a majority of the last stable view
-     * ({@code quorumBase} members, see {@link ClusterNode#quorumBase}) answer that they see every node
-     * of {@code gone} gone too (each waits a moment for its own view). Asks again while this node
-     * has the quorum and none of them is back; false once that no longer holds. Without the quorum
-     * rule, asks nobody.
-     */
-    private boolean confirmGone(List<NodeInfo> gone, int quorumBase) {
-        if (quorumBase == 0) {
-            return true;
-        }
-        long startNs = clock.getAsLong();
-        boolean told = false;
-        while (!closed) {
-            if (!mayTakeOver(gone)) {
-                LOG.warn("No takeover of {}: {}", gone.stream().map(NodeInfo::name).toList(), node.hasQuorum()
-                        ? "back in the view" : "this node lost the quorum before a majority confirmed them gone");
-                return false;
-            }
-            long round = confirmationRounds.incrementAndGet();
-            Set<String> yes = java.util.concurrent.ConcurrentHashMap.newKeySet();
-            confirmations.put(round, yes);
-            try {
-                node.sendToOthers(message('Q', out -> {
-                    out.writeLong(round);
-                    out.writeInt(gone.size());
-                    for (NodeInfo g : gone) {
-                        out.writeUTF(g.nodeId());
-                    }
-                }));
-                // A member answers once its view drops the nodes too, or no after ANSWER_WAIT_NS.
-                long deadlineNs = clock.getAsLong() + ANSWER_WAIT_NS + 200_000_000L;
-                synchronized (confirmations) {
-                    while ((1 + yes.size()) * 2 <= quorumBase && clock.getAsLong() - deadlineNs < 0) {
-                        confirmations.wait(Math.max(1, (deadlineNs - clock.getAsLong()) / 1_000_000L));
-                    }
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            } finally {
-                confirmations.remove(round);
-            }
-            if ((1 + yes.size()) * 2 > quorumBase) {
-                if (!mayTakeOver(gone)) {
-                    continue; // the view changed while the answers came: judged again at the top
-                }
-                if (told) {
-                    LOG.info("A majority confirmed {} gone after {} ms", gone.stream().map(NodeInfo::name).toList(),
-                            (clock.getAsLong() - startNs) / 1_000_000L);
-                }
-                return true;
-            }
-            // A member that has not installed the view yet answers no for a moment: that is not worth a warning.
-            if (!told && clock.getAsLong() - startNs > 1_000_000_000L) {
-                LOG.warn("Takeover of {} waits: only {} of the {} members of the last stable view confirmed them gone, a "
-                        + "majority of the last stable view is needed (this node may be cut off from the others)",
-                        gone.stream().map(NodeInfo::name).toList(), 1 + yes.size(), quorumBase);
-                told = true;
-            }
-        }
-        return false;
-    }
-
-    /** How long a member asked 'Q' waits for its own view to drop the nodes before it answers no. */
-    private static final long ANSWER_WAIT_NS = 300_000_000L;
-
-    /**
-     * Answers a takeover's 'Q': yes as soon as none of {@code asked} is in this node's view (the
-     * asker's view usually comes a moment earlier), no if one still is at {@code deadlineNs}.
-     */
-    private void answerWhenGone(String asker, long round, List<String> asked, long deadlineNs) {
-        Set<String> live = liveIds();
-        boolean gone = asked.stream().noneMatch(live::contains);
-        if (!gone && clock.getAsLong() - deadlineNs < 0 && !closed) {
-            timer.schedule(() -> answerWhenGone(asker, round, asked, deadlineNs), 10, java.util.concurrent.TimeUnit.MILLISECONDS);
-            return;
-        }
-        node.send(asker, message('Y', out -> {
-            out.writeLong(round);
-            out.writeBoolean(gone);
-        }));
-    }
-
-    /** The ids of the members of the view now. */
-    private Set<String> liveIds() {
-        Set<String> live = new HashSet<>();
-        node.members().forEach(m -> live.add(m.nodeId()));
-        return live;
-    }
-
-    /** True while this node has the quorum and none of {@code gone} is back in the view. */
-    private boolean mayTakeOver(List<NodeInfo> gone) {
-        Set<String> live = liveIds();
-        return node.hasQuorum() && gone.stream().noneMatch(g -> live.contains(g.nodeId()));
-    }
-
     /** Fault injection for tests: a takeover pauses this long after storing the messages, before it is recorded. */
     public void pauseAfterStoreForTests(long ms) {
         this.pauseAfterStoreMs = ms;
     }
 
     /**
-     * Takes {@code gone} over. {@code epoch} is the id of the view in which this node found it gone:
-     * the cluster numbers its views in order, so a later takeover of the same node has a greater
-     * epoch whichever node does it and whatever its clock says.
+     * Takes {@code gone} over. Its epoch is the id of the view in which this node found it gone
+     * ({@code viewEpoch}): the cluster numbers its views in order, so a later takeover of the same
+     * node has a greater epoch whichever node does it and whatever its clock says. If the whole
+     * cluster restarted since the node last discarded for a takeover, view ids start again: the
+     * epoch is then one above the one the node's last snapshot here said it discarded for.
      */
-    private void takeOver(NodeInfo gone, Map<String, Set<String>> takenThisRound, long epoch) {
+    private void takeOver(NodeInfo gone, Map<String, Set<String>> takenThisRound, long viewEpoch) {
+        long epoch = Math.max(viewEpoch, knownDiscarded.getOrDefault(gone.nodeId(), -1L) + 1);
         Replicas.Taken taken = store.replicas().take(gone.nodeId());
         if (taken == null) {
             LOG.warn("{} left and this node is its failover node, but holds no replica of it", gone.name());
@@ -768,6 +699,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             LOG.error("{} left before its replica here was in sync: taking over what arrived", gone.name());
         }
         long start = clock.getAsLong();
+        // Its clients are this node's from now on, even once it is back: they recover here.
+        taken.clients().forEach(key -> formerClients.put(key, gone.nodeId()));
         Map<String, Map<Long, byte[]>> messages = new java.util.LinkedHashMap<>();
         int skipped = 0;
         for (Map.Entry<String, Map<Long, byte[]>> q : taken.messages().entrySet()) {
@@ -790,9 +723,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         try {
             count = broker.adopt(taken.queues(), messages, taken.duplicateIds(), taken.owners(), () -> {
                 pauseForTests(gone);
-                record(gone.nodeId(), new Record(epoch, selfId)); // throws if the record is not durable: nothing is delivered
-                broker.tookOver(gone.nodeId());
-                node.sendToOthers(message('O', out -> {
+                record(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // throws if the record is not durable: nothing is delivered
+                node.sendToOthers(TakeoverMessage.encode('O', out -> {
                     out.writeUTF(gone.nodeId());
                     out.writeLong(epoch);
                 }));
@@ -802,6 +734,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             return;
         }
         store.replicas().release(gone.nodeId());
+        if (node.incarnation(gone.nodeId()) != null) {
+            tell(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // it restarted: it discards now
+        }
         LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {})", gone.name(),
                 taken.queues().size(), count, taken.duplicateIds().size(), (clock.getAsLong() - start) / 1_000_000, epoch);
     }
@@ -841,8 +776,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * with the client URI of the node that owns them. Waits while {@code from} is still in the view
      * (up to the admission wait) or a takeover of it is under way.
      */
-    public java.util.concurrent.CompletableFuture<Broker.Admission> admit(String from) {
-        Admission a = new Admission(from, new java.util.concurrent.CompletableFuture<>(),
+    public java.util.concurrent.CompletableFuture<Broker.Admission> admit(Broker.AdmissionRequest request) {
+        Admission a = new Admission(request.fromNode(), request.connectionKey(), new java.util.concurrent.CompletableFuture<>(),
                 clock.getAsLong() + admissionWaitMs * 1_000_000L);
         if (decide(a)) {
             return a.answer();
@@ -874,6 +809,18 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         if (previous != null) {
             previous.members().forEach(m -> live.put(m.nodeId(), m));
         }
+        if (selfId.equals(a.from())) {
+            a.answer().complete(admitOwnClient(a, live));
+            return true;
+        }
+        if (a.key() != null && a.from().equals(formerClients.get(a.key()))) {
+            // A client of the node as it was when this node took it over, even if that node is back since.
+            if (pending.contains(a.from())) {
+                return false;
+            }
+            a.answer().complete(Broker.Admission.AS_OWNER);
+            return true;
+        }
         if (live.containsKey(a.from())) {
             if (clock.getAsLong() - a.deadlineNs() < 0) {
                 return false;
@@ -895,6 +842,24 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     }
 
     /**
+     * A client says it comes from this very node. If this node discarded what another node took
+     * over, and this client's connection was not welcomed here since, it was a client of this node
+     * before the takeover: the taker keeps what it held, so it goes there.
+     */
+    private Broker.Admission admitOwnClient(Admission a, Map<String, NodeInfo> live) {
+        String taker;
+        synchronized (discarding) {
+            taker = handledTaker;
+        }
+        NodeInfo t = taker == null ? null : live.get(taker);
+        if (t == null || t.clientUris().isEmpty() || broker.issuedHere(a.key())) {
+            return Broker.Admission.WITHOUT_RECOVERY;
+        }
+        LOG.info("A client of this node from before {} took it over comes back: sent to {}", t.name(), t.name());
+        return Broker.Admission.redirect(t.clientUris().get(0));
+    }
+
+    /**
      * The live node that owns {@code nodeId}'s messages: the taker of its recorded takeover (and, if
      * that one is gone too, of the taker's), or the first failover node the map last named for it
      * while no takeover is recorded yet. Null if none is known or alive.
@@ -908,10 +873,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             if (pending.contains(current)) {
                 return selfId;
             }
-            Record r;
-            synchronized (records) {
-                r = records.get(current);
-            }
+            TakeoverRecords.Record r = records.get(current);
             String next = r != null && !r.taker().isEmpty() ? r.taker() : lastFailover.get(current);
             if (next == null || next.equals(current)) {
                 return null;
@@ -924,6 +886,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     @Override
     public void close() {
         closed = true;
+        confirmation.close();
         worker.shutdownNow();
         timer.shutdownNow();
         admissions.forEach(a -> a.answer().complete(Broker.Admission.WITHOUT_RECOVERY));

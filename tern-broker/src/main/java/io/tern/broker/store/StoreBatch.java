@@ -31,15 +31,35 @@ public final class StoreBatch {
     }
 
     /**
+     * An op that a local store does not write: it only tells a node's backups what a node taking
+     * this one over needs to know (which messages are out with which client session, which clients
+     * are connected).
+     */
+    public sealed interface Mark extends Op {
+    }
+
+    /**
      * Not stored: a stored message went out to a client session ({@code owner} names it for the
      * session's whole life, across failovers). Replicated so that the node taking this one over
      * keeps the message for that session until it recovers. Local stores ignore it.
      */
-    public record MarkDelivered(String queue, long sequence, String owner) implements Op {
+    public record MarkDelivered(String queue, long sequence, String owner) implements Mark {
     }
 
     /** Not stored: a message marked delivered came back to its queue. Local stores ignore it. */
-    public record MarkReturned(String queue, long sequence) implements Op {
+    public record MarkReturned(String queue, long sequence) implements Mark {
+    }
+
+    /**
+     * Not stored: a client connection ({@code key}, the same for its whole life, across failovers)
+     * was welcomed here. A node that takes this one over knows its clients by these keys, even
+     * after this node is back.
+     */
+    public record ClientConnected(String key) implements Mark {
+    }
+
+    /** Not stored: the client connection {@code key} left this node. */
+    public record ClientGone(String key) implements Mark {
     }
 
     private final List<Op> ops = new ArrayList<>();
@@ -60,7 +80,7 @@ public final class StoreBatch {
     /** True if every op is a delivery mark, which a local store has nothing to write for. */
     public boolean onlyMarks() {
         for (Op op : ops) {
-            if (!(op instanceof MarkDelivered) && !(op instanceof MarkReturned)) {
+            if (!(op instanceof Mark)) {
                 return false;
             }
         }

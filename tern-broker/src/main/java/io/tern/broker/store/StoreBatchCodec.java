@@ -20,6 +20,8 @@ import java.io.UncheckedIOException;
  *        | 6 bucket:i64                          -- RemoveDuplicateBucket
  *        | 7 queue:utf sequence:i64 owner:utf     -- MarkDelivered
  *        | 8 queue:utf sequence:i64              -- MarkReturned
+ *        | 9 key:utf                             -- ClientConnected
+ *        | 10 key:utf                            -- ClientGone
  * bytes := length:i32 byte*
  * </pre>
  */
@@ -66,6 +68,12 @@ public final class StoreBatchCodec {
                     out.writeByte(8);
                     out.writeUTF(o.queue());
                     out.writeLong(o.sequence());
+                } else if (op instanceof StoreBatch.ClientConnected o) {
+                    out.writeByte(9);
+                    out.writeUTF(o.key());
+                } else if (op instanceof StoreBatch.ClientGone o) {
+                    out.writeByte(10);
+                    out.writeUTF(o.key());
                 }
             }
         } catch (IOException e) {
@@ -93,6 +101,8 @@ public final class StoreBatchCodec {
                     case 6 -> batch.add(new StoreBatch.RemoveDuplicateBucket(in.readLong()));
                     case 7 -> batch.add(new StoreBatch.MarkDelivered(in.readUTF(), in.readLong(), in.readUTF()));
                     case 8 -> batch.add(new StoreBatch.MarkReturned(in.readUTF(), in.readLong()));
+                    case 9 -> batch.add(new StoreBatch.ClientConnected(in.readUTF()));
+                    case 10 -> batch.add(new StoreBatch.ClientGone(in.readUTF()));
                     default -> throw new IllegalArgumentException("unknown store op " + type);
                 }
             }
