@@ -4,5 +4,14 @@
  * queue state is only touched by one thread at a time and needs no locks; each client connection
  * ({@link io.tern.broker.ServerConnection}) handles its requests in order on its own serial executor.
  * The Netty acceptor lives in {@code io.tern.broker.net} and only moves frames.
+ *
+ * <p>What the cluster plugs into, owned here: {@link io.tern.broker.NodeAvailability} (the node's
+ * one state machine, {@link io.tern.broker.NodeState}: the cluster holds the node while it starts,
+ * reports the quorum, fences it while it discards), {@link io.tern.broker.Broker#setAdmission}
+ * (who serves a client that failed over from another node, answered with a
+ * {@link io.tern.broker.Broker.Admission}), {@link io.tern.broker.Broker#adopt} (messages taken over),
+ * and the {@link io.tern.broker.store.MessageStore} a replicating store wraps. Delivery marks and
+ * client connection keys ({@link io.tern.broker.store.StoreBatch.Mark}) reach the store for its
+ * backups; a local store ignores them.
  */
 package io.tern.broker;

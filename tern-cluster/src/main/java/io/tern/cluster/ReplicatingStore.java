@@ -65,6 +65,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private final Set<String> syncing = new HashSet<>();       // guarded by order
     /** Which start of each backup got its snapshot (see {@link ClusterNode#incarnation}). */
     private final Map<String, String> syncedIncarnation = new HashMap<>(); // guarded by order
+    /** Which start of each member was in the last view. */
+    private Map<String, String> memberIncarnations = Map.of(); // guarded by order
     private boolean quorum = true;                             // guarded by order
     private long lastSeq;                                      // guarded by order
     private boolean paused;                                    // guarded by order
@@ -288,7 +290,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 }
             }
         }
-        dropReplicasNoLongerOurs(topology, n.self().nodeId());
+        dropReplicasNoLongerOurs(topology, n);
         for (String b : added) {
             snapshots.execute(() -> bringInSync(b));
         }
@@ -454,9 +456,19 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     /** A replica of a primary still in the view whose map no longer names this node is dropped. */
-    private void dropReplicasNoLongerOurs(ClusterTopology topology, String self) {
-        Set<String> live = new HashSet<>();
-        topology.members().forEach(m -> live.add(m.nodeId()));
+    private void dropReplicasNoLongerOurs(ClusterTopology topology, ClusterNode n) {
+        String self = n.self().nodeId();
+        Map<String, String> now = new HashMap<>();
+        topology.members().forEach(m -> now.put(m.nodeId(), String.valueOf(n.incarnation(m.nodeId()))));
+        Map<String, String> before;
+        synchronized (order) {
+            before = memberIncarnations;
+            memberIncarnations = Map.copyOf(now);
+        }
+        // A primary that restarted is live again, but its previous self is gone: its failover node takes
+        // that over from this replica (Takeover), so the replica stays until the next view.
+        Set<String> live = new HashSet<>(now.keySet());
+        live.removeIf(id -> before.containsKey(id) && !before.get(id).equals(now.get(id)));
         replicas.dropAllBut(live, origin -> topology.failover().getOrDefault(origin, List.of()).stream()
                 .anyMatch(f -> f.nodeId().equals(self)));
     }

@@ -144,13 +144,23 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * Client connection keys of the nodes this node took over, as they were then (the most recent
      * 100,000): key to node id. Such a client is this node's to serve, even once its node is back.
      */
-    private final Map<String, String> formerClients = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<String, String>() {
+    private final Map<String, FormerClient> formerClients = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<String, FormerClient>() {
                 @Override
-                protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                protected boolean removeEldestEntry(Map.Entry<String, FormerClient> eldest) {
                     return size() > 100_000;
                 }
             });
+
+    /**
+     * A client connection of a node this node took over, as that node was then. Good for one
+     * admission here, within {@link #FORMER_CLIENT_TTL_NS}: after that the client may have been a
+     * client of the node's next start, which this node knows nothing of.
+     */
+    private record FormerClient(String nodeId, long sinceNs) {
+    }
+
+    private static final long FORMER_CLIENT_TTL_NS = 60_000_000_000L;
     /** The answer to 'K' that says: a takeover of you is under way here, ask again. */
     private static final long PENDING = -2;
 
@@ -700,7 +710,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         long start = clock.getAsLong();
         // Its clients are this node's from now on, even once it is back: they recover here.
-        taken.clients().forEach(key -> formerClients.put(key, gone.nodeId()));
+        long sinceNs = clock.getAsLong();
+        taken.clients().forEach(key -> formerClients.put(key, new FormerClient(gone.nodeId(), sinceNs)));
         Map<String, Map<Long, byte[]>> messages = new java.util.LinkedHashMap<>();
         int skipped = 0;
         for (Map.Entry<String, Map<Long, byte[]>> q : taken.messages().entrySet()) {
@@ -813,13 +824,18 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             a.answer().complete(admitOwnClient(a, live));
             return true;
         }
-        if (a.key() != null && a.from().equals(formerClients.get(a.key()))) {
+        FormerClient former = a.key() == null ? null : formerClients.get(a.key());
+        if (former != null && former.nodeId().equals(a.from()) && clock.getAsLong() - former.sinceNs() < FORMER_CLIENT_TTL_NS) {
             // A client of the node as it was when this node took it over, even if that node is back since.
             if (pending.contains(a.from())) {
                 return false;
             }
+            formerClients.remove(a.key());
             a.answer().complete(Broker.Admission.AS_OWNER);
             return true;
+        }
+        if (former != null) {
+            formerClients.remove(a.key()); // it comes back from elsewhere, or too late: judged as any other
         }
         if (live.containsKey(a.from())) {
             if (clock.getAsLong() - a.deadlineNs() < 0) {

@@ -1,8 +1,22 @@
 /**
- * Cluster membership: {@link io.tern.cluster.ClusterNode} joins a JGroups channel whose addresses
- * carry each node's {@link io.tern.protocol.NodeInfo}; on every view a
- * {@link io.tern.cluster.FailoverPolicy} (by default {@link io.tern.cluster.RingFailoverPolicy})
- * computes each node's failover nodes, and the quorum rule says whether this node's partition may
- * accept sends. Stacks ship as resources under {@code tern/jgroups/}.
+ * Cluster membership, replication and takeover.
+ *
+ * <ul>
+ *   <li>{@link io.tern.cluster.ClusterNode}: a JGroups channel whose addresses carry each node's
+ *       {@link io.tern.protocol.NodeInfo}; on every view a {@link io.tern.cluster.FailoverPolicy} (by
+ *       default {@link io.tern.cluster.RingFailoverPolicy}) computes each node's failover nodes, and
+ *       the quorum rule says whether this node's partition may accept sends. Stacks ship as
+ *       resources under {@code tern/jgroups/}.</li>
+ *   <li>{@link io.tern.cluster.ReplicatingStore}: the primary side of replication (a commit waits
+ *       for every failover node of the map); {@link io.tern.cluster.Replicas}: the backup side;
+ *       {@link io.tern.cluster.ReplicationMessage}: their messages.</li>
+ *   <li>{@link io.tern.cluster.Takeover}: who takes over a dead, paused or restarted node, the
+ *       check a node makes before it serves, and which node serves a client of a taken-over node;
+ *       {@link io.tern.cluster.TakeoverRecords}: the synced record of takeovers;
+ *       {@code GoneConfirmation}: the majority's word that a node is gone; {@code TakeoverMessage}:
+ *       their encoding.</li>
+ *   <li>{@link io.tern.cluster.ClusteredNode}: assembles all of it around a broker, for the server
+ *       and for the tests alike.</li>
+ * </ul>
  */
 package io.tern.cluster;

@@ -1,0 +1,41 @@
+package io.tern.cluster;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Every replication message reads back as written; a short or unknown one is refused with a reason. */
+@Timeout(10)
+class ReplicationMessageTest {
+    @Test
+    void everyMessageReadsBackAsWritten() {
+        byte[] body = {1, 2, 3};
+        for (ReplicationMessage m : List.of(new ReplicationMessage.Batch(5, body), new ReplicationMessage.Ack(6),
+                new ReplicationMessage.Refused(7), new ReplicationMessage.SnapshotBegin(8, 42),
+                new ReplicationMessage.SnapshotChunk(8, body), new ReplicationMessage.SnapshotEnd(8),
+                new ReplicationMessage.InSync(8))) {
+            byte[] framed = new byte[m.encode().length + 2];
+            System.arraycopy(m.encode(), 0, framed, 2, m.encode().length);
+            ReplicationMessage back = ReplicationMessage.decode(framed, 2, framed.length - 2);
+            assertThat(back.getClass()).isEqualTo(m.getClass());
+            assertThat(back.toString()).isEqualTo(m.toString());
+        }
+        ReplicationMessage.SnapshotBegin begin = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(
+                new ReplicationMessage.SnapshotBegin(8, 42).encode(), 0, 17);
+        assertThat(begin.discardedEpoch()).isEqualTo(42);
+    }
+
+    @Test
+    void aShortOrUnknownMessageIsRefused() {
+        assertThatThrownBy(() -> ReplicationMessage.decode(new byte[] {'A', 0, 0}, 0, 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 9 bytes");
+        byte[] unknown = new ReplicationMessage.Ack(1).encode();
+        unknown[0] = 'X';
+        assertThatThrownBy(() -> ReplicationMessage.decode(unknown, 0, unknown.length))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown replication message type X");
+    }
+}
