@@ -71,8 +71,11 @@ final class Replica {
         buffered.clear();
         syncing = true;
         lastSeq = cutSeq;
-        synced.complete(null); // an earlier snapshot that never ended: its waiting batches are in this one
+        // An earlier snapshot that never ended: the batches that waited for it are in this one, and are
+        // acknowledged when this one has ended.
+        CompletableFuture<Void> earlier = synced;
         synced = new CompletableFuture<>();
+        synced.whenComplete((ok, e) -> earlier.complete(null));
     }
 
     synchronized void snapshotChunk(StoreBatch chunk) {

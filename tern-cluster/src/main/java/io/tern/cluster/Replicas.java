@@ -112,8 +112,15 @@ public final class Replicas {
             refusing.accept(from);
             return;
         }
+        Replica existing = replicas.get(from);
+        if (existing == null && !(message instanceof ReplicationMessage.SnapshotBegin)) {
+            // No snapshot began here (this node restarted, or dropped the replica): nothing to add to, nothing
+            // to acknowledge. The primary's next view change brings this node in sync from a snapshot.
+            LOG.debug("Ignoring replication message {} from {}: no snapshot of it began here", message, from);
+            return;
+        }
         if (message instanceof ReplicationMessage.Batch b) {
-            CompletableFuture<Void> kept = replica(from).batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length));
+            CompletableFuture<Void> kept = existing.batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length));
             kept.whenComplete((ok, failure) -> {
                 if (failure != null) {
                     LOG.error("Could not write batch {} of {} to the replica on disk; it is kept in memory: {}", b.seq(), from,
@@ -124,9 +131,9 @@ public final class Replicas {
         } else if (message instanceof ReplicationMessage.SnapshotBegin s) {
             replica(from).beginSnapshot(s.cut());
         } else if (message instanceof ReplicationMessage.SnapshotChunk c) {
-            replica(from).snapshotChunk(StoreBatchCodec.decode(c.batch(), 0, c.batch().length));
+            existing.snapshotChunk(StoreBatchCodec.decode(c.batch(), 0, c.batch().length));
         } else if (message instanceof ReplicationMessage.SnapshotEnd e) {
-            replica(from).endSnapshot().whenComplete((ok, failure) -> node.send(from, new ReplicationMessage.InSync(e.cut()).encode()));
+            existing.endSnapshot().whenComplete((ok, failure) -> node.send(from, new ReplicationMessage.InSync(e.cut()).encode()));
         }
     }
 

@@ -94,22 +94,35 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             needed.addAll(target);
         }
 
-        synchronized void confirmed(String backup) {
-            confirmed.add(backup);
-            if (needed.remove(backup) && needed.isEmpty()) {
+        /** Completes {@link #done} outside this monitor: what runs on completion may commit again. */
+        void confirmed(String backup) {
+            boolean complete;
+            synchronized (this) {
+                confirmed.add(backup);
+                complete = needed.remove(backup) && needed.isEmpty();
+            }
+            if (complete) {
                 done.complete(null);
             }
         }
 
-        /** The map's failover nodes are now {@code target}: those not in it are not waited for, new ones are. */
-        synchronized void retarget(Set<String> target) {
-            needed.retainAll(target);
-            for (String t : target) {
-                if (!confirmed.contains(t)) {
-                    needed.add(t);
+        /**
+         * The map's failover nodes are now {@code target}: those not in it are not waited for, new ones
+         * are; one that left and came back must confirm again (it may have lost its replica meanwhile).
+         */
+        void retarget(Set<String> target) {
+            boolean complete;
+            synchronized (this) {
+                needed.retainAll(target);
+                confirmed.retainAll(target);
+                for (String t : target) {
+                    if (!confirmed.contains(t)) {
+                        needed.add(t);
+                    }
                 }
+                complete = needed.isEmpty();
             }
-            if (needed.isEmpty()) {
+            if (complete) {
                 done.complete(null);
             }
         }
@@ -181,6 +194,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
         CompletableFuture<Void> stored;
         Waiting replicated = null;
+        List<String> failedSends = new java.util.ArrayList<>();
+        long seq;
         synchronized (order) {
             while (paused) {
                 try {
@@ -195,7 +210,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 return CompletableFuture.failedFuture(new BrokerException(ErrorCode.NOT_IN_QUORUM, "node "
                         + node.self().name() + " has no quorum (the majority may be taking it over): nothing was stored"));
             }
-            long seq = ++lastSeq;
+            seq = ++lastSeq;
             stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
                     : sync ? local.commit(batch) : local.commitLazily(batch);
             localInFlight.add(stored);
@@ -206,12 +221,15 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 for (String b : backups) {
                     // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
                     if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {
-                        sendFailed(b, "replicating batch " + seq);
+                        failedSends.add(b); // handled below, outside the lock: failing a commit may commit again
                     }
                 }
                 long s = seq;
                 replicated.done.whenComplete((ok, e) -> waiting.remove(s));
             }
+        }
+        for (String b : failedSends) {
+            sendFailed(b, "replicating batch " + seq);
         }
         CompletableFuture<Void> s = stored;
         stored.whenComplete((ok, e) -> localInFlight.remove(s));
@@ -225,7 +243,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      */
     private void sendFailed(String backup, String what) {
         String reason = "replication to failover node " + backup + " failed (" + what + ")";
-        failWaiting(backup, ErrorCode.STORE_FAILURE, reason);
         synchronized (order) {
             Set<String> kept = new LinkedHashSet<>(backups);
             kept.remove(backup);
@@ -234,6 +251,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 snapshots.schedule(() -> bringInSync(backup), RESYNC_DELAY_MS, TimeUnit.MILLISECONDS);
             }
         }
+        failWaiting(backup, ErrorCode.STORE_FAILURE, reason);
     }
 
     /** Fails the waiting commits that need {@code backup} (all of them if null). */
@@ -313,9 +331,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * wait for it complete then.
      */
     private void bringInSync(String backup) {
-        Snapshot snapshot;
-        long cut;
-        List<StoreBatch.Mark> out;
+        Snapshot snapshot = null;
+        long cut = 0;
+        List<StoreBatch.Mark> out = List.of();
+        boolean beginFailed = false;
         synchronized (order) {
             if (detached || !target.contains(backup)) {
                 syncing.remove(backup);
@@ -336,17 +355,17 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 ClusterNode.Sent sent = node.trySend(backup, new ReplicationMessage.SnapshotBegin(cut, discardedEpoch.getAsLong()).encode());
                 if (sent != ClusterNode.Sent.SENT) {
                     snapshot.close();
+                    snapshot = null;
                     syncing.remove(backup);
-                    if (sent == ClusterNode.Sent.FAILED) {
-                        sendFailed(backup, "starting its snapshot");
-                    }
-                    return;
+                    beginFailed = sent == ClusterNode.Sent.FAILED;
                 }
-                syncing.remove(backup);
-                Set<String> with = new LinkedHashSet<>(backups);
-                with.add(backup);
-                backups = Set.copyOf(with);
-                syncedIncarnation.put(backup, node.incarnation(backup));
+                if (snapshot != null) {
+                    syncing.remove(backup);
+                    Set<String> with = new LinkedHashSet<>(backups);
+                    with.add(backup);
+                    backups = Set.copyOf(with);
+                    syncedIncarnation.put(backup, node.incarnation(backup));
+                }
             }
         } finally {
             synchronized (order) {
@@ -354,9 +373,15 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 order.notifyAll();
             }
         }
-        try (snapshot) {
+        if (beginFailed) {
+            sendFailed(backup, "starting its snapshot"); // outside the lock: failing a commit may commit again
+        }
+        if (snapshot == null) {
+            return;
+        }
+        try (Snapshot streaming = snapshot) {
             Chunks chunks = new Chunks(backup, cut);
-            snapshot.read(Recovery.asOps(chunks::add));
+            streaming.read(Recovery.asOps(chunks::add));
             out.forEach(chunks::add); // after the messages they mark
             chunks.flush();
             if (chunks.failed || node.trySend(backup, new ReplicationMessage.SnapshotEnd(cut).encode()) == ClusterNode.Sent.FAILED) {

@@ -35,7 +35,7 @@ import java.util.concurrent.Executors;
  * message := 'O' node:utf epoch:i64   -- the sender took node over at epoch (to every member)
  *          | 'K'                      -- was I taken over? (from a returning node)
  *          | 'N' taken:bool epoch:i64 taker:utf -- the answer (epoch -2: a takeover of you is under way here)
- *          | 'P'                      -- I discarded what was taken over: forget the record
+ *          | 'P' epoch:i64            -- I discarded for the takeover at epoch: forget records up to it
  *          | 'T' epoch:i64 taker:utf   -- you were taken over at epoch (to a node in the view; 'P' if stale)
  *          | 'B'                      -- I serve clients (again): those that failed over from me may come back
  *          ('Q' and 'Y', the confirmation before a takeover: see GoneConfirmation)
@@ -139,7 +139,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     /** The newest takeover of this node that it has discarded its messages for, how many, and by whom; guarded by discarding. */
     private volatile long handledEpoch = -1; // written under discarding; read without it (replication's lock order)
     private int handledDropped;
-    private String handledTaker;
+    private volatile String handledTaker;
     /**
      * Client connection keys of the nodes this node took over, as they were then (the most recent
      * 100,000): key to node id. Such a client is this node's to serve, even once its node is back.
@@ -236,7 +236,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * here of that takeover or an older one is stale (this node missed the primary's 'P').
      */
     private void forgetIfStale(String primary, long epoch) {
-        knownDiscarded.merge(primary, epoch, Math::max);
+        if (epoch != Long.MAX_VALUE) {
+            knownDiscarded.merge(primary, epoch, Math::max);
+        }
         TakeoverRecords.Record r = records.get(primary);
         if (r != null && r.epoch() <= epoch) {
             LOG.info("Forgetting the takeover of {} at epoch {}: it discarded for it already", primary, r.epoch());
@@ -267,8 +269,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     store.replicas().drop(taken);
                 }
                 case 'K' -> {
-                    TakeoverRecords.Record r = records.get(from);
-                    boolean underWay = r == null && pending.contains(from);
+                    boolean underWay = pending.contains(from); // before any older record of it
+                    TakeoverRecords.Record r = underWay ? null : records.get(from);
                     node.send(from, TakeoverMessage.encode('N', out -> {
                         out.writeBoolean(r != null || underWay);
                         out.writeLong(underWay ? PENDING : r == null ? 0 : r.epoch());
@@ -285,7 +287,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     }
                 }
                 case 'P' -> {
-                    record(from, null); // its replication is accepted again (Replicas.setTakenOver)
+                    // It discarded for the takeover at that epoch: that record and older ones go (and its
+                    // replication is accepted again, Replicas.setTakenOver); a newer one stays.
+                    long discarded = in.available() >= 8 ? in.readLong() : Long.MAX_VALUE;
+                    forgetIfStale(from, discarded);
                 }
                 case 'B' -> failBackTo(from);
                 case 'W' -> {
@@ -322,7 +327,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     String taker = in.readUTF();
                     if (epoch <= lastDiscardedEpoch()) {
                         // The sender missed this node's word that it discarded for that takeover: say it again.
-                        node.send(from, TakeoverMessage.encode('P', out -> { }));
+                        node.send(from, discardedMessage());
                     } else {
                         worker.execute(() -> discardIfNew(new TakeoverRecords.Record(epoch, taker), "merged back into the view"));
                     }
@@ -428,6 +433,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         return newest;
     }
 
+    /** 'P': this node discarded for the takeover at its last discarded epoch; older records of it are stale. */
+    private byte[] discardedMessage() {
+        long epoch = lastDiscardedEpoch();
+        return TakeoverMessage.encode('P', out -> out.writeLong(epoch));
+    }
+
     /** Tells {@code nodeId} that it was taken over ('T'). */
     private void tell(String nodeId, TakeoverRecords.Record r) {
         node.send(nodeId, TakeoverMessage.encode('T', out -> {
@@ -473,7 +484,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             dropped = broker.discardStoredMessages();
             LOG.warn("This node was taken over while it was gone (epoch {}; {}): discarded {} stored message(s) its "
                     + "failover node owns now", epoch, how, dropped);
-            node.sendToOthers(TakeoverMessage.encode('P', out -> { }));
+            node.sendToOthers(discardedMessage());
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("could not close the client connections before discarding", e);
         } catch (InterruptedException e) {
@@ -496,7 +507,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         // 'P' again: the one sent at the discard may have gone out before this node knew every member.
         // Unicast and in order, so each member forgets the record (and accepts this node's replication)
         // before the snapshots of the resync reach it.
-        node.sendToOthers(TakeoverMessage.encode('P', out -> { }));
+        node.sendToOthers(discardedMessage());
         store.resync();
         node.sendToOthers(TakeoverMessage.encode('B', out -> { }));
         worker.execute(this::takeOverReplicasOfAbsentNodes);
@@ -709,9 +720,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             LOG.error("{} left before its replica here was in sync: taking over what arrived", gone.name());
         }
         long start = clock.getAsLong();
-        // Its clients are this node's from now on, even once it is back: they recover here.
-        long sinceNs = clock.getAsLong();
-        taken.clients().forEach(key -> formerClients.put(key, new FormerClient(gone.nodeId(), sinceNs)));
         Map<String, Map<Long, byte[]>> messages = new java.util.LinkedHashMap<>();
         int skipped = 0;
         for (Map.Entry<String, Map<Long, byte[]>> q : taken.messages().entrySet()) {
@@ -734,6 +742,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         try {
             count = broker.adopt(taken.queues(), messages, taken.duplicateIds(), taken.owners(), () -> {
                 pauseForTests(gone);
+                long sinceNs = clock.getAsLong();
+                // Its clients are this node's from now on, even once it is back: they recover here.
+                taken.clients().forEach(key -> formerClients.put(key, new FormerClient(gone.nodeId(), sinceNs)));
                 record(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // throws if the record is not durable: nothing is delivered
                 node.sendToOthers(TakeoverMessage.encode('O', out -> {
                     out.writeUTF(gone.nodeId());
@@ -852,9 +863,25 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         NodeInfo o = owner == null || owner.equals(selfId) ? null : live.get(owner);
         a.answer().complete(o == null || o.clientUris().isEmpty()
-                ? (selfId.equals(owner) ? Broker.Admission.AS_OWNER : Broker.Admission.WITHOUT_RECOVERY)
+                ? (selfId.equals(owner) && tookOver(a.from()) ? Broker.Admission.AS_OWNER : Broker.Admission.WITHOUT_RECOVERY)
                 : Broker.Admission.redirect(o.clientUris().get(0)));
         return true;
+    }
+
+    /** True if a recorded takeover of {@code nodeId} (or of its taker, and so on) was this node's. */
+    private boolean tookOver(String nodeId) {
+        String current = nodeId;
+        for (int hops = 0; hops < 16; hops++) {
+            TakeoverRecords.Record r = records.get(current);
+            if (r == null || r.taker().isEmpty()) {
+                return false;
+            }
+            if (r.taker().equals(selfId)) {
+                return true;
+            }
+            current = r.taker();
+        }
+        return false;
     }
 
     /**

@@ -463,8 +463,10 @@ public final class TernSession implements Session, QueueSession, TopicSession {
          * the commit is done. Otherwise its outcome stays unknown and commit() says so.
          */
         private void finishCommit(Transport t, long[] ids, long timeoutMs) {
-            for (long settled : ids) {
-                if (settled != 1) {
+            for (int i = 0; i < ids.length; i++) {
+                long settled = ids[i];
+                // Only what the transaction received counts; messages still buffered unseen go back to their queue.
+                if (listed.get(i).state() == Request.Held.ACKED && settled != 1) {
                     LOG.warn("Session {}: the commit in flight when its link broke cannot be settled on the new server "
                             + "(it answered {} for the {} message(s) the transaction received)", id,
                             java.util.Arrays.toString(ids), ids.length);
