@@ -3,6 +3,7 @@ package io.tern.it;
 import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.ServerProcess;
+import io.tern.testkit.CheckedDrain;
 import io.tern.testkit.Ports;
 import io.tern.testkit.SettlingReceiver;
 import io.tern.testkit.TestNetwork;
@@ -162,28 +163,16 @@ class HighAvailabilitySystemTest {
             sender.join(30_000);
             // A queue's messages stay on the node that stores them (no redistribution yet): what was sent
             // to another node while the clients were away is taken there.
-            List<Connection> drains = new ArrayList<>();
+            List<CheckedDrain> drains = new ArrayList<>();
             try {
                 for (ServerProcess n : nodes) {
                     if (n.isAlive() && !serverOf(consumerConnection).endsWith(":" + n.port())) {
-                        Connection d = new TernConnectionFactory(n.url() + "?failover=false").createConnection();
-                        drains.add(d);
-                        Session s = d.createSession(false, Session.CLIENT_ACKNOWLEDGE);
-                        s.createConsumer(s.createQueue("ha")).setMessageListener(m -> {
-                            try {
-                                checker.received(m.getJMSMessageID());
-                                m.acknowledge();
-                                checker.acknowledged(m.getJMSMessageID());
-                            } catch (JMSException e) {
-                                errors.add(e);
-                            }
-                        });
-                        d.start();
+                        drains.add(new CheckedDrain(n.url(), "ha", checker, errors::add));
                     }
                 }
                 await().atMost(Duration.ofSeconds(90)).until(() -> checker.lost().isEmpty() || !errors.isEmpty());
             } finally {
-                for (Connection d : drains) {
+                for (CheckedDrain d : drains) {
                     d.close();
                 }
             }

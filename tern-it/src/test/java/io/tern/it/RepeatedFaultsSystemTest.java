@@ -3,6 +3,7 @@ package io.tern.it;
 import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.ServerProcess;
+import io.tern.testkit.CheckedDrain;
 import io.tern.testkit.Ports;
 import io.tern.testkit.SettlingReceiver;
 import io.tern.testkit.TotalQueueChecker;
@@ -279,23 +280,10 @@ class RepeatedFaultsSystemTest {
 
     /** With no redistribution yet, a queue's messages stay where they were stored: a consumer on each node takes them. */
     private void drainEveryNode() throws Exception {
-        List<Connection> drains = new ArrayList<>();
+        List<CheckedDrain> drains = new ArrayList<>();
         try {
             for (ServerProcess n : nodes) {
-                Connection d = new TernConnectionFactory(n.url() + "?failover=false").createConnection();
-                drains.add(d);
-                d.setExceptionListener(errors::add);
-                Session s = d.createSession(false, Session.CLIENT_ACKNOWLEDGE);
-                s.createConsumer(s.createQueue("chaos")).setMessageListener(m -> {
-                    try {
-                        checker.received(m.getJMSMessageID());
-                        m.acknowledge();
-                        checker.acknowledged(m.getJMSMessageID());
-                    } catch (JMSException e) {
-                        errors.add(e);
-                    }
-                });
-                d.start();
+                drains.add(new CheckedDrain(n.url(), "chaos", checker, errors::add));
             }
             try {
                 await().atMost(Duration.ofSeconds(120)).until(() -> checker.lost().isEmpty() || !errors.isEmpty());
@@ -303,7 +291,7 @@ class RepeatedFaultsSystemTest {
                 LOG.error("Messages still missing after the drain: {}", checker.lost()); // the assertions say more
             }
         } finally {
-            for (Connection d : drains) {
+            for (CheckedDrain d : drains) {
                 d.close();
             }
         }
