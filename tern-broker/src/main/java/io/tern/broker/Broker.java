@@ -611,6 +611,9 @@ public final class Broker implements AutoCloseable {
      * stay out with their consumer), as one more replicated batch. If that fails too, the node has
      * lost the quorum or was taken over: a node taken over discards its whole store when it learns it.
      */
+    /** Orders undos of failed commits with a discard (see {@link #discardLeftInStore}). */
+    private final Object undoing = new Object();
+
     private void undo(StoreBatch failed, List<Delivery> acks, Throwable cause) {
         StoreBatch undo = new StoreBatch();
         for (StoreBatch.Op op : failed.ops()) {
@@ -626,13 +629,20 @@ public final class Broker implements AutoCloseable {
         if (undo.isEmpty()) {
             return;
         }
-        LOG.warn("A commit failed ({}): undoing its {} stored change(s)", storeFailure(cause).getMessage(), undo.ops().size());
-        store.commit(undo).whenComplete((ok, failure) -> {
-            if (failure != null) {
-                LOG.warn("Could not undo a failed commit ({}); a node that was taken over discards its store anyway",
-                        storeFailure(failure).getMessage());
+        synchronized (undoing) {
+            if (availability.state() == NodeState.FENCED) {
+                // It discards its store (it was taken over): an undo written now could come after the discard.
+                LOG.warn("A commit failed ({}) while this node discards its store: not undone", storeFailure(cause).getMessage());
+                return;
             }
-        });
+            LOG.warn("A commit failed ({}): undoing its {} stored change(s)", storeFailure(cause).getMessage(), undo.ops().size());
+            store.commit(undo).whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    LOG.warn("Could not undo a failed commit ({}); a node that was taken over discards its store anyway",
+                            storeFailure(failure).getMessage());
+                }
+            });
+        }
     }
 
     /**
@@ -1135,6 +1145,14 @@ public final class Broker implements AutoCloseable {
 
     /** Removes what the store still holds besides the queues' entries (a commit that failed and could not be undone). */
     private int discardLeftInStore() {
+        // An undo of a failed commit may still be on its way to the disk (the failure that made this node
+        // discard failed it a moment ago): the snapshot must see it. The node is fenced now, so no undo
+        // starts after this.
+        CompletableFuture<Void> undone;
+        synchronized (undoing) {
+            undone = store.written();
+        }
+        undone.join();
         StoreBatch batch = new StoreBatch();
         try (MessageStore.Snapshot s = store.snapshot()) {
             s.read(MessageStore.Recovery.asOps(op -> {

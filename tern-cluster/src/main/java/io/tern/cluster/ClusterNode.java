@@ -74,7 +74,9 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private final Set<String> leaveNotSeenBy = new HashSet<>(); // guarded by this
     private Set<String> lastStable;                         // guarded by this
     private volatile ClusterTopology topology;
-    private volatile long viewId;
+    private volatile long viewId = -1;
+    /** False if the last view was a merge, or this node missed views before it (see {@link #viewContinuous}). */
+    private volatile boolean viewContinuous;
     private final java.util.concurrent.atomic.AtomicLong sendFailures = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean quorum = true;
     /** Members of the last stable view that count for the quorum of the latest view (graceful leavers do not). */
@@ -269,6 +271,16 @@ public final class ClusterNode implements Receiver, AutoCloseable {
      * merge numbers its view above every merged one, so a later view of the same cluster (in which a
      * node came back and left again) always has a greater id, whatever the members' clocks say.
      */
+    /**
+     * True if this node installed the view before the current one, and the current one is not a
+     * merge: it saw every change of the membership. False for its first view, after a merge, and when
+     * it missed views (it was paused while the others went on without it): what it learned from a
+     * member before may be stale, as that member may have changed its failover nodes meanwhile.
+     */
+    public boolean viewContinuous() {
+        return viewContinuous;
+    }
+
     public long viewId() {
         return viewId;
     }
@@ -315,7 +327,9 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         boolean quorumChanged = q != quorum;
         members = List.copyOf(infos);
         addresses = Map.copyOf(byId);
-        viewId = view.getViewId().getId();
+        long id = view.getViewId().getId();
+        viewContinuous = viewId >= 0 && id == viewId + 1 && !(view instanceof org.jgroups.MergeView);
+        viewId = id;
         senderIds.keySet().retainAll(view.getMembers());
         senderAddresses.values().retainAll(view.getMembers());
         topology = t;

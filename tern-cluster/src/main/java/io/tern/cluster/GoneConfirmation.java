@@ -6,15 +6,12 @@ import org.slf4j.LoggerFactory;
 
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -40,15 +37,14 @@ final class GoneConfirmation implements ClusterNode.PayloadHandler {
     private static final long ANSWER_WAIT_NS = 300_000_000L;
 
     private final ClusterNode node;
+    private final MemberPoll poll;
     private final LongSupplier clock;
     private final ScheduledExecutorService timer;
-    /** Confirmations under way: round to the members that answered that they see the nodes gone. */
-    private final Map<Long, Set<String>> confirmations = new ConcurrentHashMap<>();
-    private final AtomicLong rounds = new AtomicLong();
     private volatile boolean closed;
 
-    GoneConfirmation(ClusterNode node, LongSupplier nanoClock, ScheduledExecutorService timer) {
+    GoneConfirmation(ClusterNode node, MemberPoll poll, LongSupplier nanoClock, ScheduledExecutorService timer) {
         this.node = node;
+        this.poll = poll;
         this.clock = nanoClock;
         this.timer = timer;
         node.addPayloadHandler(TYPES, this);
@@ -73,11 +69,8 @@ final class GoneConfirmation implements ClusterNode.PayloadHandler {
                         ? "back in the view" : "this node lost the quorum before a majority confirmed them gone");
                 return false;
             }
-            int yes;
-            try {
-                yes = askOnce(gone, incarnations, quorumBase);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            int yes = askOnce(gone, incarnations, quorumBase);
+            if (Thread.currentThread().isInterrupted()) {
                 return false;
             }
             if ((1 + yes) * 2 > quorumBase) {
@@ -101,30 +94,21 @@ final class GoneConfirmation implements ClusterNode.PayloadHandler {
     }
 
     /** One round: asks every other member, and returns how many said yes before the round's deadline. */
-    private int askOnce(List<NodeInfo> gone, Map<String, String> incarnations, int quorumBase) throws InterruptedException {
-        long round = rounds.incrementAndGet();
-        Set<String> yes = ConcurrentHashMap.newKeySet();
-        confirmations.put(round, yes);
-        try {
-            node.sendToOthers(TakeoverMessage.encode('Q', out -> {
-                out.writeLong(round);
-                out.writeInt(gone.size());
-                for (NodeInfo g : gone) {
-                    out.writeUTF(g.nodeId());
-                    out.writeUTF(incarnations.getOrDefault(g.nodeId(), ""));
-                }
-            }));
-            // A member answers once its view drops the nodes too, or no after ANSWER_WAIT_NS.
-            long deadlineNs = clock.getAsLong() + ANSWER_WAIT_NS + 200_000_000L;
-            synchronized (confirmations) {
-                while ((1 + yes.size()) * 2 <= quorumBase && clock.getAsLong() - deadlineNs < 0) {
-                    confirmations.wait(Math.max(1, (deadlineNs - clock.getAsLong()) / 1_000_000L));
-                }
+    private int askOnce(List<NodeInfo> gone, Map<String, String> incarnations, int quorumBase) {
+        // A member answers once its view drops the nodes too, or no after ANSWER_WAIT_NS.
+        Map<String, Boolean> answers = poll.ask(round -> TakeoverMessage.encode('Q', out -> {
+            out.writeLong(round);
+            out.writeInt(gone.size());
+            for (NodeInfo g : gone) {
+                out.writeUTF(g.nodeId());
+                out.writeUTF(incarnations.getOrDefault(g.nodeId(), ""));
             }
-            return yes.size();
-        } finally {
-            confirmations.remove(round);
-        }
+        }), got -> (1 + yeses(got)) * 2 > quorumBase, ANSWER_WAIT_NS / 1_000_000L + 200);
+        return yeses(answers);
+    }
+
+    private static int yeses(Map<String, Boolean> answers) {
+        return (int) answers.values().stream().filter(Boolean::booleanValue).count();
     }
 
     @Override
@@ -141,13 +125,7 @@ final class GoneConfirmation implements ClusterNode.PayloadHandler {
                 }
                 answerWhenGone(from, round, asked, clock.getAsLong() + ANSWER_WAIT_NS);
             } else {
-                Set<String> yes = confirmations.get(round);
-                if (in.readBoolean() && yes != null) {
-                    synchronized (confirmations) {
-                        yes.add(from);
-                        confirmations.notifyAll();
-                    }
-                }
+                poll.answered(round, from, in.readBoolean());
             }
         } catch (IOException e) {
             LOG.warn("Malformed takeover confirmation from {}: {}", from, e.getMessage());

@@ -29,6 +29,15 @@ final class Replica {
     private final java.util.Set<String> clients = new java.util.HashSet<>();
     private boolean syncing;
     private long lastSeq;
+    /** Which start of the primary this replica is of ({@link ClusterNode#incarnation}); empty if not known. */
+    private String incarnation = "";
+    /**
+     * False once a batch came that is not the next one (this replica missed some), or when this
+     * node missed views (the primary may have brought another node in sync meanwhile) until the next
+     * snapshot: a takeover looks for a better replica then.
+     */
+    private boolean verified = true;
+    private boolean gap;
     /** The copy on this backup's disk, or null (replicas in memory only). */
     private final ReplicaDisk disk;
     private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
@@ -57,8 +66,14 @@ final class Replica {
         syncing = false;
     }
 
-    /** A snapshot taken at the primary's batch {@code cutSeq} follows; batches after it wait for it. */
-    synchronized void beginSnapshot(long cutSeq) {
+    /**
+     * A snapshot taken at the primary's batch {@code cutSeq} follows, of start {@code incarnation}
+     * of the primary; batches after it wait for it.
+     */
+    synchronized void beginSnapshot(long cutSeq, String incarnation) {
+        this.incarnation = incarnation == null ? "" : incarnation;
+        gap = false;
+        verified = true;
         if (disk != null) {
             disk.clear();
         }
@@ -102,6 +117,12 @@ final class Replica {
         if (seq <= lastSeq) {
             return CompletableFuture.completedFuture(null);
         }
+        if (gap || seq != lastSeq + 1) {
+            // Batches of a primary come in order, one after the other, from its snapshot's cut on: this
+            // replica missed some (its snapshot never came). It acknowledges nothing until a new snapshot.
+            gap = true;
+            return null;
+        }
         lastSeq = seq;
         if (syncing) {
             buffered.add(batch);
@@ -109,6 +130,45 @@ final class Replica {
             apply(batch);
         }
         return syncing ? synced : lastWrite;
+    }
+
+    /** Which start of the primary this replica is of; empty if not known. */
+    synchronized String incarnation() {
+        return incarnation;
+    }
+
+    /** True if this replica can stand in for its primary: its snapshot is complete and it missed no batch since. */
+    synchronized boolean complete() {
+        return !syncing && !gap;
+    }
+
+    /** False if this replica may be stale (see {@link #unverified}) or missed a batch. */
+    synchronized boolean verified() {
+        return verified && !gap;
+    }
+
+    /** This node missed views: its primary may have another failover node in sync now; the next snapshot verifies it again. */
+    synchronized void unverified() {
+        verified = false;
+    }
+
+    /**
+     * Everything this replica holds, as the batch that makes it again elsewhere (handed over to a
+     * takeover that holds an older one): queues, messages, duplicate ids, deliveries, client connections.
+     */
+    synchronized StoreBatch contents() {
+        StoreBatch all = new StoreBatch();
+        queues.forEach((q, d) -> all.add(new StoreBatch.PutQueue(q, d)));
+        messages.forEach((q, m) -> m.forEach((seq, bytes) -> all.add(new StoreBatch.AddMessage(q, seq, bytes))));
+        duplicateIds.forEach((bucket, ids) -> ids.forEach(id -> all.add(new StoreBatch.AddDuplicateId(bucket, id))));
+        out.forEach((q, m) -> m.forEach((seq, owner) -> all.add(new StoreBatch.MarkDelivered(q, seq, owner))));
+        clients.forEach(key -> all.add(new StoreBatch.ClientConnected(key)));
+        return all;
+    }
+
+    /** The newest batch of the primary this replica has (or waits for the snapshot to apply). */
+    synchronized long lastBatch() {
+        return lastSeq;
     }
 
     synchronized boolean isSyncing() {

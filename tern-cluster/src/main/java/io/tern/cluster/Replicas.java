@@ -44,7 +44,7 @@ public final class Replicas {
 
     /** What a backup held of a primary, handed over for a takeover; {@code owners}: queue to sequence to client session. */
     public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
-                        Map<String, Map<Long, String>> owners, Set<String> clients, boolean complete) {
+                        Map<String, Map<Long, String>> owners, Set<String> clients, boolean complete, long lastBatch) {
     }
 
     Replicas(Path replicaDir) {
@@ -102,6 +102,15 @@ public final class Replicas {
         if (message instanceof ReplicationMessage.SnapshotBegin b && b.discardedEpoch() >= 0) {
             discarded.accept(from, b.discardedEpoch());
         }
+        if (message instanceof ReplicationMessage.Retired d) {
+            Replica r = replicas.get(from);
+            // Only a replica of that start of the primary: one of its previous start may be under takeover.
+            if (r != null && (r.incarnation().isEmpty() || r.incarnation().equals(d.incarnation()))) {
+                LOG.info("Replica of {} dropped: that node does not replicate to this one any more", from);
+                drop(from);
+            }
+            return;
+        }
         if (takenOver.test(from)) {
             if (message instanceof ReplicationMessage.Batch b) {
                 node.send(from, new ReplicationMessage.Refused(b.seq()).encode());
@@ -115,12 +124,21 @@ public final class Replicas {
         Replica existing = replicas.get(from);
         if (existing == null && !(message instanceof ReplicationMessage.SnapshotBegin)) {
             // No snapshot began here (this node restarted, or dropped the replica): nothing to add to, nothing
-            // to acknowledge. The primary's next view change brings this node in sync from a snapshot.
+            // to acknowledge. A batch is answered: the primary brings this node in sync, or stops counting on it.
             LOG.debug("Ignoring replication message {} from {}: no snapshot of it began here", message, from);
+            if (message instanceof ReplicationMessage.Batch b) {
+                node.send(from, new ReplicationMessage.OutOfSync(b.seq()).encode());
+            }
             return;
         }
         if (message instanceof ReplicationMessage.Batch b) {
             CompletableFuture<Void> kept = existing.batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length));
+            if (kept == null) {
+                LOG.warn("Replica of {} missed batches before its batch {}: it acknowledges nothing until a new snapshot",
+                        from, b.seq());
+                node.send(from, new ReplicationMessage.OutOfSync(b.seq()).encode());
+                return;
+            }
             kept.whenComplete((ok, failure) -> {
                 if (failure != null) {
                     LOG.error("Could not write batch {} of {} to the replica on disk; it is kept in memory: {}", b.seq(), from,
@@ -129,11 +147,61 @@ public final class Replicas {
                 node.send(from, new ReplicationMessage.Ack(b.seq()).encode());
             });
         } else if (message instanceof ReplicationMessage.SnapshotBegin s) {
-            replica(from).beginSnapshot(s.cut());
+            LOG.info("Replica of {}: a snapshot at its batch {} begins", from, s.cut());
+            String incarnation = node.incarnation(from);
+            replica(from).beginSnapshot(s.cut(), incarnation == null ? "" : incarnation);
         } else if (message instanceof ReplicationMessage.SnapshotChunk c) {
             existing.snapshotChunk(StoreBatchCodec.decode(c.batch(), 0, c.batch().length));
         } else if (message instanceof ReplicationMessage.SnapshotEnd e) {
-            existing.endSnapshot().whenComplete((ok, failure) -> node.send(from, new ReplicationMessage.InSync(e.cut()).encode()));
+            existing.endSnapshot().whenComplete((ok, failure) -> {
+                LOG.info("Replica of {}: in sync from the snapshot at its batch {}", from, e.cut());
+                node.send(from, new ReplicationMessage.InSync(e.cut()).encode());
+            });
+        }
+    }
+
+    /** What this node holds of a primary, as a takeover compares it with the other members' replicas. */
+    public record Report(String incarnation, long lastBatch, boolean complete, boolean verified) {
+        /** True if this replica is a better stand-in than {@code other} (null: none) for that start of the primary. */
+        boolean betterThan(Report other) {
+            if (other == null) {
+                return true;
+            }
+            if (complete != other.complete) {
+                return complete;
+            }
+            return lastBatch > other.lastBatch;
+        }
+    }
+
+    /** What this node holds of {@code primary}; null if no replica, or one of another start than {@code incarnation} (empty: any). */
+    public Report report(String primary, String incarnation) {
+        Replica r = replicas.get(primary);
+        if (r == null || (!incarnation.isEmpty() && !r.incarnation().isEmpty() && !r.incarnation().equals(incarnation))) {
+            return null;
+        }
+        return new Report(r.incarnation(), r.lastBatch(), r.complete(), r.verified());
+    }
+
+    /** This node missed views: every replica it holds may be stale until its primary's next snapshot. */
+    void unverifyAll() {
+        replicas.values().forEach(Replica::unverified);
+    }
+
+    /** Everything the replica of {@code primary} holds, to hand over to a takeover elsewhere; null if none. */
+    io.tern.broker.store.StoreBatch contents(String primary) {
+        Replica r = replicas.get(primary);
+        return r == null ? null : r.contents();
+    }
+
+    /**
+     * Replaces the replica of {@code primary} with {@code complete}, one handed over whole by another
+     * member ({@link ReplicaHandover}), held in memory: the takeover stores it at once.
+     */
+    void install(String primary, Replica complete) {
+        Replica old = replicas.put(primary, complete);
+        if (old != null && old != complete) {
+            forget(old);
         }
     }
 
@@ -159,15 +227,6 @@ public final class Replicas {
         }
     }
 
-    /** Drops the replicas of primaries that are members ({@code live}) and whose failover nodes do not include this node. */
-    void dropAllBut(Set<String> live, Predicate<String> backedUp) {
-        for (String origin : List.copyOf(replicas.keySet())) {
-            if (live.contains(origin) && !backedUp.test(origin)) {
-                drop(origin);
-            }
-        }
-    }
-
     /** The takeover of {@code primary} has stored what it took: its replica's disk copy goes. */
     public void release(String primary) {
         ReplicaDisk d = handedOver.remove(primary);
@@ -188,7 +247,7 @@ public final class Replicas {
         if (r.disk() != null) {
             handedOver.put(primary, r.disk()); // deleted once the takeover has stored what it took
         }
-        return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), r.clients(), !r.isSyncing());
+        return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), r.clients(), r.complete(), r.lastBatch());
     }
 
     /**

@@ -63,10 +63,17 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private Set<String> backups = Set.of();                    // guarded by order
     /** The failover nodes being brought in sync. */
     private final Set<String> syncing = new HashSet<>();       // guarded by order
+    /** Backups whose snapshot has not been confirmed yet: backup to the snapshot's cut. */
+    private final Map<String, Long> unconfirmed = new HashMap<>(); // guarded by order
+    /**
+     * Make before break: backups in sync that the map no longer names, while its new failover nodes
+     * are not all in sync yet. They still get every batch and every commit waits for them too, so
+     * that what was acknowledged before the map changed is on a replica that can stand in for this
+     * node (a takeover gets it handed over, {@link ReplicaHandover}) until the new ones can.
+     */
+    private Set<String> retiring = Set.of();                   // guarded by order
     /** Which start of each backup got its snapshot (see {@link ClusterNode#incarnation}). */
     private final Map<String, String> syncedIncarnation = new HashMap<>(); // guarded by order
-    /** Which start of each member was in the last view. */
-    private Map<String, String> memberIncarnations = Map.of(); // guarded by order
     private boolean quorum = true;                             // guarded by order
     private long lastSeq;                                      // guarded by order
     private boolean paused;                                    // guarded by order
@@ -145,6 +152,13 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         this.replicas = new Replicas(replicaDir);
     }
 
+    private volatile long snapshotDelayMs;
+
+    /** Fault injection for tests: each snapshot for a new backup starts this much later (a slow network or a big store). */
+    public void delaySnapshotsForTests(long ms) {
+        this.snapshotDelayMs = ms;
+    }
+
     /** The backup side: what this node holds of the nodes it is a failover node of. */
     public Replicas replicas() {
         return replicas;
@@ -215,10 +229,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                     : sync ? local.commit(batch) : local.commitLazily(batch);
             localInFlight.add(stored);
             if (!target.isEmpty()) {
-                replicated = new Waiting(target);
+                replicated = new Waiting(union(target, retiring));
                 waiting.put(seq, replicated);
                 byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch)).encode();
-                for (String b : backups) {
+                for (String b : union(backups, retiring)) {
                     // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
                     if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {
                         failedSends.add(b); // handled below, outside the lock: failing a commit may commit again
@@ -243,6 +257,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      */
     private void sendFailed(String backup, String what) {
         String reason = "replication to failover node " + backup + " failed (" + what + ")";
+        if (stopRetiring(backup)) {
+            return;
+        }
         synchronized (order) {
             Set<String> kept = new LinkedHashSet<>(backups);
             kept.remove(backup);
@@ -252,6 +269,65 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             }
         }
         failWaiting(backup, ErrorCode.STORE_FAILURE, reason);
+    }
+
+    /**
+     * A retiring backup missed a batch (a send to it failed, or it says it is out of sync): it is no
+     * longer a stand-in, and commits stop waiting for it. False if it is not retiring.
+     */
+    private boolean stopRetiring(String backup) {
+        Set<String> waitFor;
+        synchronized (order) {
+            if (!retiring.contains(backup)) {
+                return false;
+            }
+            Set<String> rest = new LinkedHashSet<>(retiring);
+            rest.remove(backup);
+            retiring = Set.copyOf(rest);
+            waitFor = union(target, retiring);
+            node.trySend(backup, new ReplicationMessage.Retired(lastSeq, selfIncarnation()).encode());
+        }
+        LOG.warn("Former failover node {} missed a batch: it no longer stands in while the new ones get in sync", backup);
+        waiting.values().forEach(w -> w.retarget(waitFor));
+        return true;
+    }
+
+    /**
+     * A backup says it missed batches: it is brought in sync again. The commits waiting for it keep
+     * waiting: the new snapshot's confirmation covers them.
+     */
+    private void outOfSync(String backup, long seq) {
+        if (stopRetiring(backup)) {
+            return;
+        }
+        synchronized (order) {
+            if (!backups.contains(backup)) {
+                return; // already being brought in sync
+            }
+            LOG.warn("Failover node {} missed batches before batch {}: bringing it in sync again", backup, seq);
+            Set<String> kept = new LinkedHashSet<>(backups);
+            kept.remove(backup);
+            backups = Set.copyOf(kept);
+            unconfirmed.remove(backup);
+            if (target.contains(backup) && syncing.add(backup)) {
+                snapshots.schedule(() -> bringInSync(backup), RESYNC_DELAY_MS, TimeUnit.MILLISECONDS);
+            }
+        }
+    }
+
+    /** This start of this node, as the members know it ({@link ClusterNode#incarnation}); under order. */
+    private String selfIncarnation() {
+        String i = node.incarnation(node.self().nodeId());
+        return i == null ? "" : i;
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        if (b.isEmpty()) {
+            return a;
+        }
+        Set<String> all = new LinkedHashSet<>(a);
+        all.addAll(b);
+        return all;
     }
 
     /** Fails the waiting commits that need {@code backup} (all of them if null). */
@@ -280,6 +356,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         ClusterNode n;
         Set<String> now = new LinkedHashSet<>();
         Set<String> added = new LinkedHashSet<>();
+        Set<String> retired = new LinkedHashSet<>();
+        Set<String> waitFor;
         boolean wasAlone;
         synchronized (order) {
             n = node;
@@ -292,23 +370,44 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             }
             wasAlone = alone;
             if (!detached) {
+                // In sync and confirmed, and still the same start of that node: may stand in while the new ones sync.
+                Set<String> standIns = new LinkedHashSet<>(union(backups, retiring));
+                standIns.removeIf(b -> unconfirmed.containsKey(b)
+                        || !java.util.Objects.equals(syncedIncarnation.get(b), n.incarnation(b)));
                 target = Set.copyOf(now);
                 alone = now.isEmpty();
                 Set<String> kept = new LinkedHashSet<>(backups);
                 kept.retainAll(now);
                 // A backup that restarted lost its replica (or has an old one on disk): it gets a snapshot again.
                 kept.removeIf(b -> !java.util.Objects.equals(syncedIncarnation.get(b), n.incarnation(b)));
-                syncedIncarnation.keySet().retainAll(kept);
                 backups = Set.copyOf(kept); // new ones join once their snapshot's cut is set
+                unconfirmed.keySet().retainAll(kept);
                 syncing.retainAll(now);
                 for (String b : now) {
                     if (!backups.contains(b) && syncing.add(b)) {
                         added.add(b);
                     }
                 }
+                standIns.removeAll(now);
+                retiring = Set.copyOf(allInSync() ? Set.of() : standIns);
+                Set<String> keepIncarnation = union(kept, retiring);
+                syncedIncarnation.keySet().retainAll(keepIncarnation);
+                // Every other member not replicated to drops what it holds of this node: a former failover
+                // node, one being brought in sync, or one that was away while this node changed its map.
+                topology.members().forEach(m -> retired.add(m.nodeId()));
+                retired.remove(n.self().nodeId());
+                retired.removeAll(now);
+                retired.removeAll(retiring);
+                if (!retiring.isEmpty()) {
+                    LOG.info("Failover nodes {} get in sync; until they are, {} still stand in", now, retiring);
+                }
+            }
+            waitFor = union(target, retiring);
+            for (String r : retired) {
+                n.trySend(r, new ReplicationMessage.Retired(lastSeq, selfIncarnation()).encode()); // NOT_A_MEMBER: it dropped it at its view
             }
         }
-        dropReplicasNoLongerOurs(topology, n);
+        backupViewChanged(n);
         for (String b : added) {
             snapshots.execute(() -> bringInSync(b));
         }
@@ -317,7 +416,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                     + "nodes confirmed the commit (the majority may be taking it over)");
             return;
         }
-        waiting.values().forEach(w -> w.retarget(now));
+        waiting.values().forEach(w -> w.retarget(waitFor));
         if (now.isEmpty() && !wasAlone) {
             LOG.warn("No failover node in the map for {}: commits are durable on this node only until one joins",
                     n.self().name());
@@ -331,6 +430,16 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * wait for it complete then.
      */
     private void bringInSync(String backup) {
+        long delay = snapshotDelayMs;
+        if (delay > 0) {
+            LOG.warn("Fault injection: the snapshot for {} waits {} ms", backup, delay);
+            try {
+                Thread.sleep(delay);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
         Snapshot snapshot = null;
         long cut = 0;
         List<StoreBatch.Mark> out = List.of();
@@ -364,6 +473,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                     Set<String> with = new LinkedHashSet<>(backups);
                     with.add(backup);
                     backups = Set.copyOf(with);
+                    unconfirmed.put(backup, cut);
                     syncedIncarnation.put(backup, node.incarnation(backup));
                 }
             }
@@ -438,6 +548,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             }
         } else if (m instanceof ReplicationMessage.InSync s) {
             waiting.headMap(s.cut(), true).values().forEach(w -> w.confirmed(from));
+            confirmedSnapshot(from, s.cut());
+        } else if (m instanceof ReplicationMessage.OutOfSync u) {
+            outOfSync(from, u.seq());
         } else if (m instanceof ReplicationMessage.Refused) {
             failWaiting(from, ErrorCode.NOT_IN_QUORUM, "failover node " + from + " refuses this node's replication: it "
                     + "took this node over while this node was gone");
@@ -450,6 +563,39 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
+    /** True if every failover node of the map is in sync and has confirmed its snapshot; under order. */
+    private boolean allInSync() {
+        return syncing.isEmpty() && backups.containsAll(target) && target.stream().noneMatch(unconfirmed::containsKey);
+    }
+
+    /**
+     * Backup {@code from} confirmed the snapshot at {@code cut}: once every failover node of the map
+     * has, the retiring ones are told to drop their replicas, and commits no longer wait for them.
+     */
+    private void confirmedSnapshot(String from, long cut) {
+        Set<String> waitFor;
+        Set<String> released;
+        synchronized (order) {
+            Long pending = unconfirmed.get(from);
+            if (pending == null || pending != cut) {
+                return; // an older snapshot's confirmation: the newer one is still on its way
+            }
+            unconfirmed.remove(from);
+            if (retiring.isEmpty() || !allInSync()) {
+                return;
+            }
+            released = retiring;
+            retiring = Set.of();
+            syncedIncarnation.keySet().retainAll(backups);
+            waitFor = target;
+            for (String r : released) {
+                node.trySend(r, new ReplicationMessage.Retired(lastSeq, selfIncarnation()).encode());
+            }
+        }
+        LOG.info("Failover nodes {} in sync: {} no longer stand in", waitFor, released);
+        waiting.values().forEach(w -> w.retarget(waitFor));
+    }
+
     /**
      * This node learned that it was taken over: every commit still waiting for its backups fails
      * (they will not answer; the sender gets an error and sends elsewhere, so nothing it was told is
@@ -460,6 +606,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             detached = true;
             target = Set.of();
             backups = Set.of();
+            retiring = Set.of();
+            unconfirmed.clear();
             syncing.clear();
         }
         failWaiting(null, ErrorCode.NOT_IN_QUORUM, reason);
@@ -480,22 +628,18 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
-    /** A replica of a primary still in the view whose map no longer names this node is dropped. */
-    private void dropReplicasNoLongerOurs(ClusterTopology topology, ClusterNode n) {
-        String self = n.self().nodeId();
-        Map<String, String> now = new HashMap<>();
-        topology.members().forEach(m -> now.put(m.nodeId(), String.valueOf(n.incarnation(m.nodeId()))));
-        Map<String, String> before;
-        synchronized (order) {
-            before = memberIncarnations;
-            memberIncarnations = Map.copyOf(now);
+    /**
+     * Backup side of a view change. A replica of a primary whose map no longer names this node is
+     * kept until that primary says it is not needed ({@code 'D'}, sent at every view change to the
+     * members it does not replicate to): until its new failover nodes are in sync it may have to stand
+     * in. If this node missed views, its replicas may be stale (the primary may have brought another
+     * node in sync meanwhile): they are unverified until their primary's next snapshot, and a
+     * takeover from one of them first looks for a better one ({@link ReplicaHandover}).
+     */
+    private void backupViewChanged(ClusterNode n) {
+        if (!n.viewContinuous()) {
+            replicas.unverifyAll();
         }
-        // A primary that restarted is live again, but its previous self is gone: its failover node takes
-        // that over from this replica (Takeover), so the replica stays until the next view.
-        Set<String> live = new HashSet<>(now.keySet());
-        live.removeIf(id -> before.containsKey(id) && !before.get(id).equals(now.get(id)));
-        replicas.dropAllBut(live, origin -> topology.failover().getOrDefault(origin, List.of()).stream()
-                .anyMatch(f -> f.nodeId().equals(self)));
     }
 
     /** Where a new backup's snapshot gets the newest takeover of this node that it discarded for. */
@@ -514,10 +658,17 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     @Override
     public String toString() {
         synchronized (order) {
-            return "replication[target=" + target + ", inSync=" + backups + ", syncing=" + syncing + ", quorum=" + quorum
+            return "replication[target=" + target + ", inSync=" + backups + ", syncing=" + syncing + ", unconfirmed="
+                    + unconfirmed.keySet() + ", retiring=" + retiring + ", quorum=" + quorum
                     + ", detached=" + detached + ", waiting=" + waiting.size() + (waiting.isEmpty() ? ""
                     : " from batch " + waiting.firstKey()) + ", lastBatch=" + lastSeq + "]";
         }
+    }
+
+    /** The local writes in flight now (a commit writes locally at once, under the lock that orders commits). */
+    @Override
+    public CompletableFuture<Void> written() {
+        return CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null);
     }
 
     @Override

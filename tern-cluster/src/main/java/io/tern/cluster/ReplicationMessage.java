@@ -17,11 +17,15 @@ import java.util.Arrays;
  *          | 'C' cut:i64 batch   -- primary: part of that snapshot
  *          | 'E' cut:i64         -- primary: the snapshot is complete
  *          | 'Z' cut:i64         -- backup: the snapshot is kept, with every batch up to cut
+ *          | 'U' seq:i64         -- backup: batch seq is not the next one (it missed some): not kept,
+ *                                   nothing is acknowledged until a new snapshot
+ *          | 'D' seq:i64 incarnation:utf8 -- primary (that start of it): this node does not back it up
+ *                                   (any more): its replica of that start goes (seq: its last batch)
  * </pre>
  */
 sealed interface ReplicationMessage {
     /** The type letters, for {@link ClusterNode#addPayloadHandler}. */
-    String TYPES = "RAFSCEZ";
+    String TYPES = "RAFSCEZUD";
 
     record Batch(long seq, byte[] batch) implements ReplicationMessage {
         @Override
@@ -82,6 +86,20 @@ sealed interface ReplicationMessage {
         }
     }
 
+    record OutOfSync(long seq) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('U', seq, null);
+        }
+    }
+
+    record Retired(long seq, String incarnation) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('D', seq, incarnation.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
     byte[] encode();
 
     private static byte[] frame(char type, long seq, byte[] body) {
@@ -110,6 +128,8 @@ sealed interface ReplicationMessage {
             case 'C' -> new SnapshotChunk(seq, body);
             case 'E' -> new SnapshotEnd(seq);
             case 'Z' -> new InSync(seq);
+            case 'U' -> new OutOfSync(seq);
+            case 'D' -> new Retired(seq, new String(body, java.nio.charset.StandardCharsets.UTF_8));
             default -> throw new IllegalArgumentException("unknown replication message type " + type);
         };
     }

@@ -33,14 +33,14 @@ import java.util.concurrent.Executors;
  *
  * <pre>
  * message := 'O' node:utf epoch:i64   -- the sender took node over at epoch (to every member)
- *          | 'K'                      -- was I taken over? (from a returning node)
- *          | 'N' taken:bool epoch:i64 taker:utf -- the answer (epoch -2: a takeover of you is under way here)
+ *          | 'K' round:i64            -- was I taken over? (from a returning node; {@link MemberPoll})
+ *          | 'N' round:i64 taken:bool epoch:i64 taker:utf -- the answer (epoch -2: a takeover of you is under way here)
  *          | 'P' epoch:i64            -- I discarded for the takeover at epoch: forget records up to it
  *          | 'T' epoch:i64 taker:utf   -- you were taken over at epoch (to a node in the view; 'P' if stale)
  *          | 'B'                      -- I serve clients (again): those that failed over from me may come back
  *          ('Q' and 'Y', the confirmation before a takeover: see GoneConfirmation)
- *          | 'W' node:utf                      -- who took node over? (a restarted backup holding its replica)
- *          | 'V' node:utf recorded:bool n:i32 backup:utf*n -- the answer: a recorded takeover, and the
+ *          | 'W' round:i64 node:utf            -- who took node over? (a restarted backup holding its replica)
+ *          | 'V' round:i64 recorded:bool n:i32 backup:utf*n -- the answer: a recorded takeover, and the
  *                                                 node's failover nodes in the last view it was in
  * </pre>
  *
@@ -106,8 +106,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private final Map<String, Long> knownDiscarded = new java.util.concurrent.ConcurrentHashMap<>();
     /** The newest takeover of this node that it discarded for, kept across restarts (its own id to the record). */
     private final TakeoverRecords discards;
-    /** Answers to 'K': member to the takeover of this node it recorded (epoch -1: none; PENDING: under way). */
-    private final Map<String, TakeoverRecords.Record> answers = new java.util.concurrent.ConcurrentHashMap<>();
     /** Nodes this node is taking over now. */
     private final Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Nodes gone with no takeover recorded yet: node id to its failover nodes, in order, when it left. */
@@ -118,8 +116,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private final Map<String, String> lastFailover = new java.util.concurrent.ConcurrentHashMap<>();
     /** Node id to all its failover nodes, as of the last view it was in (for replicas kept on disk). */
     private final Map<String, List<String>> lastBackups = new java.util.concurrent.ConcurrentHashMap<>();
-    /** Answers to 'W': node id asked about to (member to its answer). */
-    private final Map<String, Map<String, Owner>> ownerAnswers = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** A member's answer to 'W': whether it recorded a takeover of the node, and its last backups as it saw them. */
     private record Owner(boolean recorded, List<String> lastBackups) {
@@ -134,9 +130,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             });
     private final long admissionWaitMs;
     private final Object discarding = new Object();
+    private final MemberPoll poll;
     private final GoneConfirmation confirmation;
+    private final ReplicaHandover handover;
     private volatile boolean closed;
-    /** The newest takeover of this node that it has discarded its messages for, how many, and by whom; guarded by discarding. */
+    /**
+     * The newest takeover of this node that it has discarded its messages for (set once they are
+     * gone), how many, and by whom; guarded by discarding.
+     */
     private volatile long handledEpoch = -1; // written under discarding; read without it (replication's lock order)
     private int handledDropped;
     private volatile String handledTaker;
@@ -208,7 +209,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             handledEpoch = discarded.epoch();
             handledTaker = discarded.taker().isEmpty() ? null : discarded.taker();
         }
-        this.confirmation = new GoneConfirmation(node, nanoClock, timer);
+        this.poll = new MemberPoll(node, nanoClock);
+        this.confirmation = new GoneConfirmation(node, poll, nanoClock, timer);
+        this.handover = new ReplicaHandover(node, poll, store.replicas(), nanoClock);
         node.addPayloadHandler("OKNPTBWV", this);
         node.addListener(this);
         broker.setAdmission(this::admit);
@@ -269,22 +272,22 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     store.replicas().drop(taken);
                 }
                 case 'K' -> {
+                    long round = in.readLong();
                     boolean underWay = pending.contains(from); // before any older record of it
                     TakeoverRecords.Record r = underWay ? null : records.get(from);
                     node.send(from, TakeoverMessage.encode('N', out -> {
+                        out.writeLong(round);
                         out.writeBoolean(r != null || underWay);
                         out.writeLong(underWay ? PENDING : r == null ? 0 : r.epoch());
                         out.writeUTF(r == null ? "" : r.taker());
                     }));
                 }
                 case 'N' -> {
+                    long round = in.readLong();
                     boolean taken = in.readBoolean();
                     long epoch = in.readLong();
                     String taker = in.readUTF();
-                    answers.put(from, taken ? new TakeoverRecords.Record(epoch, taker) : new TakeoverRecords.Record(-1, ""));
-                    synchronized (answers) {
-                        answers.notifyAll();
-                    }
+                    poll.answered(round, from, taken ? new TakeoverRecords.Record(epoch, taker) : new TakeoverRecords.Record(-1, ""));
                 }
                 case 'P' -> {
                     // It discarded for the takeover at that epoch: that record and older ones go (and its
@@ -294,11 +297,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 }
                 case 'B' -> failBackTo(from);
                 case 'W' -> {
+                    long round = in.readLong();
                     String id = in.readUTF();
                     boolean recorded = records.contains(id);
                     List<String> backups = lastBackups.getOrDefault(id, List.of());
                     node.send(from, TakeoverMessage.encode('V', out -> {
-                        out.writeUTF(id);
+                        out.writeLong(round);
                         out.writeBoolean(recorded);
                         out.writeInt(backups.size());
                         for (String b : backups) {
@@ -307,20 +311,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     }));
                 }
                 case 'V' -> {
-                    String id = in.readUTF();
+                    long round = in.readLong();
                     boolean recorded = in.readBoolean();
                     int n = in.readInt();
                     List<String> backups = new java.util.ArrayList<>();
                     for (int i = 0; i < n; i++) {
                         backups.add(in.readUTF());
                     }
-                    Map<String, Owner> forId = ownerAnswers.get(id);
-                    if (forId != null) {
-                        synchronized (ownerAnswers) {
-                            forId.put(from, new Owner(recorded, backups));
-                            ownerAnswers.notifyAll();
-                        }
-                    }
+                    poll.answered(round, from, new Owner(recorded, backups));
                 }
                 case 'T' -> {
                     long epoch = in.readLong();
@@ -402,24 +400,11 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * not answer within {@code timeoutMs} count as "no".
      */
     private TakeoverRecords.Record ask(long timeoutMs) {
-        answers.clear();
-        List<NodeInfo> others = node.members().stream().filter(m -> !m.nodeId().equals(selfId)).toList();
-        node.sendToOthers(TakeoverMessage.encode('K', out -> { }));
-        long deadlineNs = clock.getAsLong() + timeoutMs * 1_000_000L;
-        synchronized (answers) {
-            while (!others.stream().allMatch(m -> answers.containsKey(m.nodeId()))) {
-                long leftMs = (deadlineNs - clock.getAsLong()) / 1_000_000L;
-                if (leftMs <= 0) {
-                    LOG.warn("Not every member answered within {} ms whether it took this node over", timeoutMs);
-                    break;
-                }
-                try {
-                    answers.wait(leftMs);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
+        java.util.function.Predicate<Map<String, TakeoverRecords.Record>> all = poll.everyOtherMember();
+        Map<String, TakeoverRecords.Record> answers = poll.ask(round -> TakeoverMessage.encode('K', out -> out.writeLong(round)),
+                all, timeoutMs);
+        if (!all.test(answers)) {
+            LOG.warn("Not every member answered within {} ms whether it took this node over", timeoutMs);
         }
         TakeoverRecords.Record newest = new TakeoverRecords.Record(-1, "");
         for (TakeoverRecords.Record r : answers.values()) {
@@ -460,19 +445,19 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             if (epoch <= handledEpoch) {
                 return epoch == handledEpoch ? handledDropped : 0;
             }
-            handledEpoch = epoch;
             handledTaker = takeover.taker().isEmpty() ? null : takeover.taker();
-            try {
-                discards.put(selfId, takeover);
-            } catch (java.io.UncheckedIOException e) {
-                LOG.error("Could not keep on disk that this node discarded for the takeover at epoch {}", epoch);
-            }
-            handledDropped = discard(epoch, how);
+            handledDropped = discard(takeover, how);
             return handledDropped;
         }
     }
 
-    private int discard(long epoch, String how) {
+    /**
+     * Fences this node, closes its client connections and drops its stored messages; only then is
+     * the takeover recorded as discarded for (on disk, and in {@link #lastDiscardedEpoch}) and the
+     * members told: a node that dies halfway discards again when it restarts.
+     */
+    private int discard(TakeoverRecords.Record takeover, String how) {
+        long epoch = takeover.epoch();
         String reason = "node " + node.self().name() + " was taken over while it was gone (epoch " + epoch
                 + ") and discards what it no longer owns";
         boolean serving = broker.availability().state() != io.tern.broker.NodeState.STARTING;
@@ -482,6 +467,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             store.fail(reason);
             broker.closeAllConnections().get(30, java.util.concurrent.TimeUnit.SECONDS);
             dropped = broker.discardStoredMessages();
+            try {
+                discards.put(selfId, takeover);
+            } catch (java.io.UncheckedIOException e) {
+                LOG.error("Could not keep on disk that this node discarded for the takeover at epoch {}", epoch);
+            }
+            handledEpoch = epoch;
             LOG.warn("This node was taken over while it was gone (epoch {}; {}): discarded {} stored message(s) its "
                     + "failover node owns now", epoch, how, dropped);
             node.sendToOthers(discardedMessage());
@@ -551,7 +542,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             try {
                 LOG.warn("Node {} is not in the view and nobody took it over: taking it over from its replica on disk", name);
                 if (confirmation.confirm(List.of(gone), Map.of(primary, ""), node.quorumBase())) {
-                    takeOver(gone, new java.util.HashMap<>(), node.viewId());
+                    takeOver(gone, "", new java.util.HashMap<>(), node.viewId());
                 }
             } finally {
                 pending.remove(primary);
@@ -562,26 +553,17 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     /** Asks every other member whether it recorded a takeover of {@code id}; the answers that came in time. */
     private Map<String, Owner> askWhoOwns(String id, Set<String> live) {
-        Map<String, Owner> answers = new java.util.concurrent.ConcurrentHashMap<>();
-        ownerAnswers.put(id, answers);
-        try {
-            node.sendToOthers(TakeoverMessage.encode('W', out -> out.writeUTF(id)));
-            long deadlineNs = clock.getAsLong() + OWNER_WAIT_MS * 1_000_000L;
-            synchronized (ownerAnswers) {
-                while (answers.size() < live.size() - 1 && clock.getAsLong() - deadlineNs < 0) {
-                    ownerAnswers.wait(Math.max(1, (deadlineNs - clock.getAsLong()) / 1_000_000L));
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            ownerAnswers.remove(id);
-        }
-        return Map.copyOf(answers);
+        return poll.ask(round -> TakeoverMessage.encode('W', out -> {
+            out.writeLong(round);
+            out.writeUTF(id);
+        }), got -> got.size() >= live.size() - 1, OWNER_WAIT_MS);
     }
 
     @Override
     public synchronized void clusterChanged(ClusterTopology topology, boolean quorum) {
+        if (closed) {
+            return; // the node is stopping: its channel still delivers views while it leaves
+        }
         ClusterTopology before = previous;
         previous = topology;
         Map<String, String> incarnationsBefore = previousIncarnations;
@@ -687,7 +669,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     return;
                 }
                 for (NodeInfo g : round) {
-                    takeOver(g, taken, epoch);
+                    takeOver(g, goneIncarnations.getOrDefault(g.nodeId(), ""), taken, epoch);
                 }
             } finally {
                 round.forEach(g -> pending.remove(g.nodeId()));
@@ -707,10 +689,13 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * ({@code viewEpoch}): the cluster numbers its views in order, so a later takeover of the same
      * node has a greater epoch whichever node does it and whatever its clock says. If the whole
      * cluster restarted since the node last discarded for a takeover, view ids start again: the
-     * epoch is then one above the one the node's last snapshot here said it discarded for.
+     * epoch is then one above the one the node's last snapshot here said it discarded for. It takes
+     * over from the best replica of that start ({@code incarnation}, empty: any) of the node the
+     * members hold ({@link ReplicaHandover}).
      */
-    private void takeOver(NodeInfo gone, Map<String, Set<String>> takenThisRound, long viewEpoch) {
+    private void takeOver(NodeInfo gone, String incarnation, Map<String, Set<String>> takenThisRound, long viewEpoch) {
         long epoch = Math.max(viewEpoch, knownDiscarded.getOrDefault(gone.nodeId(), -1L) + 1);
+        handover.fetchBest(gone.nodeId(), incarnation);
         Replicas.Taken taken = store.replicas().take(gone.nodeId());
         if (taken == null) {
             LOG.warn("{} left and this node is its failover node, but holds no replica of it", gone.name());
@@ -759,8 +744,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         if (node.incarnation(gone.nodeId()) != null) {
             tell(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // it restarted: it discards now
         }
-        LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {})", gone.name(),
-                taken.queues().size(), count, taken.duplicateIds().size(), (clock.getAsLong() - start) / 1_000_000, epoch);
+        LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {}; its replica was at its batch {})",
+                gone.name(), taken.queues().size(), count, taken.duplicateIds().size(), (clock.getAsLong() - start) / 1_000_000,
+                epoch, taken.lastBatch());
     }
 
     private void pauseForTests(NodeInfo gone) {
@@ -930,6 +916,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     public void close() {
         closed = true;
         confirmation.close();
+        handover.close();
         worker.shutdownNow();
         timer.shutdownNow();
         admissions.forEach(a -> a.answer().complete(Broker.Admission.WITHOUT_RECOVERY));

@@ -17,7 +17,7 @@ class ReplicationMessageTest {
         for (ReplicationMessage m : List.of(new ReplicationMessage.Batch(5, body), new ReplicationMessage.Ack(6),
                 new ReplicationMessage.Refused(7), new ReplicationMessage.SnapshotBegin(8, 42),
                 new ReplicationMessage.SnapshotChunk(8, body), new ReplicationMessage.SnapshotEnd(8),
-                new ReplicationMessage.InSync(8))) {
+                new ReplicationMessage.InSync(8), new ReplicationMessage.OutOfSync(9), new ReplicationMessage.Retired(10, "i-1"))) {
             byte[] framed = new byte[m.encode().length + 2];
             System.arraycopy(m.encode(), 0, framed, 2, m.encode().length);
             ReplicationMessage back = ReplicationMessage.decode(framed, 2, framed.length - 2);

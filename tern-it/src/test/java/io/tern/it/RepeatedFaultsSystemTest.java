@@ -74,6 +74,8 @@ class RepeatedFaultsSystemTest {
     Path dir;
     /** Message id to what the test knows of it (producer, text, when it was sent, during which fault). */
     private final Map<String, String> provenance = new ConcurrentHashMap<>();
+    /** Message id to what its consumers did with it: when, which consumer, through which server. */
+    private final Map<String, StringBuffer> history = new ConcurrentHashMap<>();
 
     private final List<ServerProcess> nodes = new ArrayList<>();
     private final TotalQueueChecker checker = new TotalQueueChecker();
@@ -147,10 +149,11 @@ class RepeatedFaultsSystemTest {
         }
         LOG.info("Done: {}; rolled back commits {}; longest producer gap per fault (ms) {}", checker,
                 receivers.stream().mapToInt(SettlingReceiver::rolledBack).sum(), longestGapMs);
-        checker.lost().forEach(id -> LOG.error("Lost {}: {} (node logs in {})", id, provenance.get(id), dir));
-        checker.resentTwice().forEach(id -> LOG.error("Stored twice {}: {} (node logs in {})", id, provenance.get(id), dir));
-        checker.duplicated().forEach(id -> LOG.error("Delivered again after its acknowledgement {}: {} (node logs in {})", id,
-                provenance.get(id), dir));
+        checker.lost().forEach(id -> LOG.error("Lost {}: {}; {} (node logs in {})", id, provenance.get(id), history.get(id), dir));
+        checker.resentTwice().forEach(id -> LOG.error("Stored twice {}: {}; {} (node logs in {})", id, provenance.get(id),
+                history.get(id), dir));
+        checker.duplicated().forEach(id -> LOG.error("Delivered again after its acknowledgement {}: {}; {} (node logs in {})", id,
+                provenance.get(id), history.get(id), dir));
         assertThat(errors).as("exceptions seen by the application").isEmpty();
         assertThat(checker.lost()).as("lost: " + checker).isEmpty();
         assertThat(checker.duplicated()).as("acknowledged, then delivered again: " + checker).isEmpty();
@@ -236,7 +239,10 @@ class RepeatedFaultsSystemTest {
     private Thread consumer(Connection c, int mode, String name) throws JMSException {
         Session s = c.createSession(mode == Session.SESSION_TRANSACTED, mode);
         SettlingReceiver r = new SettlingReceiver(s, s.createConsumer(s.createQueue("chaos")), checker, 5,
-                stopReceiving::get, errors::add).onSettleFailure(e -> LOG.warn("Acknowledgement failed", e));
+                stopReceiving::get, errors::add).onSettleFailure(e -> LOG.warn("Acknowledgement failed", e))
+                .trace((id, event) -> history.computeIfAbsent(id, k -> new StringBuffer()).append(java.time.LocalTime.now())
+                        .append(' ').append(name).append(" via ").append(((io.tern.client.impl.TernConnection) c).server())
+                        .append(": ").append(event).append("; "));
         receivers.add(r);
         return new Thread(r, "chaos-" + name);
     }
@@ -283,7 +289,9 @@ class RepeatedFaultsSystemTest {
         List<CheckedDrain> drains = new ArrayList<>();
         try {
             for (ServerProcess n : nodes) {
-                drains.add(new CheckedDrain(n.url(), "chaos", checker, errors::add));
+                drains.add(new CheckedDrain(n.url(), "chaos", checker, errors::add, (id, event) -> history
+                        .computeIfAbsent(id, k -> new StringBuffer()).append(java.time.LocalTime.now()).append(' ')
+                        .append(event).append("; ")));
             }
             try {
                 await().atMost(Duration.ofSeconds(120)).until(() -> checker.lost().isEmpty() || !errors.isEmpty());

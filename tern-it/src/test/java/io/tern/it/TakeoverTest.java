@@ -185,6 +185,63 @@ class TakeoverTest {
     }
 
     /** Sends {@code count} persistent messages to the node at {@code url}, without failover. */
+    /**
+     * Make before break. c's failover node is a ([a, b, c] as a ring); d joins, and the map names d
+     * instead ([a, b, c, d]), but d's snapshot is slow. c dies before it is in sync: d takes c over
+     * from a's replica, which a kept (and c kept replicating to) until d would be in sync.
+     */
+    @Test
+    void aNodeThatDiesWhileItsNewFailoverNodeSyncsLosesNothing() throws Exception {
+        List<InJvmCluster.Node> abc = cluster.startInSync("a", "b", "c");
+        InJvmCluster.Node a = abc.get(0);
+        InJvmCluster.Node c = abc.get(2);
+        assertThat(cluster.failoverOf(c)).isEqualTo(a);
+        sendTo(c.url(), "moved", 30); // acknowledged once a has them
+        c.store().delaySnapshotsForTests(20_000);
+        InJvmCluster.Node d = cluster.start("d");
+        await().atMost(Duration.ofSeconds(30)).until(() -> c.cluster().members().size() == 4
+                && d.id().equals(c.cluster().topology().failover().get(c.id()).get(0).nodeId()));
+        assertThat(d.store().replicas().of(c.id())).as("d's snapshot of c has not begun").isEmpty();
+        assertThat(a.store().replicas().of(c.id()).get("moved")).as("a still stands in for c").hasSize(30);
+
+        cluster.crash(c);
+        await().atMost(Duration.ofSeconds(30)).until(() -> d.server().broker().messageCount("moved") == 30);
+        assertThat(drain(d.url(), "moved")).hasSize(30);
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.store().replicas().of(c.id()).isEmpty());
+    }
+
+    /** Once the new failover node is in sync, the former one is told to drop its replica, and commits no longer wait for it. */
+    @Test
+    void theFormerFailoverNodeDropsItsReplicaOnceTheNewOneIsInSync() throws Exception {
+        List<InJvmCluster.Node> abc = cluster.startInSync("a", "b", "c");
+        InJvmCluster.Node a = abc.get(0);
+        InJvmCluster.Node c = abc.get(2);
+        sendTo(c.url(), "moved", 10);
+        c.store().delaySnapshotsForTests(2_000);
+        InJvmCluster.Node d = cluster.start("d");
+        await().atMost(Duration.ofSeconds(30)).until(() -> c.store().toString().contains("retiring=[" + a.id() + "]"));
+        assertThat(a.store().replicas().of(c.id()).get("moved")).hasSize(10);
+        await().atMost(Duration.ofSeconds(30)).until(() -> c.store().toString().contains("retiring=[]")
+                && a.store().replicas().of(c.id()).isEmpty());
+        assertThat(d.store().replicas().of(c.id()).get("moved")).hasSize(10);
+        sendTo(c.url(), "moved", 5);
+        assertThat(d.store().replicas().of(c.id()).get("moved")).hasSize(15);
+        assertThat(a.store().replicas().primaries()).doesNotContain(c.id());
+    }
+
+    private static List<String> drain(String url, String queue) throws JMSException {
+        List<String> got = new ArrayList<>();
+        try (Connection c = new TernConnectionFactory(url + "?failover=false").createConnection()) {
+            c.start();
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer consumer = s.createConsumer(s.createQueue(queue));
+            for (Message m; (m = consumer.receive(1000)) != null; ) {
+                got.add(text(m));
+            }
+        }
+        return got;
+    }
+
     private static void sendTo(String url, String queue, int count) throws JMSException {
         try (Connection c = new TernConnectionFactory(url + "?failover=false").createConnection()) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
@@ -242,7 +299,15 @@ class TakeoverTest {
                 Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
                 for (String queue : List.of("round-1", "round-2")) {
                     MessageConsumer consumer = s.createConsumer(s.createQueue(queue));
-                    for (Message m; (m = consumer.receive(500)) != null; ) {
+                    // A delivery waits until the node's failover nodes know of it: one that just came back
+                    // gets its snapshot first. So each message the node holds is waited for.
+                    int held = Math.max(0, n.server().broker().messageCount(queue));
+                    for (int i = 0; i < held; i++) {
+                        Message m = consumer.receive(15_000);
+                        assertThat(m).as("message %d of the %d of %s on %s", i, held, queue, n.name()).isNotNull();
+                        got.add(text(m));
+                    }
+                    for (Message m; (m = consumer.receive(200)) != null; ) {
                         got.add(text(m));
                     }
                     consumer.close();

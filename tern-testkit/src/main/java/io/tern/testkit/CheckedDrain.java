@@ -17,6 +17,12 @@ public final class CheckedDrain implements AutoCloseable {
 
     public CheckedDrain(String serverUrl, String queue, TotalQueueChecker checker, Consumer<Throwable> errors)
             throws JMSException {
+        this(serverUrl, queue, checker, errors, (id, event) -> { });
+    }
+
+    /** As {@link #CheckedDrain(String, String, TotalQueueChecker, Consumer)}, telling {@code trace} of each message it takes. */
+    public CheckedDrain(String serverUrl, String queue, TotalQueueChecker checker, Consumer<Throwable> errors,
+                        java.util.function.BiConsumer<String, String> trace) throws JMSException {
         connection = new TernConnectionFactory(serverUrl + "?failover=false").createConnection();
         try {
             connection.setExceptionListener(errors::accept);
@@ -24,6 +30,7 @@ public final class CheckedDrain implements AutoCloseable {
             s.createConsumer(s.createQueue(queue)).setMessageListener(m -> {
                 try {
                     checker.received(m.getJMSMessageID());
+                    trace.accept(m.getJMSMessageID(), "drained from " + serverUrl);
                     m.acknowledge();
                     checker.acknowledged(m.getJMSMessageID());
                 } catch (JMSException e) {

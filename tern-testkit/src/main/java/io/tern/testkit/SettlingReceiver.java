@@ -29,6 +29,7 @@ public final class SettlingReceiver implements Runnable {
     private final AtomicInteger received = new AtomicInteger();
     private final AtomicInteger rolledBack = new AtomicInteger();
     private volatile Consumer<JMSException> settleFailures = e -> { };
+    private volatile java.util.function.BiConsumer<String, String> trace = (id, event) -> { };
 
     public SettlingReceiver(Session session, MessageConsumer consumer, TotalQueueChecker checker, int batch,
                             BooleanSupplier stop, Consumer<Throwable> errors) {
@@ -49,6 +50,15 @@ public final class SettlingReceiver implements Runnable {
         return this;
     }
 
+    /**
+     * Also tells {@code trace} of each message's events ("received", "acknowledged", "in doubt",
+     * "rolled back"), for a test that explains where a lost or repeated message went.
+     */
+    public SettlingReceiver trace(java.util.function.BiConsumer<String, String> trace) {
+        this.trace = trace;
+        return this;
+    }
+
     public int received() {
         return received.get();
     }
@@ -66,6 +76,7 @@ public final class SettlingReceiver implements Runnable {
                 Message m = consumer.receive(200);
                 if (m != null) {
                     checker.received(m.getJMSMessageID());
+                    trace.accept(m.getJMSMessageID(), m.getJMSRedelivered() ? "received (redelivered)" : "received");
                     pending.add(m.getJMSMessageID());
                     received.incrementAndGet();
                     last = m;
@@ -87,10 +98,13 @@ public final class SettlingReceiver implements Runnable {
                 last.acknowledge(); // acknowledges every message of the session received so far
             }
             pending.forEach(checker::acknowledged);
+            pending.forEach(id -> trace.accept(id, "acknowledged"));
         } catch (TransactionRolledBackException e) {
             rolledBack.incrementAndGet();
+            pending.forEach(id -> trace.accept(id, "rolled back"));
         } catch (JMSException e) {
             pending.forEach(checker::acknowledgementInDoubt);
+            pending.forEach(id -> trace.accept(id, "in doubt: " + e.getMessage()));
             settleFailures.accept(e);
         }
         pending.clear();

@@ -79,6 +79,15 @@ public interface MessageStore extends AutoCloseable {
     }
 
     /**
+     * Completes once every commit called so far is written to this node's own store (whether or not
+     * it completed), so that a snapshot taken then sees them: what a discard waits for before it
+     * looks for what failed commits left behind.
+     */
+    default CompletableFuture<Void> written() {
+        return CompletableFuture.completedFuture(null);
+    }
+
+    /**
      * True if the store wants {@link StoreBatch.MarkDelivered} and {@link StoreBatch.MarkReturned}:
      * a replicated store, whose backups keep delivered messages for their sessions at a takeover.
      */
