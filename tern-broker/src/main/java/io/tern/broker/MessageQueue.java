@@ -274,7 +274,7 @@ final class MessageQueue {
                 if (e.message.isExpired(now)) {
                     it.remove();
                     readyCount--;
-                    broker.expire(this, e);
+                    broker.deadLetters().expire(this, e);
                     continue;
                 }
                 if (consumer.accepts(e)) {
@@ -331,7 +331,7 @@ final class MessageQueue {
         if (counted) {
             entry.deliveryCount++;
             if (entry.deliveryCount >= broker.config().maxDeliveryAttempts()) {
-                broker.deadLetter(this, entry);
+                broker.deadLetters().deadLetter(this, entry);
                 return;
             }
         }

@@ -122,7 +122,7 @@ public final class ServerConnection {
                 if (clientId != null) {
                     throw new BrokerException(ErrorCode.ILLEGAL_STATE, "client id is already set");
                 }
-                broker.claimClientId(r.clientId(), this);
+                broker.connections().claimClientId(r.clientId(), this);
                 clientId = r.clientId();
                 reply(frame, Response.OK);
             } else if (request instanceof Request.CreateSession r) {
@@ -138,7 +138,7 @@ public final class ServerConnection {
             } else if (request instanceof Request.CloseConsumer r) {
                 replyWhen(frame, closeConsumer(consumer(r.consumerId()), toSet(r.seen())));
             } else if (request instanceof Request.Unsubscribe r) {
-                broker.unsubscribe(this, r.subscriptionName());
+                broker.destinations().unsubscribe(this, r.subscriptionName());
                 reply(frame, Response.OK);
             } else if (request instanceof Request.Send r) {
                 send(frame, r);
@@ -156,11 +156,11 @@ public final class ServerConnection {
             } else if (request instanceof Request.Browse r) {
                 browse(frame, r);
             } else if (request instanceof Request.CreateTemp r) {
-                DestinationName d = broker.createTemporary(r.kind(), this, r.name());
+                DestinationName d = broker.destinations().createTemporary(r.kind(), this, r.name());
                 temporaries.add(d);
                 reply(frame, new Response.TempCreated(d));
             } else if (request instanceof Request.DeleteTemp r) {
-                broker.deleteTemporary(r.destination(), this, false);
+                broker.destinations().deleteTemporary(r.destination(), this, false);
                 temporaries.remove(r.destination());
                 reply(frame, Response.OK);
             } else if (request instanceof Request.Credit r) {
@@ -181,10 +181,10 @@ public final class ServerConnection {
                             + "', not '" + r.nodeName() + "'; ask that node");
                 }
                 admin = true;
-                reply(frame, new Response.Drained(broker.drain(this)));
+                reply(frame, new Response.Drained(broker.connections().drain(this)));
             } else if (request instanceof Request.RecoverSession r) {
                 ServerSession s = session(r.sessionId());
-                broker.recoverSession(s, r.messages(), consumers::get,
+                broker.holds().recover(s, r.messages(), consumers::get,
                         broker.tracksDeliveries() && recoversAsOwner).whenComplete((ids, failure) -> {
                     if (failure == null) {
                         reply(frame, new Response.Recovered(ids));
@@ -210,7 +210,7 @@ public final class ServerConnection {
             sink.close();
             return;
         }
-        String drainedTo = broker.drainRedirect();
+        String drainedTo = broker.connections().drainRedirect();
         if (drainedTo != null && !Request.Hello.ADMIN_CLIENT.equals(r.clientName())) {
             reply(frame, new Response.Redirect(drainedTo, "node " + broker.config().name() + " is being drained"));
             sink.close();
@@ -257,7 +257,7 @@ public final class ServerConnection {
             return;
         }
         connectionKey = key;
-        broker.claimConnectionKey(key, this).whenComplete((ok, failure) -> {
+        broker.connections().claimConnectionKey(key, this).whenComplete((ok, failure) -> {
             if (failure != null) {
                 LOG.warn("Connection {}: the older connection of the same client did not hand over: {}", id, failure.toString());
             }
@@ -312,7 +312,7 @@ public final class ServerConnection {
             throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
         }
         boolean topic = !r.destination().kind().isQueueLike();
-        MessageQueue q = broker.consumerQueue(this, r.destination(), selector, r.noLocal(), r.subscriptionName(),
+        MessageQueue q = broker.destinations().consumerQueue(this, r.destination(), selector, r.noLocal(), r.subscriptionName(),
                 r.subscriptionKind());
         // On a topic the subscription filters what it keeps; on a queue the consumer filters what it takes.
         ServerConsumer c = new ServerConsumer(r.consumerId(), s, q, topic ? null : selector, topic && r.noLocal(),
@@ -334,7 +334,7 @@ public final class ServerConnection {
             reply(frame, Response.OK);
             return;
         }
-        if (broker.memoryFull() && broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
+        if (broker.memory().full() && broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
             throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the server's memory limit of "
                     + broker.config().memoryLimitBytes() + " bytes is reached");
         }
@@ -344,7 +344,7 @@ public final class ServerConnection {
             } else if (broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
                 reply(frame, Response.OK);
             } else {
-                broker.whenMemoryAvailable(() -> reply(frame, Response.OK));
+                broker.memory().whenAvailable(() -> reply(frame, Response.OK));
             }
         });
     }
@@ -404,8 +404,8 @@ public final class ServerConnection {
         } catch (SelectorFilter.InvalidSelectorException e) {
             throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
         }
-        MessageQueue q = r.queue().kind() == DestinationName.Kind.QUEUE ? broker.queue(r.queue().name())
-                : broker.existingQueue(r.queue());
+        MessageQueue q = r.queue().kind() == DestinationName.Kind.QUEUE ? broker.destinations().queue(r.queue().name())
+                : broker.destinations().existingQueue(r.queue());
         if (q == null) {
             reply(frame, new Response.BrowseBatch(List.of(), false));
             return;
@@ -468,7 +468,7 @@ public final class ServerConnection {
                     d.queue().executor().execute(() -> d.queue().returned(d.entry(), false));
                 }
             }
-            c.queue.executor().execute(() -> broker.consumerClosed(c.queue));
+            c.queue.executor().execute(() -> broker.destinations().consumerClosed(c.queue));
         }, executor);
     }
 
@@ -499,12 +499,12 @@ public final class ServerConnection {
             CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenCompleteAsync((ok, failure) -> {
                 for (DestinationName d : temporaries) {
                     try {
-                        broker.deleteTemporary(d, this, true);
+                        broker.destinations().deleteTemporary(d, this, true);
                     } catch (BrokerException e) {
                         LOG.debug("Temporary destination {} already gone: {}", d, e.getMessage());
                     }
                 }
-                broker.disconnected(this);
+                broker.connections().disconnected(this);
             }, executor);
         });
     }
@@ -537,7 +537,7 @@ public final class ServerConnection {
                         String owner = s.owner();
                         java.util.Map<MessageQueue, List<QueueEntry>> byQueue = new java.util.LinkedHashMap<>();
                         out.forEach(d -> byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entry()));
-                        byQueue.forEach((q, entries) -> broker.keepFor(owner, q, entries));
+                        byQueue.forEach((q, entries) -> broker.holds().keepFor(owner, q, entries));
                     }
                     closeNow();
                 }, executor);

@@ -1,5 +1,12 @@
 /**
- * One Tern node. {@link io.tern.broker.Broker} owns the destinations and the store; each
+ * One Tern node. {@link io.tern.broker.Broker} is its face: it starts it from the store, publishes
+ * (sends and acknowledgements stored in one batch, undone if the batch fails), and hands each other
+ * job to a class of its own: {@code Destinations} (queues, temporary destinations, subscriptions,
+ * where a message goes), {@code ConnectionRegistry} (client connections, client ids, connection
+ * keys, drain, failback, lame duck), {@code MemoryGovernor} (the memory limit and the producers
+ * waiting for room), {@code DeadLetters} (dead-letter and expiry queues), {@code TakeoverAdopter}
+ * (what another node stored, taken over) and {@code RecoveryHolds} (taken-over messages kept for
+ * the sessions that had them until they recover). Each
  * {@link io.tern.broker.MessageQueue} is served by its own {@link io.tern.broker.SerialExecutor}, so
  * queue state is only touched by one thread at a time and needs no locks; each client connection
  * ({@link io.tern.broker.ServerConnection}) handles its requests in order on its own serial executor.

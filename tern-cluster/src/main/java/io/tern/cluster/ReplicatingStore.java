@@ -50,7 +50,6 @@ import java.util.function.Supplier;
  */
 public final class ReplicatingStore implements MessageStore, ClusterListener, ClusterNode.PayloadHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicatingStore.class);
-    private static final int CHUNK_OPS = 500;
     private static final long RESYNC_DELAY_MS = 500;
 
     private final MessageStore local;
@@ -80,7 +79,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private boolean detached;                                  // guarded by order: between fail() and resync()
     private boolean alone = true;                              // guarded by order: the map names no failover node
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
-    private final ConcurrentSkipListMap<Long, Waiting> waiting = new ConcurrentSkipListMap<>();
+    private final ConcurrentSkipListMap<Long, WaitingCommit> waiting = new ConcurrentSkipListMap<>();
     private final AtomicLong failedCommits = new AtomicLong();
     private volatile Supplier<List<StoreBatch.Mark>> outstanding = List::of;
     /** The newest takeover of this node it discarded for (-1: none); a backup's older record of one is stale. */
@@ -90,54 +89,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         t.setDaemon(true);
         return t;
     });
-
-    /** A replicated batch waiting until every failover node confirmed it. */
-    private static final class Waiting {
-        private final Set<String> needed = new HashSet<>();    // guarded by this
-        private final Set<String> confirmed = new HashSet<>(); // guarded by this
-        final CompletableFuture<Void> done = new CompletableFuture<>();
-
-        Waiting(Set<String> target) {
-            needed.addAll(target);
-        }
-
-        /** Completes {@link #done} outside this monitor: what runs on completion may commit again. */
-        void confirmed(String backup) {
-            boolean complete;
-            synchronized (this) {
-                confirmed.add(backup);
-                complete = needed.remove(backup) && needed.isEmpty();
-            }
-            if (complete) {
-                done.complete(null);
-            }
-        }
-
-        /**
-         * The map's failover nodes are now {@code target}: those not in it are not waited for, new ones
-         * are; one that left and came back must confirm again (it may have lost its replica meanwhile).
-         */
-        void retarget(Set<String> target) {
-            boolean complete;
-            synchronized (this) {
-                needed.retainAll(target);
-                confirmed.retainAll(target);
-                for (String t : target) {
-                    if (!confirmed.contains(t)) {
-                        needed.add(t);
-                    }
-                }
-                complete = needed.isEmpty();
-            }
-            if (complete) {
-                done.complete(null);
-            }
-        }
-
-        synchronized boolean needs(String backup) {
-            return needed.contains(backup);
-        }
-    }
 
     public ReplicatingStore(MessageStore local) {
         this(local, null);
@@ -207,7 +158,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> stored;
-        Waiting replicated = null;
+        WaitingCommit replicated = null;
         List<String> failedSends = new java.util.ArrayList<>();
         long seq;
         synchronized (order) {
@@ -229,7 +180,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                     : sync ? local.commit(batch) : local.commitLazily(batch);
             localInFlight.add(stored);
             if (!target.isEmpty()) {
-                replicated = new Waiting(union(target, retiring));
+                replicated = new WaitingCommit(union(target, retiring));
                 waiting.put(seq, replicated);
                 byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch)).encode();
                 for (String b : union(backups, retiring)) {
@@ -268,7 +219,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 snapshots.schedule(() -> bringInSync(backup), RESYNC_DELAY_MS, TimeUnit.MILLISECONDS);
             }
         }
-        failWaiting(backup, ErrorCode.STORE_FAILURE, reason);
+        failWaitingCommit(backup, ErrorCode.STORE_FAILURE, reason);
     }
 
     /**
@@ -331,9 +282,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     /** Fails the waiting commits that need {@code backup} (all of them if null). */
-    private void failWaiting(String backup, ErrorCode code, String reason) {
+    private void failWaitingCommit(String backup, ErrorCode code, String reason) {
         int failed = 0;
-        for (Waiting w : waiting.values()) {
+        for (WaitingCommit w : waiting.values()) {
             if ((backup == null || w.needs(backup))
                     && w.done.completeExceptionally(new BrokerException(code, reason))) {
                 failed++;
@@ -412,7 +363,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             snapshots.execute(() -> bringInSync(b));
         }
         if (!quorum) {
-            failWaiting(null, ErrorCode.NOT_IN_QUORUM, "node " + n.self().name() + " lost the quorum before its failover "
+            failWaitingCommit(null, ErrorCode.NOT_IN_QUORUM, "node " + n.self().name() + " lost the quorum before its failover "
                     + "nodes confirmed the commit (the majority may be taking it over)");
             return;
         }
@@ -490,45 +441,15 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             return;
         }
         try (Snapshot streaming = snapshot) {
-            Chunks chunks = new Chunks(backup, cut);
+            SnapshotStream chunks = new SnapshotStream(node, backup, cut);
             streaming.read(Recovery.asOps(chunks::add));
             out.forEach(chunks::add); // after the messages they mark
             chunks.flush();
-            if (chunks.failed || node.trySend(backup, new ReplicationMessage.SnapshotEnd(cut).encode()) == ClusterNode.Sent.FAILED) {
+            if (chunks.failed() || node.trySend(backup, new ReplicationMessage.SnapshotEnd(cut).encode()) == ClusterNode.Sent.FAILED) {
                 sendFailed(backup, "streaming its snapshot");
                 return;
             }
-            LOG.info("Backup {} brought in sync: snapshot at batch {} with {} entries", backup, cut, chunks.sent);
-        }
-    }
-
-    /** A snapshot on its way to a backup, sent {@value #CHUNK_OPS} ops at a time. */
-    private final class Chunks {
-        private final String backup;
-        private final long cut;
-        private StoreBatch chunk = new StoreBatch();
-        private int sent;
-        private boolean failed;
-
-        Chunks(String backup, long cut) {
-            this.backup = backup;
-            this.cut = cut;
-        }
-
-        void add(StoreBatch.Op op) {
-            chunk.add(op);
-            sent++;
-            if (chunk.ops().size() >= CHUNK_OPS) {
-                flush();
-            }
-        }
-
-        void flush() {
-            if (!chunk.isEmpty() && !failed) {
-                byte[] m = new ReplicationMessage.SnapshotChunk(cut, StoreBatchCodec.encode(chunk)).encode();
-                failed = node.trySend(backup, m) == ClusterNode.Sent.FAILED;
-            }
-            chunk = new StoreBatch();
+            LOG.info("Backup {} brought in sync: snapshot at batch {} with {} entries", backup, cut, chunks.sent());
         }
     }
 
@@ -542,7 +463,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             return;
         }
         if (m instanceof ReplicationMessage.Ack a) {
-            Waiting w = waiting.get(a.seq());
+            WaitingCommit w = waiting.get(a.seq());
             if (w != null) {
                 w.confirmed(from);
             }
@@ -552,7 +473,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         } else if (m instanceof ReplicationMessage.OutOfSync u) {
             outOfSync(from, u.seq());
         } else if (m instanceof ReplicationMessage.Refused) {
-            failWaiting(from, ErrorCode.NOT_IN_QUORUM, "failover node " + from + " refuses this node's replication: it "
+            failWaitingCommit(from, ErrorCode.NOT_IN_QUORUM, "failover node " + from + " refuses this node's replication: it "
                     + "took this node over while this node was gone");
         } else {
             ClusterNode n;
@@ -610,7 +531,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             unconfirmed.clear();
             syncing.clear();
         }
-        failWaiting(null, ErrorCode.NOT_IN_QUORUM, reason);
+        failWaitingCommit(null, ErrorCode.NOT_IN_QUORUM, reason);
     }
 
     /**

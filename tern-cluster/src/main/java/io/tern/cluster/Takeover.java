@@ -104,12 +104,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * of it by this node gets a greater epoch even if the cluster's view ids started again since.
      */
     private final Map<String, Long> knownDiscarded = new java.util.concurrent.ConcurrentHashMap<>();
-    /** The newest takeover of this node that it discarded for, kept across restarts (its own id to the record). */
-    private final TakeoverRecords discards;
     /** Nodes this node is taking over now. */
     private final Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    /** Nodes gone with no takeover recorded yet: node id to its failover nodes, in order, when it left. */
-    private final Map<String, Gone> unclaimed = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Who this node takes over at each view change; it keeps the gone nodes nobody recorded a takeover of yet. */
+    private final TakeoverPlanner planner;
     /** Fault injection for tests: how long a takeover pauses after storing, before recording itself. */
     private volatile long pauseAfterStoreMs;
     /** Node id to the first failover node the map named for it, as of the last view it was in. */
@@ -121,57 +119,23 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private record Owner(boolean recorded, List<String> lastBackups) {
     }
     /** Hellos of clients of other nodes, waiting until it is clear who serves them. */
-    private final List<Admission> admissions = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final java.util.concurrent.ScheduledExecutorService timer =
             Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "tern-admission");
                 t.setDaemon(true);
                 return t;
             });
-    private final long admissionWaitMs;
-    private final Object discarding = new Object();
     private final MemberPoll poll;
+    private final SelfDiscard self;
+    private final AdmissionDesk admissions;
     private final GoneConfirmation confirmation;
     private final ReplicaHandover handover;
     private volatile boolean closed;
-    /**
-     * The newest takeover of this node that it has discarded its messages for (set once they are
-     * gone), how many, and by whom; guarded by discarding.
-     */
-    private volatile long handledEpoch = -1; // written under discarding; read without it (replication's lock order)
-    private int handledDropped;
-    private volatile String handledTaker;
-    /**
-     * Client connection keys of the nodes this node took over, as they were then (the most recent
-     * 100,000): key to node id. Such a client is this node's to serve, even once its node is back.
-     */
-    private final Map<String, FormerClient> formerClients = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<String, FormerClient>() {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, FormerClient> eldest) {
-                    return size() > 100_000;
-                }
-            });
-
-    /**
-     * A client connection of a node this node took over, as that node was then. Good for one
-     * admission here, within {@link #FORMER_CLIENT_TTL_NS}: after that the client may have been a
-     * client of the node's next start, which this node knows nothing of.
-     */
-    private record FormerClient(String nodeId, long sinceNs) {
-    }
-
-    private static final long FORMER_CLIENT_TTL_NS = 60_000_000_000L;
     /** The answer to 'K' that says: a takeover of you is under way here, ask again. */
-    private static final long PENDING = -2;
+    static final long PENDING = -2;
 
 
-    private record Gone(NodeInfo node, List<String> failover) {
-    }
 
-    private record Admission(String from, String key, java.util.concurrent.CompletableFuture<Broker.Admission> answer,
-                             long deadlineNs) {
-    }
 
     /**
      * @param recordsFile where this node keeps the takeovers it knows of (null: in memory only)
@@ -197,24 +161,21 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     long admissionWaitMs, java.util.function.LongSupplier nanoClock) {
         this.clock = nanoClock;
         this.node = node;
-        this.admissionWaitMs = admissionWaitMs;
         this.selfId = node.self().nodeId();
         this.store = store;
         this.broker = broker;
         this.records = new TakeoverRecords(recordsFile);
-        this.discards = new TakeoverRecords(recordsFile == null ? null
-                : recordsFile.resolveSibling(recordsFile.getFileName() + "-discarded"));
-        TakeoverRecords.Record discarded = discards.get(selfId);
-        if (discarded != null) {
-            handledEpoch = discarded.epoch();
-            handledTaker = discarded.taker().isEmpty() ? null : discarded.taker();
-        }
+        this.planner = new TakeoverPlanner(selfId);
         this.poll = new MemberPoll(node, nanoClock);
+        this.self = new SelfDiscard(node, store, broker, poll, new TakeoverRecords(recordsFile == null ? null
+                : recordsFile.resolveSibling(recordsFile.getFileName() + "-discarded")), this::serving, () -> closed, nanoClock);
         this.confirmation = new GoneConfirmation(node, poll, nanoClock, timer);
         this.handover = new ReplicaHandover(node, poll, store.replicas(), nanoClock);
         node.addPayloadHandler("OKNPTBWV", this);
         node.addListener(this);
-        broker.setAdmission(this::admit);
+        this.admissions = new AdmissionDesk(this, () -> previous, selfId, broker, records, pending, lastFailover,
+                self::taker, timer, admissionWaitMs, nanoClock);
+        broker.setAdmission(admissions::admit);
         // While this node takes a node over, that node (restarted) must not replace the replica it takes.
         store.replicas().setTakenOver(id -> records.contains(id) || pending.contains(id));
         store.replicas().setRefusing(this::tellTakenOver);
@@ -224,14 +185,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     private void record(String nodeId, TakeoverRecords.Record r) {
         if (r != null) {
-            unclaimed.remove(nodeId);
+            planner.claimed(nodeId);
         }
         if (r == null) {
             records.remove(nodeId);
         } else {
             records.put(nodeId, r);
         }
-        reconsiderAdmissions();
+        admissions.reconsider();
     }
 
     /**
@@ -251,7 +212,15 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     /** The epoch of the newest takeover of this node that it discarded its messages for; -1 if none ever. */
     public long lastDiscardedEpoch() {
-        return handledEpoch; // not under discarding: a discard holds it while it waits for replication's lock
+        return self.lastDiscardedEpoch();
+    }
+
+    /**
+     * Before this node, having joined, serves clients: discards what a member took over (see
+     * {@link SelfDiscard#checkBeforeServing}); the number of stored messages discarded.
+     */
+    public int checkBeforeServing(long timeoutMs) {
+        return self.checkBeforeServing(timeoutMs);
     }
 
     /** The takeovers this node knows of: node id to when and by whom. */
@@ -325,9 +294,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     String taker = in.readUTF();
                     if (epoch <= lastDiscardedEpoch()) {
                         // The sender missed this node's word that it discarded for that takeover: say it again.
-                        node.send(from, discardedMessage());
+                        node.send(from, self.discardedMessage());
                     } else {
-                        worker.execute(() -> discardIfNew(new TakeoverRecords.Record(epoch, taker), "merged back into the view"));
+                        worker.execute(() -> self.discardIfNew(new TakeoverRecords.Record(epoch, taker), "merged back into the view"));
                     }
                 }
                 default -> LOG.warn("Unknown takeover message {} from {}", type, from);
@@ -358,136 +327,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         tell(primary, r);
     }
 
-    /**
-     * Before a node that has joined serves clients: asks every other member whether it was taken
-     * over; if any says so, discards its stored messages and tells them to forget the record.
-     * Members that do not answer within {@code timeoutMs} count as "no".
-     *
-     * @return the number of stored messages discarded
-     */
-    public int checkBeforeServing(long timeoutMs) {
-        long deadlineNs = clock.getAsLong() + PENDING_WAIT_MS * 1_000_000L;
-        TakeoverRecords.Record newest = ask(timeoutMs);
-        // A member taking this node's previous self over (it restarted before it was found gone) says
-        // so: this node waits for that takeover, then discards what it took.
-        while (newest.epoch() == PENDING && clock.getAsLong() - deadlineNs < 0 && !closed) {
-            try {
-                Thread.sleep(PENDING_POLL_MS); // the taker answers once its takeover is recorded: ask again
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-            newest = ask(timeoutMs);
-        }
-        if (newest.epoch() < 0) {
-            if (newest.epoch() == PENDING) {
-                LOG.warn("A member still takes this node's previous self over after {} ms: serving its own disk", PENDING_WAIT_MS);
-            }
-            synchronized (discarding) { // a member's 'T' may have made this node discard (and the others forget) already
-                return handledEpoch >= 0 ? handledDropped : 0;
-            }
-        }
-        return discardIfNew(newest, "restarted");
-    }
-
-    /** How long a node that restarted waits, at most, for a takeover of its previous self that is under way. */
-    private static final long PENDING_WAIT_MS = 60_000;
-    private static final long PENDING_POLL_MS = 100;
-
-    /**
-     * Asks every other member whether it recorded a takeover of this node; the newest answer (or one
-     * that says a takeover is under way, epoch {@link #PENDING}), epoch -1 if none. Members that do
-     * not answer within {@code timeoutMs} count as "no".
-     */
-    private TakeoverRecords.Record ask(long timeoutMs) {
-        java.util.function.Predicate<Map<String, TakeoverRecords.Record>> all = poll.everyOtherMember();
-        Map<String, TakeoverRecords.Record> answers = poll.ask(round -> TakeoverMessage.encode('K', out -> out.writeLong(round)),
-                all, timeoutMs);
-        if (!all.test(answers)) {
-            LOG.warn("Not every member answered within {} ms whether it took this node over", timeoutMs);
-        }
-        TakeoverRecords.Record newest = new TakeoverRecords.Record(-1, "");
-        for (TakeoverRecords.Record r : answers.values()) {
-            if (r.epoch() == PENDING) {
-                return r;
-            }
-            if (r.epoch() > newest.epoch()) {
-                newest = r;
-            }
-        }
-        return newest;
-    }
-
-    /** 'P': this node discarded for the takeover at its last discarded epoch; older records of it are stale. */
-    private byte[] discardedMessage() {
-        long epoch = lastDiscardedEpoch();
-        return TakeoverMessage.encode('P', out -> out.writeLong(epoch));
-    }
-
     /** Tells {@code nodeId} that it was taken over ('T'). */
     private void tell(String nodeId, TakeoverRecords.Record r) {
         node.send(nodeId, TakeoverMessage.encode('T', out -> {
             out.writeLong(r.epoch());
             out.writeUTF(r.taker());
         }));
-    }
-
-    /**
-     * This node was taken over at {@code epoch}: unless it already did so for that takeover, it fences
-     * itself, closes its client connections, fails its unfinished commits, discards its stored
-     * messages, tells the members to forget the record, and serves again.
-     *
-     * @return the number of stored messages discarded
-     */
-    private int discardIfNew(TakeoverRecords.Record takeover, String how) {
-        synchronized (discarding) {
-            long epoch = takeover.epoch();
-            if (epoch <= handledEpoch) {
-                return epoch == handledEpoch ? handledDropped : 0;
-            }
-            handledTaker = takeover.taker().isEmpty() ? null : takeover.taker();
-            handledDropped = discard(takeover, how);
-            return handledDropped;
-        }
-    }
-
-    /**
-     * Fences this node, closes its client connections and drops its stored messages; only then is
-     * the takeover recorded as discarded for (on disk, and in {@link #lastDiscardedEpoch}) and the
-     * members told: a node that dies halfway discards again when it restarts.
-     */
-    private int discard(TakeoverRecords.Record takeover, String how) {
-        long epoch = takeover.epoch();
-        String reason = "node " + node.self().name() + " was taken over while it was gone (epoch " + epoch
-                + ") and discards what it no longer owns";
-        boolean serving = broker.availability().state() != io.tern.broker.NodeState.STARTING;
-        broker.availability().fence(reason);
-        int dropped;
-        try {
-            store.fail(reason);
-            broker.closeAllConnections().get(30, java.util.concurrent.TimeUnit.SECONDS);
-            dropped = broker.discardStoredMessages();
-            try {
-                discards.put(selfId, takeover);
-            } catch (java.io.UncheckedIOException e) {
-                LOG.error("Could not keep on disk that this node discarded for the takeover at epoch {}", epoch);
-            }
-            handledEpoch = epoch;
-            LOG.warn("This node was taken over while it was gone (epoch {}; {}): discarded {} stored message(s) its "
-                    + "failover node owns now", epoch, how, dropped);
-            node.sendToOthers(discardedMessage());
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("could not close the client connections before discarding", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while discarding", e);
-        } finally {
-            broker.availability().unfence("discarded what it no longer owns");
-        }
-        if (serving) {
-            serving(); // merged back while serving: serves again now
-        }
-        return dropped;
     }
 
     /**
@@ -498,7 +343,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         // 'P' again: the one sent at the discard may have gone out before this node knew every member.
         // Unicast and in order, so each member forgets the record (and accepts this node's replication)
         // before the snapshots of the resync reach it.
-        node.sendToOthers(discardedMessage());
+        node.sendToOthers(self.discardedMessage());
         store.resync();
         node.sendToOthers(TakeoverMessage.encode('B', out -> { }));
         worker.execute(this::takeOverReplicasOfAbsentNodes);
@@ -546,7 +391,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 }
             } finally {
                 pending.remove(primary);
-                reconsiderAdmissions();
+                admissions.reconsider();
             }
         }
     }
@@ -585,19 +430,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             }
         }
         if (before == null) {
-            reconsiderAdmissions();
+            admissions.reconsider();
             return;
         }
-        Set<String> was = new HashSet<>();
-        before.members().forEach(m -> was.add(m.nodeId()));
-        // Members that restarted between the two views: their previous selves are gone.
-        Set<String> restarted = new HashSet<>();
-        incarnations.forEach((id, i) -> {
-            String old = incarnationsBefore.get(id);
-            if (old != null && !old.equals(i)) {
-                restarted.add(id);
-            }
-        });
         // Every member this node holds a takeover record of is told: it discards if it has not yet,
         // or says the record is stale ('P') if it discarded for it already.
         for (NodeInfo back : topology.members()) {
@@ -606,54 +441,23 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 tell(back.nodeId(), r);
             }
         }
-        Set<String> now = new HashSet<>();
-        topology.members().forEach(m -> now.add(m.nodeId()));
-        List<NodeInfo> direct = new java.util.ArrayList<>();
-        Map<String, String> goneIncarnations = new java.util.HashMap<>();
-        for (NodeInfo gone : before.members()) {
-            if (now.contains(gone.nodeId()) && !restarted.contains(gone.nodeId())) {
-                continue;
-            }
-            if (restarted.contains(gone.nodeId())) {
-                LOG.warn("{} restarted before it was found gone: its previous self is taken over", gone.name());
-            }
-            goneIncarnations.put(gone.nodeId(), incarnationsBefore.getOrDefault(gone.nodeId(), ""));
-            List<String> failover = before.failover().getOrDefault(gone.nodeId(), List.of()).stream()
-                    .map(FailoverInfo::nodeId).toList();
-            boolean recorded = records.contains(gone.nodeId());
-            if (!failover.isEmpty() && !recorded) {
-                unclaimed.put(gone.nodeId(), new Gone(gone, failover));
-            }
-            if (!failover.isEmpty() && failover.get(0).equals(selfId)) {
-                direct.add(gone);
-            }
-        }
-        // Gone nodes whose first failover node died too before recording its takeover: the next one alive takes them.
-        List<NodeInfo> orphans = new java.util.ArrayList<>();
-        for (Gone g : unclaimed.values()) {
-            String id = g.node().nodeId();
-            if (now.contains(id) || pending.contains(id) || direct.contains(g.node()) || now.contains(g.failover().get(0))) {
-                continue;
-            }
-            String next = g.failover().stream().filter(now::contains).findFirst().orElse(null);
-            if (selfId.equals(next)) {
-                orphans.add(g.node());
-            }
-        }
-        List<NodeInfo> round = new java.util.ArrayList<>(direct);
-        round.addAll(orphans);
+        TakeoverPlanner.Plan plan = planner.plan(before, topology, incarnationsBefore, incarnations, records::contains, pending);
+        plan.restarted().forEach(id -> LOG.warn("{} restarted before it was found gone: its previous self is taken over",
+                topology.members().stream().filter(m -> m.nodeId().equals(id)).map(NodeInfo::name).findFirst().orElse(id)));
+        List<NodeInfo> orphans = plan.orphans();
+        Map<String, String> goneIncarnations = plan.goneIncarnations();
+        List<NodeInfo> round = plan.round();
         if (round.isEmpty()) {
-            reconsiderAdmissions();
+            admissions.reconsider();
             return;
         }
         if (!quorum) {
             LOG.warn("{} left, and this node is its failover node, but this partition has no quorum: no takeover",
                     round.stream().map(NodeInfo::name).toList());
-            reconsiderAdmissions();
+            admissions.reconsider();
             return;
         }
         round.forEach(g -> pending.add(g.nodeId()));
-        round.forEach(g -> goneIncarnations.putIfAbsent(g.nodeId(), "")); // an orphan: gone from every view since
         int quorumBase = node.quorumBase(); // of this view: the listener runs as the view is installed
         long epoch = node.viewId();
         if (!orphans.isEmpty()) {
@@ -673,10 +477,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 }
             } finally {
                 round.forEach(g -> pending.remove(g.nodeId()));
-                reconsiderAdmissions();
+                admissions.reconsider();
             }
         });
-        reconsiderAdmissions();
+        admissions.reconsider();
     }
 
     /** Fault injection for tests: a takeover pauses this long after storing the messages, before it is recorded. */
@@ -729,7 +533,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 pauseForTests(gone);
                 long sinceNs = clock.getAsLong();
                 // Its clients are this node's from now on, even once it is back: they recover here.
-                taken.clients().forEach(key -> formerClients.put(key, new FormerClient(gone.nodeId(), sinceNs)));
+                admissions.rememberFormerClients(gone.nodeId(), taken.clients(), sinceNs);
                 record(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // throws if the record is not durable: nothing is delivered
                 node.sendToOthers(TakeoverMessage.encode('O', out -> {
                     out.writeUTF(gone.nodeId());
@@ -776,142 +580,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
     }
 
-    // ---- admission of clients of other nodes ---------------------------------------------------
-
-    /**
-     * A client that failed over from node {@code from} says hello: completes with null to serve it
-     * here (this node owns {@code from}'s messages now and has taken them over, or nobody does), or
-     * with the client URI of the node that owns them. Waits while {@code from} is still in the view
-     * (up to the admission wait) or a takeover of it is under way.
-     */
-    public java.util.concurrent.CompletableFuture<Broker.Admission> admit(Broker.AdmissionRequest request) {
-        Admission a = new Admission(request.fromNode(), request.connectionKey(), new java.util.concurrent.CompletableFuture<>(),
-                clock.getAsLong() + admissionWaitMs * 1_000_000L);
-        if (decide(a)) {
-            return a.answer();
-        }
-        admissions.add(a);
-        timer.schedule(this::reconsiderAdmissions, admissionWaitMs, java.util.concurrent.TimeUnit.MILLISECONDS);
-        decide(a); // a change may have come between the first look and the add
-        return a.answer();
-    }
-
-    private void reconsiderAdmissions() {
-        for (Admission a : admissions) {
-            if (decide(a)) {
-                admissions.remove(a);
-            }
-        }
-    }
-
-    /**
-     * Answers the admission if it can be answered now; false if it must wait. Judged by the view as
-     * this class last saw it, so that a node that just left is either still "live" here or already
-     * has its takeover pending.
-     */
-    private synchronized boolean decide(Admission a) {
-        if (a.answer().isDone()) {
-            return true;
-        }
-        Map<String, NodeInfo> live = new java.util.HashMap<>();
-        if (previous != null) {
-            previous.members().forEach(m -> live.put(m.nodeId(), m));
-        }
-        if (selfId.equals(a.from())) {
-            a.answer().complete(admitOwnClient(a, live));
-            return true;
-        }
-        FormerClient former = a.key() == null ? null : formerClients.get(a.key());
-        if (former != null && former.nodeId().equals(a.from()) && clock.getAsLong() - former.sinceNs() < FORMER_CLIENT_TTL_NS) {
-            // A client of the node as it was when this node took it over, even if that node is back since.
-            if (pending.contains(a.from())) {
-                return false;
-            }
-            formerClients.remove(a.key());
-            a.answer().complete(Broker.Admission.AS_OWNER);
-            return true;
-        }
-        if (former != null) {
-            formerClients.remove(a.key()); // it comes back from elsewhere, or too late: judged as any other
-        }
-        if (live.containsKey(a.from())) {
-            if (clock.getAsLong() - a.deadlineNs() < 0) {
-                return false;
-            }
-            LOG.warn("A client of {} came here, but that node is still in the view after {} ms: serving the client "
-                    + "here without recovering its deliveries", live.get(a.from()).name(), admissionWaitMs);
-            a.answer().complete(Broker.Admission.WITHOUT_RECOVERY);
-            return true;
-        }
-        String owner = ownerOf(a.from(), live.keySet());
-        if (owner != null && owner.equals(selfId) && !pending.isEmpty()) {
-            return false; // our takeover is under way: the client recovers once it is done
-        }
-        NodeInfo o = owner == null || owner.equals(selfId) ? null : live.get(owner);
-        a.answer().complete(o == null || o.clientUris().isEmpty()
-                ? (selfId.equals(owner) && tookOver(a.from()) ? Broker.Admission.AS_OWNER : Broker.Admission.WITHOUT_RECOVERY)
-                : Broker.Admission.redirect(o.clientUris().get(0)));
-        return true;
-    }
-
-    /** True if a recorded takeover of {@code nodeId} (or of its taker, and so on) was this node's. */
-    private boolean tookOver(String nodeId) {
-        String current = nodeId;
-        for (int hops = 0; hops < 16; hops++) {
-            TakeoverRecords.Record r = records.get(current);
-            if (r == null || r.taker().isEmpty()) {
-                return false;
-            }
-            if (r.taker().equals(selfId)) {
-                return true;
-            }
-            current = r.taker();
-        }
-        return false;
-    }
-
-    /**
-     * A client says it comes from this very node. If this node discarded what another node took
-     * over, and this client's connection was not welcomed here since, it was a client of this node
-     * before the takeover: the taker keeps what it held, so it goes there.
-     */
-    private Broker.Admission admitOwnClient(Admission a, Map<String, NodeInfo> live) {
-        String taker;
-        synchronized (discarding) {
-            taker = handledTaker;
-        }
-        NodeInfo t = taker == null ? null : live.get(taker);
-        if (t == null || t.clientUris().isEmpty() || broker.issuedHere(a.key())) {
-            return Broker.Admission.WITHOUT_RECOVERY;
-        }
-        LOG.info("A client of this node from before {} took it over comes back: sent to {}", t.name(), t.name());
-        return Broker.Admission.redirect(t.clientUris().get(0));
-    }
-
-    /**
-     * The live node that owns {@code nodeId}'s messages: the taker of its recorded takeover (and, if
-     * that one is gone too, of the taker's), or the first failover node the map last named for it
-     * while no takeover is recorded yet. Null if none is known or alive.
-     */
-    String ownerOf(String nodeId, Set<String> live) {
-        String current = nodeId;
-        for (int hops = 0; hops < 16; hops++) {
-            if (live.contains(current)) {
-                return current;
-            }
-            if (pending.contains(current)) {
-                return selfId;
-            }
-            TakeoverRecords.Record r = records.get(current);
-            String next = r != null && !r.taker().isEmpty() ? r.taker() : lastFailover.get(current);
-            if (next == null || next.equals(current)) {
-                return null;
-            }
-            current = next;
-        }
-        return null;
-    }
-
     @Override
     public void close() {
         closed = true;
@@ -919,6 +587,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         handover.close();
         worker.shutdownNow();
         timer.shutdownNow();
-        admissions.forEach(a -> a.answer().complete(Broker.Admission.WITHOUT_RECOVERY));
+        admissions.close();
     }
 }

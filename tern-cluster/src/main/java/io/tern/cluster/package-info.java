@@ -8,13 +8,18 @@
  *       the quorum rule says whether this node's partition may accept sends. Stacks ship as
  *       resources under {@code tern/jgroups/}.</li>
  *   <li>{@link io.tern.cluster.ReplicatingStore}: the primary side of replication (a commit waits
- *       for every failover node of the map); {@link io.tern.cluster.Replicas}: the backup side;
+ *       for every failover node of the map, and for former ones still standing in while new ones
+ *       sync: {@code WaitingCommit}); {@code SnapshotStream}: a snapshot on its way to a new backup;
+ *       {@link io.tern.cluster.Replicas} and {@code Replica}: the backup side;
  *       {@link io.tern.cluster.ReplicationMessage}: their messages.</li>
- *   <li>{@link io.tern.cluster.Takeover}: who takes over a dead, paused or restarted node, the
- *       check a node makes before it serves, and which node serves a client of a taken-over node;
- *       {@link io.tern.cluster.TakeoverRecords}: the synced record of takeovers;
- *       {@code GoneConfirmation}: the majority's word that a node is gone; {@code TakeoverMessage}:
- *       their encoding.</li>
+ *   <li>{@link io.tern.cluster.Takeover}: who takes over a dead, paused or restarted node (the
+ *       planner, on view changes), and the takeover itself; {@code ReplicaHandover}: getting the
+ *       best replica the members hold before it; {@code SelfDiscard}: the check a node makes
+ *       before it serves, and its discard when it learns it was taken over; {@code AdmissionDesk}:
+ *       which node serves a client of a taken-over node; {@link io.tern.cluster.TakeoverRecords}:
+ *       the synced record of takeovers; {@code GoneConfirmation}: the majority's word that a node
+ *       is gone; {@code MemberPoll}: asking every other member and waiting for enough answers;
+ *       {@code TakeoverMessage}: their encoding.</li>
  *   <li>{@link io.tern.cluster.ClusteredNode}: assembles all of it around a broker, for the server
  *       and for the tests alike.</li>
  * </ul>

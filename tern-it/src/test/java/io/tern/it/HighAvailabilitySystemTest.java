@@ -44,11 +44,14 @@ import static org.awaitility.Awaitility.await;
 class HighAvailabilitySystemTest {
     private static final int FD_TIMEOUT_MS = 2000;
 
-    @TempDir
+    /** Kept when the test fails: the nodes' logs say what happened to a missing or repeated message. */
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
     Path dir;
 
     private final List<ServerProcess> nodes = new ArrayList<>();
     private final TotalQueueChecker checker = new TotalQueueChecker();
+    /** Message id to what the consumers did with it, when and through which server. */
+    private final java.util.Map<String, StringBuffer> history = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<Throwable> errors = new CopyOnWriteArrayList<>();
     private final List<FailoverEvent> events = new CopyOnWriteArrayList<>();
     /** The producer's and the consumer's connection while a run goes on. */
@@ -147,7 +150,8 @@ class HighAvailabilitySystemTest {
                     errors.add(t);
                 }
             }, "test-producer");
-            SettlingReceiver settling = new SettlingReceiver(cs, consumer, checker, 5, stopReceiving::get, errors::add);
+            SettlingReceiver settling = new SettlingReceiver(cs, consumer, checker, 5, stopReceiving::get, errors::add)
+                    .trace((id, event) -> trace(id, event + " via " + serverOf(consumerConnection)));
             Thread receiver = new Thread(() -> {
                 settling.run();
                 rolledBack.addAndGet(settling.rolledBack());
@@ -167,7 +171,7 @@ class HighAvailabilitySystemTest {
             try {
                 for (ServerProcess n : nodes) {
                     if (n.isAlive() && !serverOf(consumerConnection).endsWith(":" + n.port())) {
-                        drains.add(new CheckedDrain(n.url(), "ha", checker, errors::add));
+                        drains.add(new CheckedDrain(n.url(), "ha", checker, errors::add, this::trace));
                     }
                 }
                 await().atMost(Duration.ofSeconds(90)).until(() -> checker.lost().isEmpty() || !errors.isEmpty());
@@ -184,7 +188,8 @@ class HighAvailabilitySystemTest {
         }
         assertThat(errors).as("exceptions seen by the application").isEmpty();
         assertThat(checker.lost()).as(checker.toString()).isEmpty();
-        assertThat(checker.duplicated()).as("acknowledged, then delivered again: " + checker).isEmpty();
+        assertThat(checker.duplicated()).as("acknowledged, then delivered again: " + checker + " (node logs in " + dir + "): "
+                + checker.duplicated().stream().map(id -> id + ": " + history.get(id)).toList()).isEmpty();
         assertThat(checker.unexpected()).isEmpty();
         // The README promises that acknowledge() and commit() return normally across a failover.
         assertThat(checker.inDoubt()).as("acknowledgements the application saw fail").isEmpty();
@@ -298,6 +303,11 @@ class HighAvailabilitySystemTest {
         assertThat(nodes.get(0).isAlive()).isTrue();
         assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED && !e.planned()))
                 .as("the clients failed over from the cut-off node").hasSizeGreaterThanOrEqualTo(2);
+    }
+
+    private void trace(String id, String event) {
+        history.computeIfAbsent(id, k -> new StringBuffer()).append(java.time.LocalTime.now()).append(' ').append(event)
+                .append("; ");
     }
 
     /** Receives and acknowledges from {@code node} until {@code quietMs} pass without a message; returns the count. */

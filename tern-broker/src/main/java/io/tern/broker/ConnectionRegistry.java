@@ -1,0 +1,213 @@
+package io.tern.broker;
+
+import io.tern.broker.store.MessageStore;
+import io.tern.broker.store.StoreBatch;
+import io.tern.protocol.ErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The client connections of one node: by id, by client id (one connection each) and by connection
+ * key (a client that comes back on a new connection takes its deliveries over from the old one),
+ * the keys this node welcomed (its own clients, as opposed to a taken-over node's), and what
+ * moves them all: a drain, a lame-duck notice at shutdown, a failback to a node that is back.
+ */
+final class ConnectionRegistry {
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionRegistry.class);
+
+    private final Broker broker;
+    private final MessageStore store;
+    private final NodeAvailability availability;
+    private final Function<String, SerialExecutor> executors;
+    private final AtomicLong connectionIds = new AtomicLong();
+    private volatile Supplier<String> nextServer = () -> "";
+    private final Map<String, ServerConnection> clientIds = new ConcurrentHashMap<>();
+    private final Map<Long, ServerConnection> connections = new ConcurrentHashMap<>();
+    private final Map<String, ServerConnection> connectionKeys = new ConcurrentHashMap<>();
+    /**
+     * The keys of the client connections this node welcomed since it started or last discarded what
+     * was taken over (the most recent 100,000): a client that says it comes from this node with
+     * another key was a client of this node before a takeover.
+     */
+    private final java.util.Set<String> issuedKeys = java.util.Collections.newSetFromMap(
+            new LinkedHashMap<String, Boolean>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                    return size() > 100_000;
+                }
+            });
+    /** A new client connection writing to {@code sink}; refused while the broker shuts down. */
+    ServerConnection connect(FrameSink sink) {
+        if (availability.state() == NodeState.STOPPING) {
+            throw new BrokerException(ErrorCode.SHUTTING_DOWN, "the server is shutting down");
+        }
+        long id = connectionIds.incrementAndGet();
+        ServerConnection c = new ServerConnection(broker, id, sink, executors.apply("connection-" + id));
+        connections.put(id, c);
+        return c;
+    }
+
+    void disconnected(ServerConnection c) {
+        connections.remove(c.id);
+        c.gone.complete(null);
+        if (c.connectionKey != null) {
+            if (connectionKeys.remove(c.connectionKey, c) && store.tracksDeliveries()) {
+                store.commitLazily(new StoreBatch().add(new StoreBatch.ClientGone(c.connectionKey)));
+            }
+        }
+        if (c.clientId != null) {
+            clientIds.remove(c.clientId, c);
+        }
+    }
+
+    int count() {
+        return connections.size();
+    }
+
+    void claimClientId(String clientId, ServerConnection c) {
+        if (clientId.isBlank()) {
+            throw new BrokerException(ErrorCode.INVALID_CLIENT_ID, "client id must not be blank");
+        }
+        ServerConnection holder = clientIds.putIfAbsent(clientId, c);
+        if (holder != null && holder != c) {
+            throw new BrokerException(ErrorCode.INVALID_CLIENT_ID, "client id '" + clientId + "' is in use");
+        }
+    }
+
+    /**
+     * The connection {@code c} says hello with a connection key. If an older connection of the same
+     * client is still open here (the client lost it, this node has not noticed yet), that one hands
+     * its deliveries over (kept for the sessions, as after a takeover) and closes; completes then.
+     */
+    CompletableFuture<Void> claimConnectionKey(String key, ServerConnection c) {
+        ServerConnection old = connectionKeys.put(key, c);
+        synchronized (issuedKeys) {
+            issuedKeys.add(key);
+        }
+        if (old == null && store.tracksDeliveries()) {
+            // Ordered before anything the client does here: a node taking this one over knows it by its key.
+            store.commitLazily(new StoreBatch().add(new StoreBatch.ClientConnected(key)));
+        }
+        if (old == null || old == c) {
+            return CompletableFuture.completedFuture(null);
+        }
+        LOG.info("Client connection {} came back as connection {}: connection {} hands its deliveries over", key, c.id, old.id);
+        return old.handOver();
+    }
+
+    /** Closes every client connection; completes when each has rolled back and returned its deliveries. */
+    CompletableFuture<Void> closeAll() {
+        List<CompletableFuture<Void>> gone = new ArrayList<>();
+        for (ServerConnection c : List.copyOf(connections.values())) {
+            gone.add(c.gone);
+            c.closeNow();
+        }
+        return CompletableFuture.allOf(gone.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Drains this node: new clients are redirected to the next server, and every client connection
+     * but {@code except} gets a lame-duck notice and moves away (as at a graceful stop; the clients
+     * keep acknowledging what they hold here until they are done with it). Stays drained until the
+     * node stops. Returns the number of client connections still here besides {@code except}.
+     */
+    int drain(ServerConnection except) {
+        if (!availability.draining()) {
+            availability.drain();
+            for (ServerConnection c : List.copyOf(connections.values())) {
+                if (c != except) {
+                    c.lameDuck(nextServer.get());
+                }
+            }
+        }
+        return (int) connections.values().stream().filter(c -> c != except && !c.isAdmin()).count();
+    }
+
+    /** True if this node welcomed a client connection with {@code key} since it started or last discarded. */
+    boolean issuedHere(String key) {
+        synchronized (issuedKeys) {
+            return key != null && issuedKeys.contains(key);
+        }
+    }
+
+    /** The server a new client is redirected to while this node drains; null if it is not draining. */
+    String drainRedirect() {
+        if (!availability.draining()) {
+            return null;
+        }
+        String next = nextServer.get();
+        return next == null || next.isEmpty() ? null : next;
+    }
+
+    /**
+     * The node {@code nodeId} is back and serves again at {@code uri}: its clients that failed over
+     * here are told to move back (failback); each does once it holds no unacknowledged message.
+     * Returns how many were told.
+     */
+    int failBack(String nodeId, String uri) {
+        int told = 0;
+        for (ServerConnection c : List.copyOf(connections.values())) {
+            if (nodeId.equals(c.failedOverFrom)) {
+                c.failBack(uri);
+                told++;
+            }
+        }
+        if (told > 0) {
+            LOG.info("Node {} is back at {}: {} client connection(s) that failed over from it move back", nodeId, uri, told);
+        }
+        return told;
+    }
+
+    /**
+     * Tells every client that this node is shutting down, and where to go: {@code target} picks a
+     * client URI for each connection (empty when the node knows no other server).
+     */
+    void lameDuck(java.util.function.Supplier<String> target) {
+        for (ServerConnection c : List.copyOf(connections.values())) {
+            c.lameDuck(target.get());
+        }
+    }
+
+
+    ConnectionRegistry(Broker broker, MessageStore store, NodeAvailability availability,
+                       Function<String, SerialExecutor> executors) {
+        this.broker = broker;
+        this.store = store;
+        this.availability = availability;
+        this.executors = executors;
+    }
+
+    void setNextServer(Supplier<String> next) {
+        this.nextServer = next;
+    }
+
+    /** Every connection here now. */
+    List<ServerConnection> all() {
+        return List.copyOf(connections.values());
+    }
+
+    /** The node discarded what was taken over: the clients it welcomed before are the taker's. */
+    void forgetIssuedKeys() {
+        synchronized (issuedKeys) {
+            issuedKeys.clear();
+        }
+    }
+
+    /** The keys of the client connections here, and every stored message out with one: what a new backup needs. */
+    void marks(List<StoreBatch.Mark> into) {
+        connectionKeys.keySet().forEach(k -> into.add(new StoreBatch.ClientConnected(k)));
+        for (ServerConnection c : all()) {
+            c.outstandingDeliveries(into);
+        }
+    }
+}

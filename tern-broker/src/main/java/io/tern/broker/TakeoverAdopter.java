@@ -1,0 +1,126 @@
+package io.tern.broker;
+
+import io.netty.buffer.Unpooled;
+import io.tern.broker.store.MessageStore;
+import io.tern.broker.store.StoreBatch;
+import io.tern.protocol.FrameCodec;
+import io.tern.protocol.WireMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * Takes over what another node stored (its replica, held here): its queues and subscriptions,
+ * created here if missing; its messages, stored here as new messages of the same queues; its
+ * duplicate-detection ids, so that a resend from one of its clients is dropped here. Temporary
+ * queues die with their connection and are not taken over. A message that was out with a client
+ * session is kept for that session ({@link RecoveryHolds}).
+ */
+final class TakeoverAdopter {
+    private static final Logger LOG = LoggerFactory.getLogger(TakeoverAdopter.class);
+
+    private final Broker broker;
+    private final BrokerConfig config;
+    private final MessageStore store;
+    private final Destinations destinations;
+    private final MemoryGovernor memory;
+    private final RecoveryHolds holds;
+    private final DuplicateCache duplicates;
+    private final NodeAvailability availability;
+    private final ExecutorService pool;
+
+    TakeoverAdopter(Broker broker, BrokerConfig config, MessageStore store, Destinations destinations, MemoryGovernor memory,
+                    RecoveryHolds holds, DuplicateCache duplicates, NodeAvailability availability, ExecutorService pool) {
+        this.broker = broker;
+        this.config = config;
+        this.store = store;
+        this.destinations = destinations;
+        this.memory = memory;
+        this.holds = holds;
+        this.duplicates = duplicates;
+        this.availability = availability;
+        this.pool = pool;
+    }
+
+    /**
+     * Takes over a replica's contents, running {@code onStored} once the messages are stored (and
+     * replicated) and before any of them is delivered: a takeover records itself there, so that no
+     * member can see this node's consumers take a message it does not yet know was taken over.
+     */
+    CompletableFuture<Integer> adopt(Map<String, byte[]> definitions, Map<String, ? extends Map<Long, byte[]>> messages,
+                                            java.util.Collection<String> duplicateIds,
+                                            Map<String, ? extends Map<Long, String>> owners, Runnable onStored) {
+        for (byte[] encoded : definitions.values()) {
+            QueueDefinition d = QueueDefinition.decode(encoded);
+            if (d.kind() != QueueDefinition.Kind.TEMPORARY) {
+                destinations.createDurable(d);
+            }
+        }
+        StoreBatch batch = new StoreBatch();
+        for (String id : duplicateIds) {
+            duplicates.add(id, store.isDurable() ? batch : null);
+        }
+        List<Placement> placements = new ArrayList<>();
+        Map<String, List<Placement>> held = new HashMap<>();
+        messages.forEach((name, stored) -> {
+            MessageQueue q = destinations.get(name);
+            if (q == null) {
+                LOG.warn("Not taking over {} messages of queue {}: its definition was not replicated", stored.size(), name);
+                return;
+            }
+            Map<Long, String> out = owners.containsKey(name) ? owners.get(name) : Map.of();
+            stored.forEach((seq, bytes) -> {
+                WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
+                QueueEntry e = new QueueEntry(broker.nextSequence(), m, store.isDurable(), null, 0);
+                if (store.isDurable()) {
+                    batch.add(new StoreBatch.AddMessage(q.name(), e.sequence, bytes));
+                }
+                memory.add(e.size);
+                String owner = out.get(seq);
+                if (owner == null) {
+                    placements.add(new Placement(q, e));
+                } else {
+                    held.computeIfAbsent(owner, o -> new ArrayList<>()).add(new Placement(q, e));
+                    if (e.durable && store.tracksDeliveries()) {
+                        batch.add(new StoreBatch.MarkDelivered(q.name(), e.sequence, owner));
+                    }
+                }
+            });
+        });
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        store.commit(batch).whenCompleteAsync((ok, failure) -> {
+            if (failure != null) {
+                placements.forEach(p -> broker.released(p.entry()));
+                held.values().forEach(ps -> ps.forEach(p -> broker.released(p.entry())));
+                done.completeExceptionally(Broker.storeFailure(failure));
+            } else {
+                try {
+                    onStored.run();
+                } catch (RuntimeException e) {
+                    // Delivering what a takeover could not record would let the old owner bring it back too.
+                    availability.fence("a takeover could not be recorded (" + e.getMessage() + "): this node serves "
+                            + "nothing until it is restarted with a working data directory");
+                    LOG.error("The takeover's own step after storing failed: none of its messages is delivered, and this "
+                            + "node is fenced", e);
+                    done.completeExceptionally(e);
+                    return;
+                }
+                holds.hold(held).thenRun(() -> broker.apply(placements, List.of(), done));
+            }
+        }, pool);
+        int heldCount = held.values().stream().mapToInt(List::size).sum();
+        return done.thenApply(v -> {
+            if (heldCount > 0) {
+                LOG.info("Keeping {} taken-over message(s) for the {} client session(s) that had them, for up to {} ms",
+                        heldCount, held.size(), config.recoveryTimeoutMs());
+            }
+            return placements.size() + heldCount;
+        });
+    }
+}

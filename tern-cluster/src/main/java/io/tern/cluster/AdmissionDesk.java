@@ -1,0 +1,240 @@
+package io.tern.cluster;
+
+import io.tern.broker.Broker;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.NodeInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * Where a client that failed over from another node is told where it belongs ({@link
+ * Broker#setAdmission}): served here as the owner of its node's messages (it recovers its
+ * session here), served here without recovery, or redirected to the node that owns them. The
+ * answer waits while that node is still in the view (up to the admission wait) or a takeover of it
+ * is under way here. It is judged against the view as the {@link Takeover} last saw it, under the
+ * same lock, so a node that just left is either still live here or already has its takeover pending.
+ */
+final class AdmissionDesk {
+    private static final Logger LOG = LoggerFactory.getLogger(AdmissionDesk.class);
+    private static final long FORMER_CLIENT_TTL_NS = 60_000_000_000L;
+
+    private final Object viewLock;
+    private final Supplier<ClusterTopology> view;
+    private final String selfId;
+    private final Broker broker;
+    private final TakeoverRecords records;
+    private final Set<String> pending;
+    private final Map<String, String> lastFailover;
+    private final Supplier<String> discardedFor;
+    private final ScheduledExecutorService timer;
+    private final long admissionWaitMs;
+    private final LongSupplier clock;
+    private final List<Admission> admissions = new CopyOnWriteArrayList<>();
+    /**
+     * Client connection keys of the nodes this node took over, as they were then (the most recent
+     * 100,000): key to node id. Such a client is this node's to serve, even once its node is back.
+     */
+    private final Map<String, FormerClient> formerClients = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<String, FormerClient>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, FormerClient> eldest) {
+                    return size() > 100_000;
+                }
+            });
+
+    /**
+     * A client connection of a node this node took over, as that node was then. Good for one
+     * admission here, within {@link #FORMER_CLIENT_TTL_NS}: after that the client may have been a
+     * client of the node's next start, which this node knows nothing of.
+     */
+    private record FormerClient(String nodeId, long sinceNs) {
+    }
+
+    private record Admission(String from, String key, CompletableFuture<Broker.Admission> answer, long deadlineNs) {
+    }
+
+    /**
+     * @param viewLock     the lock under which {@code view} and {@code pending} change together
+     * @param view         the view as the takeover last saw it
+     * @param pending      the nodes this node is taking over now
+     * @param lastFailover node id to the first failover node the map named for it in the last view it was in
+     * @param discardedFor the node that took this node over when it last discarded (null: none)
+     */
+    AdmissionDesk(Object viewLock, Supplier<ClusterTopology> view, String selfId, Broker broker, TakeoverRecords records,
+                  Set<String> pending, Map<String, String> lastFailover, Supplier<String> discardedFor,
+                  ScheduledExecutorService timer, long admissionWaitMs, LongSupplier nanoClock) {
+        this.viewLock = viewLock;
+        this.view = view;
+        this.selfId = selfId;
+        this.broker = broker;
+        this.records = records;
+        this.pending = pending;
+        this.lastFailover = lastFailover;
+        this.discardedFor = discardedFor;
+        this.timer = timer;
+        this.admissionWaitMs = admissionWaitMs;
+        this.clock = nanoClock;
+    }
+
+    /** The clients of {@code nodeId} when this node took it over (their connection keys): they recover here. */
+    void rememberFormerClients(String nodeId, Collection<String> keys, long sinceNs) {
+        keys.forEach(key -> formerClients.put(key, new FormerClient(nodeId, sinceNs)));
+    }
+
+    /**
+     * A client that failed over from node {@code from} says hello: completes with null to serve it
+     * here (this node owns {@code from}'s messages now and has taken them over, or nobody does), or
+     * with the client URI of the node that owns them. Waits while {@code from} is still in the view
+     * (up to the admission wait) or a takeover of it is under way.
+     */
+    CompletableFuture<Broker.Admission> admit(Broker.AdmissionRequest request) {
+        Admission a = new Admission(request.fromNode(), request.connectionKey(), new CompletableFuture<>(),
+                clock.getAsLong() + admissionWaitMs * 1_000_000L);
+        if (decide(a)) {
+            return a.answer();
+        }
+        admissions.add(a);
+        timer.schedule(this::reconsider, admissionWaitMs, TimeUnit.MILLISECONDS);
+        decide(a); // a change may have come between the first look and the add
+        return a.answer();
+    }
+
+    /** Answers the waiting admissions that can be answered now (the view, a takeover or a record changed). */
+    void reconsider() {
+        for (Admission a : admissions) {
+            if (decide(a)) {
+                admissions.remove(a);
+            }
+        }
+    }
+
+    /**
+     * Answers the admission if it can be answered now; false if it must wait. Judged by the view as
+     * this class last saw it, so that a node that just left is either still "live" here or already
+     * has its takeover pending.
+     */
+    private boolean decide(Admission a) {
+        synchronized (viewLock) {
+            return decideUnderViewLock(a);
+        }
+    }
+
+    private boolean decideUnderViewLock(Admission a) {
+        if (a.answer().isDone()) {
+            return true;
+        }
+        Map<String, NodeInfo> live = new HashMap<>();
+        ClusterTopology view = this.view.get();
+        if (view != null) {
+            view.members().forEach(m -> live.put(m.nodeId(), m));
+        }
+        if (selfId.equals(a.from())) {
+            a.answer().complete(admitOwnClient(a, live));
+            return true;
+        }
+        FormerClient former = a.key() == null ? null : formerClients.get(a.key());
+        if (former != null && former.nodeId().equals(a.from()) && clock.getAsLong() - former.sinceNs() < FORMER_CLIENT_TTL_NS) {
+            // A client of the node as it was when this node took it over, even if that node is back since.
+            if (pending.contains(a.from())) {
+                return false;
+            }
+            formerClients.remove(a.key());
+            a.answer().complete(Broker.Admission.AS_OWNER);
+            return true;
+        }
+        if (former != null) {
+            formerClients.remove(a.key()); // it comes back from elsewhere, or too late: judged as any other
+        }
+        if (live.containsKey(a.from())) {
+            if (clock.getAsLong() - a.deadlineNs() < 0) {
+                return false;
+            }
+            LOG.warn("A client of {} came here, but that node is still in the view after {} ms: serving the client "
+                    + "here without recovering its deliveries", live.get(a.from()).name(), admissionWaitMs);
+            a.answer().complete(Broker.Admission.WITHOUT_RECOVERY);
+            return true;
+        }
+        String owner = ownerOf(a.from(), live.keySet());
+        if (owner != null && owner.equals(selfId) && !pending.isEmpty()) {
+            return false; // our takeover is under way: the client recovers once it is done
+        }
+        NodeInfo o = owner == null || owner.equals(selfId) ? null : live.get(owner);
+        a.answer().complete(o == null || o.clientUris().isEmpty()
+                ? (selfId.equals(owner) && tookOver(a.from()) ? Broker.Admission.AS_OWNER : Broker.Admission.WITHOUT_RECOVERY)
+                : Broker.Admission.redirect(o.clientUris().get(0)));
+        return true;
+    }
+
+    /** True if a recorded takeover of {@code nodeId} (or of its taker, and so on) was this node's. */
+    private boolean tookOver(String nodeId) {
+        String current = nodeId;
+        for (int hops = 0; hops < 16; hops++) {
+            TakeoverRecords.Record r = records.get(current);
+            if (r == null || r.taker().isEmpty()) {
+                return false;
+            }
+            if (r.taker().equals(selfId)) {
+                return true;
+            }
+            current = r.taker();
+        }
+        return false;
+    }
+
+    /**
+     * A client says it comes from this very node. If this node discarded what another node took
+     * over, and this client's connection was not welcomed here since, it was a client of this node
+     * before the takeover: the taker keeps what it held, so it goes there.
+     */
+    private Broker.Admission admitOwnClient(Admission a, Map<String, NodeInfo> live) {
+        String taker = discardedFor.get();
+        NodeInfo t = taker == null ? null : live.get(taker);
+        if (t == null || t.clientUris().isEmpty() || broker.issuedHere(a.key())) {
+            return Broker.Admission.WITHOUT_RECOVERY;
+        }
+        LOG.info("A client of this node from before {} took it over comes back: sent to {}", t.name(), t.name());
+        return Broker.Admission.redirect(t.clientUris().get(0));
+    }
+
+    /**
+     * The live node that owns {@code nodeId}'s messages: the taker of its recorded takeover (and, if
+     * that one is gone too, of the taker's), or the first failover node the map last named for it
+     * while no takeover is recorded yet. Null if none is known or alive.
+     */
+    String ownerOf(String nodeId, Set<String> live) {
+        String current = nodeId;
+        for (int hops = 0; hops < 16; hops++) {
+            if (live.contains(current)) {
+                return current;
+            }
+            if (pending.contains(current)) {
+                return selfId;
+            }
+            TakeoverRecords.Record r = records.get(current);
+            String next = r != null && !r.taker().isEmpty() ? r.taker() : lastFailover.get(current);
+            if (next == null || next.equals(current)) {
+                return null;
+            }
+            current = next;
+        }
+        return null;
+    }
+
+
+    /** The node stops: waiting clients are served without recovery (their connections close with it). */
+    void close() {
+        admissions.forEach(a -> a.answer().complete(Broker.Admission.WITHOUT_RECOVERY));
+    }
+}
