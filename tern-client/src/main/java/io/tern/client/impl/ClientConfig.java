@@ -51,7 +51,7 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
                 url.intOption("prefetch", 1000),
                 url.intOption("producerWindow", 1024 * 1024),
                 url.intOption("connectTimeout", 5000),
-                url.intOption("heartbeat", 10_000),
+                url.intOption("heartbeat", 2_000),
                 url.intOption("callTimeout", 30_000),
                 !"false".equals(url.option("failover", "true")),
                 url.intOption("reconnectAttempts", 2),

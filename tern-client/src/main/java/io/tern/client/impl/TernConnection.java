@@ -69,7 +69,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     }
 
     /** A request waiting for a link, with the future its caller holds. */
-    private record Waiting(Request request, Runnable onArrival, CompletableFuture<Response> result, int refusals) {
+    /** A request waiting for a link; {@code refusals}: how often its node refused it for want of quorum, since {@code refusedSinceNs}. */
+    private record Waiting(Request request, Runnable onArrival, CompletableFuture<Response> result, int refusals,
+                           long refusedSinceNs) {
     }
 
     private enum AfterLoss { RESEND, DONE, UNKNOWN }
@@ -163,7 +165,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         boolean allNotReady = true;
         for (ClientUrl.HostPort hp : servers) {
             try {
-                return open(hp, null);
+                return open(hp, null, config.callTimeoutMs());
             } catch (JMSException e) {
                 last = e;
                 allNotReady &= ErrorCode.NOT_READY.name().equals(e.getErrorCode());
@@ -185,16 +187,16 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
      * not own that node's messages redirects the client to the one that does, at most
      * {@value #MAX_REDIRECTS} times.
      */
-    private Link open(ClientUrl.HostPort server, String fromNode) throws JMSException {
+    private Link open(ClientUrl.HostPort server, String fromNode, long helloTimeoutMs) throws JMSException {
         ClientUrl.HostPort target = server;
         for (int redirects = 0; ; redirects++) {
             long gen = generations.incrementAndGet();
-            Transport t = Transport.connect(target.host(), target.port(), config.connectTimeoutMs(), config.heartbeatMs(),
-                    topology, new LinkListener(gen));
+            Transport t = Transport.connect(target.host(), target.port(), config.connectTimeoutMs(),
+                    Math.min(config.connectTimeoutMs(), helloTimeoutMs), config.heartbeatMs(), topology, new LinkListener(gen));
             Response welcome;
             try {
                 welcome = t.call(new Request.Hello(config.user(), config.password(), "tern-client", connectionKey, fromNode),
-                        config.callTimeoutMs());
+                        helloTimeoutMs);
             } catch (JMSException e) {
                 t.close();
                 throw e;
@@ -352,7 +354,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         for (int i = 0; i < config.reconnectAttempts() && !closed; i++) {
             sleepJittered(delayMs);
             delayMs *= 2;
-            if (resume(lost.server(), lost, false, tried)) {
+            // A paused server takes the connection but never answers: the retry gives its handshake and
+            // its welcome one heartbeat interval each, not the timeouts (a starting server answers NOT_READY at once).
+            if (resume(lost.server(), lost, false, tried, Math.min(config.heartbeatMs(), config.callTimeoutMs()))) {
                 return;
             }
         }
@@ -496,9 +500,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
      * destinations, sessions and consumers. Then requests flow again, the waiting ones first.
      */
     private boolean resume(ClientUrl.HostPort server, Link lost, boolean planned, List<String> tried) {
+        return resume(server, lost, planned, tried, config.callTimeoutMs());
+    }
+
+    /** As above, waiting up to {@code helloTimeoutMs} for the server's welcome. */
+    private boolean resume(ClientUrl.HostPort server, Link lost, boolean planned, List<String> tried, long helloTimeoutMs) {
         Link l;
         try {
-            l = open(server, planned ? null : lost.nodeId());
+            l = open(server, planned ? null : lost.nodeId(), helloTimeoutMs);
         } catch (JMSException e) {
             tried.add(server + ": " + e.getMessage());
             return false;
@@ -537,7 +546,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             if (w.request() instanceof Request.Send send && recoveredTransactions.contains(send.sessionId())) {
                 w.result().complete(Response.OK); // sent with the recovered transaction already
             } else {
-                attempt(w.request(), w.onArrival(), w.result(), w.refusals());
+                attempt(w.request(), w.onArrival(), w.result(), w.refusals(), w.refusedSinceNs());
             }
         }
         recoveredTransactions.clear();
@@ -579,9 +588,12 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
      * {@code target} (or any other server). The old link stays open while the application still holds
      * unacknowledged messages from it, so that their acknowledgements reach the server that has them.
      */
-    private void move(Link from, String target, String why) {
+    private void move(Link from, String target, String why, long pauseMs) {
         moving = true;
         try {
+            if (pauseMs > 0) {
+                sleepJittered(pauseMs); // refused again right after a move: give the cluster a moment to heal
+            }
             long deadlineNs = System.nanoTime() + config.callTimeoutMs() * 1_000_000L;
             synchronized (linkLock) {
                 while (openTransactionsOn(from.gen()) && System.nanoTime() < deadlineNs && link == from) {
@@ -615,13 +627,18 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     /** Starts a planned move off {@code from}, unless one is under way or {@code from} is no longer the link. */
     private void startMove(Link from, String target, String why) {
+        startMove(from, target, why, 0);
+    }
+
+    /** As above, pausing {@code pauseMs} (with jitter) before the move. */
+    private void startMove(Link from, String target, String why, long pauseMs) {
         synchronized (linkLock) {
             if (movingFrom == from || link != from) {
                 return;
             }
             movingFrom = from;
         }
-        startThread("tern-move", () -> move(from, target, why));
+        startThread("tern-move", () -> move(from, target, why, pauseMs));
     }
 
     /** Requests parked while the link was already replaced: send them on the current link. */
@@ -635,7 +652,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             waiting.clear();
         }
         for (Waiting w : resumed) {
-            attempt(w.request(), w.onArrival(), w.result(), w.refusals());
+            attempt(w.request(), w.onArrival(), w.result(), w.refusals(), w.refusedSinceNs());
         }
     }
 
@@ -830,14 +847,18 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     /** Sends a request on the current link, or once there is one; the future has the answer. */
     CompletableFuture<Response> request(Request request, Runnable onArrival) {
         CompletableFuture<Response> result = new CompletableFuture<>();
-        attempt(request, onArrival, result, 0);
+        attempt(request, onArrival, result, 0, 0);
         return result;
     }
 
-    /** How often a send refused for want of quorum moves on to another server before the refusal is final. */
-    private static final int MAX_REFUSALS = 3;
-
-    private void attempt(Request request, Runnable onArrival, CompletableFuture<Response> result, int refusals) {
+    /**
+     * A send refused for want of quorum moves on to another server, again and again (a partition,
+     * or a split the cluster is healing, can leave more than one node without quorum for a while),
+     * with a growing pause between moves, until the call timeout since the first refusal has passed;
+     * then the refusal is the answer.
+     */
+    private void attempt(Request request, Runnable onArrival, CompletableFuture<Response> result, int refusals,
+                         long refusedSinceNs) {
         Link l;
         synchronized (linkLock) {
             if (state == State.CLOSED) {
@@ -846,19 +867,20 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             }
             l = link;
             if (l == null) {
-                waiting.add(new Waiting(request, onArrival, result, refusals));
+                waiting.add(new Waiting(request, onArrival, result, refusals, refusedSinceNs));
                 return;
             }
         }
         l.transport().request(request, onArrival).whenComplete((r, e) -> {
+            long since = refusals == 0 ? System.nanoTime() : refusedSinceNs;
             if (e == null && r instanceof Response.Error err && err.code() == ErrorCode.NOT_IN_QUORUM
-                    && request instanceof Request.Send && refusals < MAX_REFUSALS) {
+                    && request instanceof Request.Send && System.nanoTime() - since < config.callTimeoutMs() * 1_000_000L) {
                 // The node is in a minority partition: move to another node and send there.
                 LOG.info("tern://{} refuses sends ({}); moving to another server", l.server(), err.message());
                 synchronized (linkLock) {
-                    waiting.add(new Waiting(request, onArrival, result, refusals + 1));
+                    waiting.add(new Waiting(request, onArrival, result, refusals + 1, since));
                 }
-                startMove(l, "", "tern://" + l.server() + " refuses sends (no quorum)");
+                startMove(l, "", "tern://" + l.server() + " refuses sends (no quorum)", Math.min(100L << Math.min(refusals, 4), 1000));
                 if (currentLink() != l) {
                     resumeWaitingIfConnected();
                 }
@@ -869,7 +891,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             } else {
                 linkLost(l.gen(), e);
                 switch (afterLinkLost(request)) {
-                    case RESEND -> attempt(request, onArrival, result, refusals);
+                    case RESEND -> attempt(request, onArrival, result, refusals, refusedSinceNs);
                     case DONE -> result.complete(Response.OK);
                     default -> result.completeExceptionally(new JMSException(request.getClass().getSimpleName()
                             + " was in flight when the connection to tern://" + l.server()

@@ -100,6 +100,15 @@ public final class Transport implements AutoCloseable {
     /** Connects, completes the handshake, and returns a transport ready for requests. */
     public static Transport connect(String host, int port, int connectTimeoutMs, long heartbeatMs,
                                     TopologyHolder topology, Listener listener) throws JMSException {
+        return connect(host, port, connectTimeoutMs, connectTimeoutMs, heartbeatMs, topology, listener);
+    }
+
+    /**
+     * As above, waiting up to {@code handshakeTimeoutMs} for the server's side of the handshake: a
+     * paused server accepts the TCP connection (its kernel does) and never answers.
+     */
+    public static Transport connect(String host, int port, int connectTimeoutMs, long handshakeTimeoutMs, long heartbeatMs,
+                                    TopologyHolder topology, Listener listener) throws JMSException {
         CompletableFuture<Void> handshake = new CompletableFuture<>();
         Transport[] self = new Transport[1];
         Bootstrap b = new Bootstrap().group(group()).channel(NioSocketChannel.class)
@@ -131,7 +140,7 @@ public final class Transport implements AutoCloseable {
         Handshake.writeHello(hello, Handshake.VERSION);
         ch.writeAndFlush(hello);
         try {
-            handshake.get(connectTimeoutMs, TimeUnit.MILLISECONDS);
+            handshake.get(handshakeTimeoutMs, TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             ch.close();
             throw JmsErrors.wrap("handshake with tern://" + remote + " failed", e instanceof ExecutionException ? e.getCause() : e);
