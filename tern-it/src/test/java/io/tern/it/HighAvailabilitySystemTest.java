@@ -169,6 +169,15 @@ class HighAvailabilitySystemTest {
             // to another node while the clients were away is taken there.
             List<CheckedDrain> drains = new ArrayList<>();
             try {
+                // A node that has just merged back may still be without the quorum, and then cannot create
+                // the drain's queue: every node left sees the others, with the quorum, first.
+                long alive = nodes.stream().filter(ServerProcess::isAlive).count();
+                for (ServerProcess n : nodes) {
+                    if (n.isAlive()) {
+                        assertThat(ServerProcess.awaitClusterMembers(new TernConnectionFactory(n.url() + "?failover=false"),
+                                (int) alive, 60_000)).as(n.url() + " sees the cluster whole, with the quorum").isTrue();
+                    }
+                }
                 for (ServerProcess n : nodes) {
                     if (n.isAlive() && !serverOf(consumerConnection).endsWith(":" + n.port())) {
                         drains.add(new CheckedDrain(n.url(), "ha", checker, errors::add, this::trace));

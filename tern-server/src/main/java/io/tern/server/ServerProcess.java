@@ -72,7 +72,8 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     /**
-     * Waits until connections made from {@code cf} are told of {@code members} cluster members;
+     * Waits until connections made from {@code cf} are told of {@code members} cluster members, in a
+     * view with the quorum;
      * false if that takes longer than {@code timeoutMs}. A node that still holds its clients (it
      * checks whether it was taken over) is simply asked again.
      */
@@ -82,7 +83,8 @@ public final class ServerProcess implements AutoCloseable {
         while (System.nanoTime() < deadline) {
             try (jakarta.jms.Connection c = cf.createConnection()) {
                 c.createSession().close(); // any answer brings the cluster list
-                if (cf.clusterTopology() != null && cf.clusterTopology().members().size() == members) {
+                if (cf.clusterTopology() != null && cf.clusterTopology().members().size() == members
+                        && cf.clusterTopology().quorum()) {
                     return true;
                 }
             } catch (jakarta.jms.JMSException e) {
