@@ -40,7 +40,6 @@ import java.util.function.LongSupplier;
 final class ReplicaHandover implements ClusterNode.PayloadHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaHandover.class);
     static final String TYPES = "GHLIJM";
-    private static final int CHUNK_OPS = 500;
     /** How long the members' answers are waited for (a member that does not answer is paused, or just joined). */
     private static final long ANSWER_WAIT_MS = 2000;
     private static final long HANDOVER_WAIT_MS = 30_000;
@@ -105,7 +104,8 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
                         LOG.info("Replica of {} handed over by {}: at its batch {}", name, best.member(),
                                 best.report().lastBatch());
                     } else {
-                        LOG.error("Member {} no longer held its replica of {}: taking over from this node's", best.member(), name);
+                        LOG.error("Member {} could not hand its replica of {} over (it no longer held it, or a send "
+                                + "failed): taking over from this node's", best.member(), name);
                     }
                     return;
                 } catch (TimeoutException e) {
@@ -242,32 +242,19 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
             out.writeLong(r.lastBatch());
             out.writeUTF(r.incarnation());
         }));
-        StoreBatch chunk = new StoreBatch();
-        for (StoreBatch.Op op : contents.ops()) {
-            chunk.add(op);
-            if (chunk.ops().size() >= CHUNK_OPS) {
-                sendChunk(taker, primary, chunk);
-                chunk = new StoreBatch();
-            }
-        }
-        sendChunk(taker, primary, chunk);
+        SnapshotStream chunks = new SnapshotStream(node, taker, batch -> TakeoverMessage.encode('J', out -> {
+            out.writeUTF(primary);
+            out.write(batch);
+        }));
+        contents.ops().forEach(chunks::add);
+        chunks.flush();
+        boolean whole = !chunks.failed();
         node.send(taker, TakeoverMessage.encode('M', out -> {
             out.writeUTF(primary);
-            out.writeBoolean(true);
+            out.writeBoolean(whole); // a chunk that did not go: the taker keeps its own replica
         }));
         LOG.info("Handed the replica of {} over to {}: {} entries, at its batch {}", primary, taker, contents.ops().size(),
                 r.lastBatch());
-    }
-
-    private void sendChunk(String taker, String primary, StoreBatch chunk) {
-        if (chunk.isEmpty()) {
-            return;
-        }
-        byte[] encoded = StoreBatchCodec.encode(chunk);
-        node.send(taker, TakeoverMessage.encode('J', out -> {
-            out.writeUTF(primary);
-            out.write(encoded);
-        }));
     }
 
     void close() {

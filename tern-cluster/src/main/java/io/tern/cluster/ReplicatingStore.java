@@ -441,7 +441,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             return;
         }
         try (Snapshot streaming = snapshot) {
-            SnapshotStream chunks = new SnapshotStream(node, backup, cut);
+            long c = cut;
+            SnapshotStream chunks = new SnapshotStream(node, backup, batch -> new ReplicationMessage.SnapshotChunk(c, batch).encode());
             streaming.read(Recovery.asOps(chunks::add));
             out.forEach(chunks::add); // after the messages they mark
             chunks.flush();

@@ -3,20 +3,27 @@ package io.tern.cluster;
 import io.tern.broker.store.StoreBatch;
 import io.tern.broker.store.StoreBatchCodec;
 
-/** A snapshot of {@link ReplicatingStore} on its way to a backup, sent {@value #CHUNK_OPS} ops at a time. */
+import java.util.function.Function;
+
+/**
+ * A replica's contents on their way to another member, {@value #CHUNK_OPS} ops a message: a new
+ * backup's snapshot ({@link ReplicatingStore}), or a replica handed over to a taker
+ * ({@link ReplicaHandover}). Each says how an encoded chunk becomes its message.
+ */
 final class SnapshotStream {
     private static final int CHUNK_OPS = 500;
     private final ClusterNode node;
-    private final String backup;
-    private final long cut;
+    private final String to;
+    private final Function<byte[], byte[]> chunkMessage;
     private StoreBatch chunk = new StoreBatch();
     private int sent;
     private boolean failed;
 
-    SnapshotStream(ClusterNode node, String backup, long cut) {
+    /** @param chunkMessage the message that carries an encoded chunk ({@link StoreBatchCodec}) */
+    SnapshotStream(ClusterNode node, String to, Function<byte[], byte[]> chunkMessage) {
         this.node = node;
-        this.backup = backup;
-        this.cut = cut;
+        this.to = to;
+        this.chunkMessage = chunkMessage;
     }
 
     void add(StoreBatch.Op op) {
@@ -29,13 +36,12 @@ final class SnapshotStream {
 
     void flush() {
         if (!chunk.isEmpty() && !failed) {
-            byte[] m = new ReplicationMessage.SnapshotChunk(cut, StoreBatchCodec.encode(chunk)).encode();
-            failed = node.trySend(backup, m) == ClusterNode.Sent.FAILED;
+            failed = node.trySend(to, chunkMessage.apply(StoreBatchCodec.encode(chunk))) == ClusterNode.Sent.FAILED;
         }
         chunk = new StoreBatch();
     }
 
-    /** True if a send to the backup threw: the rest is not sent. */
+    /** True if a send to the member threw: the rest is not sent. */
     boolean failed() {
         return failed;
     }
