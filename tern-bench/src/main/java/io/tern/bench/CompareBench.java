@@ -1,8 +1,8 @@
 package io.tern.bench;
 
 import io.tern.client.TernConnectionFactory;
-import io.tern.testkit.EmbeddedTern;
-import io.tern.testkit.Ports;
+import io.tern.server.EmbeddedTern;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.ConnectionFactory;
 import org.apache.activemq.artemis.core.config.Configuration;
 import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
@@ -101,7 +101,7 @@ public final class CompareBench {
     }
 
     private static EmbeddedActiveMQ startArtemis(Path dir) throws Exception {
-        int port = Ports.free();
+        int port = FreePorts.free();
         artemisUrl = "tcp://127.0.0.1:" + port;
         Configuration config = new ConfigurationImpl()
                 .setPersistenceEnabled(true)

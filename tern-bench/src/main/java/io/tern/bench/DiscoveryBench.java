@@ -4,7 +4,7 @@ import io.tern.client.jndi.TernInitialContextFactory;
 import io.tern.discovery.DiscoveryAgent;
 import io.tern.discovery.DiscoveryConfig;
 import io.tern.discovery.ServiceUri;
-import io.tern.testkit.EmbeddedTern;
+import io.tern.server.EmbeddedTern;
 import jakarta.jms.Connection;
 import jakarta.jms.ConnectionFactory;
 

@@ -3,7 +3,7 @@ package io.tern.bench;
 import io.tern.client.TernConnectionFactory;
 import io.tern.client.impl.TernConnection;
 import io.tern.server.ServerProcess;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
 import jakarta.jms.JMSException;
@@ -37,12 +37,12 @@ public final class FailoverGapBench {
     public static void main(String[] args) throws Exception {
         int cycles = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         Path dir = Files.createTempDirectory("tern-gap-bench");
-        int clusterPort = Ports.freeUdp();
-        String address = Ports.multicastGroup(210);
+        int clusterPort = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(210);
         List<ServerProcess> nodes = new ArrayList<>();
         StringBuilder url = new StringBuilder("tern://");
         for (int i = 1; i <= 3; i++) {
-            ServerProcess n = new ServerProcess("gap-" + i, Ports.free(), dir.resolve("gap-" + i), dir.resolve("gap-" + i + ".log"),
+            ServerProcess n = new ServerProcess("gap-" + i, FreePorts.free(), dir.resolve("gap-" + i), dir.resolve("gap-" + i + ".log"),
                     "--cluster", "gap-" + clusterPort, "--cluster-port", Integer.toString(clusterPort), "--cluster-address", address,
                     "--discovery-port", "0", "--machine-id", "m" + i, "--replication", "--fd-timeout", FD_TIMEOUT_MS + "ms").start();
             nodes.add(n);

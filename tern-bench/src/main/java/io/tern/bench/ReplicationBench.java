@@ -7,7 +7,7 @@ import io.tern.cluster.ReplicatingStore;
 import io.tern.cluster.RingFailoverPolicy;
 import io.tern.protocol.NodeInfo;
 import io.tern.server.TernServer;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.ConnectionFactory;
 
 import java.nio.file.Files;
@@ -41,9 +41,9 @@ public final class ReplicationBench {
                 new Workload("persistent-1x1", 1, 1, (int) (5_000 * scale), 1024, true, 0),
                 new Workload("persistent-8x8", 8, 8, (int) (40_000 * scale), 1024, true, 0));
         Path dir = Files.createTempDirectory("tern-replication-bench");
-        String cluster = "bench-" + Ports.freeUdp();
-        Map<String, String> stack = Map.of("mcast_port", Integer.toString(Ports.freeUdp()),
-                "mcast_addr", Ports.multicastGroup(209), "bind_addr", "127.0.0.1", "ip_ttl", "0");
+        String cluster = "bench-" + FreePorts.freeUdp();
+        Map<String, String> stack = Map.of("mcast_port", Integer.toString(FreePorts.freeUdp()),
+                "mcast_addr", FreePorts.multicastGroup(209), "bind_addr", "127.0.0.1", "ip_ttl", "0");
         List<AutoCloseable> open = new ArrayList<>();
         try {
             TernServer alone = TernServer.start(config("alone", dir));
@@ -87,7 +87,7 @@ public final class ReplicationBench {
     }
 
     private static BrokerConfig config(String name, Path dir) {
-        return BrokerConfig.builder().name(name).dataDir(dir.resolve(name)).port(Ports.free()).bindAddress("127.0.0.1").build();
+        return BrokerConfig.builder().name(name).dataDir(dir.resolve(name)).port(FreePorts.free()).bindAddress("127.0.0.1").build();
     }
 
     private static TernServer replicated(String name, Path dir, String cluster, Map<String, String> stack,

@@ -5,7 +5,7 @@ import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.FailoverInfo;
 import io.tern.protocol.NodeInfo;
 import io.tern.server.TernServer;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
 import jakarta.jms.MessageProducer;
@@ -36,7 +36,7 @@ public final class ServerListBench {
         List<TernServer> servers = new ArrayList<>();
         try {
             for (int i = 0; i < 8; i++) {
-                servers.add(TernServer.start(BrokerConfig.builder().name("list-" + i).port(Ports.free())
+                servers.add(TernServer.start(BrokerConfig.builder().name("list-" + i).port(FreePorts.free())
                         .bindAddress("127.0.0.1").build()));
             }
             ClusterTopology eight = topology(servers);
@@ -45,7 +45,7 @@ public final class ServerListBench {
             for (TernServer s : servers) {
                 eightUrl.append(eightUrl.length() > 7 ? "," : "").append("127.0.0.1:").append(s.address().getPort());
             }
-            try (TernServer lone = TernServer.start(BrokerConfig.builder().name("lone").port(Ports.free())
+            try (TernServer lone = TernServer.start(BrokerConfig.builder().name("lone").port(FreePorts.free())
                     .bindAddress("127.0.0.1").build())) {
                 lone.broker().setTopology(topology(List.of(lone)));
                 String loneUrl = "tern://127.0.0.1:" + lone.address().getPort();

@@ -43,11 +43,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class ClusterNode implements Receiver, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
     private static final String INFO_KEY = "tern";
-    private static final String LEAVING = "leaving:";
-    private static final String LEAVE_SEEN = "leave-seen:";
+    /**
+     * A graceful leave, and its acknowledgement ({@link ClusterCodec}):
+     * <pre>
+     * 'X' node:utf   -- node leaves: do not count its going against the quorum
+     * 'x' node:utf   -- node noted a leave
+     * </pre>
+     */
+    private static final char LEAVING = 'X';
+    private static final char LEAVE_SEEN = 'x';
     private static final long LEAVE_WAIT_MS = 2000;
-    /** First byte of a binary message for the payload handler (text messages start with a letter). */
-    private static final byte PAYLOAD = 1;
 
     /**
      * @param cluster    the cluster name (JGroups channel name)
@@ -88,6 +93,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     /** Where a node's last message came from: an answer can go back before this node's view has the sender. */
     private final Map<String, Address> senderAddresses = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<Byte, PayloadHandler> payloadHandlers = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicLong foreignMessages = new java.util.concurrent.atomic.AtomicLong();
+    private final Set<String> warnedVersions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** Receives the binary messages other members send with {@link #send}; called on a JGroups thread. */
     @FunctionalInterface
@@ -98,6 +105,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private ClusterNode(Config config, NodeInfo self, JChannel channel) {
         this.config = config;
         this.self = self;
+        addPayloadHandler("" + LEAVING + LEAVE_SEEN, this::leaveMessage);
         this.channel = channel;
         this.topology = ClusterTopology.single(self);
     }
@@ -248,9 +256,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         if (to == null) {
             return Sent.NOT_A_MEMBER;
         }
-        byte[] framed = new byte[payload.length + 1];
-        framed[0] = PAYLOAD;
-        System.arraycopy(payload, 0, framed, 1, payload.length);
+        byte[] framed = ClusterCodec.envelope(payload);
         try {
             channel.send(new BytesMessage(to, framed));
             return Sent.SENT;
@@ -380,28 +386,50 @@ public final class ClusterNode implements Receiver, AutoCloseable {
 
     @Override
     public void receive(Message msg) {
-        if (msg.getArray() == null || msg.getLength() == 0) {
+        if (msg.getArray() == null || msg.getLength() < 2) {
             return;
         }
-        if (msg.getArray()[msg.getOffset()] == PAYLOAD) {
-            PayloadHandler h = msg.getLength() > 1 ? payloadHandlers.get(msg.getArray()[msg.getOffset() + 1]) : null;
-            String from = senderId(msg.getSrc());
-            if (h != null && from != null) {
-                h.received(from, msg.getArray(), msg.getOffset() + 1, msg.getLength() - 1);
+        String from = senderId(msg.getSrc());
+        int version = msg.getArray()[msg.getOffset()] & 0xff;
+        if (version != ClusterCodec.VERSION) {
+            long n = foreignMessages.incrementAndGet();
+            if (from == null || warnedVersions.add(from + "/" + version)) {
+                LOG.warn("Dropping a cluster message of protocol version {} from {} (this node speaks version {}; "
+                        + "{} dropped so far): every member of a cluster must run the same Tern version", version,
+                        from == null ? msg.getSrc() : from, ClusterCodec.VERSION, n);
             }
             return;
         }
-        String text = new String(msg.getArray(), msg.getOffset(), msg.getLength(), StandardCharsets.UTF_8);
-        if (text.startsWith(LEAVING)) {
-            synchronized (this) {
-                leaving.add(text.substring(LEAVING.length()));
+        PayloadHandler h = payloadHandlers.get(msg.getArray()[msg.getOffset() + 1]);
+        if (h != null && from != null) {
+            h.received(from, msg.getArray(), msg.getOffset() + 1, msg.getLength() - 1);
+        }
+    }
+
+    /** Messages of another cluster protocol version dropped since this node started. */
+    public long foreignMessages() {
+        return foreignMessages.get();
+    }
+
+    private void leaveMessage(String from, byte[] payload, int offset, int length) {
+        String node;
+        try {
+            java.io.DataInputStream in = ClusterCodec.reader(payload, offset, length);
+            char type = (char) in.readByte();
+            node = in.readUTF();
+            if (type == LEAVING) {
+                synchronized (this) {
+                    leaving.add(node);
+                }
+                sendLeave(senderAddresses.get(from), LEAVE_SEEN);
+            } else {
+                synchronized (this) {
+                    leaveNotSeenBy.remove(node);
+                    notifyAll();
+                }
             }
-            send(msg.getSrc(), LEAVE_SEEN + self.nodeId());
-        } else if (text.startsWith(LEAVE_SEEN)) {
-            synchronized (this) {
-                leaveNotSeenBy.remove(text.substring(LEAVE_SEEN.length()));
-                notifyAll();
-            }
+        } catch (java.io.IOException e) {
+            LOG.warn("Dropping a malformed leave message from {}: {}", from, e.toString());
         }
     }
 
@@ -419,11 +447,13 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         return id;
     }
 
-    private void send(Address to, String text) {
+    /** Sends a leave message ({@code type}) naming this node to {@code to} (null: every member). */
+    private void sendLeave(Address to, char type) {
+        byte[] message = ClusterCodec.encode(type, out -> out.writeUTF(self.nodeId()));
         try {
-            channel.send(new BytesMessage(to, text.getBytes(StandardCharsets.UTF_8)));
+            channel.send(new BytesMessage(to, ClusterCodec.envelope(message)));
         } catch (Exception e) {
-            LOG.debug("Could not send {} to {}: {}", text, to, e.getMessage());
+            LOG.debug("Could not send leave message {} to {}: {}", type, to, e.getMessage());
         }
     }
 
@@ -438,12 +468,12 @@ public final class ClusterNode implements Receiver, AutoCloseable {
                 members.forEach(m -> leaveNotSeenBy.add(m.nodeId()));
                 leaveNotSeenBy.remove(self.nodeId());
             }
-            send(null, LEAVING + self.nodeId());
+            sendLeave(null, LEAVING);
             long deadlineNs = System.nanoTime() + LEAVE_WAIT_MS * 1_000_000L;
             synchronized (this) {
                 while (!leaveNotSeenBy.isEmpty() && System.nanoTime() < deadlineNs) {
                     try {
-                        wait(50);
+                        wait(Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000L)); // notified by each 'x'
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         break;

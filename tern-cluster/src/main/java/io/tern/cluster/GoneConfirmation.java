@@ -96,7 +96,7 @@ final class GoneConfirmation implements ClusterNode.PayloadHandler {
     /** One round: asks every other member, and returns how many said yes before the round's deadline. */
     private int askOnce(List<NodeInfo> gone, Map<String, String> incarnations, int quorumBase) {
         // A member answers once its view drops the nodes too, or no after ANSWER_WAIT_NS.
-        Map<String, Boolean> answers = poll.ask(round -> TakeoverMessage.encode('Q', out -> {
+        Map<String, Boolean> answers = poll.ask(round -> ClusterCodec.encode('Q', out -> {
             out.writeLong(round);
             out.writeInt(gone.size());
             for (NodeInfo g : gone) {
@@ -113,7 +113,7 @@ final class GoneConfirmation implements ClusterNode.PayloadHandler {
 
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
-        DataInputStream in = TakeoverMessage.reader(payload, offset, length);
+        DataInputStream in = ClusterCodec.reader(payload, offset, length);
         try {
             byte type = in.readByte();
             long round = in.readLong();
@@ -142,7 +142,7 @@ final class GoneConfirmation implements ClusterNode.PayloadHandler {
             timer.schedule(() -> answerWhenGone(asker, round, asked, deadlineNs), 10, TimeUnit.MILLISECONDS);
             return;
         }
-        node.send(asker, TakeoverMessage.encode('Y', out -> {
+        node.send(asker, ClusterCodec.encode('Y', out -> {
             out.writeLong(round);
             out.writeBoolean(gone);
         }));

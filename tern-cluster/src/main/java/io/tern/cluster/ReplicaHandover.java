@@ -93,7 +93,7 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
         CompletableFuture<Boolean> done = new CompletableFuture<>();
         incoming.put(primary, done);
         try {
-            node.send(best.member(), TakeoverMessage.encode('L', out -> {
+            node.send(best.member(), ClusterCodec.encode('L', out -> {
                 out.writeUTF(primary);
                 out.writeUTF(incarnation);
             }));
@@ -133,7 +133,7 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
 
     /** Asks every other member; the best holder among the answers that came within {@code waitMs}, or null. */
     private Holder ask(String primary, String incarnation, long waitMs) {
-        Map<String, Replicas.Report> got = poll.ask(round -> TakeoverMessage.encode('G', out -> {
+        Map<String, Replicas.Report> got = poll.ask(round -> ClusterCodec.encode('G', out -> {
             out.writeLong(round);
             out.writeUTF(primary);
             out.writeUTF(incarnation);
@@ -150,14 +150,14 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
 
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
-        DataInputStream in = TakeoverMessage.reader(payload, offset, length);
+        DataInputStream in = ClusterCodec.reader(payload, offset, length);
         try {
             byte type = in.readByte();
             switch (type) {
                 case 'G' -> {
                     long round = in.readLong();
                     Replicas.Report r = replicas.report(in.readUTF(), in.readUTF());
-                    node.send(from, TakeoverMessage.encode('H', out -> {
+                    node.send(from, ClusterCodec.encode('H', out -> {
                         out.writeLong(round);
                         out.writeBoolean(r != null);
                         if (r != null) {
@@ -231,25 +231,25 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
         Replicas.Report r = replicas.report(primary, incarnation);
         StoreBatch contents = r == null ? null : replicas.contents(primary);
         if (contents == null) {
-            node.send(taker, TakeoverMessage.encode('M', out -> {
+            node.send(taker, ClusterCodec.encode('M', out -> {
                 out.writeUTF(primary);
                 out.writeBoolean(false);
             }));
             return;
         }
-        node.send(taker, TakeoverMessage.encode('I', out -> {
+        node.send(taker, ClusterCodec.encode('I', out -> {
             out.writeUTF(primary);
             out.writeLong(r.lastBatch());
             out.writeUTF(r.incarnation());
         }));
-        SnapshotStream chunks = new SnapshotStream(node, taker, batch -> TakeoverMessage.encode('J', out -> {
+        SnapshotStream chunks = new SnapshotStream(node, taker, batch -> ClusterCodec.encode('J', out -> {
             out.writeUTF(primary);
             out.write(batch);
         }));
         contents.ops().forEach(chunks::add);
         chunks.flush();
         boolean whole = !chunks.failed();
-        node.send(taker, TakeoverMessage.encode('M', out -> {
+        node.send(taker, ClusterCodec.encode('M', out -> {
             out.writeUTF(primary);
             out.writeBoolean(whole); // a chunk that did not go: the taker keeps its own replica
         }));

@@ -440,18 +440,12 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         if (snapshot == null) {
             return;
         }
-        try (Snapshot streaming = snapshot) {
-            long c = cut;
-            SnapshotStream chunks = new SnapshotStream(node, backup, batch -> new ReplicationMessage.SnapshotChunk(c, batch).encode());
-            streaming.read(Recovery.asOps(chunks::add));
-            out.forEach(chunks::add); // after the messages they mark
-            chunks.flush();
-            if (chunks.failed() || node.trySend(backup, new ReplicationMessage.SnapshotEnd(cut).encode()) == ClusterNode.Sent.FAILED) {
-                sendFailed(backup, "streaming its snapshot");
-                return;
-            }
-            LOG.info("Backup {} brought in sync: snapshot at batch {} with {} entries", backup, cut, chunks.sent());
+        int sent = SnapshotStream.snapshot(node, backup, cut, snapshot, out);
+        if (sent < 0) {
+            sendFailed(backup, "streaming its snapshot");
+            return;
         }
+        LOG.info("Backup {} brought in sync: snapshot at batch {} with {} entries", backup, cut, sent);
     }
 
     @Override
@@ -617,27 +611,5 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         snapshots.shutdownNow();
         replicas.close();
         local.close();
-    }
-
-    /** Every stored message of {@code store}, as {@link Replicas#of} shows a replica (for comparisons). */
-    public static Map<String, Map<Long, byte[]>> contents(MessageStore store) {
-        Map<String, Map<Long, byte[]>> all = new HashMap<>();
-        try (Snapshot s = store.snapshot()) {
-            s.read(new Recovery() {
-                @Override
-                public void queue(String queue, byte[] definition) {
-                }
-
-                @Override
-                public void message(String queue, long sequence, byte[] message) {
-                    all.computeIfAbsent(queue, q -> new java.util.TreeMap<>()).put(sequence, message);
-                }
-
-                @Override
-                public void duplicateId(long bucket, String id) {
-                }
-            });
-        }
-        return all;
     }
 }

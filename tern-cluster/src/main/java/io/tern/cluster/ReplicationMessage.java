@@ -4,8 +4,8 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
- * The messages of replication between a primary and its backups, and their encoding. Every message
- * is a type letter and a 64-bit batch sequence number, and some carry a batch
+ * The messages of replication between a primary and its backups, in the cluster's one encoding
+ * ({@link ClusterCodec}). Every message is a type letter and a 64-bit batch sequence number, and some carry a batch
  * ({@link io.tern.broker.store.StoreBatchCodec}):
  *
  * <pre>
@@ -103,12 +103,12 @@ sealed interface ReplicationMessage {
     byte[] encode();
 
     private static byte[] frame(char type, long seq, byte[] body) {
-        int length = body == null ? 0 : body.length;
-        ByteBuffer b = ByteBuffer.allocate(9 + length).put((byte) type).putLong(seq);
-        if (body != null) {
-            b.put(body);
-        }
-        return b.array();
+        return ClusterCodec.encode(type, out -> {
+            out.writeLong(seq);
+            if (body != null) {
+                out.write(body);
+            }
+        });
     }
 
     /** Reads one message; throws IllegalArgumentException if it is not one. */

@@ -112,7 +112,7 @@ final class SelfDiscard {
      */
     private TakeoverRecords.Record ask(long timeoutMs) {
         java.util.function.Predicate<Map<String, TakeoverRecords.Record>> all = poll.everyOtherMember();
-        Map<String, TakeoverRecords.Record> answers = poll.ask(round -> TakeoverMessage.encode('K', out -> out.writeLong(round)),
+        Map<String, TakeoverRecords.Record> answers = poll.ask(round -> ClusterCodec.encode('K', out -> out.writeLong(round)),
                 all, timeoutMs);
         if (!all.test(answers)) {
             LOG.warn("Not every member answered within {} ms whether it took this node over", timeoutMs);
@@ -132,7 +132,7 @@ final class SelfDiscard {
     /** 'P': this node discarded for the takeover at its last discarded epoch; older records of it are stale. */
     byte[] discardedMessage() {
         long epoch = lastDiscardedEpoch();
-        return TakeoverMessage.encode('P', out -> out.writeLong(epoch));
+        return ClusterCodec.encode('P', out -> out.writeLong(epoch));
     }
 
     /**

@@ -3,6 +3,10 @@ package io.tern.cluster;
 import io.tern.broker.store.StoreBatch;
 import io.tern.broker.store.StoreBatchCodec;
 
+import io.tern.broker.store.MessageStore.Recovery;
+import io.tern.broker.store.MessageStore.Snapshot;
+
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -24,6 +28,24 @@ final class SnapshotStream {
         this.node = node;
         this.to = to;
         this.chunkMessage = chunkMessage;
+    }
+
+    /**
+     * Streams a new backup's snapshot at batch {@code cut} to {@code to}: the store's contents, then
+     * the delivery marks outstanding at the cut ({@code marks}, after the messages they mark), then
+     * the end. Closes the snapshot. Returns how many ops went out, or -1 if a send threw.
+     */
+    static int snapshot(ClusterNode node, String to, long cut, Snapshot snapshot, List<StoreBatch.Mark> marks) {
+        try (Snapshot streaming = snapshot) {
+            SnapshotStream chunks = new SnapshotStream(node, to, batch -> new ReplicationMessage.SnapshotChunk(cut, batch).encode());
+            streaming.read(Recovery.asOps(chunks::add));
+            marks.forEach(chunks::add);
+            chunks.flush();
+            if (chunks.failed() || node.trySend(to, new ReplicationMessage.SnapshotEnd(cut).encode()) == ClusterNode.Sent.FAILED) {
+                return -1;
+            }
+            return chunks.sent();
+        }
     }
 
     void add(StoreBatch.Op op) {

@@ -230,7 +230,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
-        java.io.DataInputStream in = TakeoverMessage.reader(payload, offset, length);
+        java.io.DataInputStream in = ClusterCodec.reader(payload, offset, length);
         try {
             byte type = in.readByte();
             switch (type) {
@@ -244,7 +244,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     long round = in.readLong();
                     boolean underWay = pending.contains(from); // before any older record of it
                     TakeoverRecords.Record r = underWay ? null : records.get(from);
-                    node.send(from, TakeoverMessage.encode('N', out -> {
+                    node.send(from, ClusterCodec.encode('N', out -> {
                         out.writeLong(round);
                         out.writeBoolean(r != null || underWay);
                         out.writeLong(underWay ? PENDING : r == null ? 0 : r.epoch());
@@ -270,7 +270,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     String id = in.readUTF();
                     boolean recorded = records.contains(id);
                     List<String> backups = lastBackups.getOrDefault(id, List.of());
-                    node.send(from, TakeoverMessage.encode('V', out -> {
+                    node.send(from, ClusterCodec.encode('V', out -> {
                         out.writeLong(round);
                         out.writeBoolean(recorded);
                         out.writeInt(backups.size());
@@ -329,7 +329,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     /** Tells {@code nodeId} that it was taken over ('T'). */
     private void tell(String nodeId, TakeoverRecords.Record r) {
-        node.send(nodeId, TakeoverMessage.encode('T', out -> {
+        node.send(nodeId, ClusterCodec.encode('T', out -> {
             out.writeLong(r.epoch());
             out.writeUTF(r.taker());
         }));
@@ -345,7 +345,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         // before the snapshots of the resync reach it.
         node.sendToOthers(self.discardedMessage());
         store.resync();
-        node.sendToOthers(TakeoverMessage.encode('B', out -> { }));
+        node.sendToOthers(ClusterCodec.encode('B', out -> { }));
         worker.execute(this::takeOverReplicasOfAbsentNodes);
     }
 
@@ -398,7 +398,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     /** Asks every other member whether it recorded a takeover of {@code id}; the answers that came in time. */
     private Map<String, Owner> askWhoOwns(String id, Set<String> live) {
-        return poll.ask(round -> TakeoverMessage.encode('W', out -> {
+        return poll.ask(round -> ClusterCodec.encode('W', out -> {
             out.writeLong(round);
             out.writeUTF(id);
         }), got -> got.size() >= live.size() - 1, OWNER_WAIT_MS);
@@ -535,7 +535,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 // Its clients are this node's from now on, even once it is back: they recover here.
                 admissions.rememberFormerClients(gone.nodeId(), taken.clients(), sinceNs);
                 record(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // throws if the record is not durable: nothing is delivered
-                node.sendToOthers(TakeoverMessage.encode('O', out -> {
+                node.sendToOthers(ClusterCodec.encode('O', out -> {
                     out.writeUTF(gone.nodeId());
                     out.writeLong(epoch);
                 }));

@@ -19,7 +19,7 @@
  *       which node serves a client of a taken-over node; {@link io.tern.cluster.TakeoverRecords}:
  *       the synced record of takeovers; {@code GoneConfirmation}: the majority's word that a node
  *       is gone; {@code MemberPoll}: asking every other member and waiting for enough answers;
- *       {@code TakeoverMessage}: their encoding.</li>
+ *       {@code ClusterCodec}: their encoding.</li>
  *   <li>{@link io.tern.cluster.ClusteredNode}: assembles all of it around a broker, for the server
  *       and for the tests alike.</li>
  * </ul>

@@ -76,6 +76,24 @@ class ClusterMembershipTest {
     }
 
     @Test
+    void aMessageOfAnotherProtocolVersionIsDroppedAndCountedAndTheCurrentOneArrives() throws Exception {
+        ClusterNode a = join("a", "A");
+        ClusterNode b = join("b", "B");
+        awaitSameView(List.of(a, b));
+        List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+        b.addPayloadHandler("!", (from, payload, offset, length) -> got.add(from + ":" + new String(payload, offset, length,
+                java.nio.charset.StandardCharsets.UTF_8)));
+        byte[] old = ClusterCodec.envelope("!old".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        old[0] = (byte) (ClusterCodec.VERSION - 1);
+        a.jgroupsChannel().send(new org.jgroups.BytesMessage(address(b), old));
+        assertThat(a.send(b.self().nodeId(), "!now".getBytes(java.nio.charset.StandardCharsets.UTF_8))).isTrue();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !got.isEmpty());
+        assertThat(got).as("JGroups keeps a sender's order: the old one came first and was dropped")
+                .containsExactly(a.self().nodeId() + ":!now");
+        assertThat(b.foreignMessages()).isEqualTo(1);
+    }
+
+    @Test
     void aGracefulLeaveGivesItsDutyToTheNextAndKeepsTheQuorum() throws Exception {
         ClusterNode a = join("a", "A");
         ClusterNode b = join("b", "B");

@@ -1,5 +1,6 @@
 package io.tern.cluster;
 
+import io.tern.broker.store.MessageStore;
 import io.tern.broker.store.RocksDbStore;
 import io.tern.broker.store.StoreBatch;
 import io.tern.protocol.NodeInfo;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -65,7 +67,7 @@ class ReplicationTest {
     }
 
     private static void assertSameContent(ReplicatingStore primary, ReplicatingStore backup, String primaryId) {
-        Map<String, Map<Long, byte[]>> expected = ReplicatingStore.contents(primary);
+        Map<String, Map<Long, byte[]>> expected = contents(primary);
         await().atMost(Duration.ofSeconds(30)).until(() -> !backup.replicas().isSyncing(primaryId)
                 && sameKeys(backup.replicas().of(primaryId), expected));
         Map<String, Map<Long, byte[]>> replica = backup.replicas().of(primaryId);
@@ -185,7 +187,7 @@ class ReplicationTest {
         assertThat(pending.handle((ok, e) -> e.getCause().getMessage()).join()).contains("lost the quorum");
         CompletableFuture<Void> next = send(a, "q");
         assertThat(next).isCompletedExceptionally();
-        assertThat(ReplicatingStore.contents(a)).as("nothing stored without the quorum").allSatisfy((q, m) ->
+        assertThat(contents(a)).as("nothing stored without the quorum").allSatisfy((q, m) ->
                 assertThat(m).hasSizeLessThanOrEqualTo(1));
     }
 
@@ -235,5 +237,27 @@ class ReplicationTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
         send(a, "q").join();
         assertSameContent(a, b, "a");
+    }
+
+    /** Every stored message of {@code store}, as {@link Replicas#of} shows a replica (for comparisons). */
+    static Map<String, Map<Long, byte[]>> contents(MessageStore store) {
+        Map<String, Map<Long, byte[]>> all = new HashMap<>();
+        try (MessageStore.Snapshot s = store.snapshot()) {
+            s.read(new MessageStore.Recovery() {
+                @Override
+                public void queue(String queue, byte[] definition) {
+                }
+
+                @Override
+                public void message(String queue, long sequence, byte[] message) {
+                    all.computeIfAbsent(queue, q -> new java.util.TreeMap<>()).put(sequence, message);
+                }
+
+                @Override
+                public void duplicateId(long bucket, String id) {
+                }
+            });
+        }
+        return all;
     }
 }

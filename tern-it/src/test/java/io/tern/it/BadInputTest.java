@@ -9,7 +9,7 @@ import io.tern.protocol.RequestFrame;
 import io.tern.protocol.Response;
 import io.tern.protocol.ResponseFrame;
 import io.tern.protocol.WireMessage;
-import io.tern.testkit.EmbeddedTern;
+import io.tern.server.EmbeddedTern;
 import io.tern.testkit.RawClient;
 import jakarta.jms.Connection;
 import jakarta.jms.JMSContext;

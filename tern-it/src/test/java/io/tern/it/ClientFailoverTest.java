@@ -2,8 +2,8 @@ package io.tern.it;
 
 import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
-import io.tern.testkit.EmbeddedTern;
-import io.tern.testkit.Ports;
+import io.tern.server.EmbeddedTern;
+import io.tern.discovery.FreePorts;
 import io.tern.testkit.TcpProxy;
 import jakarta.jms.Connection;
 import jakarta.jms.JMSException;
@@ -257,7 +257,7 @@ class ClientFailoverTest {
     @Test
     void whenNoServerIsLeftTheExceptionListenerHearsWhatWasTried() throws Exception {
         EmbeddedTern a = server();
-        int dead = Ports.free();
+        int dead = FreePorts.free();
         try (Connection c = connect("tern://127.0.0.1:" + a.port() + ",127.0.0.1:" + dead
                 + "?reconnectAttempts=2&reconnectDelay=10&connectTimeout=500&failoverTimeout=1000")) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);

@@ -5,7 +5,7 @@ import io.tern.client.TernConnectionFactory;
 import io.tern.client.impl.TernConnection;
 import io.tern.server.ServerProcess;
 import io.tern.server.TernCli;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
 import jakarta.jms.JMSException;
@@ -72,11 +72,11 @@ class ClusterClientFailoverSystemTest {
     }
 
     private void startCluster() throws Exception {
-        int udp = Ports.freeUdp();
-        String address = Ports.multicastGroup(203);
+        int udp = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(203);
         String cluster = "failover-" + udp;
         for (int i = 1; i <= 3; i++) {
-            nodes.add(new ServerProcess("node-" + i, Ports.free(), dir.resolve("node-" + i), dir.resolve("node-" + i + ".log"),
+            nodes.add(new ServerProcess("node-" + i, FreePorts.free(), dir.resolve("node-" + i), dir.resolve("node-" + i + ".log"),
                     "--cluster", cluster, "--discovery-address", address, "--discovery-port", Integer.toString(udp),
                     "--shutdown-grace-ms", "20000", "--stack", "none").start());
         }

@@ -5,7 +5,7 @@ import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.NodeInfo;
 import io.tern.server.TernCli;
 import io.tern.server.ServerProcess;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.Connection;
 import jakarta.jms.JMSException;
 import jakarta.jms.Session;
@@ -75,11 +75,11 @@ class ClusterMembershipSystemTest {
 
     @Test
     void theMapIsRecomputedWhenANodeIsKilledOrPaused() throws Exception {
-        int clusterPort = Ports.freeUdp();
-        String address = Ports.multicastGroup(205);
+        int clusterPort = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(205);
         String cluster = "members-" + clusterPort;
         for (int i = 1; i <= 3; i++) {
-            nodes.add(new ServerProcess("node-" + i, Ports.free(), dir.resolve("node-" + i), dir.resolve("node-" + i + ".log"),
+            nodes.add(new ServerProcess("node-" + i, FreePorts.free(), dir.resolve("node-" + i), dir.resolve("node-" + i + ".log"),
                     "--cluster", cluster, "--cluster-port", Integer.toString(clusterPort), "--cluster-address", address,
                     "--discovery-port", "0", "--machine-id", "machine-" + i).start());
         }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tern.client.TernConnectionFactory;
 import io.tern.client.impl.TernConnection;
 import io.tern.server.ServerProcess;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
 import jakarta.jms.MessageProducer;
@@ -55,16 +55,16 @@ class ConsoleSystemTest {
     }
 
     private void startCluster(String... extra) throws Exception {
-        int clusterPort = Ports.freeUdp();
-        String address = Ports.multicastGroup(209);
+        int clusterPort = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(209);
         for (int i = 1; i <= 3; i++) {
-            int console = Ports.free();
+            int console = FreePorts.free();
             consolePorts.add(console);
             List<String> args = new ArrayList<>(List.of("--cluster", "console-" + clusterPort, "--cluster-port",
                     Integer.toString(clusterPort), "--cluster-address", address, "--discovery-port", "0", "--machine-id",
                     "m" + i, "--console-port", Integer.toString(console), "--fd-timeout", "2000ms"));
             args.addAll(List.of(extra));
-            nodes.add(new ServerProcess("con-" + i, Ports.free(), dir.resolve("con-" + i), dir.resolve("con-" + i + ".log"),
+            nodes.add(new ServerProcess("con-" + i, FreePorts.free(), dir.resolve("con-" + i), dir.resolve("con-" + i + ".log"),
                     args.toArray(String[]::new)).start());
         }
         for (ServerProcess n : nodes) {

@@ -2,7 +2,7 @@ package io.tern.it;
 
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.ServerProcess;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import io.tern.testkit.TotalQueueChecker;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
@@ -30,7 +30,7 @@ class CrashRecoverySystemTest {
 
     @Test
     void persistentMessagesAndDurableSubscriptionsSurviveKillNine() throws Exception {
-        int port = Ports.free();
+        int port = FreePorts.free();
         Path data = dir.resolve("node");
         TotalQueueChecker checker = new TotalQueueChecker();
         ServerProcess node = new ServerProcess("crash-1", port, data, dir.resolve("node.log"), "--discovery-port", "0").start();

@@ -3,7 +3,7 @@ package io.tern.it;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.Main;
 import io.tern.server.ServerProcess;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.Connection;
 import jakarta.jms.Message;
 import jakarta.jms.MessageConsumer;
@@ -58,7 +58,7 @@ class DemoAndShutdownSystemTest {
 
     @Test
     void theLoadToolsPrintTheirRatesAndMoveEveryMessage() throws Exception {
-        int port = Ports.free();
+        int port = FreePorts.free();
         try (ServerProcess node = new ServerProcess("load-1", port, dir.resolve("load"), dir.resolve("load.log"), "--discovery-port", "0").start()) {
             assertThat(node.awaitListening(60_000)).isTrue();
             String produced = tern("produce", "--url", node.url(), "--queue", "load", "--count", "2000", "--size", "512",
@@ -71,7 +71,7 @@ class DemoAndShutdownSystemTest {
 
     @Test
     void sigtermStopsTheNodeGracefullyAndKeepsItsMessages() throws Exception {
-        int port = Ports.free();
+        int port = FreePorts.free();
         Path log = dir.resolve("node.log");
         ServerProcess node = new ServerProcess("term-1", port, dir.resolve("data"), log, "--discovery-port", "0").start();
         assertThat(node.awaitListening(60_000)).isTrue();

@@ -2,7 +2,7 @@ package io.tern.it;
 
 import io.tern.server.TernCli;
 import io.tern.server.ServerProcess;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -27,12 +27,12 @@ class DiscoverySystemTest {
 
     @Test
     void discoverPrintsTheServersOfAGroup() throws Exception {
-        int udp = Ports.freeUdp();
-        String address = Ports.multicastGroup(202);
+        int udp = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(202);
         String cluster = "it-" + udp;
-        int port = Ports.free();
+        int port = FreePorts.free();
         String[] discovery = {"--discovery-address", address, "--discovery-port", Integer.toString(udp)};
-        int console = Ports.free();
+        int console = FreePorts.free();
         List<String> serverArgs = new ArrayList<>(List.of("--cluster", cluster, "--console-port", Integer.toString(console)));
         serverArgs.addAll(List.of(discovery));
         try (ServerProcess node = new ServerProcess("disc-1", port, dir.resolve("data"), dir.resolve("node.log"),

@@ -1,7 +1,7 @@
 package io.tern.it;
 
 import io.tern.broker.BrokerConfig;
-import io.tern.testkit.EmbeddedTern;
+import io.tern.server.EmbeddedTern;
 import jakarta.jms.BytesMessage;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;

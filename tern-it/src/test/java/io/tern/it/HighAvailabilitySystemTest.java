@@ -4,7 +4,7 @@ import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.ServerProcess;
 import io.tern.testkit.CheckedDrain;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import io.tern.testkit.SettlingReceiver;
 import io.tern.testkit.TestNetwork;
 import io.tern.testkit.TotalQueueChecker;
@@ -79,8 +79,8 @@ class HighAvailabilitySystemTest {
     }
 
     private void startCluster(int size, String... extra) throws Exception {
-        int clusterPort = Ports.freeUdp();
-        String address = Ports.multicastGroup(207);
+        int clusterPort = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(207);
         List<String> seeds = new ArrayList<>();
         for (int i = 1; network != null && i <= size; i++) {
             seeds.add(network.address(i) + ":7800");
@@ -97,8 +97,8 @@ class HighAvailabilitySystemTest {
             args.addAll(List.of(extra));
             String name = "hs-" + i;
             nodes.add((network == null
-                    ? new ServerProcess(name, Ports.free(), dir.resolve(name), dir.resolve(name + ".log"), args.toArray(String[]::new))
-                    : ServerProcess.inNamespace(network.namespace(i), network.address(i), name, Ports.free(), dir.resolve(name),
+                    ? new ServerProcess(name, FreePorts.free(), dir.resolve(name), dir.resolve(name + ".log"), args.toArray(String[]::new))
+                    : ServerProcess.inNamespace(network.namespace(i), network.address(i), name, FreePorts.free(), dir.resolve(name),
                             dir.resolve(name + ".log"), args.toArray(String[]::new))).start());
         }
         for (ServerProcess n : nodes) {

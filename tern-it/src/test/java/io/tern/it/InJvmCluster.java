@@ -8,7 +8,7 @@ import io.tern.cluster.RingFailoverPolicy;
 import io.tern.cluster.Takeover;
 import io.tern.protocol.NodeInfo;
 import io.tern.server.TernServer;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import org.jgroups.protocols.DISCARD;
 
 import java.nio.file.Path;
@@ -65,7 +65,7 @@ final class InJvmCluster implements AutoCloseable {
     Node start(String nodeName, long clockOffsetMs) throws Exception {
         ReplicatingStore[] store = new ReplicatingStore[1];
         TernServer server = TernServer.start(BrokerConfig.builder().name(nodeName).dataDir(dir.resolve(nodeName))
-                .port(Ports.free()).bindAddress("127.0.0.1").recoveryTimeoutMs(recoveryTimeoutMs).build(),
+                .port(FreePorts.free()).bindAddress("127.0.0.1").recoveryTimeoutMs(recoveryTimeoutMs).build(),
                 s -> store[0] = new ReplicatingStore(s), () -> System.currentTimeMillis() + clockOffsetMs);
         NodeInfo self = new NodeInfo(server.broker().nodeId(), nodeName, "machine-" + nodeName, List.of(server.url()), "");
         ClusteredNode clustered = ClusteredNode.join(server.broker(), store[0],

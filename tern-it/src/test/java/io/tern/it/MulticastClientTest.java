@@ -5,8 +5,8 @@ import io.tern.client.jndi.TernInitialContextFactory;
 import io.tern.discovery.DiscoveryAgent;
 import io.tern.discovery.DiscoveryConfig;
 import io.tern.discovery.ServiceUri;
-import io.tern.testkit.EmbeddedTern;
-import io.tern.testkit.Ports;
+import io.tern.server.EmbeddedTern;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.ConnectionFactory;
 import jakarta.jms.JMSContext;
 import jakarta.jms.JMSException;
@@ -27,11 +27,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class MulticastClientTest {
 
     private static String uniqueGroupAddress() {
-        return Ports.multicastGroup(203);
+        return FreePorts.multicastGroup(203);
     }
 
     private static int freeUdpPort() {
-        return Ports.freeUdp();
+        return FreePorts.freeUdp();
     }
 
     @Test

@@ -1,6 +1,6 @@
 package io.tern.it;
 
-import io.tern.testkit.EmbeddedTern;
+import io.tern.server.EmbeddedTern;
 import jakarta.jms.BytesMessage;
 import jakarta.jms.CompletionListener;
 import jakarta.jms.Connection;

@@ -4,7 +4,7 @@ import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.ServerProcess;
 import io.tern.testkit.CheckedDrain;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import io.tern.testkit.SettlingReceiver;
 import io.tern.testkit.TotalQueueChecker;
 import jakarta.jms.Connection;
@@ -165,11 +165,11 @@ class RepeatedFaultsSystemTest {
     }
 
     private void startCluster() throws Exception {
-        int clusterPort = Ports.freeUdp();
-        String address = Ports.multicastGroup(211);
+        int clusterPort = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(211);
         for (int i = 1; i <= NODES; i++) {
             String name = "rf-" + i;
-            nodes.add(new ServerProcess(name, Ports.free(), dir.resolve(name), dir.resolve(name + ".log"),
+            nodes.add(new ServerProcess(name, FreePorts.free(), dir.resolve(name), dir.resolve(name + ".log"),
                     "--cluster", "rf-" + clusterPort, "--discovery-port", "0", "--machine-id", "m" + i, "--replication",
                     "--recovery-timeout-ms", "60000", "--fd-timeout", FD_TIMEOUT_MS + "ms",
                     "--cluster-port", Integer.toString(clusterPort), "--cluster-address", address).start());

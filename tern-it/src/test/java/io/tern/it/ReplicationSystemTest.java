@@ -3,7 +3,7 @@ package io.tern.it;
 import io.tern.client.FailoverEvent;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.ServerProcess;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import io.tern.testkit.TotalQueueChecker;
 import jakarta.jms.Connection;
 import jakarta.jms.JMSException;
@@ -48,10 +48,10 @@ class ReplicationSystemTest {
 
     @Test
     void aKilledNodesMessagesAreTakenOverAndNothingIsLostOrDuplicated() throws Exception {
-        int clusterPort = Ports.freeUdp();
-        String address = Ports.multicastGroup(206);
+        int clusterPort = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(206);
         for (int i = 1; i <= 3; i++) {
-            nodes.add(new ServerProcess("ha-" + i, Ports.free(), dir.resolve("ha-" + i), dir.resolve("ha-" + i + ".log"),
+            nodes.add(new ServerProcess("ha-" + i, FreePorts.free(), dir.resolve("ha-" + i), dir.resolve("ha-" + i + ".log"),
                     "--cluster", "ha-" + clusterPort, "--cluster-port", Integer.toString(clusterPort),
                     "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i, "--replication").start());
         }

@@ -1,8 +1,8 @@
 package io.tern.it;
 
 import io.tern.client.TernConnectionFactory;
-import io.tern.testkit.EmbeddedTern;
-import io.tern.testkit.Ports;
+import io.tern.server.EmbeddedTern;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.Connection;
 import jakarta.jms.JMSException;
 import org.junit.jupiter.api.Test;
@@ -21,7 +21,7 @@ class ServerListTest {
 
     @Test
     void deadServersAreSkippedAndRoundRobinSpreadsConnections() throws Exception {
-        int dead = Ports.free();
+        int dead = FreePorts.free();
         try (EmbeddedTern one = EmbeddedTern.start(); EmbeddedTern two = EmbeddedTern.start()) {
             String list = "tern://127.0.0.1:" + dead + ",127.0.0.1:" + one.port() + ",127.0.0.1:" + two.port();
             try (Connection sticky = new TernConnectionFactory(list + "?connectTimeout=500").createConnection()) {
@@ -47,8 +47,8 @@ class ServerListTest {
 
     @Test
     void whenEveryServerIsDownTheErrorNamesEachOne() {
-        int a = Ports.free();
-        int b = Ports.free();
+        int a = FreePorts.free();
+        int b = FreePorts.free();
         String url = "tern://127.0.0.1:" + a + ",127.0.0.1:" + b + "?connectTimeout=300";
         assertThatThrownBy(() -> new TernConnectionFactory(url).createConnection())
                 .isInstanceOf(JMSException.class)

@@ -2,7 +2,7 @@ package io.tern.it;
 
 import io.tern.client.TernConnectionFactory;
 import io.tern.client.jndi.TernInitialContextFactory;
-import io.tern.testkit.EmbeddedTern;
+import io.tern.server.EmbeddedTern;
 import jakarta.jms.ConnectionFactory;
 import jakarta.jms.JMSConsumer;
 import jakarta.jms.JMSContext;

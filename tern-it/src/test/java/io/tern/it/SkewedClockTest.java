@@ -3,7 +3,7 @@ package io.tern.it;
 import io.tern.broker.BrokerConfig;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.TernServer;
-import io.tern.testkit.Ports;
+import io.tern.discovery.FreePorts;
 import jakarta.jms.Connection;
 import jakarta.jms.Message;
 import jakarta.jms.MessageConsumer;
@@ -24,7 +24,7 @@ class SkewedClockTest {
     @Test
     void aNodeWhoseClockIsBehindTheSendersDeliversUndelayedMessagesAtOnce() throws Exception {
         long hourMs = 3_600_000L;
-        try (TernServer server = TernServer.start(BrokerConfig.builder().name("behind").port(Ports.free())
+        try (TernServer server = TernServer.start(BrokerConfig.builder().name("behind").port(FreePorts.free())
                 .bindAddress("127.0.0.1").build(), s -> s, () -> System.currentTimeMillis() - hourMs);
              Connection c = new TernConnectionFactory(server.url()).createConnection()) {
             c.start();

@@ -9,7 +9,6 @@ import io.tern.cluster.RingFailoverPolicy;
 import io.tern.cluster.Takeover;
 import io.tern.protocol.NodeInfo;
 import io.tern.server.TernServer;
-import io.tern.testkit.Ports;
 import jakarta.jms.Connection;
 import jakarta.jms.JMSException;
 import jakarta.jms.Message;

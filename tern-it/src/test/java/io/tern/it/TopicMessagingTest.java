@@ -1,7 +1,7 @@
 package io.tern.it;
 
 import io.tern.client.TernConnectionFactory;
-import io.tern.testkit.EmbeddedTern;
+import io.tern.server.EmbeddedTern;
 import jakarta.jms.Connection;
 import jakarta.jms.IllegalStateException;
 import jakarta.jms.InvalidDestinationException;

@@ -7,7 +7,7 @@ import io.tern.protocol.NodeInfo;
 import io.tern.protocol.Request;
 import io.tern.protocol.Response;
 import io.tern.protocol.ResponseFrame;
-import io.tern.testkit.EmbeddedTern;
+import io.tern.server.EmbeddedTern;
 import io.tern.testkit.RawClient;
 import jakarta.jms.Connection;
 import org.junit.jupiter.api.Test;

@@ -25,7 +25,6 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -65,11 +64,11 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("tern-demo");
-        int clusterPort = ServerProcess.freeUdpPort();
-        int discoveryPort = ServerProcess.freeUdpPort();
+        int clusterPort = io.tern.discovery.FreePorts.freeUdp();
+        int discoveryPort = io.tern.discovery.FreePorts.freeUdp();
         String cluster = "demo-" + clusterPort;
-        String clusterAddress = "239.255.207." + ThreadLocalRandom.current().nextInt(1, 250);
-        String discoveryAddress = "239.255.208." + ThreadLocalRandom.current().nextInt(1, 250);
+        String clusterAddress = io.tern.discovery.FreePorts.multicastGroup(207);
+        String discoveryAddress = io.tern.discovery.FreePorts.multicastGroup(208);
         List<ServerProcess> nodes = new ArrayList<>();
         List<String> consoles = new ArrayList<>();
         out.printf("Starting a cluster of 3 nodes on loopback, as 3 processes (cluster %s, logs in %s)%n", cluster, dir);

@@ -52,7 +52,7 @@ public final class ServerProcess implements AutoCloseable {
         List<String> extra = List.of(extraArgs);
         if (!extra.contains("--cluster-port") && !extra.contains("--stack")) {
             // A cluster of its own unless the caller groups servers: no cross-talk between tests or demos.
-            cmd.addAll(List.of("--cluster-port", Integer.toString(freeUdpPort())));
+            cmd.addAll(List.of("--cluster-port", Integer.toString(io.tern.discovery.FreePorts.freeUdp())));
         }
         if (!extra.contains("--console-port") && !extra.contains("--no-console")) {
             // Many nodes on one machine: each console on a port of its own.
@@ -60,15 +60,6 @@ public final class ServerProcess implements AutoCloseable {
         }
         cmd.addAll(extra);
         this.command = List.copyOf(cmd);
-    }
-
-    /** A free UDP port, for a cluster or discovery group of a caller's own. */
-    public static int freeUdpPort() {
-        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     /**

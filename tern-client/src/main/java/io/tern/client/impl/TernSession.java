@@ -43,8 +43,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.Serializable;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -65,27 +63,9 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     private final int mode;
     private final List<TernMessageConsumer> consumers = new CopyOnWriteArrayList<>();
     private final List<TernMessageProducer> producers = new CopyOnWriteArrayList<>();
-    /** Deliveries the application was given and has not acknowledged (CLIENT) or committed (TRANSACTED). */
-    private final LinkedHashMap<Delivery.Tag, Held> seen = new LinkedHashMap<>();
-    private final List<Delivery.Tag> dupsOkPending = new ArrayList<>();
-    /** The last deliveries acknowledged automatically (AUTO, DUPS_OK): their acknowledgement may be lost in a crash. */
-    private final java.util.ArrayDeque<Acked> recentAcks = new java.util.ArrayDeque<>();
-    /**
-     * CLIENT_ACKNOWLEDGE deliveries whose acknowledgement is on its way: a failover meanwhile lists
-     * them as acknowledged, and the node that took over says which it stored ({@link #ackConfirmed}).
-     */
-    private final LinkedHashMap<Delivery.Tag, Held> acking = new LinkedHashMap<>();
-    private final java.util.Set<Delivery.Tag> ackConfirmed = new java.util.HashSet<>();
-    /** Deliveries of a broken link that the failover node gave new ids (session recovery). */
-    private final Map<Delivery.Tag, Delivery.Tag> remapped = new java.util.HashMap<>();
-    /** The open transaction's sends, sent again if a failover recovers the transaction on another node. */
-    private final List<io.tern.protocol.WireMessage> txSends = new ArrayList<>();
+    private final AckLedger ledger = new AckLedger(RECENT_ACKS, DUPS_OK_BATCH);
+    private final SessionTransaction tx = new SessionTransaction();
     private static final int RECENT_ACKS = 1024;
-    private volatile long txGen;
-    /** The generation of the link a commit is in flight on; 0 if none. */
-    private volatile long committingGen;
-    /** Generations whose in-flight commit a failover finished on the new node (the commit is then done). */
-    private final java.util.Set<Long> commitsFinished = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile ExecutorService thread;
     private volatile Thread sessionThread;
     private volatile MessageListener distinguishedListener;
@@ -156,26 +136,6 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         return mode;
     }
 
-    /** What the application holds of a delivery: the consumer it came through and the message id. */
-    private record Held(TernMessageConsumer consumer, String messageId) {
-    }
-
-    private record Acked(Delivery.Tag tag, long consumerId, String messageId) {
-    }
-
-    /** The tag a delivery has now: a new one if a failover recovered it on another node. */
-    private synchronized Delivery.Tag current(Delivery.Tag tag) {
-        Delivery.Tag now = remapped.remove(tag);
-        return now == null ? tag : now;
-    }
-
-    private synchronized void rememberAck(Delivery.Tag tag, TernMessageConsumer consumer, String messageId) {
-        recentAcks.addLast(new Acked(tag, consumer.id(), messageId));
-        if (recentAcks.size() > RECENT_ACKS) {
-            recentAcks.removeFirst();
-        }
-    }
-
     List<TernMessageConsumer> consumers() {
         return consumers;
     }
@@ -185,76 +145,39 @@ public final class TernSession implements Session, QueueSession, TopicSession {
      * at once); acknowledge it as the session mode says.
      */
     void delivered(TernMessageConsumer consumer, Delivery d, boolean expired) {
-        Delivery.Tag tag = current(d.tag());
+        Delivery.Tag tag = ledger.current(d.tag());
         String messageId = d.deliver().message().messageId();
         if (expired && mode != SESSION_TRANSACTED) {
-            rememberAck(tag, consumer, messageId);
+            ledger.autoAcked(tag, consumer.id(), messageId);
             connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
             return;
         }
         switch (mode) {
             case AUTO_ACKNOWLEDGE -> {
-                rememberAck(tag, consumer, messageId);
+                ledger.autoAcked(tag, consumer.id(), messageId);
                 connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
             }
-            case DUPS_OK_ACKNOWLEDGE -> {
-                rememberAck(tag, consumer, messageId);
-                synchronized (this) {
-                    dupsOkPending.add(tag);
-                    if (dupsOkPending.size() >= DUPS_OK_BATCH) {
-                        flushDupsOk();
-                    }
-                }
-            }
-            case CLIENT_ACKNOWLEDGE -> {
-                synchronized (this) {
-                    seen.put(tag, new Held(consumer, messageId));
-                }
-            }
+            case DUPS_OK_ACKNOWLEDGE -> sendAcks(ledger.dupsOk(tag, consumer.id(), messageId));
+            case CLIENT_ACKNOWLEDGE -> ledger.held(tag, consumer.id(), messageId);
             default -> {
                 transactionWork(tag.gen());
-                synchronized (this) {
-                    seen.put(tag, new Held(consumer, messageId));
-                }
+                ledger.held(tag, consumer.id(), messageId);
                 connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
             }
         }
     }
 
-    private synchronized void flushDupsOk() {
-        byGen(dupsOkPending).forEach((gen, ids) -> connection.sendOn(gen, new Request.Ack(id, ids)));
-        dupsOkPending.clear();
+    private void flushDupsOk() {
+        sendAcks(ledger.takeDupsOk());
     }
 
-    /** Delivery ids grouped by the generation of the link they came on. */
-    private static Map<Long, long[]> byGen(Collection<Delivery.Tag> tags) {
-        Map<Long, List<Long>> lists = new LinkedHashMap<>();
-        for (Delivery.Tag t : tags) {
-            lists.computeIfAbsent(t.gen(), g -> new ArrayList<>()).add(t.id());
-        }
-        Map<Long, long[]> arrays = new LinkedHashMap<>();
-        lists.forEach((gen, ids) -> arrays.put(gen, toArray(ids)));
-        return arrays;
+    private void sendAcks(List<Delivery.Tag> tags) {
+        AckLedger.byGen(tags).forEach((gen, ids) -> connection.sendOn(gen, new Request.Ack(id, ids)));
     }
 
     /** True if the application holds unacknowledged deliveries that came on the link of {@code gen}. */
-    synchronized boolean holds(long gen) {
-        for (Delivery.Tag t : acking.keySet()) {
-            if (t.gen() == gen) {
-                return true;
-            }
-        }
-        for (Delivery.Tag t : seen.keySet()) {
-            if (t.gen() == gen) {
-                return true;
-            }
-        }
-        for (Delivery.Tag t : dupsOkPending) {
-            if (t.gen() == gen) {
-                return true;
-            }
-        }
-        return false;
+    boolean holds(long gen) {
+        return ledger.holds(gen);
     }
 
     boolean acknowledgesAfterListener() {
@@ -273,14 +196,6 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         }
     }
 
-    private static long[] toArray(List<Long> ids) {
-        long[] a = new long[ids.size()];
-        for (int i = 0; i < a.length; i++) {
-            a[i] = ids.get(i);
-        }
-        return a;
-    }
-
     /**
      * Acknowledges everything the application received in this session (CLIENT_ACKNOWLEDGE), each
      * to the server it came from. If a link breaks with acknowledgements on it, this waits for the
@@ -297,15 +212,10 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         if (mode != CLIENT_ACKNOWLEDGE) {
             return;
         }
-        List<Delivery.Tag> tags;
-        synchronized (this) {
-            tags = List.copyOf(seen.keySet());
-            seen.forEach(acking::put);
-            seen.clear();
-        }
+        List<Delivery.Tag> tags = ledger.startAcknowledging();
         List<Delivery.Tag> unanswered = new ArrayList<>();
         try {
-            for (Map.Entry<Long, long[]> e : byGen(tags).entrySet()) {
+            for (Map.Entry<Long, long[]> e : AckLedger.byGen(tags).entrySet()) {
                 if (!ackOrMove(e.getKey(), e.getValue())) {
                     tags.stream().filter(t -> t.gen() == e.getKey()).forEach(unanswered::add);
                 }
@@ -318,10 +228,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                         + "is back", "ACKNOWLEDGEMENT_LOST");
             }
         } finally {
-            synchronized (this) {
-                tags.forEach(acking::remove);
-                tags.forEach(ackConfirmed::remove);
-            }
+            ledger.acknowledged(tags);
             connection.retireIfDone();
         }
     }
@@ -350,22 +257,9 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     private int acknowledgeAfterFailover(List<Delivery.Tag> unanswered) throws JMSException {
         long brokenGen = unanswered.get(0).gen();
         connection.awaitLinkAfter(brokenGen);
-        List<Delivery.Tag> again = new ArrayList<>();
-        int lost = 0;
-        synchronized (this) {
-            for (Delivery.Tag t : unanswered) {
-                Delivery.Tag now = remapped.remove(t);
-                if (ackConfirmed.contains(t)) {
-                    continue;
-                }
-                if (now != null) {
-                    again.add(now);
-                } else {
-                    lost++;
-                }
-            }
-        }
-        for (Map.Entry<Long, long[]> e : byGen(again).entrySet()) {
+        AckLedger.Settlement settled = ledger.settleAfterFailover(unanswered);
+        int lost = settled.lost();
+        for (Map.Entry<Long, long[]> e : AckLedger.byGen(settled.again()).entrySet()) {
             if (!ackOrMove(e.getKey(), e.getValue())) {
                 lost += e.getValue().length;
             }
@@ -378,16 +272,15 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     }
 
     /** Ids of the deliveries of {@code consumer} that the application holds, from the link of {@code gen}. */
-    synchronized long[] seenIds(TernMessageConsumer consumer, long gen) {
-        return toArray(seen.entrySet().stream().filter(e -> e.getValue().consumer() == consumer && e.getKey().gen() == gen)
-                .map(e -> e.getKey().id()).toList());
+    long[] seenIds(TernMessageConsumer consumer, long gen) {
+        return ledger.seenIds(consumer.id(), gen);
     }
 
     // ---- recovery after a failover ---------------------------------------------------------------
 
     /** A send of the open transaction: kept, so that a failover can send it again on the new node. */
-    synchronized void transactedSend(io.tern.protocol.WireMessage message) {
-        txSends.add(message);
+    void transactedSend(io.tern.protocol.WireMessage message) {
+        tx.sent(message);
     }
 
     /**
@@ -395,162 +288,16 @@ public final class TernSession implements Session, QueueSession, TopicSession {
      * application holds, those acknowledged automatically of late, those buffered unseen. Taken before
      * the consumers drop their buffers.
      */
-    Recovery recovery(long lostGen) {
+    SessionRecovery recovery(long lostGen) {
         List<Request.HeldMessage> listed = new ArrayList<>();
         List<Delivery.Tag> tags = new ArrayList<>();
-        List<io.tern.protocol.WireMessage> sends;
-        boolean committing;
-        synchronized (this) {
-            // A commit in flight when the link broke may have been applied: its messages are listed as
-            // acknowledged, and the node that took over settles each (see Recovery.finishCommit).
-            Request.Held inHand = committingGen == lostGen && lostGen != 0 ? Request.Held.ACKED : Request.Held.HELD;
-            seen.forEach((tag, held) -> {
-                if (tag.gen() == lostGen) {
-                    listed.add(new Request.HeldMessage(held.consumer().id(), held.messageId(), inHand));
-                    tags.add(tag);
-                }
-            });
-            acking.forEach((tag, held) -> {
-                if (tag.gen() == lostGen) {
-                    listed.add(new Request.HeldMessage(held.consumer().id(), held.messageId(), Request.Held.ACKED));
-                    tags.add(tag);
-                }
-            });
-            for (Acked a : recentAcks) {
-                if (a.tag().gen() == lostGen) {
-                    listed.add(new Request.HeldMessage(a.consumerId(), a.messageId(), Request.Held.ACKED));
-                    tags.add(a.tag());
-                }
-            }
-            sends = txGen == lostGen ? List.copyOf(txSends) : List.of();
-            committing = committingGen == lostGen && lostGen != 0;
-        }
+        // A commit in flight when the link broke may have been applied: its messages are listed as
+        // acknowledged, and the node that took over settles each (see SessionRecovery.finishCommit).
+        ledger.listForRecovery(lostGen, tx.committingOn(lostGen), listed, tags);
         for (TernMessageConsumer c : consumers) {
             c.listForRecovery(lostGen, listed, tags);
         }
-        return new Recovery(lostGen, listed, tags, sends, committing);
-    }
-
-    /**
-     * Recovers a session on the node that took the broken link's server over: that node kept the
-     * messages for this session, and gives the held ones new delivery ids, so that the application
-     * can still acknowledge or commit them. A transaction whose every received message was recovered
-     * goes on there, its sends sent again; otherwise its commit throws TransactionRolledBackException.
-     */
-    final class Recovery {
-        private final long lostGen;
-        private final List<Request.HeldMessage> listed;
-        private final List<Delivery.Tag> tags;
-        private final List<io.tern.protocol.WireMessage> sends;
-        private final boolean committing;
-
-        private Recovery(long lostGen, List<Request.HeldMessage> listed, List<Delivery.Tag> tags,
-                         List<io.tern.protocol.WireMessage> sends, boolean committing) {
-            this.lostGen = lostGen;
-            this.listed = listed;
-            this.tags = tags;
-            this.sends = sends;
-            this.committing = committing;
-        }
-
-        /**
-         * The commit in flight on the lost link finishes here. Every message the transaction received
-         * was listed as acknowledged: the new node either still kept it for this session (the commit
-         * had not reached the dead node's failover node, so the new node acknowledges it now) or took
-         * the dead node over and no longer has it (the commit was applied and replicated); both answer
-         * 1. If all did, the transaction's sends go again, in a transaction on the new node, with their
-         * duplicate-detection ids (dropped where the old commit stored them), and are committed there:
-         * the commit is done. Otherwise its outcome stays unknown and commit() says so.
-         */
-        private void finishCommit(Transport t, long[] ids, long timeoutMs) {
-            for (int i = 0; i < ids.length; i++) {
-                long settled = ids[i];
-                // Only what the transaction received counts; messages still buffered unseen go back to their queue.
-                if (listed.get(i).state() == Request.Held.ACKED && settled != 1) {
-                    LOG.warn("Session {}: the commit in flight when its link broke cannot be settled on the new server "
-                            + "(it answered {} for the {} message(s) the transaction received)", id,
-                            java.util.Arrays.toString(ids), ids.length);
-                    return;
-                }
-            }
-            try {
-                for (io.tern.protocol.WireMessage m : sends) {
-                    t.call(new Request.Send(id, m), timeoutMs);
-                }
-                t.call(new Request.Commit(id), timeoutMs);
-                commitsFinished.add(lostGen);
-                LOG.info("Session {}: the commit in flight when its link broke was finished on the new server ({} "
-                        + "received, {} sent)", id, ids.length, sends.size());
-            } catch (JMSException e) {
-                LOG.warn("Session {}: could not finish the commit in flight on the new server: {}", id, e.getMessage());
-            }
-        }
-
-        /** Runs on the new link {@code t} of generation {@code newGen}; true if the open transaction goes on. */
-        boolean run(Transport t, long newGen, long timeoutMs) throws JMSException {
-            long[] ids = new long[listed.size()];
-            // Sent even with nothing listed: the server then gives back at once what it kept for this session.
-            try {
-                Response r = t.call(new Request.RecoverSession(id, listed), timeoutMs);
-                if (r instanceof Response.Recovered rec && rec.deliveryIds().length == listed.size()) {
-                    ids = rec.deliveryIds();
-                }
-            } catch (JMSException e) {
-                LOG.warn("Session {} could not recover its deliveries: {}", id, e.getMessage());
-            }
-            int held = 0;
-            int recovered = 0;
-            List<Long> seenNow = new ArrayList<>();
-            synchronized (TernSession.this) {
-                LinkedHashMap<Delivery.Tag, Held> renamed = new LinkedHashMap<>();
-                Map<Delivery.Tag, Delivery.Tag> now = new java.util.HashMap<>();
-                for (int i = 0; i < listed.size(); i++) {
-                    if (listed.get(i).state() == Request.Held.HELD) {
-                        held++;
-                        if (ids[i] > 0) {
-                            now.put(tags.get(i), new Delivery.Tag(newGen, ids[i]));
-                            recovered++;
-                        }
-                    } else if (listed.get(i).state() == Request.Held.ACKED && ids[i] > 0 && acking.containsKey(tags.get(i))) {
-                        ackConfirmed.add(tags.get(i));
-                    }
-                }
-                seen.forEach((tag, h) -> {
-                    Delivery.Tag n = now.remove(tag);
-                    renamed.put(n == null ? tag : n, h);
-                    if (n != null) {
-                        seenNow.add(n.id());
-                    }
-                });
-                seen.clear();
-                seen.putAll(renamed);
-                remapped.putAll(now); // deliveries in hand, not in seen yet
-            }
-            if (held > 0) {
-                LOG.info("Session {} recovered {} of the {} message(s) it held from the failed server", id, recovered, held);
-            }
-            if (committing) {
-                finishCommit(t, ids, timeoutMs);
-                return false;
-            }
-            if (mode != SESSION_TRANSACTED || txGen != lostGen) {
-                return false;
-            }
-            if (recovered < held) {
-                return false; // the commit will say that the transaction was rolled back
-            }
-            if (!seenNow.isEmpty()) {
-                long[] acks = seenNow.stream().mapToLong(Long::longValue).toArray();
-                t.call(new Request.Ack(id, acks), timeoutMs);
-            }
-            for (io.tern.protocol.WireMessage m : sends) {
-                t.call(new Request.Send(id, m), timeoutMs);
-            }
-            txGen = newGen;
-            LOG.info("Session {}: the open transaction goes on on the new server ({} received, {} sent)", id,
-                    seenNow.size(), sends.size());
-            return true;
-        }
+        return new SessionRecovery(id, mode, ledger, tx, lostGen, listed, tags);
     }
 
     // ---- transactions and recovery ----------------------------------------------------------------
@@ -560,22 +307,19 @@ public final class TernSession implements Session, QueueSession, TopicSession {
      * A failover that replaces that link dooms the transaction: the old server dropped its work.
      */
     long transactionGen() {
-        return txGen;
+        return tx.gen();
     }
 
     /** The transaction sends or receives on the link of {@code gen} (0: no link now). */
     void transactionWork(long gen) {
-        if (txGen == 0) {
+        if (!tx.begun()) {
             connection.awaitNoMove();
-            txGen = gen == 0 ? -1 : gen;
+            tx.begin(gen);
         }
     }
 
     private void transactionEnded() {
-        synchronized (this) {
-            txSends.clear();
-        }
-        txGen = 0;
+        tx.ended();
         connection.transactionEnded();
     }
 
@@ -598,12 +342,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             throw new IllegalStateException("commit() on a session that is not transacted");
         }
         awaitProducerWindow();
-        long gen = txGen;
+        long gen = tx.gen();
         if (gen != 0 && gen != connection.generation()) {
             // The transaction's link broke: a failover under way may carry the transaction on (then it
-            // moves txGen to the new link). Its outcome decides, not the moment of the commit.
+            // moves the transaction to the new link). Its outcome decides, not the moment of the commit.
             connection.awaitLinkAfter(gen);
-            gen = txGen;
+            gen = tx.gen();
         }
         try {
             if (gen == 0) {
@@ -626,9 +370,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             rolledBack.setLinkedException(e);
             throw rolledBack;
         } finally {
-            synchronized (this) {
-                seen.clear();
-            }
+            ledger.forgetSeen();
             transactionEnded();
         }
     }
@@ -636,10 +378,10 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     /**
      * Commits on the link of {@code gen}. If that link breaks before the answer, waits for the
      * failover: its session recovery finishes the commit on the new server if it can tell what the
-     * old one did (see {@link Recovery#finishCommit}), else the outcome is unknown.
+     * old one did (see {@link SessionRecovery}), else the outcome is unknown.
      */
     private Response commitOn(long gen) throws JMSException {
-        committingGen = gen;
+        tx.committing(gen);
         try {
             return connection.callOn(gen, new Request.Commit(id));
         } catch (JMSException e) {
@@ -647,18 +389,18 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                 throw e;
             }
             connection.awaitLinkAfter(gen);
-            if (commitsFinished.remove(gen)) {
+            if (tx.takeFinished(gen)) {
                 return Response.OK;
             }
             throw e;
         } finally {
-            committingGen = 0;
+            tx.committing(0);
         }
     }
 
     private void rollbackAfterFailedCommit() {
         try {
-            recoverWith(currentSeen());
+            recoverWith(ledger.seen());
         } catch (JMSException e) {
             LOG.debug("Rollback after a failed commit failed too: {}", e.getMessage());
         }
@@ -671,7 +413,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             throw new IllegalStateException("rollback() on a session that is not transacted");
         }
         try {
-            recoverWith(currentSeen());
+            recoverWith(ledger.seen());
         } finally {
             transactionEnded();
         }
@@ -684,11 +426,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             throw new IllegalStateException("recover() on a transacted session; use rollback()");
         }
         flushDupsOk();
-        recoverWith(currentSeen());
-    }
-
-    private synchronized List<Delivery.Tag> currentSeen() {
-        return List.copyOf(seen.keySet());
+        recoverWith(ledger.seen());
     }
 
     /**
@@ -698,7 +436,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
      */
     private void recoverWith(List<Delivery.Tag> tags) throws JMSException {
         long current = connection.generation();
-        Map<Long, long[]> groups = byGen(tags);
+        Map<Long, long[]> groups = AckLedger.byGen(tags);
         try {
             for (Map.Entry<Long, long[]> e : groups.entrySet()) {
                 if (e.getKey() != current) {
@@ -708,10 +446,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             connection.call(returnRequest(groups.getOrDefault(current, new long[0])),
                     () -> consumers.forEach(TernMessageConsumer::resetAfterReturn));
         } finally {
-            synchronized (this) {
-                seen.clear();
-                dupsOkPending.clear();
-            }
+            ledger.forgetSeenAndDupsOk();
             connection.retireIfDone();
         }
     }
@@ -747,7 +482,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             p.closeQuietly();
         }
         awaitListenerIdle();
-        Map<Long, long[]> held = byGen(currentSeen());
+        Map<Long, long[]> held = AckLedger.byGen(ledger.seen());
         consumers.forEach(TernMessageConsumer::markClosed);
         closed = true;
         try {
@@ -761,9 +496,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
                 connection.call(new Request.CloseSession(id, held.getOrDefault(current, new long[0])));
             }
         } finally {
-            synchronized (this) {
-                seen.clear();
-            }
+            ledger.forgetSeen();
             consumers.forEach(c -> connection.unregister(c));
             consumers.clear();
             connection.unregister(this);

@@ -1,9 +1,9 @@
-package io.tern.testkit;
+package io.tern.server;
 
 import io.tern.broker.Broker;
 import io.tern.broker.BrokerConfig;
 import io.tern.client.TernConnectionFactory;
-import io.tern.server.TernServer;
+import io.tern.discovery.FreePorts;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.function.UnaryOperator;
 
 /**
- * A node in this JVM on a free loopback port with its own data directory; {@link #restart()} reopens
+ * For applications' tests and the in-JVM benchmarks: a node in this JVM on a free loopback port with its own data directory; {@link #restart()} reopens
  * the same directory (a clean stop; use a {@code ServerProcess} to test a crash).
  */
 public final class EmbeddedTern implements AutoCloseable {
@@ -33,7 +33,7 @@ public final class EmbeddedTern implements AutoCloseable {
         try {
             Path dir = Files.createTempDirectory("tern-test");
             BrokerConfig.Builder b = BrokerConfig.builder().name("test-" + dir.getFileName()).dataDir(dir)
-                    .port(Ports.free()).bindAddress("127.0.0.1");
+                    .port(FreePorts.free()).bindAddress("127.0.0.1");
             return new EmbeddedTern(adjust.apply(b).build());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
