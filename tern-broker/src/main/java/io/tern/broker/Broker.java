@@ -59,6 +59,9 @@ public final class Broker implements AutoCloseable {
     private final NodeAvailability availability;
     /** Duplicate-detection ids this node holds for others (replicas it may take over); none by default. */
     private volatile java.util.function.Predicate<String> duplicateIdsElsewhere = id -> false;
+    private final QueueMoves moves = new QueueMoves(this);
+    /** How often this node discarded its messages (it had been taken over). */
+    private final java.util.concurrent.atomic.AtomicLong discards = new java.util.concurrent.atomic.AtomicLong();
     /**
      * Decides a Hello from a client that failed over from another node: completes with null to
      * serve it, or with the URI of the node that owns that node's messages now. Serves by default.
@@ -232,14 +235,27 @@ public final class Broker implements AutoCloseable {
         for (WireMessage m : sends) {
             routes.add(destinations.targets(m, origin));
         }
+        return store(sends, routes, acks, origin, sync, false);
+    }
+
+    /**
+     * Stores {@code sends}, each in the queues of its route, and removes the acknowledged
+     * deliveries, as one batch. A send whose duplicate-detection id was seen is dropped; so is one
+     * whose id a replica held here knows, unless {@code moved}: a message moved here from another
+     * node is known by its move key ({@link WireMessage#moveKey}), and only this node's own ids count
+     * (the node it came from may be one this node backs up, whose replica holds that very message).
+     */
+    CompletableFuture<Void> store(List<WireMessage> sends, List<List<MessageQueue>> routes, List<Delivery> acks,
+                                  ServerConnection origin, boolean sync, boolean moved) {
         StoreBatch batch = new StoreBatch();
         List<Placement> placements = new ArrayList<>();
         List<String> claimedIds = new ArrayList<>();
         for (int i = 0; i < sends.size(); i++) {
             WireMessage m = sends.get(i);
-            String dup = m.duplicateId();
+            String dup = moved ? m.moveKey() : m.duplicateId();
             if (dup != null) {
-                if (duplicateIdsElsewhere.test(dup) || !duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
+                if ((!moved && duplicateIdsElsewhere.test(dup))
+                        || !duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
                     duplicatesDropped.incrementAndGet();
                     continue;
                 }
@@ -503,6 +519,7 @@ public final class Broker implements AutoCloseable {
      * are dropped when they come back. Returns the number of messages dropped.
      */
     public int discardStoredMessages() {
+        discards.incrementAndGet();
         connections.forgetIssuedKeys(); // the clients this node had belong to the node that took it over
         holds.releaseAll("this node discards its messages");
         StoreBatch batch = new StoreBatch();
@@ -519,6 +536,9 @@ public final class Broker implements AutoCloseable {
                 dropped++;
             }
         }
+        // Its duplicate ids went with its messages to the taker. Kept here, they would make this node drop
+        // those messages when they move back here from the taker.
+        duplicates.clear(batch);
         store.commit(batch).join();
         return dropped + discardLeftInStore();
     }
@@ -598,6 +618,20 @@ public final class Broker implements AutoCloseable {
     }
 
     /** The client connections of this node. */
+    long discards() {
+        return discards.get();
+    }
+
+    /** Where the cluster's clustered queues plug in: demand, links, moved messages. */
+    public QueueMoves moves() {
+        return moves;
+    }
+
+    /** Called on the queue's executor: {@code q}'s demand for messages from other nodes changed. */
+    void demandChanged(MessageQueue q, List<String> selectors, boolean hungry) {
+        moves.changed(q.name(), selectors, hungry);
+    }
+
     ConnectionRegistry connections() {
         return connections;
     }

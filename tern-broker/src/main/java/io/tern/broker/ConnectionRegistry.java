@@ -33,6 +33,7 @@ final class ConnectionRegistry {
     private volatile Supplier<String> nextServer = () -> "";
     private final Map<String, ServerConnection> clientIds = new ConcurrentHashMap<>();
     private final Map<Long, ServerConnection> connections = new ConcurrentHashMap<>();
+    private final Map<Long, ServerConnection> links = new ConcurrentHashMap<>();
     private final Map<String, ServerConnection> connectionKeys = new ConcurrentHashMap<>();
     /**
      * The keys of the client connections this node welcomed since it started or last discarded what
@@ -57,7 +58,22 @@ final class ConnectionRegistry {
         return c;
     }
 
+    /**
+     * A cluster link from member {@code peer} writing to {@code sink}: kept apart from the client
+     * connections (a drain or a shutdown does not wait for it, the console lists it as a link).
+     */
+    ServerConnection connectLink(String peer, FrameSink sink) {
+        long id = connectionIds.incrementAndGet();
+        ServerConnection c = new ServerConnection(broker, id, sink, executors.apply("link-" + id), peer);
+        links.put(id, c);
+        return c;
+    }
+
     void disconnected(ServerConnection c) {
+        if (links.remove(c.id) != null) {
+            c.gone.complete(null);
+            return;
+        }
         connections.remove(c.id);
         c.gone.complete(null);
         if (c.connectionKey != null) {
@@ -105,10 +121,12 @@ final class ConnectionRegistry {
         return old.handOver();
     }
 
-    /** Closes every client connection; completes when each has rolled back and returned its deliveries. */
+    /** Closes every connection, links too; completes when each has rolled back and returned its deliveries. */
     CompletableFuture<Void> closeAll() {
         List<CompletableFuture<Void>> gone = new ArrayList<>();
-        for (ServerConnection c : List.copyOf(connections.values())) {
+        List<ServerConnection> all = new ArrayList<>(connections.values());
+        all.addAll(links.values());
+        for (ServerConnection c : all) {
             gone.add(c.gone);
             c.closeNow();
         }
@@ -191,9 +209,14 @@ final class ConnectionRegistry {
         this.nextServer = next;
     }
 
-    /** Every connection here now. */
+    /** Every client connection here now. */
     List<ServerConnection> all() {
         return List.copyOf(connections.values());
+    }
+
+    /** Every cluster link here now. */
+    List<ServerConnection> links() {
+        return List.copyOf(links.values());
     }
 
     /** The node discarded what was taken over: the clients it welcomed before are the taker's. */

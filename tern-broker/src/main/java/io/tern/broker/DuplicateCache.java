@@ -65,6 +65,18 @@ final class DuplicateCache {
         }
     }
 
+    /**
+     * Forgets every id (this node discards what it stored: the node that took it over holds its
+     * ids now); the removal of each bucket goes into {@code batch}.
+     */
+    synchronized void clear(StoreBatch batch) {
+        for (Bucket b : buckets) {
+            batch.add(new StoreBatch.RemoveDuplicateBucket(b.number()));
+        }
+        buckets.clear();
+        ids.clear();
+    }
+
     /** Called in key order (bucket by bucket) while the store is read at start. */
     synchronized void recovered(long bucket, String id) {
         Bucket last = buckets.peekLast();

@@ -33,6 +33,9 @@ final class MessageQueue {
     private int inFlightCount;
     private int nextConsumer;
     private boolean deleted;
+    /** This node's consumers could take more than is ready here (see {@link #updateDemand}). */
+    private boolean hungry;
+    private List<String> demandSelectors = List.of();
     /** Set by {@link #purgeAll}: what to do with an entry in flight at the purge that comes back. */
     private java.util.function.Consumer<QueueEntry> dropOnReturn;
     private long dropUpTo;
@@ -153,6 +156,7 @@ final class MessageQueue {
     void removeConsumer(ServerConsumer consumer) {
         consumer.closed = true;
         consumers.remove(consumer);
+        updateDemand();
     }
 
     void grant(ServerConsumer consumer, int messages) {
@@ -160,22 +164,39 @@ final class MessageQueue {
         dispatch();
     }
 
-    /** Gives ready messages to consumers with credit, round robin, then flushes their connections. */
+    /**
+     * Gives ready messages to consumers with credit, round robin, then flushes their connections.
+     * This node's own consumers come first; consumers of cluster links (other nodes pulling for
+     * theirs) get what is left, and never a message that moved here already while this node has a
+     * consumer of its own (so no message goes back and forth between nodes).
+     */
     void dispatch() {
         if (readyCount == 0 || consumers.isEmpty() || broker.deliveriesHeld()) {
+            updateDemand();
             return;
         }
         List<Outgoing> out = new ArrayList<>();
+        boolean anyLocal = false;
+        for (ServerConsumer c : consumers) {
+            anyLocal |= !c.remote;
+        }
+        dispatchTo(out, false, anyLocal);
+        dispatchTo(out, true, anyLocal);
+        write(out);
+        updateDemand();
+    }
+
+    private void dispatchTo(List<Outgoing> out, boolean remote, boolean anyLocal) {
         boolean progressed = true;
         while (progressed && readyCount > 0) {
             progressed = false;
             int n = consumers.size();
             for (int i = 0; i < n && readyCount > 0; i++) {
                 ServerConsumer c = consumers.get((nextConsumer + i) % n);
-                if (c.credit <= 0 || c.stopped) {
+                if (c.remote != remote || c.credit <= 0 || c.stopped) {
                     continue;
                 }
-                QueueEntry entry = nextFor(c);
+                QueueEntry entry = nextFor(c, remote && anyLocal);
                 if (entry != null) {
                     removeReady(entry);
                     inFlightCount++;
@@ -186,7 +207,38 @@ final class MessageQueue {
             }
             nextConsumer = n == 0 ? 0 : (nextConsumer + 1) % n;
         }
-        write(out);
+    }
+
+    /**
+     * Tells the broker when this node's part of the queue starts or stops needing messages from
+     * other nodes: its own consumers could take more than it has ready. Cluster links pull then.
+     */
+    private void updateDemand() {
+        int locals = 0;
+        long credit = 0;
+        boolean all = false;
+        java.util.LinkedHashSet<String> selectors = new java.util.LinkedHashSet<>();
+        for (ServerConsumer c : consumers) {
+            if (c.remote) {
+                continue;
+            }
+            locals++;
+            if (!c.stopped) {
+                credit += c.credit;
+            }
+            if (c.filter == null) {
+                all = true;
+            } else {
+                selectors.add(c.filter.text());
+            }
+        }
+        boolean nowHungry = locals > 0 && !deleted && credit > readyCount;
+        List<String> wanted = locals == 0 ? List.of() : all ? java.util.Collections.singletonList(null) : List.copyOf(selectors);
+        if (nowHungry != hungry || !wanted.equals(demandSelectors)) {
+            hungry = nowHungry;
+            demandSelectors = wanted;
+            broker.demandChanged(this, wanted, nowHungry);
+        }
     }
 
     private record Outgoing(ServerSession session, QueueEntry entry, io.tern.protocol.Deliver frame) {
@@ -240,9 +292,15 @@ final class MessageQueue {
      * for those sessions, so they are not written. Their connections close; the clients fail over and
      * the messages go back to this queue (or are the taker's now).
      */
-    private static void notMarked(List<Outgoing> out, Throwable failure) {
+    private void notMarked(List<Outgoing> out, Throwable failure) {
         Set<ServerConnection> touched = new HashSet<>();
-        out.forEach(o -> touched.add(o.session().connection));
+        for (Outgoing o : out) {
+            touched.add(o.session().connection);
+            if (o.session().connection.isLink() && o.session().unacked.remove(o.frame().deliveryId()) != null) {
+                // Never written to the link: not in doubt, it is simply still here.
+                executor.execute(() -> returned(o.entry(), false));
+            }
+        }
         LOG.warn("{} delivery(ies) not made, their delivery marks were not replicated ({}); closing {} client connection(s)",
                 out.size(), failure.getMessage(), touched.size());
         touched.forEach(ServerConnection::closeNow);
@@ -262,7 +320,7 @@ final class MessageQueue {
         inFlightCount++;
     }
 
-    private QueueEntry nextFor(ServerConsumer consumer) {
+    private QueueEntry nextFor(ServerConsumer consumer, boolean notMovedBefore) {
         long now = broker.nowMs();
         for (int p = 9; p >= 0; p--) {
             if (ready[p].isEmpty()) {
@@ -277,7 +335,7 @@ final class MessageQueue {
                     broker.deadLetters().expire(this, e);
                     continue;
                 }
-                if (consumer.accepts(e)) {
+                if (consumer.accepts(e) && !(notMovedBefore && e.message.moves() > 0)) {
                     return e;
                 }
             }

@@ -39,6 +39,7 @@ public final class ServerConnection {
     volatile String clientId;
     /** The client's name for this connection across failovers (Hello); null if it gave none. */
     volatile String connectionKey;
+    final String linkPeer;
     private volatile boolean authenticated;
     /** An administration connection (it asked for a drain): not counted as a client to move away. */
     private volatile boolean admin;
@@ -54,10 +55,34 @@ public final class ServerConnection {
     private volatile String clientName;
 
     ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor) {
+        this(broker, id, sink, executor, null);
+    }
+
+    /**
+     * A connection; {@code linkPeer} is the node id of the cluster member it serves when it is a
+     * cluster link (that member moves messages of this node's queues to its own consumers), null
+     * for a client. A link is authenticated by its membership: it sends no HELLO.
+     */
+    ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor, String linkPeer) {
         this.broker = broker;
         this.id = id;
         this.sink = sink;
         this.executor = executor;
+        this.linkPeer = linkPeer;
+        if (linkPeer != null) {
+            authenticated = true;
+            user = "cluster member " + linkPeer;
+            clientName = "tern-link";
+            connectionKey = LINK_KEY_PREFIX + linkPeer + ":" + id; // names its sessions' deliveries in delivery marks
+        }
+    }
+
+    /** Connection keys of cluster links start so: deliveries marked for them went to another node, not to a client. */
+    public static final String LINK_KEY_PREFIX = "link:";
+
+    /** True for a cluster link (see the constructor). */
+    boolean isLink() {
+        return linkPeer != null;
     }
 
     /** Entry point from the transport: handles the request on this connection's executor. */
@@ -494,7 +519,9 @@ public final class ServerConnection {
             closed = true;
             List<CompletableFuture<Void>> closing = new ArrayList<>();
             for (ServerSession s : List.copyOf(sessions.values())) {
-                closing.add(closeSession(s, Set.of(), true));
+                closing.add(linkPeer == null ? closeSession(s, Set.of(), true)
+                        : stop(s.consumers).thenRunAsync(() -> leaveInDoubt(s), executor)
+                                .thenCompose(v -> closeSession(s, Set.of(), false)));
             }
             CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenCompleteAsync((ok, failure) -> {
                 for (DestinationName d : temporaries) {
@@ -509,7 +536,21 @@ public final class ServerConnection {
         });
     }
 
-    /** Closes the transport now (server shutdown). */
+    /**
+     * A link closed with deliveries its node had not acknowledged: it may have stored them. They
+     * stay out of their queue until the cluster finds out ({@link MovesInDoubt}).
+     */
+    private void leaveInDoubt(ServerSession s) {
+        List<Delivery> out = new ArrayList<>();
+        for (Long deliveryId : List.copyOf(s.unacked.keySet())) {
+            Delivery d = s.unacked.remove(deliveryId);
+            if (d != null) {
+                out.add(d);
+            }
+        }
+        broker.moves().inDoubt(linkPeer, out);
+    }
+
     /** Pushes the lame-duck notice: the client moves to {@code target} and then leaves this connection. */
     void lameDuck(String target) {
         executor.execute(() -> {

@@ -11,6 +11,8 @@ final class ServerConsumer {
     final SelectorFilter filter;
     final boolean noLocal;
     final int prefetch;
+    /** A consumer of a cluster link: what it takes moves to another node. */
+    final boolean remote;
     int credit;
     boolean stopped;
     boolean closed;
@@ -24,6 +26,7 @@ final class ServerConsumer {
         this.noLocal = noLocal;
         this.prefetch = prefetch;
         this.credit = prefetch;
+        this.remote = session.connection.isLink();
     }
 
     boolean accepts(QueueEntry entry) {

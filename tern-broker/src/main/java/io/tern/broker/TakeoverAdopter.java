@@ -48,6 +48,13 @@ final class TakeoverAdopter {
         this.pool = pool;
     }
 
+    /** The node of a cluster link's session owner ({@code link:<node>:<connection>/<session>}). */
+    private static String linkPeer(String owner) {
+        String rest = owner.substring(ServerConnection.LINK_KEY_PREFIX.length());
+        int colon = rest.lastIndexOf(':');
+        return colon < 0 ? rest : rest.substring(0, colon);
+    }
+
     /**
      * Takes over a replica's contents, running {@code onStored} once the messages are stored (and
      * replicated) and before any of them is delivered: a takeover records itself there, so that no
@@ -63,11 +70,16 @@ final class TakeoverAdopter {
             }
         }
         StoreBatch batch = new StoreBatch();
+        java.util.Set<String> here = new java.util.HashSet<>(); // move keys this node had before: their messages are here
         for (String id : duplicateIds) {
-            duplicates.add(id, store.isDurable() ? batch : null);
+            if (!duplicates.add(id, store.isDurable() ? batch : null)) {
+                here.add(id);
+            }
         }
         List<Placement> placements = new ArrayList<>();
         Map<String, List<Placement>> held = new HashMap<>();
+        Map<String, List<Placement>> moving = new HashMap<>(); // on their way to another node's link, by node
+        int[] skipped = {0};
         messages.forEach((name, stored) -> {
             MessageQueue q = destinations.get(name);
             if (q == null) {
@@ -77,6 +89,11 @@ final class TakeoverAdopter {
             Map<Long, String> out = owners.containsKey(name) ? owners.get(name) : Map.of();
             stored.forEach((seq, bytes) -> {
                 WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
+                if (m.moveKey() != null && here.contains(m.moveKey())) {
+                    // Moved between the two nodes, and this node has it (or had it and it was consumed): once only.
+                    skipped[0]++;
+                    return;
+                }
                 QueueEntry e = new QueueEntry(broker.nextSequence(), m, store.isDurable(), null, 0);
                 if (store.isDurable()) {
                     batch.add(new StoreBatch.AddMessage(q.name(), e.sequence, bytes));
@@ -85,6 +102,11 @@ final class TakeoverAdopter {
                 String owner = out.get(seq);
                 if (owner == null) {
                     placements.add(new Placement(q, e));
+                } else if (owner.startsWith(ServerConnection.LINK_KEY_PREFIX)) {
+                    moving.computeIfAbsent(linkPeer(owner), o -> new ArrayList<>()).add(new Placement(q, e));
+                    if (e.durable && store.tracksDeliveries()) {
+                        batch.add(new StoreBatch.MarkDelivered(q.name(), e.sequence, owner));
+                    }
                 } else {
                     held.computeIfAbsent(owner, o -> new ArrayList<>()).add(new Placement(q, e));
                     if (e.durable && store.tracksDeliveries()) {
@@ -98,6 +120,7 @@ final class TakeoverAdopter {
             if (failure != null) {
                 placements.forEach(p -> broker.released(p.entry()));
                 held.values().forEach(ps -> ps.forEach(p -> broker.released(p.entry())));
+                moving.values().forEach(ps -> ps.forEach(p -> broker.released(p.entry())));
                 done.completeExceptionally(Broker.storeFailure(failure));
             } else {
                 try {
@@ -111,10 +134,22 @@ final class TakeoverAdopter {
                     done.completeExceptionally(e);
                     return;
                 }
+                moving.forEach((peer, ps) -> {
+                    List<Delivery> out = new ArrayList<>();
+                    for (Placement p : ps) {
+                        p.queue().executor().execute(() -> p.queue().holdForRecovery(p.entry()));
+                        out.add(new Delivery(0, p.queue(), p.entry(), null));
+                    }
+                    broker.moves().inDoubt(peer, out);
+                });
                 holds.hold(held).thenRun(() -> broker.apply(placements, List.of(), done));
             }
         }, pool);
-        int heldCount = held.values().stream().mapToInt(List::size).sum();
+        int heldCount = held.values().stream().mapToInt(List::size).sum()
+                + moving.values().stream().mapToInt(List::size).sum();
+        if (skipped[0] > 0) {
+            LOG.info("Not taking over {} message(s) this node has already: they had moved between the two nodes", skipped[0]);
+        }
         return done.thenApply(v -> {
             if (heldCount > 0) {
                 LOG.info("Keeping {} taken-over message(s) for the {} client session(s) that had them, for up to {} ms",

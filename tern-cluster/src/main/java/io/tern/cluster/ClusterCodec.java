@@ -20,6 +20,7 @@ import java.io.UncheckedIOException;
  *   QY         gone confirmation       ({@link GoneConfirmation})
  *   GHLIJM     replica hand-over       ({@link ReplicaHandover})
  *   Xx         a graceful leave, and its acknowledgement ({@link ClusterNode})
+ *   lmde       clustered queues: cluster links and moves in doubt ({@link QueueLinks})
  * </pre>
  *
  * The grammar of each letter's fields is in the class that handles it. A new field goes at the end

@@ -16,12 +16,14 @@ import java.util.function.LongSupplier;
  * <p>Wiring, in order: the broker holds its clients; the store and the takeover attach to the
  * not-yet-connected cluster node (so nothing the cluster says is missed); every view feeds the
  * broker its topology and, by the quorum, whether it accepts sends and delivers stored messages;
- * the node connects; the takeover check runs; the broker serves.
+ * the cluster links of clustered queues ({@link QueueLinks}) attach; the node connects; the takeover
+ * check runs; the broker serves.
  */
 public final class ClusteredNode implements AutoCloseable {
     private final ClusterNode node;
     private final ReplicatingStore store;
     private final Takeover takeover;
+    private final QueueLinks links;
     private final int discardedOnStart;
 
     /**
@@ -61,10 +63,11 @@ public final class ClusteredNode implements AutoCloseable {
         }
     }
 
-    private ClusteredNode(ClusterNode node, ReplicatingStore store, Takeover takeover, int discardedOnStart) {
+    private ClusteredNode(ClusterNode node, ReplicatingStore store, Takeover takeover, QueueLinks links, int discardedOnStart) {
         this.node = node;
         this.store = store;
         this.takeover = takeover;
+        this.links = links;
         this.discardedOnStart = discardedOnStart;
     }
 
@@ -94,6 +97,7 @@ public final class ClusteredNode implements AutoCloseable {
             broker.availability().quorum(quorum ? null : "node " + self.name() + " is in a partition without a majority "
                     + "of the cluster's last stable view; it accepts no sends until the partition heals");
         });
+        QueueLinks links = new QueueLinks(node, broker, takeover);
         node.connect();
         int discarded = 0;
         if (takeover != null) {
@@ -101,7 +105,7 @@ public final class ClusteredNode implements AutoCloseable {
             broker.availability().started();
             takeover.serving();
         }
-        return new ClusteredNode(node, store, takeover, discarded);
+        return new ClusteredNode(node, store, takeover, links, discarded);
     }
 
     public ClusterNode cluster() {
@@ -126,6 +130,7 @@ public final class ClusteredNode implements AutoCloseable {
     /** Leaves the cluster (gracefully: the members note it, so it does not count against their quorum). */
     @Override
     public void close() {
+        links.close();
         if (takeover != null) {
             takeover.close();
         }

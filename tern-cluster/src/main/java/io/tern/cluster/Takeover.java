@@ -224,6 +224,29 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     }
 
     /** The takeovers this node knows of: node id to when and by whom. */
+    /**
+     * Who holds node {@code nodeId}'s messages now: itself while it is a member, else the live node
+     * that took it over (or the first failover node the map last named for it, until a takeover is
+     * recorded). Null while that is not settled: a takeover of it is under way here, or the holder
+     * found is not a member either.
+     */
+    public String holderOf(String nodeId) {
+        synchronized (this) {
+            java.util.Set<String> live = new java.util.HashSet<>();
+            if (previous != null) {
+                previous.members().forEach(m -> live.add(m.nodeId()));
+            }
+            if (pending.contains(nodeId)) {
+                return null;
+            }
+            String owner = admissions.ownerOf(nodeId, live);
+            if (owner == null || (owner.equals(selfId) && !pending.isEmpty())) {
+                return null;
+            }
+            return owner;
+        }
+    }
+
     public Map<String, TakeoverRecords.Record> records() {
         return records.all();
     }

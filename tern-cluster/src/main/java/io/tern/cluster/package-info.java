@@ -19,7 +19,10 @@
  *       which node serves a client of a taken-over node; {@link io.tern.cluster.TakeoverRecords}:
  *       the synced record of takeovers; {@code GoneConfirmation}: the majority's word that a node
  *       is gone; {@code MemberPoll}: asking every other member and waiting for enough answers;
- *       {@code ClusterCodec}: their encoding.</li>
+ *       {@code ClusterCodec}: the one versioned encoding of every message members send each other.</li>
+ *   <li>{@link io.tern.cluster.QueueLinks}: clustered queues (docs/CLUSTERING.md): cluster links
+ *       pull messages to the node whose consumers want them, and moves in doubt after a node death
+ *       are given to whoever holds that node's messages.</li>
  *   <li>{@link io.tern.cluster.ClusteredNode}: assembles all of it around a broker, for the server
  *       and for the tests alike.</li>
  * </ul>

@@ -25,6 +25,8 @@ public record WireMessage(String messageId, byte bodyType, DestinationName desti
 
     /** Property that carries the duplicate-detection id of a send. */
     public static final String DUPLICATE_ID = "JMS_TERN_DUPLICATE_ID";
+    /** Property that counts how often the message moved from one node of the cluster to another. */
+    public static final String MOVES = "JMS_TERN_MOVES";
 
     public WireMessage {
         if (priority < 0 || priority > 9) {
@@ -46,6 +48,28 @@ public record WireMessage(String messageId, byte bodyType, DestinationName desti
     public String duplicateId() {
         Object id = properties.get(DUPLICATE_ID);
         return id == null ? null : id.toString();
+    }
+
+    /** How often the message moved between nodes (0: it is on the node it was sent to). */
+    public int moves() {
+        return properties.get(MOVES) instanceof Integer n ? n : 0;
+    }
+
+    /**
+     * What tells this message apart wherever it moves: its duplicate-detection id, else its message
+     * id (with a prefix, so that it never equals a duplicate-detection id); null if it has neither.
+     */
+    public String moveKey() {
+        String dup = duplicateId();
+        return dup != null ? dup : messageId == null ? null : "moved:" + messageId;
+    }
+
+    /** This message after one more move between nodes. */
+    public WireMessage moved() {
+        Map<String, Object> p = new java.util.LinkedHashMap<>(properties);
+        p.put(MOVES, moves() + 1);
+        return new WireMessage(messageId, bodyType, destination, replyTo, correlationId, type, persistent, priority,
+                timestamp, expiration, deliveryTime, java.util.Collections.unmodifiableMap(p), body);
     }
 
     public boolean isExpired(long nowMs) {

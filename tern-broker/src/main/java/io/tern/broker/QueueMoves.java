@@ -1,0 +1,95 @@
+package io.tern.broker;
+
+import io.tern.protocol.WireMessage;
+
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Where the cluster plugs its clustered queues into this node. A queue is partial on each node: a
+ * producer's messages are stored by the node it sends to. When this node's consumers of a queue
+ * could take more than its part holds (its <em>demand</em>), the cluster pulls messages of that
+ * queue from the other nodes over cluster links: each link is a connection of this node to
+ * another one, on which it consumes from that node's part like a client, stores what comes here
+ * ({@link #storeMoved}), and acknowledges it there once it is stored. The other direction is
+ * {@link #openLink}: another node's link to this one.
+ */
+public final class QueueMoves {
+    /** Told on the queue's executor when the demand of a queue here changes; must return at once. */
+    @FunctionalInterface
+    public interface DemandListener {
+        /**
+         * @param selectors the selectors of this node's consumers of the queue (a null element: one takes
+         *                  every message; empty: no consumer left)
+         * @param hungry    they could take more than is ready here
+         */
+        void demandChanged(String queue, List<String> selectors, boolean hungry);
+    }
+
+    /** A queue's demand here, as last reported. */
+    public record Demand(List<String> selectors, boolean hungry) {
+    }
+
+    private final Broker broker;
+    private final Map<String, Demand> demand = new ConcurrentHashMap<>();
+    private volatile DemandListener listener = (queue, selectors, hungry) -> { };
+    /** Without a cluster to ask, moves in doubt go back to their queue. */
+    private volatile java.util.function.Consumer<MovesInDoubt> inDoubt = MovesInDoubt::returnHere;
+
+    QueueMoves(Broker broker) {
+        this.broker = broker;
+    }
+
+    public void setDemandListener(DemandListener listener) {
+        this.listener = listener;
+    }
+
+    /** Who resolves moves in doubt (see {@link MovesInDoubt}); the cluster's links. */
+    public void setInDoubtResolver(java.util.function.Consumer<MovesInDoubt> resolver) {
+        this.inDoubt = resolver;
+    }
+
+    /** Deliveries to {@code peer}'s link that it may or may not have stored: resolved by the cluster. */
+    void inDoubt(String peer, List<Delivery> deliveries) {
+        if (!deliveries.isEmpty()) {
+            inDoubt.accept(new MovesInDoubt(broker, peer, deliveries));
+        }
+    }
+
+    /** Every queue that has consumers here now, with its demand. */
+    public Map<String, Demand> demand() {
+        return Collections.unmodifiableMap(demand);
+    }
+
+    void changed(String queue, List<String> selectors, boolean hungry) {
+        if (selectors.isEmpty()) {
+            demand.remove(queue);
+        } else {
+            demand.put(queue, new Demand(selectors, hungry));
+        }
+        listener.demandChanged(queue, selectors, hungry);
+    }
+
+    /**
+     * Serves the cluster link of member {@code peer}: a connection without HELLO whose frames go
+     * to {@code sink}; the caller passes it the member's requests and closes it when the member leaves.
+     */
+    public ServerConnection openLink(String peer, FrameSink sink) {
+        return broker.connections().connectLink(peer, sink);
+    }
+
+    /**
+     * Stores messages another node moved here, in this node's part of {@code queue}, each counted
+     * as one more move. A message this node already has (by its move key: it came here before, or
+     * it was sent here) is dropped. Completes once the rest is stored and replicated: then the
+     * other node may forget them.
+     */
+    public CompletableFuture<Void> storeMoved(String queue, List<WireMessage> moved) {
+        MessageQueue q = broker.destinations().queue(queue);
+        List<WireMessage> messages = moved.stream().map(WireMessage::moved).toList();
+        return broker.store(messages, Collections.nCopies(messages.size(), List.of(q)), List.of(), null, true, true);
+    }
+}

@@ -1,0 +1,527 @@
+package io.tern.cluster;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.tern.broker.Broker;
+import io.tern.broker.FrameSink;
+import io.tern.broker.QueueMoves;
+import io.tern.broker.ServerConnection;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.Deliver;
+import io.tern.protocol.DestinationName;
+import io.tern.protocol.Frame;
+import io.tern.protocol.FrameCodec;
+import io.tern.protocol.NodeInfo;
+import io.tern.protocol.Request;
+import io.tern.protocol.RequestFrame;
+import io.tern.protocol.ResponseFrame;
+import io.tern.protocol.WireMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Clustered queues: each node holds a part of every queue, and a node whose consumers want more
+ * than its part holds pulls from the other nodes' parts ({@link QueueMoves}). This class carries the
+ * cluster links that do it, over the cluster channel, in the client protocol's own frames:
+ *
+ * <pre>
+ * 'l' incarnation:utf count:i32 (length:i32 frame)*   -- to the node pulled from: requests of the puller's link
+ * 'm' incarnation:utf count:i32 (length:i32 frame)*   -- to the puller: deliveries (and errors) of its link
+ * 'd' push:i64 queues:i32 (queue:utf count:i32 (length:i32 message)*)*  -- moves in doubt, to the holder
+ * 'e' push:i64 stored:bool                              -- the holder stored them (or had them)
+ * </pre>
+ *
+ * <b>Pulling</b> (this node wants messages): one link to every other member, with one consumer per
+ * queue and selector this node's consumers use, created with no credit. While the queue here is
+ * hungry (its consumers could take more than is ready here) each link consumer is given credit,
+ * up to {@value #WINDOW} messages at a time. What comes is stored here ({@link QueueMoves#storeMoved},
+ * replicated like any send) and only then acknowledged on the link: the other node removes it.
+ * <b>Serving</b> (another node pulls from this one): its link is a {@link ServerConnection} of this
+ * node's broker, which delivers to the link's consumers only what this node's own consumers leave.
+ *
+ * <p>A link that closes with deliveries not acknowledged leaves them <em>in doubt</em> (the puller
+ * may have stored them or not), and so does a takeover of a node that had such deliveries out
+ * ({@link io.tern.broker.MovesInDoubt}). They are given to whoever holds the puller's messages now
+ * (the puller, or the node that took it over, see {@link Takeover#holderOf}), which stores them
+ * unless it has them already (by their move key): then they are removed here. If this node is the
+ * holder itself, they go back to their queue here (its takeover dropped its own copies).
+ *
+ * <p>Pulling state is confined to one thread; the serving side runs on the broker's connection executors.
+ */
+public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHandler, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(QueueLinks.class);
+    /** The most credit one link consumer holds: messages that may be on their way here from one node for one queue. */
+    static final int WINDOW = 256;
+    private static final char TO_SERVER = 'l';
+    private static final char TO_PULLER = 'm';
+    private static final char PUSH = 'd';
+    private static final char PUSHED = 'e';
+    private static final long RETRY_MS = 250;
+    private static final int SESSION = 1;
+
+    private final ClusterNode node;
+    private final Broker broker;
+    private final java.util.concurrent.ScheduledExecutorService pulling = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "tern-queue-links");
+        t.setDaemon(true);
+        return t;
+    });
+    /** Links other members pull through, by member node id. */
+    private final Map<String, Served> served = new ConcurrentHashMap<>();
+    /** This node's links to the other members, by member node id; confined to {@link #pulling}. */
+    private final Map<String, Puller> pullers = new HashMap<>();
+    /** The other members now; confined to {@link #pulling}. */
+    private Set<String> peers = Set.of();
+    /** Moves in doubt given to a holder and not answered yet, by push id; confined to {@link #pulling}. */
+    private final Map<Long, Push> pushes = new HashMap<>();
+    private long pushIds;
+    /** Who holds a node's messages now (null: not settled yet; empty: nobody, they stay here). */
+    private final java.util.function.Function<String, String> holderOf;
+
+    private record Push(String holder, io.tern.broker.MovesInDoubt moves) {
+    }
+
+    /** @param takeover this node's takeover, or null if it does not replicate (then a gone node's moves stay here) */
+    public QueueLinks(ClusterNode node, Broker broker, Takeover takeover) {
+        this.node = node;
+        this.broker = broker;
+        this.holderOf = takeover != null ? takeover::holderOf
+                : peer -> node.incarnation(peer) != null ? peer : "";
+        node.addPayloadHandler("" + TO_SERVER + TO_PULLER + PUSH + PUSHED, this);
+        node.addListener(this);
+        broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));
+        broker.moves().setInDoubtResolver(moves -> pulling.execute(() -> resolve(moves)));
+    }
+
+    // ---- the cluster -------------------------------------------------------------------------------
+
+    @Override
+    public void clusterChanged(ClusterTopology topology, boolean quorum) {
+        Set<String> now = new HashSet<>();
+        for (NodeInfo m : topology.members()) {
+            if (!m.nodeId().equals(node.self().nodeId())) {
+                now.add(m.nodeId());
+            }
+        }
+        for (Map.Entry<String, Served> e : served.entrySet()) {
+            if (!now.contains(e.getKey()) || !Objects.equals(node.incarnation(e.getKey()), e.getValue().incarnation)) {
+                closeServed(e.getKey(), e.getValue(), "it left the view");
+            }
+        }
+        pulling.execute(() -> membersChanged(now));
+    }
+
+    private void membersChanged(Set<String> now) {
+        for (String gone : new ArrayList<>(pullers.keySet())) {
+            Puller p = pullers.get(gone);
+            if (!now.contains(gone) || !Objects.equals(node.incarnation(gone), p.incarnation)) {
+                pullers.remove(gone);
+                LOG.debug("Link to {} dropped: it left the view (what it had on its way here stays its own)", gone);
+            }
+        }
+        peers = Set.copyOf(now);
+        for (Map.Entry<Long, Push> e : new ArrayList<>(pushes.entrySet())) {
+            if (!now.contains(e.getValue().holder())) {
+                pushes.remove(e.getKey());
+                resolve(e.getValue().moves()); // its holder left before it answered
+            }
+        }
+        broker.moves().demand().keySet().forEach(this::demandChanged);
+    }
+
+    @Override
+    public void received(String from, byte[] payload, int offset, int length) {
+        char kind = (char) payload[offset];
+        if (kind == PUSH || kind == PUSHED) {
+            try {
+                if (kind == PUSH) {
+                    storePushed(from, ClusterCodec.reader(payload, offset, length));
+                } else {
+                    DataInputStream in = ClusterCodec.reader(payload, offset, length);
+                    in.readByte();
+                    long id = in.readLong();
+                    boolean stored = in.readBoolean();
+                    pulling.execute(() -> pushed(id, stored));
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Dropping a malformed moves-in-doubt message from {}: {}", from, e.toString());
+            }
+            return;
+        }
+        List<Frame> frames;
+        String incarnation;
+        char type;
+        try {
+            DataInputStream in = ClusterCodec.reader(payload, offset, length);
+            type = (char) in.readByte();
+            incarnation = in.readUTF();
+            int count = in.readInt();
+            frames = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                byte[] bytes = new byte[in.readInt()];
+                in.readFully(bytes);
+                frames.add(FrameCodec.decode(Unpooled.wrappedBuffer(bytes)));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Dropping a malformed cluster link message from {}: {}", from, e.toString());
+            return;
+        }
+        if (type == TO_SERVER) {
+            serve(from, incarnation, frames);
+        } else {
+            pulling.execute(() -> pulled(from, incarnation, frames));
+        }
+    }
+
+    private void send(String to, char type, List<Frame> frames) {
+        byte[] message = ClusterCodec.encode(type, out -> {
+            out.writeUTF(Objects.requireNonNullElse(node.incarnation(node.self().nodeId()), ""));
+            out.writeInt(frames.size());
+            for (Frame f : frames) {
+                ByteBuf buf = Unpooled.buffer();
+                FrameCodec.encode(f, buf);
+                out.writeInt(buf.readableBytes());
+                out.write(buf.array(), buf.arrayOffset() + buf.readerIndex(), buf.readableBytes());
+            }
+        });
+        if (node.trySend(to, message) != ClusterNode.Sent.SENT) {
+            LOG.debug("Cluster link message to {} not sent: it is not a member, or the send failed", to);
+        }
+    }
+
+    // ---- serving another member's link ----------------------------------------------------------------
+
+    /** A member's link to this node: the broker's connection for it, writing back over the cluster channel. */
+    private final class Served implements FrameSink {
+        final String peer;
+        final String incarnation;
+        final ServerConnection connection;
+        private final List<Frame> pending = new ArrayList<>(); // guarded by this
+        private volatile boolean closed;
+
+        Served(String peer, String incarnation) {
+            this.peer = peer;
+            this.incarnation = incarnation;
+            LOG.debug("Link of member {} opened here", peer);
+            this.connection = broker.moves().openLink(peer, this);
+        }
+
+        @Override
+        public synchronized void write(Frame frame) {
+            if (!closed) {
+                pending.add(frame);
+            }
+        }
+
+        @Override
+        public void flush() {
+            List<Frame> out;
+            synchronized (this) {
+                if (pending.isEmpty() || closed) {
+                    return;
+                }
+                out = new ArrayList<>(pending);
+                pending.clear();
+            }
+            LOG.trace("Link of {}: {} frame(s) back", peer, out.size());
+            send(peer, TO_PULLER, out);
+        }
+
+        @Override
+        public void close() {
+            closeServed(peer, this, "the broker closed it");
+        }
+
+        @Override
+        public String remoteAddress() {
+            return "cluster member " + peer;
+        }
+    }
+
+    private void serve(String from, String incarnation, List<Frame> frames) {
+        Served s = served.get(from);
+        if (s != null && !s.incarnation.equals(incarnation)) {
+            closeServed(from, s, "it restarted");
+            s = null;
+        }
+        if (s == null) {
+            if (!incarnation.equals(node.incarnation(from))) {
+                LOG.debug("Ignoring a link message of {} from an incarnation not in the view ({} here, {} in the message)", from,
+                        node.incarnation(from), incarnation);
+                return;
+            }
+            s = served.computeIfAbsent(from, f -> new Served(f, incarnation));
+        }
+        LOG.trace("Link of {}: {}", from, frames);
+        for (Frame f : frames) {
+            if (f instanceof RequestFrame r) {
+                s.connection.handle(r);
+            }
+        }
+    }
+
+    private void closeServed(String peer, Served s, String why) {
+        if (served.remove(peer, s)) {
+            s.closed = true;
+            LOG.debug("Link of member {} closed ({}): what it had not acknowledged goes back to its queue", peer, why);
+            s.connection.closed();
+        }
+    }
+
+    // ---- pulling from the other members -------------------------------------------------------------
+
+    /** This node's link to one member. */
+    private final class Puller {
+        final String peer;
+        final String incarnation;
+        /** Link consumers by id; and their ids by queue and selector. */
+        final Map<Long, LinkConsumer> consumers = new HashMap<>();
+        final Map<String, Map<String, Long>> byQueue = new HashMap<>();
+        long nextConsumerId;
+
+        Puller(String peer, String incarnation) {
+            this.peer = peer;
+            this.incarnation = incarnation;
+            LOG.debug("Link to {} opened: this node's consumers want messages it holds", peer);
+            send(peer, TO_SERVER, List.of(oneWay(new Request.CreateSession(SESSION, Request.CLIENT_ACKNOWLEDGE))));
+        }
+    }
+
+    private static final class LinkConsumer {
+        final long id;
+        final String queue;
+        final String selector;
+        /** Credit given and not yet used by a delivery. */
+        int outstanding;
+
+        LinkConsumer(long id, String queue, String selector) {
+            this.id = id;
+            this.queue = queue;
+            this.selector = selector;
+        }
+    }
+
+    private static RequestFrame oneWay(Request r) {
+        return new RequestFrame(RequestFrame.ONE_WAY, 0, r);
+    }
+
+    /** The demand of {@code queue} here changed (or the members did): consumers and credit on every link follow it. */
+    private void demandChanged(String queue) {
+        QueueMoves.Demand d = broker.moves().demand().get(queue);
+        LOG.debug("Demand for {} here: {} (members {})", queue, d, peers);
+        List<String> selectors = d == null ? List.of() : d.selectors();
+        for (String peer : peers) {
+            Puller p = pullers.get(peer);
+            if (p == null) {
+                if (selectors.isEmpty()) {
+                    continue;
+                }
+                String incarnation = node.incarnation(peer);
+                if (incarnation == null) {
+                    continue;
+                }
+                p = new Puller(peer, incarnation);
+                pullers.put(peer, p);
+            }
+            List<Frame> out = new ArrayList<>();
+            Map<String, Long> ids = p.byQueue.computeIfAbsent(queue, q -> new LinkedHashMap<>());
+            for (Map.Entry<String, Long> e : new ArrayList<>(ids.entrySet())) {
+                if (!selectors.contains(e.getKey())) {
+                    ids.remove(e.getKey());
+                    p.consumers.remove(e.getValue());
+                    out.add(oneWay(new Request.CloseConsumer(e.getValue(), new long[0])));
+                }
+            }
+            for (String selector : selectors) {
+                if (!ids.containsKey(selector)) {
+                    long id = ++p.nextConsumerId;
+                    ids.put(selector, id);
+                    p.consumers.put(id, new LinkConsumer(id, queue, selector));
+                    out.add(oneWay(new Request.CreateConsumer(SESSION, id, new DestinationName(DestinationName.Kind.QUEUE, queue),
+                            selector, false, null, Request.SUB_NONE, 0)));
+                }
+            }
+            if (ids.isEmpty()) {
+                p.byQueue.remove(queue);
+            }
+            if (d != null && d.hungry()) {
+                for (Long id : ids.values()) {
+                    LinkConsumer c = p.consumers.get(id);
+                    int grant = WINDOW - c.outstanding;
+                    if (grant > 0) {
+                        c.outstanding += grant;
+                        out.add(oneWay(new Request.Credit(id, grant)));
+                    }
+                }
+            }
+            if (!out.isEmpty()) {
+                send(peer, TO_SERVER, out);
+            }
+        }
+    }
+
+    /** Frames from a member's part of the queues this node pulls: store the deliveries here, then acknowledge them there. */
+    private void pulled(String from, String incarnation, List<Frame> frames) {
+        Puller p = pullers.get(from);
+        LOG.trace("Link to {}: {} frame(s) came", from, frames.size());
+        if (p == null || !p.incarnation.equals(incarnation)) {
+            return; // a link this node dropped: what was on its way stays the member's (it returns it when it sees the link go)
+        }
+        Map<String, List<Deliver>> byQueue = new LinkedHashMap<>();
+        for (Frame f : frames) {
+            if (f instanceof Deliver d) {
+                LinkConsumer c = p.consumers.get(d.consumerId());
+                if (c == null) {
+                    LOG.debug("A delivery from {} for link consumer {}, closed since: not stored, it goes back there", from,
+                            d.consumerId());
+                    continue;
+                }
+                c.outstanding = Math.max(0, c.outstanding - 1);
+                byQueue.computeIfAbsent(c.queue, q -> new ArrayList<>()).add(d);
+            } else if (f instanceof ResponseFrame r && r.response() instanceof io.tern.protocol.Response.Error e) {
+                LOG.warn("Member {} refused a request of this node's link: {} {}", from, e.code(), e.message());
+            }
+        }
+        byQueue.forEach((queue, deliveries) -> storeAndAcknowledge(p, from, queue, deliveries));
+    }
+
+    /** Stores what came on {@code p}'s link for {@code queue}, then acknowledges it there: it leaves that node. */
+    private void storeAndAcknowledge(Puller p, String from, String queue, List<Deliver> deliveries) {
+        List<WireMessage> messages = deliveries.stream().map(Deliver::message).toList();
+        long[] ids = deliveries.stream().mapToLong(Deliver::deliveryId).toArray();
+        broker.moves().storeMoved(queue, messages).whenCompleteAsync((ok, failure) -> {
+            if (pullers.get(from) != p) {
+                return; // the link is gone: that node resolves these deliveries with whoever holds this node's messages
+            }
+            if (failure != null) {
+                // Not acknowledged: they stay out with this link there, and are stored again here shortly.
+                LOG.warn("Could not store {} message(s) of queue {} moved from {}: {}; trying again", ids.length,
+                        queue, from, failure.toString());
+                pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries), RETRY_MS, TimeUnit.MILLISECONDS);
+            } else {
+                send(from, TO_SERVER, List.of(oneWay(new Request.Ack(SESSION, ids))));
+            }
+            demandChanged(queue);
+        }, pulling);
+    }
+
+    // ---- moves in doubt ------------------------------------------------------------------------------
+
+    private void resolve(io.tern.broker.MovesInDoubt moves) {
+        if (moves.obsolete()) {
+            LOG.info("{} message(s) in doubt with {} are dropped here: this node was taken over, its taker resolves them",
+                    moves.size(), moves.peer());
+            moves.returnHere(); // dropped as they come back: the discard dropped their queue's entries
+            return;
+        }
+        String holder = moves.resolvable() ? holderOf.apply(moves.peer()) : null;
+        if (holder == null) {
+            // This node may have been taken over (it is not serving), or the peer's takeover is not settled yet.
+            pulling.schedule(() -> resolve(moves), RETRY_MS, TimeUnit.MILLISECONDS);
+            return;
+        }
+        if (holder.isEmpty() || holder.equals(node.self().nodeId())) {
+            LOG.info("{} message(s) on their way to {} when its link closed go back to their queue here ({})", moves.size(),
+                    moves.peer(), holder.isEmpty() ? "nobody holds its messages" : "this node took it over");
+            moves.returnHere();
+            return;
+        }
+        long id = ++pushIds;
+        pushes.put(id, new Push(holder, moves));
+        Map<String, List<WireMessage>> byQueue = moves.byQueue();
+        byte[] message = ClusterCodec.encode(PUSH, out -> {
+            out.writeLong(id);
+            out.writeInt(byQueue.size());
+            for (Map.Entry<String, List<WireMessage>> e : byQueue.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeInt(e.getValue().size());
+                for (WireMessage m : e.getValue()) {
+                    ByteBuf buf = Unpooled.buffer();
+                    FrameCodec.writeMessage(m, buf);
+                    out.writeInt(buf.readableBytes());
+                    out.write(buf.array(), buf.arrayOffset() + buf.readerIndex(), buf.readableBytes());
+                }
+            }
+        });
+        LOG.info("{} message(s) on their way to {} when its link closed are in doubt: given to {}, which holds its messages now",
+                moves.size(), moves.peer(), holder);
+        if (node.trySend(holder, message) != ClusterNode.Sent.SENT) {
+            pushes.remove(id);
+            pulling.schedule(() -> resolve(moves), RETRY_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The holder's answer to a push: stored there, so removed here; or not, so given again. */
+    private void pushed(long id, boolean stored) {
+        Push p = pushes.remove(id);
+        if (p == null) {
+            return;
+        }
+        if (!stored) {
+            pulling.schedule(() -> resolve(p.moves()), RETRY_MS, TimeUnit.MILLISECONDS);
+            return;
+        }
+        p.moves().storedThere().whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.warn("{} message(s) that {} stored could not be removed here: {}", p.moves().size(), p.holder(),
+                        failure.toString());
+            }
+        });
+    }
+
+    /** Another node gives this one moves in doubt: store them (dropping what is here already), then say so. */
+    private void storePushed(String from, DataInputStream in) throws IOException {
+        in.readByte();
+        long id = in.readLong();
+        int queues = in.readInt();
+        List<java.util.concurrent.CompletableFuture<Void>> stores = new ArrayList<>();
+        for (int q = 0; q < queues; q++) {
+            String queue = in.readUTF();
+            int count = in.readInt();
+            List<WireMessage> messages = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                byte[] bytes = new byte[in.readInt()];
+                in.readFully(bytes);
+                messages.add(FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes)));
+            }
+            stores.add(broker.moves().storeMoved(queue, messages));
+        }
+        java.util.concurrent.CompletableFuture.allOf(stores.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .whenComplete((ok, failure) -> {
+                    if (failure != null) {
+                        LOG.warn("Could not store the moves in doubt {} gave this node: {}", from, failure.toString());
+                    }
+                    byte[] answer = ClusterCodec.encode(PUSHED, out -> {
+                        out.writeLong(id);
+                        out.writeBoolean(failure == null);
+                    });
+                    node.trySend(from, answer);
+                });
+    }
+
+    @Override
+    public void close() {
+        pulling.shutdownNow();
+        try {
+            pulling.awaitTermination(1, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        served.forEach((peer, s) -> closeServed(peer, s, "this node stops"));
+    }
+}

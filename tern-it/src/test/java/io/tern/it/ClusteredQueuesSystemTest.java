@@ -1,0 +1,240 @@
+package io.tern.it;
+
+import io.tern.client.TernConnectionFactory;
+import io.tern.discovery.FreePorts;
+import io.tern.server.ServerProcess;
+import io.tern.testkit.TotalQueueChecker;
+import jakarta.jms.Connection;
+import jakarta.jms.DeliveryMode;
+import jakarta.jms.Message;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Session;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Three real server processes form one broker: a consumer on any node receives what was sent on
+ * any node, each message once, whichever node stored it (clustered queues: the node with the
+ * consumer pulls from the others' parts of the queue).
+ */
+@Tag("system")
+@Timeout(240)
+class ClusteredQueuesSystemTest {
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) // the node logs stay when a test fails
+    Path dir;
+
+    private final List<ServerProcess> nodes = new ArrayList<>();
+
+    @BeforeEach
+    void startCluster() throws Exception {
+        int clusterPort = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(209);
+        for (int i = 1; i <= 3; i++) {
+            nodes.add(new ServerProcess("cq-" + i, FreePorts.free(), dir.resolve("cq-" + i), dir.resolve("cq-" + i + ".log"),
+                    "--cluster", "cq-" + clusterPort, "--cluster-port", Integer.toString(clusterPort),
+                    "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i).start());
+        }
+        for (ServerProcess n : nodes) {
+            assertThat(n.awaitListening(60_000)).isTrue();
+        }
+        for (ServerProcess n : nodes) {
+            assertThat(ServerProcess.awaitClusterMembers(factory(n), 3, 60_000)).as("cluster formed, seen from " + n.url()).isTrue();
+        }
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        for (ServerProcess n : nodes) {
+            n.close();
+        }
+    }
+
+    private static TernConnectionFactory factory(ServerProcess n) {
+        return new TernConnectionFactory(n.url());
+    }
+
+    private static void send(ServerProcess node, String queue, String prefix, int count, TotalQueueChecker checker) throws Exception {
+        try (Connection c = factory(node).createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue(queue));
+            p.setDeliveryMode(DeliveryMode.PERSISTENT);
+            for (int i = 0; i < count; i++) {
+                Message m = s.createTextMessage(prefix + i);
+                p.send(m);
+                checker.sent(m.getJMSMessageID());
+            }
+        }
+    }
+
+    /** Receives until {@code expected} messages came, then waits {@code quietMs} for one more (a duplicate). */
+    private static int receive(MessageConsumer consumer, TotalQueueChecker checker, int expected, long quietMs) throws Exception {
+        int got = 0;
+        long deadlineNs = System.nanoTime() + 60_000_000_000L;
+        while (got < expected && System.nanoTime() < deadlineNs) {
+            Message m = consumer.receive(1000);
+            if (m != null) {
+                checker.received(m.getJMSMessageID());
+                m.acknowledge();
+                checker.acknowledged(m.getJMSMessageID());
+                got++;
+            }
+        }
+        for (Message m; (m = consumer.receive(quietMs)) != null; ) {
+            checker.received(m.getJMSMessageID());
+            got++;
+        }
+        return got;
+    }
+
+    private static void assertExactlyOnce(TotalQueueChecker checker) {
+        assertThat(checker.lost()).as(checker.toString()).isEmpty();
+        assertThat(checker.duplicated()).as(checker.toString()).isEmpty();
+        assertThat(checker.recovered()).as("received twice: " + checker).isEmpty();
+        assertThat(checker.unexpected()).isEmpty();
+    }
+
+    @Test
+    void aConsumerOnOneNodeGetsWhatAProducerSentOnAnother() throws Exception {
+        TotalQueueChecker checker = new TotalQueueChecker();
+        send(nodes.get(0), "orders", "a-", 100, checker);
+        assertThat(receiveAllOn(nodes.get(1), "orders", checker, 100)).isEqualTo(100);
+        assertExactlyOnce(checker);
+    }
+
+    @Test
+    void oneConsumerGetsWhatProducersOnEveryNodeSent() throws Exception {
+        TotalQueueChecker checker = new TotalQueueChecker();
+        for (int i = 0; i < 3; i++) {
+            send(nodes.get(i), "all-to-one", "n" + i + "-", 300, checker);
+        }
+        assertThat(receiveAllOn(nodes.get(2), "all-to-one", checker, 900)).isEqualTo(900);
+        assertExactlyOnce(checker);
+    }
+
+    /** A client-acknowledging consumer on {@code node} receives {@code expected} messages of {@code queue}, and then nothing. */
+    private static int receiveAllOn(ServerProcess node, String queue, TotalQueueChecker checker, int expected) throws Exception {
+        try (Connection c = factory(node).createConnection()) {
+            Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            MessageConsumer consumer = s.createConsumer(s.createQueue(queue));
+            c.start();
+            return receive(consumer, checker, expected, 1000);
+        }
+    }
+
+    @Test
+    void consumersOnEveryNodeShareOneProducersMessagesEachOnce() throws Exception {
+        TotalQueueChecker checker = new TotalQueueChecker();
+        Map<Integer, AtomicInteger> perNode = new ConcurrentHashMap<>();
+        List<Connection> consumers = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                Connection c = factory(nodes.get(i)).createConnection();
+                consumers.add(c);
+                Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+                int node = i;
+                s.createConsumer(s.createQueue("shared")).setMessageListener(m -> {
+                    try {
+                        checker.received(m.getJMSMessageID());
+                        Thread.sleep(1); // consumers of about equal speed, slower than the producer
+                        m.acknowledge();
+                        checker.acknowledged(m.getJMSMessageID());
+                        perNode.computeIfAbsent(node, n -> new AtomicInteger()).incrementAndGet();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                c.start();
+            }
+            send(nodes.get(0), "shared", "s-", 3000, checker);
+            long deadlineNs = System.nanoTime() + 60_000_000_000L;
+            while (!checker.lost().isEmpty() && System.nanoTime() < deadlineNs) {
+                Thread.sleep(100); // the listeners are still taking messages
+            }
+            Thread.sleep(1000); // a duplicate would show now
+        } finally {
+            for (Connection c : consumers) {
+                c.close();
+            }
+        }
+        assertExactlyOnce(checker);
+        assertThat(perNode).as("every node's consumer got a share: " + perNode).containsOnlyKeys(0, 1, 2);
+    }
+
+    @Test
+    void killingTheNodeMessagesMoveFromUnderLoadLosesAndRepeatsNothing() throws Exception {
+        moveUnderLoadAndKill(0);
+    }
+
+    @Test
+    void killingTheNodeMessagesMoveToUnderLoadLosesAndRepeatsNothing() throws Exception {
+        moveUnderLoadAndKill(1);
+    }
+
+    /**
+     * A producer on node 1 and a client-acknowledging consumer on node 2, so that messages move
+     * from 1 to 2 all the time; node {@code victim} is killed with SIGKILL half way. Its clients fail
+     * over; the moves in flight are resolved with the node that holds the dead one's messages. The
+     * application sees no failure, and every message arrives once.
+     */
+    private void moveUnderLoadAndKill(int victim) throws Exception {
+        TotalQueueChecker checker = new TotalQueueChecker();
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        int total = 4000;
+        TernConnectionFactory consumerFactory = factory(nodes.get(1));
+        try (Connection cc = consumerFactory.createConnection()) {
+            Session cs = cc.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            cs.createConsumer(cs.createQueue("moving")).setMessageListener(m -> {
+                try {
+                    checker.received(m.getJMSMessageID());
+                    m.acknowledge();
+                    checker.acknowledged(m.getJMSMessageID());
+                } catch (Exception e) {
+                    failures.add(e);
+                }
+            });
+            cc.start();
+            TernConnectionFactory producerFactory = factory(nodes.get(0));
+            producerFactory.setFailoverListener(e -> e.inDoubtMessageIds().forEach(checker::sendInDoubt));
+            try (Connection pc = producerFactory.createConnection()) {
+                Session ps = pc.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                MessageProducer p = ps.createProducer(ps.createQueue("moving"));
+                p.setDeliveryMode(DeliveryMode.PERSISTENT);
+                for (int i = 0; i < total; i++) {
+                    if (i == total / 2) {
+                        nodes.get(victim).kill();
+                    }
+                    Message m = ps.createTextMessage("m-" + i);
+                    try {
+                        p.send(m);
+                        checker.sent(m.getJMSMessageID());
+                    } catch (jakarta.jms.JMSException e) {
+                        failures.add(e);
+                    }
+                }
+            }
+            long deadlineNs = System.nanoTime() + 90_000_000_000L;
+            while (!checker.lost().isEmpty() && System.nanoTime() < deadlineNs) {
+                Thread.sleep(100); // the consumer is still taking messages
+            }
+            Thread.sleep(2000); // a duplicate would show now
+        }
+        assertThat(failures).as("sends and acknowledgements the application saw fail").isEmpty();
+        assertThat(checker.inDoubt()).isEmpty();
+        assertExactlyOnce(checker);
+        assertThat(checker.resentTwice()).as("resent sends stored twice").isEmpty();
+    }
+}
