@@ -242,7 +242,7 @@ public final class Broker implements AutoCloseable {
      * Stores {@code sends}, each in the queues of its route, and removes the acknowledged
      * deliveries, as one batch. A send whose duplicate-detection id was seen is dropped; so is one
      * whose id a replica held here knows, unless {@code moved}: a message moved here from another
-     * node is known by its move key ({@link WireMessage#moveKey}), and only this node's own ids count
+     * node is known by its move key and count ({@link WireMessage#moveDedupKey}), and only this node's own ids count
      * (the node it came from may be one this node backs up, whose replica holds that very message).
      */
     CompletableFuture<Void> store(List<WireMessage> sends, List<List<MessageQueue>> routes, List<Delivery> acks,
@@ -252,7 +252,7 @@ public final class Broker implements AutoCloseable {
         List<String> claimedIds = new ArrayList<>();
         for (int i = 0; i < sends.size(); i++) {
             WireMessage m = sends.get(i);
-            String dup = moved ? m.moveKey() : m.duplicateId();
+            String dup = moved ? m.moveDedupKey() : m.duplicateId();
             if (dup != null) {
                 if ((!moved && duplicateIdsElsewhere.test(dup))
                         || !duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
@@ -260,6 +260,11 @@ public final class Broker implements AutoCloseable {
                     continue;
                 }
                 claimedIds.add(dup);
+            }
+            String producerId = moved ? m.duplicateId() : null;
+            if (producerId != null && duplicates.add(producerId, m.persistent() && store.isDurable() ? batch : null)) {
+                // A producer that resends it here (it failed over from the node it first sent it to) is told it is stored.
+                claimedIds.add(producerId);
             }
             byte[] encoded = null;
             for (MessageQueue q : routes.get(i)) {

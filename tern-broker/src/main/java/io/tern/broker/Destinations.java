@@ -103,6 +103,13 @@ final class Destinations {
      */
     DestinationName createTemporary(DestinationName.Kind kind, ServerConnection owner, String requestedName) {
         String name = requestedName != null ? requestedName : Broker.TEMP_PREFIX + owner.id + ":" + UUID.randomUUID();
+        MessageQueue part = requestedName == null ? null : queues.get(requestedName);
+        if (kind == DestinationName.Kind.TEMP_QUEUE && part != null && part.owner == null
+                && part.definition().kind() == QueueDefinition.Kind.TEMPORARY && !part.isDeleted()) {
+            part.owner = owner; // its node's part here, with the replies that came here meanwhile
+            broker.moves().homed(part.definition());
+            return new DestinationName(kind, name);
+        }
         if (requestedName != null && (!requestedName.startsWith(Broker.TEMP_PREFIX) || requestedName.length() > 200
                 || queues.containsKey(requestedName) || temporaryTopics.containsKey(requestedName))) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "cannot recreate temporary destination '"
@@ -111,6 +118,7 @@ final class Destinations {
         if (kind == DestinationName.Kind.TEMP_QUEUE) {
             QueueDefinition d = new QueueDefinition(name, QueueDefinition.Kind.TEMPORARY, null, null, false);
             queues.put(name, new MessageQueue(broker, d, executors.apply(name), null, owner));
+            broker.moves().homed(d); // replies to it may be sent on any node
         } else {
             temporaryTopics.put(name, owner);
         }
@@ -127,7 +135,7 @@ final class Destinations {
                 throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queue belongs to another connection");
             }
             boolean deleted = q.executor().call(() -> {
-                if (q.consumerCount() > 0 && !force) {
+                if (q.localConsumerCount() > 0 && !force) {
                     return false;
                 }
                 queues.remove(d.name());
@@ -137,6 +145,7 @@ final class Destinations {
             if (!deleted) {
                 throw new BrokerException(ErrorCode.ILLEGAL_STATE, "temporary queue has active consumers");
             }
+            broker.moves().unhomed(d.name(), true);
         } else {
             List<MessageQueue> subs = topicSubscriptions.getOrDefault(d.name(), List.of());
             if (!subs.isEmpty() && !force) {
@@ -186,13 +195,20 @@ final class Destinations {
                 MessageQueue q = new MessageQueue(broker, d, executors.apply(qname), selector, c);
                 queues.put(qname, q);
                 subscriptions(topic.name()).add(q);
+                broker.moves().homed(d); // publications on every node reach it
                 yield q;
             }
-            case io.tern.protocol.Request.SUB_SHARED -> sharedSubscription(c, topic, selector, name);
-            case io.tern.protocol.Request.SUB_DURABLE, io.tern.protocol.Request.SUB_SHARED_DURABLE ->
-                    durableSubscription(c, topic, selectorText, noLocal, name, kind == io.tern.protocol.Request.SUB_SHARED_DURABLE);
+            // Outside this object's lock: the other nodes create their parts meanwhile (and may wait for this lock).
+            case io.tern.protocol.Request.SUB_SHARED -> homed(sharedSubscription(c, topic, selector, name));
+            case io.tern.protocol.Request.SUB_DURABLE, io.tern.protocol.Request.SUB_SHARED_DURABLE -> homed(
+                    durableSubscription(c, topic, selectorText, noLocal, name, kind == io.tern.protocol.Request.SUB_SHARED_DURABLE));
             default -> throw new BrokerException(ErrorCode.MALFORMED_FRAME, "unknown subscription kind " + kind);
         };
+    }
+
+    private MessageQueue homed(MessageQueue q) {
+        broker.moves().homed(q.definition());
+        return q;
     }
 
     private synchronized MessageQueue sharedSubscription(ServerConnection c, DestinationName topic, SelectorFilter selector,
@@ -223,7 +239,7 @@ final class Destinations {
         MessageQueue q = queues.get(qname);
         if (q != null) {
             QueueDefinition d = q.definition();
-            int active = q.executor().call(q::consumerCount).join();
+            int active = q.executor().call(q::localConsumerCount).join();
             if (active > 0 && (!shared || !d.topic().equals(topic.name()) || !java.util.Objects.equals(d.selector(), selector))) {
                 throw new BrokerException(ErrorCode.ILLEGAL_STATE, "durable subscription '" + name + "' has an active consumer");
             }
@@ -231,6 +247,7 @@ final class Destinations {
                 return q;
             }
             dropQueue(q);
+            broker.moves().unhomed(qname, true);
         }
         QueueDefinition d = new QueueDefinition(qname, QueueDefinition.Kind.DURABLE_SUBSCRIPTION, topic.name(), selector,
                 noLocal);
@@ -250,11 +267,12 @@ final class Destinations {
         if (q == null) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "no durable subscription named '" + name + "'");
         }
-        int active = q.executor().call(q::consumerCount).join();
+        int active = q.executor().call(q::localConsumerCount).join();
         if (active > 0) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "durable subscription '" + name + "' has an active consumer");
         }
         dropQueue(q);
+        broker.moves().unhomed(q.name(), true);
     }
 
     /** Removes a queue with its messages, from memory and from the store. */
@@ -269,13 +287,69 @@ final class Destinations {
         }
     }
 
-    /** A consumer left; a non-durable subscription without consumers goes away. */
+    /**
+     * A consumer left (called on the queue's executor); a non-durable subscription without consumers
+     * here goes away, unless another node has consumers of it (a shared one): then it stays as that
+     * node's part here.
+     */
     void consumerClosed(MessageQueue q) {
-        if (q.definition().kind() == QueueDefinition.Kind.SUBSCRIPTION && q.consumerCount() == 0) {
+        if (q.definition().kind() == QueueDefinition.Kind.SUBSCRIPTION && q.localConsumerCount() == 0
+                && !broker.moves().homedElsewhere(q.name())) {
             queues.remove(q.name(), q);
             subscriptions(q.definition().topic()).remove(q);
             q.delete();
+            broker.moves().unhomed(q.name(), false);
         }
+    }
+
+    // ---- parts of other nodes' destinations ----------------------------------------------------
+
+    /**
+     * Another node has a destination whose publications or sends this node must keep for it (a
+     * subscription, a temporary queue): its part here, with no owner, created if missing (a durable
+     * subscription is stored).
+     */
+    synchronized void mirror(QueueDefinition d) {
+        if (queues.containsKey(d.name())) {
+            return;
+        }
+        if (d.kind() == QueueDefinition.Kind.DURABLE_SUBSCRIPTION) {
+            createDurable(d);
+        } else {
+            register(d);
+        }
+    }
+
+    /**
+     * The other node no longer has the destination: its part here goes, unless this node has it for
+     * itself (an owner or consumers here) and {@code everywhere} is false (a temporary queue deleted,
+     * a durable subscription unsubscribed: gone everywhere).
+     */
+    void unmirror(String name, boolean everywhere) {
+        MessageQueue q = queues.get(name);
+        if (q == null || q.definition().kind() == QueueDefinition.Kind.QUEUE) {
+            return;
+        }
+        if (!everywhere) {
+            boolean ownHere = q.owner != null || q.executor().call(q::localConsumerCount).join() > 0;
+            if (ownHere || q.definition().kind() == QueueDefinition.Kind.DURABLE_SUBSCRIPTION) {
+                return;
+            }
+        }
+        dropQueue(q);
+    }
+
+    /** The definitions of the destinations other nodes need a part of: those homed here, and every durable subscription. */
+    List<QueueDefinition> shared() {
+        List<QueueDefinition> all = new ArrayList<>();
+        for (MessageQueue q : queues.values()) {
+            QueueDefinition.Kind k = q.definition().kind();
+            if (k == QueueDefinition.Kind.DURABLE_SUBSCRIPTION || (k != QueueDefinition.Kind.QUEUE && q.owner != null)
+                    || (k == QueueDefinition.Kind.SUBSCRIPTION && q.executor().call(q::localConsumerCount).join() > 0)) {
+                all.add(q.definition());
+            }
+        }
+        return all;
     }
 
     /** The queues a published message goes to: its queue, or the subscriptions of its topic that take it. */

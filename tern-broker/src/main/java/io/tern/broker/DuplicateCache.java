@@ -54,6 +54,10 @@ final class DuplicateCache {
         return true;
     }
 
+    synchronized boolean contains(String id) {
+        return ids.contains(id);
+    }
+
     /** The send that claimed the id was not stored: it may come again. */
     synchronized void forget(String id) {
         if (ids.remove(id)) {

@@ -41,8 +41,11 @@ final class MessageQueue {
     private long dropUpTo;
     /** Completes when every delivery made so far is written: later ones wait for it, so order holds. */
     private java.util.concurrent.CompletableFuture<Void> written = java.util.concurrent.CompletableFuture.completedFuture(null);
-    /** Owner of a temporary queue or non-durable subscription; null otherwise. */
-    final Object owner;
+    /**
+     * Owner of a temporary queue or non-durable subscription; null otherwise, and for this node's
+     * part of another node's (a client that fails over here claims the part of its temporary queue).
+     */
+    volatile Object owner;
 
     MessageQueue(Broker broker, QueueDefinition definition, SerialExecutor executor, SelectorFilter filter,
                  Object owner) {
@@ -86,6 +89,15 @@ final class MessageQueue {
 
     int consumerCount() {
         return consumers.size();
+    }
+
+    /** Consumers of this node's clients (not of other nodes' cluster links). */
+    int localConsumerCount() {
+        int n = 0;
+        for (ServerConsumer c : consumers) {
+            n += c.remote ? 0 : 1;
+        }
+        return n;
     }
 
     int messageCount() {

@@ -337,7 +337,8 @@ public final class ServerConnection {
             throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
         }
         boolean topic = !r.destination().kind().isQueueLike();
-        MessageQueue q = broker.destinations().consumerQueue(this, r.destination(), selector, r.noLocal(), r.subscriptionName(),
+        MessageQueue q = linkPeer != null ? linkQueue(r.destination().name())
+                : broker.destinations().consumerQueue(this, r.destination(), selector, r.noLocal(), r.subscriptionName(),
                 r.subscriptionKind());
         // On a topic the subscription filters what it keeps; on a queue the consumer filters what it takes.
         ServerConsumer c = new ServerConsumer(r.consumerId(), s, q, topic ? null : selector, topic && r.noLocal(),
@@ -346,6 +347,21 @@ public final class ServerConnection {
         s.consumers.add(c);
         q.executor().execute(() -> q.addConsumer(c));
         reply(frame, Response.OK);
+    }
+
+    /**
+     * The queue a cluster link consumes: this node's part of a queue, of a subscription or of a
+     * temporary queue, by name (the last two exist here only as parts of the other node's).
+     */
+    private MessageQueue linkQueue(String name) {
+        MessageQueue q = broker.destinations().get(name);
+        if (q != null) {
+            return q;
+        }
+        if (name.startsWith("$")) {
+            throw new BrokerException(ErrorCode.INVALID_DESTINATION, "no part of " + name + " here");
+        }
+        return broker.destinations().queue(name);
     }
 
     private void send(RequestFrame frame, Request.Send r) {

@@ -48,6 +48,46 @@ final class TakeoverAdopter {
         this.pool = pool;
     }
 
+    /**
+     * The move keys of the replica's messages that this node's store holds too: a message on its way
+     * from this node to the other one when it died (in doubt here, it goes back to its queue) that the
+     * other node had stored already. Only what is stored here counts: a key this node merely saw (the
+     * message moved on and was removed here) must not stop the takeover of the other node's copy.
+     */
+    private java.util.Set<String> storedHere(Map<String, ? extends Map<Long, byte[]>> messages) {
+        java.util.Set<String> wanted = new java.util.HashSet<>();
+        messages.values().forEach(stored -> stored.values().forEach(bytes -> {
+            String key = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes)).moveKey();
+            if (key != null) {
+                wanted.add(key);
+            }
+        }));
+        java.util.Set<String> here = new java.util.HashSet<>();
+        if (wanted.isEmpty() || !store.isDurable()) {
+            return here;
+        }
+        try (MessageStore.Snapshot snapshot = store.snapshot()) {
+            snapshot.read(new MessageStore.Recovery() {
+                @Override
+                public void queue(String queue, byte[] definition) {
+                }
+
+                @Override
+                public void message(String queue, long sequence, byte[] message) {
+                    String key = FrameCodec.readMessage(Unpooled.wrappedBuffer(message)).moveKey();
+                    if (key != null && wanted.contains(key)) {
+                        here.add(key);
+                    }
+                }
+
+                @Override
+                public void duplicateId(long bucket, String id) {
+                }
+            });
+        }
+        return here;
+    }
+
     /** The node of a cluster link's session owner ({@code link:<node>:<connection>/<session>}). */
     private static String linkPeer(String owner) {
         String rest = owner.substring(ServerConnection.LINK_KEY_PREFIX.length());
@@ -70,12 +110,10 @@ final class TakeoverAdopter {
             }
         }
         StoreBatch batch = new StoreBatch();
-        java.util.Set<String> here = new java.util.HashSet<>(); // move keys this node had before: their messages are here
         for (String id : duplicateIds) {
-            if (!duplicates.add(id, store.isDurable() ? batch : null)) {
-                here.add(id);
-            }
+            duplicates.add(id, store.isDurable() ? batch : null);
         }
+        java.util.Set<String> here = storedHere(messages); // moved between the two nodes, and still stored here
         List<Placement> placements = new ArrayList<>();
         Map<String, List<Placement>> held = new HashMap<>();
         Map<String, List<Placement>> moving = new HashMap<>(); // on their way to another node's link, by node
@@ -89,8 +127,9 @@ final class TakeoverAdopter {
             Map<Long, String> out = owners.containsKey(name) ? owners.get(name) : Map.of();
             stored.forEach((seq, bytes) -> {
                 WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
-                if (m.moveKey() != null && here.contains(m.moveKey())) {
-                    // Moved between the two nodes, and this node has it (or had it and it was consumed): once only.
+                if (m.moveKey() != null && (here.contains(m.moveKey()) || duplicates.contains(m.moved().moveDedupKey()))) {
+                    // Moved between the two nodes: this node still stores its own copy, or it took this very copy
+                    // as a move (and may have delivered it since): once only.
                     skipped[0]++;
                     return;
                 }

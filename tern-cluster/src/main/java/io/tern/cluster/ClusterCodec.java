@@ -21,6 +21,7 @@ import java.io.UncheckedIOException;
  *   GHLIJM     replica hand-over       ({@link ReplicaHandover})
  *   Xx         a graceful leave, and its acknowledgement ({@link ClusterNode})
  *   lmde       clustered queues: cluster links and moves in doubt ({@link QueueLinks})
+ *   hij        parts of other nodes' subscriptions and temporary queues ({@link DestinationMirrors})
  * </pre>
  *
  * The grammar of each letter's fields is in the class that handles it. A new field goes at the end

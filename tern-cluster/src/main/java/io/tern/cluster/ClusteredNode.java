@@ -98,6 +98,7 @@ public final class ClusteredNode implements AutoCloseable {
                     + "of the cluster's last stable view; it accepts no sends until the partition heals");
         });
         QueueLinks links = new QueueLinks(node, broker, takeover);
+        new DestinationMirrors(node, broker);
         node.connect();
         int discarded = 0;
         if (takeover != null) {

@@ -29,7 +29,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Three real server processes form one broker: a consumer on any node receives what was sent on
  * any node, each message once, whichever node stored it (clustered queues: the node with the
- * consumer pulls from the others' parts of the queue).
+ * consumer pulls from the others' parts of the queue); a topic's subscribers on any node get what
+ * is published on any node, once per subscription; a reply reaches a temporary queue on another node.
  */
 @Tag("system")
 @Timeout(240)
@@ -139,6 +140,7 @@ class ClusteredQueuesSystemTest {
     void consumersOnEveryNodeShareOneProducersMessagesEachOnce() throws Exception {
         TotalQueueChecker checker = new TotalQueueChecker();
         Map<Integer, AtomicInteger> perNode = new ConcurrentHashMap<>();
+        AtomicInteger mostMoves = new AtomicInteger();
         List<Connection> consumers = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
@@ -149,6 +151,9 @@ class ClusteredQueuesSystemTest {
                 s.createConsumer(s.createQueue("shared")).setMessageListener(m -> {
                     try {
                         checker.received(m.getJMSMessageID());
+                        if (m.propertyExists("JMS_TERN_MOVES")) {
+                            mostMoves.accumulateAndGet(m.getIntProperty("JMS_TERN_MOVES"), Math::max);
+                        }
                         Thread.sleep(1); // consumers of about equal speed, slower than the producer
                         m.acknowledge();
                         checker.acknowledged(m.getJMSMessageID());
@@ -172,6 +177,8 @@ class ClusteredQueuesSystemTest {
         }
         assertExactlyOnce(checker);
         assertThat(perNode).as("every node's consumer got a share: " + perNode).containsOnlyKeys(0, 1, 2);
+        assertThat(mostMoves.get()).as("no message went back and forth between nodes that all have consumers")
+                .isLessThanOrEqualTo(1);
     }
 
     @Test
@@ -236,5 +243,134 @@ class ClusteredQueuesSystemTest {
         assertThat(checker.inDoubt()).isEmpty();
         assertExactlyOnce(checker);
         assertThat(checker.resentTwice()).as("resent sends stored twice").isEmpty();
+    }
+
+    private static void publish(ServerProcess node, String topic, String prefix, int count) throws Exception {
+        try (Connection c = factory(node).createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createTopic(topic));
+            p.setDeliveryMode(DeliveryMode.PERSISTENT);
+            for (int i = 0; i < count; i++) {
+                p.send(s.createTextMessage(prefix + i));
+            }
+        }
+    }
+
+    /** Texts received by {@code consumer} until {@code expected} came, then for a quiet second more. */
+    private static List<String> texts(MessageConsumer consumer, int expected) throws Exception {
+        List<String> got = new ArrayList<>();
+        long deadlineNs = System.nanoTime() + 60_000_000_000L;
+        while (got.size() < expected && System.nanoTime() < deadlineNs) {
+            Message m = consumer.receive(1000);
+            if (m != null) {
+                got.add(((jakarta.jms.TextMessage) m).getText());
+            }
+        }
+        for (Message m; (m = consumer.receive(1000)) != null; ) {
+            got.add(((jakarta.jms.TextMessage) m).getText());
+        }
+        return got;
+    }
+
+    @Test
+    void subscribersOnEveryNodeGetWhatIsPublishedOnAnyNodeOncePerSubscription() throws Exception {
+        List<Connection> connections = new ArrayList<>();
+        List<MessageConsumer> subscribers = new ArrayList<>();
+        try {
+            for (ServerProcess n : nodes) {
+                Connection c = factory(n).createConnection();
+                connections.add(c);
+                Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                subscribers.add(s.createConsumer(s.createTopic("news")));
+                c.start();
+            }
+            publish(nodes.get(0), "news", "a-", 100);
+            publish(nodes.get(1), "news", "b-", 100);
+            for (int i = 0; i < 3; i++) {
+                List<String> got = texts(subscribers.get(i), 200);
+                assertThat(got).as("subscriber on node %d", i + 1).hasSize(200).doesNotHaveDuplicates();
+            }
+        } finally {
+            for (Connection c : connections) {
+                c.close();
+            }
+        }
+    }
+
+    @Test
+    void aDurableSubscriptionKeepsWhatIsPublishedElsewhereAndDeliversItWhereverItComesBack() throws Exception {
+        try (Connection c = factory(nodes.get(1)).createConnection()) {
+            c.setClientID("durable-client");
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            s.createDurableSubscriber(s.createTopic("prices"), "sub").close();
+        }
+        publish(nodes.get(0), "prices", "p-", 100);
+        try (Connection c = factory(nodes.get(2)).createConnection()) {
+            c.setClientID("durable-client");
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer consumer = s.createDurableSubscriber(s.createTopic("prices"), "sub");
+            c.start();
+            assertThat(texts(consumer, 100)).hasSize(100).doesNotHaveDuplicates();
+            consumer.close();
+            s.unsubscribe("sub");
+        }
+    }
+
+    @Test
+    void aSharedSubscriptionWithConsumersOnTwoNodesGetsEachPublicationOnce() throws Exception {
+        try (Connection c1 = factory(nodes.get(1)).createConnection(); Connection c2 = factory(nodes.get(2)).createConnection()) {
+            Session s1 = c1.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            Session s2 = c2.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer a = s1.createSharedConsumer(s1.createTopic("jobs"), "workers");
+            MessageConsumer b = s2.createSharedConsumer(s2.createTopic("jobs"), "workers");
+            c1.start();
+            c2.start();
+            publish(nodes.get(0), "jobs", "j-", 200);
+            List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread other = new Thread(() -> {
+                try {
+                    got.addAll(texts(b, 1));
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            other.start();
+            got.addAll(texts(a, 1));
+            other.join();
+            assertThat(got).hasSize(200).doesNotHaveDuplicates();
+        }
+    }
+
+    @Test
+    void aReplyReachesATemporaryQueueOnAnotherNode() throws Exception {
+        try (Connection responder = factory(nodes.get(1)).createConnection();
+             Connection requester = factory(nodes.get(0)).createConnection()) {
+            Session rs = responder.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer replies = rs.createProducer(null);
+            rs.createConsumer(rs.createQueue("requests")).setMessageListener(m -> {
+                try {
+                    Message reply = rs.createTextMessage("re: " + ((jakarta.jms.TextMessage) m).getText());
+                    reply.setJMSCorrelationID(m.getJMSMessageID());
+                    replies.send(m.getJMSReplyTo(), reply);
+                } catch (jakarta.jms.JMSException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            responder.start();
+            Session qs = requester.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            jakarta.jms.TemporaryQueue replyTo = qs.createTemporaryQueue();
+            MessageConsumer answers = qs.createConsumer(replyTo);
+            requester.start();
+            MessageProducer requests = qs.createProducer(qs.createQueue("requests"));
+            for (int i = 0; i < 10; i++) {
+                Message request = qs.createTextMessage("q" + i);
+                request.setJMSReplyTo(replyTo);
+                requests.send(request);
+                Message answer = answers.receive(30_000);
+                assertThat(answer).as("reply %d", i).isNotNull();
+                assertThat(((jakarta.jms.TextMessage) answer).getText()).isEqualTo("re: q" + i);
+                assertThat(answer.getJMSCorrelationID()).isEqualTo(request.getJMSMessageID());
+            }
+        }
     }
 }

@@ -64,6 +64,16 @@ public record WireMessage(String messageId, byte bodyType, DestinationName desti
         return dup != null ? dup : messageId == null ? null : "moved:" + messageId;
     }
 
+    /**
+     * What a node that stores this message as moved remembers it by: its move key and its move
+     * count. The same copy given twice (a move in doubt given again) has the same one; the message
+     * moving on and coming back later has a higher count, so a node it once was on still takes it.
+     */
+    public String moveDedupKey() {
+        String key = moveKey();
+        return key == null ? null : key + "#" + moves();
+    }
+
     /** This message after one more move between nodes. */
     public WireMessage moved() {
         Map<String, Object> p = new java.util.LinkedHashMap<>(properties);

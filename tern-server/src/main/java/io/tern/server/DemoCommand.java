@@ -101,13 +101,20 @@ final class DemoCommand implements Callable<Integer> {
             }
             printMap(cf);
             out.println("Watch it in the web console: " + consoles.get(0) + " (any node's console shows the whole cluster)");
-            // One connection for both, as one application would have: they stay on the same node, whose
-            // queue both use (messages do not yet move between nodes' queues: issue 5 and DESIGN §8).
+            // The producer where multicast discovery put it, the consumer on another node: every message
+            // moves from the producer's node to the consumer's (clustered queues, docs/CLUSTERING.md).
             Connection connection = cf.createConnection();
-            connection.start();
-            consumerServer = ((io.tern.client.impl.TernConnection) connection).server();
+            String producerServer = ((io.tern.client.impl.TernConnection) connection).server();
+            String consumerUri = cf.clusterTopology().members().stream().flatMap(m -> m.clientUris().stream())
+                    .filter(u -> !u.endsWith("//" + producerServer)).findFirst().orElseThrow();
+            Connection consumerConnection = new TernConnectionFactory(consumerUri
+                    + "?timeout=5000&connectTimeout=1000&reconnectAttempts=1&reconnectDelay=50").createConnection();
+            consumerConnection.start();
+            consumerServer = ((io.tern.client.impl.TernConnection) consumerConnection).server();
+            out.printf("Producer on tern://%s, consumer on tern://%s: each message moves to the consumer's node%n",
+                    producerServer, consumerServer);
             Thread producer = new Thread(() -> produce(connection), "demo-producer");
-            Thread consumer = new Thread(() -> consume(connection), "demo-consumer");
+            Thread consumer = new Thread(() -> consume(consumerConnection), "demo-consumer");
             long start = System.nanoTime();
             producer.start();
             consumer.start();
@@ -119,10 +126,10 @@ final class DemoCommand implements Callable<Integer> {
             String consumerServer = this.consumerServer;
             ServerProcess victim = nodes.stream().filter(n -> consumerServer.endsWith(":" + n.port())).findFirst()
                     .orElse(nodes.get(0));
-            out.printf("Half way (%d sent): killing %s, the clients' node (pid %d), with SIGKILL%n", sent.get(),
+            out.printf("Half way (%d sent): killing %s, the consumer's node (pid %d), with SIGKILL%n", sent.get(),
                     victim.url(), victim.pid());
             victim.kill();
-            out.println("Its clients fail over to its failover node, which takes over its messages");
+            out.println("The consumer fails over to its failover node, which takes over its messages and the moves under way");
 
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(timeoutSeconds);
             producer.join(TimeUnit.NANOSECONDS.toMillis(Math.max(1, deadline - System.nanoTime())));
@@ -135,6 +142,7 @@ final class DemoCommand implements Callable<Integer> {
             consumer.join(10_000);
             producer.join(1000);
             closeQuietly(connection);
+            closeQuietly(consumerConnection);
             double seconds = (System.nanoTime() - start) / 1e9;
             Set<Integer> settled = settled();
             int lost = count - settled.size();

@@ -1,0 +1,189 @@
+package io.tern.cluster;
+
+import io.tern.broker.Broker;
+import io.tern.broker.QueueMoves;
+import io.tern.protocol.ClusterTopology;
+import io.tern.protocol.NodeInfo;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Topics, shared subscriptions and temporary queues across nodes: a subscription (or a temporary
+ * queue) created on one node, its <em>home</em>, has a part on every other node, so that what is
+ * published (or sent) there is kept for it; the home's consumers pull those parts like any queue
+ * ({@link QueueLinks}).
+ *
+ * <pre>
+ * 'h' request:i64 length:i32 definition  -- the sender homes this destination: keep a part of it
+ * 'i' request:i64                        -- the part is here
+ * 'j' name:utf everywhere:bool           -- the sender no longer homes it (everywhere: it is gone everywhere)
+ * </pre>
+ *
+ * A non-durable destination's part goes when no node homes it any more (its homes said so or left
+ * the view); a durable subscription's only when it is unsubscribed. A member that joins is told
+ * what every other member homes.
+ */
+final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, ClusterNode.PayloadHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(DestinationMirrors.class);
+    static final String TYPES = "hij";
+
+    private final ClusterNode node;
+    private final Broker broker;
+    /** Destination name to the other nodes that home it. */
+    private final Map<String, Set<String>> homes = new ConcurrentHashMap<>();
+    private final AtomicLong requests = new AtomicLong();
+    /** Requests waiting for their members' 'i': request id to the members still to answer. */
+    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+    private volatile Set<String> members = Set.of();
+    /** Where the broker's side of it runs, in order, off the cluster's thread (it waits for queue executors). */
+    private final java.util.concurrent.ExecutorService work = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "tern-destination-parts");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private record Pending(Set<String> waitingFor, CompletableFuture<Void> done) {
+    }
+
+    DestinationMirrors(ClusterNode node, Broker broker) {
+        this.node = node;
+        this.broker = broker;
+        node.addPayloadHandler(TYPES, this);
+        node.addListener(this);
+        broker.moves().setMirrors(this);
+    }
+
+    @Override
+    public CompletableFuture<Void> homed(String name, byte[] definition) {
+        long id = requests.incrementAndGet();
+        Set<String> others = ConcurrentHashMap.newKeySet();
+        others.addAll(members);
+        Pending p = new Pending(others, new CompletableFuture<>());
+        pending.put(id, p);
+        byte[] message = homeMessage(id, definition);
+        for (String m : List.copyOf(others)) {
+            if (node.trySend(m, message) != ClusterNode.Sent.SENT) {
+                others.remove(m);
+            }
+        }
+        completeIfDone(id, p);
+        return p.done();
+    }
+
+    private static byte[] homeMessage(long id, byte[] definition) {
+        return ClusterCodec.encode('h', out -> {
+            out.writeLong(id);
+            out.writeInt(definition.length);
+            out.write(definition);
+        });
+    }
+
+    private void completeIfDone(long id, Pending p) {
+        if (p.waitingFor().isEmpty() && pending.remove(id, p)) {
+            p.done().complete(null);
+        }
+    }
+
+    @Override
+    public void unhomed(String name, boolean everywhere) {
+        byte[] message = ClusterCodec.encode('j', out -> {
+            out.writeUTF(name);
+            out.writeBoolean(everywhere);
+        });
+        for (String m : members) {
+            node.trySend(m, message);
+        }
+    }
+
+    @Override
+    public boolean homedElsewhere(String name) {
+        Set<String> h = homes.get(name);
+        return h != null && !h.isEmpty();
+    }
+
+    @Override
+    public void received(String from, byte[] payload, int offset, int length) {
+        try {
+            DataInputStream in = ClusterCodec.reader(payload, offset, length);
+            char type = (char) in.readByte();
+            if (type == 'h') {
+                long id = in.readLong();
+                byte[] definition = new byte[in.readInt()];
+                in.readFully(definition);
+                homes.computeIfAbsent(QueueMoves.nameOf(definition), n -> ConcurrentHashMap.newKeySet()).add(from);
+                work.execute(() -> { // off the cluster's thread: creating the part may wait for the destinations
+                    broker.moves().mirror(definition);
+                    node.trySend(from, ClusterCodec.encode('i', out -> out.writeLong(id)));
+                });
+            } else if (type == 'i') {
+                long id = in.readLong();
+                Pending p = pending.get(id);
+                if (p != null) {
+                    p.waitingFor().remove(from);
+                    completeIfDone(id, p);
+                }
+            } else {
+                String name = in.readUTF();
+                boolean everywhere = in.readBoolean();
+                Set<String> h = homes.get(name);
+                if (h != null) {
+                    h.remove(from);
+                }
+                if (everywhere || !homedElsewhere(name)) {
+                    homes.remove(name);
+                    work.execute(() -> broker.moves().unmirror(name, everywhere));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Dropping a malformed destination message from {}: {}", from, e.toString());
+        }
+    }
+
+    @Override
+    public void clusterChanged(ClusterTopology topology, boolean quorum) {
+        Set<String> now = new HashSet<>();
+        for (NodeInfo m : topology.members()) {
+            if (!m.nodeId().equals(node.self().nodeId())) {
+                now.add(m.nodeId());
+            }
+        }
+        Set<String> joined = new HashSet<>(now);
+        joined.removeAll(members);
+        Set<String> left = new HashSet<>(members);
+        left.removeAll(now);
+        members = Set.copyOf(now);
+        for (Map.Entry<Long, Pending> e : pending.entrySet()) {
+            e.getValue().waitingFor().removeAll(left);
+            completeIfDone(e.getKey(), e.getValue());
+        }
+        for (Map.Entry<String, Set<String>> e : homes.entrySet()) {
+            if (e.getValue().removeAll(left) && e.getValue().isEmpty()) {
+                homes.remove(e.getKey());
+                String name = e.getKey();
+                // Its homes are gone: a non-durable part goes (a durable subscription's stays).
+                work.execute(() -> broker.moves().unmirror(name, false));
+            }
+        }
+        if (!joined.isEmpty()) {
+            work.execute(() -> {
+                for (byte[] definition : broker.moves().shared()) {
+                    byte[] message = homeMessage(0, definition);
+                    joined.forEach(m -> node.trySend(m, message));
+                }
+            });
+        }
+        if (!left.isEmpty() || !joined.isEmpty()) {
+            LOG.debug("Members joined {} left {}: parts of destinations follow", joined, left);
+        }
+    }
+}
