@@ -217,6 +217,17 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         }
     }
 
+    /** The node ids of {@code topology}'s members but this node. */
+    public Set<String> othersIn(ClusterTopology topology) {
+        Set<String> others = new java.util.HashSet<>();
+        for (NodeInfo m : topology.members()) {
+            if (!m.nodeId().equals(self.nodeId())) {
+                others.add(m.nodeId());
+            }
+        }
+        return others;
+    }
+
     /** Sends {@code payload} to every other member of the view. */
     public void sendToOthers(byte[] payload) {
         for (String id : addresses.keySet()) {

@@ -3,7 +3,6 @@ package io.tern.cluster;
 import io.tern.broker.Broker;
 import io.tern.broker.QueueMoves;
 import io.tern.protocol.ClusterTopology;
-import io.tern.protocol.NodeInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -151,12 +150,7 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
 
     @Override
     public void clusterChanged(ClusterTopology topology, boolean quorum) {
-        Set<String> now = new HashSet<>();
-        for (NodeInfo m : topology.members()) {
-            if (!m.nodeId().equals(node.self().nodeId())) {
-                now.add(m.nodeId());
-            }
-        }
+        Set<String> now = node.othersIn(topology);
         Set<String> joined = new HashSet<>(now);
         joined.removeAll(members);
         Set<String> left = new HashSet<>(members);

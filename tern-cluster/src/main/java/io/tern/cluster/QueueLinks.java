@@ -11,7 +11,6 @@ import io.tern.protocol.Deliver;
 import io.tern.protocol.DestinationName;
 import io.tern.protocol.Frame;
 import io.tern.protocol.FrameCodec;
-import io.tern.protocol.NodeInfo;
 import io.tern.protocol.Request;
 import io.tern.protocol.RequestFrame;
 import io.tern.protocol.ResponseFrame;
@@ -23,7 +22,6 @@ import java.io.DataInputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -112,12 +110,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     @Override
     public void clusterChanged(ClusterTopology topology, boolean quorum) {
-        Set<String> now = new HashSet<>();
-        for (NodeInfo m : topology.members()) {
-            if (!m.nodeId().equals(node.self().nodeId())) {
-                now.add(m.nodeId());
-            }
-        }
+        Set<String> now = node.othersIn(topology);
         for (Map.Entry<String, Served> e : served.entrySet()) {
             if (!now.contains(e.getKey()) || !Objects.equals(node.incarnation(e.getKey()), e.getValue().incarnation)) {
                 closeServed(e.getKey(), e.getValue(), "it left the view");
