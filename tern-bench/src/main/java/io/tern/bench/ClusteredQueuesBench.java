@@ -43,7 +43,7 @@ public final class ClusteredQueuesBench {
             for (int i = 1; i <= 3; i++) {
                 nodes.add(new ServerProcess("cqb-" + i, FreePorts.free(), dir.resolve("cqb-" + i), dir.resolve("cqb-" + i + ".log"),
                         "--cluster", "cqb-" + clusterPort, "--cluster-port", Integer.toString(clusterPort),
-                        "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i).start());
+                        "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i, "--clustered-queues").start());
             }
             for (ServerProcess n : nodes) {
                 if (!n.awaitListening(60_000) || !ServerProcess.awaitClusterMembers(new TernConnectionFactory(n.url()), 3, 60_000)) {

@@ -34,9 +34,11 @@ public final class ClusteredNode implements AutoCloseable {
      * @param checkTimeoutMs      how long the check before serving waits for the members' answers
      * @param nanoClock           the takeover's clock (System::nanoTime but in tests)
      * @param takeoverPauseMs     fault injection: a pause of every takeover after storing (0: none)
+     * @param clusteredQueues     whether queues, topics and temporary queues are clustered (docs/CLUSTERING.md);
+     *                            off: each node's destinations are its own
      */
     public record Settings(Path takeoverRecords, long admissionWaitMs, long checkTimeoutMs, LongSupplier nanoClock,
-                           long takeoverPauseMs) {
+                           long takeoverPauseMs, boolean clusteredQueues) {
         public Settings {
             Objects.requireNonNull(nanoClock, "nanoClock");
             if (admissionWaitMs < 0 || checkTimeoutMs < 0 || takeoverPauseMs < 0) {
@@ -45,21 +47,25 @@ public final class ClusteredNode implements AutoCloseable {
             }
         }
 
-        /** The defaults: admission wait 10 s, check 5 s, the system clock, no fault. */
+        /** The defaults: admission wait 10 s, check 5 s, the system clock, no fault, destinations not clustered. */
         public static Settings defaults(Path takeoverRecords) {
-            return new Settings(takeoverRecords, 10_000, 5_000, System::nanoTime, 0);
+            return new Settings(takeoverRecords, 10_000, 5_000, System::nanoTime, 0, false);
         }
 
         public Settings withAdmissionWaitMs(long ms) {
-            return new Settings(takeoverRecords, ms, checkTimeoutMs, nanoClock, takeoverPauseMs);
+            return new Settings(takeoverRecords, ms, checkTimeoutMs, nanoClock, takeoverPauseMs, clusteredQueues);
         }
 
         public Settings withNanoClock(LongSupplier clock) {
-            return new Settings(takeoverRecords, admissionWaitMs, checkTimeoutMs, clock, takeoverPauseMs);
+            return new Settings(takeoverRecords, admissionWaitMs, checkTimeoutMs, clock, takeoverPauseMs, clusteredQueues);
         }
 
         public Settings withTakeoverPauseMs(long ms) {
-            return new Settings(takeoverRecords, admissionWaitMs, checkTimeoutMs, nanoClock, ms);
+            return new Settings(takeoverRecords, admissionWaitMs, checkTimeoutMs, nanoClock, ms, clusteredQueues);
+        }
+
+        public Settings withClusteredQueues(boolean on) {
+            return new Settings(takeoverRecords, admissionWaitMs, checkTimeoutMs, nanoClock, takeoverPauseMs, on);
         }
     }
 
@@ -97,8 +103,11 @@ public final class ClusteredNode implements AutoCloseable {
             broker.availability().quorum(quorum ? null : "node " + self.name() + " is in a partition without a majority "
                     + "of the cluster's last stable view; it accepts no sends until the partition heals");
         });
-        QueueLinks links = new QueueLinks(node, broker, takeover);
-        new DestinationMirrors(node, broker);
+        QueueLinks links = null;
+        if (settings.clusteredQueues()) {
+            links = new QueueLinks(node, broker, takeover);
+            new DestinationMirrors(node, broker);
+        }
         node.connect();
         int discarded = 0;
         if (takeover != null) {
@@ -131,7 +140,9 @@ public final class ClusteredNode implements AutoCloseable {
     /** Leaves the cluster (gracefully: the members note it, so it does not count against their quorum). */
     @Override
     public void close() {
-        links.close();
+        if (links != null) {
+            links.close();
+        }
         if (takeover != null) {
             takeover.close();
         }

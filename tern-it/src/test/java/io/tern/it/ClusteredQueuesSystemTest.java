@@ -47,7 +47,7 @@ class ClusteredQueuesSystemTest {
         for (int i = 1; i <= 3; i++) {
             nodes.add(new ServerProcess("cq-" + i, FreePorts.free(), dir.resolve("cq-" + i), dir.resolve("cq-" + i + ".log"),
                     "--cluster", "cq-" + clusterPort, "--cluster-port", Integer.toString(clusterPort),
-                    "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i).start());
+                    "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i, "--clustered-queues").start());
         }
         for (ServerProcess n : nodes) {
             assertThat(n.awaitListening(60_000)).isTrue();

@@ -71,7 +71,7 @@ final class InJvmCluster implements AutoCloseable {
         ClusteredNode clustered = ClusteredNode.join(server.broker(), store[0],
                 new ClusterNode.Config(name, "loopback", Map.of(), new RingFailoverPolicy(1), true), self,
                 ClusteredNode.Settings.defaults(dir.resolve(nodeName).resolve("takeovers"))
-                        .withNanoClock(() -> System.nanoTime() + clockOffsetMs * 1_000_000L));
+                        .withNanoClock(() -> System.nanoTime() + clockOffsetMs * 1_000_000L).withClusteredQueues(true));
         discardedOnStart.put(nodeName, clustered.discardedOnStart());
         Node n = new Node(nodeName, server, clustered.cluster(), store[0], clustered.takeover());
         nodes.add(n);

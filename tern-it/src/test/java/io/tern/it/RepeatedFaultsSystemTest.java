@@ -169,10 +169,12 @@ class RepeatedFaultsSystemTest {
         String address = FreePorts.multicastGroup(211);
         for (int i = 1; i <= NODES; i++) {
             String name = "rf-" + i;
+            // -Dtern.it.clusteredQueues=true: the same faults with clustered queues on (messages move between nodes).
             nodes.add(new ServerProcess(name, FreePorts.free(), dir.resolve(name), dir.resolve(name + ".log"),
                     "--cluster", "rf-" + clusterPort, "--discovery-port", "0", "--machine-id", "m" + i, "--replication",
                     "--recovery-timeout-ms", "60000", "--fd-timeout", FD_TIMEOUT_MS + "ms",
-                    "--cluster-port", Integer.toString(clusterPort), "--cluster-address", address).start());
+                    "--cluster-port", Integer.toString(clusterPort), "--cluster-address", address,
+                    Boolean.getBoolean("tern.it.clusteredQueues") ? "--clustered-queues" : "--no-clustered-queues").start());
         }
         for (ServerProcess n : nodes) {
             assertThat(n.awaitListening(60_000)).isTrue();

@@ -80,7 +80,7 @@ final class DemoCommand implements Callable<Integer> {
                     "--console-port", Integer.toString(consolePort),
                     "--cluster", cluster, "--cluster-port", Integer.toString(clusterPort), "--cluster-address", clusterAddress,
                     "--discovery-address", discoveryAddress, "--discovery-port", Integer.toString(discoveryPort),
-                    "--machine-id", "demo-machine-" + i, "--replication").start();
+                    "--machine-id", "demo-machine-" + i, "--replication", "--clustered-queues").start();
             nodes.add(node);
             out.printf("  %s on %s (pid %d), console %s%n", name, node.url(), node.pid(), consoles.get(i - 1));
         }

@@ -58,7 +58,8 @@ final class Membership {
         ClusterNode.Config config = new ClusterNode.Config(options.cluster, stack, props,
                 policy(options.failoverPolicy, options.backups), options.quorum);
         ClusteredNode.Settings settings = ClusteredNode.Settings.defaults(options.dataDir().resolve("takeovers"))
-                .withAdmissionWaitMs(options.admissionWaitMs()).withTakeoverPauseMs(options.faultTakeoverPauseMs);
+                .withAdmissionWaitMs(options.admissionWaitMs()).withTakeoverPauseMs(options.faultTakeoverPauseMs)
+                .withClusteredQueues(options.clusteredQueues);
         return new Membership(ClusteredNode.join(server.broker(), replicating, config, self, settings));
     }
 

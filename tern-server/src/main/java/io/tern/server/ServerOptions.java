@@ -94,6 +94,12 @@ public final class ServerOptions {
                     + "off; a node without a cluster, --stack none, never replicates)")
     boolean replication = true;
 
+    @Option(names = "--clustered-queues", negatable = true, defaultValue = "false", fallbackValue = "true",
+            description = "Make the cluster one broker: a consumer on any node gets what was sent on any node, to queues, "
+                    + "topics and temporary queues (docs/CLUSTERING.md). Off by default while its repeated-fault test is "
+                    + "not clean (see the README)")
+    boolean clusteredQueues;
+
     @Option(names = "--fd-timeout", description = "Silence after which a member is suspected (FD_ALL3), e.g. 6s (default: the stack's)")
     String fdTimeout;
 
