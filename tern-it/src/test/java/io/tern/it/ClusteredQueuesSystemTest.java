@@ -101,6 +101,13 @@ class ClusteredQueuesSystemTest {
         return got;
     }
 
+    /** Waits (polling) until every message sent was acknowledged; fails with the checker's tally if not in time. */
+    private static void awaitAllAcknowledged(TotalQueueChecker checker, int seconds) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(seconds))
+                .pollInterval(java.time.Duration.ofMillis(100))
+                .untilAsserted(() -> assertThat(checker.lost()).as(checker.toString()).isEmpty());
+    }
+
     private static void assertExactlyOnce(TotalQueueChecker checker) {
         assertThat(checker.lost()).as(checker.toString()).isEmpty();
         assertThat(checker.duplicated()).as(checker.toString()).isEmpty();
@@ -165,11 +172,8 @@ class ClusteredQueuesSystemTest {
                 c.start();
             }
             send(nodes.get(0), "shared", "s-", 3000, checker);
-            long deadlineNs = System.nanoTime() + 60_000_000_000L;
-            while (!checker.lost().isEmpty() && System.nanoTime() < deadlineNs) {
-                Thread.sleep(100); // the listeners are still taking messages
-            }
-            Thread.sleep(1000); // a duplicate would show now
+            awaitAllAcknowledged(checker, 60);
+            Thread.sleep(1000); // a quiet second: a duplicate would show now (absence cannot be polled for)
         } finally {
             for (Connection c : consumers) {
                 c.close();
@@ -233,11 +237,8 @@ class ClusteredQueuesSystemTest {
                     }
                 }
             }
-            long deadlineNs = System.nanoTime() + 90_000_000_000L;
-            while (!checker.lost().isEmpty() && System.nanoTime() < deadlineNs) {
-                Thread.sleep(100); // the consumer is still taking messages
-            }
-            Thread.sleep(2000); // a duplicate would show now
+            awaitAllAcknowledged(checker, 90);
+            Thread.sleep(2000); // quiet seconds: a duplicate would show now (absence cannot be polled for)
         }
         assertThat(failures).as("sends and acknowledgements the application saw fail").isEmpty();
         assertThat(checker.inDoubt()).isEmpty();
