@@ -24,6 +24,7 @@ public final class ClusteredNode implements AutoCloseable {
     private final ReplicatingStore store;
     private final Takeover takeover;
     private final QueueLinks links;
+    private final DestinationMirrors mirrors;
     private final int discardedOnStart;
 
     /**
@@ -69,11 +70,13 @@ public final class ClusteredNode implements AutoCloseable {
         }
     }
 
-    private ClusteredNode(ClusterNode node, ReplicatingStore store, Takeover takeover, QueueLinks links, int discardedOnStart) {
+    private ClusteredNode(ClusterNode node, ReplicatingStore store, Takeover takeover, QueueLinks links,
+                          DestinationMirrors mirrors, int discardedOnStart) {
         this.node = node;
         this.store = store;
         this.takeover = takeover;
         this.links = links;
+        this.mirrors = mirrors;
         this.discardedOnStart = discardedOnStart;
     }
 
@@ -104,9 +107,10 @@ public final class ClusteredNode implements AutoCloseable {
                     + "of the cluster's last stable view; it accepts no sends until the partition heals");
         });
         QueueLinks links = null;
+        DestinationMirrors mirrors = null;
         if (settings.clusteredQueues()) {
             links = new QueueLinks(node, broker, takeover);
-            new DestinationMirrors(node, broker);
+            mirrors = new DestinationMirrors(node, broker);
         }
         node.connect();
         int discarded = 0;
@@ -115,7 +119,7 @@ public final class ClusteredNode implements AutoCloseable {
             broker.availability().started();
             takeover.serving();
         }
-        return new ClusteredNode(node, store, takeover, links, discarded);
+        return new ClusteredNode(node, store, takeover, links, mirrors, discarded);
     }
 
     public ClusterNode cluster() {
@@ -142,6 +146,7 @@ public final class ClusteredNode implements AutoCloseable {
     public void close() {
         if (links != null) {
             links.close();
+            mirrors.close();
         }
         if (takeover != null) {
             takeover.close();

@@ -32,7 +32,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * the view); a durable subscription's only when it is unsubscribed. A member that joins is told
  * what every other member homes.
  */
-final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, ClusterNode.PayloadHandler {
+final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, ClusterNode.PayloadHandler, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DestinationMirrors.class);
     static final String TYPES = "hij";
 
@@ -179,5 +179,10 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
         if (!left.isEmpty() || !joined.isEmpty()) {
             LOG.debug("Members joined {} left {}: parts of destinations follow", joined, left);
         }
+    }
+
+    @Override
+    public void close() {
+        work.shutdownNow();
     }
 }
