@@ -88,7 +88,7 @@ final class DemoCommand implements Callable<Integer> {
             for (ServerProcess n : nodes) {
                 if (!n.awaitListening(60_000)) {
                     out.println("A node did not start; see the logs in " + dir);
-                    return 2;
+                    return ExitCodes.FAILED;
                 }
             }
             String url = "multicast://" + discoveryAddress + ":" + discoveryPort + "?group=" + cluster
@@ -97,7 +97,7 @@ final class DemoCommand implements Callable<Integer> {
             TernConnectionFactory cf = new TernConnectionFactory(url);
             if (!ServerProcess.awaitClusterMembers(cf, 3, 60_000)) {
                 out.println("The nodes did not form one cluster within 60 s; see the logs in " + dir);
-                return 2;
+                return ExitCodes.FAILED;
             }
             printMap(cf);
             out.println("Watch it in the web console: " + consoles.get(0) + " (any node's console shows the whole cluster)");
@@ -168,7 +168,7 @@ final class DemoCommand implements Callable<Integer> {
                 }, "demo-stop"));
                 stopped.await();
             }
-            return lost == 0 && duplicates.get() == 0 && sent.get() == count ? 0 : 1;
+            return lost == 0 && duplicates.get() == 0 && sent.get() == count ? ExitCodes.OK : ExitCodes.FAILED;
         } finally {
             done = true;
             stopNodes(nodes);

@@ -57,7 +57,7 @@ final class DiscoverCommand implements Callable<Integer> {
                 .sorted(Comparator.comparing(e -> e.getKey().toString())).toList();
         if (services.isEmpty()) {
             System.out.println("no services heard on " + address + ":" + port + " in " + wait.toMillis() + " ms");
-            return 1;
+            return ExitCodes.FAILED;
         }
         System.out.printf("%-14s %-10s %-32s %s%n", "GROUP", "SERVICE", "URI", "LAST HEARD");
         for (var e : services) {
@@ -66,6 +66,6 @@ final class DiscoverCommand implements Callable<Integer> {
                     Math.max(0, System.currentTimeMillis() - e.getValue()));
         }
         System.out.printf("%d service(s) heard in %d ms%n", services.size(), System.currentTimeMillis() - start);
-        return 0;
+        return ExitCodes.OK;
     }
 }

@@ -39,11 +39,11 @@ final class DrainCommand implements Callable<Integer> {
             uri = uriOf(node);
         } catch (JMSException e) {
             System.err.println("cannot ask " + url + ": " + e.getMessage());
-            return 1;
+            return ExitCodes.FAILED;
         }
         if (uri == null) {
             System.err.println("no node named '" + node + "' in the cluster of " + url + " (see tern status --url " + url + ")");
-            return 1;
+            return ExitCodes.FAILED;
         }
         try (TernAdmin admin = TernAdmin.connect(uri, user, password, 10_000)) {
             int left = admin.drain(node, timeoutMs, n -> System.out.println("node " + node + ": " + n
@@ -51,13 +51,13 @@ final class DrainCommand implements Callable<Integer> {
             if (left > 0) {
                 System.out.println("node " + node + " is draining; " + left + " client connection(s) still there after "
                         + timeoutMs + " ms (they hold messages not yet acknowledged)");
-                return 2;
+                return ExitCodes.INCOMPLETE;
             }
             System.out.println("node " + node + " drained: no client is left; stop it with tern stop, nothing is lost");
-            return 0;
+            return ExitCodes.OK;
         } catch (JMSException e) {
             System.err.println("cannot drain " + node + " at " + uri + ": " + e.getMessage());
-            return 1;
+            return ExitCodes.FAILED;
         }
     }
 

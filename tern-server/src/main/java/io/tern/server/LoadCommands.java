@@ -111,7 +111,7 @@ final class LoadCommands {
                 }
                 report("produced", count, (long) count * size, start);
             }
-            return 0;
+            return ExitCodes.OK;
         }
     }
 
@@ -150,7 +150,7 @@ final class LoadCommands {
                     s.commit();
                 }
                 report("consumed", n, bytes, start == 0 ? System.nanoTime() : start);
-                return n == count ? 0 : 1;
+                return n == count ? ExitCodes.OK : ExitCodes.INCOMPLETE;
             }
         }
     }

@@ -44,7 +44,7 @@ final class ServerCommand implements Callable<Integer> {
         boolean replicate = options.replication && !("none".equals(options.stack) && options.jgroupsFile == null);
         if (!List.of("memory", "disk").contains(options.replicaStore)) {
             System.err.println("--replica-store must be memory or disk, not " + options.replicaStore);
-            return 2;
+            return ExitCodes.USAGE;
         }
         java.nio.file.Path replicaDir = "disk".equals(options.replicaStore) ? options.dataDir().resolve("replicas") : null;
         io.tern.cluster.ReplicatingStore[] replicating = new io.tern.cluster.ReplicatingStore[1];
@@ -62,7 +62,7 @@ final class ServerCommand implements Callable<Integer> {
                 System.err.println("tern server " + options.name + ": cannot serve the console on " + options.bind + ":"
                         + options.consolePort + ": " + e.getMessage() + " (choose another --console-port, or --no-console)");
                 server.close();
-                return 2;
+                return ExitCodes.FAILED;
             }
             System.out.println("tern server " + options.name + " console on " + console.uri());
         }
@@ -118,7 +118,7 @@ final class ServerCommand implements Callable<Integer> {
         System.out.println("tern server " + options.name + " listening on " + server.url());
         System.out.flush();
         stopped.await();
-        return 0;
+        return ExitCodes.OK;
     }
 
     private ServiceUri jmsService(TernServer server) {

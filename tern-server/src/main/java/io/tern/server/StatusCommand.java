@@ -40,14 +40,14 @@ final class StatusCommand implements Callable<Integer> {
             t = topologyOf(url, user, password);
         } catch (JMSException e) {
             System.err.println("cannot ask " + url + ": " + e.getMessage());
-            return 1;
+            return ExitCodes.FAILED;
         }
         if (t == null) {
             System.err.println(url + " sent no cluster list");
-            return 1;
+            return ExitCodes.FAILED;
         }
         System.out.print(json ? json(t) : table(t));
-        return 0;
+        return ExitCodes.OK;
     }
 
     /** The cluster list the server at {@code url} sends; null if it sends none. */

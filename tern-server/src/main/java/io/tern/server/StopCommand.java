@@ -39,16 +39,16 @@ final class StopCommand implements Callable<Integer> {
             pid = Long.parseLong(Files.readString(file, StandardCharsets.UTF_8).trim());
         } catch (NoSuchFileException e) {
             System.err.println("no server runs with data directory " + dir + " (no " + file + ")");
-            return 1;
+            return ExitCodes.FAILED;
         } catch (IOException | NumberFormatException e) {
             System.err.println("cannot read " + file + ": " + e.getMessage());
-            return 1;
+            return ExitCodes.FAILED;
         }
         Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(ProcessHandle::isAlive);
         if (process.isEmpty()) {
             System.err.println("server process " + pid + " of " + dir + " is not running (stale " + file + ")");
             Files.deleteIfExists(file);
-            return 1;
+            return ExitCodes.FAILED;
         }
         ProcessHandle p = process.get();
         p.destroy(); // SIGTERM: the server's graceful stop
@@ -56,9 +56,9 @@ final class StopCommand implements Callable<Integer> {
             p.onExit().get(timeoutSeconds, TimeUnit.SECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             System.err.println("server process " + pid + " did not exit within " + timeoutSeconds + " s");
-            return 1;
+            return ExitCodes.INCOMPLETE;
         }
         System.out.println("stopped server process " + pid + " (" + dir + ")");
-        return 0;
+        return ExitCodes.OK;
     }
 }

@@ -1,0 +1,68 @@
+package io.tern.it;
+
+import io.tern.discovery.FreePorts;
+import io.tern.server.Main;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The command line as users meet it: help on every command, one exit status table, failures in one line. */
+@Timeout(60)
+class CommandLineTest {
+
+    /** What a command printed and its exit status, run in this JVM as {@code bin/tern} runs it. */
+    private record Run(int exit, String out, String err) {
+    }
+
+    private static Run tern(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cmd = Main.commandLine();
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        int exit = cmd.execute(args);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"server", "stop", "status", "drain", "demo", "discover", "produce", "consume"})
+    void everyCommandAnswersHelpInItsLongAndShortForm(String command) {
+        for (String help : new String[] {"--help", "-h"}) {
+            Run run = tern(command, help);
+            assertThat(run.exit()).as(run.err()).isZero();
+            assertThat(run.out()).startsWith("Usage: tern " + command).contains("--help");
+        }
+    }
+
+    @Test
+    void theTopLevelHelpListsTheExitStatus() {
+        Run run = tern("--help");
+        assertThat(run.exit()).isZero();
+        assertThat(run.out()).contains("Exit status:").contains("3   not finished in time");
+    }
+
+    @Test
+    void anUnknownOptionIsBadUsage() {
+        Run run = tern("produce", "--no-such-option");
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(run.err()).contains("Unknown option: '--no-such-option'").contains("Usage: tern produce");
+    }
+
+    @Test
+    void aServerThatCannotBeReachedFailsInOneLineThatNamesIt() {
+        int port = FreePorts.free(); // nothing listens there
+        Run run = tern("produce", "--url", "tern://127.0.0.1:" + port + "?failover=false&connectTimeout=500", "--queue", "q",
+                "--count", "1");
+        assertThat(run.exit()).isEqualTo(1);
+        assertThat(run.err()).startsWith("produce: ").contains("127.0.0.1:" + port).doesNotContain("\tat ")
+                .doesNotContain("null");
+        assertThat(run.err().strip().lines()).hasSize(1);
+    }
+}
