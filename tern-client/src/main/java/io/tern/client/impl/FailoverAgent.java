@@ -207,7 +207,8 @@ final class FailoverAgent {
         }
         connection.wakeConsumers();
         event(FailoverEvent.Kind.STARTED, lost.server(), null, cause.getMessage(), false, List.of());
-        startThread("tern-failover", () -> failover(lost));
+        String why = "the connection to tern://" + lost.server() + " broke (" + cause.getMessage() + ")";
+        startThread("tern-failover", () -> failover(lost, why));
     }
 
     /**
@@ -215,7 +216,7 @@ final class FailoverAgent {
      * server), then tries the failover node the cluster's map names for it, then walks the other
      * servers by the strategy, then makes one last multicast search.
      */
-    private void failover(LinkStates.Link lost) {
+    private void failover(LinkStates.Link lost, String why) {
         List<String> tried = new ArrayList<>();
         long delayMs = config.reconnectDelayMs();
         for (int i = 0; i < config.reconnectAttempts() && !connection.isClosed(); i++) {
@@ -229,7 +230,7 @@ final class FailoverAgent {
         }
         states.giveUpReconnecting("tern://" + lost.server() + " did not come back after " + config.reconnectAttempts()
                 + " attempts");
-        walk(lost, failoverNodeOf(lost.server()), false, tried);
+        walk(lost, failoverNodeOf(lost.server()), false, why, tried);
     }
 
     /**
@@ -264,7 +265,7 @@ final class FailoverAgent {
      * takeover is still in the others' view for the failure-detection time, and they send its clients
      * to it.
      */
-    private void walk(LinkStates.Link lost, ClientUrl.HostPort first, boolean planned, List<String> tried) {
+    private void walk(LinkStates.Link lost, ClientUrl.HostPort first, boolean planned, String why, List<String> tried) {
         long startNs = System.nanoTime();
         long pauseMs = config.reconnectDelayMs();
         int rounds = 1;
@@ -273,7 +274,7 @@ final class FailoverAgent {
             if (connection.isClosed() || elapsedMs + pauseMs > config.failoverTimeoutMs()) {
                 JMSException e = new JMSException("failover from tern://" + lost.server() + " failed after " + rounds
                         + " round(s) in " + elapsedMs + " ms; tried " + (tried.isEmpty()
-                        ? "nothing: no other server is known" : String.join("; ", tried)));
+                        ? "nothing: no other server is known" : String.join("; ", tried)) + ". It began because " + why);
                 connection.fail(e);
                 event(FailoverEvent.Kind.FAILED, lost.server(), null, e.getMessage(), planned, List.of());
                 return;
@@ -420,7 +421,7 @@ final class FailoverAgent {
             from.transport().awaitIdle(config.callTimeoutMs());
             states.acceptNone();
             connection.handBack(from);
-            walk(from, m.target().isEmpty() ? null : ClientUrl.hostPortOf(m.target()), true, new ArrayList<>());
+            walk(from, m.target().isEmpty() ? null : ClientUrl.hostPortOf(m.target()), true, m.why(), new ArrayList<>());
             retireIfDone();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

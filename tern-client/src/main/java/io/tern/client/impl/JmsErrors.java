@@ -45,14 +45,29 @@ public final class JmsErrors {
         return e;
     }
 
+    /**
+     * A checked JMS exception for {@code cause}, with {@code message} first and the cause's own
+     * message after it when it has one (a timeout has none: the message already says so).
+     */
     public static JMSException wrap(String message, Throwable cause) {
         if (cause instanceof JMSException j) {
             return j;
         }
-        JMSException e = new JMSException(message + ": " + cause.getMessage());
+        String why = cause.getMessage();
+        boolean says = why != null && !why.isBlank() && !(cause instanceof java.util.concurrent.TimeoutException);
+        JMSException e = new JMSException(says ? message + ": " + why : message);
         e.setLinkedException(cause instanceof Exception ex ? ex : new RuntimeException(cause));
         e.initCause(cause);
         return e;
+    }
+
+    /** What to say when {@code request} to {@code server} got no answer in {@code timeoutMs}. */
+    static String noAnswer(io.tern.protocol.Request request, String server, long timeoutMs) {
+        String what = request.getClass().getSimpleName() + " to " + server + " got no answer in " + timeoutMs + " ms";
+        return request instanceof io.tern.protocol.Request.Send
+                ? what + ": the server holds a producer's sends while its queued messages exceed its memory limit "
+                        + "(flow control, the server's --memory-limit), or it is stalled"
+                : what + ": the server is stalled or overloaded";
     }
 
     /** The unchecked twin of a checked JMS exception, for the simplified API. */

@@ -67,8 +67,7 @@ final class RequestRouter {
                     gen = now == null ? 0 : now.gen(); // a failover ran meanwhile: the request waited for it, not for the server
                     continue;
                 }
-                throw JmsErrors.wrap(request.getClass().getSimpleName() + " to tern://" + now.server()
-                        + " got no answer in " + config.callTimeoutMs() + " ms", e);
+                throw JmsErrors.wrap(JmsErrors.noAnswer(request, "tern://" + now.server(), config.callTimeoutMs()), e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw JmsErrors.wrap("interrupted waiting for the server", e);
@@ -111,11 +110,13 @@ final class RequestRouter {
                     && w.request() instanceof Request.Send && System.nanoTime() - since < config.callTimeoutMs() * 1_000_000L) {
                 // The node is in a minority partition: move to another node and send there.
                 LOG.info("tern://{} refuses sends ({}); moving to another server", l.server(), err.message());
-                connection.failoverAgent().leave(l, "", "tern://" + l.server() + " refuses sends (no quorum)",
+                connection.failoverAgent().leave(l, "", "tern://" + l.server() + " refuses sends: " + err.message(),
                         Math.min(100L << Math.min(w.refusals(), 4), 1000));
                 attempt(new Waiting(w.request(), w.onArrival(), w.result(), w.refusals() + 1, since), l);
             } else if (e == null) {
-                w.result().complete(r);
+                // An error names the server that said it: with many servers, the application must know which.
+                w.result().complete(r instanceof Response.Error err
+                        ? new Response.Error(err.code(), "tern://" + l.server() + ": " + err.message()) : r);
             } else if (!(e instanceof LinkLostException)) {
                 w.result().completeExceptionally(e);
             } else {

@@ -211,8 +211,7 @@ public final class Transport implements AutoCloseable {
         } catch (ExecutionException e) {
             throw JmsErrors.wrap(request.getClass().getSimpleName() + " to tern://" + remote + " failed", e.getCause());
         } catch (TimeoutException e) {
-            throw JmsErrors.wrap(request.getClass().getSimpleName() + " to tern://" + remote + " got no answer in "
-                    + timeoutMs + " ms", e);
+            throw JmsErrors.wrap(JmsErrors.noAnswer(request, "tern://" + remote, timeoutMs), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw JmsErrors.wrap("interrupted waiting for tern://" + remote, e);
