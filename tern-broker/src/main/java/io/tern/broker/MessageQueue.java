@@ -176,6 +176,12 @@ final class MessageQueue {
         dispatch();
     }
 
+    /** The consumer gave back what it buffered: it takes nothing until it grants credit again. */
+    void creditWithdrawn(ServerConsumer consumer) {
+        consumer.credit = 0;
+        updateDemand();
+    }
+
     /**
      * Gives ready messages to consumers with credit, round robin, then flushes their connections.
      * This node's own consumers come first; consumers of cluster links (other nodes pulling for

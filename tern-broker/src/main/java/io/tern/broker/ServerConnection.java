@@ -192,6 +192,8 @@ public final class ServerConnection {
                 ServerConsumer c = consumer(r.consumerId());
                 c.queue.executor().execute(() -> c.queue.grant(c, r.messages()));
                 reply(frame, Response.OK);
+            } else if (request instanceof Request.Release r) {
+                replyWhen(frame, release(consumer(r.consumerId()), r.deliveryIds()));
             } else if (request instanceof Request.Pull r) {
                 ServerConsumer c = consumer(r.consumerId());
                 c.queue.executor().execute(() -> {
@@ -495,6 +497,22 @@ public final class ServerConnection {
                     c.credit = c.prefetch;
                     c.queue.dispatch();
                 });
+            }
+        }, executor);
+    }
+
+    /**
+     * An idle consumer gives back deliveries it never showed the application: its credit goes to zero
+     * first (so nothing more is pushed to it), then they return to the queue, not counted as delivered.
+     */
+    private CompletableFuture<Void> release(ServerConsumer c, long[] deliveryIds) {
+        CompletableFuture<Void> withdrawn = c.queue.executor().submit(() -> c.queue.creditWithdrawn(c));
+        return withdrawn.thenRunAsync(() -> {
+            for (long deliveryId : deliveryIds) {
+                Delivery d = c.session.unacked.get(deliveryId);
+                if (d != null && d.consumer() == c && c.session.unacked.remove(deliveryId, d)) {
+                    d.queue().executor().execute(() -> d.queue().returned(d.entry(), false));
+                }
             }
         }, executor);
     }

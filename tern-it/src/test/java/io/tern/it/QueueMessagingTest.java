@@ -55,6 +55,37 @@ class QueueMessagingTest {
     }
 
     @Test
+    void anIdleSynchronousConsumerGivesItsBufferBackAndTakesAgainWhenItReceives() throws Exception {
+        try (Connection c = tern.factory("idleRelease=200").createConnection()) {
+            c.start();
+            Session idleSession = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            Session busySession = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            Queue q = idleSession.createQueue("hoard");
+            MessageProducer p = busySession.createProducer(q);
+            for (int i = 0; i < 100; i++) {
+                p.send(busySession.createTextMessage("m" + i));
+            }
+            MessageConsumer idle = idleSession.createConsumer(q);
+            Message first = idle.receive(5_000); // the rest of the queue lands in its prefetch buffer
+            assertThat(((TextMessage) first).getText()).isEqualTo("m0");
+            MessageConsumer busy = busySession.createConsumer(q);
+            java.util.List<String> taken = new java.util.ArrayList<>();
+            for (int i = 1; i < 100; i++) {
+                Message m = busy.receive(5_000); // given back by the idle consumer after 200 ms
+                assertThat(m).as("message " + i).isNotNull();
+                taken.add(((TextMessage) m).getText());
+            }
+            assertThat(taken).doesNotHaveDuplicates().doesNotContain("m0").hasSize(99);
+            assertThat(taken.stream().filter(t -> t.equals("m1")).count()).isOne();
+            // The idle consumer's held message is still its own, and it takes new messages once it receives again.
+            p.send(busySession.createTextMessage("late"));
+            busy.close();
+            assertThat(((TextMessage) idle.receive(5_000)).getText()).isEqualTo("late");
+            first.acknowledge();
+        }
+    }
+
+    @Test
     void sendsAndReceivesEveryMessageTypeWithHeadersAndProperties() throws Exception {
         Session s = session(Session.AUTO_ACKNOWLEDGE);
         Queue q = s.createQueue("types");

@@ -97,7 +97,7 @@ public final class FrameCodec {
             REQ_CREATE_CONSUMER = 5, REQ_CLOSE_CONSUMER = 6, REQ_UNSUBSCRIBE = 7, REQ_SEND = 8, REQ_ACK = 9,
             REQ_RECOVER = 10, REQ_COMMIT = 11, REQ_ROLLBACK = 12, REQ_BROWSE = 13, REQ_CREATE_TEMP = 14,
             REQ_DELETE_TEMP = 15, REQ_CREDIT = 16, REQ_PULL = 17, REQ_PING = 18,
-            REQ_RECOVER_SESSION = 19, REQ_DRAIN = 20;
+            REQ_RECOVER_SESSION = 19, REQ_DRAIN = 20, REQ_RELEASE = 21;
 
     private static void writeRequest(Request request, ByteBuf out) {
         if (request instanceof Request.Hello r) {
@@ -155,6 +155,9 @@ public final class FrameCodec {
             Wire.writeDestination(out, r.destination());
         } else if (request instanceof Request.Credit r) {
             out.writeByte(REQ_CREDIT).writeLong(r.consumerId()).writeInt(r.messages());
+        } else if (request instanceof Request.Release r) {
+            out.writeByte(REQ_RELEASE).writeLong(r.consumerId());
+            Wire.writeLongs(out, r.deliveryIds());
         } else if (request instanceof Request.Pull r) {
             out.writeByte(REQ_PULL).writeLong(r.consumerId());
         } else if (request instanceof Request.Ping r) {
@@ -223,6 +226,7 @@ public final class FrameCodec {
                 Wire.need(in, 12);
                 yield new Request.Credit(in.readLong(), in.readInt());
             }
+            case REQ_RELEASE -> new Request.Release(readLong(in), Wire.readLongs(in));
             case REQ_PULL -> new Request.Pull(readLong(in));
             case REQ_PING -> new Request.Ping();
             case REQ_DRAIN -> new Request.Drain(requiredString(in, "node name"));

@@ -96,6 +96,14 @@ public sealed interface Request {
     record Credit(long consumerId, int messages) implements Request {
     }
 
+    /**
+     * A consumer gives back the deliveries it buffered and never showed the application (an idle
+     * synchronous consumer must not hoard what others could take): they return to the queue, not
+     * counted as delivered, and the consumer's credit drops to zero until it grants more.
+     */
+    record Release(long consumerId, long[] deliveryIds) implements Request {
+    }
+
     /** Answered only after every message the consumer may take now has been pushed. */
     record Pull(long consumerId) implements Request {
     }

@@ -11,10 +11,13 @@ package io.tern.client.impl;
  * @param reconnectDelayMs  the first retry's delay; each retry doubles it, with random jitter of +-50%
  * @param failoverTimeoutMs how long a failover keeps walking the servers, round after round, while
  *                          none takes the connection (the cluster may still be settling who owns what)
+ * @param idleReleaseMs     how long a synchronous consumer may sit outside {@code receive()} before
+ *                          it gives back what it buffered (so an idle consumer does not hoard); 0: never
  */
 public record ClientConfig(ClientUrl url, String user, String password, String clientId, int prefetch,
                            int producerWindowBytes, int connectTimeoutMs, long heartbeatMs, long callTimeoutMs,
-                           boolean failover, int reconnectAttempts, long reconnectDelayMs, long failoverTimeoutMs) {
+                           boolean failover, int reconnectAttempts, long reconnectDelayMs, long failoverTimeoutMs,
+                           long idleReleaseMs) {
 
     public ClientConfig {
         if (prefetch < 0) {
@@ -41,6 +44,9 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
         if (failoverTimeoutMs < 0) {
             throw new IllegalArgumentException("failoverTimeout must be >= 0 ms: " + failoverTimeoutMs);
         }
+        if (idleReleaseMs < 0) {
+            throw new IllegalArgumentException("idleRelease must be >= 0 ms: " + idleReleaseMs);
+        }
     }
 
     public static ClientConfig of(ClientUrl url, String user, String password, String clientId) {
@@ -56,6 +62,7 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
                 !"false".equals(url.option("failover", "true")),
                 url.intOption("reconnectAttempts", 2),
                 url.intOption("reconnectDelay", 100),
-                url.intOption("failoverTimeout", 30_000));
+                url.intOption("failoverTimeout", 30_000),
+                url.intOption("idleRelease", 1_000));
     }
 }

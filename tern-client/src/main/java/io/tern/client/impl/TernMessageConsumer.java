@@ -21,7 +21,10 @@ import java.util.List;
 /**
  * A consumer: a buffer of prefetched deliveries filled by the I/O thread, emptied by
  * {@code receive} or by the session's thread for a {@link MessageListener}. Credit goes back to the
- * server in batches of half the prefetch window.
+ * server in batches of half the prefetch window. A synchronous consumer that no thread has been in
+ * {@code receive()} for {@code idleReleaseMs} gives its buffer back and withdraws its credit (an idle
+ * consumer, such as one a connection pool caches, must not hold messages others could take); the next
+ * {@code receive()} grants the prefetch again.
  */
 public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber {
     private static final Logger LOG = LoggerFactory.getLogger(TernMessageConsumer.class);
@@ -43,9 +46,17 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private int consumedSinceCredit;
     private int outstandingCredit;
     private boolean drainScheduled;
+    private final long idleReleaseNs;
+    /** Threads in {@code receive()} now. */
+    private int receiving;
+    /** When the last {@code receive()} returned (or the consumer was made). */
+    private long activeNs = System.nanoTime();
+    private boolean idleCheckPending;
+    /** The buffer was given back and the server holds no credit for this consumer until it grants more. */
+    private boolean creditWithdrawn;
 
     TernMessageConsumer(TernSession session, long id, TernDestination destination, String selector, boolean noLocal,
-                        int prefetch, String subscription, byte subscriptionKind) {
+                        int prefetch, long idleReleaseMs, String subscription, byte subscriptionKind) {
         this.session = session;
         this.subscription = subscription;
         this.subscriptionKind = subscriptionKind;
@@ -54,6 +65,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         this.selector = selector;
         this.noLocal = noLocal;
         this.prefetch = prefetch;
+        this.idleReleaseNs = prefetch > 0 ? java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(idleReleaseMs) : 0;
     }
 
     long id() {
@@ -81,6 +93,9 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             notifyAll();
             schedule = listener != null && !drainScheduled;
             drainScheduled |= schedule;
+            if (creditWithdrawn && receiving == 0) {
+                checkIdleLater(idleReleaseNs); // was in flight when the buffer was given back: give it back too
+            }
         }
         if (schedule) {
             session.thread().execute(this::drainToListener);
@@ -92,6 +107,80 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         buffer.clear();
         consumedSinceCredit = 0;
         outstandingCredit = 0;
+        creditWithdrawn = false; // the server starts the consumer again with its prefetch
+        checkIdleLater(idleReleaseNs);
+    }
+
+    // ---- an idle synchronous consumer gives its buffer back ---------------------------------------
+
+    /** Made, or its listener removed: from now on it gives its buffer back when idle. */
+    void watchIdle() {
+        checkIdleLater(idleReleaseNs);
+    }
+
+    private synchronized void checkIdleLater(long delayNs) {
+        if (idleReleaseNs == 0 || idleCheckPending || closed || listener != null) {
+            return;
+        }
+        idleCheckPending = true;
+        IdleChecks.schedule(this::releaseIfIdle, delayNs);
+    }
+
+    /** Gives back the buffered deliveries of the current link if no thread was in receive() for the idle time. */
+    private void releaseIfIdle() {
+        long gen;
+        long[] ids;
+        synchronized (this) {
+            idleCheckPending = false;
+            if (closed || listener != null || receiving > 0) {
+                return; // the receive that ends schedules the next check
+            }
+            long idleNs = System.nanoTime() - activeNs;
+            if (idleNs < idleReleaseNs) {
+                checkIdleLater(idleReleaseNs - idleNs);
+                return;
+            }
+            gen = session.connection().generation();
+            if (gen == 0 || (creditWithdrawn && buffer.isEmpty())) {
+                return;
+            }
+            List<Delivery> kept = new java.util.ArrayList<>();
+            java.util.ArrayList<Long> released = new java.util.ArrayList<>();
+            for (Delivery d : buffer) {
+                if (d.gen() == gen) {
+                    released.add(d.deliver().deliveryId());
+                } else {
+                    kept.add(d); // of a broken link: the failover's recovery lists it
+                }
+            }
+            buffer.clear();
+            buffer.addAll(kept);
+            ids = released.stream().mapToLong(Long::longValue).toArray();
+            creditWithdrawn = true;
+            consumedSinceCredit = 0;
+        }
+        LOG.debug("Consumer {} idle: gives back {} buffered message(s)", id, ids.length);
+        session.connection().sendOn(gen, new Request.Release(id, ids));
+    }
+
+    private void receiveStarted() {
+        boolean grant;
+        synchronized (this) {
+            receiving++;
+            grant = creditWithdrawn;
+            creditWithdrawn = false;
+        }
+        if (grant) {
+            session.connection().fireAndForget(new Request.Credit(id, prefetch));
+        }
+    }
+
+    private void receiveEnded() {
+        synchronized (this) {
+            receiving--;
+            activeNs = System.nanoTime();
+            checkIdleLater(idleReleaseNs);
+        }
     }
 
     /** A new link: what was buffered stays with the old server; credit starts again from the prefetch. */
@@ -196,25 +285,30 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             throw new IllegalStateException("this consumer has a message listener; receive() is not allowed");
         }
         long deadline = timeoutMs == Long.MAX_VALUE ? Long.MAX_VALUE : System.nanoTime() + timeoutMs * 1_000_000L;
-        while (true) {
-            if (noWait) {
-                pullOnce();
-            } else {
-                requestOneIfNoPrefetch();
-            }
-            Delivery d = take(noWait ? 0 : deadline);
-            if (d == null) {
-                return null;
-            }
-            try {
-                Message m = present(d);
-                if (m != null) {
-                    session.delivered(this, d, false);
-                    return m;
+        receiveStarted();
+        try {
+            while (true) {
+                if (noWait) {
+                    pullOnce();
+                } else {
+                    requestOneIfNoPrefetch();
                 }
-            } finally {
-                settled();
+                Delivery d = take(noWait ? 0 : deadline);
+                if (d == null) {
+                    return null;
+                }
+                try {
+                    Message m = present(d);
+                    if (m != null) {
+                        session.delivered(this, d, false);
+                        return m;
+                    }
+                } finally {
+                    settled();
+                }
             }
+        } finally {
+            receiveEnded();
         }
     }
 
@@ -383,6 +477,8 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         listener = l;
         if (l != null) {
             scheduleDrain();
+        } else {
+            watchIdle();
         }
     }
 

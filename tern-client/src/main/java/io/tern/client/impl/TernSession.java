@@ -593,7 +593,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         TernDestination d = TernDestination.from(destination);
         connection.lockClientId();
         TernMessageConsumer c = new TernMessageConsumer(this, connection.nextConsumerId(), d, selector, noLocal,
-                connection.config().prefetch(), subscription, kind);
+                connection.config().prefetch(), connection.config().idleReleaseMs(), subscription, kind);
         connection.register(c);
         try {
             connection.call(c.createRequest());
@@ -602,6 +602,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             throw e;
         }
         consumers.add(c);
+        c.watchIdle();
         return c;
     }
 
