@@ -186,6 +186,11 @@ final class Destinations {
             if (owner != c) {
                 throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary topics are consumed only by their connection");
             }
+            if (kind == io.tern.protocol.Request.SUB_DURABLE || kind == io.tern.protocol.Request.SUB_SHARED_DURABLE) {
+                // A durable subscription outlives its connection; a temporary topic does not (Session javadoc).
+                throw new BrokerException(ErrorCode.INVALID_DESTINATION, "a durable subscription needs a topic that is "
+                        + "not temporary: " + topic.name());
+            }
         }
         String selectorText = selector == null ? null : selector.text();
         return switch (kind) {

@@ -162,12 +162,14 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
 
     @Override
     public QueueConnection createQueueConnection() throws JMSException {
-        return connect(user, password);
+        return createQueueConnection(user, password);
     }
 
     @Override
     public QueueConnection createQueueConnection(String userName, String pass) throws JMSException {
-        return connect(userName, pass);
+        io.tern.client.impl.TernConnection c = connect(userName, pass);
+        c.queueDomainOnly();
+        return c;
     }
 
     @Override
@@ -197,6 +199,7 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
 
     @Override
     public JMSContext createContext(String userName, String pass, int sessionMode) {
+        TernJMSContext.checkMode(sessionMode);
         try {
             return TernJMSContext.open(connect(userName, pass), sessionMode);
         } catch (JMSException e) {

@@ -90,7 +90,12 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             throw e;
         }
         if (config.clientId() != null) {
-            setClientIdOnServer(config.clientId());
+            try {
+                setClientIdOnServer(config.clientId());
+            } catch (JMSException | RuntimeException e) {
+                close(); // the application never gets this connection: it must not stay open
+                throw e;
+            }
             clientIdLocked = true;
         }
     }
@@ -322,7 +327,17 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     @Override
     public Session createSession(boolean transacted, int acknowledgeMode) throws JMSException {
-        return createSession(transacted ? Session.SESSION_TRANSACTED : acknowledgeMode);
+        return newSession(sessionMode(transacted, acknowledgeMode));
+    }
+
+    /** Not transacted with SESSION_TRANSACTED is no mode the API permits (it lists the three others). */
+    private int sessionMode(boolean transacted, int acknowledgeMode) throws JMSException {
+        checkNotClosed();
+        if (!transacted && acknowledgeMode == Session.SESSION_TRANSACTED) {
+            throw new JMSException("a session that is not transacted takes AUTO_ACKNOWLEDGE, CLIENT_ACKNOWLEDGE or "
+                    + "DUPS_OK_ACKNOWLEDGE, not SESSION_TRANSACTED");
+        }
+        return transacted ? Session.SESSION_TRANSACTED : acknowledgeMode;
     }
 
     @Override
@@ -357,12 +372,16 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     @Override
     public QueueSession createQueueSession(boolean transacted, int acknowledgeMode) throws JMSException {
-        return (QueueSession) createSession(transacted, acknowledgeMode);
+        TernSession s = newSession(sessionMode(transacted, acknowledgeMode));
+        s.restrictTo("queue");
+        return s;
     }
 
     @Override
     public TopicSession createTopicSession(boolean transacted, int acknowledgeMode) throws JMSException {
-        return (TopicSession) createSession(transacted, acknowledgeMode);
+        TernSession s = newSession(sessionMode(transacted, acknowledgeMode));
+        s.restrictTo("topic");
+        return s;
     }
 
     @Override
@@ -426,7 +445,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     @Override
     public void stop() throws JMSException {
         checkNotClosed();
-        rejectFromOwnCallback("stop");
+        rejectFromOwnCallback("stop", false);
         clientIdLocked = true;
         started = false;
         for (TernSession s : List.copyOf(sessions.values())) {
@@ -434,11 +453,15 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         }
     }
 
-    private void rejectFromOwnCallback(String what) throws IllegalStateException {
+    /**
+     * A message listener of this connection may not stop or close it; a completion listener may not
+     * close it (it may stop it: specification 6.1.5 and 7.3.8).
+     */
+    private void rejectFromOwnCallback(String what, boolean completionsToo) throws IllegalStateException {
         for (TernSession s : sessions.values()) {
-            if (s.isSessionThread()) {
-                throw new IllegalStateException("a message or completion listener may not call " + what
-                        + "() on its own connection");
+            if (s.isSessionThread() || (completionsToo && s.isCompletionThread())) {
+                throw new IllegalStateException("a " + (s.isSessionThread() ? "message" : "completion")
+                        + " listener may not call " + what + "() on its own connection");
             }
         }
     }
@@ -448,7 +471,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         if (closed) {
             return;
         }
-        rejectFromOwnCallback("close");
+        rejectFromOwnCallback("close", true);
         synchronized (startLock) {
             started = false;
             startLock.notifyAll();
@@ -510,9 +533,26 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     // ---- connection consumers (an optional application-server facility) ------------------------
 
-    private static JMSException noConnectionConsumers() {
+    private volatile boolean queueDomainOnly;
+
+    /** Made by createQueueConnection: the topic-only connection-consumer methods throw IllegalStateException. */
+    public void queueDomainOnly() {
+        queueDomainOnly = true;
+    }
+
+    private JMSException noConnectionConsumers() throws IllegalStateException {
+        checkNotClosed();
         return new JMSException("connection consumers (ServerSessionPool, an optional facility for application "
                 + "servers) are not provided by Tern; use a MessageListener instead");
+    }
+
+    /** A topic-only method of a QueueConnection (specification 4.11): IllegalStateException, as the API says. */
+    private JMSException noTopicConnectionConsumers() throws IllegalStateException {
+        checkNotClosed();
+        if (queueDomainOnly) {
+            return new IllegalStateException("a QueueConnection has no topic connection consumers");
+        }
+        return noConnectionConsumers();
     }
 
     @Override
@@ -522,17 +562,17 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     @Override
     public ConnectionConsumer createSharedConnectionConsumer(Topic t, String n, String s, ServerSessionPool p, int m) throws JMSException {
-        throw noConnectionConsumers();
+        throw noTopicConnectionConsumers();
     }
 
     @Override
     public ConnectionConsumer createDurableConnectionConsumer(Topic t, String n, String s, ServerSessionPool p, int m) throws JMSException {
-        throw noConnectionConsumers();
+        throw noTopicConnectionConsumers();
     }
 
     @Override
     public ConnectionConsumer createSharedDurableConnectionConsumer(Topic t, String n, String s, ServerSessionPool p, int m) throws JMSException {
-        throw noConnectionConsumers();
+        throw noTopicConnectionConsumers();
     }
 
     @Override

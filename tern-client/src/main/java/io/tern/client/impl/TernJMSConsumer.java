@@ -37,18 +37,17 @@ final class TernJMSConsumer implements JMSConsumer {
         });
     }
 
-    private static <T> T body(Message m, Class<T> c) {
-        if (m == null) {
-            return null;
-        }
+    private <T> T body(Class<T> c, long timeoutMs, boolean noWait) {
         try {
-            return m.getBody(c);
-        } catch (JMSException e) {
+            return consumer.receiveBody(c, timeoutMs, noWait);
+        } catch (jakarta.jms.MessageFormatException e) {
             throw new MessageFormatRuntimeException(e.getMessage(), e.getErrorCode(), e);
+        } catch (JMSException e) {
+            throw JmsErrors.unchecked(e);
         }
     }
 
-    @Override public <T> T receiveBody(Class<T> c) { return body(receive(), c); }
-    @Override public <T> T receiveBody(Class<T> c, long timeout) { return body(receive(timeout), c); }
-    @Override public <T> T receiveBodyNoWait(Class<T> c) { return body(receiveNoWait(), c); }
+    @Override public <T> T receiveBody(Class<T> c) { return body(c, 0, false); }
+    @Override public <T> T receiveBody(Class<T> c, long timeout) { return body(c, timeout, false); }
+    @Override public <T> T receiveBodyNoWait(Class<T> c) { return body(c, 0, true); }
 }

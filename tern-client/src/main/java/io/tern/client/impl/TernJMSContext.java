@@ -45,12 +45,12 @@ public final class TernJMSContext implements JMSContext {
     }
 
     public static TernJMSContext open(TernConnection connection, int sessionMode) throws JMSException {
-        TernJMSContext c = new TernJMSContext(connection, new AtomicInteger(1), sessionMode);
-        c.checkMode(sessionMode);
-        return c;
+        checkMode(sessionMode);
+        return new TernJMSContext(connection, new AtomicInteger(1), sessionMode);
     }
 
-    private void checkMode(int mode) {
+    /** Checked before a connection is made for the context, so that a bad mode leaks none. */
+    public static void checkMode(int mode) {
         if (mode < SESSION_TRANSACTED || mode > DUPS_OK_ACKNOWLEDGE) {
             throw new jakarta.jms.JMSRuntimeException("unknown session mode " + mode);
         }
@@ -177,13 +177,22 @@ public final class TernJMSContext implements JMSContext {
             if (closed) {
                 return;
             }
-            closed = true;
             s = session;
         }
+        // Closed only once the session closed: a listener's refused close leaves the context whole.
         unchecked(() -> {
             if (s != null) {
                 s.close();
             }
+            return null;
+        });
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        unchecked(() -> {
             if (users.decrementAndGet() == 0) {
                 connection.close();
             }

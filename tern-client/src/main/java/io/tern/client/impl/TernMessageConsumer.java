@@ -280,6 +280,38 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     }
 
     private Message receive(long timeoutMs, boolean noWait) throws JMSException {
+        return receive(timeoutMs, noWait, null);
+    }
+
+    /**
+     * {@code JMSConsumer.receiveBody}: the next message's body as {@code type}. A message without a
+     * body of that type throws MessageFormatException; in the automatic modes it stays first in line
+     * and is not counted as delivered (specification 8.6, JMSConsumer javadoc), otherwise it counts as
+     * received.
+     */
+    <T> T receiveBody(Class<T> type, long timeoutMs, boolean noWait) throws JMSException {
+        Message m = receive(noWait ? 0 : timeoutMs <= 0 ? Long.MAX_VALUE : timeoutMs, noWait, type);
+        return m == null ? null : m.getBody(type);
+    }
+
+    /** Why {@code m} has no body {@code receiveBody(type)} can return; null if it has one. */
+    private static String noBodyAs(Message m, Class<?> type) throws JMSException {
+        if (m instanceof jakarta.jms.StreamMessage || m.getClass() == TernMessage.class) {
+            return "a " + (m instanceof jakarta.jms.StreamMessage ? "StreamMessage" : "Message") + " has no body receiveBody can return";
+        }
+        Object body;
+        try {
+            body = m.getBody(Object.class);
+        } catch (jakarta.jms.MessageFormatException e) {
+            return e.getMessage();
+        }
+        if (body == null) {
+            return "the message has no body";
+        }
+        return m.isBodyAssignableTo(type) ? null : "the body is a " + body.getClass().getName() + ", not a " + type.getName();
+    }
+
+    private Message receive(long timeoutMs, boolean noWait, Class<?> bodyType) throws JMSException {
         checkOpen();
         if (listener != null) {
             throw new IllegalStateException("this consumer has a message listener; receive() is not allowed");
@@ -300,7 +332,15 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
                 try {
                     Message m = present(d);
                     if (m != null) {
+                        String wrong = bodyType == null ? null : noBodyAs(m, bodyType);
+                        if (wrong != null && session.acknowledgesAfterListener()) {
+                            putBack(d);
+                            throw new jakarta.jms.MessageFormatException(wrong);
+                        }
                         session.delivered(this, d, false);
+                        if (wrong != null) {
+                            throw new jakarta.jms.MessageFormatException(wrong);
+                        }
                         return m;
                     }
                 } finally {
@@ -309,6 +349,14 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             }
         } finally {
             receiveEnded();
+        }
+    }
+
+    /** A delivery the application did not get after all: first in line again, not acknowledged. */
+    private synchronized void putBack(Delivery d) {
+        buffer.addFirst(d);
+        if (consumedSinceCredit > 0) {
+            consumedSinceCredit--;
         }
     }
 
@@ -522,6 +570,9 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         }
         long[] seen = session.seenIds(this, session.connection().generation());
         markClosed();
+        if (listener != null && !session.isSessionThread()) {
+            session.awaitListenerIdle(); // a listener in progress on another thread completes first (MessageConsumer javadoc)
+        }
         session.removed(this);
         try {
             if (session.connection().failure() == null && !session.connection().isClosed() && !session.isClosed()) {

@@ -29,6 +29,9 @@ import java.util.concurrent.CompletableFuture;
  * non-persistent and transacted sends are asynchronous within the connection's producer window.
  */
 public final class TernMessageProducer implements QueueSender, TopicPublisher {
+    /** The producer whose completion listener runs on this thread now. */
+    private static final ThreadLocal<TernMessageProducer> IN_CALLBACK_OF = new ThreadLocal<>();
+
     private final TernSession session;
     private final TernDestination destination;
     private int deliveryMode = DeliveryMode.PERSISTENT;
@@ -178,9 +181,6 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
         if (message == null) {
             throw new jakarta.jms.MessageFormatException("message must not be null");
         }
-        if (listener != null && session.isSessionThread()) {
-            throw new IllegalStateException("a completion listener may not send with the same session");
-        }
         checkMode(mode);
         checkPriority(prio);
         TernDestination target = explicit != null ? TernDestination.from(explicit) : destination;
@@ -214,15 +214,36 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
         }
         int permits = Math.min(wire.estimatedSize(), c.config().producerWindowBytes());
         acquire(c, permits);
-        CompletableFuture<Response> answer = c.request(new Request.Send(session.id(), wire));
+        AsyncSends pending = session.asyncSends();
+        pending.started(this);
+        CompletableFuture<Response> answer;
+        try {
+            answer = c.request(new Request.Send(session.id(), wire));
+        } catch (RuntimeException e) {
+            c.producerWindow.release(permits);
+            pending.done(this);
+            throw e;
+        }
         answer.whenComplete((r, failure) -> {
             c.producerWindow.release(permits);
-            if (listener != null) {
-                session.thread().execute(() -> complete(listener, message, r, failure));
-            } else if (failure != null || r instanceof Response.Error) {
-                org.slf4j.LoggerFactory.getLogger(TernMessageProducer.class).warn("Asynchronous send failed: {}",
-                        failure != null ? failure.toString() : ((Response.Error) r).message());
+            if (listener == null) {
+                if (failure != null || r instanceof Response.Error) {
+                    org.slf4j.LoggerFactory.getLogger(TernMessageProducer.class).warn("Asynchronous send failed: {}",
+                            failure != null ? failure.toString() : ((Response.Error) r).message());
+                }
+                pending.done(this);
+                return;
             }
+            // On the session's completion thread: one callback at a time, never on the sending thread.
+            session.completions().execute(() -> {
+                IN_CALLBACK_OF.set(this);
+                try {
+                    complete(listener, message, r, failure);
+                } finally {
+                    IN_CALLBACK_OF.remove();
+                    pending.done(this);
+                }
+            });
         });
     }
 
@@ -284,8 +305,21 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
         closed = true;
     }
 
+    /**
+     * Waits for this producer's asynchronous sends and their completion listeners, then closes. A
+     * completion listener of this very producer may not close it (it would wait for itself).
+     */
     @Override
     public void close() throws JMSException {
+        if (IN_CALLBACK_OF.get() == this) {
+            throw new IllegalStateException("a completion listener may not close its own producer");
+        }
+        if (closed) {
+            return;
+        }
+        if (!session.isCompletionThread()) { // another producer's callback: its own queue would wait behind it
+            session.asyncSends().await(this, session.connection().config().callTimeoutMs());
+        }
         closed = true;
         session.removed(this);
     }

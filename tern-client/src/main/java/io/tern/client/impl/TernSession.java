@@ -68,6 +68,11 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     private static final int RECENT_ACKS = 1024;
     private volatile ExecutorService thread;
     private volatile Thread sessionThread;
+    private final AsyncSends asyncSends = new AsyncSends();
+    /** "queue" for a QueueSession, "topic" for a TopicSession, null for a Session of both domains. */
+    private volatile String domain;
+    private volatile ExecutorService completions;
+    private volatile Thread completionThread;
     private volatile MessageListener distinguishedListener;
     private volatile boolean closed;
 
@@ -79,6 +84,19 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     int id() {
         return id;
+    }
+
+    /** Made by createQueueSession or createTopicSession: the other domain's methods throw (specification 4.11). */
+    void restrictTo(String domainName) {
+        this.domain = domainName;
+    }
+
+    /** {@code method} belongs to the {@code methodDomain} domain only: refused on a session of the other one. */
+    private void checkDomain(String methodDomain, String method) throws IllegalStateException {
+        String d = domain;
+        if (d != null && !d.equals(methodDomain)) {
+            throw new IllegalStateException(method + " is not allowed on a " + ("queue".equals(d) ? "QueueSession" : "TopicSession"));
+        }
     }
 
     TernConnection connection() {
@@ -107,6 +125,45 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             }
         }
         return t;
+    }
+
+    boolean isCompletionThread() {
+        return Thread.currentThread() == completionThread;
+    }
+
+    AsyncSends asyncSends() {
+        return asyncSends;
+    }
+
+    /**
+     * The thread of the session's completion listeners, started on first use: apart from the
+     * listeners' thread, so that a message listener may send asynchronously and a completion
+     * listener may stop the connection (a message listener may not).
+     */
+    ExecutorService completions() {
+        ExecutorService c = completions;
+        if (c == null) {
+            synchronized (this) {
+                c = completions;
+                if (c == null) {
+                    c = Executors.newSingleThreadExecutor(r -> {
+                        Thread th = new Thread(r, "tern-completion-" + id);
+                        th.setDaemon(true);
+                        completionThread = th;
+                        return th;
+                    });
+                    completions = c;
+                }
+            }
+        }
+        return c;
+    }
+
+    /** A callback of this session may not commit, roll back or close it (specification 7.3.8). */
+    private void rejectFromOwnCallback(String what) throws IllegalStateException {
+        if (isCompletionThread()) {
+            throw new IllegalStateException("a completion listener may not call " + what + "() on its own session");
+        }
     }
 
     /** Waits until a listener that is running returns (used by Connection.stop). */
@@ -341,7 +398,8 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         if (mode != SESSION_TRANSACTED) {
             throw new IllegalStateException("commit() on a session that is not transacted");
         }
-        awaitProducerWindow();
+        rejectFromOwnCallback("commit");
+        asyncSends.await(null, connection.config().callTimeoutMs());
         long gen = tx.gen();
         if (gen != 0 && gen != connection.generation()) {
             // The transaction's link broke: a failover under way may carry the transaction on (then it
@@ -412,6 +470,8 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         if (mode != SESSION_TRANSACTED) {
             throw new IllegalStateException("rollback() on a session that is not transacted");
         }
+        rejectFromOwnCallback("rollback");
+        asyncSends.await(null, connection.config().callTimeoutMs());
         try {
             recoverWith(ledger.seen());
         } finally {
@@ -456,17 +516,6 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     }
 
     /** Blocks until every asynchronous send of the connection has been answered. */
-    private void awaitProducerWindow() throws JMSException {
-        int all = connection.config().producerWindowBytes();
-        try {
-            connection.producerWindow.acquire(all);
-            connection.producerWindow.release(all);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new JMSException("interrupted while waiting for sends to complete");
-        }
-    }
-
     // ---- close ------------------------------------------------------------------------------------
 
     @Override
@@ -477,6 +526,8 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         if (isSessionThread()) {
             throw new IllegalStateException("a message listener may not close its own session");
         }
+        rejectFromOwnCallback("close");
+        asyncSends.await(null, connection.config().callTimeoutMs());
         flushDupsOk();
         for (TernMessageProducer p : producers) {
             p.closeQuietly();
@@ -501,9 +552,10 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             consumers.clear();
             connection.unregister(this);
             connection.retireIfDone();
-            ExecutorService t = thread;
-            if (t != null) {
-                t.shutdown();
+            for (ExecutorService t : new ExecutorService[] {thread, completions}) {
+                if (t != null) {
+                    t.shutdown();
+                }
             }
         }
     }
@@ -641,9 +693,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         return consumer(topic, selector, noLocal, null, Request.SUB_NONE);
     }
 
-    private static void checkName(String name) {
+    /** Checked after the session's state: a closed session says so first (specification 6.1.4). */
+    private void checkSubscription(String method, String name) throws JMSException {
+        checkOpen();
+        checkDomain("topic", method);
         if (name == null || name.isEmpty()) {
-            throw new jakarta.jms.JMSRuntimeException("subscription name must not be null or empty");
+            throw new InvalidDestinationException("subscription name must not be null or empty");
         }
     }
 
@@ -661,7 +716,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     @Override
     public MessageConsumer createSharedConsumer(Topic topic, String name, String selector) throws JMSException {
-        checkName(name);
+        checkSubscription("createSharedConsumer", name);
         return consumer(checkTopic(topic), selector, false, name, Request.SUB_SHARED);
     }
 
@@ -672,7 +727,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     @Override
     public TopicSubscriber createDurableSubscriber(Topic topic, String name, String selector, boolean noLocal) throws JMSException {
-        checkName(name);
+        checkSubscription("createDurableSubscriber", name);
         return consumer(checkTopic(topic), selector, noLocal, name, Request.SUB_DURABLE);
     }
 
@@ -693,26 +748,28 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     @Override
     public MessageConsumer createSharedDurableConsumer(Topic topic, String name, String selector) throws JMSException {
-        checkName(name);
+        checkSubscription("createSharedDurableConsumer", name);
         return consumer(checkTopic(topic), selector, false, name, Request.SUB_SHARED_DURABLE);
     }
 
     @Override
     public void unsubscribe(String name) throws JMSException {
-        checkOpen();
+        checkSubscription("unsubscribe", name);
         connection.call(new Request.Unsubscribe(name));
     }
 
     @Override
     public Queue createQueue(String name) throws JMSException {
         checkNotClosed();
-        return new TernQueue(name);
+        checkDomain("queue", "createQueue");
+        return destination(() -> new TernQueue(name));
     }
 
     @Override
     public Topic createTopic(String name) throws JMSException {
         checkNotClosed();
-        return new TernTopic(name);
+        checkDomain("topic", "createTopic");
+        return destination(() -> new TernTopic(name));
     }
 
     @Override
@@ -723,6 +780,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     @Override
     public QueueBrowser createBrowser(Queue queue, String selector) throws JMSException {
         checkOpen();
+        checkDomain("queue", "createBrowser");
         if (queue == null) {
             throw new InvalidDestinationException("browser queue must not be null");
         }
@@ -734,13 +792,24 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     @Override
     public TemporaryQueue createTemporaryQueue() throws JMSException {
         checkOpen();
+        checkDomain("queue", "createTemporaryQueue");
         return connection.createTemporaryQueue();
     }
 
     @Override
     public TemporaryTopic createTemporaryTopic() throws JMSException {
         checkOpen();
+        checkDomain("topic", "createTemporaryTopic");
         return connection.createTemporaryTopic();
+    }
+
+    /** A destination object; a bad name is the JMSException the API names, not an IllegalArgumentException. */
+    private static <T> T destination(java.util.function.Supplier<T> make) throws JMSException {
+        try {
+            return make.get();
+        } catch (IllegalArgumentException e) {
+            throw new InvalidDestinationException(e.getMessage());
+        }
     }
 
     Response call(Request r) throws JMSException {

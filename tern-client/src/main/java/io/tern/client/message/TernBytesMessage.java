@@ -162,6 +162,7 @@ public class TernBytesMessage extends TernMessage implements BytesMessage {
     @Override
     protected Object bodyObject() {
         byte[] b = encodeBody();
+        reset(); // getBody resets the message before and after use (Message javadoc)
         return b == null || b.length == 0 ? null : Arrays.copyOf(b, b.length);
     }
 }
