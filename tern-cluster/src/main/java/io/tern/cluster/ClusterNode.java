@@ -78,6 +78,10 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private final Set<String> leaving = new HashSet<>();   // guarded by this
     private final Set<String> leaveNotSeenBy = new HashSet<>(); // guarded by this
     private Set<String> lastStable;                         // guarded by this
+    /** Names of the members of every view seen, by node id: to name the ones a partition misses. */
+    private final Map<String, String> namesSeen = new java.util.HashMap<>(); // guarded by this
+    /** Names of the last stable view's members this partition misses while it lacks the quorum. */
+    private List<String> missing = List.of();               // guarded by this
     private volatile ClusterTopology topology;
     private volatile long viewId = -1;
     /** False if the last view was a merge, or this node missed views before it (see {@link #viewContinuous}). */
@@ -340,7 +344,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         Map<String, List<FailoverInfo>> failover = new LinkedHashMap<>();
         map.failover().forEach((id, nodes) -> failover.put(id,
                 nodes.stream().map(n -> new FailoverInfo(n.nodeId(), n.name(), n.clientUris())).toList()));
-        ClusterTopology t = new ClusterTopology(infos, failover, map.machineRedundant(), q);
+        ClusterTopology t = new ClusterTopology(infos, failover, map.machineRedundant(), q, missingMembers());
         boolean quorumChanged = q != quorum;
         members = List.copyOf(infos);
         addresses = Map.copyOf(byId);
@@ -378,7 +382,11 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             return true;
         }
         Set<String> now = new HashSet<>();
-        view.forEach(n -> now.add(n.nodeId()));
+        view.forEach(n -> {
+            now.add(n.nodeId());
+            namesSeen.put(n.nodeId(), n.name());
+        });
+        missing = List.of();
         if (lastStable == null) {
             lastStable = now;
             quorumBase = now.size();
@@ -391,8 +399,16 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         boolean q = lastStable.isEmpty() || present * 2 > lastStable.size();
         if (q) {
             lastStable = now;
+        } else {
+            missing = lastStable.stream().filter(id -> !now.contains(id)).map(id -> namesSeen.getOrDefault(id, id)).sorted()
+                    .toList();
         }
         return q;
+    }
+
+    /** The last stable view's members this partition misses, by name; empty while it holds the quorum. */
+    synchronized List<String> missingMembers() {
+        return missing;
     }
 
     @Override

@@ -104,7 +104,8 @@ public final class ClusteredNode implements AutoCloseable {
             // Without the quorum sends are refused and, with replication (the majority takes this node's
             // messages over), stored messages are not delivered: NodeState.NO_QUORUM.
             broker.availability().quorum(quorum ? null : "node " + self.name() + " is in a partition without a majority "
-                    + "of the cluster's last stable view; it accepts no sends until the partition heals");
+                    + "of the cluster's last stable view (it misses " + String.join(", ", topology.missing())
+                    + "); it accepts no sends until enough of them are back");
         });
         QueueLinks links = null;
         DestinationMirrors mirrors = null;

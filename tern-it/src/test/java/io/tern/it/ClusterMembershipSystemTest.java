@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -121,6 +122,13 @@ class ClusterMembershipSystemTest {
                     .until(() -> topologyVia(cf, c).members().size() == 1);
             long pauseDetectedMs = (System.nanoTime() - start) / 1_000_000;
             assertThat(cf.clusterTopology().quorum()).as("one of the two of the last stable view is no majority").isFalse();
+            assertThat(cf.clusterTopology().missing()).as("the members it misses, by name").containsExactly("node-2");
+            assertThat(status(one.url(), false)).contains("1 member(s); quorum NOT held (missing: node-2)");
+            Session refused = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            assertThatThrownBy(() -> refused.createProducer(refused.createQueue("q")).send(refused.createTextMessage("x")))
+                    .as("the application is told why, and which members are missing")
+                    .hasMessageContaining("tern://" + one.url().substring("tern://".length()))
+                    .hasMessageContaining("without a majority").hasMessageContaining("misses node-2");
             signal(paused, "CONT");
             await().atMost(Duration.ofSeconds(60)).until(() -> topologyVia(cf, c).members().size() == 2);
             assertThat(cf.clusterTopology().quorum()).isTrue();

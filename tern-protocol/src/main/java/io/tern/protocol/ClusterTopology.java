@@ -12,22 +12,29 @@ import java.util.Map;
 /**
  * What a client knows of the cluster: its members, each member's failover nodes, whether every
  * member has a failover node on another machine, and whether the partition of the node that sent it
- * holds the quorum (a node without it refuses sends).
+ * holds the quorum (a node without it refuses sends), and if not, the names of the members of the
+ * last view that held it that it misses.
  *
  * <p>The {@link #digest()} is a 64-bit hash of the content (the first 8 bytes of SHA-256 over the
  * canonical encoding). Client and server compare digests for equality only, so restarts and clocks
  * never make a stale list look newer.
  */
 public record ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverInfo>> failover,
-                              boolean machineRedundant, boolean quorum) {
+                              boolean machineRedundant, boolean quorum, List<String> missing) {
 
     public static final long UNKNOWN_DIGEST = 0L;
 
     public ClusterTopology {
         members = List.copyOf(members);
+        missing = List.copyOf(missing);
         Map<String, List<FailoverInfo>> copy = new LinkedHashMap<>();
         failover.forEach((k, v) -> copy.put(k, List.copyOf(v)));
         failover = java.util.Collections.unmodifiableMap(copy);
+    }
+
+    public ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverInfo>> failover, boolean machineRedundant,
+                           boolean quorum) {
+        this(members, failover, machineRedundant, quorum, List.of());
     }
 
     /** A topology of a partition that holds the quorum (or of a cluster that does not use the rule). */

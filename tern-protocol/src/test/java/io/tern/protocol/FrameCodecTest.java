@@ -74,6 +74,8 @@ class FrameCodecTest {
                 new ResponseFrame(6, null, new Response.Redirect("tern://h:3", "h:3 owns node-x now")),
                 new ResponseFrame(7, null, new Response.Recovered(new long[] {5, 0, 6})),
                 new ResponseFrame(8, null, new Response.Drained(3)),
+                new ResponseFrame(9, new ClusterTopology(topology.members(), topology.failover(), false, false,
+                        List.of("node-2", "node-3")), Response.OK), // a minority names the members it misses
                 new Deliver(1, 2, 3, message()));
         for (Frame f : frames) {
             assertThat(roundTrip(f)).usingRecursiveComparison().isEqualTo(f);

@@ -77,7 +77,8 @@ final class StatusCommand implements Callable<Integer> {
             b.append(String.format(row, n.name(), n.nodeId(), n.machineId(), String.join(",", n.clientUris()),
                     String.join(",", failoverNames(t, n))));
         }
-        b.append(t.members().size()).append(" member(s); quorum ").append(t.quorum() ? "held" : "NOT held")
+        b.append(t.members().size()).append(" member(s); quorum ").append(t.quorum() ? "held"
+                        : "NOT held" + (t.missing().isEmpty() ? "" : " (missing: " + String.join(", ", t.missing()) + ")"))
                 .append("; machine-level redundancy ").append(t.machineRedundant() ? "yes" : "no").append(System.lineSeparator());
         return b.toString();
     }
@@ -96,6 +97,7 @@ final class StatusCommand implements Callable<Integer> {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("members", members);
         root.put("quorum", t.quorum());
+        root.put("missing", t.missing());
         root.put("machineRedundant", t.machineRedundant());
         return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root) + System.lineSeparator();
     }

@@ -106,7 +106,7 @@ final class RequestRouter {
         }
         l.transport().request(w.request(), w.onArrival()).whenComplete((r, e) -> {
             long since = w.refusals() == 0 ? System.nanoTime() : w.refusedSinceNs();
-            if (e == null && r instanceof Response.Error err && err.code() == ErrorCode.NOT_IN_QUORUM
+            if (e == null && r instanceof Response.Error err && err.code() == ErrorCode.NOT_IN_QUORUM && config.failover()
                     && w.request() instanceof Request.Send && System.nanoTime() - since < config.callTimeoutMs() * 1_000_000L) {
                 // The node is in a minority partition: move to another node and send there.
                 LOG.info("tern://{} refuses sends ({}); moving to another server", l.server(), err.message());
