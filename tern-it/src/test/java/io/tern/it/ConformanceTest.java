@@ -268,6 +268,25 @@ class ConformanceTest {
     }
 
     @Test
+    void aPropertyMayHaveAnyNonEmptyNameAndTravelsWithTheMessage() throws Exception {
+        try (Connection c = tern.factory().createConnection()) {
+            c.start();
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            Queue q = s.createQueue("property-names");
+            TextMessage m = s.createTextMessage("named");
+            m.setBooleanProperty("true", true); // other brokers accept it; a selector cannot name it
+            m.setStringProperty("a-b", "dash");
+            m.setIntProperty("x.y", 7);
+            assertThatThrownBy(() -> m.setStringProperty("", "v")).isInstanceOf(IllegalArgumentException.class);
+            s.createProducer(q).send(m);
+            Message got = s.createConsumer(q).receive(5_000);
+            assertThat(got.getBooleanProperty("true")).isTrue();
+            assertThat(got.getStringProperty("a-b")).isEqualTo("dash");
+            assertThat(got.getIntProperty("x.y")).isEqualTo(7);
+        }
+    }
+
+    @Test
     void aDurableSubscriptionNeedsATopicThatIsNotTemporary() throws Exception {
         try (Connection c = tern.factory().createConnection()) {
             c.setClientID("conformance-durable");

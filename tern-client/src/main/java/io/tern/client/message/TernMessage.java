@@ -14,13 +14,9 @@ import java.util.Collections;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /** A message without a body, and the headers and properties every message has. */
 public class TernMessage implements Message {
-    private static final Set<String> RESERVED = Set.of("NULL", "TRUE", "FALSE", "NOT", "AND", "OR", "BETWEEN",
-            "LIKE", "IN", "IS", "ESCAPE");
-
     /** Acknowledges on behalf of a received message (CLIENT_ACKNOWLEDGE sessions). */
     public interface Acknowledger {
         void acknowledge() throws JMSException;
@@ -196,15 +192,14 @@ public class TernMessage implements Message {
         properties.put(name, v);
     }
 
+    /**
+     * Any name but null and empty, as the setters' javadoc says and other brokers accept: code that
+     * runs against them runs here. A name that is not a selector identifier ({@code true},
+     * {@code a-b}) is kept and delivered, and a selector cannot refer to it.
+     */
     static void checkPropertyName(String name) {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("property name must not be null or empty");
-        }
-        if (!Character.isJavaIdentifierStart(name.charAt(0)) || !name.chars().skip(1).allMatch(Character::isJavaIdentifierPart)) {
-            throw new IllegalArgumentException("property name must be a Java identifier: " + name);
-        }
-        if (RESERVED.contains(name.toUpperCase())) {
-            throw new IllegalArgumentException("property name is a selector keyword: " + name);
         }
     }
 
