@@ -240,7 +240,12 @@ final class Destinations {
         if (!shared && c.clientId == null) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "a durable subscription needs a client id");
         }
-        String qname = durableName(c, name);
+        String qname = durableName(c, name, shared);
+        if (queues.containsKey(durableName(c, name, !shared))) {
+            // One name space for both kinds, per client id (Session javadoc): a JMSException, not a takeover.
+            throw new BrokerException(ErrorCode.INVALID_SUBSCRIPTION, "a" + (shared ? "n unshared" : " shared")
+                    + " durable subscription named '" + name + "' exists for this client id");
+        }
         MessageQueue q = queues.get(qname);
         if (q != null) {
             QueueDefinition d = q.definition();
@@ -259,8 +264,13 @@ final class Destinations {
         return createDurable(d);
     }
 
-    private static String durableName(ServerConnection c, String name) {
-        return Broker.SUBSCRIPTION_PREFIX + "durable:" + nullToEmpty(c.clientId) + ":" + name;
+    private static String durableName(ServerConnection c, String name, boolean shared) {
+        return durablePrefix(c.clientId, shared) + name;
+    }
+
+    /** The names of the durable subscriptions of client id {@code clientId} (null: none) begin so. */
+    static String durablePrefix(String clientId, boolean shared) {
+        return Broker.SUBSCRIPTION_PREFIX + (shared ? "shared-durable:" : "durable:") + nullToEmpty(clientId) + ":";
     }
 
     private static String nullToEmpty(String s) {
@@ -268,7 +278,10 @@ final class Destinations {
     }
 
     synchronized void unsubscribe(ServerConnection c, String name) {
-        MessageQueue q = queues.get(durableName(c, name));
+        MessageQueue q = queues.get(durableName(c, name, false));
+        if (q == null) {
+            q = queues.get(durableName(c, name, true));
+        }
         if (q == null) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "no durable subscription named '" + name + "'");
         }

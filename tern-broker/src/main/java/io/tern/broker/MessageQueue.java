@@ -77,10 +77,19 @@ final class MessageQueue {
 
     /** For a subscription: whether a message published to its topic belongs in it. */
     boolean acceptsPublished(io.tern.protocol.WireMessage m, Object origin) {
-        if (definition.noLocal() && origin != null && origin == owner) {
+        if (definition.noLocal() && origin != null && (origin == owner || publishedByOwnClient(origin))) {
             return false;
         }
         return subscriptionFilter == null || subscriptionFilter.matches(m, 0);
+    }
+
+    /**
+     * A durable subscription with noLocal takes nothing published by a connection of its own client
+     * id (Session javadoc): such a publication is never added, rather than kept and skipped.
+     */
+    private boolean publishedByOwnClient(Object origin) {
+        return definition.kind() == QueueDefinition.Kind.DURABLE_SUBSCRIPTION && origin instanceof ServerConnection c
+                && c.clientId != null && name().startsWith(Destinations.durablePrefix(c.clientId, false));
     }
 
     boolean isDeleted() {

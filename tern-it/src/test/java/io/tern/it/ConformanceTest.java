@@ -287,6 +287,48 @@ class ConformanceTest {
     }
 
     @Test
+    void sharedAndUnsharedDurableSubscriptionsOfOneNameAndClientIdExclude() throws Exception {
+        try (Connection c = tern.factory().createConnection()) {
+            c.setClientID("conformance-kinds");
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            jakarta.jms.Topic t = s.createTopic("kinds");
+            s.createDurableConsumer(t, "unshared").close();
+            assertThatThrownBy(() -> s.createSharedDurableConsumer(t, "unshared")).isInstanceOf(JMSException.class)
+                    .hasMessageContaining("unshared durable subscription named 'unshared' exists");
+            s.createSharedDurableConsumer(t, "shared").close();
+            assertThatThrownBy(() -> s.createDurableConsumer(t, "shared")).isInstanceOf(JMSException.class)
+                    .hasMessageContaining("shared durable subscription named 'shared' exists");
+            s.unsubscribe("unshared");
+            s.unsubscribe("shared");
+            s.createSharedDurableConsumer(t, "unshared").close(); // the name is free again
+            s.unsubscribe("unshared");
+        }
+    }
+
+    @Test
+    void aDurableNoLocalSubscriptionNeverStoresWhatItsClientIdPublishes() throws Exception {
+        try (Connection own = tern.factory().createConnection(); Connection other = tern.factory().createConnection()) {
+            own.setClientID("conformance-nolocal");
+            Session s = own.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            jakarta.jms.Topic t = s.createTopic("nolocal");
+            s.createDurableConsumer(t, "sub", null, true).close();
+            s.createProducer(t).send(s.createTextMessage("own"));
+            Session o = other.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            o.createProducer(t).send(o.createTextMessage("other"));
+        }
+        try (Connection again = tern.factory().createConnection()) {
+            again.setClientID("conformance-nolocal"); // the same client id, a new connection
+            again.start();
+            Session s = again.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer sub = s.createDurableConsumer(s.createTopic("nolocal"), "sub", null, true);
+            assertThat(((TextMessage) sub.receive(5_000)).getText()).isEqualTo("other");
+            assertThat(sub.receive(300)).as("the own publication was never added").isNull();
+            sub.close();
+            s.unsubscribe("sub");
+        }
+    }
+
+    @Test
     void aDurableSubscriptionNeedsATopicThatIsNotTemporary() throws Exception {
         try (Connection c = tern.factory().createConnection()) {
             c.setClientID("conformance-durable");
