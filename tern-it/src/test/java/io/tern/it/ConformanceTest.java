@@ -351,6 +351,19 @@ class ConformanceTest {
         assertThat(closeFromListener.get(10, TimeUnit.SECONDS)).isInstanceOf(IllegalStateRuntimeException.class);
         ctx.close(); // the refused close left the context whole: this one closes its connection
         await().atMost(java.time.Duration.ofSeconds(10)).until(() -> tern.broker().connectionCount() == 0);
+
+        JMSContext first = tern.factory().createContext();
+        JMSContext second = first.createContext(JMSContext.AUTO_ACKNOWLEDGE); // shares the connection
+        first.createProducer();
+        first.close();
+        List<ThrowingCall> onClosed = List.of(first::createProducer, first::getClientID, first::getMetaData, first::start,
+                first::stop, first::getSessionMode, first::getAutoStart, first::acknowledge, first::getExceptionListener);
+        for (ThrowingCall call : onClosed) {
+            assertThatThrownBy(call::run).as("a closed context, though its connection serves another")
+                    .isInstanceOf(IllegalStateRuntimeException.class);
+        }
+        assertThat(second.getMetaData()).isNotNull();
+        second.close();
     }
 
     private static Throwable thrownBy(ThrowingRunnable r) {

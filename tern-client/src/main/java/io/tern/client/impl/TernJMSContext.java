@@ -68,10 +68,15 @@ public final class TernJMSContext implements JMSContext {
         }
     }
 
-    private synchronized TernSession session() {
+    /** Every method but close on a closed context throws (JMSContext javadoc), even while its connection serves others. */
+    private synchronized void checkOpen() {
         if (closed) {
             throw new IllegalStateRuntimeException("the context is closed");
         }
+    }
+
+    private synchronized TernSession session() {
+        checkOpen();
         if (session == null) {
             session = unchecked(() -> connection.newSession(sessionMode));
         }
@@ -79,6 +84,7 @@ public final class TernJMSContext implements JMSContext {
     }
 
     private synchronized TernMessageProducer producer() {
+        checkOpen();
         if (producer == null) {
             producer = (TernMessageProducer) unchecked(() -> session().createProducer(null));
         }
@@ -99,11 +105,7 @@ public final class TernJMSContext implements JMSContext {
     @Override
     public JMSContext createContext(int mode) {
         checkMode(mode);
-        synchronized (this) {
-            if (closed) {
-                throw new IllegalStateRuntimeException("the context is closed");
-            }
-        }
+        checkOpen();
         users.incrementAndGet();
         return new TernJMSContext(connection, users, mode);
     }
@@ -115,11 +117,13 @@ public final class TernJMSContext implements JMSContext {
 
     @Override
     public String getClientID() {
+        checkOpen();
         return unchecked(connection::getClientID);
     }
 
     @Override
     public void setClientID(String clientID) {
+        checkOpen();
         unchecked(() -> {
             connection.setClientID(clientID);
             return null;
@@ -128,16 +132,19 @@ public final class TernJMSContext implements JMSContext {
 
     @Override
     public ConnectionMetaData getMetaData() {
+        checkOpen();
         return unchecked(connection::getMetaData);
     }
 
     @Override
     public ExceptionListener getExceptionListener() {
+        checkOpen();
         return unchecked(connection::getExceptionListener);
     }
 
     @Override
     public void setExceptionListener(ExceptionListener listener) {
+        checkOpen();
         unchecked(() -> {
             connection.setExceptionListener(listener);
             return null;
@@ -146,6 +153,7 @@ public final class TernJMSContext implements JMSContext {
 
     @Override
     public void start() {
+        checkOpen();
         unchecked(() -> {
             connection.start();
             return null;
@@ -154,6 +162,7 @@ public final class TernJMSContext implements JMSContext {
 
     @Override
     public void stop() {
+        checkOpen();
         unchecked(() -> {
             connection.stop();
             return null;
@@ -162,11 +171,13 @@ public final class TernJMSContext implements JMSContext {
 
     @Override
     public void setAutoStart(boolean autoStart) {
+        checkOpen();
         this.autoStart = autoStart;
     }
 
     @Override
     public boolean getAutoStart() {
+        checkOpen();
         return autoStart;
     }
 
@@ -209,7 +220,7 @@ public final class TernJMSContext implements JMSContext {
     @Override public TextMessage createTextMessage() { return unchecked(() -> session().createTextMessage()); }
     @Override public TextMessage createTextMessage(String t) { return unchecked(() -> session().createTextMessage(t)); }
     @Override public boolean getTransacted() { return unchecked(() -> session().getTransacted()); }
-    @Override public int getSessionMode() { return sessionMode; }
+    @Override public int getSessionMode() { checkOpen(); return sessionMode; }
 
     @Override
     public void commit() {
@@ -261,6 +272,7 @@ public final class TernJMSContext implements JMSContext {
 
     @Override
     public void acknowledge() {
+        checkOpen();
         unchecked(() -> {
             if (sessionMode == CLIENT_ACKNOWLEDGE) {
                 session().acknowledgeAll();
