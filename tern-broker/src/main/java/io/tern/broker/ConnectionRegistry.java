@@ -103,9 +103,10 @@ final class ConnectionRegistry {
     /**
      * The connection {@code c} says hello with a connection key. If an older connection of the same
      * client is still open here (the client lost it, this node has not noticed yet), that one hands
-     * its deliveries over (kept for the sessions, as after a takeover) and closes; completes then.
+     * its deliveries over (kept for the sessions, as after a takeover) and closes; completes then,
+     * with true if an older connection handed over.
      */
-    CompletableFuture<Void> claimConnectionKey(String key, ServerConnection c) {
+    CompletableFuture<Boolean> claimConnectionKey(String key, ServerConnection c) {
         ServerConnection old = connectionKeys.put(key, c);
         synchronized (issuedKeys) {
             issuedKeys.add(key);
@@ -115,10 +116,10 @@ final class ConnectionRegistry {
             store.commitLazily(new StoreBatch().add(new StoreBatch.ClientConnected(key)));
         }
         if (old == null || old == c) {
-            return CompletableFuture.completedFuture(null);
+            return CompletableFuture.completedFuture(false);
         }
         LOG.info("Client connection {} came back as connection {}: connection {} hands its deliveries over", key, c.id, old.id);
-        return old.handOver();
+        return old.handOver().thenApply(v -> true);
     }
 
     /** Closes every connection, links too; completes when each has rolled back and returned its deliveries. */

@@ -47,6 +47,11 @@ public final class ServerConnection {
     volatile String failedOverFrom;
     /** This connection's client came from a node this node had taken over: what its sessions list as acknowledged and this node does not keep was acknowledged there. */
     private volatile boolean recoversAsOwner;
+    /**
+     * An older connection of this client was still open here and handed its deliveries over: what its
+     * sessions list as acknowledged and this node does not keep for them was acknowledged here.
+     */
+    private volatile boolean handedOverHere;
     /** Completes when the connection is closed and everything it held went back. */
     final CompletableFuture<Void> gone = new CompletableFuture<>();
     private volatile boolean closed;
@@ -212,7 +217,7 @@ public final class ServerConnection {
             } else if (request instanceof Request.RecoverSession r) {
                 ServerSession s = session(r.sessionId());
                 broker.holds().recover(s, r.messages(), consumers::get,
-                        broker.tracksDeliveries() && recoversAsOwner).whenComplete((ids, failure) -> {
+                        (broker.tracksDeliveries() && recoversAsOwner) || handedOverHere).whenComplete((ids, failure) -> {
                     if (failure == null) {
                         reply(frame, new Response.Recovered(ids));
                     } else {
@@ -284,10 +289,11 @@ public final class ServerConnection {
             return;
         }
         connectionKey = key;
-        broker.connections().claimConnectionKey(key, this).whenComplete((ok, failure) -> {
+        broker.connections().claimConnectionKey(key, this).whenComplete((handedOver, failure) -> {
             if (failure != null) {
                 LOG.warn("Connection {}: the older connection of the same client did not hand over: {}", id, failure.toString());
             }
+            handedOverHere = failure == null && handedOver;
             reply(frame, welcome);
         });
     }

@@ -29,6 +29,8 @@ import java.util.function.Supplier;
 final class AdmissionDesk {
     private static final Logger LOG = LoggerFactory.getLogger(AdmissionDesk.class);
     private static final long FORMER_CLIENT_TTL_NS = 60_000_000_000L;
+    /** A client sent back to its live node and seen here again within this time could not reach it. */
+    private static final long SENT_BACK_TTL_NS = 60_000_000_000L;
 
     private final Object viewLock;
     private final Supplier<ClusterTopology> view;
@@ -61,6 +63,15 @@ final class AdmissionDesk {
      */
     private record FormerClient(String nodeId, long sinceNs) {
     }
+
+    /** Connection keys of clients sent back to their node, which was still in the view, and when (the latest 10,000). */
+    private final Map<String, Long> sentBack = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<String, Long>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+                    return size() > 10_000;
+                }
+            });
 
     private record Admission(String from, String key, CompletableFuture<Broker.Admission> answer, long deadlineNs) {
     }
@@ -158,11 +169,24 @@ final class AdmissionDesk {
             formerClients.remove(a.key()); // it comes back from elsewhere, or too late: judged as any other
         }
         if (live.containsKey(a.from())) {
-            if (clock.getAsLong() - a.deadlineNs() < 0) {
+            long now = clock.getAsLong();
+            if (now - a.deadlineNs() < 0) {
                 return false;
             }
-            LOG.warn("A client of {} came here, but that node is still in the view after {} ms: serving the client "
-                    + "here without recovering its deliveries", live.get(a.from()).name(), admissionWaitMs);
+            NodeInfo node = live.get(a.from());
+            Long sentBackNs = a.key() == null ? null : sentBack.get(a.key());
+            if (!node.clientUris().isEmpty() && a.key() != null && (sentBackNs == null || now - sentBackNs > SENT_BACK_TTL_NS)) {
+                // The node was only stalled (a pause shorter than failure detection): it still has what the client
+                // holds, and the client's connection there (left open) hands it over when the client comes back.
+                sentBack.put(a.key(), now);
+                LOG.info("A client of {} came here, but that node is still in the view after {} ms: sent back to it",
+                        node.name(), admissionWaitMs);
+                a.answer().complete(Broker.Admission.redirect(node.clientUris().get(0)));
+                return true;
+            }
+            LOG.warn("A client of {} came here, but that node is still in the view after {} ms{}: serving the client "
+                    + "here without recovering its deliveries", node.name(), admissionWaitMs,
+                    sentBackNs == null ? "" : " and the client, sent back to it, came again");
             a.answer().complete(Broker.Admission.WITHOUT_RECOVERY);
             return true;
         }

@@ -264,6 +264,25 @@ class HighAvailabilitySystemTest {
         assertThat(paused.isAlive()).isTrue();
     }
 
+    /**
+     * A stall longer than the clients' patience (three heartbeats of 500 ms) and shorter than the
+     * cluster's failure detection (4 s): the clients leave, the failover node finds the node still
+     * in the view and sends them back, and the node, which kept their connections open, hands over
+     * what they hold. Nothing lost, nothing repeated, and no acknowledgement in doubt.
+     */
+    @Test
+    void aStallShorterThanFailureDetectionButLongerThanTheClientsPatienceLosesDoubtsAndRepeatsNothing() throws Exception {
+        run(3, List.of("--fd-timeout", "4000ms"), node -> {
+            node.pause(true);
+            Thread.sleep(3000); // the stall itself is the fault under test, not a wait for a condition
+            node.pause(false);
+        });
+        assertThat(Files.readString(nodes.get(0).log())).as("a stall, not a death: nobody took the node over")
+                .doesNotContain("was taken over while it was gone");
+        assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED)).as("the clients left and came back")
+                .isNotEmpty();
+    }
+
     /** The process of the member {@code nodeId} of the cluster list. */
     private ServerProcess processOf(String nodeId) {
         String uri = cf.clusterTopology().members().stream().filter(m -> m.nodeId().equals(nodeId)).findFirst()

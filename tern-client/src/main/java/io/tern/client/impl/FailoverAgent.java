@@ -350,15 +350,16 @@ final class FailoverAgent {
      * Connects to {@code server} (waiting up to {@code helloTimeoutMs} for its welcome) and recreates
      * everything this connection had. Then requests flow again, the parked ones first.
      */
-    private boolean resume(ClientUrl.HostPort server, LinkStates.Link lost, boolean planned, List<String> tried,
+    private boolean resume(ClientUrl.HostPort first, LinkStates.Link lost, boolean planned, List<String> tried,
                            long helloTimeoutMs) {
         LinkStates.Link l;
         try {
-            l = open(server, planned ? null : lost.nodeId(), helloTimeoutMs);
+            l = open(first, planned ? null : lost.nodeId(), helloTimeoutMs);
         } catch (JMSException e) {
-            tried.add(server + ": " + e.getMessage());
+            tried.add(first + ": " + e.getMessage());
             return false;
         }
+        ClientUrl.HostPort server = l.server(); // where the redirects, if any, led
         Set<Integer> recoveredTransactions;
         try {
             recoveredTransactions = new SessionRebuilder(connection, config.callTimeoutMs()).rebuild(l, planned ? null : lost);
@@ -373,6 +374,10 @@ final class FailoverAgent {
         if (parked == null) {
             l.transport().close(); // closed meanwhile
             return true;
+        }
+        if (!planned) {
+            // A link lost to silence stayed open (Transport.suspended): the connection has moved on now.
+            lost.transport().close();
         }
         List<String> doubt = connection.router().takeInDoubt();
         if (server.equals(lost.server())) {

@@ -72,6 +72,8 @@ public final class Transport implements AutoCloseable {
     private final AtomicLong correlation = new AtomicLong(RequestFrame.ONE_WAY);
     private final String remote;
     private volatile Throwable closeCause;
+    /** The listener was told this link is lost (on a close, or when the server went silent). */
+    private volatile boolean reportedClosed;
     /** The last error the server reported without a request to answer; the likely cause of a close. */
     private volatile JMSException lastServerError;
 
@@ -271,18 +273,43 @@ public final class Transport implements AutoCloseable {
         }
     }
 
+    /**
+     * The server stopped answering heartbeats: this link is lost to the connection (requests in flight
+     * fail as on a close, nothing more is written), but the socket stays open. A server that was only
+     * stalled finds the connection still there when it resumes, so that it keeps what the client holds
+     * until the client comes back on a new connection and claims it; the connection closes this
+     * transport once it has moved on.
+     */
+    private void suspended(Throwable cause) {
+        if (closeCause != null) {
+            return;
+        }
+        closeCause = cause;
+        reportedClosed = true;
+        failPending(cause);
+        listener.onClosed(cause);
+    }
+
     private void closed(Throwable cause) {
         if (closeCause == null) {
             closeCause = lastServerError != null ? lastServerError : cause;
         }
+        if (reportedClosed) {
+            return; // suspended before: the connection knows
+        }
+        reportedClosed = true;
         Throwable c = closeCause;
+        failPending(c);
+        listener.onClosed(c);
+    }
+
+    private void failPending(Throwable c) {
         for (Long id : List.copyOf(pending.keySet())) {
             Pending p = pending.remove(id);
             if (p != null) {
                 p.future().completeExceptionally(c);
             }
         }
-        listener.onClosed(c);
     }
 
     private static final class Handler extends SimpleChannelInboundHandler<Frame> {
@@ -303,9 +330,10 @@ public final class Transport implements AutoCloseable {
             if (evt instanceof IdleStateEvent idle) {
                 if (idle.state() == IdleState.WRITER_IDLE) {
                     self[0].request(new Request.Ping());
-                } else if (idle.state() == IdleState.READER_IDLE) {
+                } else if (idle.state() == IdleState.READER_IDLE && self[0] != null) {
                     failure = new java.io.IOException("the server stopped answering heartbeats");
-                    ctx.close();
+                    self[0].suspended(new LinkLostException("connection to tern://" + self[0].remote + " failed: "
+                            + failure.getMessage(), failure));
                 }
             }
         }
