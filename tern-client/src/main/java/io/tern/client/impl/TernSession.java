@@ -37,7 +37,6 @@ import jakarta.jms.Topic;
 import jakarta.jms.TopicPublisher;
 import jakarta.jms.TopicSession;
 import jakarta.jms.TopicSubscriber;
-import jakarta.jms.TransactionRolledBackException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,8 +46,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * A session: one thread of control. Message listeners and completion listeners run on the session's
@@ -65,14 +62,12 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     private final List<TernMessageProducer> producers = new CopyOnWriteArrayList<>();
     private final AckLedger ledger = new AckLedger(RECENT_ACKS, DUPS_OK_BATCH);
     private final SessionTransaction tx = new SessionTransaction();
+    private final SessionAcks acks;
     private static final int RECENT_ACKS = 1024;
-    private volatile ExecutorService thread;
-    private volatile Thread sessionThread;
+    private final SessionThreads threads;
     private final AsyncSends asyncSends = new AsyncSends();
     /** "queue" for a QueueSession, "topic" for a TopicSession, null for a Session of both domains. */
     private volatile String domain;
-    private volatile ExecutorService completions;
-    private volatile Thread completionThread;
     private volatile MessageListener distinguishedListener;
     private volatile boolean closed;
 
@@ -80,6 +75,8 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         this.connection = connection;
         this.id = id;
         this.mode = mode;
+        this.threads = new SessionThreads(id);
+        this.acks = new SessionAcks(id, mode, connection, ledger);
     }
 
     int id() {
@@ -104,59 +101,25 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     }
 
     boolean isSessionThread() {
-        return Thread.currentThread() == sessionThread;
-    }
-
-    /** The session's own thread, started on first use, for listeners and completion callbacks. */
-    ExecutorService thread() {
-        ExecutorService t = thread;
-        if (t == null) {
-            synchronized (this) {
-                t = thread;
-                if (t == null) {
-                    t = Executors.newSingleThreadExecutor(r -> {
-                        Thread th = new Thread(r, "tern-session-" + id);
-                        th.setDaemon(true);
-                        sessionThread = th;
-                        return th;
-                    });
-                    thread = t;
-                }
-            }
-        }
-        return t;
+        return threads.isListenerThread();
     }
 
     boolean isCompletionThread() {
-        return Thread.currentThread() == completionThread;
+        return threads.isCompletionThread();
+    }
+
+    /** The thread of the session's message listeners (its thread of control). */
+    ExecutorService thread() {
+        return threads.listeners();
+    }
+
+    /** The thread of the session's completion listeners. */
+    ExecutorService completions() {
+        return threads.completions();
     }
 
     AsyncSends asyncSends() {
         return asyncSends;
-    }
-
-    /**
-     * The thread of the session's completion listeners, started on first use: apart from the
-     * listeners' thread, so that a message listener may send asynchronously and a completion
-     * listener may stop the connection (a message listener may not).
-     */
-    ExecutorService completions() {
-        ExecutorService c = completions;
-        if (c == null) {
-            synchronized (this) {
-                c = completions;
-                if (c == null) {
-                    c = Executors.newSingleThreadExecutor(r -> {
-                        Thread th = new Thread(r, "tern-completion-" + id);
-                        th.setDaemon(true);
-                        completionThread = th;
-                        return th;
-                    });
-                    completions = c;
-                }
-            }
-        }
-        return c;
     }
 
     /** A callback of this session may not commit, roll back or close it (specification 7.3.8). */
@@ -168,16 +131,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
 
     /** Waits until a listener that is running returns (used by Connection.stop). */
     void awaitListenerIdle() {
-        ExecutorService t = thread;
-        if (t == null || isSessionThread()) {
-            return;
-        }
-        try {
-            Future<?> f = t.submit(() -> { });
-            f.get();
-        } catch (Exception e) {
-            LOG.debug("Session {} thread ended while waiting: {}", id, e.toString());
-        }
+        threads.awaitListenerIdle();
     }
 
     void checkOpen() throws JMSException {
@@ -197,39 +151,16 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         return consumers;
     }
 
-    /**
-     * The application now holds this delivery (or it expired in the buffer, which is acknowledged
-     * at once); acknowledge it as the session mode says.
-     */
+    /** The application now holds this delivery (or it expired in the buffer): acknowledged as the mode says. */
     void delivered(TernMessageConsumer consumer, Delivery d, boolean expired) {
-        Delivery.Tag tag = ledger.current(d.tag());
-        String messageId = d.deliver().message().messageId();
-        if (expired && mode != SESSION_TRANSACTED) {
-            ledger.autoAcked(tag, consumer.id(), messageId);
-            connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
-            return;
+        if (mode == SESSION_TRANSACTED) {
+            transactionWork(ledger.current(d.tag()).gen());
         }
-        switch (mode) {
-            case AUTO_ACKNOWLEDGE -> {
-                ledger.autoAcked(tag, consumer.id(), messageId);
-                connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
-            }
-            case DUPS_OK_ACKNOWLEDGE -> sendAcks(ledger.dupsOk(tag, consumer.id(), messageId));
-            case CLIENT_ACKNOWLEDGE -> ledger.held(tag, consumer.id(), messageId);
-            default -> {
-                transactionWork(tag.gen());
-                ledger.held(tag, consumer.id(), messageId);
-                connection.sendOn(tag.gen(), new Request.Ack(id, new long[] {tag.id()}));
-            }
-        }
+        acks.delivered(consumer.id(), d, expired);
     }
 
     private void flushDupsOk() {
-        sendAcks(ledger.takeDupsOk());
-    }
-
-    private void sendAcks(List<Delivery.Tag> tags) {
-        AckLedger.byGen(tags).forEach((gen, ids) -> connection.sendOn(gen, new Request.Ack(id, ids)));
+        acks.flushDupsOk();
     }
 
     /** True if the application holds unacknowledged deliveries that came on the link of {@code gen}. */
@@ -253,79 +184,14 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         }
     }
 
-    /**
-     * Acknowledges everything the application received in this session (CLIENT_ACKNOWLEDGE), each
-     * to the server it came from. If a link breaks with acknowledgements on it, this waits for the
-     * failover: the node that took that server over stores what the session lists as acknowledged
-     * (or, for a delivery it recovered as held, takes the acknowledgement on the new link). Only what
-     * no node could store is reported, with a JMSException (code ACKNOWLEDGEMENT_LOST) after the rest
-     * is acknowledged: those messages come again, marked redelivered (without replication, from their
-     * server when it is back).
-     */
+    /** {@code Message.acknowledge()} in a CLIENT_ACKNOWLEDGE session (see {@link SessionAcks}). */
     void acknowledgeAll() throws JMSException {
         if (closed) {
             throw new IllegalStateException("the session of this message is closed");
         }
-        if (mode != CLIENT_ACKNOWLEDGE) {
-            return;
+        if (mode == CLIENT_ACKNOWLEDGE) {
+            acks.acknowledgeAll();
         }
-        List<Delivery.Tag> tags = ledger.startAcknowledging();
-        List<Delivery.Tag> unanswered = new ArrayList<>();
-        try {
-            for (Map.Entry<Long, long[]> e : AckLedger.byGen(tags).entrySet()) {
-                if (!ackOrMove(e.getKey(), e.getValue())) {
-                    tags.stream().filter(t -> t.gen() == e.getKey()).forEach(unanswered::add);
-                }
-            }
-            int lost = unanswered.isEmpty() ? 0 : acknowledgeAfterFailover(unanswered);
-            if (lost > 0) {
-                throw new JMSException(lost + " of the " + tags.size() + " messages acknowledged came from a server this "
-                        + "connection failed away from, and no node could store their acknowledgement, so they will be "
-                        + "delivered again, by the node that takes that server's messages over or by that server when it "
-                        + "is back", "ACKNOWLEDGEMENT_LOST");
-            }
-        } finally {
-            ledger.acknowledged(tags);
-            connection.retireIfDone();
-        }
-    }
-
-    /**
-     * Acknowledges {@code ids} on the link of {@code gen}; false if that link broke first, or its
-     * node refused because it was taken over and discards what it holds (NOT_IN_QUORUM: it closes
-     * its connections next, and the failover settles these acknowledgements).
-     */
-    private boolean ackOrMove(long gen, long[] ids) throws JMSException {
-        try {
-            return connection.callOn(gen, new Request.Ack(id, ids)) != null;
-        } catch (JMSException e) {
-            if (io.tern.protocol.ErrorCode.NOT_IN_QUORUM.name().equals(e.getErrorCode())) {
-                return false;
-            }
-            throw e;
-        }
-    }
-
-    /**
-     * Acknowledgements whose link broke before the answer: after the failover, each is done if the
-     * node that took over stored it, or is sent again on the new link if that node recovered the
-     * delivery as held. Returns how many are lost.
-     */
-    private int acknowledgeAfterFailover(List<Delivery.Tag> unanswered) throws JMSException {
-        long brokenGen = unanswered.get(0).gen();
-        connection.awaitLinkAfter(brokenGen);
-        AckLedger.Settlement settled = ledger.settleAfterFailover(unanswered);
-        int lost = settled.lost();
-        for (Map.Entry<Long, long[]> e : AckLedger.byGen(settled.again()).entrySet()) {
-            if (!ackOrMove(e.getKey(), e.getValue())) {
-                lost += e.getValue().length;
-            }
-        }
-        if (unanswered.size() > lost) {
-            LOG.info("Session {}: {} acknowledgement(s) in flight when link {} broke were stored by the node it failed over to",
-                    id, unanswered.size() - lost, brokenGen);
-        }
-        return lost;
     }
 
     /** Ids of the deliveries of {@code consumer} that the application holds, from the link of {@code gen}. */
@@ -400,59 +266,11 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         }
         rejectFromOwnCallback("commit");
         asyncSends.await(null, connection.config().callTimeoutMs());
-        long gen = tx.gen();
-        if (gen != 0 && gen != connection.generation()) {
-            // The transaction's link broke: a failover under way may carry the transaction on (then it
-            // moves the transaction to the new link). Its outcome decides, not the moment of the commit.
-            connection.awaitLinkAfter(gen);
-            gen = tx.gen();
-        }
         try {
-            if (gen == 0) {
-                connection.call(new Request.Commit(id));
-            } else if (gen != connection.generation() || commitOn(gen) == null) {
-                throw new TransactionRolledBackException("the connection moved to another server during this "
-                        + "transaction, and the server it began on dropped its work: it was rolled back");
-            }
-        } catch (TransactionRolledBackException e) {
-            rollbackAfterFailedCommit();
-            throw e;
-        } catch (JMSException e) {
-            if (!io.tern.protocol.ErrorCode.NOT_IN_QUORUM.name().equals(e.getErrorCode())) {
-                throw e;
-            }
-            // The node was taken over while the transaction ran there and discards it: nothing of it is applied.
-            rollbackAfterFailedCommit();
-            TransactionRolledBackException rolledBack = new TransactionRolledBackException("the server of this "
-                    + "transaction was taken over and discarded its work: it was rolled back (" + e.getMessage() + ")");
-            rolledBack.setLinkedException(e);
-            throw rolledBack;
+            tx.commit(id, connection, this::rollbackAfterFailedCommit);
         } finally {
             ledger.forgetSeen();
             transactionEnded();
-        }
-    }
-
-    /**
-     * Commits on the link of {@code gen}. If that link breaks before the answer, waits for the
-     * failover: its session recovery finishes the commit on the new server if it can tell what the
-     * old one did (see {@link SessionRecovery}), else the outcome is unknown.
-     */
-    private Response commitOn(long gen) throws JMSException {
-        tx.committing(gen);
-        try {
-            return connection.callOn(gen, new Request.Commit(id));
-        } catch (JMSException e) {
-            if (!"OUTCOME_UNKNOWN".equals(e.getErrorCode())) {
-                throw e;
-            }
-            connection.awaitLinkAfter(gen);
-            if (tx.takeFinished(gen)) {
-                return Response.OK;
-            }
-            throw e;
-        } finally {
-            tx.committing(0);
         }
     }
 
@@ -515,7 +333,6 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         return mode == SESSION_TRANSACTED ? new Request.Rollback(id, seenIds) : new Request.Recover(id, seenIds);
     }
 
-    /** Blocks until every asynchronous send of the connection has been answered. */
     // ---- close ------------------------------------------------------------------------------------
 
     @Override
@@ -552,11 +369,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
             consumers.clear();
             connection.unregister(this);
             connection.retireIfDone();
-            for (ExecutorService t : new ExecutorService[] {thread, completions}) {
-                if (t != null) {
-                    t.shutdown();
-                }
-            }
+            threads.shutdown();
         }
     }
 
