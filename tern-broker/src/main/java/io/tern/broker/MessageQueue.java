@@ -193,9 +193,10 @@ final class MessageQueue {
 
     /**
      * Gives ready messages to consumers with credit, round robin, then flushes their connections.
-     * This node's own consumers come first; consumers of cluster links (other nodes pulling for
-     * theirs) get what is left, and never a message that moved here already while this node has a
-     * consumer of its own (so no message goes back and forth between nodes).
+     * Consumers of cluster links (other nodes pulling for theirs, only while those are hungry) take
+     * their turn with this node's own, so that consumers of equal speed on different nodes get equal
+     * shares; but never a message that moved here already while this node has a consumer of its own
+     * (so no message goes back and forth between nodes).
      */
     void dispatch() {
         if (readyCount == 0 || consumers.isEmpty() || broker.deliveriesHeld()) {
@@ -207,23 +208,22 @@ final class MessageQueue {
         for (ServerConsumer c : consumers) {
             anyLocal |= !c.remote;
         }
-        dispatchTo(out, false, anyLocal);
-        dispatchTo(out, true, anyLocal);
+        dispatchTo(out, anyLocal);
         write(out);
         updateDemand();
     }
 
-    private void dispatchTo(List<Outgoing> out, boolean remote, boolean anyLocal) {
+    private void dispatchTo(List<Outgoing> out, boolean anyLocal) {
         boolean progressed = true;
         while (progressed && readyCount > 0) {
             progressed = false;
             int n = consumers.size();
             for (int i = 0; i < n && readyCount > 0; i++) {
                 ServerConsumer c = consumers.get((nextConsumer + i) % n);
-                if (c.remote != remote || c.credit <= 0 || c.stopped) {
+                if (c.credit <= 0 || c.stopped) {
                     continue;
                 }
-                QueueEntry entry = nextFor(c, remote && anyLocal);
+                QueueEntry entry = nextFor(c, c.remote && anyLocal);
                 if (entry != null) {
                     removeReady(entry);
                     inFlightCount++;
