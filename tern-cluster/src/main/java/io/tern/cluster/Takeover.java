@@ -259,7 +259,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             switch (type) {
                 case 'O' -> {
                     String taken = in.readUTF();
-                    record(taken, new TakeoverRecords.Record(in.readLong(), from));
+                    long epoch = in.readLong();
+                    if (epoch <= knownDiscarded.getOrDefault(taken, -1L)) {
+                        // Late: that node discarded for this takeover already, and its record was forgotten here.
+                        // Recorded again, it would refuse that node's replication for good.
+                        LOG.info("Ignoring the takeover of {} at epoch {} by {}: it discarded for it already", taken, epoch, from);
+                        break;
+                    }
+                    record(taken, new TakeoverRecords.Record(epoch, from));
                     // The taker stored what it took (and replicates it as its own): a copy here is not needed.
                     store.replicas().drop(taken);
                 }

@@ -254,11 +254,38 @@ class RepeatedFaultsSystemTest {
     }
 
     /** Waits until messages flow again: 100 more sent and 100 more received (or an error). */
-    private void awaitProgress() {
+    private void awaitProgress() throws Exception {
         int s = sent.get();
         int r = received();
-        await().atMost(Duration.ofSeconds(120)).until(() -> (sent.get() >= s + 100 && received() >= r + 100)
-                || !errors.isEmpty());
+        try {
+            await().atMost(Duration.ofSeconds(120)).until(() -> (sent.get() >= s + 100 && received() >= r + 100)
+                    || !errors.isEmpty());
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            dumpThreads();
+            throw e;
+        }
+    }
+
+    /** No progress: the stacks of every thread, of this JVM and of each node, go beside the node logs. */
+    private void dumpThreads() throws Exception {
+        StringBuilder b = new StringBuilder();
+        Thread.getAllStackTraces().forEach((t, stack) -> {
+            b.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+            for (StackTraceElement e : stack) {
+                b.append("    at ").append(e).append('\n');
+            }
+            b.append('\n');
+        });
+        java.nio.file.Files.writeString(dir.resolve("threads-test.txt"), b);
+        for (ServerProcess n : nodes) {
+            if (n.isAlive()) {
+                Process jcmd = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                        Long.toString(n.pid()), "Thread.print").redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("threads-" + n.port() + ".txt").toFile()).start();
+                jcmd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+        }
+        LOG.error("No progress for 120 s: thread dumps of the test and of every node are in {}", dir);
     }
 
     private void inject(Fault fault, ServerProcess node, Random random) throws Exception {
