@@ -168,6 +168,19 @@ final class AdmissionDesk {
         if (former != null) {
             formerClients.remove(a.key()); // it comes back from elsewhere, or too late: judged as any other
         }
+        if (live.containsKey(a.from()) && (pending.contains(a.from()) || records.get(a.from()) != null)) {
+            // In the view again, but a new start of it (restarted before it was found gone) or not yet discarded: its
+            // clients of before belong to its taker, not to it.
+            if (pending.contains(a.from())) {
+                return false; // this node takes its previous self over now: the client recovers once it is done
+            }
+            String taker = records.get(a.from()).taker();
+            NodeInfo t = live.get(taker);
+            a.answer().complete(selfId.equals(taker) ? Broker.Admission.AS_OWNER
+                    : t == null || t.clientUris().isEmpty() ? Broker.Admission.WITHOUT_RECOVERY
+                    : Broker.Admission.redirect(t.clientUris().get(0)));
+            return true;
+        }
         if (live.containsKey(a.from())) {
             long now = clock.getAsLong();
             if (now - a.deadlineNs() < 0) {

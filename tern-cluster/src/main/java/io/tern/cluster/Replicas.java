@@ -103,6 +103,12 @@ public final class Replicas {
             discarded.accept(from, b.discardedEpoch());
         }
         if (message instanceof ReplicationMessage.Retired d) {
+            if (takenOver.test(from)) {
+                // A node restarted before it was found gone retires its previous replicas while this node takes
+                // its previous self over from this very replica: it stays until the takeover has used it.
+                LOG.info("Replica of {} kept although that node retired it: a takeover of it is under way or recorded here", from);
+                return;
+            }
             Replica r = replicas.get(from);
             // Only a replica of that start of the primary: one of its previous start may be under takeover.
             if (r != null && (r.incarnation().isEmpty() || r.incarnation().equals(d.incarnation()))) {
