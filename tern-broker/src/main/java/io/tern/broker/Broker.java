@@ -292,6 +292,9 @@ public final class Broker implements AutoCloseable {
                 done.completeExceptionally(storeFailure(failure));
                 return;
             }
+            if (moved) {
+                placements.forEach(p -> p.queue().movedIn.incrementAndGet());
+            }
             apply(placements, acks, done);
         });
         return done;
@@ -605,6 +608,11 @@ public final class Broker implements AutoCloseable {
     /** Node {@code nodeId} serves again at {@code uri}: its clients here move back ({@link ConnectionRegistry#failBack}). */
     public int failBack(String nodeId, String uri) {
         return connections.failBack(nodeId, uri);
+    }
+
+    /** A member serves at {@code uri}: a share of this node's clients moves there ({@link ConnectionRegistry#spreadTo}). */
+    public int spreadTo(String uri, int members) {
+        return connections.spreadTo(uri, members);
     }
 
     /** Tells every client that this node shuts down, and where to go ({@link ConnectionRegistry#lameDuck}). */

@@ -188,6 +188,28 @@ final class ConnectionRegistry {
     }
 
     /**
+     * A member now serves at {@code uri} in a cluster of {@code members}: a {@code 1/members} share of
+     * the client connections that chose this node (not failed over to it, not administration) moves
+     * there, so that connections spread over the grown cluster. Each moves by itself as a planned
+     * move, once it holds nothing unacknowledged and no open transaction (the failback notice).
+     * Returns how many were asked to move.
+     */
+    int spreadTo(String uri, int members) {
+        List<ServerConnection> chosen = connections.values().stream()
+                .filter(c -> c.failedOverFrom == null && !c.isAdmin() && c.connectionKey != null)
+                .sorted(java.util.Comparator.comparingLong((ServerConnection c) -> c.id).reversed()).toList();
+        int share = members <= 1 ? 0 : chosen.size() / members;
+        for (ServerConnection c : chosen.subList(0, share)) {
+            c.failBack(uri);
+        }
+        if (share > 0) {
+            LOG.info("A member serves at {}: {} of this node's {} client connection(s) move there, to spread the {} member(s)' load",
+                    uri, share, chosen.size(), members);
+        }
+        return share;
+    }
+
+    /**
      * Tells every client that this node is shutting down, and where to go: {@code target} picks a
      * client URI for each connection (empty when the node knows no other server).
      */

@@ -116,8 +116,14 @@ final class MessageQueue {
     /** This queue for the console; called on its executor. */
     NodeView.QueueView view() {
         return new NodeView.QueueView(name(), definition.kind().name().toLowerCase(java.util.Locale.ROOT),
-                definition.topic(), messageCount(), inFlightCount, consumers.size());
+                definition.topic(), messageCount(), inFlightCount, (int) consumers.stream().filter(c -> !c.remote).count(),
+                movedIn.get(), movedOut);
     }
+
+    /** Messages other nodes moved here for this node's consumers (counted by the store, any thread). */
+    final java.util.concurrent.atomic.AtomicLong movedIn = new java.util.concurrent.atomic.AtomicLong();
+    /** Deliveries to other nodes' links; on the executor. */
+    private long movedOut;
 
     void enqueue(QueueEntry entry) {
         place(entry);
@@ -228,6 +234,9 @@ final class MessageQueue {
                     removeReady(entry);
                     inFlightCount++;
                     c.credit--;
+                    if (c.remote) {
+                        movedOut++;
+                    }
                     out.add(new Outgoing(c.session, entry, c.session.deliver(c, entry)));
                     progressed = true;
                 }

@@ -10,8 +10,13 @@ import java.util.List;
 public record NodeView(String name, String nodeId, String state, int heldForRecovery, long memoryUsed,
                        List<QueueView> queues, List<ConnectionView> connections) {
 
-    /** One queue, temporary queue or subscription. {@code topic} is null for a queue. */
-    public record QueueView(String name, String kind, String topic, int messages, int inFlight, int consumers) {
+    /**
+     * One queue, temporary queue or subscription (this node's part of it, with clustered queues).
+     * {@code topic} is null for a queue; {@code movedIn} counts the messages other nodes moved here for
+     * this node's consumers, {@code movedOut} the deliveries to other nodes' links (since the start).
+     */
+    public record QueueView(String name, String kind, String topic, int messages, int inFlight, int consumers,
+                            long movedIn, long movedOut) {
     }
 
     /**

@@ -110,6 +110,9 @@ public final class ClusteredNode implements AutoCloseable {
         QueueLinks links = null;
         DestinationMirrors mirrors = null;
         if (settings.clusteredQueues()) {
+            if (takeover != null) {
+                takeover.spreadConnectionsOnJoin();
+            }
             links = new QueueLinks(node, broker, takeover);
             mirrors = new DestinationMirrors(node, broker);
         }

@@ -602,12 +602,28 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     }
 
     /** {@code nodeId} discarded what was taken over and serves again: its clients here move back to it. */
+    /**
+     * {@code nodeId} serves (again): its former clients move back to it, and with clustered queues
+     * (where a client is served the same on any node) a share of this node's own clients moves
+     * there too, so that the connections spread over the grown cluster.
+     */
     private void failBackTo(String nodeId) {
-        for (NodeInfo m : node.members()) {
+        List<NodeInfo> members = node.members();
+        for (NodeInfo m : members) {
             if (m.nodeId().equals(nodeId) && !m.clientUris().isEmpty()) {
                 broker.failBack(nodeId, m.clientUris().get(0));
+                if (spreadOnJoin) {
+                    broker.spreadTo(m.clientUris().get(0), members.size());
+                }
             }
         }
+    }
+
+    private volatile boolean spreadOnJoin;
+
+    /** Clustered queues are on: a member that starts serving gets a share of this node's clients. */
+    public void spreadConnectionsOnJoin() {
+        spreadOnJoin = true;
     }
 
     @Override

@@ -121,6 +121,51 @@ class ClusteredQueuesSystemTest {
         send(nodes.get(0), "orders", "a-", 100, checker);
         assertThat(receiveAllOn(nodes.get(1), "orders", checker, 100)).isEqualTo(100);
         assertExactlyOnce(checker);
+        // tern status --queues shows each node's part of the queue and what moved between them.
+        io.tern.server.TernCli.Run status = io.tern.server.TernCli.run("status", "--url", nodes.get(2).url(), "--queues");
+        assertThat(status.exit()).as(status.output()).isZero();
+        // messages, in flight, consumers, moved in, moved out: all 100 moved from the producer's node to the consumer's
+        assertThat(queueRow(status.output(), "cq-1", "orders")).as(status.output()).containsExactly("0", "0", "0", "0", "100");
+        assertThat(queueRow(status.output(), "cq-2", "orders")).as(status.output()).containsExactly("0", "0", "0", "100", "0");
+    }
+
+    /** The columns MESSAGES .. MOVED-OUT of {@code queue} on {@code node} in a {@code tern status --queues} table. */
+    private static List<String> queueRow(String table, String node, String queue) {
+        return table.lines().map(l -> l.trim().split("\\s+")).filter(c -> c.length == 8 && c[0].equals(node) && c[1].equals(queue))
+                .findFirst().map(c -> List.of(c[3], c[4], c[5], c[6], c[7])).orElse(List.of());
+    }
+
+    @Test
+    void oneProducersMessagesReachAConsumerOnAnotherNodeInTheOrderSent() throws Exception {
+        int count = 10_000;
+        try (Connection consumerConnection = factory(nodes.get(1)).createConnection();
+             Connection producerConnection = factory(nodes.get(0)).createConnection()) {
+            Session cs = consumerConnection.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer consumer = cs.createConsumer(cs.createQueue("in-order"));
+            consumerConnection.start();
+            Session ps = producerConnection.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = ps.createProducer(ps.createQueue("in-order"));
+            p.setDeliveryMode(DeliveryMode.PERSISTENT);
+            Thread producer = new Thread(() -> {
+                try {
+                    for (int i = 0; i < count; i++) {
+                        Message m = ps.createTextMessage("o-" + i);
+                        m.setIntProperty("n", i);
+                        p.send(m);
+                    }
+                } catch (jakarta.jms.JMSException e) {
+                    throw new IllegalStateException(e);
+                }
+            }, "in-order-producer");
+            producer.start(); // sends while the consumer on the other node takes: a live stream, moved as it comes
+            for (int expected = 0; expected < count; expected++) {
+                Message m = consumer.receive(30_000);
+                assertThat(m).as("message " + expected).isNotNull();
+                assertThat(m.getIntProperty("n")).as("the producer's order").isEqualTo(expected);
+            }
+            producer.join(30_000);
+            assertThat(consumer.receive(500)).as("nothing after the last").isNull();
+        }
     }
 
     @Test
@@ -203,6 +248,52 @@ class ClusteredQueuesSystemTest {
         assertThat(mostMoves.get()).as("no message went back and forth between nodes that all have consumers")
                 .isLessThanOrEqualTo(1);
         return perNode;
+    }
+
+    @Test
+    void aNodeThatJoinsGetsItsShareOfTheConnectionsAndNothingIsLost() throws Exception {
+        ServerProcess third = nodes.get(2);
+        third.kill();
+        for (ServerProcess n : nodes.subList(0, 2)) {
+            assertThat(ServerProcess.awaitClusterMembers(new TernConnectionFactory(n.url() + "?failover=false"), 2, 60_000))
+                    .isTrue();
+        }
+        TotalQueueChecker checker = new TotalQueueChecker();
+        List<Connection> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) { // three on each of the two nodes left
+                Connection c = factory(nodes.get(i % 2)).createConnection();
+                clients.add(c);
+                Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+                s.createConsumer(s.createQueue("spread")).setMessageListener(m -> {
+                    try {
+                        checker.received(m.getJMSMessageID());
+                        m.acknowledge();
+                        checker.acknowledged(m.getJMSMessageID());
+                    } catch (jakarta.jms.JMSException e) {
+                        throw new IllegalStateException(e);
+                    }
+                });
+                c.start();
+            }
+            third.start();
+            assertThat(third.awaitListening(60_000)).isTrue();
+            // Each of the two moves a third of its three (one) to the node that joined, once it holds nothing.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60)).pollInterval(java.time.Duration.ofSeconds(1))
+                    .until(() -> {
+                        io.tern.server.TernCli.Run status = io.tern.server.TernCli.run("status", "--url", nodes.get(0).url(),
+                                "--queues");
+                        List<String> row = queueRow(status.output(), "cq-3", "spread");
+                        return !row.isEmpty() && row.get(2).equals("2");
+                    });
+            send(nodes.get(0), "spread", "j-", 300, checker);
+            awaitAllAcknowledged(checker, 60);
+        } finally {
+            for (Connection c : clients) {
+                c.close();
+            }
+        }
+        assertExactlyOnce(checker);
     }
 
     @Test

@@ -17,8 +17,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code tern status}: the cluster as a node sees it: members, machines, failover map, quorum. */
-@Command(name = "status", description = "Show the members, machines and failover map of the cluster of a server.")
+/**
+ * {@code tern status}: the cluster as a node sees it: members, machines, failover map, quorum; with
+ * {@code --queues}, each member's part of every queue (asked from the member's console).
+ */
+@Command(name = "status", description = "Show the members, machines and failover map of the cluster of a server; "
+        + "with --queues, every queue's depth on each node and the messages moved between nodes.")
 final class StatusCommand implements Callable<Integer> {
 
     @Option(names = "--url", required = true, description = "A server of the cluster, e.g. tern://127.0.0.1:5445")
@@ -26,6 +30,10 @@ final class StatusCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print JSON instead of a table")
     boolean json;
+
+    @Option(names = "--queues", description = "Also show each node's part of every queue: depth, in flight, consumers, "
+            + "messages moved in from and out to other nodes (read from each member's console)")
+    boolean queues;
 
     @Option(names = {"--user"}, description = "User name, if the server requires one")
     String user;
@@ -46,7 +54,12 @@ final class StatusCommand implements Callable<Integer> {
             System.err.println(url + " sent no cluster list");
             return ExitCodes.FAILED;
         }
-        System.out.print(json ? json(t) : table(t));
+        if (!queues) {
+            System.out.print(json ? json(t) : table(t));
+            return ExitCodes.OK;
+        }
+        Map<String, Object> nodes = nodeViews(t, user, password);
+        System.out.print(json ? json(t, nodes) : table(t) + queueTable(nodes));
         return ExitCodes.OK;
     }
 
@@ -81,6 +94,66 @@ final class StatusCommand implements Callable<Integer> {
                         : "NOT held" + (t.missing().isEmpty() ? "" : " (missing: " + String.join(", ", t.missing()) + ")"))
                 .append("; machine-level redundancy ").append(t.machineRedundant() ? "yes" : "no").append(System.lineSeparator());
         return b.toString();
+    }
+
+    /** Each member's {@code /api/node} (its queues), by name; a member without a console or that does not answer: why. */
+    static Map<String, Object> nodeViews(ClusterTopology t, String user, String password) {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build();
+        Map<String, Object> views = new LinkedHashMap<>();
+        ObjectMapper mapper = new ObjectMapper();
+        for (NodeInfo n : t.members()) {
+            if (n.consoleUri().isEmpty()) {
+                views.put(n.name(), "no console (started with --no-console)");
+                continue;
+            }
+            java.net.http.HttpRequest.Builder get = java.net.http.HttpRequest.newBuilder(java.net.URI.create(n.consoleUri() + "/api/node"))
+                    .timeout(java.time.Duration.ofSeconds(5));
+            if (user != null) {
+                get.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
+                        (user + ":" + (password == null ? "" : password)).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            }
+            try {
+                java.net.http.HttpResponse<String> r = http.send(get.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+                views.put(n.name(), r.statusCode() == 200 ? mapper.readTree(r.body()) : "its console answered HTTP " + r.statusCode());
+            } catch (java.io.IOException e) {
+                views.put(n.name(), "its console did not answer: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                views.put(n.name(), "interrupted");
+            }
+        }
+        return views;
+    }
+
+    static String queueTable(Map<String, Object> views) {
+        StringBuilder b = new StringBuilder(System.lineSeparator());
+        String row = "%-14s %-40s %-22s %9s %9s %9s %9s %9s%n";
+        b.append(String.format(row, "NODE", "QUEUE", "KIND", "MESSAGES", "IN-FLIGHT", "CONSUMERS", "MOVED-IN", "MOVED-OUT"));
+        views.forEach((name, view) -> {
+            if (!(view instanceof com.fasterxml.jackson.databind.JsonNode node)) {
+                b.append(String.format("%-14s %s%n", name, view));
+                return;
+            }
+            for (com.fasterxml.jackson.databind.JsonNode q : node.get("queues")) {
+                b.append(String.format(row, name, q.get("name").asText(), q.get("kind").asText(), q.get("messages").asInt(),
+                        q.get("inFlight").asInt(), q.get("consumers").asInt(), q.get("movedIn").asLong(), q.get("movedOut").asLong()));
+            }
+        });
+        return b.toString();
+    }
+
+    static String json(ClusterTopology t, Map<String, Object> views) throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode root = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(json(t));
+        com.fasterxml.jackson.databind.node.ObjectNode queuesByNode = root.putObject("queues");
+        views.forEach((name, view) -> {
+            if (view instanceof com.fasterxml.jackson.databind.JsonNode node) {
+                queuesByNode.set(name, node.get("queues"));
+            } else {
+                queuesByNode.put(name, String.valueOf(view));
+            }
+        });
+        return mapper.enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root) + System.lineSeparator();
     }
 
     static String json(ClusterTopology t) throws Exception {

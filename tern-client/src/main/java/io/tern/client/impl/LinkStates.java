@@ -213,7 +213,8 @@ final class LinkStates<W> {
         if (state != State.FAILBACK_DUE || l == null || holds.test(l.gen())) {
             return null;
         }
-        return leave(l.gen(), target, "failback: the node this connection failed over from is back", 0);
+        return leave(l.gen(), target, "failback: the server asks this connection to move to " + target
+                + " (the node it failed over from is back, or a member joined and the connections spread)", 0);
     }
 
     /** True once a LEAVING move may leave: no open transaction on its link, or its deadline passed. */
