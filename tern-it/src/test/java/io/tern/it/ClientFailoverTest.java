@@ -165,6 +165,25 @@ class ClientFailoverTest {
         }
     }
 
+    /**
+     * The only server reachable refuses sends for want of quorum (as a survivor does when two of
+     * three are gone): the connection finds no other server, and the error the application gets says
+     * why it moved, with the server's own reason, not just that no other server answered.
+     */
+    @Test
+    void whenNoServerCanTakeARefusedSendTheErrorSaysWhyItMoved() throws Exception {
+        EmbeddedTern a = server();
+        a.broker().availability().quorum("node a is in a partition without a majority (it misses b, c)");
+        try (Connection c = connect(list(a) + "&failoverTimeout=1000")) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("refused"));
+            assertThatThrownBy(() -> p.send(s.createTextMessage("nowhere"))).isInstanceOf(JMSException.class)
+                    .hasMessageContaining("no other server is known")
+                    .hasMessageContaining("It began because tern://127.0.0.1:" + a.port() + " refuses sends")
+                    .hasMessageContaining("without a majority (it misses b, c)");
+        }
+    }
+
     @Test
     void aFencedNodeDeliversNothingUntilTheFenceLifts() throws Exception {
         EmbeddedTern a = server();
