@@ -468,6 +468,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         } else if (m instanceof ReplicationMessage.OutOfSync u) {
             outOfSync(from, u.seq());
         } else if (m instanceof ReplicationMessage.Refused) {
+            // First, before the failed commits close anything: this node may have been taken over.
+            refusedAsTakenOver.run();
             failWaitingCommit(from, ErrorCode.NOT_IN_QUORUM, "failover node " + from + " refuses this node's replication: it "
                     + "took this node over while this node was gone");
         } else {
@@ -604,6 +606,13 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      */
     public void setOutstandingDeliveries(Supplier<List<StoreBatch.Mark>> outstanding) {
         this.outstanding = outstanding;
+    }
+
+    private volatile Runnable refusedAsTakenOver = () -> { };
+
+    /** Runs when a failover node refuses this node's replication because it took this node over. */
+    public void setRefusedAsTakenOver(Runnable r) {
+        this.refusedAsTakenOver = r;
     }
 
     @Override
