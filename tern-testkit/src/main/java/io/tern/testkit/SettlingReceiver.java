@@ -76,7 +76,9 @@ public final class SettlingReceiver implements Runnable {
                 Message m = consumer.receive(200);
                 if (m != null) {
                     checker.received(m.getJMSMessageID());
-                    trace.accept(m.getJMSMessageID(), m.getJMSRedelivered() ? "received (redelivered)" : "received");
+                    String via = m instanceof io.tern.client.message.TernMessage t && t.deliveredVia() != null
+                            ? " from " + t.deliveredVia() : "";
+                    trace.accept(m.getJMSMessageID(), (m.getJMSRedelivered() ? "received (redelivered)" : "received") + via);
                     pending.add(m.getJMSMessageID());
                     received.incrementAndGet();
                     last = m;

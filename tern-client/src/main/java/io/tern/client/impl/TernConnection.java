@@ -283,6 +283,12 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         return l == null ? "" : l.server().toString();
     }
 
+    /** The server and generation of the link of {@code gen}, for diagnostics ("host:port#gen"); "?#gen" if gone. */
+    String linkName(long gen) {
+        LinkStates.Link l = states.linkOf(gen);
+        return (l == null ? "?" : l.server().toString()) + "#" + gen;
+    }
+
     /** Lets an application (or a test) follow this connection's moves. */
     public void setFailoverListener(FailoverListener listener) {
         agent.setFailoverListener(listener);

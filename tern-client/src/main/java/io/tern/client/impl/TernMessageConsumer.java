@@ -434,6 +434,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private Message present(Delivery delivery) throws JMSException {
         Deliver d = delivery.deliver();
         TernMessage m = session.toMessage(d);
+        m.deliveredVia(session.connection().linkName(delivery.gen()) + " delivery " + d.deliveryId());
         m.setJMSDestination(destination.kind().isQueueLike() ? destination : TernDestination.of(d.message().destination()));
         grantCredit();
         if (d.message().isExpired(System.currentTimeMillis())) {

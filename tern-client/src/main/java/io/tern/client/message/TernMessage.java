@@ -22,6 +22,9 @@ public class TernMessage implements Message {
         void acknowledge() throws JMSException;
     }
 
+    /** Which link delivered it (server, link generation, delivery id): for diagnostics; null if sent here. */
+    private volatile String deliveredVia;
+
     private String messageId;
     private long timestamp;
     private String correlationId;
@@ -201,6 +204,15 @@ public class TernMessage implements Message {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("property name must not be null or empty");
         }
+    }
+
+    /** Which link delivered this message (server#generation and delivery id); null for a message not received. */
+    public String deliveredVia() {
+        return deliveredVia;
+    }
+
+    public void deliveredVia(String via) {
+        this.deliveredVia = via;
     }
 
     // ---- acknowledgement and body --------------------------------------------------------------
