@@ -610,21 +610,6 @@ public final class Broker implements AutoCloseable {
         return connections.failBack(nodeId, uri);
     }
 
-    private volatile long ownershipDoubtedUntilNs = System.nanoTime();
-
-    /**
-     * A failover node refused this node's replication because it took this node over: until this
-     * node has checked (and discarded, if so), it must not hand anything of its own to others, such
-     * as the moves that were in doubt when a link closed ({@link MovesInDoubt#resolvable}).
-     */
-    public void doubtOwnership(long ms) {
-        ownershipDoubtedUntilNs = System.nanoTime() + ms * 1_000_000L;
-    }
-
-    boolean ownershipInDoubt() {
-        return System.nanoTime() - ownershipDoubtedUntilNs < 0;
-    }
-
     /** A member serves at {@code uri}: a share of this node's clients moves there ({@link ConnectionRegistry#spreadTo}). */
     public int spreadTo(String uri, int members) {
         return connections.spreadTo(uri, members);

@@ -37,7 +37,7 @@ public final class MovesInDoubt {
      */
     public boolean resolvable() {
         NodeState s = broker.availability().state();
-        return (s == NodeState.SERVING || s == NodeState.DRAINING) && !broker.ownershipInDoubt();
+        return (s == NodeState.SERVING || s == NodeState.DRAINING) && !broker.availability().ownershipInDoubt();
     }
 
     /**

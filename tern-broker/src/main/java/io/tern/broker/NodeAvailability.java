@@ -72,6 +72,21 @@ public final class NodeAvailability {
     }
 
     /** Fences the node with {@code why}: no client served, nothing delivered, until {@link #unfence}. */
+    private volatile long ownershipDoubtedUntilNs = System.nanoTime();
+
+    /**
+     * A failover node refused this node's replication because it took this node over: until this
+     * node has checked (and discarded, if so), it must not hand anything of its own to others, such
+     * as the moves that were in doubt when a link closed ({@link MovesInDoubt#resolvable}).
+     */
+    public void doubtOwnership(long ms) {
+        ownershipDoubtedUntilNs = System.nanoTime() + ms * 1_000_000L;
+    }
+
+    boolean ownershipInDoubt() {
+        return System.nanoTime() - ownershipDoubtedUntilNs < 0;
+    }
+
     public void fence(String why) {
         update(() -> fenced = Objects.requireNonNull(why), why);
     }

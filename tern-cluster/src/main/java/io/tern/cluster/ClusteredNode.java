@@ -97,7 +97,7 @@ public final class ClusteredNode implements AutoCloseable {
             store.setOutstandingDeliveries(broker::outstandingDeliveries);
             // Told it was taken over: for a few seconds (it finds out and discards meanwhile, or the record was
             // stale) it hands nothing of its own to other nodes.
-            store.setRefusedAsTakenOver(() -> broker.doubtOwnership(5_000));
+            store.setRefusedAsTakenOver(() -> broker.availability().doubtOwnership(5_000));
             takeover = new Takeover(node, store, broker, settings.takeoverRecords(), settings.admissionWaitMs(),
                     settings.nanoClock());
             takeover.pauseAfterStoreForTests(settings.takeoverPauseMs());

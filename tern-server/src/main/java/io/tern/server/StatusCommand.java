@@ -142,21 +142,25 @@ final class StatusCommand implements Callable<Integer> {
         return b.toString();
     }
 
+    /** The cluster, and each member's queues (or why they could not be read), as JSON. */
     static String json(ClusterTopology t, Map<String, Object> views) throws Exception {
-        ObjectMapper mapper = new ObjectMapper();
-        com.fasterxml.jackson.databind.node.ObjectNode root = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(json(t));
-        com.fasterxml.jackson.databind.node.ObjectNode queuesByNode = root.putObject("queues");
-        views.forEach((name, view) -> {
-            if (view instanceof com.fasterxml.jackson.databind.JsonNode node) {
-                queuesByNode.set(name, node.get("queues"));
-            } else {
-                queuesByNode.put(name, String.valueOf(view));
-            }
-        });
-        return mapper.enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root) + System.lineSeparator();
+        Map<String, Object> queuesByNode = new LinkedHashMap<>();
+        views.forEach((name, view) -> queuesByNode.put(name, view instanceof com.fasterxml.jackson.databind.JsonNode node
+                ? node.get("queues") : String.valueOf(view)));
+        Map<String, Object> root = tree(t);
+        root.put("queues", queuesByNode);
+        return write(root);
     }
 
     static String json(ClusterTopology t) throws Exception {
+        return write(tree(t));
+    }
+
+    private static String write(Map<String, Object> root) throws Exception {
+        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root) + System.lineSeparator();
+    }
+
+    private static Map<String, Object> tree(ClusterTopology t) {
         List<Map<String, Object>> members = new ArrayList<>();
         for (NodeInfo n : t.members()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -172,6 +176,6 @@ final class StatusCommand implements Callable<Integer> {
         root.put("quorum", t.quorum());
         root.put("missing", t.missing());
         root.put("machineRedundant", t.machineRedundant());
-        return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root) + System.lineSeparator();
+        return root;
     }
 }

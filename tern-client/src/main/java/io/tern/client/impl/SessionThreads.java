@@ -36,30 +36,26 @@ final class SessionThreads {
 
     ExecutorService listeners() {
         ExecutorService t = listeners;
-        if (t == null) {
-            synchronized (this) {
-                t = listeners;
-                if (t == null) {
-                    t = start("tern-session-", th -> listenerThread = th);
-                    listeners = t;
-                }
-            }
-        }
-        return t;
+        return t != null ? t : startListeners();
     }
 
     ExecutorService completions() {
         ExecutorService c = completions;
-        if (c == null) {
-            synchronized (this) {
-                c = completions;
-                if (c == null) {
-                    c = start("tern-completion-", th -> completionThread = th);
-                    completions = c;
-                }
-            }
+        return c != null ? c : startCompletions();
+    }
+
+    private synchronized ExecutorService startListeners() {
+        if (listeners == null) {
+            listeners = start("tern-session-", th -> listenerThread = th);
         }
-        return c;
+        return listeners;
+    }
+
+    private synchronized ExecutorService startCompletions() {
+        if (completions == null) {
+            completions = start("tern-completion-", th -> completionThread = th);
+        }
+        return completions;
     }
 
     private ExecutorService start(String name, java.util.function.Consumer<Thread> made) {
