@@ -5,7 +5,6 @@ import io.netty.buffer.Unpooled;
 import io.tern.broker.store.MessageStore;
 import io.tern.broker.store.StoreBatch;
 import io.tern.protocol.ClusterTopology;
-import io.tern.protocol.ErrorCode;
 import io.tern.protocol.FrameCodec;
 import io.tern.protocol.NodeInfo;
 import io.tern.protocol.WireMessage;
@@ -53,12 +52,10 @@ public final class Broker implements AutoCloseable {
     private final AtomicLong sequence = new AtomicLong();
     private final MemoryGovernor memory;
     private final RecoveryHolds holds;
-    private final AtomicLong duplicatesDropped = new AtomicLong();
     private volatile ClusterTopology topology;
     private volatile long topologyDigest;
     private final NodeAvailability availability;
-    /** Duplicate-detection ids this node holds for others (replicas it may take over); none by default. */
-    private volatile java.util.function.Predicate<String> duplicateIdsElsewhere = id -> false;
+    private final PublishPipeline publisher;
     private final QueueMoves moves = new QueueMoves(this);
     /** How often this node discarded its messages (it had been taken over). */
     private final java.util.concurrent.atomic.AtomicLong discards = new java.util.concurrent.atomic.AtomicLong();
@@ -106,6 +103,7 @@ public final class Broker implements AutoCloseable {
         this.deadLetters = new DeadLetters(this, config, store, destinations, memory);
         setTopology(ClusterTopology.single(new NodeInfo(nodeId, config.name(), "", List.of(), "")));
         this.availability = new NodeAvailability(config.name(), store.tracksDeliveries());
+        this.publisher = new PublishPipeline(this, store, duplicates, memory, availability);
         this.connections = new ConnectionRegistry(this, store, availability, name -> new SerialExecutor(pool, name));
         this.adopter = new TakeoverAdopter(this, config, store, destinations, memory, holds, duplicates, availability, pool);
         availability.addListener((from, to) -> {
@@ -210,7 +208,7 @@ public final class Broker implements AutoCloseable {
     }
 
     public long duplicatesDropped() {
-        return duplicatesDropped.get();
+        return publisher.duplicatesDropped();
     }
 
     public int blockedProducers() {
@@ -235,110 +233,18 @@ public final class Broker implements AutoCloseable {
         for (WireMessage m : sends) {
             routes.add(destinations.targets(m, origin));
         }
-        return store(sends, routes, acks, origin, sync, false);
+        return publisher.store(sends, routes, acks, origin, sync, false);
     }
 
-    /**
-     * Stores {@code sends}, each in the queues of its route, and removes the acknowledged
-     * deliveries, as one batch. A send whose duplicate-detection id was seen is dropped; so is one
-     * whose id a replica held here knows, unless {@code moved}: a message moved here from another
-     * node is known by its move key and count ({@link WireMessage#moveDedupKey}), and only this node's own ids count
-     * (the node it came from may be one this node backs up, whose replica holds that very message).
-     */
+    /** See {@link PublishPipeline#store}: also the path of messages moved here from another node. */
     CompletableFuture<Void> store(List<WireMessage> sends, List<List<MessageQueue>> routes, List<Delivery> acks,
                                   ServerConnection origin, boolean sync, boolean moved) {
-        StoreBatch batch = new StoreBatch();
-        List<Placement> placements = new ArrayList<>();
-        List<String> claimedIds = new ArrayList<>();
-        for (int i = 0; i < sends.size(); i++) {
-            WireMessage m = sends.get(i);
-            String dup = moved ? m.moveDedupKey() : m.duplicateId();
-            if (dup != null) {
-                if ((!moved && duplicateIdsElsewhere.test(dup))
-                        || !duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
-                    duplicatesDropped.incrementAndGet();
-                    continue;
-                }
-                claimedIds.add(dup);
-            }
-            String producerId = moved ? m.duplicateId() : null;
-            if (producerId != null && duplicates.add(producerId, m.persistent() && store.isDurable() ? batch : null)) {
-                // A producer that resends it here (it failed over from the node it first sent it to) is told it is stored.
-                claimedIds.add(producerId);
-            }
-            byte[] encoded = null;
-            for (MessageQueue q : routes.get(i)) {
-                boolean durable = m.persistent() && q.isDurable() && store.isDurable();
-                QueueEntry e = new QueueEntry(sequence.incrementAndGet(), m, durable, origin, 0);
-                if (durable) {
-                    encoded = encoded == null ? encode(m) : encoded;
-                    batch.add(new StoreBatch.AddMessage(q.name(), e.sequence, encoded));
-                }
-                memory.add(e.size);
-                placements.add(new Placement(q, e));
-            }
-        }
-        for (Delivery d : acks) {
-            if (d.entry().durable) {
-                batch.add(new StoreBatch.RemoveMessage(d.queue().name(), d.entry().sequence));
-            }
-        }
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        (sync ? store.commit(batch) : store.commitLazily(batch)).whenComplete((ok, failure) -> {
-            if (failure != null) {
-                placements.forEach(p -> released(p.entry()));
-                claimedIds.forEach(duplicates::forget);
-                undo(batch, acks, failure);
-                done.completeExceptionally(storeFailure(failure));
-                return;
-            }
-            if (moved) {
-                placements.forEach(p -> p.queue().movedIn.incrementAndGet());
-            }
-            apply(placements, acks, done);
-        });
-        return done;
+        return publisher.store(sends, routes, acks, origin, sync, moved);
     }
 
-    /**
-     * A commit failed after the local store may have written it (its backups did not confirm it):
-     * the client is told it failed and may send again, so what it stored must not stay behind to be
-     * delivered later. Removes the messages it added and puts back the ones it acknowledged (which
-     * stay out with their consumer), as one more replicated batch. If that fails too, the node has
-     * lost the quorum or was taken over: a node taken over discards its whole store when it learns it.
-     */
-    /** Orders undos of failed commits with a discard (see {@link #discardLeftInStore}). */
-    private final Object undoing = new Object();
-
-    private void undo(StoreBatch failed, List<Delivery> acks, Throwable cause) {
-        StoreBatch undo = new StoreBatch();
-        for (StoreBatch.Op op : failed.ops()) {
-            if (op instanceof StoreBatch.AddMessage a) {
-                undo.add(new StoreBatch.RemoveMessage(a.queue(), a.sequence()));
-            }
-        }
-        for (Delivery d : acks) {
-            if (d.entry().durable) {
-                undo.add(new StoreBatch.AddMessage(d.queue().name(), d.entry().sequence, encode(d.entry().message)));
-            }
-        }
-        if (undo.isEmpty()) {
-            return;
-        }
-        synchronized (undoing) {
-            if (availability.state() == NodeState.FENCED) {
-                // It discards its store (it was taken over): an undo written now could come after the discard.
-                LOG.warn("A commit failed ({}) while this node discards its store: not undone", storeFailure(cause).getMessage());
-                return;
-            }
-            LOG.warn("A commit failed ({}): undoing its {} stored change(s)", storeFailure(cause).getMessage(), undo.ops().size());
-            store.commit(undo).whenComplete((ok, failure) -> {
-                if (failure != null) {
-                    LOG.warn("Could not undo a failed commit ({}); a node that was taken over discards its store anyway",
-                            storeFailure(failure).getMessage());
-                }
-            });
-        }
+    /** See {@link PublishPipeline#apply}. */
+    void apply(List<Placement> placements, List<Delivery> acks, CompletableFuture<Void> done) {
+        publisher.apply(placements, acks, done);
     }
 
     /**
@@ -364,16 +270,6 @@ public final class Broker implements AutoCloseable {
                                             java.util.Collection<String> duplicateIds,
                                             Map<String, ? extends Map<Long, String>> owners, Runnable onStored) {
         return adopter.adopt(definitions, messages, duplicateIds, owners, onStored);
-    }
-
-    /**
-     * What a failed commit tells the client: the store's own verdict if it gave one (a node fenced
-     * for a discard says NOT_IN_QUORUM, so the client sends elsewhere), else STORE_FAILURE.
-     */
-    static BrokerException storeFailure(Throwable failure) {
-        Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
-        return t instanceof BrokerException b ? b : new BrokerException(ErrorCode.STORE_FAILURE, t.getMessage());
     }
 
     /** This node's queues and connections now, for the console. */
@@ -428,48 +324,6 @@ public final class Broker implements AutoCloseable {
         return admission.apply(new AdmissionRequest(fromNode, connectionKey));
     }
 
-    /** Applies a stored publish: one task per queue touched, each enqueuing and acknowledging in order. */
-    void apply(List<Placement> placements, List<Delivery> acks, CompletableFuture<Void> done) {
-        Map<MessageQueue, List<QueueEntry>> enqueues = new LinkedHashMap<>();
-        for (Placement p : placements) {
-            enqueues.computeIfAbsent(p.queue(), q -> new ArrayList<>()).add(p.entry());
-        }
-        Map<MessageQueue, List<QueueEntry>> acked = new LinkedHashMap<>();
-        for (Delivery d : acks) {
-            acked.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entry());
-        }
-        java.util.Set<MessageQueue> touched = new java.util.LinkedHashSet<>(enqueues.keySet());
-        touched.addAll(acked.keySet());
-        if (touched.isEmpty()) {
-            done.complete(null);
-            return;
-        }
-        AtomicInteger remaining = new AtomicInteger(touched.size());
-        for (MessageQueue q : touched) {
-            List<QueueEntry> in = enqueues.getOrDefault(q, List.of());
-            List<QueueEntry> out = acked.getOrDefault(q, List.of());
-            q.executor().execute(() -> {
-                out.forEach(q::acknowledged);
-                q.enqueueAll(in);
-                if (remaining.decrementAndGet() == 0) {
-                    done.complete(null);
-                }
-            });
-        }
-    }
-
-    static byte[] encode(WireMessage m) {
-        ByteBuf buf = Unpooled.buffer(m.estimatedSize());
-        try {
-            FrameCodec.writeMessage(m, buf);
-            byte[] bytes = new byte[buf.readableBytes()];
-            buf.readBytes(bytes);
-            return bytes;
-        } finally {
-            buf.release();
-        }
-    }
-
     /** Taken-over messages kept for the client sessions that had them, until they recover. */
     RecoveryHolds holds() {
         return holds;
@@ -514,7 +368,7 @@ public final class Broker implements AutoCloseable {
      * node: a client of a dead node may resend here before this node has taken its messages over.
      */
     public void setDuplicateIdsElsewhere(java.util.function.Predicate<String> known) {
-        duplicateIdsElsewhere = known;
+        publisher.setDuplicateIdsElsewhere(known);
     }
 
     String clientsHeld() {
@@ -548,32 +402,7 @@ public final class Broker implements AutoCloseable {
         // those messages when they move back here from the taker.
         duplicates.clear(batch);
         store.commit(batch).join();
-        return dropped + discardLeftInStore();
-    }
-
-    /** Removes what the store still holds besides the queues' entries (a commit that failed and could not be undone). */
-    private int discardLeftInStore() {
-        // An undo of a failed commit may still be on its way to the disk (the failure that made this node
-        // discard failed it a moment ago): the snapshot must see it. The node is fenced now, so no undo
-        // starts after this.
-        CompletableFuture<Void> undone;
-        synchronized (undoing) {
-            undone = store.written();
-        }
-        undone.join();
-        StoreBatch batch = new StoreBatch();
-        try (MessageStore.Snapshot s = store.snapshot()) {
-            s.read(MessageStore.Recovery.asOps(op -> {
-                if (op instanceof StoreBatch.AddMessage a) {
-                    batch.add(new StoreBatch.RemoveMessage(a.queue(), a.sequence()));
-                }
-            }));
-        }
-        if (!batch.isEmpty()) {
-            LOG.warn("Discarding {} stored message(s) no queue held (left by commits that failed)", batch.ops().size());
-            store.commit(batch).join();
-        }
-        return batch.ops().size();
+        return dropped + publisher.discardLeftInStore();
     }
 
     /** Where clients of this node go when it stops or drains: a client URI, "" if none is known. */

@@ -226,6 +226,13 @@ final class ConnectionRegistry {
         this.store = store;
         this.availability = availability;
         this.executors = executors;
+        availability.addListener((from, to) -> {
+            // Not into fenced: the check found the node taken over, and its connections close unserved.
+            if (from == NodeState.CHECKING && to != NodeState.FENCED || from == NodeState.FENCED && to != NodeState.CHECKING) {
+                connections.values().forEach(ServerConnection::releaseHeld);
+                links.values().forEach(ServerConnection::releaseHeld);
+            }
+        });
     }
 
     void setNextServer(Supplier<String> next) {

@@ -67,7 +67,7 @@ final class DeadLetters {
         QueueEntry copy = new QueueEntry(broker.nextSequence(), moved, durable, null, 0);
         StoreBatch batch = new StoreBatch();
         if (durable) {
-            batch.add(new StoreBatch.AddMessage(targetName, copy.sequence, Broker.encode(moved)));
+            batch.add(new StoreBatch.AddMessage(targetName, copy.sequence, PublishPipeline.encode(moved)));
         }
         if (entry.durable) {
             batch.add(new StoreBatch.RemoveMessage(from.name(), entry.sequence));

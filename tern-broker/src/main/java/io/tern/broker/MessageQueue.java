@@ -131,9 +131,23 @@ final class MessageQueue {
     }
 
     /** Enqueues several entries, then dispatches once. */
-    void enqueueAll(List<QueueEntry> entries) {
-        entries.forEach(this::place);
+    /**
+     * Enqueues entries stored for this queue; returns how many it dropped instead because a discard
+     * purged the queue after they were made ({@link #purgeAll}): a commit that completed while the node
+     * learned it was taken over stored them after the purge had passed, and they are the taker's now.
+     */
+    int enqueueAll(List<QueueEntry> entries) {
+        int dropped = 0;
+        for (QueueEntry e : entries) {
+            if (dropOnReturn != null && e.sequence <= dropUpTo) {
+                dropOnReturn.accept(e);
+                dropped++;
+            } else {
+                place(e);
+            }
+        }
         dispatch();
+        return dropped;
     }
 
     private void place(QueueEntry entry) {

@@ -13,8 +13,9 @@ import java.util.function.BiConsumer;
  * which plugs in here: it is the interface the broker owns for them. Every change goes through
  * {@link #transition}, which logs {@code old -> new (reason)} and tells the listeners.
  *
- * <p>The state follows from four facts the events set, by this precedence: stopping; fenced (with
- * its reason); starting (clients held, with its reason); the quorum lost; draining; else serving.
+ * <p>The state follows from the facts the events set, by this precedence: stopping; fenced (with
+ * its reason); checking after a pause ({@link #watchPauses}); starting (clients held, with its
+ * reason); the quorum lost; draining; else serving.
  * So a node fenced while it has no quorum is fenced, and serves again with no quorum once the fence
  * lifts; a drained node that loses the quorum refuses sends, and drains again when it regains it.
  */
@@ -28,9 +29,11 @@ public final class NodeAvailability {
     private volatile String reason;
     private boolean stopping;          // guarded by this
     private String fenced;             // guarded by this
+    private String checking;           // guarded by this
     private String starting;           // guarded by this
     private String noQuorum;           // guarded by this
     private boolean draining;          // guarded by this
+    private volatile PauseWatch pauses; // null while pauses are not watched
 
     /**
      * @param replicated whether a majority may take this node's messages over (then it holds its
@@ -71,7 +74,53 @@ public final class NodeAvailability {
         update(() -> noQuorum = why, why == null ? "quorum held" : why);
     }
 
-    /** Fences the node with {@code why}: no client served, nothing delivered, until {@link #unfence}. */
+    /** How often the pause watch ticks: a threshold must be longer. */
+    public static final long PAUSE_TICK_MS = PauseWatch.TICK_MS;
+
+    /**
+     * Watches for pauses of this JVM ({@link PauseWatch}): after a gap longer than {@code thresholdMs}
+     * the node is {@link NodeState#CHECKING} while {@code check} asks the members what became of it
+     * (it may have been taken over meanwhile); the requests its clients sent meanwhile wait, and
+     * nothing is delivered, until the check is done. For a node whose messages others may take over.
+     * {@code nanoClock} is the monotonic clock the gaps are measured on (tests make pauses with one of
+     * their own).
+     */
+    public synchronized void watchPauses(long thresholdMs, java.util.function.LongSupplier nanoClock,
+                                  java.util.function.LongConsumer check) {
+        if (pauses != null) {
+            throw new IllegalStateException("pauses are watched already");
+        }
+        PauseWatch watch = new PauseWatch(node, thresholdMs, nanoClock, new PauseWatch.Hooks() {
+            @Override
+            public void paused(long gapMs) {
+                String why = "node " + node + " was stopped for " + gapMs + " ms (a pause of its JVM): it checks with "
+                        + "the members whether it was taken over meanwhile";
+                update(() -> checking = why, why);
+            }
+
+            @Override
+            public void check(long gapMs) {
+                check.accept(gapMs);
+            }
+
+            @Override
+            public void checked(long gapMs) {
+                update(() -> checking = null, "checked after a pause of " + gapMs + " ms");
+            }
+        });
+        pauses = watch;
+        watch.start();
+    }
+
+    /**
+     * True while the requests of clients wait: the node checks after a pause, or its JVM was just
+     * stopped and the watch has not noticed yet. Released by the transition out of {@link NodeState#CHECKING}.
+     */
+    boolean holdsRequests() {
+        PauseWatch w = pauses;
+        return (w != null && w.stale()) || state == NodeState.CHECKING; // the tick before the state: see PauseWatch
+    }
+
     private volatile long ownershipDoubtedUntilNs = System.nanoTime();
 
     /**
@@ -87,6 +136,7 @@ public final class NodeAvailability {
         return System.nanoTime() - ownershipDoubtedUntilNs < 0;
     }
 
+    /** Fences the node with {@code why}: no client served, nothing delivered, until {@link #unfence}. */
     public void fence(String why) {
         update(() -> fenced = Objects.requireNonNull(why), why);
     }
@@ -101,6 +151,10 @@ public final class NodeAvailability {
     }
 
     public void stop() {
+        PauseWatch w = pauses;
+        if (w != null) {
+            w.close();
+        }
         update(() -> stopping = true, "shutting down");
     }
 
@@ -116,7 +170,8 @@ public final class NodeAvailability {
     }
 
     boolean delivers() {
-        return state.delivers(replicated);
+        PauseWatch w = pauses;
+        return !(w != null && w.stale()) && state.delivers(replicated);
     }
 
     synchronized boolean draining() {
@@ -129,7 +184,8 @@ public final class NodeAvailability {
         synchronized (this) {
             change.run();
             from = state;
-            to = stopping ? NodeState.STOPPING : fenced != null ? NodeState.FENCED : starting != null ? NodeState.STARTING
+            to = stopping ? NodeState.STOPPING : fenced != null ? NodeState.FENCED
+                    : checking != null ? NodeState.CHECKING : starting != null ? NodeState.STARTING
                     : noQuorum != null ? NodeState.NO_QUORUM : draining ? NodeState.DRAINING : NodeState.SERVING;
             if (to == from) {
                 return;

@@ -12,6 +12,7 @@ package io.tern.broker;
  *   <tr><td>no-quorum</td><td>served</td><td>refused (NOT_IN_QUORUM: send elsewhere)</td><td>held if replicated
  *       (the majority may be taking them over), made if not</td></tr>
  *   <tr><td>draining</td><td>redirected (administration excepted)</td><td>accepted</td><td>made</td></tr>
+ *   <tr><td>checking</td><td>held</td><td>held</td><td>held</td></tr>
  *   <tr><td>fenced</td><td>refused</td><td>-</td><td>held</td></tr>
  *   <tr><td>stopping</td><td>refused (SHUTTING_DOWN)</td><td>accepted</td><td>made</td></tr>
  * </table>
@@ -26,6 +27,11 @@ public enum NodeState {
     DRAINING("draining"),
     /** It learned it was taken over and discards what it no longer owns, or it cannot record a takeover. */
     FENCED("fenced"),
+    /**
+     * Its JVM was stopped longer than half the failure-detection time: it asks the members whether
+     * one took it over meanwhile, and every request waits until it knows.
+     */
+    CHECKING("checking"),
     STOPPING("stopping");
 
     private final String label;

@@ -40,24 +40,15 @@ public final class ServerConnection {
     /** The client's name for this connection across failovers (Hello); null if it gave none. */
     volatile String connectionKey;
     final String linkPeer;
-    private volatile boolean authenticated;
+    /** Who the client is and what it brings from the node it came from, once its HELLO is answered. */
+    private final Handshake handshake;
     /** An administration connection (it asked for a drain): not counted as a client to move away. */
     private volatile boolean admin;
     /** The node this client failed over from (its Hello said so); it moves back when that node returns. */
     volatile String failedOverFrom;
-    /** This connection's client came from a node this node had taken over: what its sessions list as acknowledged and this node does not keep was acknowledged there. */
-    private volatile boolean recoversAsOwner;
-    /**
-     * An older connection of this client was still open here and handed its deliveries over: what its
-     * sessions list as acknowledged and this node does not keep for them was acknowledged here.
-     */
-    private volatile boolean handedOverHere;
     /** Completes when the connection is closed and everything it held went back. */
     final CompletableFuture<Void> gone = new CompletableFuture<>();
     private volatile boolean closed;
-    /** Who connected and under what name (Hello), for the console. */
-    private volatile String user;
-    private volatile String clientName;
 
     ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor) {
         this(broker, id, sink, executor, null);
@@ -74,10 +65,8 @@ public final class ServerConnection {
         this.sink = sink;
         this.executor = executor;
         this.linkPeer = linkPeer;
+        this.handshake = new Handshake(broker, this, executor, linkPeer);
         if (linkPeer != null) {
-            authenticated = true;
-            user = "cluster member " + linkPeer;
-            clientName = "tern-link";
             connectionKey = LINK_KEY_PREFIX + linkPeer + ":" + id; // names its sessions' deliveries in delivery marks
         }
     }
@@ -90,9 +79,30 @@ public final class ServerConnection {
         return linkPeer != null;
     }
 
-    /** Entry point from the transport: handles the request on this connection's executor. */
+    /**
+     * Requests that wait while the node checks after a pause of its JVM ({@link NodeAvailability#holdsRequests}),
+     * in the order they came; confined to the executor.
+     */
+    private final java.util.ArrayDeque<RequestFrame> held = new java.util.ArrayDeque<>();
+
+    /** Entry point from the transport: handles the request on this connection's executor, in order. */
     public void handle(RequestFrame frame) {
-        executor.execute(() -> dispatch(frame));
+        executor.execute(() -> {
+            if (!held.isEmpty() || broker.availability().holdsRequests()) {
+                held.add(frame); // served after the check, unless the connection is closed by then
+                return;
+            }
+            dispatch(frame);
+        });
+    }
+
+    /** The node serves requests again after a pause: the ones held meanwhile are handled now, in order. */
+    void releaseHeld() {
+        executor.execute(() -> {
+            while (!held.isEmpty() && !broker.availability().holdsRequests()) {
+                dispatch(held.poll());
+            }
+        });
     }
 
     void write(Frame frame) {
@@ -105,7 +115,7 @@ public final class ServerConnection {
         sink.flush();
     }
 
-    private void reply(RequestFrame request, Response response) {
+    void reply(RequestFrame request, Response response) {
         if (request.oneWay() && !(response instanceof Response.Error)) {
             return;
         }
@@ -143,11 +153,11 @@ public final class ServerConnection {
         }
         try {
             Request request = frame.request();
-            if (!authenticated && !(request instanceof Request.Hello)) {
+            if (!handshake.done() && !(request instanceof Request.Hello)) {
                 throw new BrokerException(ErrorCode.ILLEGAL_STATE, "the first request must be HELLO");
             }
             if (request instanceof Request.Hello r) {
-                hello(frame, r);
+                handshake.hello(frame, r);
             } else if (request instanceof Request.SetClientId r) {
                 if (clientId != null) {
                     throw new BrokerException(ErrorCode.ILLEGAL_STATE, "client id is already set");
@@ -217,7 +227,7 @@ public final class ServerConnection {
             } else if (request instanceof Request.RecoverSession r) {
                 ServerSession s = session(r.sessionId());
                 broker.holds().recover(s, r.messages(), consumers::get,
-                        (broker.tracksDeliveries() && recoversAsOwner) || handedOverHere).whenComplete((ids, failure) -> {
+                        handshake.acknowledgedHereIfNotKept()).whenComplete((ids, failure) -> {
                     if (failure == null) {
                         reply(frame, new Response.Recovered(ids));
                     } else {
@@ -230,80 +240,6 @@ public final class ServerConnection {
         } catch (RuntimeException e) {
             fail(frame, e);
         }
-    }
-
-    private void hello(RequestFrame frame, Request.Hello r) {
-        if (authenticated) {
-            throw new BrokerException(ErrorCode.ILLEGAL_STATE, "HELLO was already sent");
-        }
-        String held = broker.clientsHeld();
-        if (held != null) {
-            reply(frame, new Response.Error(ErrorCode.NOT_READY, held));
-            sink.close();
-            return;
-        }
-        String drainedTo = broker.connections().drainRedirect();
-        if (drainedTo != null && !Request.Hello.ADMIN_CLIENT.equals(r.clientName())) {
-            reply(frame, new Response.Redirect(drainedTo, "node " + broker.config().name() + " is being drained"));
-            sink.close();
-            return;
-        }
-        String from = r.fromNode();
-        if (from == null) {
-            welcome(frame, r);
-            return;
-        }
-        // A client of another node: the owner of that node's messages serves it, once it has them.
-        broker.admit(from, r.connectionKey()).whenCompleteAsync((admission, failure) -> {
-            if (failure != null) {
-                LOG.warn("Could not tell who owns node {} now; serving its client here: {}", from, failure.toString());
-            }
-            if (failure == null && admission.redirectTo() != null) {
-                String to = admission.redirectTo();
-                reply(frame, new Response.Redirect(to, "the messages of node " + from + " are served by " + to));
-                sink.close();
-            } else {
-                failedOverFrom = from.equals(broker.nodeId()) ? null : from;
-                recoversAsOwner = failure == null && admission.owner();
-                welcome(frame, r);
-            }
-        }, executor);
-    }
-
-    private void welcome(RequestFrame frame, Request.Hello r) {
-        Map<String, String> users = broker.config().users();
-        if (!users.isEmpty() && (r.user() == null || !constantTimeEquals(users.get(r.user()), r.password()))) {
-            reply(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
-            LOG.warn("Connection {} refused: wrong user name or password for user '{}'", id, r.user());
-            sink.close();
-            return;
-        }
-        authenticated = true;
-        user = r.user();
-        clientName = r.clientName();
-        String key = r.connectionKey() == null || r.connectionKey().isBlank() || r.connectionKey().length() > 200
-                ? null : r.connectionKey();
-        Response welcome = new Response.Welcome(broker.config().name(), broker.nodeId(), broker.config().maxFrameSize());
-        if (key == null) {
-            reply(frame, welcome);
-            return;
-        }
-        connectionKey = key;
-        broker.connections().claimConnectionKey(key, this).whenComplete((handedOver, failure) -> {
-            if (failure != null) {
-                LOG.warn("Connection {}: the older connection of the same client did not hand over: {}", id, failure.toString());
-            }
-            handedOverHere = failure == null && handedOver;
-            reply(frame, welcome);
-        });
-    }
-
-    private static boolean constantTimeEquals(String expected, String given) {
-        if (expected == null || given == null) {
-            return false;
-        }
-        return java.security.MessageDigest.isEqual(expected.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                given.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     private ServerSession session(int sessionId) {
@@ -557,6 +493,7 @@ public final class ServerConnection {
                 return;
             }
             closed = true;
+            held.clear(); // never served: the client resends what it still waits for on its next link
             List<CompletableFuture<Void>> closing = new ArrayList<>();
             for (ServerSession s : List.copyOf(sessions.values())) {
                 closing.add(linkPeer == null ? closeSession(s, Set.of(), true)
@@ -649,8 +586,8 @@ public final class ServerConnection {
 
     /** This connection for the console. */
     NodeView.ConnectionView view() {
-        return new NodeView.ConnectionView(id, authenticated ? "open" : "hello pending", sink.remoteAddress(), user,
-                clientName, clientId, sessions.size(), consumers.size(), failedOverFrom, admin);
+        return new NodeView.ConnectionView(id, handshake.done() ? "open" : "hello pending", sink.remoteAddress(), handshake.user(),
+                handshake.clientName(), clientId, sessions.size(), consumers.size(), failedOverFrom, admin);
     }
 
     boolean isAdmin() {

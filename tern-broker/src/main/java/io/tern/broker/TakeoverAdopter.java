@@ -160,7 +160,7 @@ final class TakeoverAdopter {
                 placements.forEach(p -> broker.released(p.entry()));
                 held.values().forEach(ps -> ps.forEach(p -> broker.released(p.entry())));
                 moving.values().forEach(ps -> ps.forEach(p -> broker.released(p.entry())));
-                done.completeExceptionally(Broker.storeFailure(failure));
+                done.completeExceptionally(PublishPipeline.storeFailure(failure));
             } else {
                 try {
                     onStored.run();

@@ -6,22 +6,17 @@ import io.tern.broker.store.StoreException;
 import io.tern.broker.store.TransientStore;
 import io.tern.protocol.DestinationName;
 import io.tern.protocol.ErrorCode;
-import io.tern.protocol.Frame;
 import io.tern.protocol.Request;
 import io.tern.protocol.RequestFrame;
 import io.tern.protocol.Response;
-import io.tern.protocol.ResponseFrame;
 import io.tern.protocol.WireMessage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /** A store that cannot write (a full disk) gives the producer a clear error and loses nothing. */
 @Timeout(30)
@@ -55,29 +50,6 @@ class StoreFailureTest {
         }
     }
 
-    private static final class Recorder implements FrameSink {
-        final List<Frame> frames = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void write(Frame frame) {
-            frames.add(frame);
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-
-        Response answer(long correlation) {
-            await().until(() -> frames.stream().anyMatch(f -> f instanceof ResponseFrame r && r.correlationId() == correlation));
-            return frames.stream().filter(f -> f instanceof ResponseFrame r && r.correlationId() == correlation)
-                    .map(f -> ((ResponseFrame) f).response()).findFirst().orElseThrow();
-        }
-    }
-
     private static WireMessage persistent(String id) {
         return new WireMessage(id, WireMessage.BODY_NONE, DestinationName.queue("disk"), null, null, null, true, 4, 0, 0, 0,
                 Map.of(WireMessage.DUPLICATE_ID, id), null);
@@ -88,7 +60,7 @@ class StoreFailureTest {
         FullDiskStore store = new FullDiskStore();
         try (Broker broker = new Broker(BrokerConfig.builder().build(), store, "node")) {
             broker.start();
-            Recorder sink = new Recorder();
+            RecordingSink sink = new RecordingSink();
             ServerConnection c = broker.connect(sink);
             c.handle(new RequestFrame(1, 0, new Request.Hello(null, null, "test")));
             c.handle(new RequestFrame(2, 0, new Request.CreateSession(1, Request.AUTO_ACKNOWLEDGE)));

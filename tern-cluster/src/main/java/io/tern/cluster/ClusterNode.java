@@ -153,7 +153,11 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             throw e;
         }
         LOG.info("Joined cluster {} as {} over the {} stack", config.cluster(), self.name(), config.stack());
+        mergeWatch = MergeWatch.start(channel, self.name());
     }
+
+    /** Keeps JGroups' merge tasks running on this node (null: the stack merges no partitions). */
+    private volatile MergeWatch mergeWatch;
 
     static byte[] encode(NodeInfo node) {
         ByteBuf buf = Unpooled.buffer();
@@ -202,6 +206,12 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     /** The members of the current view, in view order. */
     public List<NodeInfo> members() {
         return members;
+    }
+
+    /** How long a silent member takes to be suspected (FD_ALL3's timeout); -1 if the stack has no such detection. */
+    public long failureDetectionMs() {
+        org.jgroups.protocols.FD_ALL3 fd = channel.getProtocolStack().findProtocol(org.jgroups.protocols.FD_ALL3.class);
+        return fd == null ? -1 : fd.getTimeout();
     }
 
     /** The JGroups channel, for fault injection in tests ({@code DISCARD} in the loopback stack). */
@@ -490,6 +500,10 @@ public final class ClusterNode implements Receiver, AutoCloseable {
      */
     @Override
     public void close() {
+        MergeWatch w = mergeWatch;
+        if (w != null) {
+            w.close();
+        }
         if (channel.isConnected()) {
             synchronized (this) {
                 members.forEach(m -> leaveNotSeenBy.add(m.nodeId()));

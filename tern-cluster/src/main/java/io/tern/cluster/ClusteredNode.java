@@ -20,6 +20,8 @@ import java.util.function.LongSupplier;
  * check runs; the broker serves.
  */
 public final class ClusteredNode implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClusteredNode.class);
+
     private final ClusterNode node;
     private final ReplicatingStore store;
     private final Takeover takeover;
@@ -125,8 +127,23 @@ public final class ClusteredNode implements AutoCloseable {
             discarded = takeover.checkBeforeServing(settings.checkTimeoutMs());
             broker.availability().started();
             takeover.serving();
+            watchPauses(node, broker, takeover, settings);
         }
         return new ClusteredNode(node, store, takeover, links, mirrors, discarded);
+    }
+
+    /**
+     * A pause of this JVM longer than half the failure-detection time may have let the others take
+     * this node over: after one, the node holds its clients' requests until it has asked them.
+     */
+    private static void watchPauses(ClusterNode node, Broker broker, Takeover takeover, Settings settings) {
+        long detectionMs = node.failureDetectionMs();
+        if (detectionMs <= 0) {
+            LOG.warn("The cluster's stack has no failure detection by silence (FD_ALL3): pauses of this node are not watched");
+            return;
+        }
+        long thresholdMs = Math.max(detectionMs / 2, 2 * io.tern.broker.NodeAvailability.PAUSE_TICK_MS);
+        broker.availability().watchPauses(thresholdMs, settings.nanoClock(), gapMs -> takeover.checkAfterPause(gapMs, settings.checkTimeoutMs()));
     }
 
     public ClusterNode cluster() {

@@ -81,10 +81,36 @@ final class SelfDiscard {
      * @return the number of stored messages discarded
      */
     int checkBeforeServing(long timeoutMs) {
+        TakeoverRecords.Record newest = askWaitingForPending(timeoutMs);
+        if (newest.epoch() < 0) {
+            synchronized (discarding) { // a member's 'T' may have made this node discard (and the others forget) already
+                return handledEpoch >= 0 ? handledDropped : 0;
+            }
+        }
+        return discardIfNew(newest, "restarted");
+    }
+
+    /**
+     * After this node's JVM was stopped for {@code gapMs} (the node holds its clients' requests
+     * meanwhile): asks every other member whether it took this node over while it was stopped, and
+     * discards if one did, before the node serves a request that queued up during the pause.
+     */
+    void checkAfterPause(long gapMs, long timeoutMs) {
+        TakeoverRecords.Record newest = askWaitingForPending(timeoutMs);
+        if (newest.epoch() >= 0) {
+            discardIfNew(newest, "stopped for " + gapMs + " ms");
+        } else {
+            LOG.info("Stopped for {} ms: no member took this node over meanwhile", gapMs);
+        }
+    }
+
+    /**
+     * {@link #ask}, and while a member answers that a takeover of this node is under way, asks again
+     * until it is recorded (at most {@link #PENDING_WAIT_MS}).
+     */
+    private TakeoverRecords.Record askWaitingForPending(long timeoutMs) {
         long deadlineNs = clock.getAsLong() + PENDING_WAIT_MS * 1_000_000L;
         TakeoverRecords.Record newest = ask(timeoutMs);
-        // A member taking this node's previous self over (it restarted before it was found gone) says
-        // so: this node waits for that takeover, then discards what it took.
         while (newest.epoch() == Takeover.PENDING && clock.getAsLong() - deadlineNs < 0 && !closed.getAsBoolean()) {
             try {
                 Thread.sleep(PENDING_POLL_MS); // the taker answers once its takeover is recorded: ask again
@@ -94,15 +120,10 @@ final class SelfDiscard {
             }
             newest = ask(timeoutMs);
         }
-        if (newest.epoch() < 0) {
-            if (newest.epoch() == Takeover.PENDING) {
-                LOG.warn("A member still takes this node's previous self over after {} ms: serving its own disk", PENDING_WAIT_MS);
-            }
-            synchronized (discarding) { // a member's 'T' may have made this node discard (and the others forget) already
-                return handledEpoch >= 0 ? handledDropped : 0;
-            }
+        if (newest.epoch() == Takeover.PENDING) {
+            LOG.warn("A member still takes this node's previous self over after {} ms: serving its own disk", PENDING_WAIT_MS);
         }
-        return discardIfNew(newest, "restarted");
+        return newest;
     }
 
     /**

@@ -115,9 +115,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     /** Node id to all its failover nodes, as of the last view it was in (for replicas kept on disk). */
     private final Map<String, List<String>> lastBackups = new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** A member's answer to 'W': whether it recorded a takeover of the node, and its last backups as it saw them. */
-    private record Owner(boolean recorded, List<String> lastBackups) {
-    }
     /** Hellos of clients of other nodes, waiting until it is clear who serves them. */
     private final java.util.concurrent.ScheduledExecutorService timer =
             Executors.newSingleThreadScheduledExecutor(r -> {
@@ -130,6 +127,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private final AdmissionDesk admissions;
     private final GoneConfirmation confirmation;
     private final ReplicaHandover handover;
+    private final AbsentReplicas absent;
     private volatile boolean closed;
     /** The answer to 'K' that says: a takeover of you is under way here, ask again. */
     static final long PENDING = -2;
@@ -171,11 +169,13 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 : recordsFile.resolveSibling(recordsFile.getFileName() + "-discarded")), this::serving, () -> closed, nanoClock);
         this.confirmation = new GoneConfirmation(node, poll, nanoClock, timer);
         this.handover = new ReplicaHandover(node, poll, store.replicas(), nanoClock);
-        node.addPayloadHandler("OKNPTBWV", this);
-        node.addListener(this);
         this.admissions = new AdmissionDesk(this, () -> previous, selfId, broker, records, pending, lastFailover,
                 self::taker, timer, admissionWaitMs, nanoClock);
         broker.setAdmission(admissions::admit);
+        this.absent = new AbsentReplicas(node, store, poll, confirmation, records, pending, lastBackups,
+                gone -> takeOver(gone, "", new java.util.HashMap<>(), node.viewId()), admissions::reconsider, () -> closed);
+        node.addPayloadHandler("OKNPTBWV", this);
+        node.addListener(this);
         // While this node takes a node over, that node (restarted) must not replace the replica it takes.
         store.replicas().setTakenOver(id -> records.contains(id) || pending.contains(id));
         store.replicas().setRefusing(this::tellTakenOver);
@@ -221,6 +221,11 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      */
     public int checkBeforeServing(long timeoutMs) {
         return self.checkBeforeServing(timeoutMs);
+    }
+
+    /** After this node's JVM was stopped: discards if a member took it over meanwhile ({@link SelfDiscard#checkAfterPause}). */
+    public void checkAfterPause(long gapMs, long timeoutMs) {
+        self.checkAfterPause(gapMs, timeoutMs);
     }
 
     /** The takeovers this node knows of: node id to when and by whom. */
@@ -295,30 +300,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     forgetIfStale(from, discarded);
                 }
                 case 'B' -> failBackTo(from);
-                case 'W' -> {
-                    long round = in.readLong();
-                    String id = in.readUTF();
-                    boolean recorded = records.contains(id);
-                    List<String> backups = lastBackups.getOrDefault(id, List.of());
-                    node.send(from, ClusterCodec.encode('V', out -> {
-                        out.writeLong(round);
-                        out.writeBoolean(recorded);
-                        out.writeInt(backups.size());
-                        for (String b : backups) {
-                            out.writeUTF(b);
-                        }
-                    }));
-                }
-                case 'V' -> {
-                    long round = in.readLong();
-                    boolean recorded = in.readBoolean();
-                    int n = in.readInt();
-                    List<String> backups = new java.util.ArrayList<>();
-                    for (int i = 0; i < n; i++) {
-                        backups.add(in.readUTF());
-                    }
-                    poll.answered(round, from, new Owner(recorded, backups));
-                }
+                case 'W' -> absent.asked(from, in);
+                case 'V' -> absent.answered(from, in);
                 case 'T' -> {
                     long epoch = in.readLong();
                     String taker = in.readUTF();
@@ -376,62 +359,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         node.sendToOthers(self.discardedMessage());
         store.resync();
         node.sendToOthers(ClusterCodec.encode('B', out -> { }));
-        worker.execute(this::takeOverReplicasOfAbsentNodes);
-    }
-
-    /** How long a restarted backup waits for the members' answers about a node whose replica it has. */
-    private static final long OWNER_WAIT_MS = 5000;
-
-    /** See the class comment: replicas kept on disk of nodes that are not in the view. */
-    private void takeOverReplicasOfAbsentNodes() {
-        Set<String> live = confirmation.liveIds();
-        for (String primary : store.replicas().primaries()) {
-            if (live.contains(primary) || pending.contains(primary) || closed) {
-                continue;
-            }
-            boolean recordedHere = records.contains(primary);
-            Map<String, Owner> answers = recordedHere ? Map.of() : askWhoOwns(primary, live);
-            String name = primary.substring(0, Math.min(8, primary.length()));
-            if (recordedHere || answers.values().stream().anyMatch(Owner::recorded)) {
-                LOG.info("The replica of {} on disk is dropped: another node took that node over", name);
-                store.replicas().drop(primary);
-                continue;
-            }
-            if (answers.size() < live.size() - 1) {
-                LOG.warn("Not every member said whether it took {} over: its replica on disk is kept, not taken over", name);
-                continue;
-            }
-            boolean current = answers.values().stream().anyMatch(o -> o.lastBackups().contains(selfId));
-            boolean known = answers.values().stream().anyMatch(o -> !o.lastBackups().isEmpty());
-            if (!current) {
-                if (known) {
-                    LOG.warn("The replica of {} on disk is stale (that node had other failover nodes when it left): dropped", name);
-                    store.replicas().drop(primary);
-                } else {
-                    LOG.warn("No member knows the last failover nodes of {}: its replica on disk is kept, not taken over", name);
-                }
-                continue;
-            }
-            NodeInfo gone = new NodeInfo(primary, name, "", List.of(), "");
-            pending.add(primary);
-            try {
-                LOG.warn("Node {} is not in the view and nobody took it over: taking it over from its replica on disk", name);
-                if (confirmation.confirm(List.of(gone), Map.of(primary, ""), node.quorumBase())) {
-                    takeOver(gone, "", new java.util.HashMap<>(), node.viewId());
-                }
-            } finally {
-                pending.remove(primary);
-                admissions.reconsider();
-            }
-        }
-    }
-
-    /** Asks every other member whether it recorded a takeover of {@code id}; the answers that came in time. */
-    private Map<String, Owner> askWhoOwns(String id, Set<String> live) {
-        return poll.ask(round -> ClusterCodec.encode('W', out -> {
-            out.writeLong(round);
-            out.writeUTF(id);
-        }), got -> got.size() >= live.size() - 1, OWNER_WAIT_MS);
+        worker.execute(absent::takeOverOrDrop);
     }
 
     @Override

@@ -6,7 +6,8 @@
  *       {@link io.tern.protocol.NodeInfo}; on every view a {@link io.tern.cluster.FailoverPolicy} (by
  *       default {@link io.tern.cluster.RingFailoverPolicy}) computes each node's failover nodes, and
  *       the quorum rule says whether this node's partition may accept sends. Stacks ship as
- *       resources under {@code tern/jgroups/}.</li>
+ *       resources under {@code tern/jgroups/}. {@code MergeWatch} keeps JGroups' merge tasks alive, so
+ *       that a healed split is merged back.</li>
  *   <li>{@link io.tern.cluster.ReplicatingStore}: the primary side of replication (a commit waits
  *       for every failover node of the map, and for former ones still standing in while new ones
  *       sync: {@code WaitingCommit}); {@code SnapshotStream}: a snapshot on its way to a new backup;
@@ -15,7 +16,9 @@
  *   <li>{@link io.tern.cluster.Takeover}: who takes over a dead, paused or restarted node (the
  *       planner, on view changes), and the takeover itself; {@code ReplicaHandover}: getting the
  *       best replica the members hold before it; {@code SelfDiscard}: the check a node makes
- *       before it serves, and its discard when it learns it was taken over; {@code AdmissionDesk}:
+ *       before it serves and after its JVM was stopped, and its discard when it learns it was taken
+ *       over; {@code AbsentReplicas}: replicas on disk of nodes that left while this node was down
+ *       (dropped, kept or taken over); {@code AdmissionDesk}:
  *       which node serves a client of a taken-over node; {@link io.tern.cluster.TakeoverRecords}:
  *       the synced record of takeovers; {@code GoneConfirmation}: the majority's word that a node
  *       is gone; {@code MemberPoll}: asking every other member and waiting for enough answers;

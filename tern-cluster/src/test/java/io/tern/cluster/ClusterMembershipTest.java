@@ -151,6 +151,36 @@ class ClusterMembershipTest {
         assertThat(nodes).allMatch(ClusterNode::hasQuorum);
     }
 
+    /**
+     * A node whose JGroups merge tasks stopped (MERGE3 stops them on a temporary view and starts them
+     * only when a view is installed) is merged back all the same once the partition heals: the
+     * node's {@link MergeWatch} announces its view for it. Without the watch nobody would send or
+     * compare the view ids that differ, and the split would last.
+     */
+    @Test
+    void aNodeWhoseMergeTasksStoppedIsStillMergedBackAfterAPartition() throws Exception {
+        ClusterNode a = join("a", "A");
+        ClusterNode b = join("b", "B");
+        ClusterNode c = join("c", "C");
+        awaitSameView(List.of(a, b, c));
+        discard(a).addIgnoreMember(address(c));
+        discard(b).addIgnoreMember(address(c));
+        discard(c).addIgnoredMembers(address(a), address(b));
+        awaitSameView(List.of(a, b));
+        await().atMost(Duration.ofSeconds(30)).until(() -> c.members().size() == 1);
+        // What a dropped temporary view leaves behind on c: its MERGE3 neither announces nor checks.
+        org.jgroups.protocols.MERGE3 merge = c.jgroupsChannel().getProtocolStack().findProtocol(org.jgroups.protocols.MERGE3.class);
+        merge.down(new org.jgroups.Event(org.jgroups.Event.TMP_VIEW, c.jgroupsChannel().getView()));
+        assertThat(merge.isInfoSenderRunning()).isFalse();
+        assertThat(merge.isViewConsistencyCheckerRunning()).isFalse();
+
+        discard(a).resetIgnoredMembers();
+        discard(b).resetIgnoredMembers();
+        discard(c).resetIgnoredMembers();
+        awaitSameView(List.of(a, b, c));
+        assertThat(merge.isInfoSenderRunning()).as("the merged view started c's tasks again").isTrue();
+    }
+
     @Test
     void withTheQuorumRuleOffTheLastNodeOfTwoKeepsAcceptingSends() throws Exception {
         NodeInfo one = new NodeInfo("one", "one", "A", List.of(), "");

@@ -1,0 +1,149 @@
+package io.tern.broker;
+
+import io.tern.protocol.ErrorCode;
+import io.tern.protocol.Request;
+import io.tern.protocol.RequestFrame;
+import io.tern.protocol.Response;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.concurrent.Executor;
+
+/**
+ * A client connection's HELLO: whether the node takes clients now (starting, fenced, drained), whether
+ * a client of another node belongs here ({@link Broker#admit}: the owner of that node's messages serves
+ * it, others redirect it), the user's password, and the hand-over from an older connection of the same
+ * client. Keeps who the client is and what that tells its session recovery.
+ */
+final class Handshake {
+    private static final Logger LOG = LoggerFactory.getLogger(Handshake.class);
+
+    private final Broker broker;
+    private final ServerConnection connection;
+    private final Executor executor;
+    private volatile boolean done;
+    /** Who connected and under what name, for the console. */
+    private volatile String user;
+    private volatile String clientName;
+    /**
+     * The client came from a node this node had taken over: what its sessions list as acknowledged
+     * and this node does not keep was acknowledged there.
+     */
+    private volatile boolean recoversAsOwner;
+    /**
+     * An older connection of this client was still open here and handed its deliveries over: what its
+     * sessions list as acknowledged and this node does not keep for them was acknowledged here.
+     */
+    private volatile boolean handedOverHere;
+
+    /** {@code linkPeer}: the member a cluster link serves (authenticated by its membership: no HELLO), or null. */
+    Handshake(Broker broker, ServerConnection connection, Executor executor, String linkPeer) {
+        this.broker = broker;
+        this.connection = connection;
+        this.executor = executor;
+        if (linkPeer != null) {
+            done = true;
+            user = "cluster member " + linkPeer;
+            clientName = "tern-link";
+        }
+    }
+
+    /** True once the client is welcome (a cluster link always is). */
+    boolean done() {
+        return done;
+    }
+
+    String user() {
+        return user;
+    }
+
+    String clientName() {
+        return clientName;
+    }
+
+    /**
+     * Whether what the client's sessions list as acknowledged, and this node does not keep for them,
+     * counts as acknowledged when they recover: they come from a node this node took over, or an older
+     * connection of theirs here handed its deliveries over.
+     */
+    boolean acknowledgedHereIfNotKept() {
+        return (broker.tracksDeliveries() && recoversAsOwner) || handedOverHere;
+    }
+
+    void hello(RequestFrame frame, Request.Hello r) {
+        if (done) {
+            throw new BrokerException(ErrorCode.ILLEGAL_STATE, "HELLO was already sent");
+        }
+        String held = broker.clientsHeld();
+        if (held != null) {
+            refuse(frame, new Response.Error(ErrorCode.NOT_READY, held));
+            return;
+        }
+        String drainedTo = broker.connections().drainRedirect();
+        if (drainedTo != null && !Request.Hello.ADMIN_CLIENT.equals(r.clientName())) {
+            refuse(frame, new Response.Redirect(drainedTo, "node " + broker.config().name() + " is being drained"));
+            return;
+        }
+        String from = r.fromNode();
+        if (from == null) {
+            welcome(frame, r);
+            return;
+        }
+        // A client of another node: the owner of that node's messages serves it, once it has them.
+        broker.admit(from, r.connectionKey()).whenCompleteAsync((admission, failure) -> {
+            if (failure != null) {
+                LOG.warn("Could not tell who owns node {} now; serving its client here: {}", from, failure.toString());
+            }
+            if (failure == null && admission.redirectTo() != null) {
+                String to = admission.redirectTo();
+                refuse(frame, new Response.Redirect(to, "the messages of node " + from + " are served by " + to));
+            } else {
+                connection.failedOverFrom = from.equals(broker.nodeId()) ? null : from;
+                recoversAsOwner = failure == null && admission.owner();
+                welcome(frame, r);
+            }
+        }, executor);
+    }
+
+    private void refuse(RequestFrame frame, Response response) {
+        connection.reply(frame, response);
+        connection.closeNow();
+    }
+
+    private void welcome(RequestFrame frame, Request.Hello r) {
+        Map<String, String> users = broker.config().users();
+        if (!users.isEmpty() && (r.user() == null || !constantTimeEquals(users.get(r.user()), r.password()))) {
+            LOG.warn("Connection {} refused: wrong user name or password for user '{}'", connection.id(), r.user());
+            refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
+            return;
+        }
+        done = true;
+        user = r.user();
+        clientName = r.clientName();
+        String key = r.connectionKey() == null || r.connectionKey().isBlank() || r.connectionKey().length() > 200
+                ? null : r.connectionKey();
+        Response welcome = new Response.Welcome(broker.config().name(), broker.nodeId(), broker.config().maxFrameSize());
+        if (key == null) {
+            connection.reply(frame, welcome);
+            return;
+        }
+        connection.connectionKey = key;
+        broker.connections().claimConnectionKey(key, connection).whenComplete((handedOver, failure) -> {
+            if (failure != null) {
+                LOG.warn("Connection {}: the older connection of the same client did not hand over: {}", connection.id(),
+                        failure.toString());
+            }
+            handedOverHere = failure == null && handedOver;
+            connection.reply(frame, welcome);
+        });
+    }
+
+    private static boolean constantTimeEquals(String expected, String given) {
+        if (expected == null || given == null) {
+            return false;
+        }
+        return java.security.MessageDigest.isEqual(expected.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                given.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+}
