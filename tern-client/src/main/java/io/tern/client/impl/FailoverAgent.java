@@ -419,13 +419,19 @@ final class FailoverAgent {
             if (m.pauseMs() > 0) {
                 sleepJittered(m.pauseMs()); // refused again right after a move: give the cluster a moment to heal
             }
-            if (!states.awaitLeft(m, () -> connection.openTransactionsOn(from.gen()))) {
+            if (!states.awaitTransactionsEnded(m, () -> connection.openTransactionsOn(from.gen()))) {
                 return;
             }
             event(FailoverEvent.Kind.STARTED, from.server(), null, m.why(), true, List.of());
             from.transport().awaitIdle(config.callTimeoutMs());
             states.acceptNone();
             connection.handBack(from);
+            // Still the current link: an acknowledgement of what the application holds goes over it, and if
+            // its node fails meanwhile, the failover settles it where that node's messages go.
+            awaitReleased(from.gen());
+            if (!states.leave(m)) {
+                return;
+            }
             walk(from, m.target().isEmpty() ? null : ClientUrl.hostPortOf(m.target()), true, m.why(), new ArrayList<>());
             retireIfDone();
         } catch (InterruptedException e) {
@@ -445,8 +451,44 @@ final class FailoverAgent {
         }
     }
 
+    /** How long a planned move waits for the application to acknowledge what it holds of the link it leaves. */
+    private static final long RELEASE_WAIT_MS = 2_000;
+    private final Object released = new Object();
+    private long settlements; // guarded by released: how often the application settled something
+
+    /**
+     * Waits (at most {@link #RELEASE_WAIT_MS}) until the application holds nothing it received on the
+     * link of {@code gen}; what it still holds then is acknowledged over that link as a retiring one.
+     * The connection is asked outside the monitor (it takes the sessions' locks).
+     */
+    private void awaitReleased(long gen) throws InterruptedException {
+        long deadlineNs = System.nanoTime() + RELEASE_WAIT_MS * 1_000_000L;
+        while (true) {
+            long seen;
+            synchronized (released) {
+                seen = settlements;
+            }
+            if (!connection.holds(gen)) {
+                return;
+            }
+            synchronized (released) {
+                long leftMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
+                if (leftMs <= 0) {
+                    return;
+                }
+                if (settlements == seen) {
+                    released.wait(leftMs);
+                }
+            }
+        }
+    }
+
     /** Closes links left by a move once the application holds nothing of theirs. */
     void retireIfDone() {
+        synchronized (released) {
+            settlements++;
+            released.notifyAll();
+        }
         checkFailback();
         for (LinkStates.Link r : states.retiring()) {
             if (!connection.holds(r.gen()) && r.transport().inFlight() == 0 && states.retire(r)) {

@@ -228,10 +228,23 @@ final class LinkStates<W> {
      * link retiring. Returns false if the move was overtaken (the link broke, or the connection closed).
      */
     synchronized boolean awaitLeft(Move m, java.util.function.BooleanSupplier open) throws InterruptedException {
+        return awaitTransactionsEnded(m, open) && leave(m);
+    }
+
+    /**
+     * The waiting part of {@link #awaitLeft}: true once no transaction is open on the link (or the
+     * move's deadline passed), while it is still LEAVING it; false if the move was overtaken.
+     */
+    synchronized boolean awaitTransactionsEnded(Move m, java.util.function.BooleanSupplier open) throws InterruptedException {
         while (state == State.LEAVING && link == m.from() && !mayLeave(open.getAsBoolean())) {
             long leftMs = Math.max(1, (leaveDeadlineNs - nanoClock.getAsLong()) / 1_000_000L);
             wait(leftMs);
         }
+        return state == State.LEAVING && link == m.from();
+    }
+
+    /** Leaves the link of the move now: MOVING, the link retiring; false if the move was overtaken. */
+    synchronized boolean leave(Move m) {
         if (state != State.LEAVING || link != m.from()) {
             return false;
         }

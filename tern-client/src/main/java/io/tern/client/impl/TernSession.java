@@ -1,46 +1,23 @@
 package io.tern.client.impl;
 
 import io.tern.client.TernDestination;
-import io.tern.client.TernQueue;
-import io.tern.client.TernTopic;
-import io.tern.client.message.TernBytesMessage;
-import io.tern.client.message.TernMapMessage;
 import io.tern.client.message.TernMessage;
-import io.tern.client.message.TernObjectMessage;
-import io.tern.client.message.TernStreamMessage;
-import io.tern.client.message.TernTextMessage;
 import io.tern.protocol.Deliver;
 import io.tern.protocol.Request;
 import io.tern.protocol.Response;
-import jakarta.jms.BytesMessage;
 import jakarta.jms.Destination;
 import jakarta.jms.IllegalStateException;
 import jakarta.jms.InvalidDestinationException;
 import jakarta.jms.JMSException;
-import jakarta.jms.MapMessage;
 import jakarta.jms.Message;
-import jakarta.jms.MessageConsumer;
 import jakarta.jms.MessageListener;
 import jakarta.jms.MessageProducer;
-import jakarta.jms.ObjectMessage;
-import jakarta.jms.Queue;
-import jakarta.jms.QueueBrowser;
-import jakarta.jms.QueueReceiver;
-import jakarta.jms.QueueSender;
 import jakarta.jms.QueueSession;
 import jakarta.jms.Session;
-import jakarta.jms.StreamMessage;
-import jakarta.jms.TemporaryQueue;
-import jakarta.jms.TemporaryTopic;
-import jakarta.jms.TextMessage;
-import jakarta.jms.Topic;
-import jakarta.jms.TopicPublisher;
 import jakarta.jms.TopicSession;
-import jakarta.jms.TopicSubscriber;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +28,7 @@ import java.util.concurrent.ExecutorService;
  * A session: one thread of control. Message listeners and completion listeners run on the session's
  * own thread; acknowledgement state is guarded by the session's monitor.
  */
-public final class TernSession implements Session, QueueSession, TopicSession {
+public final class TernSession extends SessionFactories {
     private static final Logger LOG = LoggerFactory.getLogger(TernSession.class);
     private static final int DUPS_OK_BATCH = 64;
 
@@ -89,13 +66,20 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     }
 
     /** {@code method} belongs to the {@code methodDomain} domain only: refused on a session of the other one. */
-    private void checkDomain(String methodDomain, String method) throws IllegalStateException {
+    @Override
+    void checkDomain(String methodDomain, String method) throws IllegalStateException {
         String d = domain;
         if (d != null && !d.equals(methodDomain)) {
             throw new IllegalStateException(method + " is not allowed on a " + ("queue".equals(d) ? "QueueSession" : "TopicSession"));
         }
     }
 
+    @Override
+    TernSession session() {
+        return this;
+    }
+
+    @Override
     TernConnection connection() {
         return connection;
     }
@@ -134,6 +118,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         threads.awaitListenerIdle();
     }
 
+    @Override
     void checkOpen() throws JMSException {
         if (closed) {
             throw new IllegalStateException("the session is closed");
@@ -377,7 +362,8 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         return closed;
     }
 
-    private void checkNotClosed() throws IllegalStateException {
+    @Override
+    void checkNotClosed() throws IllegalStateException {
         if (closed) {
             throw new IllegalStateException("the session is closed");
         }
@@ -391,28 +377,7 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         producers.remove(p);
     }
 
-    // ---- factories ----------------------------------------------------------------------------
-
-    @Override public BytesMessage createBytesMessage() throws JMSException { checkNotClosed(); return new TernBytesMessage(); }
-    @Override public MapMessage createMapMessage() throws JMSException { checkNotClosed(); return new TernMapMessage(); }
-    @Override public Message createMessage() throws JMSException { checkNotClosed(); return new TernMessage(); }
-    @Override public ObjectMessage createObjectMessage() throws JMSException { checkNotClosed(); return new TernObjectMessage(); }
-    @Override public StreamMessage createStreamMessage() throws JMSException { checkNotClosed(); return new TernStreamMessage(); }
-    @Override public TextMessage createTextMessage() throws JMSException { checkNotClosed(); return new TernTextMessage(); }
-
-    @Override
-    public ObjectMessage createObjectMessage(Serializable object) throws JMSException {
-        ObjectMessage m = createObjectMessage();
-        m.setObject(object);
-        return m;
-    }
-
-    @Override
-    public TextMessage createTextMessage(String text) throws JMSException {
-        TextMessage m = createTextMessage();
-        m.setText(text);
-        return m;
-    }
+    // ---- listener, producers and consumers (the other factories: SessionFactories) -------------
 
     @Override
     public MessageListener getMessageListener() throws JMSException {
@@ -440,15 +405,6 @@ public final class TernSession implements Session, QueueSession, TopicSession {
     }
 
     @Override
-    public QueueSender createSender(Queue queue) throws JMSException {
-        return (QueueSender) createProducer(queue);
-    }
-
-    @Override
-    public TopicPublisher createPublisher(Topic topic) throws JMSException {
-        return (TopicPublisher) createProducer(topic);
-    }
-
     TernMessageConsumer consumer(Destination destination, String selector, boolean noLocal, String subscription,
                                  byte kind) throws JMSException {
         checkOpen();
@@ -469,160 +425,6 @@ public final class TernSession implements Session, QueueSession, TopicSession {
         consumers.add(c);
         c.watchIdle();
         return c;
-    }
-
-    @Override
-    public MessageConsumer createConsumer(Destination destination) throws JMSException {
-        return consumer(destination, null, false, null, Request.SUB_NONE);
-    }
-
-    @Override
-    public MessageConsumer createConsumer(Destination destination, String selector) throws JMSException {
-        return consumer(destination, selector, false, null, Request.SUB_NONE);
-    }
-
-    @Override
-    public MessageConsumer createConsumer(Destination destination, String selector, boolean noLocal) throws JMSException {
-        return consumer(destination, selector, noLocal, null, Request.SUB_NONE);
-    }
-
-    @Override
-    public QueueReceiver createReceiver(Queue queue) throws JMSException {
-        return consumer(queue, null, false, null, Request.SUB_NONE);
-    }
-
-    @Override
-    public QueueReceiver createReceiver(Queue queue, String selector) throws JMSException {
-        return consumer(queue, selector, false, null, Request.SUB_NONE);
-    }
-
-    @Override
-    public TopicSubscriber createSubscriber(Topic topic) throws JMSException {
-        return consumer(topic, null, false, null, Request.SUB_NONE);
-    }
-
-    @Override
-    public TopicSubscriber createSubscriber(Topic topic, String selector, boolean noLocal) throws JMSException {
-        return consumer(topic, selector, noLocal, null, Request.SUB_NONE);
-    }
-
-    /** Checked after the session's state: a closed session says so first (specification 6.1.4). */
-    private void checkSubscription(String method, String name) throws JMSException {
-        checkOpen();
-        checkDomain("topic", method);
-        if (name == null || name.isEmpty()) {
-            throw new InvalidDestinationException("subscription name must not be null or empty");
-        }
-    }
-
-    private static Topic checkTopic(Topic topic) throws InvalidDestinationException {
-        if (topic == null) {
-            throw new InvalidDestinationException("topic must not be null");
-        }
-        return topic;
-    }
-
-    @Override
-    public MessageConsumer createSharedConsumer(Topic topic, String name) throws JMSException {
-        return createSharedConsumer(topic, name, null);
-    }
-
-    @Override
-    public MessageConsumer createSharedConsumer(Topic topic, String name, String selector) throws JMSException {
-        checkSubscription("createSharedConsumer", name);
-        return consumer(checkTopic(topic), selector, false, name, Request.SUB_SHARED);
-    }
-
-    @Override
-    public TopicSubscriber createDurableSubscriber(Topic topic, String name) throws JMSException {
-        return createDurableSubscriber(topic, name, null, false);
-    }
-
-    @Override
-    public TopicSubscriber createDurableSubscriber(Topic topic, String name, String selector, boolean noLocal) throws JMSException {
-        checkSubscription("createDurableSubscriber", name);
-        return consumer(checkTopic(topic), selector, noLocal, name, Request.SUB_DURABLE);
-    }
-
-    @Override
-    public MessageConsumer createDurableConsumer(Topic topic, String name) throws JMSException {
-        return createDurableSubscriber(topic, name);
-    }
-
-    @Override
-    public MessageConsumer createDurableConsumer(Topic topic, String name, String selector, boolean noLocal) throws JMSException {
-        return createDurableSubscriber(topic, name, selector, noLocal);
-    }
-
-    @Override
-    public MessageConsumer createSharedDurableConsumer(Topic topic, String name) throws JMSException {
-        return createSharedDurableConsumer(topic, name, null);
-    }
-
-    @Override
-    public MessageConsumer createSharedDurableConsumer(Topic topic, String name, String selector) throws JMSException {
-        checkSubscription("createSharedDurableConsumer", name);
-        return consumer(checkTopic(topic), selector, false, name, Request.SUB_SHARED_DURABLE);
-    }
-
-    @Override
-    public void unsubscribe(String name) throws JMSException {
-        checkSubscription("unsubscribe", name);
-        connection.call(new Request.Unsubscribe(name));
-    }
-
-    @Override
-    public Queue createQueue(String name) throws JMSException {
-        checkNotClosed();
-        checkDomain("queue", "createQueue");
-        return destination(() -> new TernQueue(name));
-    }
-
-    @Override
-    public Topic createTopic(String name) throws JMSException {
-        checkNotClosed();
-        checkDomain("topic", "createTopic");
-        return destination(() -> new TernTopic(name));
-    }
-
-    @Override
-    public QueueBrowser createBrowser(Queue queue) throws JMSException {
-        return createBrowser(queue, null);
-    }
-
-    @Override
-    public QueueBrowser createBrowser(Queue queue, String selector) throws JMSException {
-        checkOpen();
-        checkDomain("queue", "createBrowser");
-        if (queue == null) {
-            throw new InvalidDestinationException("browser queue must not be null");
-        }
-        TernQueueBrowser b = new TernQueueBrowser(this, (TernQueue) TernDestination.from(queue), selector);
-        b.validate();
-        return b;
-    }
-
-    @Override
-    public TemporaryQueue createTemporaryQueue() throws JMSException {
-        checkOpen();
-        checkDomain("queue", "createTemporaryQueue");
-        return connection.createTemporaryQueue();
-    }
-
-    @Override
-    public TemporaryTopic createTemporaryTopic() throws JMSException {
-        checkOpen();
-        checkDomain("topic", "createTemporaryTopic");
-        return connection.createTemporaryTopic();
-    }
-
-    /** A destination object; a bad name is the JMSException the API names, not an IllegalArgumentException. */
-    private static <T> T destination(java.util.function.Supplier<T> make) throws JMSException {
-        try {
-            return make.get();
-        } catch (IllegalArgumentException e) {
-            throw new InvalidDestinationException(e.getMessage());
-        }
     }
 
     Response call(Request r) throws JMSException {

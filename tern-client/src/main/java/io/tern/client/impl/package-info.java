@@ -1,7 +1,8 @@
 /**
  * The provider's insides: {@link io.tern.client.impl.Transport} speaks the wire protocol over one
  * Netty channel; {@link io.tern.client.impl.TernConnection}, {@link io.tern.client.impl.TernSession}
- * and their consumers and producers implement the Jakarta Messaging API on top of it. A connection's
+ * and their consumers and producers implement the Jakarta Messaging API on top of it (a session's
+ * factory methods are in {@code SessionFactories}). A connection's
  * link has one state machine, {@link io.tern.client.impl.LinkStates}; {@link io.tern.client.impl.RequestRouter}
  * takes each request to a link, {@link io.tern.client.impl.FailoverAgent} finds a server and moves to
  * another (failover, lame duck, failback), and {@link io.tern.client.impl.SessionRebuilder} recreates
