@@ -210,6 +210,15 @@ class ClusteredQueuesSystemTest {
      * none moves more than once. Returns how many each node's consumer took.
      */
     private Map<Integer, AtomicInteger> shareAmongEqualConsumers(List<Integer> consumerNodes, int count) throws Exception {
+        return share(consumerNodes, node -> 1L, "", count);
+    }
+
+    /**
+     * As {@link #shareAmongEqualConsumers}, each node's consumer taking {@code sleepMs} per message,
+     * connected with the URL options {@code options} (such as "?prefetch=10").
+     */
+    private Map<Integer, AtomicInteger> share(List<Integer> consumerNodes, java.util.function.IntToLongFunction sleepMs,
+                                              String options, int count) throws Exception {
         TotalQueueChecker checker = new TotalQueueChecker();
         Map<Integer, AtomicInteger> perNode = new ConcurrentHashMap<>();
         AtomicInteger mostMoves = new AtomicInteger();
@@ -217,8 +226,9 @@ class ClusteredQueuesSystemTest {
         String queue = "shared-" + consumerNodes.size();
         try {
             for (int node : consumerNodes) {
-                Connection c = factory(nodes.get(node)).createConnection();
+                Connection c = new TernConnectionFactory(nodes.get(node).url() + options).createConnection();
                 consumers.add(c);
+                long pause = sleepMs.applyAsLong(node);
                 Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
                 s.createConsumer(s.createQueue(queue)).setMessageListener(m -> {
                     try {
@@ -226,7 +236,7 @@ class ClusteredQueuesSystemTest {
                         if (m.propertyExists("JMS_TERN_MOVES")) {
                             mostMoves.accumulateAndGet(m.getIntProperty("JMS_TERN_MOVES"), Math::max);
                         }
-                        Thread.sleep(1); // consumers of about equal speed, slower than the producer
+                        Thread.sleep(pause); // slower than the producer
                         m.acknowledge();
                         checker.acknowledged(m.getJMSMessageID());
                         perNode.computeIfAbsent(node, n -> new AtomicInteger()).incrementAndGet();
@@ -248,6 +258,20 @@ class ClusteredQueuesSystemTest {
         assertThat(mostMoves.get()).as("no message went back and forth between nodes that all have consumers")
                 .isLessThanOrEqualTo(1);
         return perNode;
+    }
+
+    /**
+     * A slow consumer on the producer's node, with a bounded prefetch (10), and a fast one on another
+     * node: the slow one holds at most its prefetch beyond what it works through, so the fast one,
+     * though remote, takes most of the queue (the slow one works 50 ms on each message, the fast one
+     * 1 ms). With an unbounded buffer the slow one would take as much as it is offered.
+     */
+    @Test
+    void aSlowConsumerWithABoundedPrefetchLeavesTheRestToAFasterOneOnAnotherNode() throws Exception {
+        Map<Integer, AtomicInteger> perNode = share(List.of(0, 1), node -> node == 0 ? 50L : 1L, "?prefetch=10", 1000);
+        int slow = perNode.getOrDefault(0, new AtomicInteger()).get();
+        assertThat(slow).as("the slow consumer's share of 1000 (it holds at most 10 ahead): " + perNode).isLessThan(200);
+        assertThat(perNode.get(1).get()).isEqualTo(1000 - slow);
     }
 
     @Test
