@@ -330,6 +330,89 @@ class ClusteredQueuesSystemTest {
         moveUnderLoadAndKill(1);
     }
 
+    @Test
+    void aTransactionAcrossNodesStaysAllOrNothingWhenItsOwnNodeIsKilled() throws Exception {
+        transactionsAcrossNodesUnderKill(1);
+    }
+
+    @Test
+    void aTransactionAcrossNodesStaysAllOrNothingWhenTheNodeItConsumesFromIsKilled() throws Exception {
+        transactionsAcrossNodesUnderKill(0);
+    }
+
+    /**
+     * Issue 12 point 4. The input queue is filled on node 1; a transacted processor on node 2 takes
+     * each input message (moved to node 2 for it), sends one output message naming it, and commits
+     * the two together; a verifier on node 3 takes the output (moved from node 2). Node {@code victim}
+     * is killed with SIGKILL while the processor commits, a third of the way through. Every input
+     * message must come out exactly once: a commit that half happened would lose one or repeat one.
+     * The application sees no failure but rolled-back transactions, whose messages come again.
+     */
+    private void transactionsAcrossNodesUnderKill(int victim) throws Exception {
+        int total = 600;
+        TotalQueueChecker checker = new TotalQueueChecker(); // by input message id: "received" = came out
+        List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
+        AtomicInteger committed = new AtomicInteger();
+        AtomicInteger rolledBack = new AtomicInteger();
+        AtomicInteger committedAtKill = new AtomicInteger(-1);
+        send(nodes.get(0), "tx-in", "in-", total, checker);
+        try (Connection vc = factory(nodes.get(2)).createConnection();
+             Connection pc = factory(nodes.get(1)).createConnection()) {
+            Session vs = vc.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+            vs.createConsumer(vs.createQueue("tx-out")).setMessageListener(m -> {
+                try {
+                    String source = m.getStringProperty("source");
+                    checker.received(source);
+                    m.acknowledge();
+                    checker.acknowledged(source);
+                } catch (Exception e) {
+                    failures.add(e);
+                }
+            });
+            vc.start();
+            Session ps = pc.createSession(true, Session.SESSION_TRANSACTED);
+            MessageConsumer in = ps.createConsumer(ps.createQueue("tx-in"));
+            MessageProducer out = ps.createProducer(ps.createQueue("tx-out"));
+            out.setDeliveryMode(DeliveryMode.PERSISTENT);
+            pc.start();
+            Thread killer = new Thread(() -> {
+                try {
+                    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                            .until(() -> committed.get() >= total / 3);
+                    nodes.get(victim).kill();
+                    committedAtKill.set(committed.get());
+                } catch (Exception e) {
+                    failures.add(e);
+                }
+            }, "killer");
+            killer.start();
+            long deadlineNs = System.nanoTime() + 150_000_000_000L;
+            while (!checker.lost().isEmpty() && System.nanoTime() < deadlineNs) {
+                Message m = in.receive(500);
+                if (m == null) {
+                    continue;
+                }
+                Message o = ps.createTextMessage("out");
+                o.setStringProperty("source", m.getJMSMessageID());
+                try {
+                    out.send(o);
+                    ps.commit();
+                    committed.incrementAndGet();
+                } catch (jakarta.jms.TransactionRolledBackException e) {
+                    rolledBack.incrementAndGet(); // all of it undone: the input message comes again
+                } catch (jakarta.jms.JMSException e) {
+                    failures.add(e);
+                }
+            }
+            killer.join(60_000);
+            Thread.sleep(2000); // quiet seconds: a duplicate would show now (absence cannot be polled for)
+        }
+        assertThat(failures).as("what the application saw fail (" + rolledBack + " rolled back, " + committed
+                + " committed)").isEmpty();
+        assertThat(committedAtKill.get()).as("the node was killed while the processor worked").isBetween(total / 3, total - 1);
+        assertExactlyOnce(checker);
+    }
+
     /**
      * A producer on node 1 and a client-acknowledging consumer on node 2, so that messages move
      * from 1 to 2 all the time; node {@code victim} is killed with SIGKILL half way. Its clients fail
