@@ -459,8 +459,8 @@ public final class Broker implements AutoCloseable {
         return deadLetters;
     }
 
-    /** The client connections of this node. */
-    long discards() {
+    /** How often this node discarded its messages since it started (it had been taken over while it was gone). */
+    public long discards() {
         return discards.get();
     }
 
@@ -474,6 +474,7 @@ public final class Broker implements AutoCloseable {
         moves.changed(q.name(), selectors, hungry);
     }
 
+    /** The client connections of this node. */
     ConnectionRegistry connections() {
         return connections;
     }

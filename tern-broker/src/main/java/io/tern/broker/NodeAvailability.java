@@ -116,7 +116,7 @@ public final class NodeAvailability {
      * True while the requests of clients wait: the node checks after a pause, or its JVM was just
      * stopped and the watch has not noticed yet. Released by the transition out of {@link NodeState#CHECKING}.
      */
-    boolean holdsRequests() {
+    public boolean holdsRequests() {
         PauseWatch w = pauses;
         return (w != null && w.stale()) || state == NodeState.CHECKING; // the tick before the state: see PauseWatch
     }

@@ -110,8 +110,13 @@ final class TakeoverAdopter {
             }
         }
         StoreBatch batch = new StoreBatch();
+        // The replica's ids this node knew already: among them the move keys of messages another node gave
+        // this one as moves in doubt (on their way to the dead node when its link closed) before this takeover.
+        java.util.Set<String> knownHere = new java.util.HashSet<>();
         for (String id : duplicateIds) {
-            duplicates.add(id, store.isDurable() ? batch : null);
+            if (!duplicates.add(id, store.isDurable() ? batch : null)) {
+                knownHere.add(id);
+            }
         }
         java.util.Set<String> here = storedHere(messages); // moved between the two nodes, and still stored here
         List<Placement> placements = new ArrayList<>();
@@ -127,9 +132,11 @@ final class TakeoverAdopter {
             Map<Long, String> out = owners.containsKey(name) ? owners.get(name) : Map.of();
             stored.forEach((seq, bytes) -> {
                 WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
-                if (m.moveKey() != null && (here.contains(m.moveKey()) || duplicates.contains(m.moved().moveDedupKey()))) {
+                if (m.moveKey() != null && (here.contains(m.moveKey()) || duplicates.contains(m.moved().moveDedupKey())
+                        || knownHere.contains(m.moveDedupKey()))) {
                     // Moved between the two nodes: this node still stores its own copy, or it took this very copy
-                    // as a move (and may have delivered it since): once only.
+                    // as a move (and may have delivered it since). Or a third node moved it to the dead one, and,
+                    // that move being in doubt when the link closed, gave the same move to this node: once only.
                     skipped[0]++;
                     return;
                 }
@@ -187,7 +194,8 @@ final class TakeoverAdopter {
         int heldCount = held.values().stream().mapToInt(List::size).sum()
                 + moving.values().stream().mapToInt(List::size).sum();
         if (skipped[0] > 0) {
-            LOG.info("Not taking over {} message(s) this node has already: they had moved between the two nodes", skipped[0]);
+            LOG.info("Not taking over {} message(s) this node has already: they had moved between the two nodes, or another node "
+                    + "gave them to this one as moves in doubt", skipped[0]);
         }
         return done.thenApply(v -> {
             if (heldCount > 0) {

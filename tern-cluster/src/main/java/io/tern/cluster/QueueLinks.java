@@ -395,6 +395,28 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     /** Stores what came on {@code p}'s link for {@code queue}, then acknowledges it there: it leaves that node. */
     private void storeAndAcknowledge(Puller p, String from, String queue, List<Deliver> deliveries) {
+        storeAndAcknowledge(p, from, queue, deliveries, broker.discards());
+    }
+
+    /**
+     * As above; {@code discardsAtArrival}: how often this node had discarded when they came. A node
+     * that discards since (it was taken over while paused or cut off) never stores them: the node
+     * they came from resolved them as moves in doubt with this node's taker.
+     */
+    private void storeAndAcknowledge(Puller p, String from, String queue, List<Deliver> deliveries, long discardsAtArrival) {
+        if (pullers.get(from) != p) {
+            return; // the link is gone: that node resolves these deliveries with whoever holds this node's messages
+        }
+        if (broker.discards() != discardsAtArrival) {
+            LOG.info("{} message(s) of queue {} that came from {} before this node discarded what it was taken over for are "
+                    + "not stored: {} resolved them with this node's taker", deliveries.size(), queue, from, from);
+            return;
+        }
+        if (broker.availability().holdsRequests()) { // checking after a pause: it may have been taken over
+            pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS,
+                    TimeUnit.MILLISECONDS);
+            return;
+        }
         List<WireMessage> messages = deliveries.stream().map(Deliver::message).toList();
         long[] ids = deliveries.stream().mapToLong(Deliver::deliveryId).toArray();
         broker.moves().storeMoved(queue, messages).whenCompleteAsync((ok, failure) -> {
@@ -405,7 +427,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 // Not acknowledged: they stay out with this link there, and are stored again here shortly.
                 LOG.warn("Could not store {} message(s) of queue {} moved from {}: {}; trying again", ids.length,
                         queue, from, failure.toString());
-                pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries), RETRY_MS, TimeUnit.MILLISECONDS);
+                pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS,
+                        TimeUnit.MILLISECONDS);
             } else {
                 send(from, TO_SERVER, List.of(oneWay(new Request.Ack(SESSION, ids))));
             }
