@@ -457,8 +457,9 @@ final class FailoverAgent {
     private long settlements; // guarded by released: how often the application settled something
 
     /**
-     * Waits (at most {@link #RELEASE_WAIT_MS}) until the application holds nothing it received on the
-     * link of {@code gen}; what it still holds then is acknowledged over that link as a retiring one.
+     * Waits (at most {@link #RELEASE_WAIT_MS}) until the application holds nothing it must still
+     * acknowledge of the link of {@code gen} ({@link TernConnection#holdsToAcknowledge}); what it
+     * holds then is acknowledged over that link as a retiring one.
      * The connection is asked outside the monitor (it takes the sessions' locks).
      */
     private void awaitReleased(long gen) throws InterruptedException {
@@ -468,7 +469,7 @@ final class FailoverAgent {
             synchronized (released) {
                 seen = settlements;
             }
-            if (!connection.holds(gen)) {
+            if (!connection.holdsToAcknowledge(gen)) {
                 return;
             }
             synchronized (released) {

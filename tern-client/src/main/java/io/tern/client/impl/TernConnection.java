@@ -161,6 +161,26 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         return false;
     }
 
+    /**
+     * As {@link #holds}, leaving out transacted sessions: what a planned move waits for before it
+     * leaves a link. A transacted session's work on the link is waited for as an open transaction,
+     * and its next transaction cannot begin during the move (it would wait for the move, and the
+     * move for it).
+     */
+    boolean holdsToAcknowledge(long gen) {
+        for (TernSession s : sessions.values()) {
+            if (s.mode() != jakarta.jms.Session.SESSION_TRANSACTED && s.holds(gen)) {
+                return true;
+            }
+        }
+        for (TernMessageConsumer c : consumers.values()) {
+            if (c.session().mode() != jakarta.jms.Session.SESSION_TRANSACTED && c.holds(gen)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** True if any session has an open transaction that did some work. */
     boolean openTransactions() {
         return sessions.values().stream().anyMatch(s -> s.transactionGen() != 0);

@@ -183,6 +183,11 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         }
     }
 
+    /** The server of the link of {@code gen} took back this consumer's deliveries: drop what is buffered from it. */
+    synchronized void dropBuffered(long gen) {
+        buffer.removeIf(d -> d.gen() == gen);
+    }
+
     /** A new link: what was buffered stays with the old server; credit starts again from the prefetch. */
     synchronized void resetForLink() {
         resetAfterReturn();
@@ -228,6 +233,10 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             inHand = null;
         }
         session.connection().retireIfDone();
+    }
+
+    TernSession session() {
+        return session;
     }
 
     /** True while the application works on a delivery that came on the link of {@code gen}. */

@@ -302,8 +302,12 @@ public final class TernSession extends SessionFactories {
         Map<Long, long[]> groups = AckLedger.byGen(tags);
         try {
             for (Map.Entry<Long, long[]> e : groups.entrySet()) {
-                if (e.getKey() != current) {
-                    connection.callOn(e.getKey(), returnRequest(e.getValue()));
+                long gen = e.getKey();
+                if (gen != current && connection.callOn(gen, returnRequest(e.getValue())) != null) {
+                    // That server took back everything of this session it had out, the unseen ones uncounted: what
+                    // is still buffered from it must not reach the application (the link may be the current one
+                    // again, after a stall), or it would get those messages twice.
+                    consumers.forEach(c -> c.dropBuffered(gen));
                 }
             }
             connection.call(returnRequest(groups.getOrDefault(current, new long[0])),
