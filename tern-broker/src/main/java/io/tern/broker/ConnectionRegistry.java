@@ -227,8 +227,9 @@ final class ConnectionRegistry {
         this.availability = availability;
         this.executors = executors;
         availability.addListener((from, to) -> {
-            // Not into fenced: the check found the node taken over, and its connections close unserved.
-            if (from == NodeState.CHECKING && to != NodeState.FENCED || from == NodeState.FENCED && to != NodeState.CHECKING) {
+            // Requests held after a pause are served once the node neither checks nor is fenced (a check that
+            // finds the node taken over fences it and closes its connections: what they held is never served).
+            if (to != NodeState.CHECKING && to != NodeState.FENCED) {
                 connections.values().forEach(ServerConnection::releaseHeld);
                 links.values().forEach(ServerConnection::releaseHeld);
             }

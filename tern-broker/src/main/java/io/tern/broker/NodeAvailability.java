@@ -117,8 +117,13 @@ public final class NodeAvailability {
      * stopped and the watch has not noticed yet. Released by the transition out of {@link NodeState#CHECKING}.
      */
     public boolean holdsRequests() {
+        return stalled() || state == NodeState.CHECKING; // the tick before the state: see PauseWatch
+    }
+
+    /** The JVM was stopped and the pause watch has not run since (its last tick is too old). */
+    private boolean stalled() {
         PauseWatch w = pauses;
-        return (w != null && w.stale()) || state == NodeState.CHECKING; // the tick before the state: see PauseWatch
+        return w != null && w.stale();
     }
 
     private volatile long ownershipDoubtedUntilNs = System.nanoTime();
@@ -170,8 +175,7 @@ public final class NodeAvailability {
     }
 
     boolean delivers() {
-        PauseWatch w = pauses;
-        return !(w != null && w.stale()) && state.delivers(replicated);
+        return !stalled() && state.delivers(replicated);
     }
 
     synchronized boolean draining() {

@@ -127,26 +127,35 @@ class ClusterMembershipTest {
                 .isLessThan(20_000);
     }
 
+    /** Splits {@code a, b} from {@code c} and waits until each side has its own view. */
+    private static void cutOff(ClusterNode a, ClusterNode b, ClusterNode c) {
+        discard(a).addIgnoreMember(address(c));
+        discard(b).addIgnoreMember(address(c));
+        discard(c).addIgnoredMembers(address(a), address(b));
+        awaitSameView(List.of(a, b));
+        await().atMost(Duration.ofSeconds(30)).until(() -> c.members().size() == 1);
+    }
+
+    /** Lets every node hear every other again. */
+    private static void heal(ClusterNode... group) {
+        for (ClusterNode n : group) {
+            discard(n).resetIgnoredMembers();
+        }
+    }
+
     @Test
     void aPartitionLeavesTheMinorityWithoutQuorumUntilItMerges() throws Exception {
         ClusterNode a = join("a", "A");
         ClusterNode b = join("b", "B");
         ClusterNode c = join("c", "C");
         awaitSameView(List.of(a, b, c));
-        // {a, b} | {c}
-        discard(a).addIgnoreMember(address(c));
-        discard(b).addIgnoreMember(address(c));
-        discard(c).addIgnoredMembers(address(a), address(b));
-        awaitSameView(List.of(a, b));
-        await().atMost(Duration.ofSeconds(30)).until(() -> c.members().size() == 1);
+        cutOff(a, b, c);
         assertThat(a.hasQuorum()).isTrue();
         assertThat(b.hasQuorum()).isTrue();
         assertThat(c.hasQuorum()).isFalse();
         assertThat(c.topology().quorum()).isFalse();
 
-        discard(a).resetIgnoredMembers();
-        discard(b).resetIgnoredMembers();
-        discard(c).resetIgnoredMembers();
+        heal(a, b, c);
         awaitSameView(List.of(a, b, c)); // MERGE3 heals the partition
         assertThat(nodes).allMatch(ClusterNode::hasQuorum);
     }
@@ -163,20 +172,14 @@ class ClusterMembershipTest {
         ClusterNode b = join("b", "B");
         ClusterNode c = join("c", "C");
         awaitSameView(List.of(a, b, c));
-        discard(a).addIgnoreMember(address(c));
-        discard(b).addIgnoreMember(address(c));
-        discard(c).addIgnoredMembers(address(a), address(b));
-        awaitSameView(List.of(a, b));
-        await().atMost(Duration.ofSeconds(30)).until(() -> c.members().size() == 1);
+        cutOff(a, b, c);
         // What a dropped temporary view leaves behind on c: its MERGE3 neither announces nor checks.
         org.jgroups.protocols.MERGE3 merge = c.jgroupsChannel().getProtocolStack().findProtocol(org.jgroups.protocols.MERGE3.class);
         merge.down(new org.jgroups.Event(org.jgroups.Event.TMP_VIEW, c.jgroupsChannel().getView()));
         assertThat(merge.isInfoSenderRunning()).isFalse();
         assertThat(merge.isViewConsistencyCheckerRunning()).isFalse();
 
-        discard(a).resetIgnoredMembers();
-        discard(b).resetIgnoredMembers();
-        discard(c).resetIgnoredMembers();
+        heal(a, b, c);
         awaitSameView(List.of(a, b, c));
         assertThat(merge.isInfoSenderRunning()).as("the merged view started c's tasks again").isTrue();
     }

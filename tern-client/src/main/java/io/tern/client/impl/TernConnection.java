@@ -148,17 +148,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
 
     /** True if the application holds unacknowledged deliveries of the link of {@code gen}. */
     boolean holds(long gen) {
-        for (TernSession s : sessions.values()) {
-            if (s.holds(gen)) {
-                return true;
-            }
-        }
-        for (TernMessageConsumer c : consumers.values()) {
-            if (c.holds(gen)) {
-                return true;
-            }
-        }
-        return false;
+        return holds(gen, true);
     }
 
     /**
@@ -168,17 +158,12 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
      * move for it).
      */
     boolean holdsToAcknowledge(long gen) {
-        for (TernSession s : sessions.values()) {
-            if (s.mode() != jakarta.jms.Session.SESSION_TRANSACTED && s.holds(gen)) {
-                return true;
-            }
-        }
-        for (TernMessageConsumer c : consumers.values()) {
-            if (c.session().mode() != jakarta.jms.Session.SESSION_TRANSACTED && c.holds(gen)) {
-                return true;
-            }
-        }
-        return false;
+        return holds(gen, false);
+    }
+
+    private boolean holds(long gen, boolean transacted) {
+        return sessions.values().stream().anyMatch(s -> (transacted || !s.transacted()) && s.holds(gen))
+                || consumers.values().stream().anyMatch(c -> (transacted || !c.session().transacted()) && c.holds(gen));
     }
 
     /** True if any session has an open transaction that did some work. */

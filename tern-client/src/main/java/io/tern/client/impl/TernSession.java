@@ -132,6 +132,11 @@ public final class TernSession extends SessionFactories {
         return mode;
     }
 
+    /** Whether this session is transacted ({@link #getTransacted} without its closed check). */
+    boolean transacted() {
+        return mode == SESSION_TRANSACTED;
+    }
+
     List<TernMessageConsumer> consumers() {
         return consumers;
     }
