@@ -47,7 +47,7 @@ public final class RocksDbStore implements MessageStore {
     static final long LAZY_SYNC_DELAY_MS = 5;
 
     static {
-        RocksDB.loadLibrary();
+        NativeLibrary.load();
     }
 
     private record Pending(StoreBatch batch, CompletableFuture<Void> done, boolean sync) {
