@@ -200,6 +200,17 @@ final class MessageQueue {
         updateDemand();
     }
 
+    /**
+     * Completes once every delivery dispatched so far is written to its connection. Call on this
+     * queue's executor. A delivery is recorded as out with its session when it is dispatched, but with a
+     * replicated store its frame is written only after the backups confirm its delivery mark: whoever
+     * gives a session's deliveries back to the queue must wait for this first, or the frame of a delivery
+     * already given back could reach the client after the answer that told it to drop what it buffered.
+     */
+    java.util.concurrent.CompletableFuture<Void> writesSoFar() {
+        return written.handle((ok, failure) -> null);
+    }
+
     void grant(ServerConsumer consumer, int messages) {
         consumer.credit += messages;
         dispatch();

@@ -191,7 +191,7 @@ public final class ServerConnection {
                 commit(frame, session(r.sessionId()));
             } else if (request instanceof Request.Rollback r) {
                 ServerSession s = session(r.sessionId());
-                s.txSends.clear();
+                s.rolledBack();
                 replyAndResume(frame, s, returnAll(s, toSet(r.seen())::contains));
             } else if (request instanceof Request.Browse r) {
                 browse(frame, r);
@@ -336,15 +336,8 @@ public final class ServerConnection {
 
     private void ack(RequestFrame frame, Request.Ack r) {
         ServerSession s = session(r.sessionId());
-        List<Delivery> acked = new ArrayList<>(r.deliveryIds().length);
-        for (long deliveryId : r.deliveryIds()) {
-            Delivery d = s.unacked.remove(deliveryId);
-            if (d != null) {
-                acked.add(d);
-            }
-        }
+        List<Delivery> acked = s.acknowledged(r.deliveryIds());
         if (s.transacted()) {
-            s.txAcks.addAll(acked);
             reply(frame, Response.OK);
         } else {
             // Clients of AUTO and DUPS_OK sessions never wait for an acknowledgement: no fsync of its own.
@@ -357,10 +350,9 @@ public final class ServerConnection {
         if (!s.transacted()) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "session " + s.id + " is not transacted");
         }
-        List<Delivery> acks = new ArrayList<>(s.txAcks);
-        List<io.tern.protocol.WireMessage> sends = new ArrayList<>(s.txSends);
-        s.txAcks.clear();
-        s.txSends.clear();
+        ServerSession.Transaction t = s.commitNow();
+        List<Delivery> acks = t.acks();
+        List<io.tern.protocol.WireMessage> sends = t.sends();
         CompletableFuture<Void> done;
         try {
             done = broker.publish(sends, acks, this);
@@ -401,11 +393,7 @@ public final class ServerConnection {
 
     /** Stops the consumers on their queues; completes when no more deliveries can be written for them. */
     private static CompletableFuture<Void> stop(Collection<ServerConsumer> cs) {
-        List<CompletableFuture<Void>> stops = new ArrayList<>();
-        for (ServerConsumer c : cs) {
-            stops.add(c.queue.executor().submit(() -> c.stopped = true));
-        }
-        return CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new));
+        return CompletableFuture.allOf(cs.stream().map(c -> c.stop(false)).toArray(CompletableFuture[]::new));
     }
 
     /** Returns every unacknowledged delivery of the session (and its transaction) to its queue. */
@@ -460,8 +448,7 @@ public final class ServerConnection {
     }
 
     private CompletableFuture<Void> closeConsumer(ServerConsumer c, Set<Long> seen) {
-        CompletableFuture<Void> removed = c.queue.executor().submit(() -> c.queue.removeConsumer(c));
-        return removed.thenRunAsync(() -> {
+        return c.stop(true).thenRunAsync(() -> {
             consumers.remove(c.id);
             c.session.consumers.remove(c);
             for (Delivery d : List.copyOf(c.session.unacked.values())) {

@@ -35,4 +35,20 @@ final class ServerConsumer {
         }
         return filter == null || filter.matches(entry.message, entry.deliveryCount);
     }
+
+    /**
+     * Stops this consumer on its queue (or removes it, {@code remove}); completes when no more deliveries
+     * can be written for it: none is dispatched any more, and every one dispatched before is written
+     * (see {@link MessageQueue#writesSoFar}). Whoever then gives its deliveries back to the queue knows
+     * the client has every frame of them before the answer that makes it drop what it buffered.
+     */
+    java.util.concurrent.CompletableFuture<Void> stop(boolean remove) {
+        return queue.executor().call(() -> {
+            stopped = true;
+            if (remove) {
+                queue.removeConsumer(this);
+            }
+            return queue.writesSoFar();
+        }).thenCompose(written -> written);
+    }
 }

@@ -1,8 +1,12 @@
 package io.tern.broker;
 
 import io.tern.protocol.Deliver;
+import io.tern.protocol.ErrorCode;
 import io.tern.protocol.Request;
 import io.tern.protocol.WireMessage;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +20,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * executor, hence concurrent; the transaction lists are touched only by the connection's executor.
  */
 final class ServerSession {
+    private static final Logger LOG = LoggerFactory.getLogger(ServerSession.class);
+
+    /** What a commit applies: the transaction's acknowledgements and sends. */
+    record Transaction(List<Delivery> acks, List<WireMessage> sends) {
+    }
+
     final int id;
     final int ackMode;
     final ServerConnection connection;
@@ -23,6 +33,12 @@ final class ServerSession {
     final List<ServerConsumer> consumers = new CopyOnWriteArrayList<>();
     final List<WireMessage> txSends = new ArrayList<>();
     final List<Delivery> txAcks = new ArrayList<>();
+    /**
+     * The open transaction acknowledged a delivery this session no longer has out (it went back to its
+     * queue): committing would leave that message to be delivered again, so the commit rolls back.
+     * Touched only by the connection's executor.
+     */
+    private boolean rollbackOnly;
     private final AtomicLong deliveryIds = new AtomicLong();
 
     ServerSession(int id, int ackMode, ServerConnection connection) {
@@ -56,5 +72,54 @@ final class ServerSession {
         long deliveryId = deliveryIds.incrementAndGet();
         unacked.put(deliveryId, new Delivery(deliveryId, consumer.queue, entry, consumer));
         return deliveryId;
+    }
+
+    /**
+     * The client acknowledges these deliveries (a transaction's receipts, applied at its commit): returns
+     * those still out with the session. One that is not went back to its queue and may come again; the
+     * open transaction then rolls back at its commit. Called on the connection's executor.
+     */
+    List<Delivery> acknowledged(long[] deliveryIds) {
+        List<Delivery> acked = new ArrayList<>(deliveryIds.length);
+        for (long deliveryId : deliveryIds) {
+            Delivery d = unacked.remove(deliveryId);
+            if (d != null) {
+                acked.add(d);
+            } else if (transacted()) {
+                LOG.warn("Connection {}, session {}: the transaction received delivery {}, which is no longer out "
+                        + "with the session; its commit will roll back", connection.id(), id, deliveryId);
+                rollbackOnly = true;
+            } else if (ackMode == Request.CLIENT_ACKNOWLEDGE) {
+                LOG.warn("Connection {}, session {}: acknowledgement of delivery {}, which is no longer out with the "
+                        + "session (it went back to its queue and may come again)", connection.id(), id, deliveryId);
+            }
+        }
+        if (transacted()) {
+            txAcks.addAll(acked);
+        }
+        return acked;
+    }
+
+    /**
+     * Ends the open transaction for its commit and returns what to apply; throws TRANSACTION_ROLLED_BACK
+     * (its receipts go back, counted) if it received a delivery that had gone back to its queue.
+     */
+    Transaction commitNow() {
+        Transaction t = new Transaction(new ArrayList<>(txAcks), new ArrayList<>(txSends));
+        txAcks.clear();
+        txSends.clear();
+        if (rollbackOnly) {
+            rollbackOnly = false;
+            t.acks().forEach(d -> d.queue().executor().execute(() -> d.queue().returned(d.entry(), true)));
+            throw new BrokerException(ErrorCode.TRANSACTION_ROLLED_BACK, "transaction rolled back: it received a "
+                    + "message that went back to its queue meanwhile (given back by a move or an idle release)");
+        }
+        return t;
+    }
+
+    /** The transaction is rolled back: its sends are dropped (its receipts go back with the session's deliveries). */
+    void rolledBack() {
+        txSends.clear();
+        rollbackOnly = false;
     }
 }
