@@ -38,13 +38,17 @@ import java.util.concurrent.TimeUnit;
  * cluster links that do it, over the cluster channel, in the client protocol's own frames:
  *
  * <pre>
- * 'l' incarnation:utf count:i32 (length:i32 frame)*   -- to the node pulled from: requests of the puller's link
- * 'm' incarnation:utf count:i32 (length:i32 frame)*   -- to the puller: deliveries (and errors) of its link
+ * 'l' incarnation:utf link:i64 count:i32 (length:i32 frame)*   -- to the node pulled from: requests of the puller's link
+ * 'm' incarnation:utf link:i64 count:i32 (length:i32 frame)*   -- to the puller: deliveries (and answers) of its link
  * 'd' push:i64 queues:i32 (queue:utf count:i32 (length:i32 message)*)*  -- moves in doubt, to the holder
  * 'e' push:i64 stored:bool                              -- the holder stored them (or had them)
  * </pre>
  *
- * <b>Pulling</b> (this node wants messages): one link to every other member, with one consumer per
+ * <b>Pulling</b> (this node wants messages): one link to every other member, numbered by the puller
+ * (a new number replaces the member's link of the old one), opened by a session request the member
+ * answers. A link not answered within {@value #OPEN_TIMEOUT_MS} ms is opened again under a new
+ * number: a member that has not installed the view yet ignores what its link brings, and a
+ * link whose opening was lost would otherwise stay silent for good. It carries one consumer per
  * queue and selector this node's consumers use, created with no credit. While the queue here is
  * hungry (its consumers could take more than is ready here) each link consumer is given credit,
  * up to {@value #WINDOW} messages at a time. What comes is stored here ({@link QueueMoves#storeMoved},
@@ -70,6 +74,10 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private static final char PUSH = 'd';
     private static final char PUSHED = 'e';
     private static final long RETRY_MS = 250;
+    /** How long a new link waits for the member's answer to its opening before it opens again. */
+    static final long OPEN_TIMEOUT_MS = 1_000;
+    /** The correlation id of a link's opening request (the other requests of a link are one-way). */
+    private static final long OPEN = 1;
     private static final int SESSION = 1;
 
     private final ClusterNode node;
@@ -88,6 +96,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     /** Moves in doubt given to a holder and not answered yet, by push id; confined to {@link #pulling}. */
     private final Map<Long, Push> pushes = new HashMap<>();
     private long pushIds;
+    /** The number of this node's last link; confined to {@link #pulling}. */
+    private long links;
     /** Who holds a node's messages now (null: not settled yet; empty: nobody, they stay here). */
     private final java.util.function.Function<String, String> holderOf;
 
@@ -158,11 +168,13 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         }
         List<Frame> frames;
         String incarnation;
+        long link;
         char type;
         try {
             DataInputStream in = ClusterCodec.reader(payload, offset, length);
             type = (char) in.readByte();
             incarnation = in.readUTF();
+            link = in.readLong();
             int count = in.readInt();
             frames = new ArrayList<>(count);
             for (int i = 0; i < count; i++) {
@@ -175,15 +187,16 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             return;
         }
         if (type == TO_SERVER) {
-            serve(from, incarnation, frames);
+            serve(from, incarnation, link, frames);
         } else {
-            pulling.execute(() -> pulled(from, incarnation, frames));
+            pulling.execute(() -> pulled(from, incarnation, link, frames));
         }
     }
 
-    private void send(String to, char type, List<Frame> frames) {
+    private void send(String to, char type, long link, List<Frame> frames) {
         byte[] message = ClusterCodec.encode(type, out -> {
             out.writeUTF(Objects.requireNonNullElse(node.incarnation(node.self().nodeId()), ""));
+            out.writeLong(link);
             out.writeInt(frames.size());
             for (Frame f : frames) {
                 ByteBuf buf = Unpooled.buffer();
@@ -203,13 +216,15 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private final class Served implements FrameSink {
         final String peer;
         final String incarnation;
+        final long link;
         final ServerConnection connection;
         private final List<Frame> pending = new ArrayList<>(); // guarded by this
         private volatile boolean closed;
 
-        Served(String peer, String incarnation) {
+        Served(String peer, String incarnation, long link) {
             this.peer = peer;
             this.incarnation = incarnation;
+            this.link = link;
             LOG.debug("Link of member {} opened here", peer);
             this.connection = broker.moves().openLink(peer, this);
         }
@@ -232,7 +247,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 pending.clear();
             }
             LOG.trace("Link of {}: {} frame(s) back", peer, out.size());
-            send(peer, TO_PULLER, out);
+            send(peer, TO_PULLER, link, out);
         }
 
         @Override
@@ -246,10 +261,10 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         }
     }
 
-    private void serve(String from, String incarnation, List<Frame> frames) {
+    private void serve(String from, String incarnation, long link, List<Frame> frames) {
         Served s = served.get(from);
-        if (s != null && !s.incarnation.equals(incarnation)) {
-            closeServed(from, s, "it restarted");
+        if (s != null && (!s.incarnation.equals(incarnation) || s.link != link)) {
+            closeServed(from, s, s.incarnation.equals(incarnation) ? "it opened a new link" : "it restarted");
             s = null;
         }
         if (s == null) {
@@ -258,7 +273,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                         node.incarnation(from), incarnation);
                 return;
             }
-            s = served.computeIfAbsent(from, f -> new Served(f, incarnation));
+            s = served.computeIfAbsent(from, f -> new Served(f, incarnation, link));
         }
         LOG.trace("Link of {}: {}", from, frames);
         for (Frame f : frames) {
@@ -282,17 +297,34 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private final class Puller {
         final String peer;
         final String incarnation;
+        final long link;
         /** Link consumers by id; and their ids by queue and selector. */
         final Map<Long, LinkConsumer> consumers = new HashMap<>();
         final Map<String, Map<String, Long>> byQueue = new HashMap<>();
         long nextConsumerId;
+        /** The member answered the opening: it serves this link. */
+        boolean opened;
 
         Puller(String peer, String incarnation) {
             this.peer = peer;
             this.incarnation = incarnation;
-            LOG.debug("Link to {} opened: this node's consumers want messages it holds", peer);
-            send(peer, TO_SERVER, List.of(oneWay(new Request.CreateSession(SESSION, Request.CLIENT_ACKNOWLEDGE))));
+            this.link = ++links;
+            LOG.debug("Link {} to {} opened: this node's consumers want messages it holds", link, peer);
+            send(peer, TO_SERVER, link, List.of(new RequestFrame(OPEN, 0,
+                    new Request.CreateSession(SESSION, Request.CLIENT_ACKNOWLEDGE))));
+            pulling.schedule(() -> checkOpened(this), OPEN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         }
+    }
+
+    /** A link the member has not answered: open it again, with its consumers and credit, under a new number. */
+    private void checkOpened(Puller p) {
+        if (pullers.get(p.peer) != p || p.opened) {
+            return;
+        }
+        LOG.info("Link {} to {} was not answered within {} ms (the member may not have installed the view yet): "
+                + "opening it again", p.link, p.peer, OPEN_TIMEOUT_MS);
+        pullers.remove(p.peer);
+        List.copyOf(p.byQueue.keySet()).forEach(this::demandChanged);
     }
 
     private static final class LinkConsumer {
@@ -363,16 +395,16 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 }
             }
             if (!out.isEmpty()) {
-                send(peer, TO_SERVER, out);
+                send(peer, TO_SERVER, p.link, out);
             }
         }
     }
 
     /** Frames from a member's part of the queues this node pulls: store the deliveries here, then acknowledge them there. */
-    private void pulled(String from, String incarnation, List<Frame> frames) {
+    private void pulled(String from, String incarnation, long link, List<Frame> frames) {
         Puller p = pullers.get(from);
         LOG.trace("Link to {}: {} frame(s) came", from, frames.size());
-        if (p == null || !p.incarnation.equals(incarnation)) {
+        if (p == null || !p.incarnation.equals(incarnation) || p.link != link) {
             return; // a link this node dropped: what was on its way stays the member's (it returns it when it sees the link go)
         }
         Map<String, List<Deliver>> byQueue = new LinkedHashMap<>();
@@ -388,6 +420,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 byQueue.computeIfAbsent(c.queue, q -> new ArrayList<>()).add(d);
             } else if (f instanceof ResponseFrame r && r.response() instanceof io.tern.protocol.Response.Error e) {
                 LOG.warn("Member {} refused a request of this node's link: {} {}", from, e.code(), e.message());
+            } else if (f instanceof ResponseFrame r && r.correlationId() == OPEN) {
+                p.opened = true;
             }
         }
         byQueue.forEach((queue, deliveries) -> storeAndAcknowledge(p, from, queue, deliveries));
@@ -430,7 +464,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS,
                         TimeUnit.MILLISECONDS);
             } else {
-                send(from, TO_SERVER, List.of(oneWay(new Request.Ack(SESSION, ids))));
+                send(from, TO_SERVER, p.link, List.of(oneWay(new Request.Ack(SESSION, ids))));
             }
             demandChanged(queue);
         }, pulling);

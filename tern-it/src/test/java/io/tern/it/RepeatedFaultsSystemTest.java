@@ -283,9 +283,34 @@ class RepeatedFaultsSystemTest {
                         Long.toString(n.pid()), "Thread.print").redirectErrorStream(true)
                         .redirectOutput(dir.resolve("threads-" + n.port() + ".txt").toFile()).start();
                 jcmd.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+                saveNodeView(n);
             }
         }
-        LOG.error("No progress for 120 s: thread dumps of the test and of every node are in {}", dir);
+        LOG.error("No progress for 120 s: thread dumps of the test and of every node, and what each node's console "
+                + "shows, are in {}", dir);
+    }
+
+    /** What the node's console shows (state, queues with their depth and moves, connections), beside its log. */
+    private void saveNodeView(ServerProcess n) {
+        try {
+            String console = null;
+            for (String line : java.nio.file.Files.readAllLines(n.log())) {
+                int at = line.indexOf(" console on ");
+                if (at >= 0) {
+                    console = line.substring(at + " console on ".length()).trim(); // the last start's
+                }
+            }
+            if (console == null) {
+                return;
+            }
+            java.net.http.HttpResponse<String> view = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(console + "/api/node"))
+                            .timeout(Duration.ofSeconds(10)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            java.nio.file.Files.writeString(dir.resolve("node-" + n.port() + ".json"), view.body());
+        } catch (Exception e) {
+            LOG.warn("Could not read the console of {}: {}", n.url(), e.toString());
+        }
     }
 
     private void inject(Fault fault, ServerProcess node, Random random) throws Exception {
