@@ -74,8 +74,13 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private static final char PUSH = 'd';
     private static final char PUSHED = 'e';
     private static final long RETRY_MS = 250;
-    /** How long a new link waits for the member's answer to its opening before it opens again. */
-    static final long OPEN_TIMEOUT_MS = 1_000;
+    /**
+     * How long a new link waits for the member's answer to its opening before it opens again. The
+     * channel loses nothing; an opening goes unanswered only when the member ignored it (it had not
+     * installed the view yet), while an answer may be slow under load, and opening again puts what
+     * the old link had on its way in doubt: so rather late than often (1 s reopened busy links).
+     */
+    static final long OPEN_TIMEOUT_MS = 5_000;
     /** The correlation id of a link's opening request (the other requests of a link are one-way). */
     private static final long OPEN = 1;
     private static final int SESSION = 1;
