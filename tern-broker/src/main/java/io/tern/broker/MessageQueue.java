@@ -15,9 +15,15 @@ import java.util.TreeMap;
  * A queue (or a subscription's queue): ready messages by priority then arrival, messages waiting for
  * their delivery time, and the consumers it feeds. Every method except {@link #executor()} and the
  * constructor must run on the queue's executor.
+ *
+ * <p>Message groups: the messages of one {@code JMSXGroupID} go to the consumer that took the group's
+ * first message here, in order, until that consumer closes; then the next consumer to take one of
+ * them owns the group. A message of a group waits for its owner (while it has no credit, or while
+ * its selector refuses the message) rather than going to another consumer.
  */
 final class MessageQueue {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MessageQueue.class);
+    static final String GROUP_ID = "JMSXGroupID";
     private final Broker broker;
     private final QueueDefinition definition;
     private final SerialExecutor executor;
@@ -29,6 +35,8 @@ final class MessageQueue {
             new PriorityQueue<>(Comparator.comparingLong((QueueEntry e) -> e.message.deliveryTime())
                     .thenComparingLong(e -> e.sequence));
     private final List<ServerConsumer> consumers = new ArrayList<>();
+    /** The consumer each message group's messages go to, by JMSXGroupID, until it closes. */
+    private final Map<String, ServerConsumer> groupOwners = new java.util.HashMap<>();
     private int readyCount;
     private int inFlightCount;
     private int nextConsumer;
@@ -197,6 +205,7 @@ final class MessageQueue {
     void removeConsumer(ServerConsumer consumer) {
         consumer.closed = true;
         consumers.remove(consumer);
+        groupOwners.values().removeIf(owner -> owner == consumer); // its groups go to whoever takes them next
         updateDemand();
     }
 
@@ -256,6 +265,10 @@ final class MessageQueue {
                 }
                 QueueEntry entry = nextFor(c, c.remote && anyLocal);
                 if (entry != null) {
+                    String group = groupOf(entry);
+                    if (group != null) {
+                        groupOwners.putIfAbsent(group, c);
+                    }
                     removeReady(entry);
                     inFlightCount++;
                     c.credit--;
@@ -376,6 +389,12 @@ final class MessageQueue {
         touched.forEach(ServerConnection::flush);
     }
 
+    /** The message group (JMSXGroupID) of an entry; null if it belongs to none. */
+    private static String groupOf(QueueEntry e) {
+        Object group = e.message.properties().get(GROUP_ID);
+        return group == null ? null : group.toString();
+    }
+
     /** An entry taken over from another node that a client session had: in flight until it recovers. */
     void holdForRecovery(QueueEntry entry) {
         inFlightCount++;
@@ -395,6 +414,10 @@ final class MessageQueue {
                     readyCount--;
                     broker.deadLetters().expire(this, e);
                     continue;
+                }
+                String group = groupOf(e);
+                if (group != null && groupOwners.getOrDefault(group, consumer) != consumer) {
+                    continue; // another consumer's group
                 }
                 if (consumer.accepts(e) && !(notMovedBefore && e.message.moves() > 0)) {
                     return e;

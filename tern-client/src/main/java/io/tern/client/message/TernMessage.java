@@ -267,8 +267,8 @@ public class TernMessage implements Message {
         setJMSPriority(from.getJMSPriority());
         for (Enumeration<?> e = from.getPropertyNames(); e.hasMoreElements(); ) {
             String name = (String) e.nextElement();
-            if (!name.startsWith("JMSX")) {
-                setObjectProperty(name, from.getObjectProperty(name));
+            if (!name.startsWith("JMSX") || name.equals("JMSXGroupID") || name.equals("JMSXGroupSeq")) {
+                setObjectProperty(name, from.getObjectProperty(name)); // of the JMSX ones, a sender sets only these
             }
         }
     }
