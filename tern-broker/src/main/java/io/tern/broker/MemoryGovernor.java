@@ -41,6 +41,10 @@ final class MemoryGovernor {
         wake();
     }
 
+    long limitBytes() {
+        return limitBytes;
+    }
+
     boolean full() {
         return used.get() > limitBytes;
     }

@@ -169,7 +169,7 @@ public final class ServerConnection {
                 if (r.ackMode() < Request.TRANSACTED || r.ackMode() > Request.DUPS_OK_ACKNOWLEDGE) {
                     throw new BrokerException(ErrorCode.MALFORMED_FRAME, "unknown acknowledge mode " + r.ackMode());
                 }
-                sessions.put(r.sessionId(), new ServerSession(r.sessionId(), r.ackMode(), this));
+                sessions.put(r.sessionId(), new ServerSession(r.sessionId(), r.ackMode(), this, broker.memory()));
                 reply(frame, Response.OK);
             } else if (request instanceof Request.CloseSession r) {
                 replyWhen(frame, closeSession(session(r.sessionId()), toSet(r.seen()), false));
@@ -314,14 +314,18 @@ public final class ServerConnection {
         if (refusal != null) {
             throw new BrokerException(ErrorCode.NOT_IN_QUORUM, refusal);
         }
-        if (s.transacted()) {
-            s.txSends.add(r.message());
-            reply(frame, Response.OK);
-            return;
-        }
         if (broker.memory().full() && broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
             throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the server's memory limit of "
                     + broker.config().memoryLimitBytes() + " bytes is reached");
+        }
+        if (s.transacted()) {
+            s.sent(r.message());
+            if (broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
+                reply(frame, Response.OK);
+            } else {
+                broker.memory().whenAvailable(() -> reply(frame, Response.OK));
+            }
+            return;
         }
         broker.publish(List.of(r.message()), List.of(), this).whenComplete((ok, failure) -> {
             if (failure != null) {
@@ -356,7 +360,10 @@ public final class ServerConnection {
         CompletableFuture<Void> done;
         try {
             done = broker.publish(sends, acks, this);
+            // Queued now (or dropped): the queues count what they hold; the transaction's count goes.
+            done.whenComplete((ok, failure) -> broker.memory().released(t.sendBytes()));
         } catch (BrokerException e) {
+            broker.memory().released(t.sendBytes());
             acks.forEach(d -> d.queue().executor().execute(() -> d.queue().returned(d.entry(), true)));
             throw new BrokerException(ErrorCode.TRANSACTION_ROLLED_BACK, "transaction rolled back: " + e.getMessage());
         }
@@ -463,7 +470,7 @@ public final class ServerConnection {
     private CompletableFuture<Void> closeSession(ServerSession s, Set<Long> seen, boolean countAll) {
         CompletableFuture<Void> returned = returnAll(s, countAll ? id -> true : seen::contains);
         return returned.thenComposeAsync(v -> {
-            s.txSends.clear();
+            s.dropSends();
             sessions.remove(s.id);
             List<CompletableFuture<Void>> closes = new ArrayList<>();
             for (ServerConsumer c : List.copyOf(s.consumers)) {

@@ -22,8 +22,11 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ServerSession {
     private static final Logger LOG = LoggerFactory.getLogger(ServerSession.class);
 
-    /** What a commit applies: the transaction's acknowledgements and sends. */
-    record Transaction(List<Delivery> acks, List<WireMessage> sends) {
+    /**
+     * What a commit applies: the transaction's acknowledgements and sends, and the bytes of its sends
+     * still counted by the memory limit (the committer releases them once the sends are queued).
+     */
+    record Transaction(List<Delivery> acks, List<WireMessage> sends, long sendBytes) {
     }
 
     final int id;
@@ -31,7 +34,10 @@ final class ServerSession {
     final ServerConnection connection;
     final Map<Long, Delivery> unacked = new ConcurrentHashMap<>();
     final List<ServerConsumer> consumers = new CopyOnWriteArrayList<>();
-    final List<WireMessage> txSends = new ArrayList<>();
+    /** The open transaction's sends, held here until its commit; counted by the memory limit meanwhile. */
+    private final List<WireMessage> txSends = new ArrayList<>();
+    private long txSendBytes;
+    private final MemoryGovernor memory;
     final List<Delivery> txAcks = new ArrayList<>();
     /**
      * The open transaction acknowledged a delivery this session no longer has out (it went back to its
@@ -41,10 +47,37 @@ final class ServerSession {
     private boolean rollbackOnly;
     private final AtomicLong deliveryIds = new AtomicLong();
 
-    ServerSession(int id, int ackMode, ServerConnection connection) {
+    ServerSession(int id, int ackMode, ServerConnection connection, MemoryGovernor memory) {
         this.id = id;
         this.ackMode = ackMode;
         this.connection = connection;
+        this.memory = memory;
+    }
+
+    /**
+     * The open transaction sends {@code m}: held until the commit, and counted by the memory limit
+     * like a queued message (an open transaction of large messages filled the heap before). Throws
+     * RESOURCE_EXHAUSTED if the send would pass the limit while the transaction holds more than half
+     * of it: no consumer can make room for a transaction's own sends, so waiting would never end.
+     */
+    void sent(WireMessage m) {
+        long bytes = m.estimatedSize();
+        if (memory.used() + bytes > memory.limitBytes() && txSendBytes + bytes > memory.limitBytes() / 2) {
+            throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the open transaction would hold "
+                    + (txSendBytes + bytes) + " bytes of sends, more than half of the server's memory limit of "
+                    + memory.limitBytes() + " bytes, which it would pass: commit the transaction (or roll it back) "
+                    + "before it sends more");
+        }
+        txSends.add(m);
+        txSendBytes += bytes;
+        memory.add(bytes);
+    }
+
+    /** Drops the open transaction's sends and their count. */
+    void dropSends() {
+        txSends.clear();
+        memory.released(txSendBytes);
+        txSendBytes = 0;
     }
 
     boolean transacted() {
@@ -105,11 +138,13 @@ final class ServerSession {
      * (its receipts go back, counted) if it received a delivery that had gone back to its queue.
      */
     Transaction commitNow() {
-        Transaction t = new Transaction(new ArrayList<>(txAcks), new ArrayList<>(txSends));
+        Transaction t = new Transaction(new ArrayList<>(txAcks), new ArrayList<>(txSends), txSendBytes);
         txAcks.clear();
         txSends.clear();
+        txSendBytes = 0;
         if (rollbackOnly) {
             rollbackOnly = false;
+            memory.released(t.sendBytes());
             t.acks().forEach(d -> d.queue().executor().execute(() -> d.queue().returned(d.entry(), true)));
             throw new BrokerException(ErrorCode.TRANSACTION_ROLLED_BACK, "transaction rolled back: it received a "
                     + "message that went back to its queue meanwhile (given back by a move or an idle release)");
@@ -119,7 +154,7 @@ final class ServerSession {
 
     /** The transaction is rolled back: its sends are dropped (its receipts go back with the session's deliveries). */
     void rolledBack() {
-        txSends.clear();
+        dropSends();
         rollbackOnly = false;
     }
 }
