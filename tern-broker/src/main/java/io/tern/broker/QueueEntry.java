@@ -17,7 +17,7 @@ final class QueueEntry {
     QueueEntry(long sequence, WireMessage message, boolean durable, Object origin, int deliveryCount) {
         this.sequence = sequence;
         this.message = message;
-        this.size = message.estimatedSize();
+        this.size = (int) Math.min(Integer.MAX_VALUE, HeapCost.of(message));
         this.durable = durable;
         this.origin = origin;
         this.deliveryCount = deliveryCount;

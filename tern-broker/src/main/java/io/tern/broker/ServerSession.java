@@ -61,7 +61,7 @@ final class ServerSession {
      * of it: no consumer can make room for a transaction's own sends, so waiting would never end.
      */
     void sent(WireMessage m) {
-        long bytes = m.estimatedSize();
+        long bytes = HeapCost.of(m);
         if (memory.used() + bytes > memory.limitBytes() && txSendBytes + bytes > memory.limitBytes() / 2) {
             throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the open transaction would hold "
                     + (txSendBytes + bytes) + " bytes of sends, more than half of the server's memory limit of "

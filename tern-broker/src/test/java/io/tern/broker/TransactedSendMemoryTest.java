@@ -36,8 +36,9 @@ class TransactedSendMemoryTest {
         return sink.answer(f.correlationId());
     }
 
+    /** Non-persistent messages (no duplicate detection) of one size: ids of one length. */
     private static WireMessage message(int i) {
-        return new WireMessage("ID:" + i, TEN_KB.bodyType(), ORDERS, null, null, null, false, 4, 0, 0, 0, Map.of(), TEN_KB.body());
+        return TEN_KB;
     }
 
     private ServerConnection transacted(Broker broker, RecordingSink sink) {
@@ -61,12 +62,12 @@ class TransactedSendMemoryTest {
                 if (r == Response.OK) {
                     accepted++;
                     assertThat(broker.memory().used()).as("counted while the transaction is open")
-                            .isEqualTo((long) accepted * TEN_KB.estimatedSize());
+                            .isEqualTo((long) accepted * HeapCost.of(TEN_KB));
                 } else {
                     refused = r;
                 }
             }
-            assertThat(accepted).as("sends up to the limit are taken").isEqualTo((int) (LIMIT / TEN_KB.estimatedSize()));
+            assertThat(accepted).as("sends up to the limit are taken").isEqualTo((int) (LIMIT / HeapCost.of(TEN_KB)));
             assertThat(refused).isInstanceOfSatisfying(Response.Error.class, e -> {
                 assertThat(e.code()).isEqualTo(ErrorCode.RESOURCE_EXHAUSTED);
                 assertThat(e.message()).contains("open transaction").contains("memory limit of " + LIMIT);
@@ -88,14 +89,14 @@ class TransactedSendMemoryTest {
             }
             assertThat(call(c, sink, new Request.Commit(1))).isEqualTo(Response.OK);
             await().until(() -> broker.messageCount("orders") == 3);
-            await().until(() -> broker.memory().used() == 3L * TEN_KB.estimatedSize());
+            await().until(() -> broker.memory().used() == 3L * HeapCost.of(TEN_KB));
 
             // A session that closes with an open transaction gives its count back too.
             for (int i = 3; i < 5; i++) {
                 assertThat(call(c, sink, new Request.Send(1, message(i)))).isEqualTo(Response.OK);
             }
             assertThat(call(c, sink, new Request.CloseSession(1, new long[0]))).isEqualTo(Response.OK);
-            assertThat(broker.memory().used()).isEqualTo(3L * TEN_KB.estimatedSize());
+            assertThat(broker.memory().used()).isEqualTo(3L * HeapCost.of(TEN_KB));
         }
     }
 }
