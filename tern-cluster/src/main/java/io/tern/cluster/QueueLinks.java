@@ -326,8 +326,12 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         if (pullers.get(p.peer) != p || p.opened) {
             return;
         }
-        LOG.info("Link {} to {} was not answered within {} ms (the member may not have installed the view yet): "
-                + "opening it again", p.link, p.peer, OPEN_TIMEOUT_MS);
+        reopen(p, "it was not answered within " + OPEN_TIMEOUT_MS + " ms (the member may not have installed the view yet)");
+    }
+
+    /** Opens {@code p}'s link again under a new number, with its consumers and credit. */
+    private void reopen(Puller p, String why) {
+        LOG.info("Link {} to {}: {}; opening it again", p.link, p.peer, why);
         pullers.remove(p.peer);
         List.copyOf(p.byQueue.keySet()).forEach(this::demandChanged);
     }
@@ -413,6 +417,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             return; // a link this node dropped: what was on its way stays the member's (it returns it when it sees the link go)
         }
         Map<String, List<Deliver>> byQueue = new LinkedHashMap<>();
+        boolean stale = false;
         for (Frame f : frames) {
             if (f instanceof Deliver d) {
                 LinkConsumer c = p.consumers.get(d.consumerId());
@@ -425,11 +430,19 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 byQueue.computeIfAbsent(c.queue, q -> new ArrayList<>()).add(d);
             } else if (f instanceof ResponseFrame r && r.response() instanceof io.tern.protocol.Response.Error e) {
                 LOG.warn("Member {} refused a request of this node's link: {} {}", from, e.code(), e.message());
+                // The member closed its side of the link (this node left its view for a while, and came back
+                // with the same incarnation): the link would stay silent for good.
+                stale |= e.code() == io.tern.protocol.ErrorCode.UNKNOWN_CONSUMER
+                        || e.code() == io.tern.protocol.ErrorCode.UNKNOWN_SESSION;
             } else if (f instanceof ResponseFrame r && r.correlationId() == OPEN) {
                 p.opened = true;
             }
         }
         byQueue.forEach((queue, deliveries) -> storeAndAcknowledge(p, from, queue, deliveries));
+        if (stale && pullers.get(from) == p) {
+            reopen(p, "the member no longer knows its session or consumers (it closed its side while this node was "
+                    + "out of its view)");
+        }
     }
 
     /** Stores what came on {@code p}'s link for {@code queue}, then acknowledges it there: it leaves that node. */
