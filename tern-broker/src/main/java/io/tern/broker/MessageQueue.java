@@ -265,9 +265,8 @@ final class MessageQueue {
                 }
                 QueueEntry entry = nextFor(c, c.remote && anyLocal);
                 if (entry != null) {
-                    String group = groupOf(entry);
-                    if (group != null) {
-                        groupOwners.putIfAbsent(group, c);
+                    if (entry.group != null) {
+                        groupOwners.putIfAbsent(entry.group, c);
                     }
                     removeReady(entry);
                     inFlightCount++;
@@ -389,12 +388,6 @@ final class MessageQueue {
         touched.forEach(ServerConnection::flush);
     }
 
-    /** The message group (JMSXGroupID) of an entry; null if it belongs to none. */
-    private static String groupOf(QueueEntry e) {
-        Object group = e.message.properties().get(GROUP_ID);
-        return group == null ? null : group.toString();
-    }
-
     /** An entry taken over from another node that a client session had: in flight until it recovers. */
     void holdForRecovery(QueueEntry entry) {
         inFlightCount++;
@@ -415,8 +408,7 @@ final class MessageQueue {
                     broker.deadLetters().expire(this, e);
                     continue;
                 }
-                String group = groupOf(e);
-                if (group != null && groupOwners.getOrDefault(group, consumer) != consumer) {
+                if (e.group != null && groupOwners.getOrDefault(e.group, consumer) != consumer) {
                     continue; // another consumer's group
                 }
                 if (consumer.accepts(e) && !(notMovedBefore && e.message.moves() > 0)) {

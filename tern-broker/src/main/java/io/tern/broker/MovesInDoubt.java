@@ -82,7 +82,7 @@ public final class MovesInDoubt {
     public void returnHere() {
         if (resolved.compareAndSet(false, true)) {
             for (Delivery d : deliveries) {
-                d.queue().executor().execute(() -> d.queue().returned(d.entry(), false));
+                d.giveBack(false);
             }
         }
     }

@@ -14,9 +14,14 @@ final class QueueEntry {
     /** Deliveries that counted (the application may have seen them). */
     int deliveryCount;
 
+    /** Its message group (JMSXGroupID), read once: the queue asks for it on every dispatch. Null if none. */
+    final String group;
+
     QueueEntry(long sequence, WireMessage message, boolean durable, Object origin, int deliveryCount) {
         this.sequence = sequence;
         this.message = message;
+        Object g = message.properties().get(MessageQueue.GROUP_ID);
+        this.group = g == null ? null : g.toString();
         this.size = (int) Math.min(Integer.MAX_VALUE, HeapCost.of(message));
         this.durable = durable;
         this.origin = origin;

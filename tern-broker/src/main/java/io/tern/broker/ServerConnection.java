@@ -364,7 +364,7 @@ public final class ServerConnection {
             done.whenComplete((ok, failure) -> broker.memory().released(t.sendBytes()));
         } catch (BrokerException e) {
             broker.memory().released(t.sendBytes());
-            acks.forEach(d -> d.queue().executor().execute(() -> d.queue().returned(d.entry(), true)));
+            acks.forEach(d -> d.giveBack(true));
             throw new BrokerException(ErrorCode.TRANSACTION_ROLLED_BACK, "transaction rolled back: " + e.getMessage());
         }
         done.whenComplete((ok, failure) -> {
@@ -372,7 +372,7 @@ public final class ServerConnection {
                 reply(frame, Response.OK);
                 return;
             }
-            acks.forEach(d -> d.queue().executor().execute(() -> d.queue().returned(d.entry(), true)));
+            acks.forEach(d -> d.giveBack(true));
             reply(frame, new Response.Error(ErrorCode.TRANSACTION_ROLLED_BACK,
                     "transaction rolled back: " + failure.getMessage()));
         });
@@ -407,14 +407,14 @@ public final class ServerConnection {
     private CompletableFuture<Void> returnAll(ServerSession s, java.util.function.LongPredicate counted) {
         return stop(s.consumers).thenRunAsync(() -> {
             for (Delivery d : s.txAcks) {
-                d.queue().executor().execute(() -> d.queue().returned(d.entry(), true));
+                d.giveBack(true);
             }
             s.txAcks.clear();
             for (Long deliveryId : List.copyOf(s.unacked.keySet())) {
                 Delivery d = s.unacked.remove(deliveryId);
                 if (d != null) {
                     boolean count = counted.test(deliveryId);
-                    d.queue().executor().execute(() -> d.queue().returned(d.entry(), count));
+                    d.giveBack(count);
                 }
             }
         }, executor);
@@ -448,7 +448,7 @@ public final class ServerConnection {
             for (long deliveryId : deliveryIds) {
                 Delivery d = c.session.unacked.get(deliveryId);
                 if (d != null && d.consumer() == c && c.session.unacked.remove(deliveryId, d)) {
-                    d.queue().executor().execute(() -> d.queue().returned(d.entry(), false));
+                    d.giveBack(false);
                 }
             }
         }, executor);
@@ -460,7 +460,7 @@ public final class ServerConnection {
             c.session.consumers.remove(c);
             for (Delivery d : List.copyOf(c.session.unacked.values())) {
                 if (d.consumer() == c && !seen.contains(d.id()) && c.session.unacked.remove(d.id(), d)) {
-                    d.queue().executor().execute(() -> d.queue().returned(d.entry(), false));
+                    d.giveBack(false);
                 }
             }
             c.queue.executor().execute(() -> broker.destinations().consumerClosed(c.queue));

@@ -145,7 +145,7 @@ final class ServerSession {
         if (rollbackOnly) {
             rollbackOnly = false;
             memory.released(t.sendBytes());
-            t.acks().forEach(d -> d.queue().executor().execute(() -> d.queue().returned(d.entry(), true)));
+            t.acks().forEach(d -> d.giveBack(true));
             throw new BrokerException(ErrorCode.TRANSACTION_ROLLED_BACK, "transaction rolled back: it received a "
                     + "message that went back to its queue meanwhile (given back by a move or an idle release)");
         }
