@@ -11,19 +11,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
@@ -31,7 +26,9 @@ import java.util.function.Supplier;
  * failover map) and completes a commit only when the local store has it and every failover node
  * of the map has confirmed it: by acknowledging the batch, or, for a failover node that became one
  * after the batch, by confirming a snapshot cut after it. The backup side is {@link Replicas}; the
- * messages are {@link ReplicationMessage}s.
+ * messages are {@link ReplicationMessage}s. Who the backups are and how far each one is (in sync,
+ * syncing, standing in until new ones are in sync) is {@link BackupSet}; the commits waiting for them
+ * are {@link WaitingCommits}; this class sends the batches and the snapshots.
  *
  * <p>What is never an acknowledgement: a failover node leaving the map (a commit waiting for it
  * waits for the map's new failover nodes instead, which get a snapshot that holds it); a send to a
@@ -56,31 +53,15 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private final Replicas replicas;
     private final Object order = new Object();
     private ClusterNode node;                                  // guarded by order
-    /** The failover nodes of this node in the map: every commit waits for each of them. */
-    private Set<String> target = Set.of();                     // guarded by order
-    /** The failover nodes in sync, which get every batch as it is committed. */
-    private Set<String> backups = Set.of();                    // guarded by order
-    /** The failover nodes being brought in sync. */
-    private final Set<String> syncing = new HashSet<>();       // guarded by order
-    /** Backups whose snapshot has not been confirmed yet: backup to the snapshot's cut. */
-    private final Map<String, Long> unconfirmed = new HashMap<>(); // guarded by order
-    /**
-     * Make before break: backups in sync that the map no longer names, while its new failover nodes
-     * are not all in sync yet. They still get every batch and every commit waits for them too, so
-     * that what was acknowledged before the map changed is on a replica that can stand in for this
-     * node (a takeover gets it handed over, {@link ReplicaHandover}) until the new ones can.
-     */
-    private Set<String> retiring = Set.of();                   // guarded by order
-    /** Which start of each backup got its snapshot (see {@link ClusterNode#incarnation}). */
-    private final Map<String, String> syncedIncarnation = new HashMap<>(); // guarded by order
+    /** Who this node replicates to and how far each one is. */
+    private final BackupSet backups = new BackupSet();         // guarded by order
     private boolean quorum = true;                             // guarded by order
     private long lastSeq;                                      // guarded by order
     private boolean paused;                                    // guarded by order
     private boolean detached;                                  // guarded by order: between fail() and resync()
     private boolean alone = true;                              // guarded by order: the map names no failover node
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
-    private final ConcurrentSkipListMap<Long, WaitingCommit> waiting = new ConcurrentSkipListMap<>();
-    private final AtomicLong failedCommits = new AtomicLong();
+    private final WaitingCommits waiting = new WaitingCommits();
     private volatile Supplier<List<StoreBatch.Mark>> outstanding = List::of;
     /** The newest takeover of this node it discarded for (-1: none); a backup's older record of one is stale. */
     private volatile java.util.function.LongSupplier discardedEpoch = () -> -1;
@@ -158,7 +139,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> stored;
-        WaitingCommit replicated = null;
+        CompletableFuture<Void> replicated = null;
         List<String> failedSends = new java.util.ArrayList<>();
         long seq;
         synchronized (order) {
@@ -171,7 +152,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 }
             }
             if (!quorum && !detached) {
-                failedCommits.incrementAndGet();
+                waiting.refused();
                 return CompletableFuture.failedFuture(new BrokerException(ErrorCode.NOT_IN_QUORUM, "node "
                         + node.self().name() + " has no quorum (the majority may be taking it over): nothing was stored"));
             }
@@ -179,18 +160,15 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
                     : sync ? local.commit(batch) : local.commitLazily(batch);
             localInFlight.add(stored);
-            if (!target.isEmpty()) {
-                replicated = new WaitingCommit(union(target, retiring));
-                waiting.put(seq, replicated);
+            if (!backups.target().isEmpty()) {
+                replicated = waiting.add(seq, backups.waitFor());
                 byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch)).encode();
-                for (String b : union(backups, retiring)) {
+                for (String b : backups.sendTo()) {
                     // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
                     if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {
                         failedSends.add(b); // handled below, outside the lock: failing a commit may commit again
                     }
                 }
-                long s = seq;
-                replicated.done.whenComplete((ok, e) -> waiting.remove(s));
             }
         }
         for (String b : failedSends) {
@@ -198,7 +176,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
         CompletableFuture<Void> s = stored;
         stored.whenComplete((ok, e) -> localInFlight.remove(s));
-        return replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated.done);
+        return replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated);
     }
 
     /**
@@ -212,14 +190,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             return;
         }
         synchronized (order) {
-            Set<String> kept = new LinkedHashSet<>(backups);
-            kept.remove(backup);
-            backups = Set.copyOf(kept);
-            if (target.contains(backup) && syncing.add(backup)) {
+            if (backups.missed(backup)) {
                 snapshots.schedule(() -> bringInSync(backup), RESYNC_DELAY_MS, TimeUnit.MILLISECONDS);
             }
         }
-        failWaitingCommit(backup, ErrorCode.STORE_FAILURE, reason);
+        waiting.fail(backup, ErrorCode.STORE_FAILURE, reason);
     }
 
     /**
@@ -229,17 +204,14 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private boolean stopRetiring(String backup) {
         Set<String> waitFor;
         synchronized (order) {
-            if (!retiring.contains(backup)) {
+            if (!backups.stopRetiring(backup)) {
                 return false;
             }
-            Set<String> rest = new LinkedHashSet<>(retiring);
-            rest.remove(backup);
-            retiring = Set.copyOf(rest);
-            waitFor = union(target, retiring);
+            waitFor = backups.waitFor();
             node.trySend(backup, new ReplicationMessage.Retired(lastSeq, selfIncarnation()).encode());
         }
         LOG.warn("Former failover node {} missed a batch: it no longer stands in while the new ones get in sync", backup);
-        waiting.values().forEach(w -> w.retarget(waitFor));
+        waiting.retarget(waitFor);
         return true;
     }
 
@@ -252,15 +224,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             return;
         }
         synchronized (order) {
-            if (!backups.contains(backup)) {
+            if (!backups.inSync().contains(backup)) {
                 return; // already being brought in sync
             }
             LOG.warn("Failover node {} missed batches before batch {}: bringing it in sync again", backup, seq);
-            Set<String> kept = new LinkedHashSet<>(backups);
-            kept.remove(backup);
-            backups = Set.copyOf(kept);
-            unconfirmed.remove(backup);
-            if (target.contains(backup) && syncing.add(backup)) {
+            if (backups.missed(backup)) {
                 snapshots.schedule(() -> bringInSync(backup), RESYNC_DELAY_MS, TimeUnit.MILLISECONDS);
             }
         }
@@ -272,44 +240,19 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         return i == null ? "" : i;
     }
 
-    private static Set<String> union(Set<String> a, Set<String> b) {
-        if (b.isEmpty()) {
-            return a;
-        }
-        Set<String> all = new LinkedHashSet<>(a);
-        all.addAll(b);
-        return all;
-    }
-
-    /** Fails the waiting commits that need {@code backup} (all of them if null). */
-    private void failWaitingCommit(String backup, ErrorCode code, String reason) {
-        int failed = 0;
-        for (WaitingCommit w : waiting.values()) {
-            if ((backup == null || w.needs(backup))
-                    && w.done.completeExceptionally(new BrokerException(code, reason))) {
-                failed++;
-            }
-        }
-        if (failed > 0) {
-            failedCommits.addAndGet(failed);
-            LOG.warn("{} commit(s) failed: {}", failed, reason);
-        }
-    }
-
     /** Commits that failed because they could not be replicated (or the node had no quorum). */
     public long failedCommits() {
-        return failedCommits.get();
+        return waiting.failed();
     }
 
     /** The map changed: commits wait for the new failover nodes instead of those that left, which are brought in sync. */
     @Override
     public void clusterChanged(ClusterTopology topology, boolean quorum) {
         ClusterNode n;
-        Set<String> now = new LinkedHashSet<>();
-        Set<String> added = new LinkedHashSet<>();
-        Set<String> retired = new LinkedHashSet<>();
+        BackupSet.Change change = new BackupSet.Change(Set.of(), Set.of());
         Set<String> waitFor;
         boolean wasAlone;
+        Set<String> now = new LinkedHashSet<>();
         synchronized (order) {
             n = node;
             if (n == null) {
@@ -321,53 +264,30 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             }
             wasAlone = alone;
             if (!detached) {
-                // In sync and confirmed, and still the same start of that node: may stand in while the new ones sync.
-                Set<String> standIns = new LinkedHashSet<>(union(backups, retiring));
-                standIns.removeIf(b -> unconfirmed.containsKey(b)
-                        || !java.util.Objects.equals(syncedIncarnation.get(b), n.incarnation(b)));
-                target = Set.copyOf(now);
+                Set<String> others = new LinkedHashSet<>();
+                topology.members().forEach(m -> others.add(m.nodeId()));
+                others.remove(n.self().nodeId());
+                change = backups.mapChanged(now, n::incarnation, others);
                 alone = now.isEmpty();
-                Set<String> kept = new LinkedHashSet<>(backups);
-                kept.retainAll(now);
-                // A backup that restarted lost its replica (or has an old one on disk): it gets a snapshot again.
-                kept.removeIf(b -> !java.util.Objects.equals(syncedIncarnation.get(b), n.incarnation(b)));
-                backups = Set.copyOf(kept); // new ones join once their snapshot's cut is set
-                unconfirmed.keySet().retainAll(kept);
-                syncing.retainAll(now);
-                for (String b : now) {
-                    if (!backups.contains(b) && syncing.add(b)) {
-                        added.add(b);
-                    }
-                }
-                standIns.removeAll(now);
-                retiring = Set.copyOf(allInSync() ? Set.of() : standIns);
-                Set<String> keepIncarnation = union(kept, retiring);
-                syncedIncarnation.keySet().retainAll(keepIncarnation);
-                // Every other member not replicated to drops what it holds of this node: a former failover
-                // node, one being brought in sync, or one that was away while this node changed its map.
-                topology.members().forEach(m -> retired.add(m.nodeId()));
-                retired.remove(n.self().nodeId());
-                retired.removeAll(now);
-                retired.removeAll(retiring);
-                if (!retiring.isEmpty()) {
-                    LOG.info("Failover nodes {} get in sync; until they are, {} still stand in", now, retiring);
+                if (!backups.retiring().isEmpty()) {
+                    LOG.info("Failover nodes {} get in sync; until they are, {} still stand in", now, backups.retiring());
                 }
             }
-            waitFor = union(target, retiring);
-            for (String r : retired) {
+            waitFor = backups.waitFor();
+            for (String r : change.dropped()) {
                 n.trySend(r, new ReplicationMessage.Retired(lastSeq, selfIncarnation()).encode()); // NOT_A_MEMBER: it dropped it at its view
             }
         }
         backupViewChanged(n);
-        for (String b : added) {
+        for (String b : change.toSync()) {
             snapshots.execute(() -> bringInSync(b));
         }
         if (!quorum) {
-            failWaitingCommit(null, ErrorCode.NOT_IN_QUORUM, "node " + n.self().name() + " lost the quorum before its failover "
+            waiting.fail(null, ErrorCode.NOT_IN_QUORUM, "node " + n.self().name() + " lost the quorum before its failover "
                     + "nodes confirmed the commit (the majority may be taking it over)");
             return;
         }
-        waiting.values().forEach(w -> w.retarget(waitFor));
+        waiting.retarget(waitFor);
         if (now.isEmpty() && !wasAlone) {
             LOG.warn("No failover node in the map for {}: commits are durable on this node only until one joins",
                     n.self().name());
@@ -396,8 +316,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         List<StoreBatch.Mark> out = List.of();
         boolean beginFailed = false;
         synchronized (order) {
-            if (detached || !target.contains(backup)) {
-                syncing.remove(backup);
+            if (detached || !backups.wanted(backup)) {
+                backups.syncAbandoned(backup);
                 return; // this node discards what was taken over (resync() starts again), or the map moved on
             }
             paused = true;
@@ -405,8 +325,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         try {
             CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
             synchronized (order) {
-                if (detached || !target.contains(backup)) {
-                    syncing.remove(backup);
+                if (detached || !backups.wanted(backup)) {
+                    backups.syncAbandoned(backup);
                     return;
                 }
                 snapshot = local.snapshot();
@@ -416,16 +336,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 if (sent != ClusterNode.Sent.SENT) {
                     snapshot.close();
                     snapshot = null;
-                    syncing.remove(backup);
+                    backups.syncAbandoned(backup);
                     beginFailed = sent == ClusterNode.Sent.FAILED;
                 }
                 if (snapshot != null) {
-                    syncing.remove(backup);
-                    Set<String> with = new LinkedHashSet<>(backups);
-                    with.add(backup);
-                    backups = Set.copyOf(with);
-                    unconfirmed.put(backup, cut);
-                    syncedIncarnation.put(backup, node.incarnation(backup));
+                    backups.syncBegun(backup, cut, node.incarnation(backup));
                 }
             }
         } finally {
@@ -458,19 +373,16 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             return;
         }
         if (m instanceof ReplicationMessage.Ack a) {
-            WaitingCommit w = waiting.get(a.seq());
-            if (w != null) {
-                w.confirmed(from);
-            }
+            waiting.confirmed(from, a.seq());
         } else if (m instanceof ReplicationMessage.InSync s) {
-            waiting.headMap(s.cut(), true).values().forEach(w -> w.confirmed(from));
+            waiting.confirmedUpTo(from, s.cut());
             confirmedSnapshot(from, s.cut());
         } else if (m instanceof ReplicationMessage.OutOfSync u) {
             outOfSync(from, u.seq());
         } else if (m instanceof ReplicationMessage.Refused) {
             // First, before the failed commits close anything: this node may have been taken over.
             refusedAsTakenOver.run();
-            failWaitingCommit(from, ErrorCode.NOT_IN_QUORUM, "failover node " + from + " refuses this node's replication: it "
+            waiting.fail(from, ErrorCode.NOT_IN_QUORUM, "failover node " + from + " refuses this node's replication: it "
                     + "took this node over while this node was gone");
         } else {
             ClusterNode n;
@@ -481,11 +393,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
-    /** True if every failover node of the map is in sync and has confirmed its snapshot; under order. */
-    private boolean allInSync() {
-        return syncing.isEmpty() && backups.containsAll(target) && target.stream().noneMatch(unconfirmed::containsKey);
-    }
-
     /**
      * Backup {@code from} confirmed the snapshot at {@code cut}: once every failover node of the map
      * has, the retiring ones are told to drop their replicas, and commits no longer wait for them.
@@ -494,24 +401,17 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         Set<String> waitFor;
         Set<String> released;
         synchronized (order) {
-            Long pending = unconfirmed.get(from);
-            if (pending == null || pending != cut) {
-                return; // an older snapshot's confirmation: the newer one is still on its way
-            }
-            unconfirmed.remove(from);
-            if (retiring.isEmpty() || !allInSync()) {
+            released = backups.confirmed(from, cut);
+            if (released.isEmpty()) {
                 return;
             }
-            released = retiring;
-            retiring = Set.of();
-            syncedIncarnation.keySet().retainAll(backups);
-            waitFor = target;
+            waitFor = backups.waitFor();
             for (String r : released) {
                 node.trySend(r, new ReplicationMessage.Retired(lastSeq, selfIncarnation()).encode());
             }
         }
         LOG.info("Failover nodes {} in sync: {} no longer stand in", waitFor, released);
-        waiting.values().forEach(w -> w.retarget(waitFor));
+        waiting.retarget(waitFor);
     }
 
     /**
@@ -522,13 +422,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     public void fail(String reason) {
         synchronized (order) {
             detached = true;
-            target = Set.of();
-            backups = Set.of();
-            retiring = Set.of();
-            unconfirmed.clear();
-            syncing.clear();
+            backups.clear();
         }
-        failWaitingCommit(null, ErrorCode.NOT_IN_QUORUM, reason);
+        waiting.fail(null, ErrorCode.NOT_IN_QUORUM, reason);
     }
 
     /**
@@ -568,7 +464,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     /** The nodes this node replicates to now (in sync). */
     public Set<String> backups() {
         synchronized (order) {
-            return backups;
+            return backups.inSync();
         }
     }
 
@@ -576,10 +472,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     @Override
     public String toString() {
         synchronized (order) {
-            return "replication[target=" + target + ", inSync=" + backups + ", syncing=" + syncing + ", unconfirmed="
-                    + unconfirmed.keySet() + ", retiring=" + retiring + ", quorum=" + quorum
-                    + ", detached=" + detached + ", waiting=" + waiting.size() + (waiting.isEmpty() ? ""
-                    : " from batch " + waiting.firstKey()) + ", lastBatch=" + lastSeq + "]";
+            return "replication[" + backups + ", quorum=" + quorum + ", detached=" + detached + ", " + waiting
+                    + ", lastBatch=" + lastSeq + "]";
         }
     }
 

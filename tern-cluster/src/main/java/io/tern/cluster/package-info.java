@@ -10,7 +10,8 @@
  *       that a healed split is merged back.</li>
  *   <li>{@link io.tern.cluster.ReplicatingStore}: the primary side of replication (a commit waits
  *       for every failover node of the map, and for former ones still standing in while new ones
- *       sync: {@code WaitingCommit}); {@code SnapshotStream}: a snapshot on its way to a new backup;
+ *       sync); {@code BackupSet}: who the backups are and how far each one is; {@code WaitingCommits}:
+ *       the commits waiting for them; {@code SnapshotStream}: a snapshot on its way to a new backup;
  *       {@link io.tern.cluster.Replicas} and {@code Replica}: the backup side;
  *       {@link io.tern.cluster.ReplicationMessage}: their messages.</li>
  *   <li>{@link io.tern.cluster.Takeover}: who takes over a dead, paused or restarted node (the
