@@ -242,6 +242,15 @@ public final class Broker implements AutoCloseable {
         return publisher.store(sends, routes, acks, origin, sync, moved);
     }
 
+    /**
+     * True if a node stored {@code copy} as moved there (one move on) and this node knows of it: by
+     * the ids of that node's replica, once this node took it over.
+     */
+    boolean storedAsMove(WireMessage copy) {
+        String key = copy.moved().moveDedupKey();
+        return key != null && duplicates.contains(key);
+    }
+
     /** See {@link PublishPipeline#apply}. */
     void apply(List<Placement> placements, List<Delivery> acks, CompletableFuture<Void> done) {
         publisher.apply(placements, acks, done);

@@ -12,6 +12,11 @@ import java.util.Set;
  * The most recent duplicate-detection ids. Ids are kept in numbered buckets; once more than
  * {@code capacity} ids are held, the oldest bucket is forgotten whole (one range delete in the store
  * instead of one delete per id). So at least {@code capacity} recent ids are always remembered.
+ *
+ * <p>A takeover brings the dead node's ids ({@link #addTakenOver}): the cache makes room for them
+ * on top of its capacity, so that they push none of this node's own ids out (its takeover and the
+ * moves in doubt it settles look up this node's own moves right after). The extra room shrinks by
+ * one with each id added after, so the cache is back to its capacity once as many new ids came.
  */
 final class DuplicateCache {
     private record Bucket(long number, List<String> ids) {
@@ -21,6 +26,8 @@ final class DuplicateCache {
     private final int bucketSize;
     private final Set<String> ids = new HashSet<>();
     private final ArrayDeque<Bucket> buckets = new ArrayDeque<>();
+    /** Room beyond the capacity, made for a taken-over node's ids; shrinks with each new id. */
+    private long extra;
 
     DuplicateCache(int capacity) {
         this.capacity = capacity;
@@ -35,6 +42,30 @@ final class DuplicateCache {
         if (!ids.add(id)) {
             return false;
         }
+        if (extra > 0) {
+            extra--;
+        }
+        remember(id, batch);
+        return true;
+    }
+
+    /**
+     * As {@link #add}, for an id of a node this one takes over: it comes with room of its own, so
+     * it pushes out none of the ids held now.
+     */
+    synchronized boolean addTakenOver(String id, StoreBatch batch) {
+        if (capacity == 0) {
+            return true;
+        }
+        if (!ids.add(id)) {
+            return false;
+        }
+        extra++;
+        remember(id, batch);
+        return true;
+    }
+
+    private void remember(String id, StoreBatch batch) {
         Bucket current = buckets.peekLast();
         if (current == null || current.ids().size() >= bucketSize) {
             current = new Bucket(current == null ? 0 : current.number() + 1, new ArrayList<>(bucketSize));
@@ -44,14 +75,13 @@ final class DuplicateCache {
         if (batch != null) {
             batch.add(new StoreBatch.AddDuplicateId(current.number(), id));
         }
-        while (buckets.size() > 1 && ids.size() - buckets.peekFirst().ids().size() >= capacity) {
+        while (buckets.size() > 1 && ids.size() - buckets.peekFirst().ids().size() >= capacity + extra) {
             Bucket oldest = buckets.pollFirst();
             oldest.ids().forEach(ids::remove);
             if (batch != null) {
                 batch.add(new StoreBatch.RemoveDuplicateBucket(oldest.number()));
             }
         }
-        return true;
     }
 
     synchronized boolean contains(String id) {

@@ -14,8 +14,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * node may have stored them or not. They stay out of their queue here until {@code resolved}: the
  * node that holds {@link #peer()}'s messages now is given them ({@link #byQueue()}, it drops what it
  * has already) and, once it has them, they are removed here ({@link #storedThere()}); or, if this node
- * holds the peer's messages itself (it took the peer over, and dropped from the peer's replica what
- * it still had here), they go back to their queue here ({@link #returnHere()}).
+ * holds the peer's messages itself (it took the peer over), those the peer had stored leave here and
+ * the rest go back to their queue here ({@link #settleHere()}).
  */
 public final class MovesInDoubt {
     private final Broker broker;
@@ -25,8 +25,12 @@ public final class MovesInDoubt {
     private final long discardsAtStart;
 
     MovesInDoubt(Broker broker, String peer, List<Delivery> deliveries) {
+        this(broker, peer, deliveries, broker.discards());
+    }
+
+    private MovesInDoubt(Broker broker, String peer, List<Delivery> deliveries, long discardsAtStart) {
         this.broker = broker;
-        this.discardsAtStart = broker.discards();
+        this.discardsAtStart = discardsAtStart;
         this.peer = peer;
         this.deliveries = List.copyOf(deliveries);
     }
@@ -76,6 +80,39 @@ public final class MovesInDoubt {
                 resolved.set(false); // not removed here (no quorum, or taken over): resolved again, or discarded with the store
             }
         });
+    }
+
+    /**
+     * This node holds the peer's messages itself: it took the peer over. What the peer had stored
+     * (its replica's ids, taken over, name the move) is the peer's: taken over from its replica if
+     * it still had it, else consumed or moved on there. Those copies are removed here (a replicated
+     * removal); the rest are ready here again, not counted as a redelivery. The future fails if the
+     * removal could not be stored: then {@link #unsettled()} holds what is still to be settled.
+     */
+    public CompletableFuture<Void> settleHere() {
+        if (!resolved.compareAndSet(false, true)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        List<Delivery> storedThere = new java.util.ArrayList<>();
+        for (Delivery d : deliveries) {
+            if (broker.storedAsMove(d.entry().message)) {
+                storedThere.add(d);
+            } else {
+                d.giveBack(false);
+            }
+        }
+        if (storedThere.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        unsettled = new MovesInDoubt(broker, peer, storedThere, discardsAtStart);
+        return broker.publish(List.of(), storedThere, null);
+    }
+
+    private volatile MovesInDoubt unsettled;
+
+    /** After {@link #settleHere} failed: the moves whose removal here was not stored. */
+    public MovesInDoubt unsettled() {
+        return unsettled;
     }
 
     /** This node holds the peer's messages itself: they are ready here again, not counted as a redelivery. */

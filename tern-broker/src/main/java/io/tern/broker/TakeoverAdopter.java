@@ -54,7 +54,7 @@ final class TakeoverAdopter {
      * other node had stored already. Only what is stored here counts: a key this node merely saw (the
      * message moved on and was removed here) must not stop the takeover of the other node's copy.
      */
-    private java.util.Set<String> storedHere(Map<String, ? extends Map<Long, byte[]>> messages) {
+    private Map<String, Integer> storedHere(Map<String, ? extends Map<Long, byte[]>> messages) {
         java.util.Set<String> wanted = new java.util.HashSet<>();
         messages.values().forEach(stored -> stored.values().forEach(bytes -> {
             String key = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes)).moveKey();
@@ -62,7 +62,7 @@ final class TakeoverAdopter {
                 wanted.add(key);
             }
         }));
-        java.util.Set<String> here = new java.util.HashSet<>();
+        Map<String, Integer> here = new HashMap<>();
         if (wanted.isEmpty() || !store.isDurable()) {
             return here;
         }
@@ -74,9 +74,10 @@ final class TakeoverAdopter {
 
                 @Override
                 public void message(String queue, long sequence, byte[] message) {
-                    String key = FrameCodec.readMessage(Unpooled.wrappedBuffer(message)).moveKey();
+                    WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(message));
+                    String key = m.moveKey();
                     if (key != null && wanted.contains(key)) {
-                        here.add(key);
+                        here.put(key, m.moves());
                     }
                 }
 
@@ -114,11 +115,11 @@ final class TakeoverAdopter {
         // this one as moves in doubt (on their way to the dead node when its link closed) before this takeover.
         java.util.Set<String> knownHere = new java.util.HashSet<>();
         for (String id : duplicateIds) {
-            if (!duplicates.add(id, store.isDurable() ? batch : null)) {
+            if (!duplicates.addTakenOver(id, store.isDurable() ? batch : null)) {
                 knownHere.add(id);
             }
         }
-        java.util.Set<String> here = storedHere(messages); // moved between the two nodes, and still stored here
+        Map<String, Integer> here = storedHere(messages); // moved between the two nodes, and still stored here
         List<Placement> placements = new ArrayList<>();
         Map<String, List<Placement>> held = new HashMap<>();
         Map<String, List<Placement>> moving = new HashMap<>(); // on their way to another node's link, by node
@@ -132,11 +133,18 @@ final class TakeoverAdopter {
             Map<Long, String> out = owners.containsKey(name) ? owners.get(name) : Map.of();
             stored.forEach((seq, bytes) -> {
                 WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
-                if (m.moveKey() != null && (here.contains(m.moveKey()) || duplicates.contains(m.moved().moveDedupKey())
+                Integer ours = m.moveKey() == null ? null : here.get(m.moveKey());
+                // The dead node's copy of a move from this node (one move on from the copy here): the dead
+                // node's copy is taken over, and the copy here, on its way there when the link closed, leaves
+                // when that move in doubt is settled here (MovesInDoubt#settleHere). The copy here may also be
+                // on its way out already: the dead node's acknowledgement on the link came before its death.
+                boolean movedFromHere = ours != null && m.moves() == ours + 1;
+                if (m.moveKey() != null && ((ours != null && !movedFromHere) || duplicates.contains(m.moved().moveDedupKey())
                         || knownHere.contains(m.moveDedupKey()))) {
-                    // Moved between the two nodes: this node still stores its own copy, or it took this very copy
-                    // as a move (and may have delivered it since). Or a third node moved it to the dead one, and,
-                    // that move being in doubt when the link closed, gave the same move to this node: once only.
+                    // Moved between the two nodes: this node still stores its own copy (the dead node's came
+                    // back from here), or it took this very copy as a move (and may have delivered it since). Or a
+                    // third node moved it to the dead one, and, that move being in doubt when the link closed,
+                    // gave the same move to this node: once only.
                     skipped[0]++;
                     return;
                 }

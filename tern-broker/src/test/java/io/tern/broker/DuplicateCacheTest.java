@@ -39,4 +39,35 @@ class DuplicateCacheTest {
         assertThat(restarted.add("x", null)).isFalse();
         assertThat(restarted.add("z", null)).isTrue();
     }
+
+    /**
+     * A takeover brought as many ids as the capacity (the fault profile with clustered queues: 200,794
+     * ids into a cache of 200,000). They pushed out every id of the taker's own, among them the moves
+     * it had just stored, and its takeover put those moves back in their queue: delivered twice.
+     */
+    @Test
+    void idsTakenOverPushOutNoneOfThisNodesOwnAndTheRoomShrinksBackAfter() {
+        DuplicateCache cache = new DuplicateCache(100); // buckets of 10
+        for (int i = 0; i < 100; i++) {
+            cache.add("own-" + i, null);
+        }
+        for (int i = 0; i < 150; i++) {
+            assertThat(cache.addTakenOver("taken-" + i, null)).isTrue();
+        }
+        for (int i = 0; i < 100; i++) {
+            assertThat(cache.contains("own-" + i)).as("own id %d", i).isTrue();
+        }
+        for (int i = 0; i < 150; i++) {
+            assertThat(cache.contains("taken-" + i)).as("taken-over id %d", i).isTrue();
+        }
+        assertThat(cache.addTakenOver("own-5", null)).as("an id held already is seen").isFalse();
+
+        for (int i = 0; i < 250; i++) {
+            cache.add("new-" + i, null);
+        }
+        assertThat(cache.size()).as("back to its capacity once as many new ids came").isBetween(100, 110);
+        for (int i = 150; i < 250; i++) {
+            assertThat(cache.contains("new-" + i)).as("recent id %d", i).isTrue();
+        }
+    }
 }

@@ -61,7 +61,9 @@ import java.util.concurrent.TimeUnit;
  * ({@link io.tern.broker.MovesInDoubt}). They are given to whoever holds the puller's messages now
  * (the puller, or the node that took it over, see {@link Takeover#holderOf}), which stores them
  * unless it has them already (by their move key): then they are removed here. If this node is the
- * holder itself, they go back to their queue here (its takeover dropped its own copies).
+ * holder itself (it took the puller over), those the puller had stored are the puller's (taken over
+ * from its replica, or consumed there: its replica's ids tell) and are removed here; the rest go
+ * back to their queue here ({@link io.tern.broker.MovesInDoubt#settleHere}).
  *
  * <p>Pulling state is confined to one thread; the serving side runs on the broker's connection executors.
  */
@@ -309,10 +311,17 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         long nextConsumerId;
         /** The member answered the opening: it serves this link. */
         boolean opened;
+        /**
+         * How often this node had discarded when the link opened. What comes on a link opened before
+         * a discard is never stored: the member resolved it with this node's taker (as moves in
+         * doubt), however late it arrives here (a paused node reads its backlog after it resumed).
+         */
+        final long discardsAtOpen;
 
         Puller(String peer, String incarnation) {
             this.peer = peer;
             this.incarnation = incarnation;
+            this.discardsAtOpen = broker.discards();
             this.link = ++links;
             LOG.debug("Link {} to {} opened: this node's consumers want messages it holds", link, peer);
             send(peer, TO_SERVER, link, List.of(new RequestFrame(OPEN, 0,
@@ -416,6 +425,12 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         if (p == null || !p.incarnation.equals(incarnation) || p.link != link) {
             return; // a link this node dropped: what was on its way stays the member's (it returns it when it sees the link go)
         }
+        if (p.discardsAtOpen != broker.discards()) {
+            long deliveries = frames.stream().filter(f -> f instanceof Deliver).count();
+            reopen(p, "it opened before this node discarded what it was taken over for, so " + deliveries + " message(s) "
+                    + "that came on it are not stored (" + from + " resolved them with this node's taker)");
+            return;
+        }
         Map<String, List<Deliver>> byQueue = new LinkedHashMap<>();
         boolean stale = false;
         for (Frame f : frames) {
@@ -447,13 +462,13 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     /** Stores what came on {@code p}'s link for {@code queue}, then acknowledges it there: it leaves that node. */
     private void storeAndAcknowledge(Puller p, String from, String queue, List<Deliver> deliveries) {
-        storeAndAcknowledge(p, from, queue, deliveries, broker.discards());
+        storeAndAcknowledge(p, from, queue, deliveries, p.discardsAtOpen);
     }
 
     /**
-     * As above; {@code discardsAtArrival}: how often this node had discarded when they came. A node
-     * that discards since (it was taken over while paused or cut off) never stores them: the node
-     * they came from resolved them as moves in doubt with this node's taker.
+     * As above; {@code discardsAtArrival}: how often this node had discarded when its link opened. A
+     * node that discards since (it was taken over while paused or cut off) never stores them: the
+     * node they came from resolved them as moves in doubt with this node's taker.
      */
     private void storeAndAcknowledge(Puller p, String from, String queue, List<Deliver> deliveries, long discardsAtArrival) {
         if (pullers.get(from) != p) {
@@ -503,10 +518,25 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             pulling.schedule(() -> resolve(moves), RETRY_MS, TimeUnit.MILLISECONDS);
             return;
         }
-        if (holder.isEmpty() || holder.equals(node.self().nodeId())) {
-            LOG.info("{} message(s) on their way to {} when its link closed go back to their queue here ({})", moves.size(),
-                    moves.peer(), holder.isEmpty() ? "nobody holds its messages" : "this node took it over");
+        if (holder.isEmpty()) {
+            LOG.info("{} message(s) on their way to {} when its link closed go back to their queue here (nobody holds "
+                    + "its messages)", moves.size(), moves.peer());
             moves.returnHere();
+            return;
+        }
+        if (holder.equals(node.self().nodeId())) {
+            java.util.concurrent.CompletableFuture<Void> settled = moves.settleHere();
+            int storedThere = moves.unsettled() == null ? 0 : moves.unsettled().size();
+            LOG.info("{} message(s) on their way to {} when its link closed are settled here (this node took it over): "
+                    + "{} it had stored are its now and leave here, {} go back to their queue", moves.size(), moves.peer(),
+                    storedThere, moves.size() - storedThere);
+            settled.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    LOG.warn("Could not remove here the {} message(s) {} had stored: {}; trying again",
+                            moves.unsettled().size(), moves.peer(), failure.toString());
+                    pulling.schedule(() -> resolve(moves.unsettled()), RETRY_MS, TimeUnit.MILLISECONDS);
+                }
+            });
             return;
         }
         long id = ++pushIds;

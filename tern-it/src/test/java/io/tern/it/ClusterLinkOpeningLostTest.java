@@ -6,11 +6,6 @@ import jakarta.jms.MessageConsumer;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
 import jakarta.jms.TextMessage;
-import org.jgroups.Message;
-import org.jgroups.stack.Protocol;
-import org.jgroups.util.MessageBatch;
-import org.jgroups.stack.ProtocolStack;
-import org.jgroups.protocols.pbcast.GMS;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -19,7 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,38 +39,15 @@ class ClusterLinkOpeningLostTest {
         }
     }
 
-    /** Drops, on the node it sits in, the first cluster link message ('l') that comes up from another member. */
-    static final class LosesFirstLinkOpening extends Protocol {
-        final AtomicInteger dropped = new AtomicInteger();
-
-        private boolean drops(Message msg) {
-            byte[] a = msg.getArray();
-            return a != null && msg.getLength() > 1 && a[msg.getOffset() + 1] == 'l' && dropped.compareAndSet(0, 1);
-        }
-
-        @Override
-        public Object up(Message msg) {
-            return drops(msg) ? null : up_prot.up(msg);
-        }
-
-        @Override
-        public void up(MessageBatch batch) {
-            batch.removeIf(this::drops, false);
-            if (!batch.isEmpty()) {
-                up_prot.up(batch);
-            }
-        }
-    }
-
     @Test
     void aConsumerGetsWhatWasSentOnAnotherNodeThoughTheFirstLinkOpeningThereWasLost() throws Exception {
         cluster = new InJvmCluster(dir);
         List<InJvmCluster.Node> nodes = cluster.startInSync("a", "b");
         InJvmCluster.Node producerNode = nodes.get(0);
         InJvmCluster.Node consumerNode = nodes.get(1);
-        LosesFirstLinkOpening loses = new LosesFirstLinkOpening();
-        producerNode.cluster().jgroupsChannel().getProtocolStack().insertProtocol(loses, ProtocolStack.Position.BELOW,
-                GMS.class);
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        // The first cluster link message that comes up to the producer's node: the link's opening.
+        DropsClusterMessages loses = DropsClusterMessages.into(producerNode, 'l', m -> first.getAndSet(false));
 
         try (Connection producing = new TernConnectionFactory(producerNode.url()).createConnection();
              Connection consuming = new TernConnectionFactory(consumerNode.url()).createConnection()) {
