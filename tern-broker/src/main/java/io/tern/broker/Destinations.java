@@ -27,7 +27,15 @@ final class Destinations {
     private final Function<String, SerialExecutor> executors;
     private final Map<String, MessageQueue> queues = new ConcurrentHashMap<>();
     private final Map<String, List<MessageQueue>> topicSubscriptions = new ConcurrentHashMap<>();
+    /** Temporary topics by name, to their owning connection, or {@link #HOMED_ELSEWHERE}. */
     private final Map<String, Object> temporaryTopics = new ConcurrentHashMap<>();
+    /** The owner of a temporary topic another node homes: publications here are accepted, subscriptions refused. */
+    private static final Object HOMED_ELSEWHERE = new Object() {
+        @Override
+        public String toString() {
+            return "homed on another node";
+        }
+    };
 
     /** @param executors a serial executor for the queue of the name */
     Destinations(Broker broker, MessageStore store, Function<String, SerialExecutor> executors) {
@@ -110,6 +118,11 @@ final class Destinations {
             broker.moves().homed(part.definition());
             return new DestinationName(kind, name);
         }
+        if (kind == DestinationName.Kind.TEMP_TOPIC && requestedName != null
+                && temporaryTopics.replace(requestedName, HOMED_ELSEWHERE, owner)) {
+            broker.moves().homed(temporaryTopic(name)); // the client came here from the node that homed it
+            return new DestinationName(kind, name);
+        }
         if (requestedName != null && (!requestedName.startsWith(Broker.TEMP_PREFIX) || requestedName.length() > 200
                 || queues.containsKey(requestedName) || temporaryTopics.containsKey(requestedName))) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "cannot recreate temporary destination '"
@@ -121,8 +134,13 @@ final class Destinations {
             broker.moves().homed(d); // replies to it may be sent on any node
         } else {
             temporaryTopics.put(name, owner);
+            broker.moves().homed(temporaryTopic(name)); // replies to it may be published on any node
         }
         return new DestinationName(kind, name);
+    }
+
+    private static QueueDefinition temporaryTopic(String name) {
+        return new QueueDefinition(name, QueueDefinition.Kind.TEMPORARY_TOPIC, null, null, false);
     }
 
     void deleteTemporary(DestinationName d, ServerConnection requester, boolean force) {
@@ -147,11 +165,20 @@ final class Destinations {
             }
             broker.moves().unhomed(d.name(), true);
         } else {
-            List<MessageQueue> subs = topicSubscriptions.getOrDefault(d.name(), List.of());
-            if (!subs.isEmpty() && !force) {
+            Object owner = temporaryTopics.get(d.name());
+            if (owner == null) {
+                return;
+            }
+            if (owner != requester) {
+                throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary topic belongs to another connection");
+            }
+            boolean subscribed = topicSubscriptions.getOrDefault(d.name(), List.of()).stream()
+                    .anyMatch(q -> q.executor().call(q::localConsumerCount).join() > 0);
+            if (subscribed && !force) {
                 throw new BrokerException(ErrorCode.ILLEGAL_STATE, "temporary topic has active subscribers");
             }
             temporaryTopics.remove(d.name());
+            broker.moves().unhomed(d.name(), true);
         }
     }
 
@@ -328,6 +355,10 @@ final class Destinations {
      * subscription is stored).
      */
     synchronized void mirror(QueueDefinition d) {
+        if (d.kind() == QueueDefinition.Kind.TEMPORARY_TOPIC) {
+            temporaryTopics.putIfAbsent(d.name(), HOMED_ELSEWHERE);
+            return;
+        }
         if (queues.containsKey(d.name())) {
             return;
         }
@@ -344,6 +375,9 @@ final class Destinations {
      * a durable subscription unsubscribed: gone everywhere).
      */
     void unmirror(String name, boolean everywhere) {
+        if (temporaryTopics.remove(name, HOMED_ELSEWHERE)) {
+            return;
+        }
         MessageQueue q = queues.get(name);
         if (q == null || q.definition().kind() == QueueDefinition.Kind.QUEUE) {
             return;
@@ -367,6 +401,11 @@ final class Destinations {
                 all.add(q.definition());
             }
         }
+        temporaryTopics.forEach((name, owner) -> {
+            if (owner != HOMED_ELSEWHERE) {
+                all.add(temporaryTopic(name));
+            }
+        });
         return all;
     }
 

@@ -25,7 +25,12 @@ record QueueDefinition(String name, Kind kind, String topic, String selector, bo
         /** A non-durable topic subscription: gone with its consumers. */
         SUBSCRIPTION(false),
         /** A temporary queue: gone with its connection. */
-        TEMPORARY(false);
+        TEMPORARY(false),
+        /**
+         * A temporary topic: gone with its connection. Not a queue (its subscriptions are): other
+         * nodes learn of it so that publications made there are accepted and reach its subscriptions.
+         */
+        TEMPORARY_TOPIC(false);
 
         final boolean durable;
 

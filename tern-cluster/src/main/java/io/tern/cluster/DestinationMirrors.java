@@ -17,10 +17,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Topics, shared subscriptions and temporary queues across nodes: a subscription (or a temporary
- * queue) created on one node, its <em>home</em>, has a part on every other node, so that what is
- * published (or sent) there is kept for it; the home's consumers pull those parts like any queue
- * ({@link QueueLinks}).
+ * Topics, shared subscriptions and temporary destinations across nodes: a subscription (or a
+ * temporary queue) created on one node, its <em>home</em>, has a part on every other node, so that
+ * what is published (or sent) there is kept for it; the home's consumers pull those parts like any
+ * queue ({@link QueueLinks}). A temporary topic is homed too: the other nodes know it exists, so
+ * that they accept publications to it (its subscriptions have their parts like any other).
  *
  * <pre>
  * 'h' request:i64 length:i32 definition  -- the sender homes this destination: keep a part of it

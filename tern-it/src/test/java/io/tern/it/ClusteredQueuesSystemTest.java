@@ -562,6 +562,16 @@ class ClusteredQueuesSystemTest {
 
     @Test
     void aReplyReachesATemporaryQueueOnAnotherNode() throws Exception {
+        requestsAnsweredOnAnotherNode(false);
+    }
+
+    @Test
+    void aReplyReachesATemporaryTopicOnAnotherNode() throws Exception {
+        requestsAnsweredOnAnotherNode(true);
+    }
+
+    /** A requester on node 0 with a temporary reply destination, a responder on node 1. */
+    private void requestsAnsweredOnAnotherNode(boolean topic) throws Exception {
         try (Connection responder = factory(nodes.get(1)).createConnection();
              Connection requester = factory(nodes.get(0)).createConnection()) {
             Session rs = responder.createSession(false, Session.AUTO_ACKNOWLEDGE);
@@ -577,7 +587,7 @@ class ClusteredQueuesSystemTest {
             });
             responder.start();
             Session qs = requester.createSession(false, Session.AUTO_ACKNOWLEDGE);
-            jakarta.jms.TemporaryQueue replyTo = qs.createTemporaryQueue();
+            jakarta.jms.Destination replyTo = topic ? qs.createTemporaryTopic() : qs.createTemporaryQueue();
             MessageConsumer answers = qs.createConsumer(replyTo);
             requester.start();
             MessageProducer requests = qs.createProducer(qs.createQueue("requests"));
