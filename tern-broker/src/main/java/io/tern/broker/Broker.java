@@ -251,6 +251,11 @@ public final class Broker implements AutoCloseable {
         return key != null && duplicates.contains(key);
     }
 
+    /** The node's timer thread: scheduled deliveries, recovery holds, sends that wait for room. */
+    ScheduledExecutorService scheduler() {
+        return scheduler;
+    }
+
     /** See {@link PublishPipeline#apply}. */
     void apply(List<Placement> placements, List<Delivery> acks, CompletableFuture<Void> done) {
         publisher.apply(placements, acks, done);

@@ -17,16 +17,19 @@ import java.util.Objects;
  * @param users              user name to password; empty allows anonymous connections
  * @param recoveryTimeoutMs  how long messages taken over from a dead node stay kept for the client
  *                           sessions that had them, before they go to other consumers
+ * @param blockTimeoutMs     under {@link FullPolicy#BLOCK}: how long a send waits for room before it
+ *                           fails, not stored (below the clients' call timeout, 30 s by default, so
+ *                           that the producer gets this answer rather than none)
  */
 public record BrokerConfig(String name, Path dataDir, String bindAddress, int port, int maxFrameSize,
                            long memoryLimitBytes, FullPolicy fullPolicy, int maxDeliveryAttempts,
                            String deadLetterQueue, String expiryQueue, int duplicateIdCacheSize,
                            long connectionTtlMs, Map<String, String> users, int workerThreads,
-                           long recoveryTimeoutMs) {
+                           long recoveryTimeoutMs, long blockTimeoutMs) {
 
     /** What happens to a send while queued messages exceed the memory limit. */
     public enum FullPolicy {
-        /** The producer waits until consumers make room. */
+        /** The producer waits until consumers make room, up to the block timeout; then its send fails, not stored. */
         BLOCK,
         /** The send fails with ResourceAllocationException. */
         FAIL
@@ -60,6 +63,9 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         if (recoveryTimeoutMs < 0) {
             throw new IllegalArgumentException("recoveryTimeoutMs must be >= 0: " + recoveryTimeoutMs);
         }
+        if (blockTimeoutMs < 1) {
+            throw new IllegalArgumentException("blockTimeoutMs must be >= 1: " + blockTimeoutMs);
+        }
         users = Map.copyOf(users);
     }
 
@@ -84,6 +90,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         b.users = users;
         b.workerThreads = workerThreads;
         b.recoveryTimeoutMs = recoveryTimeoutMs;
+        b.blockTimeoutMs = blockTimeoutMs;
         return b;
     }
 
@@ -104,6 +111,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         private Map<String, String> users = Map.of();
         private int workerThreads = Math.max(4, Runtime.getRuntime().availableProcessors() * 2);
         private long recoveryTimeoutMs = 15_000;
+        private long blockTimeoutMs = 20_000;
 
         public Builder name(String v) { name = v; return this; }
         public Builder dataDir(Path v) { dataDir = v; return this; }
@@ -120,11 +128,12 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         public Builder users(Map<String, String> v) { users = v; return this; }
         public Builder workerThreads(int v) { workerThreads = v; return this; }
         public Builder recoveryTimeoutMs(long v) { recoveryTimeoutMs = v; return this; }
+        public Builder blockTimeoutMs(long v) { blockTimeoutMs = v; return this; }
 
         public BrokerConfig build() {
             return new BrokerConfig(name, dataDir, bindAddress, port, maxFrameSize, memoryLimitBytes, fullPolicy,
                     maxDeliveryAttempts, deadLetterQueue, expiryQueue, duplicateIdCacheSize, connectionTtlMs,
-                    users, workerThreads, recoveryTimeoutMs);
+                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs);
         }
     }
 }

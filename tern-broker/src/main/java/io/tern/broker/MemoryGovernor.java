@@ -1,18 +1,30 @@
 package io.tern.broker;
 
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 
 /**
  * The memory limit: the bytes of the messages queued on this node are counted as they are placed
- * and released, and a send that finds the limit reached gets its answer only once they fit again
- * (under {@link BrokerConfig.FullPolicy#BLOCK}; under FAIL the connection refuses it, see
- * {@link #full}). Thread-safe; answers waiting for room run on the thread that released it.
+ * and released. Under {@link BrokerConfig.FullPolicy#BLOCK} a send that finds the limit reached
+ * waits in line, before anything of it is stored, until the queued messages fit again
+ * ({@link #whenRoom}); one that waits past the block timeout fails, not stored, with an answer that
+ * says why. Under FAIL the connection refuses it at once ({@link #full}). Thread-safe.
  */
 final class MemoryGovernor {
     private final long limitBytes;
     private final AtomicLong used = new AtomicLong();
-    private final ConcurrentLinkedQueue<Runnable> blocked = new ConcurrentLinkedQueue<>();
+    /** Sends waiting for room, in the order they came; guarded by this. */
+    private final ArrayDeque<Waiting> line = new ArrayDeque<>();
+    private final AtomicInteger waiting = new AtomicInteger();
+
+    private record Waiting(long bytes, LongConsumer go) {
+    }
 
     MemoryGovernor(long limitBytes) {
         this.limitBytes = limitBytes;
@@ -23,21 +35,48 @@ final class MemoryGovernor {
         used.addAndGet(bytes);
     }
 
-    /** A message of {@code bytes} left memory for good. */
+    /** A message of {@code bytes} left memory for good (or a reservation of {@link #whenRoom} ends). */
     void released(long bytes) {
         used.addAndGet(-bytes);
-        if (!blocked.isEmpty()) {
+        if (waiting.get() > 0) {
             wake();
         }
     }
 
-    /** Runs {@code reply} now if queued messages fit the limit, else once they do. */
-    void whenAvailable(Runnable reply) {
-        if (used.get() <= limitBytes) {
-            reply.run();
+    /**
+     * A send of about {@code bytes} asks for room: {@code go} runs now, on this thread, with 0 if the
+     * queued messages fit the limit and no send waits before it; else, in line, once they fit, on the
+     * thread that made room, with {@code bytes} reserved for it: {@code go} must {@link #released
+     * release} them once the send is counted (stored) or given up. A send still in line after
+     * {@code timeoutMs} leaves it, and {@code timedOut} runs instead (on {@code timers}).
+     */
+    void whenRoom(long bytes, long timeoutMs, ScheduledExecutorService timers, LongConsumer go, Runnable timedOut) {
+        Waiting w = new Waiting(bytes, go);
+        synchronized (this) {
+            if (line.isEmpty() && used.get() <= limitBytes) {
+                w = null;
+            } else {
+                line.addLast(w);
+                waiting.incrementAndGet();
+            }
+        }
+        if (w == null) {
+            go.accept(0);
             return;
         }
-        blocked.add(reply);
+        Waiting mine = w;
+        timers.schedule(() -> {
+            boolean left;
+            synchronized (this) {
+                left = line.remove(mine);
+                if (left) {
+                    waiting.decrementAndGet();
+                }
+            }
+            if (left) {
+                timedOut.run();
+            }
+        }, timeoutMs, TimeUnit.MILLISECONDS);
         wake();
     }
 
@@ -53,18 +92,22 @@ final class MemoryGovernor {
         return used.get();
     }
 
-    /** Sends whose answers wait for room. */
+    /** Sends waiting for room. */
     int blocked() {
-        return blocked.size();
+        return waiting.get();
     }
 
+    /** Lets through, in order, the sends that fit now, each with its bytes reserved until it is counted. */
     private void wake() {
-        while (used.get() <= limitBytes) {
-            Runnable r = blocked.poll();
-            if (r == null) {
-                return;
+        List<Waiting> admitted = new ArrayList<>();
+        synchronized (this) {
+            while (!line.isEmpty() && used.get() <= limitBytes) {
+                Waiting w = line.pollFirst();
+                waiting.decrementAndGet();
+                used.addAndGet(w.bytes());
+                admitted.add(w);
             }
-            r.run();
         }
+        admitted.forEach(w -> w.go().accept(w.bytes()));
     }
 }

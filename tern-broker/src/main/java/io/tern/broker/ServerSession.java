@@ -62,15 +62,20 @@ final class ServerSession {
      */
     void sent(WireMessage m) {
         long bytes = HeapCost.of(m);
+        mayHold(bytes);
+        txSends.add(m);
+        txSendBytes += bytes;
+        memory.add(bytes);
+    }
+
+    /** Throws what {@link #sent} throws for a send of {@code bytes}: checked before it waits for room too. */
+    void mayHold(long bytes) {
         if (memory.used() + bytes > memory.limitBytes() && txSendBytes + bytes > memory.limitBytes() / 2) {
             throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the open transaction would hold "
                     + (txSendBytes + bytes) + " bytes of sends, more than half of the server's memory limit of "
                     + memory.limitBytes() + " bytes, which it would pass: commit the transaction (or roll it back) "
                     + "before it sends more");
         }
-        txSends.add(m);
-        txSendBytes += bytes;
-        memory.add(bytes);
     }
 
     /** Drops the open transaction's sends and their count. */

@@ -5,6 +5,7 @@ import io.tern.server.EmbeddedTern;
 import jakarta.jms.BytesMessage;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
+import jakarta.jms.Message;
 import jakarta.jms.MessageConsumer;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.ResourceAllocationException;
@@ -83,6 +84,50 @@ class FlowControlTest {
                 }
             }).isInstanceOf(ResourceAllocationException.class).hasMessageContaining("memory limit");
             assertThat(tern.broker().messageCount("full")).isBetween(4, 6);
+        }
+    }
+
+    /**
+     * Tried from outside: a producer blocked by flow control got, after 30 s, "no answer", with the
+     * message stored or not. Now a send waits for room before anything of it is stored, and one that
+     * waits past the block timeout fails with an answer that says so; it is not stored.
+     */
+    @Test
+    void aSendHeldPastTheBlockTimeoutFailsClearlyAndIsNotStored() throws Exception {
+        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.memoryLimitBytes(64 * 1024).blockTimeoutMs(1_000));
+             Connection c = tern.factory().createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("held"));
+            int stored = 0;
+            ResourceAllocationException refused = null;
+            long heldNs = 0;
+            while (refused == null && stored < 100) {
+                BytesMessage m = s.createBytesMessage();
+                m.writeBytes(new byte[BODY]);
+                m.setIntProperty("seq", stored);
+                long start = System.nanoTime();
+                try {
+                    p.send(m);
+                    stored++;
+                } catch (ResourceAllocationException e) {
+                    refused = e;
+                    heldNs = System.nanoTime() - start;
+                }
+            }
+            assertThat(refused).as("a send past the limit is refused after the block timeout").isNotNull();
+            assertThat(refused.getMessage()).contains("held", "waited 1000 ms for room", "was not stored", "memory limit");
+            assertThat(heldNs).as("it waited for room first").isGreaterThanOrEqualTo(1_000_000_000L);
+            assertThat(tern.broker().messageCount("held")).as("the refused send is not stored").isEqualTo(stored);
+
+            MessageConsumer consumer = s.createConsumer(s.createQueue("held"));
+            c.start();
+            for (int i = 0; i < stored; i++) {
+                Message m = consumer.receive(10_000);
+                assertThat(m).as("message %d of %d", i, stored).isNotNull();
+                assertThat(m.getIntProperty("seq")).isEqualTo(i);
+            }
+            p.send(s.createTextMessage("room again"));
+            assertThat(((jakarta.jms.TextMessage) consumer.receive(10_000)).getText()).isEqualTo("room again");
         }
     }
 }

@@ -35,6 +35,7 @@ final class ServerCommand implements Callable<Integer> {
                 .port(options.port)
                 .maxFrameSize(options.maxFrame)
                 .recoveryTimeoutMs(options.recoveryTimeoutMs)
+                .blockTimeoutMs(options.blockTimeoutMs)
                 .users(options.users);
         if (options.memoryLimit != null) {
             b.memoryLimitBytes(options.memoryLimit);

@@ -42,6 +42,11 @@ public final class ServerOptions {
     @Option(names = "--memory-limit", description = "Bytes of queued messages before producers block (default: half the heap)")
     Long memoryLimit;
 
+    @Option(names = "--block-timeout-ms", description = "How long a send waits for room while the memory limit is "
+            + "reached; then it fails, not stored, with an error that says so (default: ${DEFAULT-VALUE}; keep it below "
+            + "the clients' callTimeout, 30000 by default)")
+    long blockTimeoutMs = 20_000;
+
     @Option(names = "--max-frame", description = "Largest frame accepted, bytes (default: ${DEFAULT-VALUE})")
     int maxFrame = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 
