@@ -275,6 +275,10 @@ final class MessageQueue {
                         movedOut++;
                     }
                     out.add(new Outgoing(c.session, entry, c.session.deliver(c, entry)));
+                    if (MoveTrace.on()) {
+                        MoveTrace.event("delivered seq=" + entry.sequence + " to " + c.session.owner()
+                                + (c.remote ? " (link)" : ""), name(), entry.message);
+                    }
                     progressed = true;
                 }
             }
@@ -451,6 +455,7 @@ final class MessageQueue {
     /** A delivery came back unacknowledged; {@code counted} when the application may have seen it. */
     void returned(QueueEntry entry, boolean counted) {
         inFlightCount--;
+        MoveTrace.event("returned seq=" + entry.sequence, name(), entry.message);
         if (dropOnReturn != null && entry.sequence <= dropUpTo) {
             dropOnReturn.accept(entry);
             return;

@@ -75,6 +75,7 @@ public final class MovesInDoubt {
         if (!resolved.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
+        deliveries.forEach(d -> MoveTrace.event("in-doubt-pushed-stored " + peer, d.queue().name(), d.entry().message));
         return broker.publish(List.of(), deliveries, null).whenComplete((ok, failure) -> {
             if (failure != null) {
                 resolved.set(false); // not removed here (no quorum, or taken over): resolved again, or discarded with the store
@@ -96,8 +97,10 @@ public final class MovesInDoubt {
         List<Delivery> storedThere = new java.util.ArrayList<>();
         for (Delivery d : deliveries) {
             if (broker.storedAsMove(d.entry().message)) {
+                MoveTrace.event("in-doubt-stored-there " + peer, d.queue().name(), d.entry().message);
                 storedThere.add(d);
             } else {
+                MoveTrace.event("in-doubt-back " + peer, d.queue().name(), d.entry().message);
                 d.giveBack(false);
             }
         }
@@ -119,6 +122,7 @@ public final class MovesInDoubt {
     public void returnHere() {
         if (resolved.compareAndSet(false, true)) {
             for (Delivery d : deliveries) {
+                MoveTrace.event("in-doubt-returned " + peer, d.queue().name(), d.entry().message);
                 d.giveBack(false);
             }
         }

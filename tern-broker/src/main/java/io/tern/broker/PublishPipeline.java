@@ -74,6 +74,7 @@ final class PublishPipeline {
                 if ((!moved && duplicateIdsElsewhere.test(dup))
                         || !duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
                     duplicatesDropped.incrementAndGet();
+                    MoveTrace.event(moved ? "dropped-known-move" : "dropped-duplicate", m.destination().name(), m);
                     continue;
                 }
                 claimedIds.add(dup);
@@ -93,12 +94,14 @@ final class PublishPipeline {
                 }
                 memory.add(e.size);
                 placements.add(new Placement(q, e));
+                MoveTrace.event(moved ? "stored-move" : "stored", q.name(), m);
             }
         }
         for (Delivery d : acks) {
             if (d.entry().durable) {
                 batch.add(new StoreBatch.RemoveMessage(d.queue().name(), d.entry().sequence));
             }
+            MoveTrace.event("removing seq=" + d.entry().sequence, d.queue().name(), d.entry().message);
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         (sync ? store.commit(batch) : store.commitLazily(batch)).whenComplete((ok, failure) -> {

@@ -146,8 +146,10 @@ final class TakeoverAdopter {
                     // third node moved it to the dead one, and, that move being in doubt when the link closed,
                     // gave the same move to this node: once only.
                     skipped[0]++;
+                    MoveTrace.event("takeover-skipped", name, m);
                     return;
                 }
+                MoveTrace.event("takeover-adopted", name, m);
                 QueueEntry e = new QueueEntry(broker.nextSequence(), m, store.isDurable(), null, 0);
                 if (store.isDurable()) {
                     batch.add(new StoreBatch.AddMessage(q.name(), e.sequence, bytes));

@@ -44,6 +44,9 @@ public final class ServerProcess implements AutoCloseable {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx512m");
         cmd.add("-Dtern.server.log=INFO"); // a test's logging configuration, on the class path too, keeps a server's INFO
+        if (System.getProperty("tern.trace.moves") != null) {
+            cmd.add("-Dtern.trace.moves=" + System.getProperty("tern.trace.moves")); // see io.tern.broker.MoveTrace
+        }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());
