@@ -20,7 +20,8 @@
  * (who serves a client that failed over from another node, answered with a
  * {@link io.tern.broker.Broker.Admission}), {@link io.tern.broker.Broker#adopt} (messages taken over),
  * {@link io.tern.broker.QueueMoves} (clustered queues: a queue's demand here, cluster links of
- * other nodes, messages moved here, and {@link io.tern.broker.MovesInDoubt} after a node death),
+ * other nodes, messages moved here, and {@link io.tern.broker.MovesInDoubt} after a node death;
+ * {@code MoveTrace} logs each message's life across nodes at TRACE),
  * and the {@link io.tern.broker.store.MessageStore} a replicating store wraps. Delivery marks and
  * client connection keys ({@link io.tern.broker.store.StoreBatch.Mark}) reach the store for its
  * backups; a local store ignores them.
