@@ -257,9 +257,18 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             send(peer, TO_PULLER, link, out);
         }
 
+        /**
+         * This node's broker closed the link (it discards what it was taken over for, or it stops):
+         * the puller is told, or it would wait for good on a link that no longer serves it (seen
+         * after a node restarted and discarded right after the others had opened their links).
+         */
         @Override
         public void close() {
-            closeServed(peer, this, "the broker closed it");
+            if (served.get(peer) == this) {
+                closeServed(peer, this, "the broker closed it");
+                send(peer, TO_PULLER, link, List.of(new ResponseFrame(0, null, new io.tern.protocol.Response.Error(
+                        io.tern.protocol.ErrorCode.UNKNOWN_SESSION, "this member closed the link"))));
+            }
         }
 
         @Override
@@ -455,8 +464,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         }
         byQueue.forEach((queue, deliveries) -> storeAndAcknowledge(p, from, queue, deliveries));
         if (stale && pullers.get(from) == p) {
-            reopen(p, "the member no longer knows its session or consumers (it closed its side while this node was "
-                    + "out of its view)");
+            reopen(p, "the member closed its side of it (it discarded what it was taken over for, or this node was out "
+                    + "of its view for a while)");
         }
     }
 
