@@ -33,6 +33,8 @@ public final class ServerConnection {
     private final Broker broker;
     private final FrameSink sink;
     private final SerialExecutor executor;
+    /** The memory limit's say on this connection's sends (under BLOCK they wait for room, in order). */
+    private final SendAdmissions admissions;
     private final Map<Integer, ServerSession> sessions = new ConcurrentHashMap<>();
     private final Map<Long, ServerConsumer> consumers = new ConcurrentHashMap<>();
     private final Set<DestinationName> temporaries = ConcurrentHashMap.newKeySet();
@@ -66,6 +68,7 @@ public final class ServerConnection {
         this.executor = executor;
         this.linkPeer = linkPeer;
         this.handshake = new Handshake(broker, this, executor, linkPeer);
+        this.admissions = new SendAdmissions(broker, executor, () -> closed, this::accept, this::fail);
         if (linkPeer != null) {
             connectionKey = LINK_KEY_PREFIX + linkPeer + ":" + id; // names its sessions' deliveries in delivery marks
         }
@@ -314,91 +317,7 @@ public final class ServerConnection {
         if (refusal != null) {
             throw new BrokerException(ErrorCode.NOT_IN_QUORUM, refusal);
         }
-        if (broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
-            if (broker.memory().full()) {
-                throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to " + r.message().destination().name()
-                        + " was not stored: node " + broker.config().name() + " holds as many queued messages as its memory "
-                        + "limit allows (" + broker.config().memoryLimitBytes() + " bytes); consumers make room");
-            }
-            accept(frame, s, r);
-            return;
-        }
-        // Under BLOCK a send waits for room before anything of it is stored: it is stored once the queued
-        // messages fit again, or it fails, not stored, after the block timeout. This connection's sends are
-        // stored in the order they came, waiting or not (admissions).
-        long timeoutMs = broker.config().blockTimeoutMs();
-        long bytes = HeapCost.of(r.message());
-        if (s.transacted()) {
-            s.mayHold(bytes); // no consumer makes room for a transaction's own sends: it would wait in vain
-        }
-        Admission a = new Admission(frame, s, r);
-        admissions.addLast(a);
-        boolean[] now = {true};
-        broker.memory().whenRoom(bytes, timeoutMs, broker.scheduler(), reserved -> {
-            if (now[0]) {
-                a.admitted(reserved); // on this connection's executor, within this call
-            } else {
-                executor.execute(() -> {
-                    a.admitted(reserved);
-                    admit();
-                });
-            }
-        }, () -> executor.execute(() -> {
-            a.failure = new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to "
-                    + r.message().destination().name() + " waited " + timeoutMs + " ms for room and was not stored: node "
-                    + broker.config().name() + " holds as many queued messages as its memory limit allows ("
-                    + broker.config().memoryLimitBytes() + " bytes); consumers make room, or send it again later");
-            a.ready = true;
-            admit();
-        }));
-        now[0] = false;
-        admit();
-    }
-
-    /** A send waiting for room (under BLOCK), in this connection's order. Confined to the executor. */
-    private static final class Admission {
-        final RequestFrame frame;
-        final ServerSession session;
-        final Request.Send send;
-        boolean ready;
-        /** Bytes the memory limit reserved for it until it is counted (0: none). */
-        long reserved;
-        /** Why it is refused (it waited past the block timeout), or null. */
-        BrokerException failure;
-
-        Admission(RequestFrame frame, ServerSession session, Request.Send send) {
-            this.frame = frame;
-            this.session = session;
-            this.send = send;
-        }
-
-        void admitted(long reserved) {
-            this.reserved = reserved;
-            this.ready = true;
-        }
-    }
-
-    /** Sends of this connection waiting for room, oldest first; on the executor. */
-    private final java.util.ArrayDeque<Admission> admissions = new java.util.ArrayDeque<>();
-
-    /** Stores or refuses, in order, the sends at the head of the line that are through. */
-    private void admit() {
-        while (!admissions.isEmpty() && admissions.peekFirst().ready) {
-            Admission a = admissions.pollFirst();
-            try {
-                if (a.failure != null) {
-                    fail(a.frame, a.failure);
-                } else if (!closed) { // else the client resends it where it reconnects: stored there, never twice
-                    accept(a.frame, a.session, a.send);
-                }
-            } catch (RuntimeException e) {
-                fail(a.frame, e);
-            } finally {
-                if (a.reserved > 0) {
-                    broker.memory().released(a.reserved);
-                }
-            }
-        }
+        admissions.admit(frame, s, r);
     }
 
     /** Stores a send (or adds it to its session's transaction) and answers it. */

@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
@@ -40,8 +39,6 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * 'l' incarnation:utf link:i64 count:i32 (length:i32 frame)*   -- to the node pulled from: requests of the puller's link
  * 'm' incarnation:utf link:i64 count:i32 (length:i32 frame)*   -- to the puller: deliveries (and answers) of its link
- * 'd' push:i64 queues:i32 (queue:utf count:i32 (length:i32 message)*)*  -- moves in doubt, to the holder
- * 'e' push:i64 stored:bool                              -- the holder stored them (or had them)
  * </pre>
  *
  * <b>Pulling</b> (this node wants messages): one link to every other member, numbered by the puller
@@ -58,12 +55,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A link that closes with deliveries not acknowledged leaves them <em>in doubt</em> (the puller
  * may have stored them or not), and so does a takeover of a node that had such deliveries out
- * ({@link io.tern.broker.MovesInDoubt}). They are given to whoever holds the puller's messages now
- * (the puller, or the node that took it over, see {@link Takeover#holderOf}), which stores them
- * unless it has them already (by their move key): then they are removed here. If this node is the
- * holder itself (it took the puller over), those the puller had stored are the puller's (taken over
- * from its replica, or consumed there: its replica's ids tell) and are removed here; the rest go
- * back to their queue here ({@link io.tern.broker.MovesInDoubt#settleHere}).
+ * ({@link io.tern.broker.MovesInDoubt}): {@link InDoubtMoves} gives them to whoever holds the
+ * puller's messages now. A member that closes a link it serves (a discard, a stop) tells the puller,
+ * which opens it again.
  *
  * <p>Pulling state is confined to one thread; the serving side runs on the broker's connection executors.
  */
@@ -73,9 +67,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     static final int WINDOW = 256;
     private static final char TO_SERVER = 'l';
     private static final char TO_PULLER = 'm';
-    private static final char PUSH = 'd';
-    private static final char PUSHED = 'e';
-    private static final long RETRY_MS = 250;
+    static final long RETRY_MS = 250;
     /**
      * How long a new link waits for the member's answer to its opening before it opens again. The
      * channel loses nothing; an opening goes unanswered only when the member ignored it (it had not
@@ -100,27 +92,20 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private final Map<String, Puller> pullers = new HashMap<>();
     /** The other members now; confined to {@link #pulling}. */
     private Set<String> peers = Set.of();
-    /** Moves in doubt given to a holder and not answered yet, by push id; confined to {@link #pulling}. */
-    private final Map<Long, Push> pushes = new HashMap<>();
-    private long pushIds;
+    /** Moves in doubt: given to whoever holds the node they were on their way to. */
+    private final InDoubtMoves inDoubt;
     /** The number of this node's last link; confined to {@link #pulling}. */
     private long links;
-    /** Who holds a node's messages now (null: not settled yet; empty: nobody, they stay here). */
-    private final java.util.function.Function<String, String> holderOf;
-
-    private record Push(String holder, io.tern.broker.MovesInDoubt moves) {
-    }
 
     /** @param takeover this node's takeover, or null if it does not replicate (then a gone node's moves stay here) */
     public QueueLinks(ClusterNode node, Broker broker, Takeover takeover) {
         this.node = node;
         this.broker = broker;
-        this.holderOf = takeover != null ? takeover::holderOf
-                : peer -> node.incarnation(peer) != null ? peer : "";
-        node.addPayloadHandler("" + TO_SERVER + TO_PULLER + PUSH + PUSHED, this);
+        this.inDoubt = new InDoubtMoves(node, broker, takeover != null ? takeover::holderOf
+                : peer -> node.incarnation(peer) != null ? peer : "", pulling);
+        node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
         broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));
-        broker.moves().setInDoubtResolver(moves -> pulling.execute(() -> resolve(moves)));
     }
 
     // ---- the cluster -------------------------------------------------------------------------------
@@ -145,34 +130,12 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             }
         }
         peers = Set.copyOf(now);
-        for (Map.Entry<Long, Push> e : new ArrayList<>(pushes.entrySet())) {
-            if (!now.contains(e.getValue().holder())) {
-                pushes.remove(e.getKey());
-                resolve(e.getValue().moves()); // its holder left before it answered
-            }
-        }
+        inDoubt.membersChanged(now);
         broker.moves().demand().keySet().forEach(this::demandChanged);
     }
 
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
-        char kind = (char) payload[offset];
-        if (kind == PUSH || kind == PUSHED) {
-            try {
-                if (kind == PUSH) {
-                    storePushed(from, ClusterCodec.reader(payload, offset, length));
-                } else {
-                    DataInputStream in = ClusterCodec.reader(payload, offset, length);
-                    in.readByte();
-                    long id = in.readLong();
-                    boolean stored = in.readBoolean();
-                    pulling.execute(() -> pushed(id, stored));
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("Dropping a malformed moves-in-doubt message from {}: {}", from, e.toString());
-            }
-            return;
-        }
         List<Frame> frames;
         String incarnation;
         long link;
@@ -326,6 +289,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
          * doubt), however late it arrives here (a paused node reads its backlog after it resumed).
          */
         final long discardsAtOpen;
+        /** Whether the messages not stored because of a discard since the link opened were logged. */
+        boolean reportedDiscard;
 
         Puller(String peer, String incarnation) {
             this.peer = peer;
@@ -484,8 +449,13 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             return; // the link is gone: that node resolves these deliveries with whoever holds this node's messages
         }
         if (broker.discards() != discardsAtArrival) {
-            LOG.info("{} message(s) of queue {} that came from {} before this node discarded what it was taken over for are "
-                    + "not stored: {} resolved them with this node's taker", deliveries.size(), queue, from, from);
+            // Logged once per link: after a pause there is one batch of them per delivery window.
+            if (!p.reportedDiscard) {
+                p.reportedDiscard = true;
+                LOG.info("Messages of queue {} that came from {} before this node discarded what it was taken over for "
+                        + "are not stored: {} resolved them with this node's taker", queue, from, from);
+            }
+            LOG.debug("{} message(s) of queue {} from {} not stored: they came before a discard", deliveries.size(), queue, from);
             return;
         }
         if (broker.availability().holdsRequests()) { // checking after a pause: it may have been taken over
@@ -510,115 +480,6 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             }
             demandChanged(queue);
         }, pulling);
-    }
-
-    // ---- moves in doubt ------------------------------------------------------------------------------
-
-    private void resolve(io.tern.broker.MovesInDoubt moves) {
-        if (moves.obsolete()) {
-            LOG.info("{} message(s) in doubt with {} are dropped here: this node was taken over, its taker resolves them",
-                    moves.size(), moves.peer());
-            moves.returnHere(); // dropped as they come back: the discard dropped their queue's entries
-            return;
-        }
-        String holder = moves.resolvable() ? holderOf.apply(moves.peer()) : null;
-        if (holder == null) {
-            // This node may have been taken over (it is not serving), or the peer's takeover is not settled yet.
-            pulling.schedule(() -> resolve(moves), RETRY_MS, TimeUnit.MILLISECONDS);
-            return;
-        }
-        if (holder.isEmpty()) {
-            LOG.info("{} message(s) on their way to {} when its link closed go back to their queue here (nobody holds "
-                    + "its messages)", moves.size(), moves.peer());
-            moves.returnHere();
-            return;
-        }
-        if (holder.equals(node.self().nodeId())) {
-            java.util.concurrent.CompletableFuture<Void> settled = moves.settleHere();
-            int storedThere = moves.unsettled() == null ? 0 : moves.unsettled().size();
-            LOG.info("{} message(s) on their way to {} when its link closed are settled here (this node took it over): "
-                    + "{} it had stored are its now and leave here, {} go back to their queue", moves.size(), moves.peer(),
-                    storedThere, moves.size() - storedThere);
-            settled.whenComplete((ok, failure) -> {
-                if (failure != null) {
-                    LOG.warn("Could not remove here the {} message(s) {} had stored: {}; trying again",
-                            moves.unsettled().size(), moves.peer(), failure.toString());
-                    pulling.schedule(() -> resolve(moves.unsettled()), RETRY_MS, TimeUnit.MILLISECONDS);
-                }
-            });
-            return;
-        }
-        long id = ++pushIds;
-        pushes.put(id, new Push(holder, moves));
-        Map<String, List<WireMessage>> byQueue = moves.byQueue();
-        byte[] message = ClusterCodec.encode(PUSH, out -> {
-            out.writeLong(id);
-            out.writeInt(byQueue.size());
-            for (Map.Entry<String, List<WireMessage>> e : byQueue.entrySet()) {
-                out.writeUTF(e.getKey());
-                out.writeInt(e.getValue().size());
-                for (WireMessage m : e.getValue()) {
-                    ByteBuf buf = Unpooled.buffer();
-                    FrameCodec.writeMessage(m, buf);
-                    out.writeInt(buf.readableBytes());
-                    out.write(buf.array(), buf.arrayOffset() + buf.readerIndex(), buf.readableBytes());
-                }
-            }
-        });
-        LOG.info("{} message(s) on their way to {} when its link closed are in doubt: given to {}, which holds its messages now",
-                moves.size(), moves.peer(), holder);
-        if (node.trySend(holder, message) != ClusterNode.Sent.SENT) {
-            pushes.remove(id);
-            pulling.schedule(() -> resolve(moves), RETRY_MS, TimeUnit.MILLISECONDS);
-        }
-    }
-
-    /** The holder's answer to a push: stored there, so removed here; or not, so given again. */
-    private void pushed(long id, boolean stored) {
-        Push p = pushes.remove(id);
-        if (p == null) {
-            return;
-        }
-        if (!stored) {
-            pulling.schedule(() -> resolve(p.moves()), RETRY_MS, TimeUnit.MILLISECONDS);
-            return;
-        }
-        p.moves().storedThere().whenComplete((ok, failure) -> {
-            if (failure != null) {
-                LOG.warn("{} message(s) that {} stored could not be removed here: {}", p.moves().size(), p.holder(),
-                        failure.toString());
-            }
-        });
-    }
-
-    /** Another node gives this one moves in doubt: store them (dropping what is here already), then say so. */
-    private void storePushed(String from, DataInputStream in) throws IOException {
-        in.readByte();
-        long id = in.readLong();
-        int queues = in.readInt();
-        List<java.util.concurrent.CompletableFuture<Void>> stores = new ArrayList<>();
-        for (int q = 0; q < queues; q++) {
-            String queue = in.readUTF();
-            int count = in.readInt();
-            List<WireMessage> messages = new ArrayList<>(count);
-            for (int i = 0; i < count; i++) {
-                byte[] bytes = new byte[in.readInt()];
-                in.readFully(bytes);
-                messages.add(FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes)));
-            }
-            stores.add(broker.moves().storeMoved(queue, messages));
-        }
-        java.util.concurrent.CompletableFuture.allOf(stores.toArray(java.util.concurrent.CompletableFuture[]::new))
-                .whenComplete((ok, failure) -> {
-                    if (failure != null) {
-                        LOG.warn("Could not store the moves in doubt {} gave this node: {}", from, failure.toString());
-                    }
-                    byte[] answer = ClusterCodec.encode(PUSHED, out -> {
-                        out.writeLong(id);
-                        out.writeBoolean(failure == null);
-                    });
-                    node.trySend(from, answer);
-                });
     }
 
     @Override

@@ -1,0 +1,203 @@
+package io.tern.cluster;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.tern.broker.Broker;
+import io.tern.protocol.FrameCodec;
+import io.tern.protocol.WireMessage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+/**
+ * Moves in doubt ({@link io.tern.broker.MovesInDoubt}): messages that were on their way to another
+ * node's cluster link when it closed, or when this node took over the node that sent them. That node
+ * may have stored them or not. They go to whoever holds its messages now ({@link Takeover#holderOf}):
+ * <ul>
+ *   <li>that node itself, or the node that took it over: it stores them unless it has them already
+ *       (by their move key), and says so; then they are removed here;</li>
+ *   <li>this node, if it took that node over: those that node had stored are that node's (taken
+ *       over from its replica, or consumed there) and leave here; the rest go back to their queue
+ *       ({@link io.tern.broker.MovesInDoubt#settleHere});</li>
+ *   <li>nobody (no replication): they go back to their queue here.</li>
+ * </ul>
+ * A holder that leaves before it answers makes them resolved again.
+ *
+ * <pre>
+ * 'd' push:i64 queues:i32 (queue:utf count:i32 (length:i32 message)*)*  -- moves in doubt, to the holder
+ * 'e' push:i64 stored:bool                              -- the holder stored them (or had them)
+ * </pre>
+ *
+ * Confined to the cluster links' thread ({@code pulling}), but for the messages' decoding.
+ */
+final class InDoubtMoves implements ClusterNode.PayloadHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(InDoubtMoves.class);
+    private static final char PUSH = 'd';
+    private static final char PUSHED = 'e';
+
+    private final ClusterNode node;
+    private final Broker broker;
+    /** Who holds a node's messages now (null: not settled yet; empty: nobody, they stay here). */
+    private final Function<String, String> holderOf;
+    private final ScheduledExecutorService pulling;
+    /** Moves in doubt given to a holder and not answered yet, by push id. */
+    private final Map<Long, Push> pushes = new HashMap<>();
+    private long pushIds;
+
+    private record Push(String holder, io.tern.broker.MovesInDoubt moves) {
+    }
+
+    InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, ScheduledExecutorService pulling) {
+        this.node = node;
+        this.broker = broker;
+        this.holderOf = holderOf;
+        this.pulling = pulling;
+        node.addPayloadHandler("" + PUSH + PUSHED, this);
+        broker.moves().setInDoubtResolver(moves -> pulling.execute(() -> resolve(moves)));
+    }
+
+    /** The other members are now {@code now}: what was given to one that left is resolved again. */
+    void membersChanged(Set<String> now) {
+        for (Map.Entry<Long, Push> e : new ArrayList<>(pushes.entrySet())) {
+            if (!now.contains(e.getValue().holder())) {
+                pushes.remove(e.getKey());
+                resolve(e.getValue().moves()); // its holder left before it answered
+            }
+        }
+    }
+
+    @Override
+    public void received(String from, byte[] payload, int offset, int length) {
+        try {
+            if (payload[offset] == PUSH) {
+                storePushed(from, ClusterCodec.reader(payload, offset, length));
+            } else {
+                DataInputStream in = ClusterCodec.reader(payload, offset, length);
+                in.readByte();
+                long id = in.readLong();
+                boolean stored = in.readBoolean();
+                pulling.execute(() -> pushed(id, stored));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Dropping a malformed moves-in-doubt message from {}: {}", from, e.toString());
+        }
+    }
+
+    /** Gives {@code moves} to whoever holds their peer's messages now, once that is settled; on {@code pulling}. */
+    void resolve(io.tern.broker.MovesInDoubt moves) {
+        if (moves.obsolete()) {
+            LOG.info("{} message(s) in doubt with {} are dropped here: this node was taken over, its taker resolves them",
+                    moves.size(), moves.peer());
+            moves.returnHere(); // dropped as they come back: the discard dropped their queue's entries
+            return;
+        }
+        String holder = moves.resolvable() ? holderOf.apply(moves.peer()) : null;
+        if (holder == null) {
+            // This node may have been taken over (it is not serving), or the peer's takeover is not settled yet.
+            pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
+            return;
+        }
+        if (holder.isEmpty()) {
+            LOG.info("{} message(s) on their way to {} when its link closed go back to their queue here (nobody holds "
+                    + "its messages)", moves.size(), moves.peer());
+            moves.returnHere();
+            return;
+        }
+        if (holder.equals(node.self().nodeId())) {
+            java.util.concurrent.CompletableFuture<Void> settled = moves.settleHere();
+            int storedThere = moves.unsettled() == null ? 0 : moves.unsettled().size();
+            LOG.info("{} message(s) on their way to {} when its link closed are settled here (this node took it over): "
+                    + "{} it had stored are its now and leave here, {} go back to their queue", moves.size(), moves.peer(),
+                    storedThere, moves.size() - storedThere);
+            settled.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    LOG.warn("Could not remove here the {} message(s) {} had stored: {}; trying again",
+                            moves.unsettled().size(), moves.peer(), failure.toString());
+                    pulling.schedule(() -> resolve(moves.unsettled()), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
+                }
+            });
+            return;
+        }
+        long id = ++pushIds;
+        pushes.put(id, new Push(holder, moves));
+        Map<String, List<WireMessage>> byQueue = moves.byQueue();
+        byte[] message = ClusterCodec.encode(PUSH, out -> {
+            out.writeLong(id);
+            out.writeInt(byQueue.size());
+            for (Map.Entry<String, List<WireMessage>> e : byQueue.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeInt(e.getValue().size());
+                for (WireMessage m : e.getValue()) {
+                    ByteBuf buf = Unpooled.buffer();
+                    FrameCodec.writeMessage(m, buf);
+                    out.writeInt(buf.readableBytes());
+                    out.write(buf.array(), buf.arrayOffset() + buf.readerIndex(), buf.readableBytes());
+                }
+            }
+        });
+        LOG.info("{} message(s) on their way to {} when its link closed are in doubt: given to {}, which holds its messages now",
+                moves.size(), moves.peer(), holder);
+        if (node.trySend(holder, message) != ClusterNode.Sent.SENT) {
+            pushes.remove(id);
+            pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** The holder's answer to a push: stored there, so removed here; or not, so given again. */
+    private void pushed(long id, boolean stored) {
+        Push p = pushes.remove(id);
+        if (p == null) {
+            return;
+        }
+        if (!stored) {
+            pulling.schedule(() -> resolve(p.moves()), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
+            return;
+        }
+        p.moves().storedThere().whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.warn("{} message(s) that {} stored could not be removed here: {}", p.moves().size(), p.holder(),
+                        failure.toString());
+            }
+        });
+    }
+
+    /** Another node gives this one moves in doubt: store them (dropping what is here already), then say so. */
+    private void storePushed(String from, DataInputStream in) throws IOException {
+        in.readByte();
+        long id = in.readLong();
+        int queues = in.readInt();
+        List<java.util.concurrent.CompletableFuture<Void>> stores = new ArrayList<>();
+        for (int q = 0; q < queues; q++) {
+            String queue = in.readUTF();
+            int count = in.readInt();
+            List<WireMessage> messages = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                byte[] bytes = new byte[in.readInt()];
+                in.readFully(bytes);
+                messages.add(FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes)));
+            }
+            stores.add(broker.moves().storeMoved(queue, messages));
+        }
+        java.util.concurrent.CompletableFuture.allOf(stores.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .whenComplete((ok, failure) -> {
+                    if (failure != null) {
+                        LOG.warn("Could not store the moves in doubt {} gave this node: {}", from, failure.toString());
+                    }
+                    byte[] answer = ClusterCodec.encode(PUSHED, out -> {
+                        out.writeLong(id);
+                        out.writeBoolean(failure == null);
+                    });
+                    node.trySend(from, answer);
+                });
+    }
+}
