@@ -455,7 +455,7 @@ final class MessageQueue {
     /** A delivery came back unacknowledged; {@code counted} when the application may have seen it. */
     void returned(QueueEntry entry, boolean counted) {
         inFlightCount--;
-        MoveTrace.event("returned seq=" + entry.sequence, name(), entry.message);
+        MoveTrace.event("returned", entry.sequence, name(), entry.message);
         if (dropOnReturn != null && entry.sequence <= dropUpTo) {
             dropOnReturn.accept(entry);
             return;

@@ -24,8 +24,13 @@ final class MoveTrace {
     }
 
     static void event(String what, String queue, WireMessage m) {
+        event(what, "", queue, m);
+    }
+
+    /** As above, with a detail (a sequence, a peer, a session) that is only made into text if traced. */
+    static void event(String what, Object detail, String queue, WireMessage m) {
         if (LOG.isTraceEnabled()) {
-            LOG.trace("{} {} {} key={} moves={}", what, queue, m.messageId(), m.moveKey(), m.moves());
+            LOG.trace("{} {} {} {} key={} moves={}", what, detail, queue, m.messageId(), m.moveKey(), m.moves());
         }
     }
 

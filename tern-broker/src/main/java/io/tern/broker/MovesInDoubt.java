@@ -75,7 +75,7 @@ public final class MovesInDoubt {
         if (!resolved.compareAndSet(false, true)) {
             return CompletableFuture.completedFuture(null);
         }
-        deliveries.forEach(d -> MoveTrace.event("in-doubt-pushed-stored " + peer, d.queue().name(), d.entry().message));
+        deliveries.forEach(d -> MoveTrace.event("in-doubt-stored-there", peer, d.queue().name(), d.entry().message));
         return broker.publish(List.of(), deliveries, null).whenComplete((ok, failure) -> {
             if (failure != null) {
                 resolved.set(false); // not removed here (no quorum, or taken over): resolved again, or discarded with the store
@@ -86,43 +86,31 @@ public final class MovesInDoubt {
     /**
      * This node holds the peer's messages itself: it took the peer over. What the peer had stored
      * (its replica's ids, taken over, name the move) is the peer's: taken over from its replica if
-     * it still had it, else consumed or moved on there. Those copies are removed here (a replicated
-     * removal); the rest are ready here again, not counted as a redelivery. The future fails if the
-     * removal could not be stored: then {@link #unsettled()} holds what is still to be settled.
+     * it still had it, else consumed or moved on there. The rest are ready here again, not counted as
+     * a redelivery. Returns the peer's, which leave here by {@link #storedThere()}; null if none.
      */
-    public CompletableFuture<Void> settleHere() {
+    public MovesInDoubt settleHere() {
         if (!resolved.compareAndSet(false, true)) {
-            return CompletableFuture.completedFuture(null);
+            return null;
         }
         List<Delivery> storedThere = new java.util.ArrayList<>();
         for (Delivery d : deliveries) {
             if (broker.storedAsMove(d.entry().message)) {
-                MoveTrace.event("in-doubt-stored-there " + peer, d.queue().name(), d.entry().message);
+                MoveTrace.event("in-doubt-stored-there", peer, d.queue().name(), d.entry().message);
                 storedThere.add(d);
             } else {
-                MoveTrace.event("in-doubt-back " + peer, d.queue().name(), d.entry().message);
+                MoveTrace.event("in-doubt-back", peer, d.queue().name(), d.entry().message);
                 d.giveBack(false);
             }
         }
-        if (storedThere.isEmpty()) {
-            return CompletableFuture.completedFuture(null);
-        }
-        unsettled = new MovesInDoubt(broker, peer, storedThere, discardsAtStart);
-        return broker.publish(List.of(), storedThere, null);
-    }
-
-    private volatile MovesInDoubt unsettled;
-
-    /** After {@link #settleHere} failed: the moves whose removal here was not stored. */
-    public MovesInDoubt unsettled() {
-        return unsettled;
+        return storedThere.isEmpty() ? null : new MovesInDoubt(broker, peer, storedThere, discardsAtStart);
     }
 
     /** This node holds the peer's messages itself: they are ready here again, not counted as a redelivery. */
     public void returnHere() {
         if (resolved.compareAndSet(false, true)) {
             for (Delivery d : deliveries) {
-                MoveTrace.event("in-doubt-returned " + peer, d.queue().name(), d.entry().message);
+                MoveTrace.event("in-doubt-returned", peer, d.queue().name(), d.entry().message);
                 d.giveBack(false);
             }
         }

@@ -101,7 +101,7 @@ final class PublishPipeline {
             if (d.entry().durable) {
                 batch.add(new StoreBatch.RemoveMessage(d.queue().name(), d.entry().sequence));
             }
-            MoveTrace.event("removing seq=" + d.entry().sequence, d.queue().name(), d.entry().message);
+            MoveTrace.event("removing", d.entry().sequence, d.queue().name(), d.entry().message);
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         (sync ? store.commit(batch) : store.commitLazily(batch)).whenComplete((ok, failure) -> {

@@ -66,15 +66,15 @@ final class SendAdmissions {
             accept.accept(frame, session, send);
             return;
         }
+        long bytes = HeapCost.of(send.message());
         if (session.transacted()) {
-            // No consumer makes room for a transaction's own sends: it would wait in vain.
-            session.mayHold(HeapCost.of(send.message()));
+            session.mayHold(bytes); // no consumer makes room for a transaction's own sends: it would wait in vain
         }
         long timeoutMs = broker.config().blockTimeoutMs();
         Admission a = new Admission(frame, session, send);
         line.addLast(a);
         boolean[] now = {true};
-        broker.memory().whenRoom(HeapCost.of(send.message()), timeoutMs, broker.scheduler(), reserved -> {
+        broker.memory().whenRoom(bytes, timeoutMs, broker.scheduler(), reserved -> {
             if (now[0]) {
                 admitted(a, reserved); // on this connection's executor, within this call
             } else {

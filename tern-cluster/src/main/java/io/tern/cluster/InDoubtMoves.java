@@ -114,18 +114,14 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             return;
         }
         if (holder.equals(node.self().nodeId())) {
-            java.util.concurrent.CompletableFuture<Void> settled = moves.settleHere();
-            int storedThere = moves.unsettled() == null ? 0 : moves.unsettled().size();
+            io.tern.broker.MovesInDoubt theirs = moves.settleHere();
+            int stored = theirs == null ? 0 : theirs.size();
             LOG.info("{} message(s) on their way to {} when its link closed are settled here (this node took it over): "
                     + "{} it had stored are its now and leave here, {} go back to their queue", moves.size(), moves.peer(),
-                    storedThere, moves.size() - storedThere);
-            settled.whenComplete((ok, failure) -> {
-                if (failure != null) {
-                    LOG.warn("Could not remove here the {} message(s) {} had stored: {}; trying again",
-                            moves.unsettled().size(), moves.peer(), failure.toString());
-                    pulling.schedule(() -> resolve(moves.unsettled()), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
-                }
-            });
+                    stored, moves.size() - stored);
+            if (theirs != null) {
+                removeHere(theirs, moves.peer());
+            }
             return;
         }
         long id = ++pushIds;
@@ -163,10 +159,19 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             pulling.schedule(() -> resolve(p.moves()), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
             return;
         }
-        p.moves().storedThere().whenComplete((ok, failure) -> {
+        removeHere(p.moves(), p.holder());
+    }
+
+    /**
+     * {@code holder} has {@code moves} (it stored them, or this node took over the node that did):
+     * they leave here. A removal that cannot be stored now (no quorum) is resolved again shortly.
+     */
+    private void removeHere(io.tern.broker.MovesInDoubt moves, String holder) {
+        moves.storedThere().whenComplete((ok, failure) -> {
             if (failure != null) {
-                LOG.warn("{} message(s) that {} stored could not be removed here: {}", p.moves().size(), p.holder(),
+                LOG.warn("{} message(s) that {} holds could not be removed here: {}; trying again", moves.size(), holder,
                         failure.toString());
+                pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
             }
         });
     }
