@@ -1,15 +1,12 @@
 package io.tern.it;
 
 import io.tern.client.TernConnectionFactory;
-import io.tern.server.EmbeddedTern;
 import jakarta.jms.Connection;
 import jakarta.jms.JMSException;
 import jakarta.jms.Message;
 import jakarta.jms.MessageConsumer;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,20 +25,9 @@ import static org.awaitility.Awaitility.await;
  * order sent, and another consumer only once that one closes.
  */
 @Timeout(60)
-class MessageGroupsSystemTest {
-    private EmbeddedTern tern;
+class MessageGroupsSystemTest extends EmbeddedTernTest {
     /** What each consumer got: consumer name to "group:seq" in the order received. */
     private final Map<String, List<String>> got = new ConcurrentHashMap<>();
-
-    @BeforeEach
-    void start() {
-        tern = EmbeddedTern.start();
-    }
-
-    @AfterEach
-    void stop() {
-        tern.close();
-    }
 
     private MessageConsumer consumer(Connection c, String name) throws JMSException {
         Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);

@@ -2,15 +2,12 @@ package io.tern.it;
 
 import io.tern.client.TernConnectionFactory;
 import io.tern.client.jndi.TernInitialContextFactory;
-import io.tern.server.EmbeddedTern;
 import jakarta.jms.ConnectionFactory;
 import jakarta.jms.JMSConsumer;
 import jakarta.jms.JMSContext;
 import jakarta.jms.JMSProducer;
 import jakarta.jms.Queue;
 import jakarta.jms.Topic;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,18 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Timeout(60)
-class SimplifiedApiAndJndiTest {
-    private EmbeddedTern tern;
-
-    @BeforeEach
-    void start() {
-        tern = EmbeddedTern.start();
-    }
-
-    @AfterEach
-    void stop() {
-        tern.close();
-    }
+class SimplifiedApiAndJndiTest extends EmbeddedTernTest {
 
     @Test
     void jmsContextSendsAndReceivesBodiesDirectly() {

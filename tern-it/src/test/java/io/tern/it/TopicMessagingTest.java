@@ -1,7 +1,6 @@
 package io.tern.it;
 
 import io.tern.client.TernConnectionFactory;
-import io.tern.server.EmbeddedTern;
 import jakarta.jms.Connection;
 import jakarta.jms.IllegalStateException;
 import jakarta.jms.InvalidDestinationException;
@@ -13,8 +12,6 @@ import jakarta.jms.Session;
 import jakarta.jms.TemporaryTopic;
 import jakarta.jms.TextMessage;
 import jakarta.jms.Topic;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -22,18 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 @Timeout(60)
-class TopicMessagingTest {
-    private EmbeddedTern tern;
-
-    @BeforeEach
-    void start() {
-        tern = EmbeddedTern.start();
-    }
-
-    @AfterEach
-    void stop() {
-        tern.close();
-    }
+class TopicMessagingTest extends EmbeddedTernTest {
 
     private Connection connect(String clientId) throws JMSException {
         TernConnectionFactory f = tern.factory();
