@@ -51,6 +51,7 @@ public final class Broker implements AutoCloseable {
     private final DeliveryMarks deliveryMarks;
     private final AtomicLong sequence = new AtomicLong();
     private final MemoryGovernor memory;
+    private final DiskWatch disk;
     private final RecoveryHolds holds;
     private volatile ClusterTopology topology;
     private volatile long topologyDigest;
@@ -95,9 +96,13 @@ public final class Broker implements AutoCloseable {
         this.clockMs = clockMs;
         this.duplicates = new DuplicateCache(config.duplicateIdCacheSize());
         this.memory = new MemoryGovernor(config.memoryLimitBytes());
+        this.disk = new DiskWatch(config, memory);
         this.deliveryMarks = new DeliveryMarks(store);
         this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
+        if (store.isDurable()) {
+            disk.start(scheduler);
+        }
         this.holds = new RecoveryHolds(this, scheduler, config.recoveryTimeoutMs());
         this.destinations = new Destinations(this, store, name -> new SerialExecutor(pool, name));
         this.deadLetters = new DeadLetters(this, config, store, destinations, memory);
@@ -159,8 +164,10 @@ public final class Broker implements AutoCloseable {
     public void start() {
         Map<String, QueueDefinition> definitions = new LinkedHashMap<>();
         Map<String, List<QueueEntry>> messages = new HashMap<>();
+        Map<String, PagedSequences> onDisk = new HashMap<>();
         long[] maxSequence = {0};
         int[] count = {0};
+        long[] inMemory = {0};
         store.recover(new MessageStore.Recovery() {
             @Override
             public void queue(String queue, byte[] definition) {
@@ -168,10 +175,24 @@ public final class Broker implements AutoCloseable {
             }
 
             @Override
+            public boolean wantsBody(String queue) {
+                // Memory is filled up to the paging line, in key order; the rest stays paged (not even read).
+                return inMemory[0] < pageLine();
+            }
+
+            @Override
             public void message(String queue, long seq, byte[] message) {
                 ByteBuf buf = Unpooled.wrappedBuffer(message);
-                messages.computeIfAbsent(queue, q -> new ArrayList<>())
-                        .add(new QueueEntry(seq, FrameCodec.readMessage(buf), true, null, 0));
+                QueueEntry e = new QueueEntry(seq, FrameCodec.readMessage(buf), true, null, 0);
+                messages.computeIfAbsent(queue, q -> new ArrayList<>()).add(e);
+                inMemory[0] += e.size;
+                maxSequence[0] = Math.max(maxSequence[0], seq);
+                count[0]++;
+            }
+
+            @Override
+            public void onDisk(String queue, long seq) {
+                onDisk.computeIfAbsent(queue, q -> new PagedSequences()).add(seq);
                 maxSequence[0] = Math.max(maxSequence[0], seq);
                 count[0]++;
             }
@@ -193,11 +214,28 @@ public final class Broker implements AutoCloseable {
             entries.forEach(e -> memory.add(e.size));
             loads.add(q.executor().submit(() -> q.enqueueAll(entries)));
         });
+        int paged = 0;
+        for (Map.Entry<String, PagedSequences> e : onDisk.entrySet()) {
+            MessageQueue q = destinations.get(e.getKey());
+            if (q == null) {
+                LOG.warn("Dropping {} stored messages of unknown queue {}", e.getValue().size(), e.getKey());
+                continue;
+            }
+            paged += e.getValue().size();
+            loads.add(q.executor().submit(() -> q.pagedAtStart(e.getValue())));
+        }
         CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).join();
-        LOG.info("Recovered {} queues and {} messages", definitions.size(), count[0]);
+        LOG.info("Recovered {} queues and {} messages ({} of them paged: in the store, read back as consumers reach them)",
+                definitions.size(), count[0], paged);
     }
 
-    /** Number of messages in a queue (ready, in flight and scheduled); -1 if no such queue. */
+    /** Number of messages of a queue kept in the store only (paged); -1 if no such queue. */
+    public int pagedCount(String queue) {
+        MessageQueue q = destinations.get(queue);
+        return q == null ? -1 : q.executor().call(q::pagedCount).join();
+    }
+
+    /** Number of messages in a queue (ready, in flight, scheduled and paged); -1 if no such queue. */
     public int messageCount(String queue) {
         MessageQueue q = destinations.get(queue);
         return q == null ? -1 : q.executor().call(q::messageCount).join();
@@ -361,6 +399,41 @@ public final class Broker implements AutoCloseable {
     /** An entry left memory for good. */
     void released(QueueEntry entry) {
         memory.released(entry.size);
+    }
+
+    /**
+     * The bytes of queued messages past which stored messages are paged: nine tenths of the memory
+     * limit, so that the rest holds the windows queues read back, sends on their way to the store,
+     * and messages that cannot be paged (not stored), before the limit's policy holds producers back.
+     */
+    long pageLine() {
+        return config.memoryLimitBytes() / 10 * 9;
+    }
+
+    /** True once the queued messages in memory reach the paging line ({@link #pageLine}). */
+    boolean overPageLine() {
+        return memory.used() >= pageLine();
+    }
+
+    /** A stored entry was paged as it was placed: the memory its message took is free, its sequence stays. */
+    void pagedOut(QueueEntry entry) {
+        memory.add(PagedSequences.BYTES_EACH);
+        memory.released(entry.size);
+    }
+
+    /** True if persistent messages are stored here (the node has a data directory). */
+    boolean storesMessages() {
+        return store.isDurable();
+    }
+
+    /** What the store uses of its disk limit, as last looked at. */
+    String diskUsage() {
+        return disk.usage();
+    }
+
+    /** Paged messages of {@code queue} read back from this node's store, null for any not stored. */
+    List<byte[]> readPaged(String queue, long[] sequences) {
+        return store.read(queue, sequences);
     }
 
     void schedule(MessageQueue q, long delayMs) {

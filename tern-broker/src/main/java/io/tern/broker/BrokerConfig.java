@@ -20,12 +20,60 @@ import java.util.Objects;
  * @param blockTimeoutMs     under {@link FullPolicy#BLOCK}: how long a send waits for room before it
  *                           fails, not stored (below the clients' call timeout, 30 s by default, so
  *                           that the producer gets this answer rather than none)
+ * @param maxDiskUsage       the disk limit: past it, persistent sends wait (BLOCK, up to the block
+ *                           timeout) or fail (FAIL), not stored, with an error that names it
  */
 public record BrokerConfig(String name, Path dataDir, String bindAddress, int port, int maxFrameSize,
                            long memoryLimitBytes, FullPolicy fullPolicy, int maxDeliveryAttempts,
                            String deadLetterQueue, String expiryQueue, int duplicateIdCacheSize,
                            long connectionTtlMs, Map<String, String> users, int workerThreads,
-                           long recoveryTimeoutMs, long blockTimeoutMs) {
+                           long recoveryTimeoutMs, long blockTimeoutMs, DiskLimit maxDiskUsage) {
+
+    /**
+     * How much disk the store may use: a share of the file system that holds the data directory in use
+     * ({@code percent} of it, counting what other programs use, as a full disk does), or {@code bytes}
+     * of the data directory itself. Parsed from {@code 90%} or a size such as {@code 20GiB}.
+     */
+    public record DiskLimit(int percent, long bytes) {
+        public static final DiskLimit DEFAULT = new DiskLimit(90, 0);
+
+        public DiskLimit {
+            if ((percent == 0) == (bytes == 0) || percent < 0 || percent > 100 || bytes < 0) {
+                throw new IllegalArgumentException("a disk limit is a percentage of 1-100 or a number of bytes above 0");
+            }
+        }
+
+        /** {@code 90%}, or bytes with an optional unit: {@code 512MiB}, {@code 20GB}, {@code 1048576}. */
+        public static DiskLimit parse(String text) {
+            String t = text.trim();
+            try {
+                if (t.endsWith("%")) {
+                    return new DiskLimit(Integer.parseInt(t.substring(0, t.length() - 1).trim()), 0);
+                }
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)(\\d+)\\s*(k|m|g|t)?(i?b)?").matcher(t);
+                if (!m.matches()) {
+                    throw new IllegalArgumentException("not a percentage or a size");
+                }
+                long n = Long.parseLong(m.group(1));
+                String unit = m.group(2) == null ? "" : m.group(2).toLowerCase(java.util.Locale.ROOT);
+                long scale = m.group(3) != null && m.group(3).equalsIgnoreCase("b") && !unit.isEmpty() ? 1000 : 1024;
+                int power = "kmgt".indexOf(unit.isEmpty() ? "x" : unit) + 1;
+                long bytes = n;
+                for (int i = 0; i < power; i++) {
+                    bytes = Math.multiplyExact(bytes, scale);
+                }
+                return new DiskLimit(0, bytes);
+            } catch (IllegalArgumentException | ArithmeticException e) {
+                throw new IllegalArgumentException("bad disk limit '" + text + "' (" + e.getMessage()
+                        + "): give a percentage of the disk such as 90% or a size such as 20GiB");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return percent > 0 ? percent + "%" : bytes + " bytes";
+        }
+    }
 
     /** What happens to a send while queued messages exceed the memory limit. */
     public enum FullPolicy {
@@ -66,6 +114,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         if (blockTimeoutMs < 1) {
             throw new IllegalArgumentException("blockTimeoutMs must be >= 1: " + blockTimeoutMs);
         }
+        Objects.requireNonNull(maxDiskUsage, "maxDiskUsage");
         users = Map.copyOf(users);
     }
 
@@ -91,6 +140,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         b.workerThreads = workerThreads;
         b.recoveryTimeoutMs = recoveryTimeoutMs;
         b.blockTimeoutMs = blockTimeoutMs;
+        b.maxDiskUsage = maxDiskUsage;
         return b;
     }
 
@@ -112,6 +162,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         private int workerThreads = Math.max(4, Runtime.getRuntime().availableProcessors() * 2);
         private long recoveryTimeoutMs = 15_000;
         private long blockTimeoutMs = 20_000;
+        private DiskLimit maxDiskUsage = DiskLimit.DEFAULT;
 
         public Builder name(String v) { name = v; return this; }
         public Builder dataDir(Path v) { dataDir = v; return this; }
@@ -129,11 +180,12 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         public Builder workerThreads(int v) { workerThreads = v; return this; }
         public Builder recoveryTimeoutMs(long v) { recoveryTimeoutMs = v; return this; }
         public Builder blockTimeoutMs(long v) { blockTimeoutMs = v; return this; }
+        public Builder maxDiskUsage(DiskLimit v) { maxDiskUsage = v; return this; }
 
         public BrokerConfig build() {
             return new BrokerConfig(name, dataDir, bindAddress, port, maxFrameSize, memoryLimitBytes, fullPolicy,
                     maxDeliveryAttempts, deadLetterQueue, expiryQueue, duplicateIdCacheSize, connectionTtlMs,
-                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs);
+                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs, maxDiskUsage);
         }
     }
 }

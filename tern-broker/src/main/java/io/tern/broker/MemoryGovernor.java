@@ -23,7 +23,10 @@ final class MemoryGovernor {
     private final ArrayDeque<Waiting> line = new ArrayDeque<>();
     private final AtomicInteger waiting = new AtomicInteger();
 
-    private record Waiting(long bytes, LongConsumer go) {
+    /** The store is past its disk limit ({@link DiskWatch}): sends that would be stored wait too. */
+    private volatile boolean diskFull;
+
+    private record Waiting(long bytes, boolean stored, LongConsumer go) {
     }
 
     MemoryGovernor(long limitBytes) {
@@ -43,17 +46,30 @@ final class MemoryGovernor {
         }
     }
 
+    boolean diskFull() {
+        return diskFull;
+    }
+
+    void diskFull(boolean full) {
+        diskFull = full;
+        if (!full && waiting.get() > 0) {
+            wake();
+        }
+    }
+
     /**
-     * A send of about {@code bytes} asks for room: {@code go} runs now, on this thread, with 0 if the
-     * queued messages fit the limit and no send waits before it; else, in line, once they fit, on the
+     * A send of about {@code bytes} ({@code stored}: one the store keeps, which the disk limit holds back
+     * too) asks for room: {@code go} runs now, on this thread, with 0 if the
+     * queued messages fit the limit (and the store its disk limit) and no send waits before it; else, in line, once they fit, on the
      * thread that made room, with {@code bytes} reserved for it: {@code go} must {@link #released
      * release} them once the send is counted (stored) or given up. A send still in line after
      * {@code timeoutMs} leaves it, and {@code timedOut} runs instead (on {@code timers}).
      */
-    void whenRoom(long bytes, long timeoutMs, ScheduledExecutorService timers, LongConsumer go, Runnable timedOut) {
-        Waiting w = new Waiting(bytes, go);
+    void whenRoom(long bytes, boolean stored, long timeoutMs, ScheduledExecutorService timers, LongConsumer go,
+                  Runnable timedOut) {
+        Waiting w = new Waiting(bytes, stored, go);
         synchronized (this) {
-            if (line.isEmpty() && used.get() <= limitBytes) {
+            if (line.isEmpty() && fits(w)) {
                 w = null;
             } else {
                 line.addLast(w);
@@ -80,6 +96,10 @@ final class MemoryGovernor {
         wake();
     }
 
+    private boolean fits(Waiting w) {
+        return used.get() <= limitBytes && !(w.stored() && diskFull);
+    }
+
     long limitBytes() {
         return limitBytes;
     }
@@ -101,7 +121,7 @@ final class MemoryGovernor {
     private void wake() {
         List<Waiting> admitted = new ArrayList<>();
         synchronized (this) {
-            while (!line.isEmpty() && used.get() <= limitBytes) {
+            while (!line.isEmpty() && fits(line.peekFirst())) {
                 Waiting w = line.pollFirst();
                 waiting.decrementAndGet();
                 used.addAndGet(w.bytes());

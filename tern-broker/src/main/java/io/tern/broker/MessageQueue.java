@@ -20,6 +20,14 @@ import java.util.TreeMap;
  * first message here, in order, until that consumer closes; then the next consumer to take one of
  * them owns the group. A message of a group waits for its owner (while it has no credit, or while
  * its selector refuses the message) rather than going to another consumer.
+ *
+ * <p>Paging: once the node's queued messages reach its paging line (most of the memory limit), a
+ * stored message placed here stays in the store only, and the queue keeps its sequence
+ * ({@link PagedSequences}); so does every later stored one while any is paged, so that they come back
+ * in order. They are read back, a window at a time, as consumers (or other nodes' links) take what is
+ * ready ({@link #pageIn}). Priorities order what is in memory: a paged message of high priority waits
+ * for its turn to be read back. Messages that are not stored (non-persistent ones, those of temporary
+ * queues) are never paged; the memory limit's policy holds them back instead.
  */
 final class MessageQueue {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MessageQueue.class);
@@ -38,6 +46,14 @@ final class MessageQueue {
     /** The consumer each message group's messages go to, by JMSXGroupID, until it closes. */
     private final Map<String, ServerConsumer> groupOwners = new java.util.HashMap<>();
     private int readyCount;
+    /** The bytes of the ready entries (their heap cost): the window {@link #pageIn} fills. */
+    private long readyBytes;
+    /** Stored messages of this queue kept on disk only (see the class comment). */
+    private final PagedSequences paged = new PagedSequences();
+    /** Paged messages are read back while fewer than this many are ready, and fewer than PAGE_IN_BYTES. */
+    static final int PAGE_IN_BELOW = 500;
+    static final long PAGE_IN_BYTES = 4L * 1024 * 1024;
+    private static final int PAGE_IN_CHUNK = 64;
     private int inFlightCount;
     private int nextConsumer;
     private boolean deleted;
@@ -118,13 +134,18 @@ final class MessageQueue {
     }
 
     int messageCount() {
-        return readyCount + inFlightCount + scheduled.size();
+        return readyCount + inFlightCount + scheduled.size() + paged.size();
+    }
+
+    /** Messages of this queue kept in the store only, not in memory. */
+    int pagedCount() {
+        return paged.size();
     }
 
     /** This queue for the console; called on its executor. */
     NodeView.QueueView view() {
         return new NodeView.QueueView(name(), definition.kind().name().toLowerCase(java.util.Locale.ROOT),
-                definition.topic(), messageCount(), inFlightCount, (int) consumers.stream().filter(c -> !c.remote).count(),
+                definition.topic(), messageCount(), inFlightCount, paged.size(), (int) consumers.stream().filter(c -> !c.remote).count(),
                 movedIn.get(), movedOut);
     }
 
@@ -163,6 +184,23 @@ final class MessageQueue {
             broker.released(entry);
             return;
         }
+        if (entry.durable && (!paged.isEmpty() || broker.overPageLine())) {
+            paged.add(entry.sequence);
+            broker.pagedOut(entry);
+            return;
+        }
+        placeInMemory(entry);
+    }
+
+    /** Stored messages of this queue a restart left on disk (its memory was full): they stay paged. */
+    void pagedAtStart(PagedSequences recovered) {
+        for (long seq : recovered.peek(recovered.size())) {
+            paged.add(seq);
+        }
+        broker.memory().add((long) recovered.size() * PagedSequences.BYTES_EACH);
+    }
+
+    private void placeInMemory(QueueEntry entry) {
         // A message sent without a delivery delay is ready at once, whatever this node's clock says of the
         // sender's (a node whose clock is behind would otherwise hold it back by the difference).
         boolean delayed = entry.message.deliveryTime() > entry.message.timestamp();
@@ -190,11 +228,53 @@ final class MessageQueue {
     private void addReady(QueueEntry entry) {
         ready[entry.message.priority()].put(entry.sequence, entry);
         readyCount++;
+        readyBytes += entry.size;
     }
 
     private void removeReady(QueueEntry entry) {
         ready[entry.message.priority()].remove(entry.sequence);
         readyCount--;
+        readyBytes -= entry.size;
+    }
+
+    /**
+     * Reads paged messages back into memory, in order, while consumers are here and the ready window
+     * is not full. While the node is past its paging line, only a queue with nothing ready reads (a
+     * window is always allowed, so that every queue with consumers makes progress).
+     */
+    private void pageIn() {
+        if (paged.isEmpty() || consumers.isEmpty() || deleted || windowFull()
+                || (readyCount > 0 && broker.overPageLine())) {
+            return;
+        }
+        while (!paged.isEmpty() && !windowFull()) {
+            long[] seqs = paged.peek(PAGE_IN_CHUNK);
+            List<byte[]> stored;
+            try {
+                stored = broker.readPaged(name(), seqs);
+            } catch (RuntimeException e) {
+                LOG.error("Reading paged messages of {} back from the store failed (tried again at the next delivery): {}",
+                        name(), e.getMessage(), e);
+                return;
+            }
+            paged.drop(seqs.length);
+            broker.memory().released((long) seqs.length * PagedSequences.BYTES_EACH);
+            for (int i = 0; i < seqs.length; i++) {
+                byte[] bytes = stored.get(i);
+                if (bytes == null) {
+                    LOG.error("Paged message {} of {} is no longer in the store; skipped", seqs[i], name());
+                    continue;
+                }
+                QueueEntry e = new QueueEntry(seqs[i], io.tern.protocol.FrameCodec.readMessage(
+                        io.netty.buffer.Unpooled.wrappedBuffer(bytes)), true, null, 0);
+                broker.memory().add(e.size);
+                placeInMemory(e);
+            }
+        }
+    }
+
+    private boolean windowFull() {
+        return readyCount + scheduled.size() >= PAGE_IN_BELOW || readyBytes >= PAGE_IN_BYTES;
     }
 
     void addConsumer(ServerConsumer consumer) {
@@ -239,6 +319,7 @@ final class MessageQueue {
      * (so no message goes back and forth between nodes).
      */
     void dispatch() {
+        pageIn();
         if (readyCount == 0 || consumers.isEmpty() || broker.deliveriesHeld()) {
             updateDemand();
             return;
@@ -309,7 +390,7 @@ final class MessageQueue {
                 selectors.add(c.filter.text());
             }
         }
-        boolean nowHungry = locals > 0 && !deleted && credit > readyCount;
+        boolean nowHungry = locals > 0 && !deleted && credit > readyCount + paged.size();
         List<String> wanted = locals == 0 ? List.of() : all ? java.util.Collections.singletonList(null) : List.copyOf(selectors);
         if (nowHungry != hungry || !wanted.equals(demandSelectors)) {
             hungry = nowHungry;
@@ -409,6 +490,7 @@ final class MessageQueue {
                 if (e.message.isExpired(now)) {
                     it.remove();
                     readyCount--;
+                    readyBytes -= e.size;
                     broker.deadLetters().expire(this, e);
                     continue;
                 }
@@ -443,7 +525,17 @@ final class MessageQueue {
         all.addAll(scheduled);
         scheduled.clear();
         readyCount = 0;
+        readyBytes = 0;
+        dropPaged();
         return all;
+    }
+
+    /**
+     * Forgets the paged messages (the queue is purged or deleted): whoever purges removes them from the
+     * store, with the queue's range (a deletion) or with what a discard finds left in the store.
+     */
+    private void dropPaged() {
+        broker.memory().released((long) paged.clear() * PagedSequences.BYTES_EACH);
     }
 
     /** The session acknowledged the entry: it leaves the queue for good. */
@@ -478,26 +570,60 @@ final class MessageQueue {
         dispatch();
     }
 
-    /** Up to {@code max} ready messages after {@code afterSequence}, in arrival order. */
+    /**
+     * Up to {@code max} ready messages after {@code afterSequence}, in arrival order, paged ones
+     * included (read from the store, not kept in memory).
+     */
     Response.BrowseBatch browse(SelectorFilter filter, long afterSequence, int max) {
-        TreeMap<Long, QueueEntry> merged = new TreeMap<>();
+        TreeMap<Long, io.tern.protocol.WireMessage> merged = new TreeMap<>();
         long now = broker.nowMs();
         for (TreeMap<Long, QueueEntry> level : ready) {
             for (Map.Entry<Long, QueueEntry> e : level.tailMap(afterSequence, false).entrySet()) {
                 QueueEntry entry = e.getValue();
                 if (!entry.message.isExpired(now) && (filter == null || filter.matches(entry.message, entry.deliveryCount))) {
-                    merged.put(e.getKey(), entry);
+                    merged.put(e.getKey(), entry.message);
                 }
             }
         }
+        // Paged ones are read in order until the batch's last one comes before every paged one not read.
+        long readUpTo = afterSequence;
+        boolean pagedLeft = true;
+        while (pagedLeft && (merged.size() <= max || nthKey(merged, max) > readUpTo)) {
+            long[] seqs = paged.after(readUpTo, PAGE_IN_CHUNK);
+            pagedLeft = seqs.length == PAGE_IN_CHUNK;
+            if (seqs.length == 0) {
+                break;
+            }
+            List<byte[]> stored = broker.readPaged(name(), seqs);
+            for (int i = 0; i < seqs.length; i++) {
+                if (stored.get(i) != null) {
+                    io.tern.protocol.WireMessage m = io.tern.protocol.FrameCodec.readMessage(
+                            io.netty.buffer.Unpooled.wrappedBuffer(stored.get(i)));
+                    if (!m.isExpired(now) && (filter == null || filter.matches(m, 0))) {
+                        merged.put(seqs[i], m);
+                    }
+                }
+            }
+            readUpTo = seqs[seqs.length - 1];
+        }
         List<Response.Browsed> batch = new ArrayList<>(Math.min(max, merged.size()));
-        for (QueueEntry e : merged.values()) {
+        for (Map.Entry<Long, io.tern.protocol.WireMessage> e : merged.entrySet()) {
             if (batch.size() == max) {
                 break;
             }
-            batch.add(new Response.Browsed(e.sequence, e.message));
+            batch.add(new Response.Browsed(e.getKey(), e.getValue()));
         }
-        return new Response.BrowseBatch(batch, merged.size() > batch.size());
+        boolean more = merged.size() > batch.size() || paged.after(readUpTo, 1).length > 0;
+        return new Response.BrowseBatch(batch, more);
+    }
+
+    /** The key of the {@code n}th entry (from 0) of {@code map}, which has more than n. */
+    private static long nthKey(TreeMap<Long, ?> map, int n) {
+        var it = map.keySet().iterator();
+        for (int i = 0; i < n; i++) {
+            it.next();
+        }
+        return it.next();
     }
 
     /** Drops every message (unsubscribe, temporary queue deleted) and returns what was stored. */
@@ -510,6 +636,8 @@ final class MessageQueue {
         }
         scheduled.clear();
         readyCount = 0;
+        readyBytes = 0;
+        dropPaged();
         dropped.forEach(broker::released);
         return dropped;
     }

@@ -241,7 +241,8 @@ final class PublishPipeline {
             }));
         }
         if (!batch.isEmpty()) {
-            LOG.warn("Discarding {} stored message(s) no queue held (left by commits that failed)", batch.ops().size());
+            LOG.warn("Discarding {} stored message(s) no queue held in memory (paged, or left by commits that failed)",
+                    batch.ops().size());
             store.commit(batch).join();
         }
         return batch.ops().size();

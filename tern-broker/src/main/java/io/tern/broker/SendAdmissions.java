@@ -57,11 +57,17 @@ final class SendAdmissions {
 
     /** A send came: stored now if there is room and none waits before it, else once there is, or refused. */
     void admit(RequestFrame frame, ServerSession session, Request.Send send) {
+        boolean stored = send.message().persistent() && broker.storesMessages();
         if (broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
             if (broker.memory().full()) {
                 throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to " + send.message().destination().name()
                         + " was not stored: node " + broker.config().name() + " holds as many queued messages as its memory "
                         + "limit allows (" + broker.config().memoryLimitBytes() + " bytes); consumers make room");
+            }
+            if (stored && broker.memory().diskFull()) {
+                throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to " + send.message().destination().name()
+                        + " was not stored: node " + broker.config().name() + " is past its disk limit: "
+                        + broker.diskUsage() + "; consumers make room");
             }
             accept.accept(frame, session, send);
             return;
@@ -74,7 +80,7 @@ final class SendAdmissions {
         Admission a = new Admission(frame, session, send);
         line.addLast(a);
         boolean[] now = {true};
-        broker.memory().whenRoom(bytes, timeoutMs, broker.scheduler(), reserved -> {
+        broker.memory().whenRoom(bytes, stored, timeoutMs, broker.scheduler(), reserved -> {
             if (now[0]) {
                 admitted(a, reserved); // on this connection's executor, within this call
             } else {
@@ -84,10 +90,13 @@ final class SendAdmissions {
                 });
             }
         }, () -> executor.execute(() -> {
+            String why = stored && broker.memory().diskFull() && !broker.memory().full()
+                    ? "node " + broker.config().name() + " is past its disk limit: " + broker.diskUsage()
+                    : "node " + broker.config().name() + " holds as many queued messages as its memory limit allows ("
+                    + broker.config().memoryLimitBytes() + " bytes)";
             a.failure = new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to "
                     + send.message().destination().name() + " waited " + timeoutMs + " ms for room and was not stored: "
-                    + "node " + broker.config().name() + " holds as many queued messages as its memory limit allows ("
-                    + broker.config().memoryLimitBytes() + " bytes); consumers make room, or send it again later");
+                    + why + "; consumers make room, or send it again later");
             a.ready = true;
             drain();
         }));

@@ -119,6 +119,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     @Override
+    public java.util.List<byte[]> read(String queue, long[] sequences) {
+        return local.read(queue, sequences);
+    }
+
+    @Override
     public Snapshot snapshot() {
         return local.snapshot();
     }

@@ -75,7 +75,9 @@ class FlowControlTest {
         try (EmbeddedTern tern = EmbeddedTern.start(b -> b.memoryLimitBytes(64 * 1024).fullPolicy(BrokerConfig.FullPolicy.FAIL));
              Connection c = tern.factory().createConnection()) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-            MessageProducer p = s.createProducer(s.createQueue("full"));
+            // A queue whose messages are not stored: stored ones are paged past the limit instead (PagingTest).
+            jakarta.jms.TemporaryQueue full = s.createTemporaryQueue();
+            MessageProducer p = s.createProducer(full);
             assertThatThrownBy(() -> {
                 for (int i = 0; i < 100; i++) {
                     BytesMessage m = s.createBytesMessage();
@@ -83,7 +85,7 @@ class FlowControlTest {
                     p.send(m);
                 }
             }).isInstanceOf(ResourceAllocationException.class).hasMessageContaining("memory limit");
-            assertThat(tern.broker().messageCount("full")).isBetween(4, 6);
+            assertThat(tern.broker().messageCount(full.getQueueName())).isBetween(4, 6);
         }
     }
 
@@ -97,7 +99,9 @@ class FlowControlTest {
         try (EmbeddedTern tern = EmbeddedTern.start(b -> b.memoryLimitBytes(64 * 1024).blockTimeoutMs(1_000));
              Connection c = tern.factory().createConnection()) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
-            MessageProducer p = s.createProducer(s.createQueue("held"));
+            // A queue whose messages are not stored: stored ones are paged past the limit instead (PagingTest).
+            jakarta.jms.TemporaryQueue held = s.createTemporaryQueue();
+            MessageProducer p = s.createProducer(held);
             int stored = 0;
             ResourceAllocationException refused = null;
             long heldNs = 0;
@@ -115,11 +119,11 @@ class FlowControlTest {
                 }
             }
             assertThat(refused).as("a send past the limit is refused after the block timeout").isNotNull();
-            assertThat(refused.getMessage()).contains("held", "waited 1000 ms for room", "was not stored", "memory limit");
+            assertThat(refused.getMessage()).contains(held.getQueueName(), "waited 1000 ms for room", "was not stored", "memory limit");
             assertThat(heldNs).as("it waited for room first").isGreaterThanOrEqualTo(1_000_000_000L);
-            assertThat(tern.broker().messageCount("held")).as("the refused send is not stored").isEqualTo(stored);
+            assertThat(tern.broker().messageCount(held.getQueueName())).as("the refused send is not stored").isEqualTo(stored);
 
-            MessageConsumer consumer = s.createConsumer(s.createQueue("held"));
+            MessageConsumer consumer = s.createConsumer(held);
             c.start();
             for (int i = 0; i < stored; i++) {
                 Message m = consumer.receive(10_000);

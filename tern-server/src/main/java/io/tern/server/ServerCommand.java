@@ -36,9 +36,16 @@ final class ServerCommand implements Callable<Integer> {
                 .maxFrameSize(options.maxFrame)
                 .recoveryTimeoutMs(options.recoveryTimeoutMs)
                 .blockTimeoutMs(options.blockTimeoutMs)
+                .fullPolicy(options.fullPolicy)
                 .users(options.users);
         if (options.memoryLimit != null) {
             b.memoryLimitBytes(options.memoryLimit);
+        }
+        try {
+            b.maxDiskUsage(BrokerConfig.DiskLimit.parse(options.maxDiskUsage));
+        } catch (IllegalArgumentException e) {
+            System.err.println("--max-disk-usage: " + e.getMessage());
+            return ExitCodes.USAGE;
         }
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();

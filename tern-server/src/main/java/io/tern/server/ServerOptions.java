@@ -47,6 +47,16 @@ public final class ServerOptions {
             + "the clients' callTimeout, 30000 by default)")
     long blockTimeoutMs = 20_000;
 
+    @Option(names = "--full-policy", description = "What a send meets past the memory limit (or, if it is stored, the disk "
+            + "limit): BLOCK waits for room up to --block-timeout-ms, FAIL refuses it at once; either way a refused send is "
+            + "not stored and its error says why (default: ${DEFAULT-VALUE})")
+    io.tern.broker.BrokerConfig.FullPolicy fullPolicy = io.tern.broker.BrokerConfig.FullPolicy.BLOCK;
+
+    @Option(names = "--max-disk-usage", description = "Disk limit of the store: a percentage of the data directory's "
+            + "disk in use (90%%), or a size of the data directory (20GiB); past it, persistent sends meet --full-policy "
+            + "(default: ${DEFAULT-VALUE})")
+    String maxDiskUsage = "90%";
+
     @Option(names = "--max-frame", description = "Largest frame accepted, bytes (default: ${DEFAULT-VALUE})")
     int maxFrame = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 

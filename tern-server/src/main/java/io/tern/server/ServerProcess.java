@@ -42,7 +42,12 @@ public final class ServerProcess implements AutoCloseable {
         this.log = log;
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx512m");
+        // Extra arguments "-J<option>" are options of the server's JVM (as for javac): -J-Xmx128m sets its heap.
+        List<String> jvm = List.of(extraArgs).stream().filter(a -> a.startsWith("-J")).map(a -> a.substring(2)).toList();
+        if (jvm.stream().noneMatch(o -> o.startsWith("-Xmx"))) {
+            cmd.add("-Xmx512m");
+        }
+        cmd.addAll(jvm);
         cmd.add("-Dtern.server.log=INFO"); // a test's logging configuration, on the class path too, keeps a server's INFO
         if (System.getProperty("tern.trace.moves") != null) {
             cmd.add("-Dtern.trace.moves=" + System.getProperty("tern.trace.moves")); // see io.tern.broker.MoveTrace
@@ -52,7 +57,7 @@ public final class ServerProcess implements AutoCloseable {
         cmd.add(Main.class.getName());
         cmd.add("server");
         cmd.addAll(List.of("--name", name, "--port", Integer.toString(port), "--data", dataDir.toString()));
-        List<String> extra = List.of(extraArgs);
+        List<String> extra = List.of(extraArgs).stream().filter(a -> !a.startsWith("-J")).toList();
         if (!extra.contains("--cluster-port") && !extra.contains("--stack")) {
             // A cluster of its own unless the caller groups servers: no cross-talk between tests or demos.
             cmd.addAll(List.of("--cluster-port", Integer.toString(io.tern.discovery.FreePorts.freeUdp())));

@@ -127,8 +127,9 @@ final class StatusCommand implements Callable<Integer> {
 
     static String queueTable(Map<String, Object> views) {
         StringBuilder b = new StringBuilder(System.lineSeparator());
-        String row = "%-14s %-40s %-22s %9s %9s %9s %9s %9s%n";
-        b.append(String.format(row, "NODE", "QUEUE", "KIND", "MESSAGES", "IN-FLIGHT", "CONSUMERS", "MOVED-IN", "MOVED-OUT"));
+        String row = "%-14s %-40s %-22s %9s %9s %9s %9s %9s %9s%n";
+        b.append(String.format(row, "NODE", "QUEUE", "KIND", "MESSAGES", "IN-FLIGHT", "PAGED", "CONSUMERS", "MOVED-IN",
+                "MOVED-OUT"));
         views.forEach((name, view) -> {
             if (!(view instanceof com.fasterxml.jackson.databind.JsonNode node)) {
                 b.append(String.format("%-14s %s%n", name, view));
@@ -136,7 +137,7 @@ final class StatusCommand implements Callable<Integer> {
             }
             for (com.fasterxml.jackson.databind.JsonNode q : node.get("queues")) {
                 b.append(String.format(row, name, q.get("name").asText(), q.get("kind").asText(), q.get("messages").asInt(),
-                        q.get("inFlight").asInt(), q.get("consumers").asInt(), q.get("movedIn").asLong(), q.get("movedOut").asLong()));
+                        q.get("inFlight").asInt(), q.path("paged").asInt(), q.get("consumers").asInt(), q.get("movedIn").asLong(), q.get("movedOut").asLong()));
             }
         });
         return b.toString();

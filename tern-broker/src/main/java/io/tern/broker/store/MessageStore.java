@@ -14,6 +14,20 @@ public interface MessageStore extends AutoCloseable {
         void duplicateId(long bucket, String id);
 
         /**
+         * Whether {@link #message} wants the next stored message of {@code queue}, body and all; if
+         * not, the store hands its sequence alone to {@link #onDisk} without reading its body (a
+         * recovery that keeps the rest of a deep queue paged).
+         */
+        default boolean wantsBody(String queue) {
+            return true;
+        }
+
+        /** A stored message whose body stays on disk (see {@link #wantsBody}). */
+        default void onDisk(String queue, long sequence) {
+            throw new UnsupportedOperationException("this recovery reads every message");
+        }
+
+        /**
          * A recovery that hands on what it reads as the store operations that would write it again
          * (a snapshot sent to a backup, a replica read back from disk).
          */
@@ -64,6 +78,15 @@ public interface MessageStore extends AutoCloseable {
             public void close() {
             }
         };
+    }
+
+    /**
+     * The stored messages of {@code queue} with these sequences, in the same order; null for one that
+     * is not stored. For messages a queue keeps on disk only (paged). Reads what this node's own store
+     * holds; thread-safe, may block on the disk.
+     */
+    default java.util.List<byte[]> read(String queue, long[] sequences) {
+        throw new UnsupportedOperationException("this store keeps no messages to read back");
     }
 
     /** Makes the batch durable; the future completes when it is (or fails with the cause). */

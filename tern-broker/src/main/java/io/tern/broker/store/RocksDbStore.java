@@ -56,6 +56,8 @@ public final class RocksDbStore implements MessageStore {
     private final Path dir;
     /** Replaced only by the writer thread, when it reopens the database after a failed write. */
     private volatile RocksDB db;
+    /** Reads of paged messages hold it shared; a reopen holds it alone (a closed database must not be read). */
+    private final java.util.concurrent.locks.ReadWriteLock reopening = new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final Options options;
     private final WriteOptions syncWrite;
     private final WriteOptions lazyWrite;
@@ -121,13 +123,34 @@ public final class RocksDbStore implements MessageStore {
                         int nul = key.length - 9;
                         String q = new String(key, 1, nul - 1, StandardCharsets.UTF_8);
                         long seq = ByteBuffer.wrap(key, nul + 1, 8).getLong();
-                        recovery.message(q, seq, it.value());
+                        if (recovery.wantsBody(q)) {
+                            recovery.message(q, seq, it.value());
+                        } else {
+                            recovery.onDisk(q, seq);
+                        }
                     }
                     case DUPLICATE -> recovery.duplicateId(ByteBuffer.wrap(key, 1, 8).getLong(),
                             new String(key, 9, key.length - 9, StandardCharsets.UTF_8));
                     default -> LOG.warn("Skipping unknown key type {} in {}", key[0], dir);
                 }
             }
+        }
+    }
+
+    @Override
+    public List<byte[]> read(String queue, long[] sequences) {
+        List<byte[]> keys = new ArrayList<>(sequences.length);
+        for (long seq : sequences) {
+            keys.add(messageKey(queue, seq));
+        }
+        reopening.readLock().lock();
+        try {
+            return db.multiGetAsList(keys);
+        } catch (RocksDBException e) {
+            throw new StoreException("reading " + sequences.length + " message(s) of " + queue + " from the message store in "
+                    + dir + " failed: " + e.getMessage(), e);
+        } finally {
+            reopening.readLock().unlock();
         }
     }
 
@@ -189,6 +212,7 @@ public final class RocksDbStore implements MessageStore {
      * the Java binding has no resume(). Retried before each write until it succeeds.
      */
     private void reopen() {
+        reopening.writeLock().lock();
         try {
             db.close();
             db = RocksDB.open(options, dir.toString());
@@ -196,6 +220,8 @@ public final class RocksDbStore implements MessageStore {
             LOG.info("The message store in {} accepts writes again", dir);
         } catch (RocksDBException e) {
             LOG.warn("The message store in {} cannot be reopened yet: {}", dir, e.getMessage());
+        } finally {
+            reopening.writeLock().unlock();
         }
     }
 

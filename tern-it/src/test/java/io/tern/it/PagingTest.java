@@ -1,0 +1,143 @@
+package io.tern.it;
+
+import io.tern.broker.BrokerConfig;
+import io.tern.server.EmbeddedTern;
+import jakarta.jms.BytesMessage;
+import jakarta.jms.Connection;
+import jakarta.jms.DeliveryMode;
+import jakarta.jms.Message;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.QueueBrowser;
+import jakarta.jms.ResourceAllocationException;
+import jakarta.jms.Session;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.Enumeration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * Queues deeper than memory: persistent messages past the memory limit stay in the store only and are
+ * read back in order as consumers reach them; producers carry on until the disk limit, where a send
+ * waits or fails, not stored, with an error that says so.
+ */
+@Timeout(120)
+class PagingTest {
+    private static final long LIMIT = 1024 * 1024;
+    private static final int BODY = 16 * 1024;
+    private static final int MESSAGES = 2_000; // 32 MiB of bodies: 32 times the memory limit
+    private static final int PREFETCH = 100;
+    private static final long DISK_LIMIT = 4 * 1024 * 1024;
+    /**
+     * Memory may pass the limit by the window a queue reads back (4 MiB, and one read of 64 messages more),
+     * the sends on their way to the store and the consumer's prefetch.
+     */
+    private static final long BOUND = LIMIT + 4 * 1024 * 1024 + (2 * 64 + PREFETCH) * (BODY + 1024);
+
+    @Test
+    void persistentMessagesPastTheMemoryLimitArePagedAndComeBackInOrderAlsoAfterARestart() throws Exception {
+        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.memoryLimitBytes(LIMIT).blockTimeoutMs(5_000))) {
+            try (Connection c = tern.factory().createConnection()) {
+                Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                MessageProducer p = s.createProducer(s.createQueue("deep"));
+                for (int i = 0; i < MESSAGES; i++) {
+                    p.send(message(s, i)); // none waits for room: the block timeout would fail it
+                    assertThat(tern.broker().memoryUsed()).isLessThan(BOUND);
+                }
+            }
+            assertThat(tern.broker().messageCount("deep")).isEqualTo(MESSAGES);
+            assertThat(tern.broker().pagedCount("deep")).as("paged").isGreaterThan(MESSAGES * 9 / 10);
+
+            try (Connection c = tern.factory().createConnection()) {
+                Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                QueueBrowser browser = s.createBrowser(s.createQueue("deep"));
+                Enumeration<?> all = browser.getEnumeration();
+                int seen = 0;
+                while (all.hasMoreElements()) {
+                    assertThat(((Message) all.nextElement()).getIntProperty("seq")).isEqualTo(seen++);
+                }
+                assertThat(seen).as("a browser sees the paged messages too, in order").isEqualTo(MESSAGES);
+                assertThat(tern.broker().memoryUsed()).isLessThan(BOUND);
+            }
+
+            tern.restart();
+            assertThat(tern.broker().messageCount("deep")).isEqualTo(MESSAGES);
+            assertThat(tern.broker().pagedCount("deep")).as("paged after the restart").isGreaterThan(MESSAGES * 8 / 10);
+            assertThat(tern.broker().memoryUsed()).isLessThan(BOUND);
+
+            try (Connection c = tern.factory("prefetch=" + PREFETCH).createConnection()) {
+                c.start();
+                Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                MessageConsumer consumer = s.createConsumer(s.createQueue("deep"));
+                for (int i = 0; i < MESSAGES; i++) {
+                    Message m = consumer.receive(10_000);
+                    assertThat(m).as("message %d of %d", i, MESSAGES).isNotNull();
+                    assertThat(m.getIntProperty("seq")).isEqualTo(i);
+                    assertThat(tern.broker().memoryUsed()).isLessThan(BOUND);
+                }
+                assertThat(consumer.receive(200)).isNull();
+            }
+            assertThat(tern.broker().messageCount("deep")).isZero();
+            assertThat(tern.broker().pagedCount("deep")).isZero();
+        }
+    }
+
+    @Test
+    void aPersistentSendPastTheDiskLimitFailsClearlyAndIsNotStoredWhileNonPersistentOnesGoOn() throws Exception {
+        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.fullPolicy(BrokerConfig.FullPolicy.FAIL)
+                .maxDiskUsage(new BrokerConfig.DiskLimit(0, DISK_LIMIT)));
+             Connection c = tern.factory().createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("disk"));
+            Refusal r = sendUntilRefused(s, p);
+            assertThat(r.error().getMessage()).contains("disk", "disk limit", "was not stored", "--max-disk-usage");
+            assertThat(tern.broker().messageCount("disk")).as("the refused send is not stored").isEqualTo(r.stored());
+
+            p.setDeliveryMode(DeliveryMode.NON_PERSISTENT);
+            p.send(s.createTextMessage("not stored, so not held back by the disk"));
+            p.setDeliveryMode(DeliveryMode.PERSISTENT);
+            assertThatThrownBy(() -> p.send(s.createTextMessage("still full"))).isInstanceOf(ResourceAllocationException.class);
+            assertThat(tern.broker().messageCount("disk")).isEqualTo(r.stored() + 1);
+        }
+    }
+
+    @Test
+    void underBlockAPersistentSendPastTheDiskLimitWaitsThenFailsNotStored() throws Exception {
+        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.blockTimeoutMs(1_000)
+                .maxDiskUsage(new BrokerConfig.DiskLimit(0, DISK_LIMIT)));
+             Connection c = tern.factory().createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("disk"));
+            Refusal r = sendUntilRefused(s, p);
+            assertThat(r.error().getMessage()).contains("waited 1000 ms for room", "was not stored", "disk limit");
+            assertThat(r.heldNs()).as("it waited for room first").isGreaterThanOrEqualTo(1_000_000_000L);
+            assertThat(tern.broker().messageCount("disk")).isEqualTo(r.stored());
+        }
+    }
+
+    private record Refusal(int stored, ResourceAllocationException error, long heldNs) {
+    }
+
+    /** Sends persistent messages until one is refused; 80 MiB at most, far past the limit, which the node sees within 500 ms. */
+    private static Refusal sendUntilRefused(Session s, MessageProducer p) throws Exception {
+        for (int stored = 0; stored < 5_000; stored++) {
+            long start = System.nanoTime();
+            try {
+                p.send(message(s, stored));
+            } catch (ResourceAllocationException e) {
+                return new Refusal(stored, e, System.nanoTime() - start);
+            }
+        }
+        throw new AssertionError("no send was refused past the disk limit");
+    }
+
+    private static BytesMessage message(Session s, int seq) throws Exception {
+        BytesMessage m = s.createBytesMessage();
+        m.writeBytes(new byte[BODY]);
+        m.setIntProperty("seq", seq);
+        return m;
+    }
+}
