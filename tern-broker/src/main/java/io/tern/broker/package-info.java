@@ -4,11 +4,12 @@
  * batch, then made visible, then answered; undone if the batch fails), {@code Destinations} (queues, temporary destinations, subscriptions,
  * where a message goes), {@code ConnectionRegistry} (client connections, client ids, connection
  * keys, drain, failback, lame duck), {@code MemoryGovernor} (the memory limit and the producers
- * waiting for room), {@code DeadLetters} (dead-letter and expiry queues), {@code TakeoverAdopter}
+ * waiting for room; {@code DiskWatch} tells it of the disk limit), {@code DeadLetters} (dead-letter and expiry queues), {@code TakeoverAdopter}
  * (what another node stored, taken over) and {@code RecoveryHolds} (taken-over messages kept for
  * the sessions that had them until they recover). Each
  * {@link io.tern.broker.MessageQueue} is served by its own {@link io.tern.broker.SerialExecutor}, so
- * queue state is only touched by one thread at a time and needs no locks; each client connection
+ * queue state is only touched by one thread at a time and needs no locks (past the paging line a
+ * queue keeps stored messages on disk only, as {@code PagedSequences}, and reads them back in order); each client connection
  * ({@link io.tern.broker.ServerConnection}) handles its requests in order on its own serial executor,
  * its HELLO in {@code Handshake}.
  * The Netty acceptor lives in {@code io.tern.broker.net} and only moves frames.
