@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A queue deeper than the server's memory, as users run Tern: one server process with its defaults and
+ * A queue deeper than the server's memory, as users run Tern: one server process with its defaults (but
+ * {@code --no-replication}: a node with backups does not page yet) and
  * a heap of {@code heapMiB}, clients in this JVM. Fills one queue with {@code messages} persistent
  * messages of {@code bodyBytes} and no consumer, restarts the server (time from start to serving,
  * with the store that deep), then drains the queue. Prints throughput of each phase and the server's
@@ -131,7 +132,7 @@ public final class PagingBench {
 
     private static ServerProcess start(int port, Path dir, String log, int heapMiB) throws Exception {
         ServerProcess s = new ServerProcess("paging", port, dir.resolve("data"), dir.resolve(log), "-J-Xmx" + heapMiB + "m",
-                "--discovery-port", "0").start();
+                "--discovery-port", "0", "--no-replication").start(); // paging is off while backups hold replicas in memory
         if (!s.awaitListening(300_000)) {
             throw new IllegalStateException("the server did not start; see " + dir.resolve(log));
         }

@@ -52,6 +52,12 @@ public final class Broker implements AutoCloseable {
     private final AtomicLong sequence = new AtomicLong();
     private final MemoryGovernor memory;
     private final DiskWatch disk;
+    /**
+     * Whether stored messages past the paging line stay on disk only: not while backups hold this node's
+     * stored messages in their memory (paging replicas is still to come), or a deep queue here would
+     * run them out of heap; the memory limit's policy holds producers back then, as without paging.
+     */
+    private final boolean pages;
     private final RecoveryHolds holds;
     private volatile ClusterTopology topology;
     private volatile long topologyDigest;
@@ -97,6 +103,7 @@ public final class Broker implements AutoCloseable {
         this.duplicates = new DuplicateCache(config.duplicateIdCacheSize());
         this.memory = new MemoryGovernor(config.memoryLimitBytes());
         this.disk = new DiskWatch(config, memory);
+        this.pages = store.isDurable() && !store.copiesHeldInMemory();
         this.deliveryMarks = new DeliveryMarks(store);
         this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
@@ -177,7 +184,7 @@ public final class Broker implements AutoCloseable {
             @Override
             public boolean wantsBody(String queue) {
                 // Memory is filled up to the paging line, in key order; the rest stays paged (not even read).
-                return inMemory[0] < pageLine();
+                return !pages || inMemory[0] < pageLine();
             }
 
             @Override
@@ -227,6 +234,10 @@ public final class Broker implements AutoCloseable {
         CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).join();
         LOG.info("Recovered {} queues and {} messages ({} of them paged: in the store, read back as consumers reach them)",
                 definitions.size(), count[0], paged);
+        if (store.isDurable() && !pages) {
+            LOG.info("Queues are not paged on this node: its backups hold what it stores in their memory, so its stored "
+                    + "messages stay within its memory limit ({} bytes)", config.memoryLimitBytes());
+        }
     }
 
     /** Number of messages of a queue kept in the store only (paged); -1 if no such queue. */
@@ -412,7 +423,7 @@ public final class Broker implements AutoCloseable {
 
     /** True once the queued messages in memory reach the paging line ({@link #pageLine}). */
     boolean overPageLine() {
-        return memory.used() >= pageLine();
+        return pages && memory.used() >= pageLine();
     }
 
     /** A stored entry was paged as it was placed: the memory its message took is free, its sequence stays. */

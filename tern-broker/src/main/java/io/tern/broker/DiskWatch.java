@@ -4,7 +4,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,8 +61,9 @@ final class DiskWatch {
                 over = used >= limit.bytes();
                 usage = dir + " holds " + used + " bytes, its limit is " + limit + " (--max-disk-usage)";
             }
-        } catch (IOException | UncheckedIOException e) {
-            LOG.warn("Cannot tell how much disk {} uses: {}", dir, e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            // Logged and looked at again: an exception out of a periodic task would end it for good.
+            LOG.warn("Cannot tell how much disk {} uses: {}", dir, e.toString());
             return;
         }
         if (over != memory.diskFull()) {

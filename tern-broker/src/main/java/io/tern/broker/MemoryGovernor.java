@@ -69,7 +69,7 @@ final class MemoryGovernor {
                   Runnable timedOut) {
         Waiting w = new Waiting(bytes, stored, go);
         synchronized (this) {
-            if (line.isEmpty() && fits(w)) {
+            if (fits(w) && line.stream().noneMatch(ahead -> !ahead.stored() || !diskFull)) {
                 w = null;
             } else {
                 line.addLast(w);
@@ -117,12 +117,21 @@ final class MemoryGovernor {
         return waiting.get();
     }
 
-    /** Lets through, in order, the sends that fit now, each with its bytes reserved until it is counted. */
+    /**
+     * Lets through, in order, the sends that fit now, each with its bytes reserved until it is counted.
+     * While the disk is past its limit, sends that would be stored stay in line and the others pass them
+     * (each connection keeps its own order: {@link SendAdmissions}).
+     */
     private void wake() {
         List<Waiting> admitted = new ArrayList<>();
         synchronized (this) {
-            while (!line.isEmpty() && fits(line.peekFirst())) {
-                Waiting w = line.pollFirst();
+            var it = line.iterator();
+            while (it.hasNext() && used.get() <= limitBytes) {
+                Waiting w = it.next();
+                if (w.stored() && diskFull) {
+                    continue;
+                }
+                it.remove();
                 waiting.decrementAndGet();
                 used.addAndGet(w.bytes());
                 admitted.add(w);

@@ -21,13 +21,10 @@ import java.util.TreeMap;
  * them owns the group. A message of a group waits for its owner (while it has no credit, or while
  * its selector refuses the message) rather than going to another consumer.
  *
- * <p>Paging: once the node's queued messages reach its paging line (most of the memory limit), a
- * stored message placed here stays in the store only, and the queue keeps its sequence
- * ({@link PagedSequences}); so does every later stored one while any is paged, so that they come back
- * in order. They are read back, a window at a time, as consumers (or other nodes' links) take what is
- * ready ({@link #pageIn}). Priorities order what is in memory: a paged message of high priority waits
- * for its turn to be read back. Messages that are not stored (non-persistent ones, those of temporary
- * queues) are never paged; the memory limit's policy holds them back instead.
+ * <p>Paging: past the node's paging line a stored message placed here stays in the store only
+ * ({@link QueuePages}), and so does every later stored one while any is paged, so that they come back
+ * in order, a window at a time, as consumers take what is ready ({@link #pageIn}). Priorities order
+ * what is in memory. Messages that are not stored are never paged (the memory limit holds them back).
  */
 final class MessageQueue {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MessageQueue.class);
@@ -49,11 +46,10 @@ final class MessageQueue {
     /** The bytes of the ready entries (their heap cost): the window {@link #pageIn} fills. */
     private long readyBytes;
     /** Stored messages of this queue kept on disk only (see the class comment). */
-    private final PagedSequences paged = new PagedSequences();
+    private final QueuePages paged;
     /** Paged messages are read back while fewer than this many are ready, and fewer than PAGE_IN_BYTES. */
     static final int PAGE_IN_BELOW = 500;
     static final long PAGE_IN_BYTES = 4L * 1024 * 1024;
-    private static final int PAGE_IN_CHUNK = 64;
     private int inFlightCount;
     private int nextConsumer;
     private boolean deleted;
@@ -78,6 +74,7 @@ final class MessageQueue {
         this.executor = executor;
         this.subscriptionFilter = filter;
         this.owner = owner;
+        this.paged = new QueuePages(broker, definition.name());
         for (int i = 0; i < ready.length; i++) {
             ready[i] = new TreeMap<>();
         }
@@ -159,7 +156,6 @@ final class MessageQueue {
         dispatch();
     }
 
-    /** Enqueues several entries, then dispatches once. */
     /**
      * Enqueues entries stored for this queue; returns how many it dropped instead because a discard
      * purged the queue after they were made ({@link #purgeAll}): a commit that completed while the node
@@ -185,8 +181,7 @@ final class MessageQueue {
             return;
         }
         if (entry.durable && (!paged.isEmpty() || broker.overPageLine())) {
-            paged.add(entry.sequence);
-            broker.pagedOut(entry);
+            paged.page(entry);
             return;
         }
         placeInMemory(entry);
@@ -194,10 +189,7 @@ final class MessageQueue {
 
     /** Stored messages of this queue a restart left on disk (its memory was full): they stay paged. */
     void pagedAtStart(PagedSequences recovered) {
-        for (long seq : recovered.peek(recovered.size())) {
-            paged.add(seq);
-        }
-        broker.memory().add((long) recovered.size() * PagedSequences.BYTES_EACH);
+        paged.addRecovered(recovered);
     }
 
     private void placeInMemory(QueueEntry entry) {
@@ -239,42 +231,33 @@ final class MessageQueue {
 
     /**
      * Reads paged messages back into memory, in order, while consumers are here and the ready window
-     * is not full. While the node is past its paging line, only a queue with nothing ready reads (a
-     * window is always allowed, so that every queue with consumers makes progress).
+     * is not full. Past the node's paging line only a queue with nothing ready reads, and one chunk
+     * only, so that every queue with consumers makes progress and together they stay near the line.
+     * Returns true if it read any.
      */
-    private void pageIn() {
-        if (paged.isEmpty() || consumers.isEmpty() || deleted || windowFull()
-                || (readyCount > 0 && broker.overPageLine())) {
-            return;
+    private boolean pageIn() {
+        if (paged.isEmpty() || consumers.isEmpty() || deleted || windowFull()) {
+            return false;
         }
-        while (!paged.isEmpty() && !windowFull()) {
-            long[] seqs = paged.peek(PAGE_IN_CHUNK);
-            List<byte[]> stored;
-            try {
-                stored = broker.readPaged(name(), seqs);
-            } catch (RuntimeException e) {
-                LOG.error("Reading paged messages of {} back from the store failed (tried again at the next delivery): {}",
-                        name(), e.getMessage(), e);
-                return;
-            }
-            paged.drop(seqs.length);
-            broker.memory().released((long) seqs.length * PagedSequences.BYTES_EACH);
-            for (int i = 0; i < seqs.length; i++) {
-                byte[] bytes = stored.get(i);
-                if (bytes == null) {
-                    LOG.error("Paged message {} of {} is no longer in the store; skipped", seqs[i], name());
-                    continue;
-                }
-                QueueEntry e = new QueueEntry(seqs[i], io.tern.protocol.FrameCodec.readMessage(
-                        io.netty.buffer.Unpooled.wrappedBuffer(bytes)), true, null, 0);
-                broker.memory().add(e.size);
-                placeInMemory(e);
-            }
+        boolean pastLine = broker.overPageLine();
+        if (pastLine && readyCount > 0) {
+            return false;
         }
+        boolean read = false;
+        do {
+            List<QueueEntry> chunk = paged.readChunk();
+            if (chunk == null) {
+                return read;
+            }
+            chunk.forEach(this::placeInMemory);
+            read = true;
+        } while (!pastLine && !paged.isEmpty() && !windowFull());
+        return read;
     }
 
+    /** The ready window is full (messages waiting for their delivery time do not count: they are not ready). */
     private boolean windowFull() {
-        return readyCount + scheduled.size() >= PAGE_IN_BELOW || readyBytes >= PAGE_IN_BYTES;
+        return readyCount >= PAGE_IN_BELOW || readyBytes >= PAGE_IN_BYTES;
     }
 
     void addConsumer(ServerConsumer consumer) {
@@ -329,7 +312,12 @@ final class MessageQueue {
         for (ServerConsumer c : consumers) {
             anyLocal |= !c.remote;
         }
-        dispatchTo(out, anyLocal);
+        int before;
+        do {
+            before = out.size();
+            dispatchTo(out, anyLocal);
+            // The window emptied into consumers that can take more: read the next one now, not at the next ack.
+        } while (out.size() > before && pageIn());
         write(out);
         updateDemand();
     }
@@ -526,16 +514,8 @@ final class MessageQueue {
         scheduled.clear();
         readyCount = 0;
         readyBytes = 0;
-        dropPaged();
+        paged.clear(); // whoever purges removes them from the store (a deletion: the queue's range; a discard: what is left)
         return all;
-    }
-
-    /**
-     * Forgets the paged messages (the queue is purged or deleted): whoever purges removes them from the
-     * store, with the queue's range (a deletion) or with what a discard finds left in the store.
-     */
-    private void dropPaged() {
-        broker.memory().released((long) paged.clear() * PagedSequences.BYTES_EACH);
     }
 
     /** The session acknowledged the entry: it leaves the queue for good. */
@@ -585,27 +565,8 @@ final class MessageQueue {
                 }
             }
         }
-        // Paged ones are read in order until the batch's last one comes before every paged one not read.
-        long readUpTo = afterSequence;
-        boolean pagedLeft = true;
-        while (pagedLeft && (merged.size() <= max || nthKey(merged, max) > readUpTo)) {
-            long[] seqs = paged.after(readUpTo, PAGE_IN_CHUNK);
-            pagedLeft = seqs.length == PAGE_IN_CHUNK;
-            if (seqs.length == 0) {
-                break;
-            }
-            List<byte[]> stored = broker.readPaged(name(), seqs);
-            for (int i = 0; i < seqs.length; i++) {
-                if (stored.get(i) != null) {
-                    io.tern.protocol.WireMessage m = io.tern.protocol.FrameCodec.readMessage(
-                            io.netty.buffer.Unpooled.wrappedBuffer(stored.get(i)));
-                    if (!m.isExpired(now) && (filter == null || filter.matches(m, 0))) {
-                        merged.put(seqs[i], m);
-                    }
-                }
-            }
-            readUpTo = seqs[seqs.length - 1];
-        }
+        boolean pagedMore = paged.browseInto(merged, afterSequence, max, m -> !m.isExpired(now)
+                && (m.deliveryTime() <= m.timestamp() || m.deliveryTime() <= now) && (filter == null || filter.matches(m, 0)));
         List<Response.Browsed> batch = new ArrayList<>(Math.min(max, merged.size()));
         for (Map.Entry<Long, io.tern.protocol.WireMessage> e : merged.entrySet()) {
             if (batch.size() == max) {
@@ -613,31 +574,13 @@ final class MessageQueue {
             }
             batch.add(new Response.Browsed(e.getKey(), e.getValue()));
         }
-        boolean more = merged.size() > batch.size() || paged.after(readUpTo, 1).length > 0;
-        return new Response.BrowseBatch(batch, more);
-    }
-
-    /** The key of the {@code n}th entry (from 0) of {@code map}, which has more than n. */
-    private static long nthKey(TreeMap<Long, ?> map, int n) {
-        var it = map.keySet().iterator();
-        for (int i = 0; i < n; i++) {
-            it.next();
-        }
-        return it.next();
+        return new Response.BrowseBatch(batch, merged.size() > batch.size() || pagedMore);
     }
 
     /** Drops every message (unsubscribe, temporary queue deleted) and returns what was stored. */
     List<QueueEntry> delete() {
         deleted = true;
-        List<QueueEntry> dropped = new ArrayList<>(scheduled);
-        for (TreeMap<Long, QueueEntry> level : ready) {
-            dropped.addAll(level.values());
-            level.clear();
-        }
-        scheduled.clear();
-        readyCount = 0;
-        readyBytes = 0;
-        dropPaged();
+        List<QueueEntry> dropped = purge();
         dropped.forEach(broker::released);
         return dropped;
     }

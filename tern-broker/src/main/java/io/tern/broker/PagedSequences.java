@@ -62,6 +62,12 @@ final class PagedSequences {
             head = 0;
             tail = 0;
         }
+        if (seqs.length > 1024 && size() < seqs.length / 4) {
+            // Give back what a deep queue once needed: only the live sequences are counted against the memory limit.
+            seqs = Arrays.copyOfRange(seqs, head, head + Math.max(16, size() * 2));
+            tail -= head;
+            head = 0;
+        }
     }
 
     /** Removes all and returns how many there were. */

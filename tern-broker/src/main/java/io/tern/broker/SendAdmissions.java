@@ -57,7 +57,11 @@ final class SendAdmissions {
 
     /** A send came: stored now if there is room and none waits before it, else once there is, or refused. */
     void admit(RequestFrame frame, ServerSession session, Request.Send send) {
-        boolean stored = send.message().persistent() && broker.storesMessages();
+        // Would the store keep it (so that the disk limit holds it back)? Not in a temporary destination; a
+        // publication to a topic counts as stored (a durable subscription may keep it).
+        io.tern.protocol.DestinationName.Kind kind = send.message().destination().kind();
+        boolean stored = send.message().persistent() && broker.storesMessages()
+                && kind != io.tern.protocol.DestinationName.Kind.TEMP_QUEUE && kind != io.tern.protocol.DestinationName.Kind.TEMP_TOPIC;
         if (broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
             if (broker.memory().full()) {
                 throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to " + send.message().destination().name()

@@ -140,10 +140,11 @@ public final class ServerConnection {
         }
     }
 
+    /** Answers once {@code future} completes: with its response if it is one, else OK; or with its failure. */
     private void replyWhen(RequestFrame request, CompletableFuture<?> future) {
         future.whenComplete((ok, failure) -> {
             if (failure == null) {
-                reply(request, Response.OK);
+                reply(request, ok instanceof Response r ? r : Response.OK);
             } else {
                 fail(request, failure);
             }
@@ -393,7 +394,8 @@ public final class ServerConnection {
             return;
         }
         int max = Math.max(1, Math.min(r.max(), 1000));
-        q.executor().execute(() -> reply(frame, q.browse(selector, r.afterSequence(), max)));
+        // If paged messages cannot be read from the store, the browser gets the error.
+        replyWhen(frame, q.executor().call(() -> q.browse(selector, r.afterSequence(), max)));
     }
 
     /** Stops the consumers on their queues; completes when no more deliveries can be written for them. */

@@ -118,6 +118,12 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         local.recover(recovery);
     }
 
+    /** Backups hold their replica of this node in memory (on disk too with {@code --replica-store disk}). */
+    @Override
+    public boolean copiesHeldInMemory() {
+        return true;
+    }
+
     @Override
     public java.util.List<byte[]> read(String queue, long[] sequences) {
         return local.read(queue, sequences);

@@ -129,10 +129,13 @@ class ClusteredQueuesSystemTest {
         assertThat(queueRow(status.output(), "cq-2", "orders")).as(status.output()).containsExactly("0", "0", "0", "100", "0");
     }
 
-    /** The columns MESSAGES .. MOVED-OUT of {@code queue} on {@code node} in a {@code tern status --queues} table. */
+    /**
+     * The columns MESSAGES, IN-FLIGHT, CONSUMERS, MOVED-IN and MOVED-OUT of {@code queue} on {@code node} in a
+     * {@code tern status --queues} table (PAGED, between IN-FLIGHT and CONSUMERS, is left out).
+     */
     private static List<String> queueRow(String table, String node, String queue) {
-        return table.lines().map(l -> l.trim().split("\\s+")).filter(c -> c.length == 8 && c[0].equals(node) && c[1].equals(queue))
-                .findFirst().map(c -> List.of(c[3], c[4], c[5], c[6], c[7])).orElse(List.of());
+        return table.lines().map(l -> l.trim().split("\\s+")).filter(c -> c.length == 9 && c[0].equals(node) && c[1].equals(queue))
+                .findFirst().map(c -> List.of(c[3], c[4], c[6], c[7], c[8])).orElse(List.of());
     }
 
     @Test

@@ -31,7 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A queue deeper than the heap, as users run a node: a server process with a 128 MiB heap takes three
+ * A queue deeper than the heap, as users run a node without replication: a server process with a 128 MiB heap takes three
  * times its heap in persistent messages with no consumer, is SIGKILLed in the middle of it, restarts,
  * takes the rest, and delivers every acknowledged message once and in order (the one send in doubt at
  * the kill at most once), without running out of memory.
@@ -124,7 +124,8 @@ class PagingSystemTest {
     }
 
     private ServerProcess start(int port, String log) throws Exception {
-        ServerProcess s = new ServerProcess("deep", port, dir.resolve("data"), dir.resolve(log), "-J-Xmx128m").start();
+        ServerProcess s = new ServerProcess("deep", port, dir.resolve("data"), dir.resolve(log), "-J-Xmx128m",
+                "--no-replication").start(); // paging is off while backups hold replicas in memory
         assertThat(s.awaitListening(60_000)).isTrue();
         return s;
     }

@@ -85,6 +85,102 @@ class PagingTest {
         }
     }
 
+    /**
+     * Found in review: a queue read its window back only when something else made it deliver (a send, an
+     * acknowledgement, new credit). A consumer that acknowledges less often than the window holds got one
+     * window and then waited for good.
+     */
+    @Test
+    void aConsumerThatAcknowledgesRarelyStillGetsEveryPagedMessage() throws Exception {
+        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.memoryLimitBytes(LIMIT))) {
+            try (Connection c = tern.factory().createConnection()) {
+                Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                MessageProducer p = s.createProducer(s.createQueue("rare"));
+                for (int i = 0; i < MESSAGES; i++) {
+                    p.send(message(s, i));
+                }
+            }
+            assertThat(tern.broker().pagedCount("rare")).isGreaterThan(MESSAGES * 9 / 10);
+            int window = (int) (4 * 1024 * 1024 / BODY); // what one read back holds, about
+            try (Connection c = tern.factory().createConnection()) {
+                c.start();
+                Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
+                MessageConsumer consumer = s.createConsumer(s.createQueue("rare"));
+                for (int i = 0; i < MESSAGES; i++) {
+                    Message m = consumer.receive(10_000);
+                    assertThat(m).as("message %d of %d", i, MESSAGES).isNotNull();
+                    assertThat(m.getIntProperty("seq")).isEqualTo(i);
+                    if ((i + 1) % (window * 2) == 0 || i == MESSAGES - 1) {
+                        m.acknowledge(); // twice a window's worth at a time
+                    }
+                }
+            }
+            assertThat(tern.broker().messageCount("rare")).isZero();
+        }
+    }
+
+    /**
+     * A node whose backups hold what it stores in their memory (a replicating store) must not store more
+     * than memory holds, or a deep queue would run its backups out of heap: it does not page, and the
+     * memory limit's policy holds its producers back, as before paging.
+     */
+    @Test
+    void aNodeWhoseStoreIsHeldInItsBackupsMemoryDoesNotPage() throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("tern-replicated");
+        BrokerConfig config = BrokerConfig.builder().name("replicated").dataDir(dir).port(io.tern.discovery.FreePorts.free())
+                .memoryLimitBytes(LIMIT).blockTimeoutMs(1_000).build();
+        io.tern.server.TernServer server = io.tern.server.TernServer.start(config, HeldInMemoryElsewhere::new);
+        try (Connection c = new io.tern.client.TernConnectionFactory(server.url()).createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = s.createProducer(s.createQueue("bounded"));
+            Refusal r = sendUntilRefused(s, p);
+            assertThat(r.error().getMessage()).contains("was not stored", "memory limit");
+            assertThat(r.stored()).isLessThan((int) (2 * LIMIT / BODY));
+            assertThat(server.broker().pagedCount("bounded")).isZero();
+        } finally {
+            server.close();
+        }
+    }
+
+    /** A store as a replicating one looks to the broker: its content is held in other nodes' memory. */
+    private static final class HeldInMemoryElsewhere implements io.tern.broker.store.MessageStore {
+        private final io.tern.broker.store.MessageStore local;
+
+        HeldInMemoryElsewhere(io.tern.broker.store.MessageStore local) {
+            this.local = local;
+        }
+
+        @Override
+        public boolean copiesHeldInMemory() {
+            return true;
+        }
+
+        @Override
+        public void recover(Recovery recovery) {
+            local.recover(recovery);
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<Void> commit(io.tern.broker.store.StoreBatch batch) {
+            return local.commit(batch);
+        }
+
+        @Override
+        public java.util.List<byte[]> read(String queue, long[] sequences) {
+            return local.read(queue, sequences);
+        }
+
+        @Override
+        public boolean isDurable() {
+            return local.isDurable();
+        }
+
+        @Override
+        public void close() {
+            local.close();
+        }
+    }
+
     @Test
     void aPersistentSendPastTheDiskLimitFailsClearlyAndIsNotStoredWhileNonPersistentOnesGoOn() throws Exception {
         try (EmbeddedTern tern = EmbeddedTern.start(b -> b.fullPolicy(BrokerConfig.FullPolicy.FAIL)
@@ -105,15 +201,35 @@ class PagingTest {
     }
 
     @Test
-    void underBlockAPersistentSendPastTheDiskLimitWaitsThenFailsNotStored() throws Exception {
-        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.blockTimeoutMs(1_000)
+    void underBlockAPersistentSendPastTheDiskLimitWaitsThenFailsNotStoredWhileOthersSendsPassIt() throws Exception {
+        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.blockTimeoutMs(3_000)
                 .maxDiskUsage(new BrokerConfig.DiskLimit(0, DISK_LIMIT)));
-             Connection c = tern.factory().createConnection()) {
+             Connection c = tern.factory().createConnection();
+             Connection other = tern.factory().createConnection()) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
             MessageProducer p = s.createProducer(s.createQueue("disk"));
-            Refusal r = sendUntilRefused(s, p);
-            assertThat(r.error().getMessage()).contains("waited 1000 ms for room", "was not stored", "disk limit");
-            assertThat(r.heldNs()).as("it waited for room first").isGreaterThanOrEqualTo(1_000_000_000L);
+            java.util.concurrent.CompletableFuture<Refusal> refusal = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return sendUntilRefused(s, p);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+                    .until(() -> tern.broker().blockedProducers() > 0 || refusal.isDone());
+            assertThat(refusal).as("the persistent send waits for room first").isNotDone();
+
+            // A send the store does not keep (to a temporary queue) is not held back by the disk, nor behind the one that is.
+            Session os = other.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            jakarta.jms.TemporaryQueue replies = os.createTemporaryQueue();
+            long start = System.nanoTime();
+            os.createProducer(replies).send(os.createTextMessage("not stored"));
+            assertThat(System.nanoTime() - start).as("it did not wait").isLessThan(1_500_000_000L);
+            assertThat(tern.broker().blockedProducers()).as("the stored one still waits").isPositive();
+
+            Refusal r = refusal.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(r.error().getMessage()).contains("waited 3000 ms for room", "was not stored", "disk limit");
+            assertThat(r.heldNs()).as("it waited for room first").isGreaterThanOrEqualTo(3_000_000_000L);
             assertThat(tern.broker().messageCount("disk")).isEqualTo(r.stored());
         }
     }

@@ -118,6 +118,15 @@ public interface MessageStore extends AutoCloseable {
         return false;
     }
 
+    /**
+     * True if other nodes hold what this store keeps in their memory (a replicating store's backups
+     * hold their replicas there): then this node must not keep more stored than memory holds, and does
+     * not page.
+     */
+    default boolean copiesHeldInMemory() {
+        return false;
+    }
+
     /** False for a store that keeps nothing. */
     boolean isDurable();
 

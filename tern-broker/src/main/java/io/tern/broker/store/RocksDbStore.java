@@ -56,8 +56,10 @@ public final class RocksDbStore implements MessageStore {
     private final Path dir;
     /** Replaced only by the writer thread, when it reopens the database after a failed write. */
     private volatile RocksDB db;
-    /** Reads of paged messages hold it shared; a reopen holds it alone (a closed database must not be read). */
+    /** Reads of paged messages hold it shared; a reopen or a close holds it alone (a closed database must not be read). */
     private final java.util.concurrent.locks.ReadWriteLock reopening = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    /** False while {@link #db} is closed (a reopen that failed, or the store closed); guarded by {@link #reopening}. */
+    private boolean readable = true;
     private final Options options;
     private final WriteOptions syncWrite;
     private final WriteOptions lazyWrite;
@@ -145,6 +147,9 @@ public final class RocksDbStore implements MessageStore {
         }
         reopening.readLock().lock();
         try {
+            if (!readable) {
+                throw new StoreException("the message store in " + dir + " is closed or being reopened", null);
+            }
             return db.multiGetAsList(keys);
         } catch (RocksDBException e) {
             throw new StoreException("reading " + sequences.length + " message(s) of " + queue + " from the message store in "
@@ -214,8 +219,10 @@ public final class RocksDbStore implements MessageStore {
     private void reopen() {
         reopening.writeLock().lock();
         try {
+            readable = false;
             db.close();
             db = RocksDB.open(options, dir.toString());
+            readable = true;
             failed = false;
             LOG.info("The message store in {} accepts writes again", dir);
         } catch (RocksDBException e) {
@@ -321,7 +328,13 @@ public final class RocksDbStore implements MessageStore {
             Thread.currentThread().interrupt();
         }
         syncIdle();
-        db.close();
+        reopening.writeLock().lock();
+        try {
+            readable = false;
+            db.close();
+        } finally {
+            reopening.writeLock().unlock();
+        }
         syncWrite.close();
         lazyWrite.close();
         options.close();
