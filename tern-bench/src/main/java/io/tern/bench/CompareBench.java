@@ -3,10 +3,8 @@ package io.tern.bench;
 import io.tern.client.TernConnectionFactory;
 import io.tern.server.EmbeddedTern;
 import io.tern.discovery.FreePorts;
+import io.tern.server.ServerProcess;
 import jakarta.jms.ConnectionFactory;
-import org.apache.activemq.artemis.core.config.Configuration;
-import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
-import org.apache.activemq.artemis.core.server.JournalType;
 import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 
@@ -20,12 +18,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Tern against Apache ActiveMQ Artemis, same workloads, same JVM, same machine, same run.
- * Usage: {@code CompareBench [scale [workload]]}: scale (default 1.0) multiplies the message counts;
- * workload, if given, runs only the workloads whose name contains it.
+ * Tern against Apache ActiveMQ Artemis, same workloads, same JMS code, same machine, same run.
+ * Usage: {@code CompareBench [embedded] [scale [workload]]}: scale (default 1.0) multiplies the message
+ * counts; workload, if given, runs only the workloads whose name contains it.
  *
- * <p>Artemis runs as shipped for a durable broker: NIO journal, persistence on, a TCP acceptor on
- * loopback, its JMS client with default settings. Tern runs its RocksDB store with group commit.
+ * <p>By default each broker runs as users run it, a server process of its own with its defaults
+ * (Tern through {@code tern server}, with the JVM's default heap as {@code bin/tern} leaves it;
+ * Artemis as {@link ArtemisServer}: NIO journal, persistence on, the heap {@code artemis create}
+ * gives it), and the clients run in this JVM. With {@code embedded}, both brokers run inside this JVM
+ * instead (the figures of earlier runs). Artemis's JMS client runs with its default settings.
  */
 public final class CompareBench {
 
@@ -33,25 +34,33 @@ public final class CompareBench {
         if (System.getProperty("logback.configurationFile") == null) {
             System.setProperty("logback.configurationFile", "logback-bench.xml");
         }
+        boolean embedded = args.length > 0 && args[0].equals("embedded");
+        if (embedded) {
+            args = java.util.Arrays.copyOfRange(args, 1, args.length);
+        }
         double scale = args.length > 0 ? Double.parseDouble(args[0]) : 1.0;
         String only = args.length > 1 ? args[1] : "";
         List<Workload> workloads = java.util.stream.Stream.of(
                 new Workload("nonpersistent-1x1", 1, 1, (int) (200_000 * scale), 1024, false, 0),
                 new Workload("persistent-1x1", 1, 1, (int) (5_000 * scale), 1024, true, 0),
                 new Workload("persistent-8x8", 8, 8, (int) (40_000 * scale), 1024, true, 0),
-                new Workload("transacted-100", 1, 1, (int) (50_000 * scale), 1024, true, 100))
+                new Workload("transacted-100", 1, 1, (int) (50_000 * scale), 1024, true, 100),
+                new Workload("persistent-64x64", 64, 64, (int) (64_000 * scale), 1024, true, 0),
+                new Workload("persistent-1x1-100B", 1, 1, (int) (5_000 * scale), 100, true, 0),
+                new Workload("persistent-1x1-64KiB", 1, 1, (int) (2_000 * scale), 64 * 1024, true, 0))
                 .filter(w -> w.name().contains(only)).toList();
         Path dir = Files.createTempDirectory("tern-bench");
         double fsyncs = fsyncRate(dir);
-        System.out.printf("machine: %d cores, %d MiB max heap, %s %s; fsync rate in %s: %.0f/s%n",
+        System.out.printf("machine: %d cores, %d MiB max heap, %s %s; fsync rate in %s: %.0f/s; brokers %s%n",
                 Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20,
-                System.getProperty("java.vm.name"), System.getProperty("java.version"), dir, fsyncs);
+                System.getProperty("java.vm.name"), System.getProperty("java.version"), dir, fsyncs,
+                embedded ? "embedded in this JVM" : "each a server process of its own, clients in this JVM");
         List<String[]> rows = new ArrayList<>();
-        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.dataDir(dir.resolve("tern")))) {
-            EmbeddedActiveMQ artemis = startArtemis(dir.resolve("artemis"));
-            try {
-                ConnectionFactory ternCf = new TernConnectionFactory(tern.url());
-                ConnectionFactory artemisCf = new ActiveMQConnectionFactory(artemisUrl);
+        List<String[]> latencyRows = List.of();
+        try (Brokers brokers = embedded ? Brokers.embedded(dir) : Brokers.processes(dir)) {
+            {
+                ConnectionFactory ternCf = new TernConnectionFactory(brokers.ternUrl());
+                ConnectionFactory artemisCf = new ActiveMQConnectionFactory(brokers.artemisUrl());
                 for (Workload w : workloads) {
                     // JIT warm-up: one full-size run on each broker, then three measured runs each, in
                     // alternating order; the median is reported, every run is printed.
@@ -75,8 +84,10 @@ public final class CompareBench {
                             java.util.Arrays.toString(round(a)));
                     System.out.printf("RESULT workload=%s tern=%.0f artemis=%.0f ratio=%.2f%n", w.name(), tm, am, tm / am);
                 }
-            } finally {
-                artemis.stop();
+                SendLatency latency = new SendLatency("latency-200", 200, (int) Math.max(2, 20 * scale), 1024);
+                if (latency.name().contains(only)) {
+                    latencyRows = latency(latency, ternCf, artemisCf);
+                }
             }
         }
         System.out.println();
@@ -84,11 +95,90 @@ public final class CompareBench {
         for (String[] r : rows) {
             System.out.printf("%-20s %12s %12s %8s%n", (Object[]) r);
         }
+        for (String[] r : latencyRows) {
+            System.out.printf("%-20s %12s %12s %8s%n", (Object[]) r);
+        }
         System.out.printf("fsync rate of the disk: %.0f/s (the ceiling of one synchronous persistent producer)%n", fsyncs);
     }
 
     private static final int RUNS = 3;
-    private static String artemisUrl;
+
+    /**
+     * Persistent sends at 200 a second, 1 KiB: p50, p99 and p99.9 of their latency in microseconds on
+     * each broker, after a warm-up; the median of three runs of each, alternating which goes first.
+     */
+    private static List<String[]> latency(SendLatency w, ConnectionFactory ternCf, ConnectionFactory artemisCf) throws Exception {
+        w.run(ternCf, "warm-" + w.name());
+        w.run(artemisCf, "warm-" + w.name());
+        double[] percentiles = {50, 99, 99.9};
+        double[][] t = new double[percentiles.length][RUNS];
+        double[][] a = new double[percentiles.length][RUNS];
+        for (int i = 0; i < RUNS; i++) {
+            org.HdrHistogram.Histogram ht;
+            org.HdrHistogram.Histogram ha;
+            if (i % 2 == 0) {
+                ht = w.run(ternCf, w.name());
+                ha = w.run(artemisCf, w.name());
+            } else {
+                ha = w.run(artemisCf, w.name());
+                ht = w.run(ternCf, w.name());
+            }
+            for (int p = 0; p < percentiles.length; p++) {
+                t[p][i] = ht.getValueAtPercentile(percentiles[p]);
+                a[p][i] = ha.getValueAtPercentile(percentiles[p]);
+            }
+        }
+        List<String[]> rows = new ArrayList<>();
+        for (int p = 0; p < percentiles.length; p++) {
+            String label = w.name() + " p" + (percentiles[p] == 99.9 ? "99.9" : String.valueOf((int) percentiles[p])) + " us";
+            double tm = median(t[p]);
+            double am = median(a[p]);
+            System.out.printf("runs workload=%s tern=%s artemis=%s%n", label, java.util.Arrays.toString(round(t[p])),
+                    java.util.Arrays.toString(round(a[p])));
+            System.out.printf("RESULT workload=%s tern=%.0f artemis=%.0f ratio=%.2f%n", label.replace(' ', '_'), tm, am, tm / am);
+            rows.add(new String[] {label, String.format("%.0f", tm), String.format("%.0f", am), String.format("%.2f", tm / am)});
+        }
+        return rows;
+    }
+
+    /** The two brokers of a run, and what stops them. */
+    private record Brokers(String ternUrl, String artemisUrl, AutoCloseable stop) implements AutoCloseable {
+        static Brokers embedded(Path dir) throws Exception {
+            EmbeddedTern tern = EmbeddedTern.start(b -> b.dataDir(dir.resolve("tern")));
+            String artemisUrl = "tcp://127.0.0.1:" + FreePorts.free();
+            EmbeddedActiveMQ artemis = startArtemis(dir.resolve("artemis"), artemisUrl);
+            return new Brokers(tern.url(), artemisUrl, () -> {
+                artemis.stop();
+                tern.close();
+            });
+        }
+
+        static Brokers processes(Path dir) throws Exception {
+            // bin/tern sets no heap: the JVM's default, a quarter of the machine's memory.
+            ServerProcess tern = new ServerProcess("bench", FreePorts.free(), dir.resolve("tern"), dir.resolve("tern.log"),
+                    "-J-XX:MaxRAMPercentage=25", "--discovery-port", "0").start();
+            if (!tern.awaitListening(60_000)) {
+                tern.close();
+                throw new IllegalStateException("tern server did not start; see " + dir.resolve("tern.log"));
+            }
+            ArtemisServer artemis;
+            try {
+                artemis = ArtemisServer.start(dir.resolve("artemis"), FreePorts.free(), dir.resolve("artemis.log"));
+            } catch (Exception e) {
+                tern.close();
+                throw e;
+            }
+            return new Brokers(tern.url(), artemis.url(), () -> {
+                artemis.close();
+                tern.close();
+            });
+        }
+
+        @Override
+        public void close() throws Exception {
+            stop.close();
+        }
+    }
 
     private static double median(double[] values) {
         double[] sorted = values.clone();
@@ -100,19 +190,8 @@ public final class CompareBench {
         return java.util.Arrays.stream(values).mapToLong(Math::round).toArray();
     }
 
-    private static EmbeddedActiveMQ startArtemis(Path dir) throws Exception {
-        int port = FreePorts.free();
-        artemisUrl = "tcp://127.0.0.1:" + port;
-        Configuration config = new ConfigurationImpl()
-                .setPersistenceEnabled(true)
-                .setJournalType(JournalType.NIO)
-                .setJournalDirectory(dir.resolve("journal").toString())
-                .setBindingsDirectory(dir.resolve("bindings").toString())
-                .setLargeMessagesDirectory(dir.resolve("large").toString())
-                .setPagingDirectory(dir.resolve("paging").toString())
-                .setSecurityEnabled(false)
-                .addAcceptorConfiguration("tcp", artemisUrl);
-        EmbeddedActiveMQ server = new EmbeddedActiveMQ().setConfiguration(config);
+    private static EmbeddedActiveMQ startArtemis(Path dir, String artemisUrl) throws Exception {
+        EmbeddedActiveMQ server = new EmbeddedActiveMQ().setConfiguration(ArtemisServer.config(dir, artemisUrl));
         server.start();
         return server;
     }

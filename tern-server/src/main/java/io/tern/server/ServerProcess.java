@@ -42,9 +42,10 @@ public final class ServerProcess implements AutoCloseable {
         this.log = log;
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        // Extra arguments "-J<option>" are options of the server's JVM (as for javac): -J-Xmx128m sets its heap.
+        // Extra arguments "-J<option>" are options of the server's JVM (as for javac): -J-Xmx128m sets its heap
+        // (as does -J-XX:MaxRAMPercentage=N); without one the heap is 512 MiB.
         List<String> jvm = List.of(extraArgs).stream().filter(a -> a.startsWith("-J")).map(a -> a.substring(2)).toList();
-        if (jvm.stream().noneMatch(o -> o.startsWith("-Xmx"))) {
+        if (jvm.stream().noneMatch(o -> o.startsWith("-Xmx") || o.startsWith("-XX:MaxRAM"))) {
             cmd.add("-Xmx512m");
         }
         cmd.addAll(jvm);

@@ -1,0 +1,99 @@
+package io.tern.bench;
+
+import org.apache.activemq.artemis.core.config.Configuration;
+import org.apache.activemq.artemis.core.config.impl.ConfigurationImpl;
+import org.apache.activemq.artemis.core.server.JournalType;
+import org.apache.activemq.artemis.core.server.embedded.EmbeddedActiveMQ;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Apache ActiveMQ Artemis as a server process of its own, for the benchmarks that run each broker as
+ * users run it. The process runs {@link #main} with the settings of a broker made by
+ * {@code artemis create} that matter here: persistence on, the NIO journal (the default where libaio
+ * is missing, as on this machine), its default memory and disk limits and paging, a TCP acceptor on
+ * loopback; and the JVM options {@code artemis create} writes ({@code -Xms512M -Xmx2G}). Security is
+ * off, as the benchmark's Tern node runs without users.
+ */
+public final class ArtemisServer implements AutoCloseable {
+    private final Process process;
+    private final int port;
+
+    private ArtemisServer(Process process, int port) {
+        this.process = process;
+        this.port = port;
+    }
+
+    /** Runs the broker in this process until it is killed: {@code ArtemisServer DATA_DIR PORT}. */
+    public static void main(String[] args) throws Exception {
+        String url = "tcp://127.0.0.1:" + args[1];
+        EmbeddedActiveMQ server = new EmbeddedActiveMQ().setConfiguration(config(Path.of(args[0]), url));
+        server.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.stop();
+            } catch (Exception e) {
+                e.printStackTrace();
+            }
+        }));
+        System.out.println("artemis serving on " + url);
+        new CountDownLatch(1).await();
+    }
+
+    /** A durable broker's settings, as described above, with its data in {@code dir} and its acceptor at {@code url}. */
+    static Configuration config(Path dir, String url) throws Exception {
+        return new ConfigurationImpl()
+                .setPersistenceEnabled(true)
+                .setJournalType(JournalType.NIO)
+                .setJournalDirectory(dir.resolve("journal").toString())
+                .setBindingsDirectory(dir.resolve("bindings").toString())
+                .setLargeMessagesDirectory(dir.resolve("large-messages").toString())
+                .setPagingDirectory(dir.resolve("paging").toString())
+                .setSecurityEnabled(false)
+                .addAcceptorConfiguration("artemis", url);
+    }
+
+    /** Starts the broker as a process of its own, writing its output to {@code log}; returns once it accepts connections. */
+    public static ArtemisServer start(Path dir, int port, Path log) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xms512M", "-Xmx2G",
+                // Logging as Artemis's distribution ships it: its per-message audit loggers off.
+                "-Dlogback.configurationFile=logback-bench.xml", "-cp", System.getProperty("java.class.path"), ArtemisServer.class.getName(),
+                dir.toString(), Integer.toString(port)));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ArtemisServer server = new ArtemisServer(p, port);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+                return server;
+            } catch (IOException notYet) {
+                Thread.sleep(100);
+            }
+        }
+        server.close();
+        throw new IllegalStateException("Artemis did not start; see " + log);
+    }
+
+    public String url() {
+        return "tcp://127.0.0.1:" + port;
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor();
+        }
+    }
+}
