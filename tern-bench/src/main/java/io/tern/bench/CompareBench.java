@@ -155,8 +155,15 @@ public final class CompareBench {
 
         static Brokers processes(Path dir) throws Exception {
             // bin/tern sets no heap: the JVM's default, a quarter of the machine's memory.
+            // TERN_BENCH_SERVER_OPTS: JVM options for the Tern server, e.g. to profile it with JFR.
+            List<String> args = new ArrayList<>(List.of("-J-XX:MaxRAMPercentage=25", "--discovery-port", "0"));
+            for (String o : System.getenv().getOrDefault("TERN_BENCH_SERVER_OPTS", "").trim().split("\\s+")) {
+                if (!o.isEmpty()) {
+                    args.add("-J" + o);
+                }
+            }
             ServerProcess tern = new ServerProcess("bench", FreePorts.free(), dir.resolve("tern"), dir.resolve("tern.log"),
-                    "-J-XX:MaxRAMPercentage=25", "--discovery-port", "0").start();
+                    args.toArray(String[]::new)).start();
             if (!tern.awaitListening(60_000)) {
                 tern.close();
                 throw new IllegalStateException("tern server did not start; see " + dir.resolve("tern.log"));
@@ -170,6 +177,7 @@ public final class CompareBench {
             }
             return new Brokers(tern.url(), artemis.url(), () -> {
                 artemis.close();
+                tern.stop(); // SIGTERM, as an operator stops it (and a JFR recording is written on exit)
                 tern.close();
             });
         }
