@@ -30,10 +30,25 @@ public final class ArtemisServer implements AutoCloseable {
         this.port = port;
     }
 
-    /** Runs the broker in this process until it is killed: {@code ArtemisServer DATA_DIR PORT}. */
+    /**
+     * Runs the broker in this process until it is killed: {@code ArtemisServer DATA_DIR PORT [primary|backup
+     * PEER_PORT]}: alone, or one of a pair with a replicated journal (the primary replicates each write to
+     * the backup before it answers; the backup serves once the primary is gone).
+     */
     public static void main(String[] args) throws Exception {
         String url = "tcp://127.0.0.1:" + args[1];
-        EmbeddedActiveMQ server = new EmbeddedActiveMQ().setConfiguration(config(Path.of(args[0]), url));
+        Configuration config = config(Path.of(args[0]), url);
+        if (args.length > 2) {
+            config.addConnectorConfiguration("self", url)
+                    .addConnectorConfiguration("peer", "tcp://127.0.0.1:" + args[3])
+                    .addClusterConfiguration(new org.apache.activemq.artemis.core.config.ClusterConnectionConfiguration()
+                            .setName("pair").setConnectorName("self").setStaticConnectors(List.of("peer")))
+                    .setClusterUser("bench").setClusterPassword("bench-pair")
+                    .setHAPolicyConfiguration("primary".equals(args[2])
+                            ? new org.apache.activemq.artemis.core.config.ha.ReplicatedPolicyConfiguration()
+                            : new org.apache.activemq.artemis.core.config.ha.ReplicaPolicyConfiguration());
+        }
+        EmbeddedActiveMQ server = new EmbeddedActiveMQ().setConfiguration(config);
         server.start();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -61,24 +76,66 @@ public final class ArtemisServer implements AutoCloseable {
 
     /** Starts the broker as a process of its own, writing its output to {@code log}; returns once it accepts connections. */
     public static ArtemisServer start(Path dir, int port, Path log) throws IOException, InterruptedException {
+        return start(log, port, () -> accepts(port), dir.toString(), Integer.toString(port));
+    }
+
+    /**
+     * Starts a primary and its backup with a replicated journal; returns them (primary first) once the
+     * backup says it is in sync with the primary.
+     */
+    public static List<ArtemisServer> startPair(Path dir, Path logs) throws IOException, InterruptedException {
+        int primaryPort = io.tern.discovery.FreePorts.free();
+        int backupPort = io.tern.discovery.FreePorts.free();
+        ArtemisServer primary = start(logs.resolve("artemis-primary.log"), primaryPort, () -> accepts(primaryPort),
+                dir.resolve("primary").toString(), Integer.toString(primaryPort), "primary", Integer.toString(backupPort));
+        Path backupLog = logs.resolve("artemis-backup.log");
+        try {
+            // AMQ221024: the backup is synchronized with the primary.
+            ArtemisServer backup = start(backupLog, backupPort, () -> logged(backupLog, "AMQ221024"),
+                    dir.resolve("backup").toString(), Integer.toString(backupPort), "backup", Integer.toString(primaryPort));
+            return List.of(primary, backup);
+        } catch (RuntimeException | IOException | InterruptedException e) {
+            primary.close();
+            throw e;
+        }
+    }
+
+    private static ArtemisServer start(Path log, int port, java.util.function.BooleanSupplier ready, String... args)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xms512M", "-Xmx2G",
-                // Logging as Artemis's distribution ships it: its per-message audit loggers off.
-                "-Dlogback.configurationFile=logback-bench.xml", "-cp", System.getProperty("java.class.path"), ArtemisServer.class.getName(),
-                dir.toString(), Integer.toString(port)));
+                // Logging as Artemis's distribution ships it: INFO, its per-message audit loggers off.
+                "-Dlogback.configurationFile=logback-artemis.xml", "-cp", System.getProperty("java.class.path"),
+                ArtemisServer.class.getName()));
+        cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         ArtemisServer server = new ArtemisServer(p, port);
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (System.nanoTime() < deadline && p.isAlive()) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            if (ready.getAsBoolean()) {
                 return server;
-            } catch (IOException notYet) {
-                Thread.sleep(100);
             }
+            Thread.sleep(100);
         }
         server.close();
         throw new IllegalStateException("Artemis did not start; see " + log);
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+            return true;
+        } catch (IOException notYet) {
+            return false;
+        }
+    }
+
+    private static boolean logged(Path log, String text) {
+        try {
+            return java.nio.file.Files.readString(log).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     public String url() {

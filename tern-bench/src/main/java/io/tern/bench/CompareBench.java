@@ -61,47 +61,60 @@ public final class CompareBench {
             {
                 ConnectionFactory ternCf = new TernConnectionFactory(brokers.ternUrl());
                 ConnectionFactory artemisCf = new ActiveMQConnectionFactory(brokers.artemisUrl());
-                for (Workload w : workloads) {
-                    // JIT warm-up: one full-size run on each broker, then three measured runs each, in
-                    // alternating order; the median is reported, every run is printed.
-                    w.run(ternCf, "warm-" + w.name());
-                    w.run(artemisCf, "warm-" + w.name());
-                    double[] t = new double[RUNS];
-                    double[] a = new double[RUNS];
-                    for (int i = 0; i < RUNS; i++) {
-                        if (i % 2 == 0) {
-                            t[i] = w.run(ternCf, w.name());
-                            a[i] = w.run(artemisCf, w.name());
-                        } else {
-                            a[i] = w.run(artemisCf, w.name());
-                            t[i] = w.run(ternCf, w.name());
-                        }
-                    }
-                    double tm = median(t);
-                    double am = median(a);
-                    rows.add(new String[] {w.name(), String.format("%.0f", tm), String.format("%.0f", am), String.format("%.2f", tm / am)});
-                    System.out.printf("runs workload=%s tern=%s artemis=%s%n", w.name(), java.util.Arrays.toString(round(t)),
-                            java.util.Arrays.toString(round(a)));
-                    System.out.printf("RESULT workload=%s tern=%.0f artemis=%.0f ratio=%.2f%n", w.name(), tm, am, tm / am);
-                }
+                rows.addAll(throughput(workloads, ternCf, artemisCf));
                 SendLatency latency = new SendLatency("latency-200", 200, (int) Math.max(2, 20 * scale), 1024);
                 if (latency.name().contains(only)) {
                     latencyRows = latency(latency, ternCf, artemisCf);
                 }
             }
         }
-        System.out.println();
-        System.out.printf("%-20s %12s %12s %8s%n", "workload (msg/s)", "tern", "artemis", "ratio");
-        for (String[] r : rows) {
-            System.out.printf("%-20s %12s %12s %8s%n", (Object[]) r);
-        }
-        for (String[] r : latencyRows) {
-            System.out.printf("%-20s %12s %12s %8s%n", (Object[]) r);
-        }
+        rows.addAll(latencyRows);
+        table(rows);
         System.out.printf("fsync rate of the disk: %.0f/s (the ceiling of one synchronous persistent producer)%n", fsyncs);
     }
 
     private static final int RUNS = 3;
+
+    /**
+     * Each workload on both brokers: a JIT warm-up run at full size on each, then three measured runs
+     * each, in alternating order; prints every run and returns a row per workload with the medians
+     * (name, Tern, Artemis, ratio).
+     */
+    static List<String[]> throughput(List<Workload> workloads, ConnectionFactory ternCf, ConnectionFactory artemisCf)
+            throws Exception {
+        List<String[]> rows = new ArrayList<>();
+        for (Workload w : workloads) {
+            w.run(ternCf, "warm-" + w.name());
+            w.run(artemisCf, "warm-" + w.name());
+            double[] t = new double[RUNS];
+            double[] a = new double[RUNS];
+            for (int i = 0; i < RUNS; i++) {
+                if (i % 2 == 0) {
+                    t[i] = w.run(ternCf, w.name());
+                    a[i] = w.run(artemisCf, w.name());
+                } else {
+                    a[i] = w.run(artemisCf, w.name());
+                    t[i] = w.run(ternCf, w.name());
+                }
+            }
+            double tm = median(t);
+            double am = median(a);
+            rows.add(new String[] {w.name(), String.format("%.0f", tm), String.format("%.0f", am), String.format("%.2f", tm / am)});
+            System.out.printf("runs workload=%s tern=%s artemis=%s%n", w.name(), java.util.Arrays.toString(round(t)),
+                    java.util.Arrays.toString(round(a)));
+            System.out.printf("RESULT workload=%s tern=%.0f artemis=%.0f ratio=%.2f%n", w.name(), tm, am, tm / am);
+        }
+        return rows;
+    }
+
+    /** The table at the end of a run, for people. */
+    static void table(List<String[]> rows) {
+        System.out.println();
+        System.out.printf("%-22s %12s %12s %8s%n", "workload", "tern", "artemis", "ratio");
+        for (String[] r : rows) {
+            System.out.printf("%-22s %12s %12s %8s%n", (Object[]) r);
+        }
+    }
 
     /**
      * Persistent sends at 200 a second, 1 KiB: p50, p99 and p99.9 of their latency in microseconds on

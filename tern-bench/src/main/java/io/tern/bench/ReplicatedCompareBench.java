@@ -1,0 +1,59 @@
+package io.tern.bench;
+
+import io.tern.client.TernConnectionFactory;
+import io.tern.discovery.FreePorts;
+import io.tern.server.ServerProcess;
+import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Replicated persistent messaging, each broker as users run it with replication: three {@code tern
+ * server} processes of one cluster with their defaults (replication on: each node's commits wait for
+ * its failover node) against an Artemis primary and backup with a replicated journal
+ * ({@link ArtemisServer#startPair}), each a process of its own; the clients in this JVM, connected to
+ * one Tern node and to the Artemis primary. Workloads persistent 1/1 and 8/8, 1 KiB, as
+ * {@link CompareBench} runs them. Usage: {@code bin/tern-bench replicated [scale]}.
+ */
+public final class ReplicatedCompareBench {
+    public static void main(String[] args) throws Exception {
+        double scale = args.length > 0 ? Double.parseDouble(args[0]) : 1.0;
+        List<Workload> workloads = List.of(
+                new Workload("replicated-persistent-1x1", 1, 1, (int) (5_000 * scale), 1024, true, 0),
+                new Workload("replicated-persistent-8x8", 8, 8, (int) (40_000 * scale), 1024, true, 0));
+        Path dir = Files.createTempDirectory("tern-replicated-bench");
+        System.out.printf("replicated: 3 Tern nodes against an Artemis primary and backup, each a process of its own; "
+                + "fsync rate %.0f/s; logs in %s%n", CompareBench.fsyncRate(dir), dir);
+        int clusterPort = FreePorts.freeUdp();
+        String address = FreePorts.multicastGroup(213);
+        List<ServerProcess> nodes = new ArrayList<>();
+        List<ArtemisServer> pair = List.of();
+        try {
+            for (int i = 1; i <= 3; i++) {
+                nodes.add(new ServerProcess("rb-" + i, FreePorts.free(), dir.resolve("rb-" + i), dir.resolve("rb-" + i + ".log"),
+                        "-J-XX:MaxRAMPercentage=10", "--cluster", "rb-" + clusterPort, "--cluster-port",
+                        Integer.toString(clusterPort), "--cluster-address", address, "--discovery-port", "0",
+                        "--machine-id", "m" + i).start());
+            }
+            for (ServerProcess n : nodes) {
+                if (!n.awaitListening(60_000) || !ServerProcess.awaitClusterMembers(new TernConnectionFactory(n.url()), 3, 60_000)) {
+                    throw new IllegalStateException("the Tern cluster did not form; see " + dir);
+                }
+            }
+            pair = ArtemisServer.startPair(dir.resolve("artemis"), dir);
+            List<String[]> rows = CompareBench.throughput(workloads, new TernConnectionFactory(nodes.get(0).url()),
+                    new ActiveMQConnectionFactory(pair.get(0).url()));
+            CompareBench.table(rows);
+        } finally {
+            for (ArtemisServer a : pair) {
+                a.close();
+            }
+            for (ServerProcess n : nodes) {
+                n.close();
+            }
+        }
+    }
+}
