@@ -32,13 +32,29 @@ public final class ArtemisServer implements AutoCloseable {
 
     /**
      * Runs the broker in this process until it is killed: {@code ArtemisServer DATA_DIR PORT [primary|backup
-     * PEER_PORT]}: alone, or one of a pair with a replicated journal (the primary replicates each write to
-     * the backup before it answers; the backup serves once the primary is gone).
+     * PEER_PORT | cluster PEER_PORT,...]}: alone; one of a pair with a replicated journal (the primary
+     * replicates each write to the backup before it answers; the backup serves once the primary is gone);
+     * or a member of a cluster that balances messages {@code ON_DEMAND} and redistributes them to
+     * consumers on other members (redistribution delay 0), as Artemis documents for a cluster of queues.
      */
     public static void main(String[] args) throws Exception {
         String url = "tcp://127.0.0.1:" + args[1];
         Configuration config = config(Path.of(args[0]), url);
-        if (args.length > 2) {
+        if (args.length > 2 && "cluster".equals(args[2])) {
+            List<String> peers = new ArrayList<>();
+            for (String peer : args[3].split(",")) {
+                config.addConnectorConfiguration("peer-" + peer, "tcp://127.0.0.1:" + peer);
+                peers.add("peer-" + peer);
+            }
+            config.addConnectorConfiguration("self", url)
+                    .addClusterConfiguration(new org.apache.activemq.artemis.core.config.ClusterConnectionConfiguration()
+                            .setName("cluster").setConnectorName("self").setStaticConnectors(peers)
+                            .setMessageLoadBalancingType(
+                                    org.apache.activemq.artemis.core.server.cluster.impl.MessageLoadBalancingType.ON_DEMAND))
+                    .setClusterUser("bench").setClusterPassword("bench-cluster")
+                    .addAddressSetting("#", new org.apache.activemq.artemis.core.settings.impl.AddressSettings()
+                            .setRedistributionDelay(0));
+        } else if (args.length > 2) {
             config.addConnectorConfiguration("self", url)
                     .addConnectorConfiguration("peer", "tcp://127.0.0.1:" + args[3])
                     .addClusterConfiguration(new org.apache.activemq.artemis.core.config.ClusterConnectionConfiguration()
@@ -96,6 +112,29 @@ public final class ArtemisServer implements AutoCloseable {
             return List.of(primary, backup);
         } catch (RuntimeException | IOException | InterruptedException e) {
             primary.close();
+            throw e;
+        }
+    }
+
+    /** Starts {@code members} brokers of one cluster ({@code ON_DEMAND}, redistribution on); returns once each accepts connections. */
+    public static List<ArtemisServer> startCluster(int members, Path dir, Path logs) throws IOException, InterruptedException {
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < members; i++) {
+            ports.add(io.tern.discovery.FreePorts.free());
+        }
+        List<ArtemisServer> started = new ArrayList<>();
+        try {
+            for (int i = 0; i < members; i++) {
+                int port = ports.get(i);
+                String peers = ports.stream().filter(p -> p != port).map(String::valueOf).collect(java.util.stream.Collectors.joining(","));
+                started.add(start(logs.resolve("artemis-" + (i + 1) + ".log"), port, () -> accepts(port),
+                        dir.resolve("member-" + (i + 1)).toString(), Integer.toString(port), "cluster", peers));
+            }
+            return started;
+        } catch (RuntimeException | IOException | InterruptedException e) {
+            for (ArtemisServer s : started) {
+                s.close();
+            }
             throw e;
         }
     }

@@ -1,7 +1,6 @@
 package io.tern.bench;
 
 import io.tern.client.TernConnectionFactory;
-import io.tern.discovery.FreePorts;
 import io.tern.server.ServerProcess;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 
@@ -27,22 +26,10 @@ public final class ReplicatedCompareBench {
         Path dir = Files.createTempDirectory("tern-replicated-bench");
         System.out.printf("replicated: 3 Tern nodes against an Artemis primary and backup, each a process of its own; "
                 + "fsync rate %.0f/s; logs in %s%n", CompareBench.fsyncRate(dir), dir);
-        int clusterPort = FreePorts.freeUdp();
-        String address = FreePorts.multicastGroup(213);
-        List<ServerProcess> nodes = new ArrayList<>();
+        List<ServerProcess> nodes = List.of();
         List<ArtemisServer> pair = List.of();
         try {
-            for (int i = 1; i <= 3; i++) {
-                nodes.add(new ServerProcess("rb-" + i, FreePorts.free(), dir.resolve("rb-" + i), dir.resolve("rb-" + i + ".log"),
-                        "-J-XX:MaxRAMPercentage=10", "--cluster", "rb-" + clusterPort, "--cluster-port",
-                        Integer.toString(clusterPort), "--cluster-address", address, "--discovery-port", "0",
-                        "--machine-id", "m" + i).start());
-            }
-            for (ServerProcess n : nodes) {
-                if (!n.awaitListening(60_000) || !ServerProcess.awaitClusterMembers(new TernConnectionFactory(n.url()), 3, 60_000)) {
-                    throw new IllegalStateException("the Tern cluster did not form; see " + dir);
-                }
-            }
+            nodes = TernCluster.start(dir, "rb", 213);
             pair = ArtemisServer.startPair(dir.resolve("artemis"), dir);
             List<String[]> rows = CompareBench.throughput(workloads, new TernConnectionFactory(nodes.get(0).url()),
                     new ActiveMQConnectionFactory(pair.get(0).url()));
@@ -51,9 +38,7 @@ public final class ReplicatedCompareBench {
             for (ArtemisServer a : pair) {
                 a.close();
             }
-            for (ServerProcess n : nodes) {
-                n.close();
-            }
+            TernCluster.close(nodes);
         }
     }
 }

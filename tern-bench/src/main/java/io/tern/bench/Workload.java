@@ -18,9 +18,16 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * One workload: P producers and C consumers on one queue, each with its own connection, sending
  * {@code messages} bodies of {@code size} bytes; throughput is messages over the time from the first
- * send to the last receive.
+ * send to the last receive. Each consumer takes its share of the messages; with {@code shared}, the
+ * consumers take messages until all have arrived, however they are spread among them (a cluster does
+ * not deal them out evenly, and a consumer that stopped at its share would keep its prefetched ones).
  */
-record Workload(String name, int producers, int consumers, int messages, int size, boolean persistent, int txBatch) {
+record Workload(String name, int producers, int consumers, int messages, int size, boolean persistent, int txBatch,
+                boolean shared) {
+
+    Workload(String name, int producers, int consumers, int messages, int size, boolean persistent, int txBatch) {
+        this(name, producers, consumers, messages, size, persistent, txBatch, false);
+    }
 
     double run(ConnectionFactory cf, String queueName) throws Exception {
         List<Connection> connections = new ArrayList<>();
@@ -31,12 +38,19 @@ record Workload(String name, int producers, int consumers, int messages, int siz
             CountDownLatch ready = new CountDownLatch(consumers);
             CountDownLatch done = new CountDownLatch(producers + consumers);
             AtomicReference<Throwable> failure = new AtomicReference<>();
+            java.util.concurrent.atomic.AtomicInteger received = new java.util.concurrent.atomic.AtomicInteger();
             List<Thread> threads = new ArrayList<>();
             for (int i = 0; i < consumers; i++) {
                 Connection c = cf.createConnection();
                 connections.add(c);
                 int quota = i == consumers - 1 ? total - perConsumer * (consumers - 1) : perConsumer;
-                threads.add(new Thread(() -> consume(c, queueName, quota, ready, done, failure), name + "-consumer-" + i));
+                threads.add(new Thread(() -> {
+                    if (shared) {
+                        consumeShared(c, queueName, total, received, ready, done, failure);
+                    } else {
+                        consume(c, queueName, quota, ready, done, failure);
+                    }
+                }, name + "-consumer-" + i));
             }
             for (int i = 0; i < producers; i++) {
                 Connection c = cf.createConnection();
@@ -84,6 +98,31 @@ record Workload(String name, int producers, int consumers, int messages, int siz
             }
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
+        } finally {
+            done.countDown();
+        }
+    }
+
+    /** Takes messages (AUTO_ACKNOWLEDGE) until {@code total} have arrived among all consumers. */
+    private void consumeShared(Connection c, String queueName, int total, java.util.concurrent.atomic.AtomicInteger received,
+                               CountDownLatch ready, CountDownLatch done, AtomicReference<Throwable> failure) {
+        try {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer consumer = s.createConsumer(s.createQueue(queueName));
+            c.start();
+            ready.countDown();
+            long lastNs = System.nanoTime();
+            while (received.get() < total) {
+                if (consumer.receive(100) != null) {
+                    received.incrementAndGet();
+                    lastNs = System.nanoTime();
+                } else if (System.nanoTime() - lastNs > 60_000_000_000L) {
+                    throw new IllegalStateException("no message for 60 s after " + received.get() + " of " + total);
+                }
+            }
+        } catch (Throwable t) {
+            failure.compareAndSet(null, t);
+            ready.countDown();
         } finally {
             done.countDown();
         }
