@@ -170,11 +170,39 @@ public final class ArtemisServer implements AutoCloseable {
     }
 
     private static boolean logged(Path log, String text) {
+        return timesLogged(log, text) > 0;
+    }
+
+    private static int timesLogged(Path log, String text) {
         try {
-            return java.nio.file.Files.readString(log).contains(text);
+            String all = java.nio.file.Files.readString(log);
+            int n = 0;
+            for (int at = all.indexOf(text); at >= 0; at = all.indexOf(text, at + 1)) {
+                n++;
+            }
+            return n;
         } catch (IOException e) {
-            return false;
+            return 0;
         }
+    }
+
+    /**
+     * Waits until each member of a cluster started by {@link #startCluster} has its cluster bridges to all
+     * the others connected (AMQ221027, once a peer), up to {@code timeoutMs}; false if they did not.
+     */
+    public static boolean awaitBridges(int members, Path logs, long timeoutMs) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        while (System.nanoTime() < deadline) {
+            boolean all = true;
+            for (int i = 1; i <= members; i++) {
+                all &= timesLogged(logs.resolve("artemis-" + i + ".log"), "AMQ221027") >= members - 1;
+            }
+            if (all) {
+                return true;
+            }
+            Thread.sleep(100);
+        }
+        return false;
     }
 
     public String url() {

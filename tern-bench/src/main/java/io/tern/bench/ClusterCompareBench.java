@@ -42,7 +42,9 @@ public final class ClusterCompareBench {
             for (ArtemisServer a : artemis) {
                 artemisMembers.add(new ActiveMQConnectionFactory(a.url()));
             }
-            Thread.sleep(3_000); // the Artemis members connect their cluster bridges
+            if (!ArtemisServer.awaitBridges(3, dir, 60_000)) {
+                throw new IllegalStateException("the Artemis members did not connect their cluster bridges; see " + dir);
+            }
             CompareBench.table(CompareBench.throughput(workloads, new SpreadConnectionFactory(ternMembers),
                     new SpreadConnectionFactory(artemisMembers)));
         } finally {

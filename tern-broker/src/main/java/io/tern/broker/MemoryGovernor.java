@@ -69,7 +69,8 @@ final class MemoryGovernor {
                   Runnable timedOut) {
         Waiting w = new Waiting(bytes, stored, go);
         synchronized (this) {
-            if (fits(w) && line.stream().noneMatch(ahead -> !ahead.stored() || !diskFull)) {
+            // The usual case first: nobody waits. Else only sends held by the disk alone may be passed.
+            if (fits(w) && (line.isEmpty() || line.stream().noneMatch(ahead -> !ahead.stored() || !diskFull))) {
                 w = null;
             } else {
                 line.addLast(w);

@@ -73,9 +73,7 @@ class PagingTest {
                 Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
                 MessageConsumer consumer = s.createConsumer(s.createQueue("deep"));
                 for (int i = 0; i < MESSAGES; i++) {
-                    Message m = consumer.receive(10_000);
-                    assertThat(m).as("message %d of %d", i, MESSAGES).isNotNull();
-                    assertThat(m.getIntProperty("seq")).isEqualTo(i);
+                    nextInOrder(consumer, i);
                     assertThat(tern.broker().memoryUsed()).isLessThan(BOUND);
                 }
                 assertThat(consumer.receive(200)).isNull();
@@ -107,9 +105,7 @@ class PagingTest {
                 Session s = c.createSession(false, Session.CLIENT_ACKNOWLEDGE);
                 MessageConsumer consumer = s.createConsumer(s.createQueue("rare"));
                 for (int i = 0; i < MESSAGES; i++) {
-                    Message m = consumer.receive(10_000);
-                    assertThat(m).as("message %d of %d", i, MESSAGES).isNotNull();
-                    assertThat(m.getIntProperty("seq")).isEqualTo(i);
+                    Message m = nextInOrder(consumer, i);
                     if ((i + 1) % (window * 2) == 0 || i == MESSAGES - 1) {
                         m.acknowledge(); // twice a window's worth at a time
                     }
@@ -248,6 +244,14 @@ class PagingTest {
             }
         }
         throw new AssertionError("no send was refused past the disk limit");
+    }
+
+    /** The next message, which must come within 10 s and be the {@code seq}th sent. */
+    private static Message nextInOrder(MessageConsumer consumer, int seq) throws Exception {
+        Message m = consumer.receive(10_000);
+        assertThat(m).as("message %d of %d", seq, MESSAGES).isNotNull();
+        assertThat(m.getIntProperty("seq")).isEqualTo(seq);
+        return m;
     }
 
     private static BytesMessage message(Session s, int seq) throws Exception {
