@@ -1,6 +1,7 @@
 package io.tern.broker;
 
 import io.tern.protocol.Handshake;
+import io.tern.protocol.TlsSettings;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -22,12 +23,13 @@ import java.util.Objects;
  *                           that the producer gets this answer rather than none)
  * @param maxDiskUsage       the disk limit: past it, persistent sends wait (BLOCK, up to the block
  *                           timeout) or fail (FAIL), not stored, with an error that names it
+ * @param tls                the client port's TLS (the node's address is then {@code terns://}); null: plaintext
  */
 public record BrokerConfig(String name, Path dataDir, String bindAddress, int port, int maxFrameSize,
                            long memoryLimitBytes, FullPolicy fullPolicy, int maxDeliveryAttempts,
                            String deadLetterQueue, String expiryQueue, int duplicateIdCacheSize,
                            long connectionTtlMs, Map<String, String> users, int workerThreads,
-                           long recoveryTimeoutMs, long blockTimeoutMs, DiskLimit maxDiskUsage) {
+                           long recoveryTimeoutMs, long blockTimeoutMs, DiskLimit maxDiskUsage, TlsSettings tls) {
 
     /**
      * How much disk the store may use: a share of the file system that holds the data directory in use
@@ -118,6 +120,11 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         users = Map.copyOf(users);
     }
 
+    /** The scheme of this node's client address: {@code terns} with TLS, else {@code tern}. */
+    public String scheme() {
+        return tls != null ? "terns" : "tern";
+    }
+
     public static Builder builder() {
         return new Builder();
     }
@@ -141,6 +148,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         b.recoveryTimeoutMs = recoveryTimeoutMs;
         b.blockTimeoutMs = blockTimeoutMs;
         b.maxDiskUsage = maxDiskUsage;
+        b.tls = tls;
         return b;
     }
 
@@ -163,6 +171,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         private long recoveryTimeoutMs = 15_000;
         private long blockTimeoutMs = 20_000;
         private DiskLimit maxDiskUsage = DiskLimit.DEFAULT;
+        private TlsSettings tls;
 
         public Builder name(String v) { name = v; return this; }
         public Builder dataDir(Path v) { dataDir = v; return this; }
@@ -181,11 +190,12 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         public Builder recoveryTimeoutMs(long v) { recoveryTimeoutMs = v; return this; }
         public Builder blockTimeoutMs(long v) { blockTimeoutMs = v; return this; }
         public Builder maxDiskUsage(DiskLimit v) { maxDiskUsage = v; return this; }
+        public Builder tls(TlsSettings v) { tls = v; return this; }
 
         public BrokerConfig build() {
             return new BrokerConfig(name, dataDir, bindAddress, port, maxFrameSize, memoryLimitBytes, fullPolicy,
                     maxDeliveryAttempts, deadLetterQueue, expiryQueue, duplicateIdCacheSize, connectionTtlMs,
-                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs, maxDiskUsage);
+                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs, maxDiskUsage, tls);
         }
     }
 }

@@ -16,4 +16,12 @@ public interface FrameSink {
     default String remoteAddress() {
         return "";
     }
+
+    /**
+     * The user a verified TLS client certificate names (its subject's common name), or null: no TLS,
+     * or the client showed no certificate.
+     */
+    default String certifiedUser() {
+        return null;
+    }
 }

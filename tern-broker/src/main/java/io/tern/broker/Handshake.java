@@ -112,14 +112,26 @@ final class Handshake {
     }
 
     private void welcome(RequestFrame frame, Request.Hello r) {
-        Map<String, String> users = broker.config().users();
-        if (!users.isEmpty() && (r.user() == null || !constantTimeEquals(users.get(r.user()), r.password()))) {
-            LOG.warn("Connection {} refused: wrong user name or password for user '{}'", connection.id(), r.user());
-            refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
-            return;
+        String certified = connection.certifiedUser();
+        if (certified != null) {
+            if (r.user() != null && !r.user().isEmpty() && !r.user().equals(certified)) {
+                LOG.warn("Connection {} from {} refused: its certificate names user '{}', its HELLO user '{}'",
+                        connection.id(), connection.remoteAddress(), LogText.of(certified), LogText.of(r.user()));
+                refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "the client certificate names user '"
+                        + certified + "', not '" + r.user() + "'"));
+                return;
+            }
+        } else {
+            Map<String, String> users = broker.config().users();
+            if (!users.isEmpty() && (r.user() == null || !constantTimeEquals(users.get(r.user()), r.password()))) {
+                LOG.warn("Connection {} from {} refused: wrong user name or password for user '{}'", connection.id(),
+                        connection.remoteAddress(), LogText.of(r.user()));
+                refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
+                return;
+            }
         }
         done = true;
-        user = r.user();
+        user = certified != null ? certified : r.user();
         clientName = r.clientName();
         String key = r.connectionKey() == null || r.connectionKey().isBlank() || r.connectionKey().length() > 200
                 ? null : r.connectionKey();

@@ -592,6 +592,15 @@ public final class ServerConnection {
         sink.close();
     }
 
+    String remoteAddress() {
+        return sink.remoteAddress();
+    }
+
+    /** The user a verified client certificate names; null without one. */
+    String certifiedUser() {
+        return sink.certifiedUser();
+    }
+
     public long id() {
         return id;
     }

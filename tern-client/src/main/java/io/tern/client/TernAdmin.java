@@ -1,6 +1,9 @@
 package io.tern.client;
 
+import io.tern.client.impl.ClientConfig;
+import io.tern.client.impl.ClientTls;
 import io.tern.client.impl.ClientUrl;
+import io.tern.client.impl.JmsErrors;
 import io.tern.client.impl.TopologyHolder;
 import io.tern.client.impl.Transport;
 import io.tern.protocol.Deliver;
@@ -24,13 +27,25 @@ public final class TernAdmin implements AutoCloseable {
         this.timeoutMs = timeoutMs;
     }
 
-    /** Connects to the node at {@code uri} ({@code tern://host:port}). */
+    /**
+     * Connects to the node at {@code uri}: {@code tern://host:port}, or {@code terns://host:port} with the
+     * client URL's TLS options ({@code trust}, {@code cert}, {@code key}, ...).
+     */
     public static TernAdmin connect(String uri, String user, String password, long timeoutMs) throws JMSException {
-        ClientUrl.HostPort hp = ClientUrl.hostPortOf(uri);
-        if (hp == null) {
-            throw new JMSException("not a tern:// address: " + uri);
+        ClientUrl url;
+        ClientTls tls;
+        try {
+            url = ClientUrl.parse(uri);
+            tls = ClientConfig.of(url, user, password, null).tls();
+        } catch (IllegalArgumentException e) {
+            throw JmsErrors.wrap("bad server address " + uri, e);
         }
-        Transport t = Transport.connect(hp.host(), hp.port(), (int) Math.min(timeoutMs, 10_000), 10_000, new TopologyHolder(),
+        if (url.isMulticast() || url.servers().size() != 1) {
+            throw new JMSException("not the address of one node (tern://host:port or terns://host:port): " + uri);
+        }
+        ClientUrl.HostPort hp = url.servers().get(0);
+        Transport t = Transport.connect(hp.host(), hp.port(), tls, (int) Math.min(timeoutMs, 10_000), 10_000, 10_000,
+                new TopologyHolder(),
                 new Transport.Listener() {
                     @Override
                     public void onDeliver(Deliver deliver) {

@@ -4,12 +4,18 @@ import io.tern.discovery.FreePorts;
 import io.tern.server.Main;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -64,5 +70,25 @@ class CommandLineTest {
         assertThat(run.err()).startsWith("produce: ").contains("127.0.0.1:" + port).doesNotContain("\tat ")
                 .doesNotContain("null");
         assertThat(run.err().strip().lines()).hasSize(1);
+    }
+
+    @Test
+    void aServerWithAnUnreadableTlsFileStopsBeforeListeningWithOneLineThatNamesIt(@TempDir Path dir) throws Exception {
+        Path missing = dir.resolve("no-such-cert.pem");
+        Path key = Files.writeString(dir.resolve("key.pem"), "not a key");
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        Run run;
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            run = tern("server", "--name", "tls-bad", "--port", "0", "--data", dir.resolve("data").toString(),
+                    "--discovery-port", "0", "--stack", "none", "--no-console", "--tls-cert", missing.toString(), "--tls-key", key.toString());
+        } finally {
+            System.setErr(stderr);
+        }
+        assertThat(run.exit()).isEqualTo(2);
+        assertThat(captured.toString(StandardCharsets.UTF_8).strip())
+                .isEqualTo("tern server tls-bad: TLS: TLS certificate " + missing + " is not a readable file");
+        assertThat(tern("server", "--help").out()).contains("--tls-cert").contains("--tls-client-auth");
     }
 }

@@ -6,6 +6,7 @@ import io.tern.server.ServerProcess;
 import io.tern.testkit.CheckedDrain;
 import io.tern.discovery.FreePorts;
 import io.tern.testkit.SettlingReceiver;
+import io.tern.testkit.TestCertificates;
 import io.tern.testkit.TestNetwork;
 import io.tern.testkit.TotalQueueChecker;
 import jakarta.jms.Connection;
@@ -62,6 +63,8 @@ class HighAvailabilitySystemTest {
     private final AtomicInteger rolledBack = new AtomicInteger();
     /** The clients' connection factory while a run goes on: it knows the cluster's failover map. */
     private TernConnectionFactory cf;
+    /** The clients' TLS options (trust=...) when the nodes are started with TLS; "" otherwise. */
+    private String clientTls = "";
     /** Hosts of their own for the nodes (network namespaces), for a partition; null: all on loopback. */
     private TestNetwork network;
 
@@ -76,6 +79,12 @@ class HighAvailabilitySystemTest {
         if (network != null) {
             network.close();
         }
+    }
+
+    /** {@code node}'s client URL with {@code options}, and the clients' TLS options when the nodes speak TLS. */
+    private String urlOf(ServerProcess node, String options) {
+        String all = options.isEmpty() ? clientTls : clientTls.isEmpty() ? options : options + "&" + clientTls;
+        return all.isEmpty() ? node.url() : node.url() + "?" + all;
     }
 
     private void startCluster(int size, String... extra) throws Exception {
@@ -120,7 +129,7 @@ class HighAvailabilitySystemTest {
     private void run(int size, List<String> extra, Disruption disrupt) throws Exception {
         startCluster(size, extra.toArray(String[]::new));
         ServerProcess target = nodes.get(0);
-        cf = new TernConnectionFactory(target.url() + "?reconnectAttempts=1&reconnectDelay=50&heartbeat=500");
+        cf = new TernConnectionFactory(urlOf(target, "reconnectAttempts=1&reconnectDelay=50&heartbeat=500"));
         cf.setFailoverListener(events::add);
         assertThat(ServerProcess.awaitClusterMembers(cf, size, 60_000)).isTrue();
         try (Connection producerConnection = cf.createConnection(); Connection consumerConnection = cf.createConnection()) {
@@ -174,13 +183,13 @@ class HighAvailabilitySystemTest {
                 long alive = nodes.stream().filter(ServerProcess::isAlive).count();
                 for (ServerProcess n : nodes) {
                     if (n.isAlive()) {
-                        assertThat(ServerProcess.awaitClusterMembers(new TernConnectionFactory(n.url() + "?failover=false"),
+                        assertThat(ServerProcess.awaitClusterMembers(new TernConnectionFactory(urlOf(n, "failover=false")),
                                 (int) alive, 60_000)).as(n.url() + " sees the cluster whole, with the quorum").isTrue();
                     }
                 }
                 for (ServerProcess n : nodes) {
                     if (n.isAlive() && !serverOf(consumerConnection).endsWith(":" + n.port())) {
-                        drains.add(new CheckedDrain(n.url(), "ha", checker, errors::add, this::trace));
+                        drains.add(new CheckedDrain(urlOf(n, ""), "ha", checker, errors::add, this::trace));
                     }
                 }
                 await().atMost(Duration.ofSeconds(90)).until(() -> checker.lost().isEmpty() || !errors.isEmpty());
@@ -209,6 +218,19 @@ class HighAvailabilitySystemTest {
     void aSigkillOfTheClientsNodeDuringSendsAndReceivesLosesAndRepeatsNothing() throws Exception {
         run(ServerProcess::kill);
         assertThat(events.stream().filter(e -> e.kind() == FailoverEvent.Kind.COMPLETED).count()).isGreaterThanOrEqualTo(2);
+    }
+
+    @Test
+    void overTlsASigkillOfTheClientsNodeLosesAndRepeatsNothing() throws Exception {
+        // Every node has a certificate of the test's CA for 127.0.0.1; the clients trust that CA, and fail
+        // over to the terns:// addresses the cluster map gives them.
+        TestCertificates ca = TestCertificates.authority(dir.resolve("certs"), "ha-ca");
+        TestCertificates.Issued cert = ca.server("hs-node");
+        clientTls = "trust=" + ca.caPem();
+        run(3, List.of("--tls-cert", cert.certPem().toString(), "--tls-key", cert.keyPem().toString()), node -> {
+            assertThat(node.url()).startsWith("terns://");
+            node.kill();
+        });
     }
 
     @Test

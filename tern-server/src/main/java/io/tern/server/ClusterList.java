@@ -55,7 +55,7 @@ final class ClusterList implements DiscoveryListener {
     }
 
     private boolean isServer(ServiceUri s) {
-        return cluster.equals(s.group()) && "jms".equals(s.service()) && "tern".equals(s.uri().getScheme());
+        return cluster.equals(s.group()) && "jms".equals(s.service()) && s.uri().getScheme() != null && s.uri().getScheme().startsWith("tern");
     }
 
     private void publish() {
@@ -63,7 +63,7 @@ final class ClusterList implements DiscoveryListener {
         Map<String, List<FailoverInfo>> failover = new LinkedHashMap<>();
         for (String uri : uris) {
             // Discovery pairs no console with another server's client URI: only this node's own is known.
-            members.add(new NodeInfo(uri, uri.substring("tern://".length()), "", List.of(uri), uri.equals(self) ? selfConsole : ""));
+            members.add(new NodeInfo(uri, uri.substring(uri.indexOf("://") + 3), "", List.of(uri), uri.equals(self) ? selfConsole : ""));
             failover.put(uri, List.of());
         }
         broker.setTopology(new ClusterTopology(members, failover, false));

@@ -47,6 +47,16 @@ final class ServerCommand implements Callable<Integer> {
             System.err.println("--max-disk-usage: " + e.getMessage());
             return ExitCodes.USAGE;
         }
+        try {
+            io.tern.protocol.TlsSettings tls = options.tls();
+            if (tls != null) {
+                tls.serverContext(); // reads the files now: a bad one stops the node before it listens
+            }
+            b.tls(tls);
+        } catch (IllegalArgumentException | IOException e) {
+            System.err.println("tern server " + options.name + ": TLS: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
         boolean replicate = options.replication && !("none".equals(options.stack) && options.jgroupsFile == null);

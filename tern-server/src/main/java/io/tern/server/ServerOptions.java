@@ -63,6 +63,46 @@ public final class ServerOptions {
     @Option(names = "--user", description = "user=password allowed to connect; repeat for more. None: anonymous.")
     java.util.Map<String, String> users = new java.util.LinkedHashMap<>();
 
+    /** The client port's TLS from the flags and the environment; null without {@code --tls-cert}. */
+    io.tern.protocol.TlsSettings tls() throws java.io.IOException {
+        if (tlsCert == null) {
+            if (tlsKey != null || tlsTrust != null || tlsClientAuth != io.netty.handler.ssl.ClientAuth.NONE) {
+                throw new IllegalArgumentException("--tls-key, --tls-trust and --tls-client-auth need --tls-cert");
+            }
+            return null;
+        }
+        if (tlsClientAuth != io.netty.handler.ssl.ClientAuth.NONE && tlsTrust == null) {
+            throw new IllegalArgumentException("--tls-client-auth " + tlsClientAuth + " needs --tls-trust: the CA that client certificates chain to");
+        }
+        char[] keyPassword = tlsKeyPasswordFile != null
+                ? java.nio.file.Files.readString(tlsKeyPasswordFile).strip().toCharArray()
+                : env("TERN_TLS_KEY_PASSWORD");
+        return new io.tern.protocol.TlsSettings(tlsCert, tlsKey, keyPassword, tlsTrust, env("TERN_TLS_TRUST_PASSWORD"), tlsClientAuth);
+    }
+
+    private static char[] env(String name) {
+        String v = System.getenv(name);
+        return v == null ? null : v.toCharArray();
+    }
+
+    @Option(names = "--tls-cert", description = "TLS for clients (terns://): the server's certificate chain (PEM, with "
+            + "--tls-key) or a PKCS#12 key store (.p12/.pfx); its password from env TERN_TLS_KEY_PASSWORD or --tls-key-password-file")
+    java.nio.file.Path tlsCert;
+
+    @Option(names = "--tls-key", description = "The private key (PEM, PKCS#8) of --tls-cert")
+    java.nio.file.Path tlsKey;
+
+    @Option(names = "--tls-key-password-file", description = "File holding the password of --tls-key or the PKCS#12 store")
+    java.nio.file.Path tlsKeyPasswordFile;
+
+    @Option(names = "--tls-trust", description = "CA certificates (PEM) or a PKCS#12 trust store (password from env "
+            + "TERN_TLS_TRUST_PASSWORD) that client certificates must chain to")
+    java.nio.file.Path tlsTrust;
+
+    @Option(names = "--tls-client-auth", description = "Client certificates: NONE, OPTIONAL or REQUIRE (default: "
+            + "${DEFAULT-VALUE}); a verified certificate's common name is the client's user")
+    io.netty.handler.ssl.ClientAuth tlsClientAuth = io.netty.handler.ssl.ClientAuth.NONE;
+
     @Option(names = "--discovery-address", description = "Multicast group address of discovery (default: ${DEFAULT-VALUE})")
     String discoveryAddress = io.tern.discovery.DiscoveryConfig.DEFAULT_GROUP_ADDRESS;
 

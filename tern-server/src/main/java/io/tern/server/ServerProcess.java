@@ -17,6 +17,8 @@ public final class ServerProcess implements AutoCloseable {
     private final Path log;
     private final String host;
     private final int port;
+    /** {@code terns} when the server is given a TLS certificate, else {@code tern}. */
+    private final String scheme;
     private Process process;
 
     public ServerProcess(String name, int port, Path dataDir, Path log, String... extraArgs) {
@@ -40,6 +42,7 @@ public final class ServerProcess implements AutoCloseable {
         this.host = host;
         this.port = port;
         this.log = log;
+        this.scheme = List.of(extraArgs).contains("--tls-cert") ? "terns" : "tern";
         List<String> cmd = new ArrayList<>(prefix);
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // Extra arguments "-J<option>" are options of the server's JVM (as for javac): -J-Xmx128m sets its heap
@@ -132,7 +135,7 @@ public final class ServerProcess implements AutoCloseable {
     }
 
     public String url() {
-        return "tern://" + host + ":" + port;
+        return scheme + "://" + host + ":" + port;
     }
 
     public boolean isAlive() {

@@ -100,7 +100,7 @@ public final class TernServer implements AutoCloseable {
     }
 
     public String url() {
-        return "tern://" + address.getHostString() + ":" + address.getPort();
+        return broker.config().scheme() + "://" + address.getHostString() + ":" + address.getPort();
     }
 
     /**

@@ -23,7 +23,7 @@ public final class CheckedDrain implements AutoCloseable {
     /** As {@link #CheckedDrain(String, String, TotalQueueChecker, Consumer)}, telling {@code trace} of each message it takes. */
     public CheckedDrain(String serverUrl, String queue, TotalQueueChecker checker, Consumer<Throwable> errors,
                         java.util.function.BiConsumer<String, String> trace) throws JMSException {
-        connection = new TernConnectionFactory(serverUrl + "?failover=false").createConnection();
+        connection = new TernConnectionFactory(serverUrl + (serverUrl.contains("?") ? "&" : "?") + "failover=false").createConnection();
         try {
             connection.setExceptionListener(errors::accept);
             Session s = connection.createSession(false, Session.CLIENT_ACKNOWLEDGE);

@@ -12,6 +12,7 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tern.broker.Broker;
@@ -27,7 +28,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Listens for clients on one TCP address. Pipeline: flush consolidation (many small answers and
+ * Listens for clients on one TCP address. Pipeline: on a TLS port the {@link TlsPortHandler} (which
+ * becomes the {@code SslHandler}), then flush consolidation (many small answers and
  * deliveries leave in one write), encoder, handshake (removes itself), frame decoder with the maximum
  * frame size, idle timer, connection handler.
  */
@@ -37,9 +39,15 @@ public final class BrokerAcceptor implements AutoCloseable {
     /** Counters an operator (and a test) can read. */
     public static final class Stats {
         final LongAdder protocolErrors = new LongAdder();
+        final LongAdder refusedHandshakes = new LongAdder();
 
         public long protocolErrors() {
             return protocolErrors.sum();
+        }
+
+        /** Connections refused before their first frame: plaintext on a TLS port, TLS on a plaintext one, not Tern. */
+        public long refusedHandshakes() {
+            return refusedHandshakes.sum();
         }
     }
 
@@ -61,6 +69,7 @@ public final class BrokerAcceptor implements AutoCloseable {
     /** Binds and returns the address actually bound (port 0 picks a free port). */
     public InetSocketAddress start() throws InterruptedException {
         int maxFrame = broker.config().maxFrameSize();
+        SslContext tls = broker.config().tls() == null ? null : broker.config().tls().serverContext();
         long ttlMs = broker.config().connectionTtlMs();
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
@@ -71,10 +80,13 @@ public final class BrokerAcceptor implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         channels.add(ch);
+                        if (tls != null) {
+                            ch.pipeline().addLast("tls", new TlsPortHandler(tls, stats));
+                        }
                         ch.pipeline()
                                 .addLast("flush", new FlushConsolidationHandler(256, true))
                                 .addLast("encoder", FrameEncoder.INSTANCE)
-                                .addLast("handshake", new ServerHandshakeHandler())
+                                .addLast("handshake", new ServerHandshakeHandler(stats))
                                 .addLast("decoder", new FrameDecoder(maxFrame))
                                 .addLast("idle", new IdleStateHandler(ttlMs, 0, 0, TimeUnit.MILLISECONDS))
                                 .addLast("connection", new ConnectionHandler(broker, stats));
@@ -82,7 +94,9 @@ public final class BrokerAcceptor implements AutoCloseable {
                 });
         server = b.bind(broker.config().bindAddress(), broker.config().port()).sync().channel();
         InetSocketAddress bound = (InetSocketAddress) server.localAddress();
-        LOG.info("Accepting clients on tern://{}:{}", bound.getHostString(), bound.getPort());
+        LOG.info("Accepting clients on {}://{}:{}{}", broker.config().scheme(), bound.getHostString(), bound.getPort(),
+                tls == null ? "" : " (TLS " + String.join(", ", io.tern.protocol.TlsSettings.PROTOCOLS) + ", client certificates "
+                        + broker.config().tls().clientAuth().name().toLowerCase(java.util.Locale.ROOT) + ")");
         return bound;
     }
 

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.tern.broker.Broker;
 import io.tern.broker.BrokerException;
@@ -20,6 +21,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLPeerUnverifiedException;
 
 /** Hands decoded requests to the broker; turns protocol errors into an ERROR frame and a close. */
 final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> {
@@ -119,6 +122,21 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         public String remoteAddress() {
             return channel.remoteAddress() instanceof java.net.InetSocketAddress a
                     ? a.getAddress().getHostAddress() + ":" + a.getPort() : String.valueOf(channel.remoteAddress());
+        }
+
+        @Override
+        public String certifiedUser() {
+            SslHandler ssl = channel.pipeline().get(SslHandler.class);
+            if (ssl == null) {
+                return null;
+            }
+            try {
+                java.security.cert.Certificate[] chain = ssl.engine().getSession().getPeerCertificates();
+                return chain.length > 0 && chain[0] instanceof X509Certificate x
+                        ? ClientCertificates.userOf(x.getSubjectX500Principal()) : null;
+            } catch (SSLPeerUnverifiedException e) {
+                return null; // the client showed no certificate (client authentication is optional)
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ class ServerHandshakeHandlerTest {
 
     @Test
     void aGoodHelloIsAcceptedAndTheHandlerLeaves() {
-        EmbeddedChannel ch = new EmbeddedChannel(FrameEncoder.INSTANCE, new ServerHandshakeHandler());
+        EmbeddedChannel ch = new EmbeddedChannel(FrameEncoder.INSTANCE, new ServerHandshakeHandler(new BrokerAcceptor.Stats()));
         ByteBuf hello = Unpooled.buffer();
         Handshake.writeHello(hello, Handshake.VERSION);
         hello.writeBytes(new byte[] {1, 2, 3});
@@ -37,7 +37,7 @@ class ServerHandshakeHandlerTest {
 
     @Test
     void badMagicGetsAnErrorFrameAndTheChannelCloses() {
-        EmbeddedChannel ch = new EmbeddedChannel(FrameEncoder.INSTANCE, new ServerHandshakeHandler());
+        EmbeddedChannel ch = new EmbeddedChannel(FrameEncoder.INSTANCE, new ServerHandshakeHandler(new BrokerAcceptor.Stats()));
         ch.writeInbound(Unpooled.wrappedBuffer("HELLO".getBytes()));
         ByteBuf out = ch.readOutbound();
         out.readInt();
@@ -48,7 +48,7 @@ class ServerHandshakeHandlerTest {
 
     @Test
     void anUnknownVersionIsRejectedWithTheServerVersion() {
-        EmbeddedChannel ch = new EmbeddedChannel(FrameEncoder.INSTANCE, new ServerHandshakeHandler());
+        EmbeddedChannel ch = new EmbeddedChannel(FrameEncoder.INSTANCE, new ServerHandshakeHandler(new BrokerAcceptor.Stats()));
         ByteBuf hello = Unpooled.buffer();
         Handshake.writeHello(hello, (byte) 42);
         ch.writeInbound(hello);

@@ -1,5 +1,7 @@
 package io.tern.client.impl;
 
+import io.tern.protocol.TlsSettings;
+
 /**
  * Settings of a client, read once from the URL (and factory setters) and validated once.
  *
@@ -13,11 +15,13 @@ package io.tern.client.impl;
  *                          none takes the connection (the cluster may still be settling who owns what)
  * @param idleReleaseMs     how long a synchronous consumer may sit outside {@code receive()} before
  *                          it gives back what it buffered (so an idle consumer does not hoard); 0: never
+ * @param tls               the TLS every link of this connection uses ({@code terns://}, or a
+ *                          {@code multicast://} URL with {@code schemes=terns}); null: plaintext
  */
 public record ClientConfig(ClientUrl url, String user, String password, String clientId, int prefetch,
                            int producerWindowBytes, int connectTimeoutMs, long heartbeatMs, long callTimeoutMs,
                            boolean failover, int reconnectAttempts, long reconnectDelayMs, long failoverTimeoutMs,
-                           long idleReleaseMs) {
+                           long idleReleaseMs, ClientTls tls) {
 
     public ClientConfig {
         if (prefetch < 0) {
@@ -63,6 +67,46 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
                 url.intOption("reconnectAttempts", 2),
                 url.intOption("reconnectDelay", 100),
                 url.intOption("failoverTimeout", 30_000),
-                url.intOption("idleRelease", 1_000));
+                url.intOption("idleRelease", 1_000),
+                tlsOf(url));
+    }
+
+    /** {@code terns} with TLS, else {@code tern}: the scheme of every server address this connection uses. */
+    public String scheme() {
+        return tls != null ? "terns" : "tern";
+    }
+
+    /** A server's address as this connection speaks to it, for messages: {@code terns://host:port}. */
+    public String uri(Object hostPort) {
+        return scheme() + "://" + hostPort;
+    }
+
+    /**
+     * The TLS context the URL asks for: options {@code trust} (CA certificates, PEM, or a PKCS#12 trust
+     * store; default: what the JVM trusts) with {@code trustPassword}, and for a client certificate
+     * {@code cert} (PEM chain, or PKCS#12 with the key) with {@code key} (PEM) and {@code keyPassword}.
+     */
+    static ClientTls tlsOf(ClientUrl url) {
+        if (!url.tls()) {
+            for (String option : new String[]{"trust", "cert", "key"}) {
+                if (url.options().containsKey(option)) {
+                    throw new IllegalArgumentException("option " + option + " is for TLS: use terns:// (or schemes=terns with multicast://)");
+                }
+            }
+            return null;
+        }
+        TlsSettings settings = new TlsSettings(path(url, "cert"), path(url, "key"), chars(url, "keyPassword"),
+                path(url, "trust"), chars(url, "trustPassword"), null);
+        return new ClientTls(settings.clientContext(), settings.cert() != null);
+    }
+
+    private static java.nio.file.Path path(ClientUrl url, String option) {
+        String v = url.option(option, null);
+        return v == null || v.isEmpty() ? null : java.nio.file.Path.of(v);
+    }
+
+    private static char[] chars(ClientUrl url, String option) {
+        String v = url.option(option, null);
+        return v == null ? null : v.toCharArray();
     }
 }

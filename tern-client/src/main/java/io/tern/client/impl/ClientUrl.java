@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A parsed client URL: {@code tern://h1:p1,h2:p2?key=value&...}, or
+ * A parsed client URL: {@code tern://h1:p1,h2:p2?key=value&...} ({@code terns://} for TLS), or
  * {@code multicast://[addr:port]?group=G&schemes=tern&timeout=MS&interface=IF} to find a server by
  * discovery (defaults: the discovery group 239.255.84.78:45454, any group, scheme tern, 1500 ms, loopback). Options: {@code user}, {@code password},
  * {@code clientId}, {@code prefetch} (messages, default 1000), {@code producerWindow} (bytes of
@@ -33,6 +33,11 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
         return scheme.equals("multicast");
     }
 
+    /** Whether the connection speaks TLS: {@code terns://}, or discovery of {@code terns} services. */
+    public boolean tls() {
+        return scheme.equals("terns") || (isMulticast() && "terns".equals(option("schemes", "tern")));
+    }
+
     public ClientUrl {
         servers = List.copyOf(servers);
         options = Map.copyOf(options);
@@ -47,9 +52,9 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
             throw new IllegalArgumentException("client URL needs a scheme such as tern://: " + url);
         }
         String scheme = url.substring(0, sep);
-        if (!scheme.equals("tern") && !scheme.equals("multicast")) {
+        if (!scheme.equals("tern") && !scheme.equals("terns") && !scheme.equals("multicast")) {
             throw new IllegalArgumentException("unsupported scheme '" + scheme + "' in " + url
-                    + " (this client speaks tern:// and multicast://)");
+                    + " (this client speaks tern://, terns:// and multicast://)");
         }
         String rest = url.substring(sep + 3);
         String query = "";
@@ -89,12 +94,16 @@ public record ClientUrl(String scheme, List<HostPort> servers, Map<String, Strin
         return new ClientUrl(scheme, servers, options);
     }
 
-    /** The server of a single-server client URI such as {@code tern://127.0.0.1:5445}; null if it is not one. */
+    /**
+     * The server of a single-server client URI such as {@code tern://127.0.0.1:5445} or
+     * {@code terns://...}; null if it is not one.
+     */
     public static HostPort hostPortOf(String uri) {
-        if (uri == null || !uri.startsWith("tern://")) {
+        int sep = uri == null ? -1 : uri.indexOf("://");
+        if (sep < 0 || !(uri.startsWith("tern://") || uri.startsWith("terns://"))) {
             return null;
         }
-        String rest = uri.substring("tern://".length());
+        String rest = uri.substring(sep + 3);
         int end = rest.indexOf('?');
         rest = end < 0 ? rest : rest.substring(0, end);
         if (rest.isEmpty() || rest.contains(",")) {

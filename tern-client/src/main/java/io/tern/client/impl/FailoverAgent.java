@@ -72,7 +72,7 @@ final class FailoverAgent {
         while (true) {
             try {
                 LinkStates.Link l = connectOnce();
-                states.connected(l, "connected to tern://" + l.server());
+                states.connected(l, "connected to " + config.uri(l.server()));
                 return;
             } catch (JMSException e) {
                 if (!config.failover() || !ErrorCode.NOT_READY.name().equals(e.getErrorCode())
@@ -119,7 +119,7 @@ final class FailoverAgent {
         ClientUrl.HostPort target = server;
         for (int redirects = 0; ; redirects++) {
             long gen = generations.incrementAndGet();
-            Transport t = Transport.connect(target.host(), target.port(), config.connectTimeoutMs(),
+            Transport t = Transport.connect(target.host(), target.port(), config.tls(), config.connectTimeoutMs(),
                     Math.min(config.connectTimeoutMs(), helloTimeoutMs), config.heartbeatMs(), topology, new LinkListener(gen));
             Response welcome;
             try {
@@ -133,10 +133,10 @@ final class FailoverAgent {
                 t.close();
                 ClientUrl.HostPort next = ClientUrl.hostPortOf(r.uri());
                 if (next == null || redirects >= MAX_REDIRECTS) {
-                    throw new JMSException("tern://" + target + " redirected to " + r.uri() + " ("
+                    throw new JMSException(config.uri(target) + " redirected to " + r.uri() + " ("
                             + r.reason() + "); " + (next == null ? "not a tern:// address" : "too many redirects"));
                 }
-                LOG.info("tern://{} redirects this connection to tern://{}: {}", target, next, r.reason());
+                LOG.info("{} redirects this connection to {}: {}", config.uri(target), config.uri(next), r.reason());
                 target = next;
                 continue;
             }
@@ -175,7 +175,7 @@ final class FailoverAgent {
                 return;
             }
             if (notice.kind() == Notice.Kind.LAME_DUCK) {
-                leave(l, notice.target(), "tern://" + l.server() + " is shutting down or draining (lame-duck notice)", 0);
+                leave(l, notice.target(), config.uri(l.server()) + " is shutting down or draining (lame-duck notice)", 0);
             } else if (notice.kind() == Notice.Kind.FAILBACK && !notice.target().isEmpty()) {
                 states.failbackDue(gen, notice.target());
                 checkFailback();
@@ -198,16 +198,16 @@ final class FailoverAgent {
             return;
         }
         if (!config.failover() || !(cause instanceof LinkLostException)) {
-            connection.fail(JmsErrors.wrap("connection to tern://" + current.server() + " lost", cause));
+            connection.fail(JmsErrors.wrap("connection to " + config.uri(current.server()) + " lost", cause));
             return;
         }
-        LinkStates.Link lost = states.lost(gen, "connection to tern://" + current.server() + " lost: " + cause.getMessage());
+        LinkStates.Link lost = states.lost(gen, "connection to " + config.uri(current.server()) + " lost: " + cause.getMessage());
         if (lost == null) {
             return;
         }
         connection.wakeConsumers();
         event(FailoverEvent.Kind.STARTED, lost.server(), null, cause.getMessage(), false, List.of());
-        String why = "the connection to tern://" + lost.server() + " broke (" + cause.getMessage() + ")";
+        String why = "the connection to " + config.uri(lost.server()) + " broke (" + cause.getMessage() + ")";
         startThread("tern-failover", () -> failover(lost, why));
     }
 
@@ -228,7 +228,7 @@ final class FailoverAgent {
                 return;
             }
         }
-        states.giveUpReconnecting("tern://" + lost.server() + " did not come back after " + config.reconnectAttempts()
+        states.giveUpReconnecting(config.uri(lost.server()) + " did not come back after " + config.reconnectAttempts()
                 + " attempts");
         walk(lost, failoverNodeOf(lost.server()), false, why, tried);
     }
@@ -242,7 +242,7 @@ final class FailoverAgent {
         if (t == null) {
             return null;
         }
-        String uri = "tern://" + server;
+        String uri = config.uri(server);
         for (NodeInfo n : t.members()) {
             if (n.clientUris().contains(uri)) {
                 for (io.tern.protocol.FailoverInfo f : t.failover().getOrDefault(n.nodeId(), List.of())) {
@@ -272,15 +272,15 @@ final class FailoverAgent {
         while (!walkOnce(lost, first, planned, tried)) {
             long elapsedMs = (System.nanoTime() - startNs) / 1_000_000L;
             if (connection.isClosed() || elapsedMs + pauseMs > config.failoverTimeoutMs()) {
-                JMSException e = new JMSException("failover from tern://" + lost.server() + " failed after " + rounds
+                JMSException e = new JMSException("failover from " + config.uri(lost.server()) + " failed after " + rounds
                         + " round(s) in " + elapsedMs + " ms; tried " + (tried.isEmpty()
                         ? "nothing: no other server is known" : String.join("; ", tried)) + ". It began because " + why);
                 connection.fail(e);
                 event(FailoverEvent.Kind.FAILED, lost.server(), null, e.getMessage(), planned, List.of());
                 return;
             }
-            LOG.info("Failover from tern://{}: no server took the connection ({}); next round in about {} ms",
-                    lost.server(), String.join("; ", tried), pauseMs);
+            LOG.info("Failover from {}: no server took the connection ({}); next round in about {} ms",
+                    config.uri(lost.server()), String.join("; ", tried), pauseMs);
             sleepJittered(pauseMs);
             pauseMs = Math.min(pauseMs * 2, 1000);
             tried.clear();
@@ -369,8 +369,8 @@ final class FailoverAgent {
             tried.add(server + ": " + e.getMessage());
             return false;
         }
-        List<RequestRouter.Waiting> parked = states.connected(l, (planned ? "moved" : "failed over") + " from tern://"
-                + lost.server() + " to tern://" + server);
+        List<RequestRouter.Waiting> parked = states.connected(l, (planned ? "moved" : "failed over") + " from "
+                + config.uri(lost.server()) + " to " + config.uri(server));
         if (parked == null) {
             l.transport().close(); // closed meanwhile
             return true;
@@ -384,9 +384,9 @@ final class FailoverAgent {
             doubt = List.of();
         }
         if (!doubt.isEmpty()) {
-            LOG.warn("{} persistent send(s) were in flight when tern://{} failed and were resent to tern://{}, which "
+            LOG.warn("{} persistent send(s) were in flight when {} failed and were resent to {}, which "
                     + "drops any it holds the old server's duplicate ids for (replication); without replication, if the "
-                    + "old server stored them and comes back, they exist twice: {}", doubt.size(), lost.server(), server, doubt);
+                    + "old server stored them and comes back, they exist twice: {}", doubt.size(), config.uri(lost.server()), config.uri(server), doubt);
         }
         event(FailoverEvent.Kind.COMPLETED, lost.server(), server, planned ? "planned move" : "failover", planned, doubt);
         connection.wakeConsumers();
@@ -493,7 +493,7 @@ final class FailoverAgent {
         checkFailback();
         for (LinkStates.Link r : states.retiring()) {
             if (!connection.holds(r.gen()) && r.transport().inFlight() == 0 && states.retire(r)) {
-                LOG.debug("Leaving tern://{}: nothing of it is held any more", r.server());
+                LOG.debug("Leaving {}: nothing of it is held any more", config.uri(r.server()));
                 r.transport().close();
             }
         }

@@ -67,7 +67,7 @@ final class RequestRouter {
                     gen = now == null ? 0 : now.gen(); // a failover ran meanwhile: the request waited for it, not for the server
                     continue;
                 }
-                throw JmsErrors.wrap(JmsErrors.noAnswer(request, "tern://" + now.server(), config.callTimeoutMs()), e);
+                throw JmsErrors.wrap(JmsErrors.noAnswer(request, config.uri(now.server()), config.callTimeoutMs()), e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw JmsErrors.wrap("interrupted waiting for the server", e);
@@ -109,14 +109,14 @@ final class RequestRouter {
             if (e == null && r instanceof Response.Error err && err.code() == ErrorCode.NOT_IN_QUORUM && config.failover()
                     && w.request() instanceof Request.Send && System.nanoTime() - since < config.callTimeoutMs() * 1_000_000L) {
                 // The node is in a minority partition: move to another node and send there.
-                LOG.info("tern://{} refuses sends ({}); moving to another server", l.server(), err.message());
-                connection.failoverAgent().leave(l, "", "tern://" + l.server() + " refuses sends: " + err.message(),
+                LOG.info("{} refuses sends ({}); moving to another server", config.uri(l.server()), err.message());
+                connection.failoverAgent().leave(l, "", config.uri(l.server()) + " refuses sends: " + err.message(),
                         Math.min(100L << Math.min(w.refusals(), 4), 1000));
                 attempt(new Waiting(w.request(), w.onArrival(), w.result(), w.refusals() + 1, since), l);
             } else if (e == null) {
                 // An error names the server that said it: with many servers, the application must know which.
                 w.result().complete(r instanceof Response.Error err
-                        ? new Response.Error(err.code(), "tern://" + l.server() + ": " + err.message()) : r);
+                        ? new Response.Error(err.code(), config.uri(l.server()) + ": " + err.message()) : r);
             } else if (!(e instanceof LinkLostException)) {
                 w.result().completeExceptionally(e);
             } else {
@@ -125,7 +125,7 @@ final class RequestRouter {
                     case RESEND -> attempt(w, null);
                     case DONE -> w.result().complete(Response.OK);
                     default -> w.result().completeExceptionally(new JMSException(w.request().getClass().getSimpleName()
-                            + " was in flight when the connection to tern://" + l.server()
+                            + " was in flight when the connection to " + config.uri(l.server())
                             + " broke; its outcome is unknown", "OUTCOME_UNKNOWN"));
                 }
             }
@@ -212,7 +212,7 @@ final class RequestRouter {
                 throw e;
             }
             if (request instanceof Request.Commit) {
-                throw new JMSException("the connection to tern://" + l.server() + " broke during commit; "
+                throw new JMSException("the connection to " + config.uri(l.server()) + " broke during commit; "
                         + "the transaction's outcome is unknown", "OUTCOME_UNKNOWN");
             }
             return null;

@@ -15,6 +15,8 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -29,7 +31,9 @@ import io.tern.protocol.Request;
 import io.tern.protocol.RequestFrame;
 import io.tern.protocol.Response;
 import io.tern.protocol.ResponseFrame;
+import io.tern.protocol.ErrorCode;
 import jakarta.jms.JMSException;
+import jakarta.jms.JMSSecurityException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,14 +75,17 @@ public final class Transport implements AutoCloseable {
     }
     private final AtomicLong correlation = new AtomicLong(RequestFrame.ONE_WAY);
     private final String remote;
+    /** {@code tern} or {@code terns}, for messages. */
+    private final String scheme;
     private volatile Throwable closeCause;
     /** The listener was told this link is lost (on a close, or when the server went silent). */
     private volatile boolean reportedClosed;
     /** The last error the server reported without a request to answer; the likely cause of a close. */
     private volatile JMSException lastServerError;
 
-    private Transport(Channel channel, TopologyHolder topology, Listener listener, String remote) {
+    private Transport(Channel channel, TopologyHolder topology, Listener listener, String remote, String scheme) {
         this.channel = channel;
+        this.scheme = scheme;
         this.topology = topology;
         this.listener = listener;
         this.remote = remote;
@@ -99,45 +106,50 @@ public final class Transport implements AutoCloseable {
         return g;
     }
 
-    /** Connects, completes the handshake, and returns a transport ready for requests. */
-    public static Transport connect(String host, int port, int connectTimeoutMs, long heartbeatMs,
-                                    TopologyHolder topology, Listener listener) throws JMSException {
-        return connect(host, port, connectTimeoutMs, connectTimeoutMs, heartbeatMs, topology, listener);
-    }
-
     /**
-     * As above, waiting up to {@code handshakeTimeoutMs} for the server's side of the handshake: a
-     * paused server accepts the TCP connection (its kernel does) and never answers.
+     * Connects ({@code tls}: in TLS, checking the server's certificate and host name; null: plaintext),
+     * completes the handshake, and returns a transport ready for requests. Waits up to
+     * {@code handshakeTimeoutMs} for the server's side of the handshake: a paused server accepts the TCP
+     * connection (its kernel does) and never answers.
      */
-    public static Transport connect(String host, int port, int connectTimeoutMs, long handshakeTimeoutMs, long heartbeatMs,
-                                    TopologyHolder topology, Listener listener) throws JMSException {
+    public static Transport connect(String host, int port, ClientTls tls, int connectTimeoutMs, long handshakeTimeoutMs,
+                                    long heartbeatMs, TopologyHolder topology, Listener listener) throws JMSException {
         CompletableFuture<Void> handshake = new CompletableFuture<>();
         Transport[] self = new Transport[1];
+        String scheme = tls != null ? "terns" : "tern";
         Bootstrap b = new Bootstrap().group(group()).channel(NioSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast("ssl", tls.context().newHandler(ch.alloc(), host, port));
+                        }
                         ch.pipeline()
                                 .addLast("flush", new FlushConsolidationHandler(256, true))
                                 .addLast("encoder", FrameEncoder.INSTANCE)
-                                .addLast("handshake", new HandshakeReplyHandler(handshake))
+                                .addLast("handshake", new HandshakeReplyHandler(handshake, scheme + "://" + host + ":" + port,
+                                        tls != null && tls.hasCertificate()))
                                 .addLast("decoder", new FrameDecoder(Handshake.DEFAULT_MAX_FRAME_SIZE))
                                 .addLast("idle", new IdleStateHandler(heartbeatMs * 3, heartbeatMs, 0, TimeUnit.MILLISECONDS))
                                 .addLast("handler", new Handler(self));
                     }
                 });
         String remote = host + ":" + port;
+        String uri = scheme + "://" + remote;
         ChannelFuture connect = b.connect(host, port);
         if (!connect.awaitUninterruptibly(connectTimeoutMs + 1000L) || !connect.isSuccess()) {
             connect.channel().close();
             Throwable cause = connect.cause();
-            throw JmsErrors.wrap("cannot connect to tern://" + remote,
+            throw JmsErrors.wrap("cannot connect to " + uri,
                     cause != null ? cause : new TimeoutException("connect timed out after " + connectTimeoutMs + " ms"));
         }
         Channel ch = connect.channel();
-        self[0] = new Transport(ch, topology, listener, remote);
+        self[0] = new Transport(ch, topology, listener, remote, scheme);
+        if (tls != null) {
+            awaitTls(ch, uri, host, handshakeTimeoutMs);
+        }
         ByteBuf hello = ch.alloc().buffer(Handshake.HELLO_LENGTH);
         Handshake.writeHello(hello, Handshake.VERSION);
         ch.writeAndFlush(hello);
@@ -145,13 +157,31 @@ public final class Transport implements AutoCloseable {
             handshake.get(handshakeTimeoutMs, TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException e) {
             ch.close();
-            throw JmsErrors.wrap("handshake with tern://" + remote + " failed", e instanceof ExecutionException ? e.getCause() : e);
+            throw JmsErrors.wrap("handshake with " + uri + " failed", e instanceof ExecutionException ? e.getCause() : e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             ch.close();
-            throw JmsErrors.wrap("interrupted while connecting to tern://" + remote, e);
+            throw JmsErrors.wrap("interrupted while connecting to " + uri, e);
         }
         return self[0];
+    }
+
+    /** Waits for the TLS handshake; a failure says what the client could not accept, or that the port is plaintext. */
+    private static void awaitTls(Channel ch, String uri, String host, long timeoutMs) throws JMSException {
+        Future<Channel> done = ch.pipeline().get(SslHandler.class).handshakeFuture();
+        if (!done.awaitUninterruptibly(timeoutMs)) {
+            ch.close();
+            throw JmsErrors.wrap("TLS handshake with " + uri + " got no answer in " + timeoutMs + " ms",
+                    new TimeoutException());
+        }
+        if (!done.isSuccess()) {
+            ch.close();
+            JMSSecurityException e = new JMSSecurityException("TLS handshake with " + uri + " failed: "
+                    + TlsFailures.explain(done.cause(), host), ErrorCode.NOT_AUTHORIZED.name());
+            e.setLinkedException(done.cause() instanceof Exception x ? x : new Exception(done.cause()));
+            e.initCause(done.cause());
+            throw e;
+        }
     }
 
     public String remote() {
@@ -183,7 +213,7 @@ public final class Transport implements AutoCloseable {
         channel.writeAndFlush(new RequestFrame(id, topology.digest(), request)).addListener(f -> {
             if (!f.isSuccess() && pending.remove(id) != null) {
                 Throwable c = closeCause;
-                future.completeExceptionally(c != null ? c : new LinkLostException("write to tern://" + remote + " failed", f.cause()));
+                future.completeExceptionally(c != null ? c : new LinkLostException("write to " + scheme + "://" + remote + " failed", f.cause()));
             }
         });
         if (closeCause != null && pending.remove(id) != null) {
@@ -211,12 +241,12 @@ public final class Transport implements AutoCloseable {
         try {
             r = future.get(timeoutMs, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            throw JmsErrors.wrap(request.getClass().getSimpleName() + " to tern://" + remote + " failed", e.getCause());
+            throw JmsErrors.wrap(request.getClass().getSimpleName() + " to " + scheme + "://" + remote + " failed", e.getCause());
         } catch (TimeoutException e) {
-            throw JmsErrors.wrap(JmsErrors.noAnswer(request, "tern://" + remote, timeoutMs), e);
+            throw JmsErrors.wrap(JmsErrors.noAnswer(request, scheme + "://" + remote, timeoutMs), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw JmsErrors.wrap("interrupted waiting for tern://" + remote, e);
+            throw JmsErrors.wrap("interrupted waiting for " + scheme + "://" + remote, e);
         }
         if (r instanceof Response.Error error) {
             throw JmsErrors.toJms(error);
@@ -267,7 +297,7 @@ public final class Transport implements AutoCloseable {
                 p.future().complete(r.response());
             } else if (r.response() instanceof Response.Error e) {
                 // A one-way request failed, or the server reports a protocol error before closing.
-                LOG.warn("Server tern://{} reports: {} ({})", remote, e.message(), e.code());
+                LOG.warn("Server {}://{} reports: {} ({})", scheme, remote, e.message(), e.code());
                 lastServerError = JmsErrors.toJms(e);
             }
         }
@@ -332,7 +362,7 @@ public final class Transport implements AutoCloseable {
                     self[0].request(new Request.Ping());
                 } else if (idle.state() == IdleState.READER_IDLE && self[0] != null) {
                     failure = new java.io.IOException("the server stopped answering heartbeats");
-                    self[0].suspended(new LinkLostException("connection to tern://" + self[0].remote + " failed: "
+                    self[0].suspended(new LinkLostException("connection to " + self[0].scheme + "://" + self[0].remote + " failed: "
                             + failure.getMessage(), failure));
                 }
             }
@@ -347,7 +377,7 @@ public final class Transport implements AutoCloseable {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             if (self[0] != null) {
-                String remote = "tern://" + self[0].remote;
+                String remote = self[0].scheme + "://" + self[0].remote;
                 self[0].closed(failure == null ? new LinkLostException("connection to " + remote + " closed", null)
                         : new LinkLostException("connection to " + remote + " failed: " + failure.getMessage(), failure));
             }
@@ -357,9 +387,13 @@ public final class Transport implements AutoCloseable {
     /** Waits for the server's handshake reply, then leaves the pipeline. */
     private static final class HandshakeReplyHandler extends ByteToMessageDecoder {
         private final CompletableFuture<Void> done;
+        private final String uri;
+        private final boolean hasCertificate;
 
-        HandshakeReplyHandler(CompletableFuture<Void> done) {
+        HandshakeReplyHandler(CompletableFuture<Void> done, String uri, boolean hasCertificate) {
             this.done = done;
+            this.uri = uri;
+            this.hasCertificate = hasCertificate;
         }
 
         @Override
@@ -373,6 +407,10 @@ public final class Transport implements AutoCloseable {
             if (magic != Handshake.MAGIC) {
                 done.completeExceptionally(new JMSException("the server is not a Tern server"));
                 ctx.close();
+            } else if (status == Handshake.TLS_REQUIRED) {
+                done.completeExceptionally(new JMSSecurityException(uri + " takes only TLS clients: connect with terns://",
+                        ErrorCode.NOT_AUTHORIZED.name()));
+                ctx.close();
             } else if (status != Handshake.ACCEPTED) {
                 done.completeExceptionally(new JMSException("the server speaks protocol version " + version
                         + ", this client speaks " + Handshake.VERSION));
@@ -381,6 +419,16 @@ public final class Transport implements AutoCloseable {
                 ctx.pipeline().remove(this);
                 done.complete(null);
             }
+        }
+
+        /** A TLS alert from the server after the client's side of the TLS handshake (TLS 1.3 checks the client's certificate then). */
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (!done.isDone() && (cause instanceof javax.net.ssl.SSLException || cause.getCause() instanceof javax.net.ssl.SSLException)) {
+                done.completeExceptionally(new JMSSecurityException("TLS handshake with " + uri + " failed: "
+                        + TlsFailures.refusedByServer(cause, hasCertificate), ErrorCode.NOT_AUTHORIZED.name()));
+            }
+            ctx.fireExceptionCaught(cause);
         }
 
         @Override
