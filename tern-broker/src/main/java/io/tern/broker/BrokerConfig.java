@@ -1,6 +1,7 @@
 package io.tern.broker;
 
 import io.tern.protocol.Handshake;
+import io.tern.broker.security.AccessControl;
 import io.tern.protocol.TlsSettings;
 
 import java.nio.file.Path;
@@ -23,13 +24,16 @@ import java.util.Objects;
  *                           that the producer gets this answer rather than none)
  * @param maxDiskUsage       the disk limit: past it, persistent sends wait (BLOCK, up to the block
  *                           timeout) or fail (FAIL), not stored, with an error that names it
+ * @param accessControl      who may connect and what each may do; by default built from {@code users}
+ *                           (none: open; else development users allowed everything)
  * @param tls                the client port's TLS (the node's address is then {@code terns://}); null: plaintext
  */
 public record BrokerConfig(String name, Path dataDir, String bindAddress, int port, int maxFrameSize,
                            long memoryLimitBytes, FullPolicy fullPolicy, int maxDeliveryAttempts,
                            String deadLetterQueue, String expiryQueue, int duplicateIdCacheSize,
                            long connectionTtlMs, Map<String, String> users, int workerThreads,
-                           long recoveryTimeoutMs, long blockTimeoutMs, DiskLimit maxDiskUsage, TlsSettings tls) {
+                           long recoveryTimeoutMs, long blockTimeoutMs, DiskLimit maxDiskUsage, TlsSettings tls,
+                           AccessControl accessControl) {
 
     /**
      * How much disk the store may use: a share of the file system that holds the data directory in use
@@ -118,6 +122,9 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         }
         Objects.requireNonNull(maxDiskUsage, "maxDiskUsage");
         users = Map.copyOf(users);
+        if (accessControl == null) {
+            accessControl = AccessControl.devUsers(users);
+        }
     }
 
     /** The scheme of this node's client address: {@code terns} with TLS, else {@code tern}. */
@@ -149,6 +156,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         b.blockTimeoutMs = blockTimeoutMs;
         b.maxDiskUsage = maxDiskUsage;
         b.tls = tls;
+        b.accessControl = accessControl;
         return b;
     }
 
@@ -172,6 +180,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         private long blockTimeoutMs = 20_000;
         private DiskLimit maxDiskUsage = DiskLimit.DEFAULT;
         private TlsSettings tls;
+        private AccessControl accessControl;
 
         public Builder name(String v) { name = v; return this; }
         public Builder dataDir(Path v) { dataDir = v; return this; }
@@ -185,17 +194,19 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         public Builder expiryQueue(String v) { expiryQueue = v; return this; }
         public Builder duplicateIdCacheSize(int v) { duplicateIdCacheSize = v; return this; }
         public Builder connectionTtlMs(long v) { connectionTtlMs = v; return this; }
-        public Builder users(Map<String, String> v) { users = v; return this; }
+        /** Development users (passwords in clear, each allowed everything); replaces an access control set before. */
+        public Builder users(Map<String, String> v) { users = v; accessControl = null; return this; }
         public Builder workerThreads(int v) { workerThreads = v; return this; }
         public Builder recoveryTimeoutMs(long v) { recoveryTimeoutMs = v; return this; }
         public Builder blockTimeoutMs(long v) { blockTimeoutMs = v; return this; }
         public Builder maxDiskUsage(DiskLimit v) { maxDiskUsage = v; return this; }
         public Builder tls(TlsSettings v) { tls = v; return this; }
+        public Builder accessControl(AccessControl v) { accessControl = v; return this; }
 
         public BrokerConfig build() {
             return new BrokerConfig(name, dataDir, bindAddress, port, maxFrameSize, memoryLimitBytes, fullPolicy,
                     maxDeliveryAttempts, deadLetterQueue, expiryQueue, duplicateIdCacheSize, connectionTtlMs,
-                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs, maxDiskUsage, tls);
+                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs, maxDiskUsage, tls, accessControl);
         }
     }
 }

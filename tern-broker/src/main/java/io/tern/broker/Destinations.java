@@ -304,7 +304,8 @@ final class Destinations {
         return s == null ? "" : s;
     }
 
-    synchronized void unsubscribe(ServerConnection c, String name) {
+    /** Deletes the durable subscription {@code name} of {@code c}'s client once {@code mayDelete} accepts its topic. */
+    synchronized void unsubscribe(ServerConnection c, String name, java.util.function.Consumer<String> mayDelete) {
         MessageQueue q = queues.get(durableName(c, name, false));
         if (q == null) {
             q = queues.get(durableName(c, name, true));
@@ -312,6 +313,7 @@ final class Destinations {
         if (q == null) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "no durable subscription named '" + name + "'");
         }
+        mayDelete.accept(q.definition().topic());
         int active = q.executor().call(q::localConsumerCount).join();
         if (active > 0) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "durable subscription '" + name + "' has an active consumer");

@@ -1,5 +1,6 @@
 package io.tern.broker;
 
+import io.tern.broker.security.AccessControl;
 import io.tern.protocol.ErrorCode;
 import io.tern.protocol.Request;
 import io.tern.protocol.RequestFrame;
@@ -26,6 +27,8 @@ final class Handshake {
     /** Who connected and under what name, for the console. */
     private volatile String user;
     private volatile String clientName;
+    /** Who logged in, with their roles; null before the HELLO and on a cluster link. */
+    private volatile AccessControl.Principal principal;
     /**
      * The client came from a node this node had taken over: what its sessions list as acknowledged
      * and this node does not keep was acknowledged there.
@@ -56,6 +59,11 @@ final class Handshake {
 
     String user() {
         return user;
+    }
+
+    /** Who logged in; null on a cluster link (its member is trusted by its membership) and before the HELLO. */
+    AccessControl.Principal principal() {
+        return principal;
     }
 
     String clientName() {
@@ -112,7 +120,9 @@ final class Handshake {
     }
 
     private void welcome(RequestFrame frame, Request.Hello r) {
+        AccessControl access = broker.config().accessControl();
         String certified = connection.certifiedUser();
+        AccessControl.Principal who;
         if (certified != null) {
             if (r.user() != null && !r.user().isEmpty() && !r.user().equals(certified)) {
                 LOG.warn("Connection {} from {} refused: its certificate names user '{}', its HELLO user '{}'",
@@ -121,17 +131,19 @@ final class Handshake {
                         + certified + "', not '" + r.user() + "'"));
                 return;
             }
+            who = access.certified(certified);
         } else {
-            Map<String, String> users = broker.config().users();
-            if (!users.isEmpty() && (r.user() == null || !constantTimeEquals(users.get(r.user()), r.password()))) {
+            who = access.login(r.user(), r.password());
+            if (who == null) {
                 LOG.warn("Connection {} from {} refused: wrong user name or password for user '{}'", connection.id(),
                         connection.remoteAddress(), LogText.of(r.user()));
                 refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
                 return;
             }
         }
+        principal = who;
         done = true;
-        user = certified != null ? certified : r.user();
+        user = who.name().isEmpty() ? r.user() : who.name();
         clientName = r.clientName();
         String key = r.connectionKey() == null || r.connectionKey().isBlank() || r.connectionKey().length() > 200
                 ? null : r.connectionKey();
@@ -149,13 +161,5 @@ final class Handshake {
             handedOverHere = failure == null && handedOver;
             connection.reply(frame, welcome);
         });
-    }
-
-    private static boolean constantTimeEquals(String expected, String given) {
-        if (expected == null || given == null) {
-            return false;
-        }
-        return java.security.MessageDigest.isEqual(expected.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                given.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 }

@@ -1,6 +1,8 @@
 package io.tern.broker;
 
 import io.tern.protocol.ClusterTopology;
+import io.tern.broker.security.AccessControl;
+import io.tern.broker.security.Permission;
 import io.tern.protocol.DestinationName;
 import io.tern.protocol.ErrorCode;
 import io.tern.protocol.Frame;
@@ -32,6 +34,8 @@ public final class ServerConnection {
     final long id;
     private final Broker broker;
     private final FrameSink sink;
+    /** A refusal of this connection was logged at WARN; later ones go to DEBUG. */
+    private volatile boolean refusalLogged;
     private final SerialExecutor executor;
     /** The memory limit's say on this connection's sends (under BLOCK they wait for room, in order). */
     private final SendAdmissions admissions;
@@ -182,7 +186,8 @@ public final class ServerConnection {
             } else if (request instanceof Request.CloseConsumer r) {
                 replyWhen(frame, closeConsumer(consumer(r.consumerId()), toSet(r.seen())));
             } else if (request instanceof Request.Unsubscribe r) {
-                broker.destinations().unsubscribe(this, r.subscriptionName());
+                broker.destinations().unsubscribe(this, r.subscriptionName(),
+                        topic -> authorize(Permission.DELETE, new DestinationName(DestinationName.Kind.TOPIC, topic)));
                 reply(frame, Response.OK);
             } else if (request instanceof Request.Send r) {
                 send(frame, r);
@@ -222,6 +227,7 @@ public final class ServerConnection {
             } else if (request instanceof Request.Ping r) {
                 reply(frame, Response.OK);
             } else if (request instanceof Request.Drain r) {
+                authorize(Permission.MANAGE, null);
                 if (!r.nodeName().equals(broker.config().name())) {
                     throw new BrokerException(ErrorCode.INVALID_DESTINATION, "this is node '" + broker.config().name()
                             + "', not '" + r.nodeName() + "'; ask that node");
@@ -270,8 +276,23 @@ public final class ServerConnection {
         return set;
     }
 
+    /**
+     * {@code permission} on {@code d}, and {@code create} too for a queue that does not exist yet here.
+     * Temporary destinations need none: their owner made them, and a reply to one is always allowed.
+     */
+    private void authorizeUse(Permission permission, DestinationName d) {
+        if (d == null || d.kind().isTemporary()) {
+            return;
+        }
+        authorize(permission, d);
+        if (d.kind() == DestinationName.Kind.QUEUE && broker.destinations().get(d.name()) == null) {
+            authorize(Permission.CREATE, d);
+        }
+    }
+
     private void createConsumer(RequestFrame frame, Request.CreateConsumer r) {
         ServerSession s = session(r.sessionId());
+        authorizeUse(Permission.CONSUME, r.destination());
         if (consumers.containsKey(r.consumerId())) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "consumer id " + r.consumerId() + " is in use");
         }
@@ -314,6 +335,7 @@ public final class ServerConnection {
 
     private void send(RequestFrame frame, Request.Send r) {
         ServerSession s = session(r.sessionId());
+        authorizeUse(Permission.SEND, r.message().destination());
         String refusal = broker.sendsRefused();
         if (refusal != null) {
             throw new BrokerException(ErrorCode.NOT_IN_QUORUM, refusal);
@@ -380,6 +402,9 @@ public final class ServerConnection {
     private void browse(RequestFrame frame, Request.Browse r) {
         if (!r.queue().kind().isQueueLike()) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "only queues can be browsed");
+        }
+        if (!r.queue().kind().isTemporary()) {
+            authorize(Permission.BROWSE, r.queue());
         }
         SelectorFilter selector;
         try {
@@ -594,6 +619,29 @@ public final class ServerConnection {
 
     String remoteAddress() {
         return sink.remoteAddress();
+    }
+
+    /**
+     * Refuses with NOT_AUTHORIZED, naming the permission and the destination, unless this connection's
+     * user may do {@code permission} on {@code destination} (null: on the node). A cluster link is
+     * trusted by its membership. The first refusal of a connection is logged at WARN, later ones at DEBUG.
+     */
+    void authorize(Permission permission, DestinationName destination) {
+        AccessControl.Principal who = handshake.principal();
+        if (linkPeer != null || who == null || broker.config().accessControl().allows(who, permission, destination)) {
+            return;
+        }
+        String what = destination == null ? permission.word() + " this node"
+                : permission.word() + " " + (destination.kind().isQueueLike() ? "queue" : "topic") + " '" + destination.name() + "'";
+        String message = "user '" + who.name() + "' may not " + what;
+        if (!refusalLogged) {
+            refusalLogged = true;
+            LOG.warn("Connection {} from {}: {} (later refusals of this connection are logged at DEBUG)", id, remoteAddress(),
+                    LogText.of(message));
+        } else {
+            LOG.debug("Connection {}: {}", id, LogText.of(message));
+        }
+        throw new BrokerException(ErrorCode.NOT_AUTHORIZED, message);
     }
 
     /** The user a verified client certificate names; null without one. */

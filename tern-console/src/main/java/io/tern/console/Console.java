@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.tern.broker.Broker;
+import io.tern.broker.LogText;
 import io.tern.broker.NodeView;
+import io.tern.broker.security.AccessControl;
+import io.tern.broker.security.Permission;
 import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.FailoverInfo;
 import io.tern.protocol.NodeInfo;
@@ -21,7 +24,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -50,8 +52,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       asking first, so a link elsewhere cannot drain a node.</li>
  * </ul>
  *
- * When the node has users ({@code --user}), every request needs HTTP basic authentication with one
- * of them; requests forwarded to other members carry the same credentials.
+ * When the node has users ({@code --users} or {@code --dev-user}), every request needs HTTP basic
+ * authentication of a user with the {@code manage} permission; requests forwarded to other members
+ * carry the same credentials.
  *
  * <p>The JDK's own HTTP server serves it: the console is a handful of small requests a second, and a
  * server built into the runtime adds no dependency to every node.
@@ -157,9 +160,13 @@ public final class Console implements AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether the request may be served: on a node without users, always; else its HTTP basic
+     * credentials must log in a user with the {@code manage} permission.
+     */
     private boolean authorized(HttpExchange exchange) {
-        Map<String, String> users = broker.config().users();
-        if (users.isEmpty()) {
+        AccessControl access = broker.config().accessControl();
+        if (!access.requiresLogin()) {
             return true;
         }
         String header = exchange.getRequestHeaders().getFirst("Authorization");
@@ -176,9 +183,17 @@ public final class Console implements AutoCloseable {
         if (colon < 0) {
             return false;
         }
-        String expected = users.get(decoded.substring(0, colon));
-        return expected != null && MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
-                decoded.substring(colon + 1).getBytes(StandardCharsets.UTF_8));
+        AccessControl.Principal who = access.login(decoded.substring(0, colon), decoded.substring(colon + 1));
+        if (who == null) {
+            LOG.warn("Console request from {} refused: wrong user name or password", exchange.getRemoteAddress());
+            return false;
+        }
+        if (!access.allows(who, Permission.MANAGE, null)) {
+            LOG.warn("Console request from {} refused: user '{}' may not manage this node", exchange.getRemoteAddress(),
+                    LogText.of(who.name()));
+            return false;
+        }
+        return true;
     }
 
     /** The members with their failover nodes and each one's own view, asked of its console. */

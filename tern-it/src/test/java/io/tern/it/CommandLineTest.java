@@ -38,7 +38,7 @@ class CommandLineTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"server", "stop", "status", "drain", "demo", "discover", "produce", "consume"})
+    @ValueSource(strings = {"server", "stop", "status", "drain", "demo", "discover", "produce", "consume", "user"})
     void everyCommandAnswersHelpInItsLongAndShortForm(String command) {
         for (String help : new String[] {"--help", "-h"}) {
             Run run = tern(command, help);
@@ -90,5 +90,43 @@ class CommandLineTest {
         assertThat(captured.toString(StandardCharsets.UTF_8).strip())
                 .isEqualTo("tern server tls-bad: TLS: TLS certificate " + missing + " is not a readable file");
         assertThat(tern("server", "--help").out()).contains("--tls-cert").contains("--tls-client-auth");
+    }
+
+    @Test
+    void userAddReadsThePasswordFromStandardInputAndWritesAHashThatLogsIn(@TempDir Path dir) throws Exception {
+        Path users = dir.resolve("users");
+        Run added = withStdin("s3cret-password\n", () -> tern("user", "add", "alice", "--users", users.toString(),
+                "--roles", "admin,app", "--password-stdin", "--iterations", "10000"));
+        assertThat(added.exit()).as(added.err()).isZero();
+        assertThat(added.out()).contains("added user alice with roles admin,app in " + users);
+        String file = Files.readString(users);
+        assertThat(file).contains("alice:admin,app:pbkdf2-sha256$10000$").doesNotContain("s3cret-password");
+        Path permissions = Files.writeString(dir.resolve("permissions"), "admin all\n");
+        var access = io.tern.broker.security.AccessControl.fromFiles(users, permissions);
+        assertThat(access.login("alice", "s3cret-password")).isNotNull();
+        assertThat(access.login("alice", "wrong-password")).isNull();
+
+        Run tooShort = withStdin("short\n", () -> tern("user", "add", "bob", "--users", users.toString(), "--password-stdin"));
+        assertThat(tooShort.exit()).isEqualTo(2);
+        assertThat(tooShort.err()).contains("user add: a password needs at least 8 characters");
+        Run badName = withStdin("long-enough\n", () -> tern("user", "add", "bo:b", "--users", users.toString(), "--password-stdin"));
+        assertThat(badName.err()).contains("user 'bo:b' must be");
+
+        assertThat(tern("user", "add", "carol", "--users", users.toString(), "--certificate-only", "--roles", "app").exit()).isZero();
+        Run list = tern("user", "list", "--users", users.toString());
+        assertThat(list.out()).contains("alice\tadmin,app").contains("carol\tapp\t(client certificate only)")
+                .doesNotContain("pbkdf2");
+        assertThat(tern("user", "remove", "alice", "--users", users.toString()).exit()).isZero();
+        assertThat(Files.readString(users)).doesNotContain("alice");
+    }
+
+    private static Run withStdin(String input, java.util.function.Supplier<Run> run) {
+        java.io.InputStream stdin = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
+        try {
+            return run.get();
+        } finally {
+            System.setIn(stdin);
+        }
     }
 }

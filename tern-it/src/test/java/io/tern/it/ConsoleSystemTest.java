@@ -191,7 +191,7 @@ class ConsoleSystemTest {
 
     @Test
     void asksForAUserOfTheNodeAndForwardsTheCredentials() throws Exception {
-        startCluster("--user", "ops=s3cret");
+        startCluster("--dev-user", "ops=s3cret");
         HttpResponse<String> anonymous = get(console(0) + "/api/cluster", null);
         assertThat(anonymous.statusCode()).isEqualTo(401);
         assertThat(anonymous.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(h -> assertThat(h).startsWith("Basic"));

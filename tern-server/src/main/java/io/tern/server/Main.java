@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         exitCodeListHeading = "%nExit status:%n",
         exitCodeList = {"0:done", "1:failed (a server could not be reached or refused, a node did not start, the demo lost or "
                 + "repeated a message)", "2:bad usage (an unknown option, a bad value)", "3:not finished in time (drain, stop)"},
-        subcommands = {ServerCommand.class, StopCommand.class, StatusCommand.class, DrainCommand.class, DemoCommand.class, DiscoverCommand.class, LoadCommands.Produce.class,
+        subcommands = {ServerCommand.class, StopCommand.class, StatusCommand.class, DrainCommand.class, DemoCommand.class, DiscoverCommand.class, UserCommand.class, LoadCommands.Produce.class,
                 LoadCommands.Consume.class})
 public final class Main implements Runnable {
 

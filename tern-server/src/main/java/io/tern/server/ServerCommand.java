@@ -48,6 +48,21 @@ final class ServerCommand implements Callable<Integer> {
             return ExitCodes.USAGE;
         }
         try {
+            io.tern.broker.security.AccessControl access = options.accessControl();
+            b.accessControl(access);
+            LOG.info("Access: {}", access.description());
+            if (!options.users.isEmpty()) {
+                LOG.warn("--dev-user is for development: its passwords are visible to every local user (ps) and each such "
+                        + "user may do anything; use --users FILE and --permissions FILE");
+            }
+            if (!access.rolesWithoutGrants().isEmpty()) {
+                LOG.warn("Roles no line of {} grants anything: {}", options.permissionsFile, access.rolesWithoutGrants());
+            }
+        } catch (IllegalArgumentException | IOException e) {
+            System.err.println("tern server " + options.name + ": access: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
+        try {
             io.tern.protocol.TlsSettings tls = options.tls();
             if (tls != null) {
                 tls.serverContext(); // reads the files now: a bad one stops the node before it listens

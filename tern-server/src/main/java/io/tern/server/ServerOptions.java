@@ -60,8 +60,27 @@ public final class ServerOptions {
     @Option(names = "--max-frame", description = "Largest frame accepted, bytes (default: ${DEFAULT-VALUE})")
     int maxFrame = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 
-    @Option(names = "--user", description = "user=password allowed to connect; repeat for more. None: anonymous.")
+    @Option(names = "--dev-user", description = "For development only: NAME=PASSWORD of a user allowed everything; repeat "
+            + "for more. The password is visible to every local user (ps): use --users and --permissions instead.")
     java.util.Map<String, String> users = new java.util.LinkedHashMap<>();
+
+    @Option(names = "--users", description = "Users file: NAME:ROLES:HASH lines, written by 'tern user add' (needs --permissions)")
+    java.nio.file.Path usersFile;
+
+    @Option(names = "--permissions", description = "Permissions file: ROLE PERMISSIONS [DESTINATIONS] lines (see the README)")
+    java.nio.file.Path permissionsFile;
+
+    /** Who may connect and do what, from the files or the development users; read once, at start. */
+    io.tern.broker.security.AccessControl accessControl() throws java.io.IOException {
+        if ((usersFile == null) != (permissionsFile == null)) {
+            throw new IllegalArgumentException("--users and --permissions go together: users have roles, and roles permissions");
+        }
+        if (usersFile != null && !users.isEmpty()) {
+            throw new IllegalArgumentException("--dev-user is for a development node without --users");
+        }
+        return usersFile != null ? io.tern.broker.security.AccessControl.fromFiles(usersFile, permissionsFile)
+                : io.tern.broker.security.AccessControl.devUsers(users);
+    }
 
     /** The client port's TLS from the flags and the environment; null without {@code --tls-cert}. */
     io.tern.protocol.TlsSettings tls() throws java.io.IOException {

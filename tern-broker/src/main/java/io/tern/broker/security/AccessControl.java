@@ -1,0 +1,186 @@
+package io.tern.broker.security;
+
+import io.tern.protocol.DestinationName;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Who may connect to a node and what each may do. Three modes:
+ * <ul>
+ *   <li><b>open</b>: no users; anyone connects and may do anything (a development node);</li>
+ *   <li><b>development users</b> ({@code --dev-user NAME=PASSWORD}): a password is needed, then
+ *       anything is allowed;</li>
+ *   <li><b>files</b> ({@code --users FILE --permissions FILE}): salted, slow password hashes and roles
+ *       per user ({@link UsersFile}), grants per role and destination pattern ({@link AccessRules}).</li>
+ * </ul>
+ * A password that matched once is remembered as a keyed MAC (a key of this process only), so a
+ * failover storm of reconnecting clients does not run the slow hash for each. Thread-safe.
+ */
+public final class AccessControl {
+    /** A user who logged in: their name and roles. */
+    public record Principal(String name, Set<String> roles) {
+        public Principal {
+            roles = Set.copyOf(roles);
+        }
+    }
+
+    private final Map<String, UsersFile.User> users;
+    private final AccessRules rules;
+    private final Map<String, String> devPasswords;
+    private final String description;
+    private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
+    private final byte[] macKey = new byte[32];
+    private final LongAdder refusals = new LongAdder();
+    private final LongAdder failedLogins = new LongAdder();
+
+    private AccessControl(Map<String, UsersFile.User> users, AccessRules rules, Map<String, String> devPasswords, String description) {
+        this.users = users;
+        this.rules = rules;
+        this.devPasswords = devPasswords;
+        this.description = description;
+        new SecureRandom().nextBytes(macKey);
+    }
+
+    /** Anyone connects and may do anything. */
+    public static AccessControl open() {
+        return new AccessControl(null, null, Map.of(), "open: no users, anyone may do anything");
+    }
+
+    /** Development users: {@code passwords} in clear, each allowed everything. */
+    public static AccessControl devUsers(Map<String, String> passwords) {
+        return passwords.isEmpty() ? open() : new AccessControl(null, null, Map.copyOf(passwords),
+                passwords.size() + " development user(s) from the command line, each allowed everything");
+    }
+
+    /** Users and their roles from {@code usersFile}, grants from {@code permissionsFile}; a bad line names its file and line. */
+    public static AccessControl fromFiles(Path usersFile, Path permissionsFile) throws IOException {
+        Map<String, UsersFile.User> users = UsersFile.read(usersFile);
+        AccessRules rules = AccessRules.read(permissionsFile);
+        return new AccessControl(Map.copyOf(users), rules, Map.of(), users.size() + " user(s) from " + usersFile
+                + ", permissions from " + permissionsFile);
+    }
+
+    /** Whether a client must log in (with a password or a client certificate). */
+    public boolean requiresLogin() {
+        return users != null || !devPasswords.isEmpty();
+    }
+
+    /** For the startup log. */
+    public String description() {
+        return description;
+    }
+
+    /** Roles users have that no grant names (likely a typo): for a warning at start. */
+    public Set<String> rolesWithoutGrants() {
+        Set<String> unused = new TreeSet<>();
+        if (users != null) {
+            users.values().forEach(u -> unused.addAll(u.roles()));
+            unused.removeAll(rules.roles());
+        }
+        return unused;
+    }
+
+    /** The user if {@code password} is theirs; null otherwise (counted). Anyone is let in when none is needed. */
+    public Principal login(String user, String password) {
+        if (!requiresLogin()) {
+            return new Principal(user == null ? "" : user, Set.of());
+        }
+        if (user == null || password == null) {
+            failedLogins.increment();
+            return null;
+        }
+        if (users == null) {
+            String expected = devPasswords.get(user);
+            boolean ok = expected != null && MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
+                    password.getBytes(StandardCharsets.UTF_8));
+            return ok ? new Principal(user, Set.of()) : failed();
+        }
+        UsersFile.User u = users.get(user);
+        if (u == null || u.hash().equals(UsersFile.NO_PASSWORD)) {
+            PasswordHash.matches(Dummy.HASH, password.toCharArray()); // the same time as a wrong password: no probing for names
+            return failed();
+        }
+        byte[] mac = mac(user, password);
+        byte[] known = verified.get(user);
+        if (known != null && MessageDigest.isEqual(known, mac)) {
+            return new Principal(user, u.roles());
+        }
+        char[] chars = password.toCharArray();
+        try {
+            if (!PasswordHash.matches(u.hash(), chars)) {
+                return failed();
+            }
+        } finally {
+            Arrays.fill(chars, '\0');
+        }
+        verified.put(user, mac);
+        return new Principal(user, u.roles());
+    }
+
+    /** The user a verified client certificate names, with the roles the users file gives them (none if it does not list them). */
+    public Principal certified(String user) {
+        UsersFile.User u = users == null ? null : users.get(user);
+        return new Principal(user, u == null ? Set.of() : u.roles());
+    }
+
+    /** Whether {@code who} may do {@code permission} on {@code destination} (null for {@code manage}); a refusal is counted. */
+    public boolean allows(Principal who, Permission permission, DestinationName destination) {
+        if (users == null) {
+            return true; // open, or development users: everything is allowed
+        }
+        if (rules.allows(who.roles(), permission, destination)) {
+            return true;
+        }
+        refusals.increment();
+        return false;
+    }
+
+    /** Requests refused for want of a permission since the node started. */
+    public long refusals() {
+        return refusals.sum();
+    }
+
+    /** Logins refused (a wrong or missing password, an unknown user) since the node started. */
+    public long failedLogins() {
+        return failedLogins.sum();
+    }
+
+    private Principal failed() {
+        failedLogins.increment();
+        return null;
+    }
+
+    private byte[] mac(String user, String password) {
+        try {
+            Mac m = Mac.getInstance("HmacSHA256");
+            m.init(new SecretKeySpec(macKey, "HmacSHA256"));
+            m.update(user.getBytes(StandardCharsets.UTF_8));
+            m.update((byte) 0);
+            ByteBuffer bytes = StandardCharsets.UTF_8.encode(CharBuffer.wrap(password));
+            m.update(bytes);
+            return m.doFinal();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("this JVM has no HmacSHA256", e);
+        }
+    }
+
+    /** Checked against for an unknown user, so that a wrong name costs what a wrong password does; made on first use. */
+    private static final class Dummy {
+        static final String HASH = PasswordHash.of("not a password".toCharArray());
+    }
+}

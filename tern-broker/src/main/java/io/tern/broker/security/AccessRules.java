@@ -1,0 +1,102 @@
+package io.tern.broker.security;
+
+import io.tern.protocol.DestinationName;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The permissions file: one grant a line, {@code ROLE PERMISSIONS [DESTINATIONS]}, for example
+ * <pre>
+ * # role       permissions                 destinations
+ * admin        all                         *
+ * orders-app   send,consume,create         queue:orders.*
+ * auditors     browse                      queue:*
+ * </pre>
+ * PERMISSIONS is a comma-separated list of {@code send}, {@code consume}, {@code browse}, {@code create},
+ * {@code delete} and {@code manage}, or {@code all}. DESTINATIONS is {@code queue:NAME}, {@code topic:NAME}
+ * or a bare NAME (either kind), where {@code *} matches any characters; it defaults to {@code *}.
+ * {@code manage} is about the node, not a destination. What no line grants is refused.
+ */
+public final class AccessRules {
+    /** One line: a role, what it may do, and where. */
+    record Grant(String role, Set<Permission> permissions, DestinationName.Kind kind, Pattern names, String pattern) {
+    }
+
+    private final List<Grant> grants;
+
+    private AccessRules(List<Grant> grants) {
+        this.grants = List.copyOf(grants);
+    }
+
+    public static AccessRules read(Path file) throws IOException {
+        List<Grant> grants = new ArrayList<>();
+        SettingLines.read(file, line -> grants.add(parse(line)));
+        return new AccessRules(grants);
+    }
+
+    private static Grant parse(String line) {
+        String[] f = line.split("\\s+");
+        if (f.length < 2 || f.length > 3) {
+            throw new IllegalArgumentException("expected ROLE PERMISSIONS [DESTINATIONS], found " + f.length + " field(s)");
+        }
+        String role = UsersFile.checkName(f[0], "role");
+        Set<Permission> permissions = EnumSet.noneOf(Permission.class);
+        for (String w : f[1].split(",")) {
+            if (w.equals("all")) {
+                permissions.addAll(EnumSet.allOf(Permission.class));
+            } else if (!w.isEmpty()) {
+                permissions.add(Permission.parse(w));
+            }
+        }
+        String pattern = f.length == 3 ? f[2] : "*";
+        DestinationName.Kind kind = null;
+        String names = pattern;
+        if (pattern.startsWith("queue:")) {
+            kind = DestinationName.Kind.QUEUE;
+            names = pattern.substring(6);
+        } else if (pattern.startsWith("topic:")) {
+            kind = DestinationName.Kind.TOPIC;
+            names = pattern.substring(6);
+        }
+        if (names.isEmpty()) {
+            throw new IllegalArgumentException("empty destination pattern '" + pattern + "'");
+        }
+        String[] parts = names.split("\\*", -1);
+        StringBuilder regex = new StringBuilder();
+        for (int i = 0; i < parts.length; i++) {
+            regex.append(i > 0 ? ".*" : "").append(parts[i].isEmpty() ? "" : Pattern.quote(parts[i]));
+        }
+        return new Grant(role, permissions, kind, Pattern.compile(regex.toString()), pattern);
+    }
+
+    /** Whether one of {@code roles} may do {@code permission} on {@code destination} (null for {@code manage}). */
+    boolean allows(Set<String> roles, Permission permission, DestinationName destination) {
+        for (Grant g : grants) {
+            if (!roles.contains(g.role()) || !g.permissions().contains(permission)) {
+                continue;
+            }
+            if (destination == null) {
+                return true;
+            }
+            DestinationName.Kind k = destination.kind();
+            boolean kindMatches = g.kind() == null || g.kind() == k;
+            if (kindMatches && g.names().matcher(destination.name()).matches()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The roles some line names: a user's role that none names is worth a warning. */
+    Set<String> roles() {
+        Set<String> roles = new java.util.HashSet<>();
+        grants.forEach(g -> roles.add(g.role()));
+        return roles;
+    }
+}

@@ -1,0 +1,106 @@
+package io.tern.broker.security;
+
+import io.tern.protocol.DestinationName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The users and permissions files: what they grant, and the file, line and reason of each bad line. */
+@Timeout(30)
+class AccessFilesTest {
+    @TempDir
+    Path dir;
+
+    private static DestinationName queue(String name) {
+        return new DestinationName(DestinationName.Kind.QUEUE, name);
+    }
+
+    private static DestinationName topic(String name) {
+        return new DestinationName(DestinationName.Kind.TOPIC, name);
+    }
+
+    private AccessRules rules(String... lines) throws Exception {
+        return AccessRules.read(Files.writeString(dir.resolve("permissions"), String.join("\n", lines)));
+    }
+
+    @Test
+    void patternsMatchTheirKindAndNamesWithStarsForAnyCharacters() throws Exception {
+        AccessRules r = rules("# comment", "", "app send,consume queue:orders.*", "app consume topic:prices", "ops all",
+                "both browse *.audit");
+        Set<String> app = Set.of("app");
+        assertThat(r.allows(app, Permission.SEND, queue("orders.eu"))).isTrue();
+        assertThat(r.allows(app, Permission.SEND, queue("orders."))).isTrue();
+        assertThat(r.allows(app, Permission.SEND, queue("orders"))).isFalse();
+        assertThat(r.allows(app, Permission.SEND, topic("orders.eu"))).isFalse();
+        assertThat(r.allows(app, Permission.BROWSE, queue("orders.eu"))).isFalse();
+        assertThat(r.allows(app, Permission.CONSUME, topic("prices"))).isTrue();
+        assertThat(r.allows(app, Permission.CONSUME, topic("prices2"))).isFalse();
+        assertThat(r.allows(app, Permission.MANAGE, null)).isFalse();
+        assertThat(r.allows(Set.of("ops"), Permission.MANAGE, null)).isTrue();
+        assertThat(r.allows(Set.of("ops"), Permission.DELETE, topic("anything"))).isTrue();
+        assertThat(r.allows(Set.of("both"), Permission.BROWSE, queue("x.audit"))).isTrue();
+        assertThat(r.allows(Set.of("both"), Permission.BROWSE, topic("x.audit"))).isTrue();
+        assertThat(r.allows(Set.of("both"), Permission.BROWSE, queue("x.audit.old"))).isFalse();
+        // Regular expression characters in a pattern are literal.
+        assertThat(rules("r send queue:a+b").allows(Set.of("r"), Permission.SEND, queue("aab"))).isFalse();
+        assertThat(r.allows(Set.of(), Permission.SEND, queue("orders.eu"))).isFalse();
+    }
+
+    @Test
+    void aBadPermissionsLineNamesItsFileLineAndReason() {
+        assertThatThrownBy(() -> rules("app send queue:a", "app publish queue:b"))
+                .hasMessageContaining("permissions:2: unknown permission 'publish'");
+        assertThatThrownBy(() -> rules("app"))
+                .hasMessageContaining("permissions:1: expected ROLE PERMISSIONS [DESTINATIONS], found 1 field(s)");
+        assertThatThrownBy(() -> rules("bad:role send"))
+                .hasMessageContaining("permissions:1: role 'bad:role' must be");
+    }
+
+    @Test
+    void aPasswordMatchesOnlyItsOwnHashAndTheHashIsSalted() {
+        String a = PasswordHash.of("correct horse".toCharArray(), 10_000);
+        String b = PasswordHash.of("correct horse".toCharArray(), 10_000);
+        assertThat(a).startsWith("pbkdf2-sha256$10000$").isNotEqualTo(b);
+        assertThat(PasswordHash.matches(a, "correct horse".toCharArray())).isTrue();
+        assertThat(PasswordHash.matches(a, "correct horsE".toCharArray())).isFalse();
+        assertThatThrownBy(() -> PasswordHash.of("x".toCharArray(), 1000)).hasMessageContaining("iterations must be >= 10000");
+    }
+
+    @Test
+    void theUsersFileRoundTripsAndABadLineNamesItsFileLineAndReason() throws Exception {
+        Path file = dir.resolve("users");
+        String hash = PasswordHash.of("secret-1".toCharArray(), 10_000);
+        UsersFile.write(file, Map.of("alice", new UsersFile.User("alice", Set.of("admin"), hash)));
+        assertThat(UsersFile.read(file).get("alice")).isEqualTo(new UsersFile.User("alice", Set.of("admin"), hash));
+        Files.writeString(file, "# users\nalice:admin:" + hash + "\nbob:app:md5$abc\n");
+        assertThatThrownBy(() -> UsersFile.read(file)).hasMessageContaining("users:3: the password hash is not pbkdf2-sha256");
+        Files.writeString(file, "alice:admin:" + hash + "\nalice:app:-\n");
+        assertThatThrownBy(() -> UsersFile.read(file)).hasMessageContaining("users:2: user 'alice' is listed twice");
+        Files.writeString(file, "al\nice:admin:-\n");
+        assertThatThrownBy(() -> UsersFile.read(file)).hasMessageContaining("users:1: expected NAME:ROLES:HASH");
+        Files.writeString(file, "alice:admin:pbkdf2-sha256$100$c2FsdHNhbHQ=$" + "A".repeat(43) + "=\n");
+        assertThatThrownBy(() -> UsersFile.read(file)).hasMessageContaining("fewer than 10000 iterations is too weak");
+    }
+
+    @Test
+    void aRememberedPasswordStillNeedsToMatch() throws Exception {
+        Path users = dir.resolve("users");
+        UsersFile.write(users, Map.of("alice", new UsersFile.User("alice", Set.of("app"),
+                PasswordHash.of("secret-1".toCharArray(), 10_000))));
+        AccessControl access = AccessControl.fromFiles(users, Files.writeString(dir.resolve("permissions"), "app send\n"));
+        assertThat(access.login("alice", "secret-1")).isEqualTo(new AccessControl.Principal("alice", Set.of("app")));
+        assertThat(access.login("alice", "secret-1")).isNotNull(); // from the remembered MAC
+        assertThat(access.login("alice", "secret-2")).isNull();
+        assertThat(access.login("alice", null)).isNull();
+        assertThat(access.failedLogins()).isEqualTo(2);
+        assertThat(access.rolesWithoutGrants()).isEmpty();
+    }
+}
