@@ -26,6 +26,7 @@ import java.util.Objects;
  *                           timeout) or fail (FAIL), not stored, with an error that names it
  * @param accessControl      who may connect and what each may do; by default built from {@code users}
  *                           (none: open; else development users allowed everything)
+ * @param limits             what one client connection may hold, so that no client exhausts the node
  * @param tls                the client port's TLS (the node's address is then {@code terns://}); null: plaintext
  */
 public record BrokerConfig(String name, Path dataDir, String bindAddress, int port, int maxFrameSize,
@@ -33,7 +34,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
                            String deadLetterQueue, String expiryQueue, int duplicateIdCacheSize,
                            long connectionTtlMs, Map<String, String> users, int workerThreads,
                            long recoveryTimeoutMs, long blockTimeoutMs, DiskLimit maxDiskUsage, TlsSettings tls,
-                           AccessControl accessControl) {
+                           AccessControl accessControl, ConnectionLimits limits) {
 
     /**
      * How much disk the store may use: a share of the file system that holds the data directory in use
@@ -81,6 +82,21 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         }
     }
 
+    /**
+     * What one client connection may hold: sessions, consumers, temporary destinations, and the
+     * length of a selector (parsing and evaluating one costs time on threads other clients share).
+     */
+    public record ConnectionLimits(int sessions, int consumers, int temporaries, int selectorChars) {
+        public static final ConnectionLimits DEFAULT = new ConnectionLimits(1_000, 10_000, 1_000, 4_096);
+
+        public ConnectionLimits {
+            if (sessions < 1 || consumers < 1 || temporaries < 1 || selectorChars < 16) {
+                throw new IllegalArgumentException("connection limits must be >= 1 (selectors >= 16 characters): " + sessions
+                        + " sessions, " + consumers + " consumers, " + temporaries + " temporaries, " + selectorChars + " characters");
+            }
+        }
+    }
+
     /** What happens to a send while queued messages exceed the memory limit. */
     public enum FullPolicy {
         /** The producer waits until consumers make room, up to the block timeout; then its send fails, not stored. */
@@ -122,6 +138,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         }
         Objects.requireNonNull(maxDiskUsage, "maxDiskUsage");
         users = Map.copyOf(users);
+        limits = limits == null ? ConnectionLimits.DEFAULT : limits;
         if (accessControl == null) {
             accessControl = AccessControl.devUsers(users);
         }
@@ -157,6 +174,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         b.maxDiskUsage = maxDiskUsage;
         b.tls = tls;
         b.accessControl = accessControl;
+        b.limits = limits;
         return b;
     }
 
@@ -181,6 +199,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         private DiskLimit maxDiskUsage = DiskLimit.DEFAULT;
         private TlsSettings tls;
         private AccessControl accessControl;
+        private ConnectionLimits limits = ConnectionLimits.DEFAULT;
 
         public Builder name(String v) { name = v; return this; }
         public Builder dataDir(Path v) { dataDir = v; return this; }
@@ -202,11 +221,12 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         public Builder maxDiskUsage(DiskLimit v) { maxDiskUsage = v; return this; }
         public Builder tls(TlsSettings v) { tls = v; return this; }
         public Builder accessControl(AccessControl v) { accessControl = v; return this; }
+        public Builder limits(ConnectionLimits v) { limits = v; return this; }
 
         public BrokerConfig build() {
             return new BrokerConfig(name, dataDir, bindAddress, port, maxFrameSize, memoryLimitBytes, fullPolicy,
                     maxDeliveryAttempts, deadLetterQueue, expiryQueue, duplicateIdCacheSize, connectionTtlMs,
-                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs, maxDiskUsage, tls, accessControl);
+                    users, workerThreads, recoveryTimeoutMs, blockTimeoutMs, maxDiskUsage, tls, accessControl, limits);
         }
     }
 }

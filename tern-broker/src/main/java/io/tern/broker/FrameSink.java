@@ -24,4 +24,8 @@ public interface FrameSink {
     default String certifiedUser() {
         return null;
     }
+
+    /** The client is welcome: frames of any size up to the maximum may come now (before, only a HELLO's). */
+    default void welcomed() {
+    }
 }

@@ -114,6 +114,12 @@ final class Handshake {
         }, executor);
     }
 
+    /** The host of {@code host:port} (IPv6 hosts keep their colons). */
+    private static String hostOf(String address) {
+        int colon = address.lastIndexOf(':');
+        return colon > 0 ? address.substring(0, colon) : address;
+    }
+
     private void refuse(RequestFrame frame, Response response) {
         connection.reply(frame, response);
         connection.closeNow();
@@ -133,16 +139,28 @@ final class Handshake {
             }
             who = access.certified(certified);
         } else {
+            String address = hostOf(connection.remoteAddress());
+            long lockedMs = access.requiresLogin() ? access.throttle().lockedForMs(address) : 0;
+            if (lockedMs > 0) {
+                LOG.debug("Connection {} from {} refused unchecked: too many failed logins from its address", connection.id(),
+                        connection.remoteAddress());
+                refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "too many failed logins from " + address
+                        + "; try again in " + lockedMs + " ms"));
+                return;
+            }
             who = access.login(r.user(), r.password());
             if (who == null) {
-                LOG.warn("Connection {} from {} refused: wrong user name or password for user '{}'", connection.id(),
-                        connection.remoteAddress(), LogText.of(r.user()));
+                int inARow = access.throttle().failed(address);
+                LOG.warn("Connection {} from {} refused: wrong user name or password for user '{}' ({} failed in a row from {})",
+                        connection.id(), connection.remoteAddress(), LogText.of(r.user()), inARow, address);
                 refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
                 return;
             }
+            access.throttle().succeeded(address);
         }
         principal = who;
         done = true;
+        connection.welcomed();
         user = who.name().isEmpty() ? r.user() : who.name();
         clientName = r.clientName();
         String key = r.connectionKey() == null || r.connectionKey().isBlank() || r.connectionKey().length() > 200

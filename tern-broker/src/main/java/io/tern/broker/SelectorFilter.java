@@ -24,8 +24,17 @@ public final class SelectorFilter {
 
     /** Returns null for a null or blank selector (everything matches). */
     public static SelectorFilter parse(String selector) throws InvalidSelectorException {
+        return parse(selector, Integer.MAX_VALUE);
+    }
+
+    /** As {@link #parse(String)}, refusing a selector longer than {@code maxChars} before parsing it. */
+    public static SelectorFilter parse(String selector, int maxChars) throws InvalidSelectorException {
         if (selector == null || selector.isBlank()) {
             return null;
+        }
+        if (selector.length() > maxChars) {
+            throw new InvalidSelectorException("a selector of " + selector.length() + " characters exceeds the maximum of "
+                    + maxChars + " (--max-selector-length)");
         }
         try {
             return new SelectorFilter(selector, SelectorParser.parse(selector));

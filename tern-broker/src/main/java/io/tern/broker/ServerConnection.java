@@ -177,6 +177,7 @@ public final class ServerConnection {
                 if (r.ackMode() < Request.TRANSACTED || r.ackMode() > Request.DUPS_OK_ACKNOWLEDGE) {
                     throw new BrokerException(ErrorCode.MALFORMED_FRAME, "unknown acknowledge mode " + r.ackMode());
                 }
+                within(sessions.size(), broker.config().limits().sessions(), "sessions", "--max-sessions-per-connection");
                 sessions.put(r.sessionId(), new ServerSession(r.sessionId(), r.ackMode(), this, broker.memory()));
                 reply(frame, Response.OK);
             } else if (request instanceof Request.CloseSession r) {
@@ -205,6 +206,8 @@ public final class ServerConnection {
             } else if (request instanceof Request.Browse r) {
                 browse(frame, r);
             } else if (request instanceof Request.CreateTemp r) {
+                within(temporaries.size(), broker.config().limits().temporaries(), "temporary destinations",
+                        "--max-temporaries-per-connection");
                 DestinationName d = broker.destinations().createTemporary(r.kind(), this, r.name());
                 temporaries.add(d);
                 reply(frame, new Response.TempCreated(d));
@@ -231,6 +234,10 @@ public final class ServerConnection {
                 if (!r.nodeName().equals(broker.config().name())) {
                     throw new BrokerException(ErrorCode.INVALID_DESTINATION, "this is node '" + broker.config().name()
                             + "', not '" + r.nodeName() + "'; ask that node");
+                }
+                if (!admin) {
+                    LOG.info("Drain of node {} asked by user '{}' from {}", broker.config().name(), LogText.of(handshake.user()),
+                            remoteAddress());
                 }
                 admin = true;
                 reply(frame, new Response.Drained(broker.connections().drain(this)));
@@ -290,6 +297,22 @@ public final class ServerConnection {
         }
     }
 
+    /** Refuses one more of {@code what} when a client connection holds {@code limit} already (a cluster link has no limit). */
+    private void within(int held, int limit, String what, String flag) {
+        if (held >= limit && linkPeer == null) {
+            throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "this connection holds " + held + " " + what
+                    + ", the most one connection may (" + flag + ")");
+        }
+    }
+
+    private SelectorFilter selector(String text) {
+        try {
+            return SelectorFilter.parse(text, linkPeer != null ? Integer.MAX_VALUE : broker.config().limits().selectorChars());
+        } catch (SelectorFilter.InvalidSelectorException e) {
+            throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
+        }
+    }
+
     private void createConsumer(RequestFrame frame, Request.CreateConsumer r) {
         ServerSession s = session(r.sessionId());
         authorizeUse(Permission.CONSUME, r.destination());
@@ -299,12 +322,8 @@ public final class ServerConnection {
         if (r.prefetch() < 0) {
             throw new BrokerException(ErrorCode.MALFORMED_FRAME, "prefetch must be >= 0: " + r.prefetch());
         }
-        SelectorFilter selector;
-        try {
-            selector = SelectorFilter.parse(r.selector());
-        } catch (SelectorFilter.InvalidSelectorException e) {
-            throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
-        }
+        within(consumers.size(), broker.config().limits().consumers(), "consumers", "--max-consumers-per-connection");
+        SelectorFilter selector = selector(r.selector());
         boolean topic = !r.destination().kind().isQueueLike();
         MessageQueue q = linkPeer != null ? linkQueue(r.destination().name())
                 : broker.destinations().consumerQueue(this, r.destination(), selector, r.noLocal(), r.subscriptionName(),
@@ -406,12 +425,7 @@ public final class ServerConnection {
         if (!r.queue().kind().isTemporary()) {
             authorize(Permission.BROWSE, r.queue());
         }
-        SelectorFilter selector;
-        try {
-            selector = SelectorFilter.parse(r.selector());
-        } catch (SelectorFilter.InvalidSelectorException e) {
-            throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
-        }
+        SelectorFilter selector = selector(r.selector());
         MessageQueue q = r.queue().kind() == DestinationName.Kind.QUEUE ? broker.destinations().queue(r.queue().name())
                 : broker.destinations().existingQueue(r.queue());
         if (q == null) {
@@ -642,6 +656,11 @@ public final class ServerConnection {
             LOG.debug("Connection {}: {}", id, LogText.of(message));
         }
         throw new BrokerException(ErrorCode.NOT_AUTHORIZED, message);
+    }
+
+    /** Lets the client's large frames in: it is welcome. */
+    void welcomed() {
+        sink.welcomed();
     }
 
     /** The user a verified client certificate names; null without one. */

@@ -62,12 +62,17 @@ public final class ClusterNode implements Receiver, AutoCloseable {
      * @param quorumRule whether a node outside a majority partition reports no quorum
      */
     public record Config(String cluster, String stack, Map<String, String> stackProps, FailoverPolicy policy,
-                         boolean quorumRule) {
+                         boolean quorumRule, ClusterSecret secret) {
         public Config {
             Objects.requireNonNull(cluster, "cluster");
             Objects.requireNonNull(stack, "stack");
             stackProps = Map.copyOf(stackProps);
             Objects.requireNonNull(policy, "policy");
+        }
+
+        /** A cluster without a secret: its traffic is neither encrypted nor authenticated. */
+        public Config(String cluster, String stack, Map<String, String> stackProps, FailoverPolicy policy, boolean quorumRule) {
+            this(cluster, stack, stackProps, policy, quorumRule, null);
         }
     }
 
@@ -131,6 +136,9 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     public static ClusterNode create(Config config, NodeInfo self) throws Exception {
         String xml = StackConfig.load(config.stack(), config.stackProps());
         JChannel channel = new JChannel(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
+        if (config.secret() != null) {
+            config.secret().protect(channel);
+        }
         byte[] info = encode(self);
         channel.addAddressGenerator(() -> {
             ExtendedUUID address = ExtendedUUID.randomUUID(self.name());
@@ -152,7 +160,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             channel.close();
             throw e;
         }
-        LOG.info("Joined cluster {} as {} over the {} stack", config.cluster(), self.name(), config.stack());
+        LOG.info("Joined cluster {} as {} over the {} stack{}", config.cluster(), self.name(), config.stack(),
+                config.secret() != null ? ", encrypted and admitting only members with the cluster secret" : "");
         mergeWatch = MergeWatch.start(channel, self.name());
     }
 

@@ -61,6 +61,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Console implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Console.class);
+    /** How long a client may take to send its request before its connection is closed. */
+    static final int REQUEST_SECONDS = 5;
+    /** Threads serving requests: a handful of slow clients cannot take them all. */
+    static final int THREADS = 16;
     /** How long the console waits for another member's console. */
     static final Duration PEER_TIMEOUT = Duration.ofMillis(1500);
     static final String CSRF_HEADER = "X-Tern-Console";
@@ -86,9 +90,15 @@ public final class Console implements AutoCloseable {
      * @throws IOException if the port cannot be bound
      */
     public static Console start(Broker broker, String bindAddress, int port) throws IOException {
-        HttpServer server = HttpServer.create(new InetSocketAddress(bindAddress, port), 16);
+        // The JDK's server reads a request on a thread of the pool: a client that sends its request slowly
+        // holds that thread. It is cut off after REQUEST_SECONDS (the server reads these settings once, when
+        // its first instance is made; a value given on the command line wins), and the pool has threads
+        // to spare, so slow clients delay others by at most that long.
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxReqTime", Integer.toString(REQUEST_SECONDS));
+        System.getProperties().putIfAbsent("sun.net.httpserver.maxRspTime", "30");
+        HttpServer server = HttpServer.create(new InetSocketAddress(bindAddress, port), 64);
         AtomicInteger threads = new AtomicInteger();
-        ExecutorService executor = Executors.newFixedThreadPool(4, r -> {
+        ExecutorService executor = Executors.newFixedThreadPool(THREADS, r -> {
             Thread t = new Thread(r, "tern-console-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;

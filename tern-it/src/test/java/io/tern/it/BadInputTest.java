@@ -77,11 +77,21 @@ class BadInputTest {
     @Test
     void anOversizedFrameIsRefusedBeforeItsBodyIsRead() throws Exception {
         try (RawClient raw = new RawClient(tern.port()).handshake()) {
+            raw.send(1, 0, new Request.Hello("alice", "secret", "raw"));
+            assertThat(((ResponseFrame) raw.readFrame()).response()).isInstanceOf(Response.Welcome.class);
             // Announce a 1 GiB frame and send nothing more: the server must answer from the length alone.
             raw.write(ByteBuffer.allocate(4).putInt(1 << 30).array());
             Response.Error e = errorFrame(raw);
             assertThat(e.code()).isEqualTo(ErrorCode.FRAME_TOO_LONG);
             assertThat(e.message()).contains("1073741824").contains("65536");
+            assertThat(raw.isClosedByServer()).isTrue();
+        }
+        try (RawClient raw = new RawClient(tern.port()).handshake()) {
+            // Before the HELLO is accepted, only what a HELLO needs: 20 KiB is refused from its length.
+            raw.write(ByteBuffer.allocate(4).putInt(20 * 1024).array());
+            Response.Error e = errorFrame(raw);
+            assertThat(e.code()).isEqualTo(ErrorCode.FRAME_TOO_LONG);
+            assertThat(e.message()).contains("exceeds the maximum of 16384 before the HELLO is accepted");
             assertThat(raw.isClosedByServer()).isTrue();
         }
         assertStillServing();

@@ -29,8 +29,8 @@ final class DiscoverCommand implements Callable<Integer> {
     @Option(names = "--discovery-port", description = "Multicast port (default: ${DEFAULT-VALUE})")
     int port = DiscoveryConfig.DEFAULT_PORT;
 
-    @Option(names = "--discovery-secret", description = "Cluster secret, if packets are signed (or env TERN_DISCOVERY_SECRET)")
-    String secret = System.getenv("TERN_DISCOVERY_SECRET");
+    @picocli.CommandLine.Mixin
+    ClusterSecretOption clusterSecret = new ClusterSecretOption();
 
     static Duration parseDuration(String text) {
         String t = text.trim().toLowerCase();
@@ -48,6 +48,13 @@ final class DiscoverCommand implements Callable<Integer> {
         Duration wait = parseDuration(timeout);
         long start = System.currentTimeMillis();
         Map<ServiceUri, Long> heard;
+        io.tern.cluster.ClusterSecret secret;
+        try {
+            secret = clusterSecret.secret();
+        } catch (IllegalArgumentException e) {
+            System.err.println("discover: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
         try (DiscoveryAgent agent = new DiscoveryAgent(Discovery.config(address, port, networkInterface, secret)).start()) {
             agent.query(group);
             Thread.sleep(wait.toMillis()); // listening is the whole job of this command

@@ -12,7 +12,7 @@ final class Discovery {
     private Discovery() {
     }
 
-    static DiscoveryConfig config(String address, int port, String networkInterface, String secret) {
+    static DiscoveryConfig config(String address, int port, String networkInterface, io.tern.cluster.ClusterSecret secret) {
         String nic = networkInterface == null ? "lo" : networkInterface;
         int ttl;
         try {
@@ -22,7 +22,7 @@ final class Discovery {
             }
             ttl = n.isLoopback() ? 0 : 1;
             return new DiscoveryConfig(InetAddress.getByName(address), port, nic, ttl, 500, 3000,
-                    secret == null || secret.isEmpty() ? null : secret.getBytes(java.nio.charset.StandardCharsets.UTF_8), 30_000);
+                    secret == null ? null : secret.bytes(), 30_000);
         } catch (SocketException | UnknownHostException e) {
             throw new IllegalArgumentException("bad discovery settings: " + e.getMessage(), e);
         }

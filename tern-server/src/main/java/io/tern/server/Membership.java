@@ -32,7 +32,7 @@ final class Membership {
      * checks whether this node itself was taken over while it was gone.
      */
     static Membership join(ServerOptions options, TernServer server, io.tern.cluster.ReplicatingStore replicating,
-                           String consoleUri) throws Exception {
+                           String consoleUri, io.tern.cluster.ClusterSecret secret) throws Exception {
         if ("none".equals(options.stack) && options.jgroupsFile == null) {
             return null;
         }
@@ -56,7 +56,7 @@ final class Membership {
         NodeInfo self = new NodeInfo(server.broker().nodeId(), options.name, MachineId.resolve(options.machineId),
                 List.of(server.url()), consoleUri);
         ClusterNode.Config config = new ClusterNode.Config(options.cluster, stack, props,
-                policy(options.failoverPolicy, options.backups), options.quorum);
+                policy(options.failoverPolicy, options.backups), options.quorum, secret);
         ClusteredNode.Settings settings = ClusteredNode.Settings.defaults(options.dataDir().resolve("takeovers"))
                 .withAdmissionWaitMs(options.admissionWaitMs()).withTakeoverPauseMs(options.faultTakeoverPauseMs)
                 .withClusteredQueues(options.clusteredQueues);

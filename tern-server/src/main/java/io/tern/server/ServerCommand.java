@@ -48,6 +48,13 @@ final class ServerCommand implements Callable<Integer> {
             return ExitCodes.USAGE;
         }
         try {
+            b.limits(new BrokerConfig.ConnectionLimits(options.maxSessions, options.maxConsumers, options.maxTemporaries,
+                    options.maxSelectorLength));
+        } catch (IllegalArgumentException e) {
+            System.err.println("tern server " + options.name + ": " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
+        try {
             io.tern.broker.security.AccessControl access = options.accessControl();
             b.accessControl(access);
             LOG.info("Access: {}", access.description());
@@ -60,6 +67,13 @@ final class ServerCommand implements Callable<Integer> {
             }
         } catch (IllegalArgumentException | IOException e) {
             System.err.println("tern server " + options.name + ": access: " + e.getMessage());
+            return ExitCodes.USAGE;
+        }
+        io.tern.cluster.ClusterSecret secret;
+        try {
+            secret = options.clusterSecret.secret(); // checked before the node listens
+        } catch (IllegalArgumentException | IOException e) {
+            System.err.println("tern server " + options.name + ": " + e.getMessage());
             return ExitCodes.USAGE;
         }
         try {
@@ -139,7 +153,7 @@ final class ServerCommand implements Callable<Integer> {
             System.out.flush();
             stopped.countDown();
         }, "tern-shutdown"));
-        membership.set(Membership.join(options, server, replicating[0], consoleUri));
+        membership.set(Membership.join(options, server, replicating[0], consoleUri, secret));
         if (membership.get() == null) {
             // Without membership, the cluster list is what discovery hears.
             cluster.set(new ClusterList(options.cluster, server.url(), server.broker(), consoleUri));
@@ -147,7 +161,7 @@ final class ServerCommand implements Callable<Integer> {
         Membership joined = membership.get();
         ClusterList heard = cluster.get();
         server.broker().setNextServer(joined != null ? joined::nextTarget : heard::nextTarget);
-        discovery.set(startDiscovery(server, cluster.get(), consoleUri));
+        discovery.set(startDiscovery(server, cluster.get(), consoleUri, secret));
         System.out.println("tern server " + options.name + " listening on " + server.url());
         System.out.flush();
         stopped.await();
@@ -183,12 +197,13 @@ final class ServerCommand implements Callable<Integer> {
      * what it hears, unless --discovery-port 0. The console, if any, is announced as
      * {@code cluster:console:http://host:port}.
      */
-    private DiscoveryAgent startDiscovery(TernServer server, ClusterList cluster, String consoleUri) {
+    private DiscoveryAgent startDiscovery(TernServer server, ClusterList cluster, String consoleUri,
+                                          io.tern.cluster.ClusterSecret secret) {
         if (options.discoveryPort == 0) {
             return null;
         }
         DiscoveryConfig config = Discovery.config(options.discoveryAddress, options.discoveryPort, options.networkInterface,
-                options.discoverySecret);
+                secret);
         DiscoveryAgent agent = new DiscoveryAgent(config);
         if (cluster != null) {
             agent.addListener(cluster);

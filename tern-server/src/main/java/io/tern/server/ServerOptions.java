@@ -60,6 +60,19 @@ public final class ServerOptions {
     @Option(names = "--max-frame", description = "Largest frame accepted, bytes (default: ${DEFAULT-VALUE})")
     int maxFrame = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 
+    @Option(names = "--max-sessions-per-connection", description = "Sessions one client connection may hold (default: ${DEFAULT-VALUE})")
+    int maxSessions = io.tern.broker.BrokerConfig.ConnectionLimits.DEFAULT.sessions();
+
+    @Option(names = "--max-consumers-per-connection", description = "Consumers one client connection may hold (default: ${DEFAULT-VALUE})")
+    int maxConsumers = io.tern.broker.BrokerConfig.ConnectionLimits.DEFAULT.consumers();
+
+    @Option(names = "--max-temporaries-per-connection", description = "Temporary destinations one client connection may "
+            + "hold (default: ${DEFAULT-VALUE})")
+    int maxTemporaries = io.tern.broker.BrokerConfig.ConnectionLimits.DEFAULT.temporaries();
+
+    @Option(names = "--max-selector-length", description = "Characters of a message selector (default: ${DEFAULT-VALUE})")
+    int maxSelectorLength = io.tern.broker.BrokerConfig.ConnectionLimits.DEFAULT.selectorChars();
+
     @Option(names = "--dev-user", description = "For development only: NAME=PASSWORD of a user allowed everything; repeat "
             + "for more. The password is visible to every local user (ps): use --users and --permissions instead.")
     java.util.Map<String, String> users = new java.util.LinkedHashMap<>();
@@ -128,8 +141,8 @@ public final class ServerOptions {
     @Option(names = "--discovery-port", description = "Multicast port of discovery (default: ${DEFAULT-VALUE}; 0 turns discovery off)")
     int discoveryPort = io.tern.discovery.DiscoveryConfig.DEFAULT_PORT;
 
-    @Option(names = "--discovery-secret", description = "Sign discovery packets and accept only signed ones (or env TERN_DISCOVERY_SECRET)")
-    String discoverySecret = System.getenv("TERN_DISCOVERY_SECRET");
+    @picocli.CommandLine.Mixin
+    ClusterSecretOption clusterSecret = new ClusterSecretOption();
 
     @Option(names = "--stack", description = "Cluster membership stack: udp (multicast, the default), tcp (static --seeds), "
             + "kubernetes (DNS_PING on --dns-query), or none (no membership: independent servers found by discovery)")

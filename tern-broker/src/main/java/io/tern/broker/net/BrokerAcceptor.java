@@ -18,6 +18,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.tern.broker.Broker;
 import io.tern.broker.FrameSink;
 import io.tern.broker.ServerConnection;
+import io.tern.protocol.FrameBudget;
 import io.tern.protocol.FrameDecoder;
 import io.tern.protocol.FrameEncoder;
 import org.slf4j.Logger;
@@ -57,6 +58,7 @@ public final class BrokerAcceptor implements AutoCloseable {
     private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Stats stats = new Stats();
     private Channel server;
+    private volatile FrameBudget frameBudget;
 
     public BrokerAcceptor(Broker broker) {
         this.broker = broker;
@@ -70,6 +72,9 @@ public final class BrokerAcceptor implements AutoCloseable {
     public InetSocketAddress start() throws InterruptedException {
         int maxFrame = broker.config().maxFrameSize();
         SslContext tls = broker.config().tls() == null ? null : broker.config().tls().serverContext();
+        // Large frames half received hold at most a quarter of the heap (at least two of the largest).
+        FrameBudget budget = new FrameBudget(Math.max(2L * maxFrame, Runtime.getRuntime().maxMemory() / 4));
+        frameBudget = budget;
         long ttlMs = broker.config().connectionTtlMs();
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
@@ -87,7 +92,7 @@ public final class BrokerAcceptor implements AutoCloseable {
                                 .addLast("flush", new FlushConsolidationHandler(256, true))
                                 .addLast("encoder", FrameEncoder.INSTANCE)
                                 .addLast("handshake", new ServerHandshakeHandler(stats))
-                                .addLast("decoder", new FrameDecoder(maxFrame))
+                                .addLast("decoder", new FrameDecoder(maxFrame, FrameDecoder.HELLO_LIMIT, budget))
                                 .addLast("idle", new IdleStateHandler(ttlMs, 0, 0, TimeUnit.MILLISECONDS))
                                 .addLast("connection", new ConnectionHandler(broker, stats));
                     }
@@ -102,6 +107,11 @@ public final class BrokerAcceptor implements AutoCloseable {
 
     public Stats stats() {
         return stats;
+    }
+
+    /** What large frames half received hold now; null before {@link #start()}. */
+    public FrameBudget frameBudget() {
+        return frameBudget;
     }
 
     /** Stops accepting new connections; existing ones stay open. */

@@ -13,6 +13,7 @@ import io.tern.broker.FrameSink;
 import io.tern.broker.ServerConnection;
 import io.tern.protocol.ErrorCode;
 import io.tern.protocol.Frame;
+import io.tern.protocol.FrameDecoder;
 import io.tern.protocol.ProtocolException;
 import io.tern.protocol.RequestFrame;
 import io.tern.protocol.Response;
@@ -122,6 +123,14 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         public String remoteAddress() {
             return channel.remoteAddress() instanceof java.net.InetSocketAddress a
                     ? a.getAddress().getHostAddress() + ":" + a.getPort() : String.valueOf(channel.remoteAddress());
+        }
+
+        @Override
+        public void welcomed() {
+            FrameDecoder decoder = channel.pipeline().get(FrameDecoder.class);
+            if (decoder != null) {
+                decoder.open();
+            }
         }
 
         @Override

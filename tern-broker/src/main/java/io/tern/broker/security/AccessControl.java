@@ -47,6 +47,7 @@ public final class AccessControl {
     private final byte[] macKey = new byte[32];
     private final LongAdder refusals = new LongAdder();
     private final LongAdder failedLogins = new LongAdder();
+    private final LoginThrottle throttle = new LoginThrottle(() -> System.nanoTime() / 1_000_000);
 
     private AccessControl(Map<String, UsersFile.User> users, AccessRules rules, Map<String, String> devPasswords, String description) {
         this.users = users;
@@ -148,6 +149,11 @@ public final class AccessControl {
         }
         refusals.increment();
         return false;
+    }
+
+    /** Who slows down password guessing, per client address. */
+    public LoginThrottle throttle() {
+        return throttle;
     }
 
     /** Requests refused for want of a permission since the node started. */

@@ -37,7 +37,7 @@ final class MulticastLocator {
             if (nic == null) {
                 throw new JMSException("no network interface named " + nicName + " for " + url);
             }
-            String secret = url.option("secret", System.getenv("TERN_DISCOVERY_SECRET"));
+            String secret = url.option("secret", System.getenv("TERN_CLUSTER_SECRET"));
             config = new DiscoveryConfig(InetAddress.getByName(address.host()), address.port(), nicName, nic.isLoopback() ? 0 : 1,
                     500, 3000, secret == null || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8), 30_000);
         } catch (JMSException e) {

@@ -1,0 +1,76 @@
+package io.tern.cluster;
+
+import org.jgroups.JChannel;
+import org.jgroups.protocols.SYM_ENCRYPT;
+import org.jgroups.protocols.pbcast.NAKACK2;
+import org.jgroups.stack.ProtocolStack;
+
+import javax.crypto.SecretKey;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+
+/**
+ * The secret every member of a cluster shares (at least {@value #MIN_BYTES} bytes, from a file or the
+ * environment, never the command line). It signs discovery packets, and keys JGroups' {@code SYM_ENCRYPT}
+ * (AES-256, a key derived from the secret), placed under {@code NAKACK2}: every message of the
+ * membership, replication and takeover protocols is encrypted and authenticated, so a process without
+ * the secret can neither read the cluster's messages nor join it (its join request does not decrypt).
+ */
+public final class ClusterSecret {
+    public static final int MIN_BYTES = 16;
+
+    private final byte[] bytes;
+
+    private ClusterSecret(byte[] bytes) {
+        this.bytes = bytes.clone();
+    }
+
+    /** The secret's bytes (UTF-8 of the text given), checked for length. */
+    public static ClusterSecret of(String text) {
+        byte[] b = text.getBytes(StandardCharsets.UTF_8);
+        if (b.length < MIN_BYTES) {
+            throw new IllegalArgumentException("a cluster secret needs at least " + MIN_BYTES + " bytes; this one has "
+                    + b.length + " (make one with: openssl rand -base64 32)");
+        }
+        return new ClusterSecret(b);
+    }
+
+    /** The bytes discovery signs with. */
+    public byte[] bytes() {
+        return bytes.clone();
+    }
+
+    /** Puts encryption with this secret's key into {@code channel}'s stack, before it connects. */
+    void protect(JChannel channel) throws Exception {
+        SYM_ENCRYPT encrypt = new SYM_ENCRYPT();
+        encrypt.symAlgorithm("AES/CBC/PKCS5Padding");
+        encrypt.symIvLength(16);
+        encrypt.setSecretKey(aesKey());
+        channel.getProtocolStack().insertProtocol(encrypt, ProtocolStack.Position.BELOW, NAKACK2.class);
+        encrypt.init(); // the stack initialised its protocols when it was made; this one came after
+    }
+
+    /** AES-256 from SHA-256 over a label and the secret: the same key on every member, never the secret itself. */
+    SecretKey aesKey() {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update("tern cluster encryption key v1".getBytes(StandardCharsets.US_ASCII));
+            byte[] key = sha.digest(bytes);
+            try {
+                return new SecretKeySpec(key, "AES");
+            } finally {
+                Arrays.fill(key, (byte) 0);
+            }
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JVM", e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ClusterSecret[" + bytes.length + " bytes]";
+    }
+}
