@@ -363,7 +363,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         Map<String, List<FailoverInfo>> failover = new LinkedHashMap<>();
         map.failover().forEach((id, nodes) -> failover.put(id,
                 nodes.stream().map(n -> new FailoverInfo(n.nodeId(), n.name(), n.clientUris())).toList()));
-        ClusterTopology t = new ClusterTopology(infos, failover, map.machineRedundant(), q, missingMembers());
+        ClusterTopology t = new ClusterTopology(infos, failover, map.machineRedundant(), q, missingMembers(),
+                config.secret() != null);
         boolean quorumChanged = q != quorum;
         members = List.copyOf(infos);
         addresses = Map.copyOf(byId);

@@ -35,6 +35,8 @@ public final class DiscoveryAgent implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final DiscoveryConfig config;
+    /** Signs and checks packets: the secret bound to this group's address and port (null: unsigned). */
+    private final byte[] signingKey;
     private final LongSupplier clockMs;
     private final Set<ServiceUri> local = ConcurrentHashMap.newKeySet();
     private final Map<ServiceUri, Long> heard = new ConcurrentHashMap<>();
@@ -56,6 +58,7 @@ public final class DiscoveryAgent implements AutoCloseable {
 
     public DiscoveryAgent(DiscoveryConfig config, LongSupplier clockMs) {
         this.config = config;
+        this.signingKey = config.signingKey();
         this.clockMs = clockMs;
         this.target = new InetSocketAddress(config.groupAddress(), config.port());
     }
@@ -148,7 +151,7 @@ public final class DiscoveryAgent implements AutoCloseable {
     private void send(DiscoveryPacket.Type type, String payload) {
         DiscoveryPacket p = new DiscoveryPacket(type, clockMs.getAsLong(), RANDOM.nextLong(), payload);
         try {
-            channel.send(ByteBuffer.wrap(p.encode(config.secret())), target);
+            channel.send(ByteBuffer.wrap(p.encode(signingKey)), target);
         } catch (IOException e) {
             LOG.log(Level.WARNING, "Cannot send a discovery packet to " + target + ": " + e.getMessage());
         }
@@ -185,7 +188,7 @@ public final class DiscoveryAgent implements AutoCloseable {
         buffer.get(data);
         DiscoveryPacket p;
         try {
-            p = DiscoveryPacket.decode(data, data.length, config.secret());
+            p = DiscoveryPacket.decode(data, data.length, signingKey);
         } catch (DiscoveryPacket.RejectedPacketException e) {
             (e.malformed() ? malformed : rejected).incrementAndGet();
             LOG.log(Level.FINE, "Dropped a discovery packet: " + e.getMessage());

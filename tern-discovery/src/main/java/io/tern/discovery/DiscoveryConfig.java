@@ -61,6 +61,18 @@ public record DiscoveryConfig(InetAddress groupAddress, int port, String network
         return new DiscoveryConfig(groupAddress, port, networkInterface, ttl, period, timeout, secret, maxSkewMs);
     }
 
+    /**
+     * The key packets are signed with: HMAC-SHA256 of the secret over this group's address and port, so
+     * that a signed packet heard on one discovery group is not accepted on another (a replay elsewhere).
+     * Null without a secret.
+     */
+    public byte[] signingKey() {
+        if (secret == null) {
+            return null;
+        }
+        return DiscoveryPacket.hmac(secret, "tern discovery group " + groupAddress.getHostAddress() + ":" + port);
+    }
+
     public DiscoveryConfig withSecret(String s) {
         return new DiscoveryConfig(groupAddress, port, networkInterface, ttl, periodMs, timeoutMs,
                 s == null ? null : s.getBytes(StandardCharsets.UTF_8), maxSkewMs);

@@ -106,8 +106,8 @@ class DiscoveryAgentTest {
     @Test
     void withASecretOnlyFreshSignedPacketsCount() throws Exception {
         String secret = "test-secret-with-enough-bytes!!!";
-        byte[] key = secret.getBytes(StandardCharsets.UTF_8);
         DiscoveryConfig config = uniqueConfig().withSecret(secret);
+        byte[] key = config.signingKey();
         try (DiscoveryAgent client = new DiscoveryAgent(config).start()) {
             long now = System.currentTimeMillis();
             sendRaw(config, "garbage that is not a packet".getBytes(StandardCharsets.UTF_8));
@@ -120,7 +120,14 @@ class DiscoveryAgentTest {
             sendRaw(config, good);
             await().until(() -> client.services().containsKey(ServiceUri.parse("c1:jms:tern://127.0.0.1:4")));
             sendRaw(config, good); // a replay
-            await().until(() -> client.malformedPackets() == 1 && client.rejectedPackets() == 4);
+            // Signed with the secret itself, or for another discovery group (a replay from there): refused.
+            sendRaw(config, new DiscoveryPacket(DiscoveryPacket.Type.ANNOUNCE, now, 5, "c1:jms:tern://127.0.0.1:5")
+                    .encode(secret.getBytes(StandardCharsets.UTF_8)));
+            DiscoveryConfig elsewhere = new DiscoveryConfig(config.groupAddress(), config.port() + 1, config.networkInterface(),
+                    config.ttl(), config.periodMs(), config.timeoutMs(), config.secret(), config.maxSkewMs());
+            sendRaw(config, new DiscoveryPacket(DiscoveryPacket.Type.ANNOUNCE, now, 6, "c1:jms:tern://127.0.0.1:6")
+                    .encode(elsewhere.signingKey()));
+            await().until(() -> client.malformedPackets() == 1 && client.rejectedPackets() == 6);
             assertThat(client.services().keySet()).containsExactly(ServiceUri.parse("c1:jms:tern://127.0.0.1:4"));
         }
     }

@@ -13,14 +13,16 @@ import java.util.Map;
  * What a client knows of the cluster: its members, each member's failover nodes, whether every
  * member has a failover node on another machine, and whether the partition of the node that sent it
  * holds the quorum (a node without it refuses sends), and if not, the names of the members of the
- * last view that held it that it misses.
+ * last view that held it that it misses; and whether the list came over authenticated channels (the
+ * cluster has a secret: its membership is encrypted and its discovery signed), so that a client
+ * without TLS may give its password to the servers it names.
  *
  * <p>The {@link #digest()} is a 64-bit hash of the content (the first 8 bytes of SHA-256 over the
  * canonical encoding). Client and server compare digests for equality only, so restarts and clocks
  * never make a stale list look newer.
  */
 public record ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverInfo>> failover,
-                              boolean machineRedundant, boolean quorum, List<String> missing) {
+                              boolean machineRedundant, boolean quorum, List<String> missing, boolean authenticated) {
 
     public static final long UNKNOWN_DIGEST = 0L;
 
@@ -33,8 +35,18 @@ public record ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverI
     }
 
     public ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverInfo>> failover, boolean machineRedundant,
+                           boolean quorum, List<String> missing) {
+        this(members, failover, machineRedundant, quorum, missing, false);
+    }
+
+    public ClusterTopology(List<NodeInfo> members, Map<String, List<FailoverInfo>> failover, boolean machineRedundant,
                            boolean quorum) {
         this(members, failover, machineRedundant, quorum, List.of());
+    }
+
+    /** This list, marked as having come over authenticated channels (or not). */
+    public ClusterTopology authenticated(boolean yes) {
+        return new ClusterTopology(members, failover, machineRedundant, quorum, missing, yes);
     }
 
     /** A topology of a partition that holds the quorum (or of a cluster that does not use the rule). */

@@ -12,7 +12,7 @@ import java.util.Map;
  *
  * <pre>
  * topology := flags:u8 count:i32 node* count:i32 (nodeId:string count:i32 failoverInfo*)* [missing:uris]
- * flags    := bit 0 machine-redundant, bit 1 quorum, bit 2 the names of missing members follow
+ * flags    := bit 0 machine-redundant, bit 1 quorum, bit 2 the names of missing members follow, bit 3 authenticated
  * node     := nodeId:string name:string machineId:string uris consoleUri:string
  * failoverInfo := nodeId:string address:string uris
  * uris     := count:i32 string*
@@ -23,7 +23,8 @@ public final class TopologyCodec {
     }
 
     public static void write(ClusterTopology t, ByteBuf buf) {
-        buf.writeByte((t.machineRedundant() ? 1 : 0) | (t.quorum() ? 2 : 0) | (t.missing().isEmpty() ? 0 : 4));
+        buf.writeByte((t.machineRedundant() ? 1 : 0) | (t.quorum() ? 2 : 0) | (t.missing().isEmpty() ? 0 : 4)
+                | (t.authenticated() ? 8 : 0));
         buf.writeInt(t.members().size());
         for (NodeInfo n : t.members()) {
             Wire.writeString(buf, n.nodeId());
@@ -50,7 +51,7 @@ public final class TopologyCodec {
     public static ClusterTopology read(ByteBuf buf) {
         Wire.need(buf, 1);
         int flags = buf.readByte();
-        if ((flags & ~7) != 0) {
+        if ((flags & ~15) != 0) {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "unknown topology flags " + flags);
         }
         boolean redundant = (flags & 1) != 0;
@@ -72,7 +73,7 @@ public final class TopologyCodec {
             failover.put(node, infos);
         }
         List<String> missing = (flags & 4) != 0 ? readStrings(buf) : List.of();
-        return new ClusterTopology(members, failover, redundant, (flags & 2) != 0, missing);
+        return new ClusterTopology(members, failover, redundant, (flags & 2) != 0, missing, (flags & 8) != 0);
     }
 
     private static String required(ByteBuf buf) {

@@ -25,10 +25,13 @@ final class ClusterList implements DiscoveryListener {
     private final String self;
     private final Broker broker;
     private final String selfConsole;
+    private final boolean signed;
     private final TreeSet<String> uris = new TreeSet<>();
     private final AtomicInteger nextTarget = new AtomicInteger();
 
-    ClusterList(String cluster, String selfUri, Broker broker, String selfConsole) {
+    /** {@code signed}: discovery hears only signed packets (the cluster has a secret), so the list can be trusted. */
+    ClusterList(String cluster, String selfUri, Broker broker, String selfConsole, boolean signed) {
+        this.signed = signed;
         this.cluster = cluster;
         this.self = selfUri;
         this.broker = broker;
@@ -66,7 +69,7 @@ final class ClusterList implements DiscoveryListener {
             members.add(new NodeInfo(uri, uri.substring(uri.indexOf("://") + 3), "", List.of(uri), uri.equals(self) ? selfConsole : ""));
             failover.put(uri, List.of());
         }
-        broker.setTopology(new ClusterTopology(members, failover, false));
+        broker.setTopology(new ClusterTopology(members, failover, false).authenticated(signed));
     }
 
     /** Where a client of this stopping node should go: the other servers in turn, or "" if none is known. */

@@ -156,7 +156,7 @@ final class ServerCommand implements Callable<Integer> {
         membership.set(Membership.join(options, server, replicating[0], consoleUri, secret));
         if (membership.get() == null) {
             // Without membership, the cluster list is what discovery hears.
-            cluster.set(new ClusterList(options.cluster, server.url(), server.broker(), consoleUri));
+            cluster.set(new ClusterList(options.cluster, server.url(), server.broker(), consoleUri, secret != null));
         }
         Membership joined = membership.get();
         ClusterList heard = cluster.get();

@@ -43,6 +43,7 @@ final class FailoverAgent {
     private volatile FailoverListener failoverListener;
     /** Names this connection for its whole life, across failovers: sessions recover under it. */
     private final String connectionKey = java.util.UUID.randomUUID().toString();
+    private final CredentialGuard guard;
 
     FailoverAgent(TernConnection connection, ClientConfig config, TopologyHolder topology,
                   io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy, LinkStates<RequestRouter.Waiting> states,
@@ -54,6 +55,7 @@ final class FailoverAgent {
         this.states = states;
         this.failoverListener = failoverListener;
         this.events = events;
+        this.guard = new CredentialGuard(config, topology::topology);
     }
 
     void setFailoverListener(FailoverListener listener) {
@@ -86,6 +88,9 @@ final class FailoverAgent {
     }
 
     private LinkStates.Link connectOnce() throws JMSException {
+        if (config.url().isMulticast()) {
+            guard.checkMulticast();
+        }
         List<ClientUrl.HostPort> servers = config.url().isMulticast()
                 ? List.of(MulticastLocator.locate(config.url(), Set.of())) : strategy.order(config.url().servers());
         StringBuilder tried = new StringBuilder();
@@ -132,6 +137,10 @@ final class FailoverAgent {
             if (welcome instanceof Response.Redirect r) {
                 t.close();
                 ClientUrl.HostPort next = ClientUrl.hostPortOf(r.uri());
+                if (next != null && !guard.mayTell(next)) {
+                    throw new JMSException(config.uri(target) + " redirected to " + r.uri() + " (" + r.reason()
+                            + "); not followed: the password would go to a server of an unsigned cluster list");
+                }
                 if (next == null || redirects >= MAX_REDIRECTS) {
                     throw new JMSException(config.uri(target) + " redirected to " + r.uri() + " ("
                             + r.reason() + "); " + (next == null ? "not a tern:// address" : "too many redirects"));
@@ -176,7 +185,8 @@ final class FailoverAgent {
             }
             if (notice.kind() == Notice.Kind.LAME_DUCK) {
                 leave(l, notice.target(), config.uri(l.server()) + " is shutting down or draining (lame-duck notice)", 0);
-            } else if (notice.kind() == Notice.Kind.FAILBACK && !notice.target().isEmpty()) {
+            } else if (notice.kind() == Notice.Kind.FAILBACK && !notice.target().isEmpty()
+                    && ClientUrl.hostPortOf(notice.target()) != null && guard.mayTell(ClientUrl.hostPortOf(notice.target()))) {
                 states.failbackDue(gen, notice.target());
                 checkFailback();
             }
@@ -248,7 +258,7 @@ final class FailoverAgent {
                 for (io.tern.protocol.FailoverInfo f : t.failover().getOrDefault(n.nodeId(), List.of())) {
                     for (String u : f.clientUris()) {
                         ClientUrl.HostPort hp = ClientUrl.hostPortOf(u);
-                        if (hp != null) {
+                        if (hp != null && guard.mayTell(hp)) {
                             return hp;
                         }
                     }
@@ -311,6 +321,7 @@ final class FailoverAgent {
         }
         if (config.url().isMulticast() && !connection.isClosed()) {
             try {
+                guard.checkMulticast();
                 ClientUrl.HostPort found = MulticastLocator.locate(config.url(), failed);
                 if (resume(found, lost, planned, tried, config.callTimeoutMs())) {
                     return true;
@@ -330,7 +341,7 @@ final class FailoverAgent {
             for (NodeInfo n : t.members()) {
                 for (String uri : n.clientUris()) {
                     ClientUrl.HostPort hp = ClientUrl.hostPortOf(uri);
-                    if (hp != null && !all.contains(hp)) {
+                    if (hp != null && !all.contains(hp) && guard.mayTell(hp)) {
                         all.add(hp);
                     }
                 }
@@ -432,7 +443,8 @@ final class FailoverAgent {
             if (!states.leave(m)) {
                 return;
             }
-            walk(from, m.target().isEmpty() ? null : ClientUrl.hostPortOf(m.target()), true, m.why(), new ArrayList<>());
+            ClientUrl.HostPort target = m.target().isEmpty() ? null : ClientUrl.hostPortOf(m.target());
+            walk(from, target != null && guard.mayTell(target) ? target : null, true, m.why(), new ArrayList<>());
             retireIfDone();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -22,6 +22,12 @@ final class MulticastLocator {
     private MulticastLocator() {
     }
 
+    /** Whether searches of {@code url} accept only signed answers: it names the cluster secret, or the environment does. */
+    static boolean checksSignatures(ClientUrl url) {
+        String secret = url.option("secret", System.getenv("TERN_CLUSTER_SECRET"));
+        return secret != null && !secret.isEmpty();
+    }
+
     /** The first matching server heard that is not in {@code exclude}. */
     static ClientUrl.HostPort locate(ClientUrl url, java.util.Set<ClientUrl.HostPort> exclude) throws JMSException {
         String group = url.option("group", null);
