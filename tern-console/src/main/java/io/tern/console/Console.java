@@ -76,12 +76,16 @@ public final class Console implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final String uri;
 
-    private Console(Broker broker, HttpServer server, ExecutorService executor, String host) {
+    private Console(Broker broker, HttpServer server, ExecutorService executor, String host, io.tern.protocol.TlsSettings tls) {
         this.broker = broker;
         this.server = server;
         this.executor = executor;
-        this.http = HttpClient.newBuilder().connectTimeout(PEER_TIMEOUT).executor(executor).build();
-        this.uri = "http://" + host + ":" + server.getAddress().getPort();
+        HttpClient.Builder peers = HttpClient.newBuilder().connectTimeout(PEER_TIMEOUT).executor(executor);
+        if (tls != null) {
+            peers.sslContext(tls.peerTrust().jdkContext(false)); // the other members' consoles speak HTTPS too
+        }
+        this.http = peers.build();
+        this.uri = (tls != null ? "https://" : "http://") + host + ":" + server.getAddress().getPort();
     }
 
     /**
@@ -96,7 +100,25 @@ public final class Console implements AutoCloseable {
         // to spare, so slow clients delay others by at most that long.
         System.getProperties().putIfAbsent("sun.net.httpserver.maxReqTime", Integer.toString(REQUEST_SECONDS));
         System.getProperties().putIfAbsent("sun.net.httpserver.maxRspTime", "30");
-        HttpServer server = HttpServer.create(new InetSocketAddress(bindAddress, port), 64);
+        io.tern.protocol.TlsSettings tls = broker.config().tls();
+        HttpServer server;
+        if (tls != null) {
+            // The node's certificate serves the console too (HTTPS, TLS 1.3 and 1.2), without asking for client ones.
+            com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(
+                    new InetSocketAddress(bindAddress, port), 64);
+            javax.net.ssl.SSLContext ssl = tls.jdkContext(true);
+            https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(ssl) {
+                @Override
+                public void configure(com.sun.net.httpserver.HttpsParameters params) {
+                    javax.net.ssl.SSLParameters p = ssl.getDefaultSSLParameters();
+                    p.setProtocols(io.tern.protocol.TlsSettings.PROTOCOLS);
+                    params.setSSLParameters(p);
+                }
+            });
+            server = https;
+        } else {
+            server = HttpServer.create(new InetSocketAddress(bindAddress, port), 64);
+        }
         AtomicInteger threads = new AtomicInteger();
         ExecutorService executor = Executors.newFixedThreadPool(THREADS, r -> {
             Thread t = new Thread(r, "tern-console-" + threads.incrementAndGet());
@@ -105,7 +127,7 @@ public final class Console implements AutoCloseable {
         });
         server.setExecutor(executor);
         String host = bindAddress.contains(":") ? "[" + bindAddress + "]" : bindAddress;
-        Console console = new Console(broker, server, executor, host);
+        Console console = new Console(broker, server, executor, host, tls);
         server.createContext("/", console::handle);
         server.start();
         LOG.info("Console on {}", console.uri);

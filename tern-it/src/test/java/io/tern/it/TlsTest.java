@@ -198,4 +198,25 @@ class TlsTest {
         assertThatThrownBy(() -> new TlsSettings(server.certPem(), null, null, null, null, null))
                 .hasMessageContaining("give its private key too");
     }
+
+    @Test
+    void theConsoleOfATlsNodeServesHttpsWithTheNodesCertificate() throws Exception {
+        EmbeddedTern n = pemNode();
+        try (io.tern.console.Console console = io.tern.console.Console.start(n.broker(), "127.0.0.1", 0)) {
+            assertThat(console.uri()).startsWith("https://127.0.0.1:");
+            java.net.URI api = java.net.URI.create(console.uri() + "/api/node");
+            java.net.http.HttpClient trusting = java.net.http.HttpClient.newBuilder()
+                    .sslContext(TlsSettings.trusting(ca.caPem(), null).jdkContext(false)).build();
+            assertThat(trusting.send(java.net.http.HttpRequest.newBuilder(api).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            java.net.http.HttpClient stranger = java.net.http.HttpClient.newBuilder()
+                    .sslContext(TlsSettings.trusting(otherCa.caPem(), null).jdkContext(false)).build();
+            assertThatThrownBy(() -> stranger.send(java.net.http.HttpRequest.newBuilder(api).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding())).isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
+            java.net.URI plain = java.net.URI.create(console.uri().replace("https://", "http://") + "/api/node");
+            assertThatThrownBy(() -> java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(plain)
+                    .timeout(Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.discarding()))
+                    .isInstanceOf(java.io.IOException.class);
+        }
+    }
 }

@@ -87,6 +87,26 @@ public record TlsSettings(Path cert, Path key, char[] keyPassword, Path trust, c
         return build(b, "client");
     }
 
+    /**
+     * The JDK's {@code SSLContext} of this side (for the JDK's HTTP server and client, which the web
+     * console and {@code tern status} use): {@code server} with the key material and no client
+     * certificates asked, else a client that trusts {@code trust}.
+     */
+    public javax.net.ssl.SSLContext jdkContext(boolean server) {
+        SslContext c = server ? new TlsSettings(cert, key, keyPassword, null, null, ClientAuth.NONE).serverContext()
+                : clientContext();
+        return ((io.netty.handler.ssl.JdkSslContext) c).context();
+    }
+
+    /**
+     * Whom a node trusts for its peers' consoles: the trust it was given, else its own PEM chain (peers'
+     * certificates from the same CA verify against the CA in it); null: the JVM's trust.
+     */
+    public TlsSettings peerTrust() {
+        Path anchors = trust != null ? trust : key != null ? cert : null;
+        return trusting(anchors, anchors == trust ? trustPassword : null);
+    }
+
     private void trustInto(SslContextBuilder b) {
         if (trust == null) {
             return; // the JVM's default trust

@@ -29,14 +29,21 @@ final class DrainCommand implements Callable<Integer> {
     @Option(names = {"--user"}, description = "User name, if the server requires one")
     String user;
 
-    @Option(names = {"--password"}, description = "Password, if the server requires one")
-    String password;
+    @Option(names = {"--password-file"}, description = "File holding the password, if the server requires one (or env "
+            + "TERN_PASSWORD; never the password itself on the command line, where every local user could read it)")
+    java.nio.file.Path passwordFile;
+
+    /** The password from {@code --password-file} or the environment; null if none. */
+    private String password() throws java.io.IOException {
+        return passwordFile != null ? java.nio.file.Files.readString(passwordFile).strip() : System.getenv("TERN_PASSWORD");
+    }
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
+        String password = password();
         String uri;
         try {
-            uri = uriOf(node);
+            uri = uriOf(node, password);
         } catch (JMSException e) {
             System.err.println("cannot ask " + url + ": " + e.getMessage());
             return ExitCodes.FAILED;
@@ -45,7 +52,9 @@ final class DrainCommand implements Callable<Integer> {
             System.err.println("no node named '" + node + "' in the cluster of " + url + " (see tern status --url " + url + ")");
             return ExitCodes.FAILED;
         }
-        try (TernAdmin admin = TernAdmin.connect(uri, user, password, 10_000)) {
+        int query = url.indexOf('?');
+        String withOptions = query < 0 ? uri : uri + url.substring(query); // the URL's TLS options hold for the node too
+        try (TernAdmin admin = TernAdmin.connect(withOptions, user, password, 10_000)) {
             int left = admin.drain(node, timeoutMs, n -> System.out.println("node " + node + ": " + n
                     + " client connection(s) left"));
             if (left > 0) {
@@ -62,7 +71,7 @@ final class DrainCommand implements Callable<Integer> {
     }
 
     /** The client URI of the node named {@code name}, from the cluster list; null if no such member. */
-    private String uriOf(String name) throws JMSException {
+    private String uriOf(String name, String password) throws JMSException {
         ClusterTopology t = StatusCommand.topologyOf(url, user, password);
         if (t == null) {
             return null;

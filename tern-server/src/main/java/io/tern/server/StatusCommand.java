@@ -38,11 +38,18 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = {"--user"}, description = "User name, if the server requires one")
     String user;
 
-    @Option(names = {"--password"}, description = "Password, if the server requires one")
-    String password;
+    @Option(names = {"--password-file"}, description = "File holding the password, if the server requires one (or env "
+            + "TERN_PASSWORD; never the password itself on the command line, where every local user could read it)")
+    java.nio.file.Path passwordFile;
+
+    /** The password from {@code --password-file} or the environment; null if none. */
+    private String password() throws java.io.IOException {
+        return passwordFile != null ? java.nio.file.Files.readString(passwordFile).strip() : System.getenv("TERN_PASSWORD");
+    }
 
     @Override
     public Integer call() throws Exception {
+        String password = password();
         ClusterTopology t;
         try {
             t = topologyOf(url, user, password);
@@ -58,7 +65,7 @@ final class StatusCommand implements Callable<Integer> {
             System.out.print(json ? json(t) : table(t));
             return ExitCodes.OK;
         }
-        Map<String, Object> nodes = nodeViews(t, user, password);
+        Map<String, Object> nodes = nodeViews(t, user, password, url);
         System.out.print(json ? json(t, nodes) : table(t) + queueTable(nodes));
         return ExitCodes.OK;
     }
@@ -97,8 +104,17 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     /** Each member's {@code /api/node} (its queues), by name; a member without a console or that does not answer: why. */
-    static Map<String, Object> nodeViews(ClusterTopology t, String user, String password) {
-        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build();
+    static Map<String, Object> nodeViews(ClusterTopology t, String user, String password, String url) {
+        java.net.http.HttpClient.Builder client = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5));
+        io.tern.client.impl.ClientUrl parsed = io.tern.client.impl.ClientUrl.parse(url);
+        if (parsed.tls()) {
+            // The consoles of TLS nodes speak HTTPS with the nodes' certificates: trust what the client URL trusts.
+            String trust = parsed.option("trust", null);
+            String trustPassword = parsed.option("trustPassword", null);
+            client.sslContext(io.tern.protocol.TlsSettings.trusting(trust == null ? null : java.nio.file.Path.of(trust),
+                    trustPassword == null ? null : trustPassword.toCharArray()).jdkContext(false));
+        }
+        java.net.http.HttpClient http = client.build();
         Map<String, Object> views = new LinkedHashMap<>();
         ObjectMapper mapper = new ObjectMapper();
         for (NodeInfo n : t.members()) {
