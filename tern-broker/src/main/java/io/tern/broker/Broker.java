@@ -344,7 +344,19 @@ public final class Broker implements AutoCloseable {
         qs.sort(java.util.Comparator.comparing(NodeView.QueueView::name));
         List<NodeView.ConnectionView> cs = connections.all().stream().map(ServerConnection::view)
                 .sorted(java.util.Comparator.comparingLong(NodeView.ConnectionView::id)).toList();
-        return new NodeView(config.name(), nodeId, state(), holds.count(), memory.used(), qs, cs);
+        java.util.Map<String, Long> refused = new java.util.LinkedHashMap<>();
+        refused.put("failedLogins", config.accessControl().failedLogins());
+        refused.put("withoutPermission", config.accessControl().refusals());
+        refusalCounters.forEach((name, count) -> refused.put(name, count.getAsLong()));
+        return new NodeView(config.name(), nodeId, state(), holds.count(), memory.used(), qs, cs, refused);
+    }
+
+    /** Counters of refusals kept outside the broker (the acceptor's handshakes, discovery's packets), for {@link #view()}. */
+    private final java.util.Map<String, java.util.function.LongSupplier> refusalCounters = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    /** Shows {@code count} under {@code name} among the refusals of {@link #view()}. */
+    public void countRefusals(String name, java.util.function.LongSupplier count) {
+        refusalCounters.put(name, count);
     }
 
     /** One word for operators: serving, starting, no-quorum, draining, fenced or stopping ({@link NodeState}). */

@@ -130,6 +130,8 @@ class AccessControlTest {
             assertThatThrownBy(() -> s.createProducer(s.createTopic("prices")).send(s.createTextMessage("no")))
                     .isInstanceOf(JMSSecurityException.class).hasMessageContaining("user 'orders' may not send topic 'prices'");
             assertThat(refusals()).isEqualTo(before + 4);
+            // Operators see the count in the node's view (the console's /api/node).
+            assertThat(tern.broker().view().refusals()).containsEntry("withoutPermission", before + 4);
 
             // The session and the connection carry on after the refusals.
             s.createProducer(s.createQueue("orders.us")).send(s.createTextMessage("granted again"));

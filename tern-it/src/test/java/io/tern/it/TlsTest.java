@@ -112,6 +112,7 @@ class TlsTest {
                 .isInstanceOf(JMSSecurityException.class)
                 .hasMessageContaining("takes only TLS clients: connect with terns://");
         assertThat(n.server().acceptor().stats().refusedHandshakes()).isEqualTo(1);
+        assertThat(n.broker().view().refusals()).containsEntry("handshakes", 1L);
         roundTrip(factory(n, trusting(ca.caPem())), "tls-after-plain");
     }
 

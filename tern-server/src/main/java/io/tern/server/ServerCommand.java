@@ -205,6 +205,7 @@ final class ServerCommand implements Callable<Integer> {
         DiscoveryConfig config = Discovery.config(options.discoveryAddress, options.discoveryPort, options.networkInterface,
                 secret);
         DiscoveryAgent agent = new DiscoveryAgent(config);
+        server.broker().countRefusals("discoveryPackets", agent::rejectedPackets);
         if (cluster != null) {
             agent.addListener(cluster);
         }

@@ -54,6 +54,7 @@ public final class TernServer implements AutoCloseable {
         broker.start();
         BrokerAcceptor acceptor = new BrokerAcceptor(broker);
         InetSocketAddress bound = acceptor.start();
+        broker.countRefusals("handshakes", acceptor.stats()::refusedHandshakes);
         warnIfExposed(config.bindAddress());
         LOG.info("Node {} ({}) ready; data in {}", config.name(), nodeId, config.dataDir());
         return new TernServer(broker, acceptor, bound);
