@@ -39,8 +39,15 @@ public final class ArtemisServer implements AutoCloseable {
      */
     public static void main(String[] args) throws Exception {
         String url = "tcp://127.0.0.1:" + args[1];
+        if (args.length > 2 && "tls".equals(args[2])) {
+            // TLS 1.3/1.2 with the key store given (PKCS#12), as Artemis documents for an SSL acceptor.
+            url += "?sslEnabled=true;keyStoreType=PKCS12;keyStorePath=" + args[3] + ";keyStorePassword=" + args[4]
+                    + ";enabledProtocols=TLSv1.3,TLSv1.2";
+        }
         Configuration config = config(Path.of(args[0]), url);
-        if (args.length > 2 && "cluster".equals(args[2])) {
+        if (args.length > 2 && "tls".equals(args[2])) {
+            // nothing more: one broker, its acceptor speaks TLS
+        } else if (args.length > 2 && "cluster".equals(args[2])) {
             List<String> peers = new ArrayList<>();
             for (String peer : args[3].split(",")) {
                 config.addConnectorConfiguration("peer-" + peer, "tcp://127.0.0.1:" + peer);
@@ -93,6 +100,12 @@ public final class ArtemisServer implements AutoCloseable {
     /** Starts the broker as a process of its own, writing its output to {@code log}; returns once it accepts connections. */
     public static ArtemisServer start(Path dir, int port, Path log) throws IOException, InterruptedException {
         return start(log, port, () -> accepts(port), dir.toString(), Integer.toString(port));
+    }
+
+    /** As {@link #start(Path, int, Path)}, its acceptor speaking TLS with the PKCS#12 key store {@code keyStore}. */
+    public static ArtemisServer startTls(Path dir, int port, Path log, Path keyStore, String password)
+            throws IOException, InterruptedException {
+        return start(log, port, () -> accepts(port), dir.toString(), Integer.toString(port), "tls", keyStore.toString(), password);
     }
 
     /**

@@ -201,13 +201,13 @@ public final class CompareBench {
         }
     }
 
-    private static double median(double[] values) {
+    static double median(double[] values) {
         double[] sorted = values.clone();
         java.util.Arrays.sort(sorted);
         return sorted[sorted.length / 2];
     }
 
-    private static long[] round(double[] values) {
+    static long[] round(double[] values) {
         return java.util.Arrays.stream(values).mapToLong(Math::round).toArray();
     }
 
