@@ -98,9 +98,16 @@ final class Destinations {
         return register(d);
     }
 
-    /** Queue lookup for browsing and admin: null if there is none. */
+    /** Queue lookup for browsing and admin: null if there is none of that name and kind. */
     MessageQueue existingQueue(DestinationName d) {
-        return queues.get(d.name());
+        MessageQueue q = queues.get(d.name());
+        if (q == null) {
+            return null;
+        }
+        QueueDefinition.Kind k = q.definition().kind();
+        boolean sameKind = d.kind() == DestinationName.Kind.TEMP_QUEUE ? k == QueueDefinition.Kind.TEMPORARY
+                : d.kind() != DestinationName.Kind.QUEUE || k == QueueDefinition.Kind.QUEUE;
+        return sameKind ? q : null;
     }
 
     // ---- temporary destinations ------------------------------------------------------------
@@ -283,6 +290,8 @@ final class Destinations {
             if (d.topic().equals(topic.name()) && java.util.Objects.equals(d.selector(), selector) && d.noLocal() == noLocal) {
                 return q;
             }
+            // Changing a subscription deletes the old one with its messages: as unsubscribing does, that needs delete.
+            c.authorize(io.tern.broker.security.Permission.DELETE, new DestinationName(DestinationName.Kind.TOPIC, d.topic()));
             dropQueue(q);
             broker.moves().unhomed(qname, true);
         }
@@ -418,7 +427,7 @@ final class Destinations {
             case QUEUE -> List.of(queue(d.name()));
             case TEMP_QUEUE -> {
                 MessageQueue q = queues.get(d.name());
-                if (q == null || q.isDeleted()) {
+                if (q == null || q.isDeleted() || q.definition().kind() != QueueDefinition.Kind.TEMPORARY) {
                     throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queue was deleted: " + d.name());
                 }
                 yield List.of(q);

@@ -24,6 +24,8 @@ final class Handshake {
     private final ServerConnection connection;
     private final Executor executor;
     private volatile boolean done;
+    /** A HELLO came: a second one is refused, also while the first is being checked. */
+    private volatile boolean helloSeen;
     /** Who connected and under what name, for the console. */
     private volatile String user;
     private volatile String clientName;
@@ -80,9 +82,10 @@ final class Handshake {
     }
 
     void hello(RequestFrame frame, Request.Hello r) {
-        if (done) {
+        if (done || helloSeen) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "HELLO was already sent");
         }
+        helloSeen = true;
         String held = broker.clientsHeld();
         if (held != null) {
             refuse(frame, new Response.Error(ErrorCode.NOT_READY, held));
@@ -148,16 +151,27 @@ final class Handshake {
                         + "; try again in " + lockedMs + " ms"));
                 return;
             }
-            who = access.login(r.user(), r.password());
-            if (who == null) {
-                int inARow = access.throttle().failed(address);
-                LOG.warn("Connection {} from {} refused: wrong user name or password for user '{}' ({} failed in a row from {})",
-                        connection.id(), connection.remoteAddress(), LogText.of(r.user()), inARow, address);
-                refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
-                return;
-            }
-            access.throttle().succeeded(address);
+            access.loginAsync(r.user(), r.password()).whenCompleteAsync((found, failure) -> {
+                if (failure != null) {
+                    LOG.warn("Connection {} from {} refused: too many logins waiting to be checked", connection.id(),
+                            connection.remoteAddress());
+                    refuse(frame, new Response.Error(ErrorCode.RESOURCE_EXHAUSTED, "too many logins in progress; try again"));
+                } else if (found == null) {
+                    int inARow = access.throttle().failed(address);
+                    LOG.warn("Connection {} from {} refused: wrong user name or password for user '{}' ({} failed in a row from {})",
+                            connection.id(), connection.remoteAddress(), LogText.of(r.user()), inARow, address);
+                    refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
+                } else {
+                    access.throttle().succeeded(address);
+                    welcomeAs(frame, r, found);
+                }
+            }, executor);
+            return;
         }
+        welcomeAs(frame, r, who);
+    }
+
+    private void welcomeAs(RequestFrame frame, Request.Hello r, AccessControl.Principal who) {
         principal = who;
         done = true;
         connection.welcomed();

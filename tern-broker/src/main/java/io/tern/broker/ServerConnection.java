@@ -284,11 +284,31 @@ public final class ServerConnection {
     }
 
     /**
+     * Refuses a client's destination whose name is not of its kind: names starting with '$' belong to the
+     * broker (subscriptions, links), and a temporary destination's name is one the broker made. So no
+     * client reaches a subscription's queue as a queue, or a queue as a temporary one.
+     */
+    private void checkNamed(DestinationName d) {
+        if (linkPeer != null) {
+            return;
+        }
+        boolean ok = d.kind().isTemporary() ? d.name().startsWith(Broker.TEMP_PREFIX) : !d.name().startsWith("$");
+        if (!ok) {
+            throw new BrokerException(ErrorCode.INVALID_DESTINATION, d.kind().isTemporary()
+                    ? "not a temporary destination's name: " + d.name() : "destination names must not start with '$': " + d.name());
+        }
+    }
+
+    /**
      * {@code permission} on {@code d}, and {@code create} too for a queue that does not exist yet here.
      * Temporary destinations need none: their owner made them, and a reply to one is always allowed.
      */
     private void authorizeUse(Permission permission, DestinationName d) {
-        if (d == null || d.kind().isTemporary()) {
+        if (d == null) {
+            return;
+        }
+        checkNamed(d);
+        if (d.kind().isTemporary()) {
             return;
         }
         authorize(permission, d);
@@ -422,12 +442,13 @@ public final class ServerConnection {
         if (!r.queue().kind().isQueueLike()) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "only queues can be browsed");
         }
+        checkNamed(r.queue());
         if (!r.queue().kind().isTemporary()) {
             authorize(Permission.BROWSE, r.queue());
         }
         SelectorFilter selector = selector(r.selector());
-        MessageQueue q = r.queue().kind() == DestinationName.Kind.QUEUE ? broker.destinations().queue(r.queue().name())
-                : broker.destinations().existingQueue(r.queue());
+        // A browser sees a queue as it is: one that does not exist is empty, and is not made.
+        MessageQueue q = broker.destinations().existingQueue(r.queue());
         if (q == null) {
             reply(frame, new Response.BrowseBatch(List.of(), false));
             return;

@@ -1,6 +1,7 @@
 package io.tern.cluster;
 
 import org.jgroups.JChannel;
+import org.jgroups.protocols.SERIALIZE;
 import org.jgroups.protocols.SYM_ENCRYPT;
 import org.jgroups.protocols.pbcast.NAKACK2;
 import org.jgroups.stack.ProtocolStack;
@@ -15,9 +16,11 @@ import java.util.Arrays;
 /**
  * The secret every member of a cluster shares (at least {@value #MIN_BYTES} bytes, from a file or the
  * environment, never the command line). It signs discovery packets, and keys JGroups' {@code SYM_ENCRYPT}
- * (AES-256, a key derived from the secret), placed under {@code NAKACK2}: every message of the
- * membership, replication and takeover protocols is encrypted and authenticated, so a process without
- * the secret can neither read the cluster's messages nor join it (its join request does not decrypt).
+ * (AES-256/CBC with a random IV per message, a key derived from the secret) under {@code SERIALIZE},
+ * both under {@code NAKACK2}: every message of the membership, replication and takeover protocols,
+ * headers included, travels encrypted, so a process without the secret can neither read the cluster's
+ * messages nor join it (its join request does not decrypt). Failure detection and discovery below stay
+ * in the clear. CBC has no integrity check of its own: see the README for what that leaves open.
  */
 public final class ClusterSecret {
     public static final int MIN_BYTES = 16;
@@ -51,6 +54,11 @@ public final class ClusterSecret {
         encrypt.setSecretKey(aesKey());
         channel.getProtocolStack().insertProtocol(encrypt, ProtocolStack.Position.BELOW, NAKACK2.class);
         encrypt.init(); // the stack initialised its protocols when it was made; this one came after
+        // SERIALIZE above it turns every message, headers and all, into a payload, so that none passes in
+        // the clear: SYM_ENCRYPT alone leaves headers, and messages without a payload (a JOIN), unencrypted.
+        SERIALIZE serialize = new SERIALIZE();
+        channel.getProtocolStack().insertProtocol(serialize, ProtocolStack.Position.BELOW, NAKACK2.class);
+        serialize.init();
     }
 
     /** AES-256 from SHA-256 over a label and the secret: the same key on every member, never the secret itself. */

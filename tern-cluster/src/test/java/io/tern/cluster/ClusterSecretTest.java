@@ -49,6 +49,10 @@ class ClusterSecretTest {
         // A third member with the secret still joins.
         ClusterNode c = join("c", ours);
         await().atMost(Duration.ofSeconds(30)).until(() -> c.members().size() == 3 && a.members().size() == 3);
+        // Nor do the strangers get in later, when the members look for partitions to merge (every 1-2 s here).
+        Thread.sleep(6000); // absence cannot be polled for
+        assertThat(a.members()).extracting(NodeInfo::name).containsExactlyInAnyOrder("a", "b", "c");
+        assertThat(wrong.members()).extracting(NodeInfo::name).containsExactly("wrong");
     }
 
     @Test

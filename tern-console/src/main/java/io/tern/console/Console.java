@@ -215,11 +215,17 @@ public final class Console implements AutoCloseable {
         if (colon < 0) {
             return false;
         }
+        String address = exchange.getRemoteAddress().getAddress().getHostAddress();
+        if (access.throttle().lockedForMs(address) > 0) {
+            return false; // too many failed logins from there: not even checked
+        }
         AccessControl.Principal who = access.login(decoded.substring(0, colon), decoded.substring(colon + 1));
         if (who == null) {
-            LOG.warn("Console request from {} refused: wrong user name or password", exchange.getRemoteAddress());
+            LOG.warn("Console request from {} refused: wrong user name or password ({} failed in a row from there)",
+                    exchange.getRemoteAddress(), access.throttle().failed(address));
             return false;
         }
+        access.throttle().succeeded(address);
         if (!access.allows(who, Permission.MANAGE, null)) {
             LOG.warn("Console request from {} refused: user '{}' may not manage this node", exchange.getRemoteAddress(),
                     LogText.of(who.name()));
@@ -262,6 +268,17 @@ public final class Console implements AutoCloseable {
         return root;
     }
 
+    /**
+     * Whether an operator's credentials may go on to {@code member}'s console: it proves itself with a
+     * certificate (HTTPS), or the cluster list came over authenticated channels, or the node has only
+     * development users, whose passwords are no secret.
+     */
+    private boolean mayForwardCredentials(NodeInfo member) {
+        ClusterTopology t = broker.topology();
+        return member.consoleUri().startsWith("https://") || (t != null && t.authenticated())
+                || broker.config().accessControl().development();
+    }
+
     private NodeInfo self() {
         return new NodeInfo(broker.nodeId(), broker.config().name(), "", List.of(), uri);
     }
@@ -276,6 +293,10 @@ public final class Console implements AutoCloseable {
         HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(member.consoleUri() + "/api/node"))
                 .timeout(PEER_TIMEOUT).GET();
         if (authorization != null) {
+            if (!mayForwardCredentials(member)) {
+                return CompletableFuture.failedFuture(new IOException("not forwarding the operator's credentials to "
+                        + member.consoleUri() + ": the cluster list is not authenticated (give the cluster a secret, or the nodes TLS)"));
+            }
             request.header("Authorization", authorization);
         }
         return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
@@ -321,6 +342,11 @@ public final class Console implements AutoCloseable {
                 .timeout(PEER_TIMEOUT).header(CSRF_HEADER, "1").POST(HttpRequest.BodyPublishers.noBody());
         String authorization = exchange.getRequestHeaders().getFirst("Authorization");
         if (authorization != null) {
+            if (!mayForwardCredentials(member)) {
+                sendJson(exchange, 403, error("not forwarding the operator's credentials to " + member.consoleUri()
+                        + ": the cluster list is not authenticated (give the cluster a secret, or the nodes TLS)"));
+                return;
+            }
             forward.header("Authorization", authorization);
         }
         HttpResponse<String> answer;

@@ -229,4 +229,64 @@ class AccessControlTest {
             }
         }
     }
+
+    /** The answer to the request of correlation {@code id} on a raw connection, skipping other frames. */
+    private static io.tern.protocol.Response answer(io.tern.testkit.RawClient raw, long id) throws java.io.IOException {
+        while (true) {
+            io.tern.protocol.Frame f = raw.readFrame();
+            if (f instanceof io.tern.protocol.ResponseFrame r && r.correlationId() == id) {
+                return r.response();
+            }
+        }
+    }
+
+    @Test
+    void aQueueDressedAsATemporaryDestinationOrASubscriptionIsRefused() throws Exception {
+        try (JMSContext ctx = as("ops").createContext()) {
+            ctx.createProducer().send(ctx.createQueue("orders.eu"), "for orders only");
+        }
+        // "nobody" has no permission at all: naming a real queue as a temporary one, or a subscription's
+        // queue by its internal name, must not get round that.
+        try (io.tern.testkit.RawClient raw = new io.tern.testkit.RawClient(tern.port()).handshake()) {
+            raw.send(1, 0, new io.tern.protocol.Request.Hello("nobody", "nobody-password", "raw"));
+            assertThat(answer(raw, 1)).isInstanceOf(io.tern.protocol.Response.Welcome.class);
+            raw.send(2, 0, new io.tern.protocol.Request.CreateSession(1, io.tern.protocol.Request.AUTO_ACKNOWLEDGE));
+            answer(raw, 2);
+            var asTemporary = new io.tern.protocol.DestinationName(io.tern.protocol.DestinationName.Kind.TEMP_QUEUE, "orders.eu");
+            raw.send(3, 0, new io.tern.protocol.Request.Browse(asTemporary, null, 0, 100));
+            assertThat(answer(raw, 3)).asString().contains("INVALID_DESTINATION").contains("not a temporary destination's name");
+            io.tern.protocol.WireMessage m = new io.tern.protocol.WireMessage("ID:forged", io.tern.protocol.WireMessage.BODY_TEXT,
+                    asTemporary, null, null, null, true, 4, 0, 0, 0, Map.of(), "x".getBytes(StandardCharsets.UTF_8));
+            raw.send(4, 0, new io.tern.protocol.Request.Send(1, m));
+            assertThat(answer(raw, 4)).asString().contains("INVALID_DESTINATION");
+            var internal = io.tern.protocol.DestinationName.queue("$durable:someone:daily");
+            raw.send(5, 0, new io.tern.protocol.Request.CreateConsumer(1, 1, internal, null, false, null,
+                    io.tern.protocol.Request.SUB_NONE, 10));
+            assertThat(answer(raw, 5)).asString().contains("must not start with '$'");
+        }
+        try (JMSContext ctx = as("ops").createContext()) {
+            assertThat(java.util.Collections.list(ctx.createBrowser(ctx.createQueue("orders.eu")).getEnumeration())).hasSize(1);
+        }
+    }
+
+    @Test
+    void changingADurableSubscriptionNeedsDeleteBecauseItDropsTheOldOne() throws JMSException {
+        try (Connection c = as("orders").createConnection()) {
+            c.setClientID("orders-resubscriber");
+            Session s = c.createSession();
+            s.createDurableSubscriber(s.createTopic("prices"), "daily").close();
+            // The same name with another selector would delete the old subscription and its messages.
+            assertThatThrownBy(() -> s.createDurableSubscriber(s.createTopic("prices"), "daily", "n > 1", false))
+                    .isInstanceOf(JMSSecurityException.class).hasMessageContaining("user 'orders' may not delete topic 'prices'");
+            s.createDurableSubscriber(s.createTopic("prices"), "daily").close(); // unchanged: still there
+        }
+    }
+
+    @Test
+    void browsingAQueueThatDoesNotExistShowsNothingAndMakesNothing() throws JMSException {
+        try (JMSContext ctx = as("reader").createContext()) {
+            assertThat(java.util.Collections.list(ctx.createBrowser(ctx.createQueue("orders.never")).getEnumeration())).isEmpty();
+        }
+        assertThat(tern.broker().view().queues()).extracting(io.tern.broker.NodeView.QueueView::name).doesNotContain("orders.never");
+    }
 }

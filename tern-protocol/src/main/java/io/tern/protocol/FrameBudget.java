@@ -25,8 +25,8 @@ public final class FrameBudget {
     private final Queue<Waiter> waiting = new ArrayDeque<>();
 
     public FrameBudget(long capacityBytes) {
-        if (capacityBytes < Handshake.DEFAULT_MAX_FRAME_SIZE) {
-            throw new IllegalArgumentException("a frame budget must hold one frame of the largest size: " + capacityBytes);
+        if (capacityBytes < 1) {
+            throw new IllegalArgumentException("a frame budget must be >= 1 byte: " + capacityBytes);
         }
         this.capacityBytes = capacityBytes;
     }
@@ -44,18 +44,30 @@ public final class FrameBudget {
         return false;
     }
 
-    /** Gives {@code bytes} back and grants waiting reservations that now fit, in the order they came. */
+    /**
+     * Gives {@code bytes} back and grants waiting reservations that now fit, in the order they came (a
+     * frame larger than the whole budget gets it alone). A grant whose callback fails (its event loop
+     * is shutting down) is given back too.
+     */
     void release(long bytes) {
         List<Runnable> grants = new ArrayList<>();
+        List<Long> waitingBytes = new ArrayList<>();
         synchronized (this) {
             reservedBytes -= bytes;
             while (!waiting.isEmpty() && fits(waiting.peek().bytes())) {
                 Waiter w = waiting.poll();
                 reservedBytes += w.bytes();
                 grants.add(w.granted());
+                waitingBytes.add(w.bytes());
             }
         }
-        grants.forEach(Runnable::run);
+        for (int i = 0; i < grants.size(); i++) {
+            try {
+                grants.get(i).run();
+            } catch (RuntimeException e) {
+                release(waitingBytes.get(i)); // the waiter is gone (RejectedExecutionException at shutdown)
+            }
+        }
     }
 
     private boolean fits(long bytes) {

@@ -118,6 +118,7 @@ public final class FrameDecoder extends LengthFieldBasedFrameDecoder {
         reserved = length;
         deadline = ctx.executor().schedule(() -> {
             if (reserved == length && ctx.channel().isActive()) {
+                giveBack(); // at once: a peer that reads nothing would otherwise keep it until its connection's TTL
                 ctx.fireExceptionCaught(new ProtocolException(ErrorCode.RESOURCE_EXHAUSTED, "a frame of " + length
                         + " bytes did not arrive within " + LARGE_FRAME_TIMEOUT_MS + " ms"));
             }

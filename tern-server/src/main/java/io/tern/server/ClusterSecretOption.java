@@ -22,6 +22,10 @@ final class ClusterSecretOption {
 
     /** The secret, checked; null if none is given. */
     ClusterSecret secret() throws IOException {
+        if (System.getenv("TERN_DISCOVERY_SECRET") != null && System.getenv(ENV) == null && file == null) {
+            throw new IllegalArgumentException("TERN_DISCOVERY_SECRET is set but no longer read: the cluster secret is "
+                    + ENV + " (or --cluster-secret-file), which signs discovery and encrypts the cluster's traffic");
+        }
         String text = file != null ? Files.readString(file, StandardCharsets.UTF_8).strip() : System.getenv(ENV);
         if (text == null || text.isEmpty()) {
             if (file != null) {

@@ -52,6 +52,11 @@ final class DrainCommand implements Callable<Integer> {
             System.err.println("no node named '" + node + "' in the cluster of " + url + " (see tern status --url " + url + ")");
             return ExitCodes.FAILED;
         }
+        String refusal = refusal(uri, password);
+        if (refusal != null) {
+            System.err.println("cannot drain " + node + " at " + uri + ": " + refusal);
+            return ExitCodes.FAILED;
+        }
         int query = url.indexOf('?');
         String withOptions = query < 0 ? uri : uri + url.substring(query); // the URL's TLS options hold for the node too
         try (TernAdmin admin = TernAdmin.connect(withOptions, user, password, 10_000)) {
@@ -71,8 +76,27 @@ final class DrainCommand implements Callable<Integer> {
     }
 
     /** The client URI of the node named {@code name}, from the cluster list; null if no such member. */
+    /** Why the credentials must not go to {@code uri} (a node the cluster list names); null if they may. */
+    private String refusal(String uri, String password) {
+        io.tern.client.impl.ClientUrl mine = io.tern.client.impl.ClientUrl.parse(url);
+        if (mine.tls() && !uri.startsWith("terns://")) {
+            return "the cluster list names it without TLS (" + uri + ") while --url asks for TLS";
+        }
+        io.tern.client.impl.ClientUrl.HostPort hp = io.tern.client.impl.ClientUrl.hostPortOf(uri);
+        boolean named = hp != null && mine.servers().stream().anyMatch(s -> s.host().equals(hp.host()));
+        if (!mine.tls() && (user != null || password != null) && !authenticatedList && !named) {
+            return "not sending the password to a node of a cluster list that is not authenticated (give the cluster a "
+                    + "secret, or use terns://), nor named in --url";
+        }
+        return null;
+    }
+
+    /** Whether the last cluster list came over authenticated channels. */
+    private boolean authenticatedList;
+
     private String uriOf(String name, String password) throws JMSException {
         ClusterTopology t = StatusCommand.topologyOf(url, user, password);
+        authenticatedList = t != null && t.authenticated();
         if (t == null) {
             return null;
         }

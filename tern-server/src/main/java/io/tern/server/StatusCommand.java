@@ -124,6 +124,14 @@ final class StatusCommand implements Callable<Integer> {
             }
             java.net.http.HttpRequest.Builder get = java.net.http.HttpRequest.newBuilder(java.net.URI.create(n.consoleUri() + "/api/node"))
                     .timeout(java.time.Duration.ofSeconds(5));
+            java.net.URI console = java.net.URI.create(n.consoleUri());
+            // Credentials go to a console that proves itself (HTTPS), on the host the URL names, or in an authenticated list.
+            boolean trusted = "https".equals(console.getScheme()) || t.authenticated()
+                    || (!parsed.tls() && parsed.servers().stream().anyMatch(s -> s.host().equals(console.getHost())));
+            if (user != null && !trusted) {
+                views.put(n.name(), "not sending the password to " + n.consoleUri() + ": the cluster list is not authenticated");
+                continue;
+            }
             if (user != null) {
                 get.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
                         (user + ":" + (password == null ? "" : password)).getBytes(java.nio.charset.StandardCharsets.UTF_8)));

@@ -48,6 +48,15 @@ public final class AccessControl {
     private final LongAdder refusals = new LongAdder();
     private final LongAdder failedLogins = new LongAdder();
     private final LoginThrottle throttle = new LoginThrottle(() -> System.nanoTime() / 1_000_000);
+    /** Checks in flight, by user and the MAC of the password tried: identical attempts share one. */
+    private final Map<String, java.util.concurrent.CompletableFuture<Principal>> checking = new ConcurrentHashMap<>();
+    /** Runs the slow hash: two daemon threads and a bounded queue. */
+    private final java.util.concurrent.ExecutorService hashing = new java.util.concurrent.ThreadPoolExecutor(2, 2, 0,
+            java.util.concurrent.TimeUnit.MILLISECONDS, new java.util.concurrent.ArrayBlockingQueue<>(WAITING_CHECKS), r -> {
+                Thread t = new Thread(r, "tern-login");
+                t.setDaemon(true);
+                return t;
+            });
 
     private AccessControl(Map<String, UsersFile.User> users, AccessRules rules, Map<String, String> devPasswords, String description) {
         this.users = users;
@@ -81,6 +90,11 @@ public final class AccessControl {
         return users != null || !devPasswords.isEmpty();
     }
 
+    /** Development users only (passwords on the command line, each allowed everything): nothing here is secret. */
+    public boolean development() {
+        return users == null && !devPasswords.isEmpty();
+    }
+
     /** For the startup log. */
     public String description() {
         return description;
@@ -95,6 +109,48 @@ public final class AccessControl {
         }
         return unused;
     }
+
+    /**
+     * As {@link #login}, with the slow hash off the caller's thread: on a small pool of its own (so that
+     * password guessing cannot hold the threads queues run on), at most {@value #WAITING_CHECKS} checks
+     * waiting (past that, the future fails with {@link java.util.concurrent.RejectedExecutionException}),
+     * and one check shared by identical attempts in flight (a failover storm of one user's clients).
+     */
+    public java.util.concurrent.CompletableFuture<Principal> loginAsync(String user, String password) {
+        if (!requiresLogin() || users == null || user == null || password == null) {
+            return java.util.concurrent.CompletableFuture.completedFuture(login(user, password)); // no slow hash
+        }
+        UsersFile.User u = users.get(user);
+        byte[] mac = mac(user, password);
+        byte[] known = u == null ? null : verified.get(user);
+        if (known != null && MessageDigest.isEqual(known, mac)) {
+            return java.util.concurrent.CompletableFuture.completedFuture(new Principal(user, u.roles()));
+        }
+        String key = user + '\0' + java.util.Base64.getEncoder().encodeToString(mac);
+        java.util.concurrent.CompletableFuture<Principal> mine = new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<Principal> shared = checking.putIfAbsent(key, mine);
+        if (shared != null) {
+            return shared;
+        }
+        try {
+            hashing.execute(() -> {
+                try {
+                    mine.complete(login(user, password));
+                } catch (RuntimeException e) {
+                    mine.completeExceptionally(e);
+                } finally {
+                    checking.remove(key, mine);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            checking.remove(key, mine);
+            mine.completeExceptionally(e);
+        }
+        return mine;
+    }
+
+    /** Password checks that may wait for the hashing threads; more are refused at once. */
+    static final int WAITING_CHECKS = 64;
 
     /** The user if {@code password} is theirs; null otherwise (counted). Anyone is let in when none is needed. */
     public Principal login(String user, String password) {

@@ -49,6 +49,15 @@ final class CredentialGuard {
         return false;
     }
 
+    /** For a failover's error: the servers skipped for the password's sake, and what would let the client use them. */
+    String skipped() {
+        if (warned.isEmpty()) {
+            return "";
+        }
+        return "; skipped, not to send the password over an unsigned cluster list: " + warned.stream().map(config::uri)
+                .sorted().toList() + " (name them in the URL, give the cluster a secret, or use terns://)";
+    }
+
     /** Refuses a multicast search whose answer could not be checked while a password would follow it. */
     void checkMulticast() throws jakarta.jms.JMSException {
         if (atRisk() && !MulticastLocator.checksSignatures(config.url())) {

@@ -284,7 +284,8 @@ final class FailoverAgent {
             if (connection.isClosed() || elapsedMs + pauseMs > config.failoverTimeoutMs()) {
                 JMSException e = new JMSException("failover from " + config.uri(lost.server()) + " failed after " + rounds
                         + " round(s) in " + elapsedMs + " ms; tried " + (tried.isEmpty()
-                        ? "nothing: no other server is known" : String.join("; ", tried)) + ". It began because " + why);
+                        ? "nothing: no other server is known" : String.join("; ", tried)) + guard.skipped()
+                        + ". It began because " + why);
                 connection.fail(e);
                 event(FailoverEvent.Kind.FAILED, lost.server(), null, e.getMessage(), planned, List.of());
                 return;

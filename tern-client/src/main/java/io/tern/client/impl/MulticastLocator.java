@@ -43,6 +43,11 @@ final class MulticastLocator {
             if (nic == null) {
                 throw new JMSException("no network interface named " + nicName + " for " + url);
             }
+            if (System.getenv("TERN_DISCOVERY_SECRET") != null && System.getenv("TERN_CLUSTER_SECRET") == null
+                    && url.option("secret", null) == null) {
+                throw new JMSException("TERN_DISCOVERY_SECRET is set but no longer read: give the cluster secret as "
+                        + "TERN_CLUSTER_SECRET (or the URL option secret=)");
+            }
             String secret = url.option("secret", System.getenv("TERN_CLUSTER_SECRET"));
             config = new DiscoveryConfig(InetAddress.getByName(address.host()), address.port(), nicName, nic.isLoopback() ? 0 : 1,
                     500, 3000, secret == null || secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8), 30_000);
