@@ -20,7 +20,8 @@ import java.util.Arrays;
  * both under {@code NAKACK2}: every message of the membership, replication and takeover protocols,
  * headers included, travels encrypted, so a process without the secret can neither read the cluster's
  * messages nor join it (its join request does not decrypt). Failure detection and discovery below stay
- * in the clear. CBC has no integrity check of its own: see the README for what that leaves open.
+ * in the clear. CBC has no integrity check of its own, so Tern's {@link SIGNED} layer between the two
+ * gives every message an HMAC under another key derived from the secret and drops what fails it.
  */
 public final class ClusterSecret {
     public static final int MIN_BYTES = 16;
@@ -56,6 +57,10 @@ public final class ClusterSecret {
         encrypt.init(); // the stack initialised its protocols when it was made; this one came after
         // SERIALIZE above it turns every message, headers and all, into a payload, so that none passes in
         // the clear: SYM_ENCRYPT alone leaves headers, and messages without a payload (a JOIN), unencrypted.
+        // SIGNED between them checks each message's MAC, which CBC alone does not give.
+        SIGNED signed = new SIGNED(derive("tern cluster message key v1"));
+        channel.getProtocolStack().insertProtocol(signed, ProtocolStack.Position.ABOVE, SYM_ENCRYPT.class);
+        signed.init();
         SERIALIZE serialize = new SERIALIZE();
         channel.getProtocolStack().insertProtocol(serialize, ProtocolStack.Position.BELOW, NAKACK2.class);
         serialize.init();
@@ -63,15 +68,20 @@ public final class ClusterSecret {
 
     /** AES-256 from SHA-256 over a label and the secret: the same key on every member, never the secret itself. */
     SecretKey aesKey() {
+        byte[] key = derive("tern cluster encryption key v1");
+        try {
+            return new SecretKeySpec(key, "AES");
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    /** 32 bytes of SHA-256 over {@code label} and the secret: one key per use, none of them the secret. */
+    private byte[] derive(String label) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update("tern cluster encryption key v1".getBytes(StandardCharsets.US_ASCII));
-            byte[] key = sha.digest(bytes);
-            try {
-                return new SecretKeySpec(key, "AES");
-            } finally {
-                Arrays.fill(key, (byte) 0);
-            }
+            sha.update(label.getBytes(StandardCharsets.US_ASCII));
+            return sha.digest(bytes);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required by every JVM", e);
         }

@@ -234,6 +234,14 @@ class HighAvailabilitySystemTest {
     }
 
     @Test
+    void withAClusterSecretASigkillOfTheClientsNodeLosesAndRepeatsNothing() throws Exception {
+        // Membership, replication and the takeover all travel encrypted and signed (SERIALIZE, SIGNED, SYM_ENCRYPT).
+        Path secret = java.nio.file.Files.writeString(dir.resolve("cluster.secret"), "a secret of this test, 32 bytes+");
+        run(3, List.of("--cluster-secret-file", secret.toString()), ServerProcess::kill);
+        assertThat(java.nio.file.Files.readString(nodes.get(1).log())).contains("encrypted and admitting only members with the cluster secret");
+    }
+
+    @Test
     void aSigkillWhileATransactedConsumerCommitsEveryFiveMessagesLosesAndRepeatsNothing() throws Exception {
         consumerMode = Session.SESSION_TRANSACTED;
         run(ServerProcess::kill);
