@@ -151,24 +151,34 @@ final class Handshake {
                         + "; try again in " + lockedMs + " ms"));
                 return;
             }
-            access.loginAsync(r.user(), r.password()).whenCompleteAsync((found, failure) -> {
-                if (failure != null) {
-                    LOG.warn("Connection {} from {} refused: too many logins waiting to be checked", connection.id(),
-                            connection.remoteAddress());
-                    refuse(frame, new Response.Error(ErrorCode.RESOURCE_EXHAUSTED, "too many logins in progress; try again"));
-                } else if (found == null) {
-                    int inARow = access.throttle().failed(address);
-                    LOG.warn("Connection {} from {} refused: wrong user name or password for user '{}' ({} failed in a row from {})",
-                            connection.id(), connection.remoteAddress(), LogText.of(r.user()), inARow, address);
-                    refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
-                } else {
-                    access.throttle().succeeded(address);
-                    welcomeAs(frame, r, found);
-                }
-            }, executor);
+            java.util.concurrent.CompletableFuture<AccessControl.Principal> login = access.loginAsync(r.user(), r.password());
+            if (login.isDone()) { // no slow hash (no users, a remembered password): answer in order, at once
+                login.whenComplete((found, failure) -> loggedIn(frame, r, address, found, failure));
+            } else {
+                login.whenCompleteAsync((found, failure) -> loggedIn(frame, r, address, found, failure), executor);
+            }
             return;
         }
         welcomeAs(frame, r, who);
+    }
+
+    private void loggedIn(RequestFrame frame, Request.Hello r, String address, AccessControl.Principal found, Throwable failure) {
+        AccessControl access = broker.config().accessControl();
+        if (failure != null) {
+            LOG.warn("Connection {} from {} refused: too many logins waiting to be checked", connection.id(),
+                    connection.remoteAddress());
+            refuse(frame, new Response.Error(ErrorCode.RESOURCE_EXHAUSTED, "too many logins in progress; try again"));
+        } else if (found == null) {
+            int inARow = access.throttle().failed(address);
+            LOG.warn("Connection {} from {} refused: wrong user name or password for user '{}' ({} failed in a row from {})",
+                    connection.id(), connection.remoteAddress(), LogText.of(r.user()), inARow, address);
+            refuse(frame, new Response.Error(ErrorCode.NOT_AUTHORIZED, "wrong user name or password"));
+        } else {
+            if (access.requiresLogin()) {
+                access.throttle().succeeded(address);
+            }
+            welcomeAs(frame, r, found);
+        }
     }
 
     private void welcomeAs(RequestFrame frame, Request.Hello r, AccessControl.Principal who) {
