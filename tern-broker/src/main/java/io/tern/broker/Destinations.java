@@ -117,7 +117,13 @@ final class Destinations {
      * server asks for the name it had there, so that replies addressed to it still arrive.
      */
     DestinationName createTemporary(DestinationName.Kind kind, ServerConnection owner, String requestedName) {
-        String name = requestedName != null ? requestedName : Broker.TEMP_PREFIX + owner.id + ":" + UUID.randomUUID();
+        if (requestedName != null && !ownedBy(requestedName, owner)) {
+            // The name travels in JMSReplyTo: whoever reads it must not claim the destination and its replies.
+            throw new BrokerException(ErrorCode.INVALID_DESTINATION, "cannot recreate temporary destination '"
+                    + requestedName + "': it was made for another client connection");
+        }
+        String name = requestedName != null ? requestedName
+                : Broker.TEMP_PREFIX + owner.id + ":" + ownerTag(owner) + ":" + UUID.randomUUID();
         MessageQueue part = requestedName == null ? null : queues.get(requestedName);
         if (kind == DestinationName.Kind.TEMP_QUEUE && part != null && part.owner == null
                 && part.definition().kind() == QueueDefinition.Kind.TEMPORARY && !part.isDeleted()) {
@@ -144,6 +150,33 @@ final class Destinations {
             broker.moves().homed(temporaryTopic(name)); // replies to it may be published on any node
         }
         return new DestinationName(kind, name);
+    }
+
+    /**
+     * A temporary name's mark of the client connection it was made for: a hash of the connection key the
+     * client keeps across failovers (which only it and the servers know), or "-" without one.
+     */
+    private static String ownerTag(ServerConnection c) {
+        String key = c.connectionKey;
+        if (key == null) {
+            return "-";
+        }
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(key.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(h, 0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required by every JVM", e);
+        }
+    }
+
+    /** Whether the temporary name {@code name} was made for the client connection of {@code c} (same key). */
+    private static boolean ownedBy(String name, ServerConnection c) {
+        if (!name.startsWith(Broker.TEMP_PREFIX)) {
+            return false;
+        }
+        String[] parts = name.substring(Broker.TEMP_PREFIX.length()).split(":");
+        String tag = ownerTag(c);
+        return parts.length == 3 && !tag.equals("-") && parts[1].equals(tag);
     }
 
     private static QueueDefinition temporaryTopic(String name) {

@@ -289,4 +289,21 @@ class AccessControlTest {
         }
         assertThat(tern.broker().view().queues()).extracting(io.tern.broker.NodeView.QueueView::name).doesNotContain("orders.never");
     }
+
+    @Test
+    void aTemporaryQueueSeenInJMSReplyToCannotBeClaimedByAnotherClient() throws Exception {
+        try (JMSContext requester = as("orders").createContext()) {
+            jakarta.jms.TemporaryQueue replies = requester.createTemporaryQueue();
+            // Whoever reads JMSReplyTo learns the name; asking for it as a failing-over client would is refused.
+            try (io.tern.testkit.RawClient raw = new io.tern.testkit.RawClient(tern.port()).handshake()) {
+                raw.send(1, 0, new io.tern.protocol.Request.Hello("nobody", "nobody-password", "raw", "another-key", null));
+                assertThat(answer(raw, 1)).isInstanceOf(io.tern.protocol.Response.Welcome.class);
+                raw.send(2, 0, new io.tern.protocol.Request.CreateTemp(io.tern.protocol.DestinationName.Kind.TEMP_QUEUE,
+                        replies.getQueueName()));
+                assertThat(answer(raw, 2)).asString().contains("INVALID_DESTINATION").contains("made for another client connection");
+            }
+            requester.createProducer().send(replies, "still the requester's");
+            assertThat(requester.createConsumer(replies).receiveBody(String.class, 5000)).isEqualTo("still the requester's");
+        }
+    }
 }
