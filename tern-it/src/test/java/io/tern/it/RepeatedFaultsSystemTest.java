@@ -167,19 +167,33 @@ class RepeatedFaultsSystemTest {
     private void startCluster() throws Exception {
         int clusterPort = FreePorts.freeUdp();
         String address = FreePorts.multicastGroup(211);
+        // -Dtern.it.clusterSecret=true: the same faults in a cluster whose traffic is encrypted and signed.
+        java.nio.file.Path secret = Boolean.getBoolean("tern.it.clusterSecret")
+                ? java.nio.file.Files.writeString(dir.resolve("cluster.secret"), "the secret of this chaos run, 32+ bytes") : null;
         for (int i = 1; i <= NODES; i++) {
             String name = "rf-" + i;
             // -Dtern.it.clusteredQueues=true: the same faults with clustered queues on (messages move between nodes).
-            nodes.add(new ServerProcess(name, FreePorts.free(), dir.resolve(name), dir.resolve(name + ".log"),
+            List<String> args = new ArrayList<>(List.of(
                     "--cluster", "rf-" + clusterPort, "--discovery-port", "0", "--machine-id", "m" + i, "--replication",
                     "--recovery-timeout-ms", "60000", "--fd-timeout", FD_TIMEOUT_MS + "ms",
                     "--cluster-port", Integer.toString(clusterPort), "--cluster-address", address,
-                    Boolean.getBoolean("tern.it.clusteredQueues") ? "--clustered-queues" : "--no-clustered-queues").start());
+                    Boolean.getBoolean("tern.it.clusteredQueues") ? "--clustered-queues" : "--no-clustered-queues"));
+            if (secret != null) {
+                args.addAll(List.of("--cluster-secret-file", secret.toString()));
+            }
+            nodes.add(new ServerProcess(name, FreePorts.free(), dir.resolve(name), dir.resolve(name + ".log"),
+                    args.toArray(String[]::new)).start());
         }
         for (ServerProcess n : nodes) {
             assertThat(n.awaitListening(60_000)).isTrue();
         }
         awaitWholeCluster();
+        if (secret != null) {
+            for (ServerProcess n : nodes) {
+                assertThat(java.nio.file.Files.readString(n.log())).as("the run's nodes encrypt")
+                        .contains("encrypted and admitting only members with the cluster secret");
+            }
+        }
     }
 
     private void awaitWholeCluster() throws InterruptedException {
