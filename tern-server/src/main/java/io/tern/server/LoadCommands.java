@@ -29,7 +29,8 @@ final class LoadCommands {
     }
 
     abstract static class Common {
-        @Option(names = "--url", description = "Client URL (default: ${DEFAULT-VALUE})")
+        @Option(names = "--url", description = "Client URL (default: ${DEFAULT-VALUE}); with user=NAME in it, the password "
+                + "comes from env TERN_PASSWORD rather than the command line")
         String url = TernConnectionFactory.DEFAULT_URL;
 
         @ArgGroup(exclusive = true, multiplicity = "1")
@@ -90,7 +91,7 @@ final class LoadCommands {
     static final class Produce extends Common implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
-            try (Connection c = new TernConnectionFactory(url).createConnection()) {
+            try (Connection c = new TernConnectionFactory(url).createConnection(null, System.getenv("TERN_PASSWORD"))) {
                 Session s = session(c);
                 MessageProducer p = s.createProducer(destination(s));
                 p.setDeliveryMode(persistent ? DeliveryMode.PERSISTENT : DeliveryMode.NON_PERSISTENT);
@@ -122,7 +123,7 @@ final class LoadCommands {
 
         @Override
         public Integer call() throws Exception {
-            try (Connection c = new TernConnectionFactory(url).createConnection()) {
+            try (Connection c = new TernConnectionFactory(url).createConnection(null, System.getenv("TERN_PASSWORD"))) {
                 Session s = session(c);
                 MessageConsumer consumer = s.createConsumer(destination(s));
                 c.start();
