@@ -189,6 +189,9 @@ final class Destinations {
             if (q == null) {
                 return;
             }
+            if (q.definition().kind() != QueueDefinition.Kind.TEMPORARY) {
+                throw new BrokerException(ErrorCode.INVALID_DESTINATION, "not a temporary queue: " + d.name());
+            }
             if (q.owner != requester) {
                 throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queue belongs to another connection");
             }

@@ -163,6 +163,9 @@ final class Handshake {
     }
 
     private void loggedIn(RequestFrame frame, Request.Hello r, String address, AccessControl.Principal found, Throwable failure) {
+        if (connection.isClosed()) {
+            return; // the client went away while its password was checked: nothing to register
+        }
         AccessControl access = broker.config().accessControl();
         if (failure != null) {
             LOG.warn("Connection {} from {} refused: too many logins waiting to be checked", connection.id(),
@@ -182,6 +185,9 @@ final class Handshake {
     }
 
     private void welcomeAs(RequestFrame frame, Request.Hello r, AccessControl.Principal who) {
+        if (connection.isClosed()) {
+            return;
+        }
         principal = who;
         done = true;
         connection.welcomed();

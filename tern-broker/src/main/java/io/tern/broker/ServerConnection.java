@@ -449,6 +449,9 @@ public final class ServerConnection {
         SelectorFilter selector = selector(r.selector());
         // A browser sees a queue as it is: one that does not exist is empty, and is not made.
         MessageQueue q = broker.destinations().existingQueue(r.queue());
+        if (q != null && r.queue().kind().isTemporary() && q.owner != this && linkPeer == null) {
+            throw new BrokerException(ErrorCode.NOT_AUTHORIZED, "a temporary queue may be browsed only by the connection that made it");
+        }
         if (q == null) {
             reply(frame, new Response.BrowseBatch(List.of(), false));
             return;
@@ -654,6 +657,11 @@ public final class ServerConnection {
 
     String remoteAddress() {
         return sink.remoteAddress();
+    }
+
+    /** Whether the connection has closed (a login that finishes later must not register it). */
+    boolean isClosed() {
+        return closed;
     }
 
     /**

@@ -24,7 +24,7 @@ import java.util.function.Supplier;
  * secret, and drops any message whose MAC is missing or wrong. {@code SYM_ENCRYPT}'s CBC has no
  * integrity of its own; with this layer a message altered on the wire, or made without the secret,
  * never reaches the membership, replication or takeover protocols. Drops are counted and logged at
- * WARN, at most once a minute per sender.
+ * WARN, at most once a minute.
  */
 public final class SIGNED extends Protocol {
     /** Ids of this protocol and its header in JGroups' registry (above the ones JGroups uses itself). */
@@ -40,7 +40,8 @@ public final class SIGNED extends Protocol {
 
     private final SecretKeySpec key;
     private final AtomicLong dropped = new AtomicLong();
-    private final java.util.Map<Object, Long> lastLoggedMs = new java.util.concurrent.ConcurrentHashMap<>();
+    /** When a drop was last logged: one line a minute at most, whoever the senders claim to be. */
+    private final AtomicLong lastLoggedMs = new AtomicLong(Long.MIN_VALUE / 2);
 
     SIGNED(byte[] key) {
         this.key = new SecretKeySpec(key, "HmacSHA256");
@@ -81,9 +82,8 @@ public final class SIGNED extends Protocol {
         long n = dropped.incrementAndGet();
         long now = System.currentTimeMillis();
         Object from = msg.getSrc();
-        Long last = lastLoggedMs.get(String.valueOf(from));
-        if (last == null || now - last > LOG_EVERY_MS) {
-            lastLoggedMs.put(String.valueOf(from), now);
+        long last = lastLoggedMs.get();
+        if (now - last > LOG_EVERY_MS && lastLoggedMs.compareAndSet(last, now)) {
             LOG.warn("Dropped a cluster message from {} whose MAC is {}: a node without this cluster's secret, or an altered "
                     + "message ({} dropped so far)", from, h == null ? "missing" : "wrong", n);
         }

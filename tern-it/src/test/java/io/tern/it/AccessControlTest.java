@@ -301,6 +301,9 @@ class AccessControlTest {
                 raw.send(2, 0, new io.tern.protocol.Request.CreateTemp(io.tern.protocol.DestinationName.Kind.TEMP_QUEUE,
                         replies.getQueueName()));
                 assertThat(answer(raw, 2)).asString().contains("INVALID_DESTINATION").contains("made for another client connection");
+                raw.send(3, 0, new io.tern.protocol.Request.Browse(new io.tern.protocol.DestinationName(
+                        io.tern.protocol.DestinationName.Kind.TEMP_QUEUE, replies.getQueueName()), null, 0, 100));
+                assertThat(answer(raw, 3)).asString().contains("may be browsed only by the connection that made it");
             }
             requester.createProducer().send(replies, "still the requester's");
             assertThat(requester.createConsumer(replies).receiveBody(String.class, 5000)).isEqualTo("still the requester's");

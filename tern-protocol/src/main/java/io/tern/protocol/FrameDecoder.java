@@ -26,6 +26,8 @@ public final class FrameDecoder extends LengthFieldBasedFrameDecoder {
     private long reserved;
     /** The length this connection waits to reserve from the budget; 0 if it does not wait. Event loop only. */
     private long waitingFor;
+    /** A large frame did not arrive in time: the connection is closing and nothing more is decoded. */
+    private boolean timedOut;
     /** Closes the connection if the reserved frame has not arrived in time; null if none. */
     private java.util.concurrent.Future<?> deadline;
     /**
@@ -57,6 +59,10 @@ public final class FrameDecoder extends LengthFieldBasedFrameDecoder {
 
     @Override
     protected Object decode(ChannelHandlerContext ctx, ByteBuf in) throws Exception {
+        if (timedOut) {
+            in.skipBytes(in.readableBytes());
+            return null;
+        }
         if (in.readableBytes() >= 4) {
             long length = in.getUnsignedInt(in.readerIndex());
             int max = limit;
@@ -119,6 +125,8 @@ public final class FrameDecoder extends LengthFieldBasedFrameDecoder {
         deadline = ctx.executor().schedule(() -> {
             if (reserved == length && ctx.channel().isActive()) {
                 giveBack(); // at once: a peer that reads nothing would otherwise keep it until its connection's TTL
+                timedOut = true; // and reads nothing more: the connection is closing
+                ctx.channel().config().setAutoRead(false);
                 ctx.fireExceptionCaught(new ProtocolException(ErrorCode.RESOURCE_EXHAUSTED, "a frame of " + length
                         + " bytes did not arrive within " + LARGE_FRAME_TIMEOUT_MS + " ms"));
             }
@@ -128,7 +136,7 @@ public final class FrameDecoder extends LengthFieldBasedFrameDecoder {
     /** While this connection waits for the budget, nothing more is read (the decoder would ask for more). */
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-        if (waitingFor > 0) {
+        if (waitingFor > 0 || timedOut) {
             ctx.fireChannelReadComplete();
             return;
         }

@@ -75,7 +75,6 @@ final class DrainCommand implements Callable<Integer> {
         }
     }
 
-    /** The client URI of the node named {@code name}, from the cluster list; null if no such member. */
     /** Why the credentials must not go to {@code uri} (a node the cluster list names); null if they may. */
     private String refusal(String uri, String password) {
         io.tern.client.impl.ClientUrl mine = io.tern.client.impl.ClientUrl.parse(url);
@@ -94,6 +93,7 @@ final class DrainCommand implements Callable<Integer> {
     /** Whether the last cluster list came over authenticated channels. */
     private boolean authenticatedList;
 
+    /** The client URI of the node named {@code name}, from the cluster list; null if no such member. */
     private String uriOf(String name, String password) throws JMSException {
         ClusterTopology t = StatusCommand.topologyOf(url, user, password);
         authenticatedList = t != null && t.authenticated();

@@ -126,8 +126,9 @@ final class StatusCommand implements Callable<Integer> {
                     .timeout(java.time.Duration.ofSeconds(5));
             java.net.URI console = java.net.URI.create(n.consoleUri());
             // Credentials go to a console that proves itself (HTTPS), on the host the URL names, or in an authenticated list.
-            boolean trusted = "https".equals(console.getScheme()) || t.authenticated()
-                    || (!parsed.tls() && parsed.servers().stream().anyMatch(s -> s.host().equals(console.getHost())));
+            boolean https = "https".equals(console.getScheme());
+            boolean trusted = parsed.tls() ? https // a TLS URL: the password never goes over plain HTTP
+                    : https || t.authenticated() || parsed.servers().stream().anyMatch(s -> s.host().equals(console.getHost()));
             if (user != null && !trusted) {
                 views.put(n.name(), "not sending the password to " + n.consoleUri() + ": the cluster list is not authenticated");
                 continue;
