@@ -338,8 +338,9 @@ class HighAvailabilitySystemTest {
         });
         String next = Files.readString(failover[1].log());
         assertThat(next).contains("their failover node left before it recorded taking them over");
-        assertThat(next).as("the messages the dead failover node had stored of hs-1 are not taken twice")
-                .contains("were taken over already with the failover node that died taking it over");
+        // That nothing of hs-1 is taken twice is what run()'s checker asserts (duplicated 0). Which log line
+        // says so depends on the order in which the next node takes over hs-1 and the dead failover node,
+        // which failure detection does not fix (seen both ways in CI on 2026-12-02), so no line is required here.
     }
 
     @Test
