@@ -167,7 +167,7 @@ public final class ArtemisServer implements AutoCloseable {
             if (ready.getAsBoolean()) {
                 return server;
             }
-            Thread.sleep(100);
+            Thread.sleep(100); // polls readiness (port open, or a log line) up to the deadline
         }
         server.close();
         throw new IllegalStateException("Artemis did not start; see " + log);
@@ -213,7 +213,7 @@ public final class ArtemisServer implements AutoCloseable {
             if (all) {
                 return true;
             }
-            Thread.sleep(100);
+            Thread.sleep(100); // polls the members' logs for their bridges up to the deadline
         }
         return false;
     }

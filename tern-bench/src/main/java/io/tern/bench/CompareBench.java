@@ -84,19 +84,9 @@ public final class CompareBench {
             throws Exception {
         List<String[]> rows = new ArrayList<>();
         for (Workload w : workloads) {
-            w.run(ternCf, "warm-" + w.name());
-            w.run(artemisCf, "warm-" + w.name());
-            double[] t = new double[RUNS];
-            double[] a = new double[RUNS];
-            for (int i = 0; i < RUNS; i++) {
-                if (i % 2 == 0) {
-                    t[i] = w.run(ternCf, w.name());
-                    a[i] = w.run(artemisCf, w.name());
-                } else {
-                    a[i] = w.run(artemisCf, w.name());
-                    t[i] = w.run(ternCf, w.name());
-                }
-            }
+            double[][] runs = rounds(w, ternCf, artemisCf);
+            double[] t = runs[0];
+            double[] a = runs[1];
             double tm = median(t);
             double am = median(a);
             rows.add(new String[] {w.name(), String.format("%.0f", tm), String.format("%.0f", am), String.format("%.2f", tm / am)});
@@ -105,6 +95,25 @@ public final class CompareBench {
             System.out.printf("RESULT workload=%s tern=%.0f artemis=%.0f ratio=%.2f%n", w.name(), tm, am, tm / am);
         }
         return rows;
+    }
+
+    /**
+     * {@code w} on each broker: a JIT warm-up run at full size on each, then {@value #RUNS} measured
+     * rounds, each starting with the next broker in turn (so none always runs first); the rates, per
+     * broker in the order given.
+     */
+    static double[][] rounds(Workload w, ConnectionFactory... brokers) throws Exception {
+        for (ConnectionFactory cf : brokers) {
+            w.run(cf, "warm-" + w.name());
+        }
+        double[][] r = new double[brokers.length][RUNS];
+        for (int round = 0; round < RUNS; round++) {
+            for (int k = 0; k < brokers.length; k++) {
+                int b = (k + round) % brokers.length;
+                r[b][round] = w.run(brokers[b], w.name());
+            }
+        }
+        return r;
     }
 
     /** The table at the end of a run, for people. */

@@ -14,11 +14,9 @@ import java.util.List;
  * replication as by default), one without a secret and one with {@code --cluster-secret-file}, whose
  * every replication batch is serialized, signed and encrypted. The clients in this JVM, connected to
  * one node of each. Usage: {@code bin/tern-bench secret [scale]}; a warm-up on each cluster, then three
- * rounds in alternating order; medians.
+ * rounds in alternating order ({@link CompareBench#rounds}); medians.
  */
 public final class SecretCostBench {
-    private static final int RUNS = 3;
-
     public static void main(String[] args) throws Exception {
         if (System.getProperty("logback.configurationFile") == null) {
             System.setProperty("logback.configurationFile", "logback-bench.xml");
@@ -40,19 +38,9 @@ public final class SecretCostBench {
             ConnectionFactory s = new TernConnectionFactory(secured.get(0).url());
             List<String[]> rows = new ArrayList<>();
             for (Workload w : workloads) {
-                w.run(p, "warm-" + w.name());
-                w.run(s, "warm-" + w.name());
-                double[] a = new double[RUNS];
-                double[] b = new double[RUNS];
-                for (int i = 0; i < RUNS; i++) {
-                    if (i % 2 == 0) {
-                        a[i] = w.run(p, w.name());
-                        b[i] = w.run(s, w.name());
-                    } else {
-                        b[i] = w.run(s, w.name());
-                        a[i] = w.run(p, w.name());
-                    }
-                }
+                double[][] r = CompareBench.rounds(w, p, s);
+                double[] a = r[0];
+                double[] b = r[1];
                 double pm = CompareBench.median(a);
                 double sm = CompareBench.median(b);
                 System.out.printf("runs workload=%s plain=%s secret=%s%n", w.name(), java.util.Arrays.toString(CompareBench.round(a)),

@@ -19,8 +19,6 @@ import java.util.List;
  * workload: a warm-up run on each broker, then three rounds in rotating order; medians.
  */
 public final class TlsCompareBench {
-    private static final int RUNS = 3;
-
     public static void main(String[] args) throws Exception {
         if (System.getProperty("logback.configurationFile") == null) {
             System.setProperty("logback.configurationFile", "logback-bench.xml");
@@ -61,17 +59,7 @@ public final class TlsCompareBench {
                     + TestCertificates.STORE_PASSWORD + "&verifyHost=true");
             List<String[]> rows = new ArrayList<>();
             for (Workload w : workloads) {
-                ConnectionFactory[] brokers = {plain, tls, artemisTls};
-                for (ConnectionFactory cf : brokers) {
-                    w.run(cf, "warm-" + w.name());
-                }
-                double[][] r = new double[3][RUNS];
-                for (int round = 0; round < RUNS; round++) {
-                    for (int k = 0; k < 3; k++) {
-                        int b = (k + round) % 3;
-                        r[b][round] = w.run(brokers[b], w.name());
-                    }
-                }
+                double[][] r = CompareBench.rounds(w, plain, tls, artemisTls);
                 double p = CompareBench.median(r[0]);
                 double t = CompareBench.median(r[1]);
                 double a = CompareBench.median(r[2]);

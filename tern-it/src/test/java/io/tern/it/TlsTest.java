@@ -139,7 +139,7 @@ class TlsTest {
 
     @Test
     void aServerCertificateForAnotherHostIsRefused() {
-        TestCertificates.Issued elsewhere = ca.issue("elsewhere", List.of("10.1.2.3", "elsewhere.example"),
+        TestCertificates.Issued elsewhere = ca.issue("elsewhere", List.of("127.0.0.2", "elsewhere.example"),
                 Instant.now().minus(Duration.ofHours(1)), Duration.ofDays(1));
         EmbeddedTern n = node(new TlsSettings(elsewhere.certPem(), elsewhere.keyPem(), null, null, null, ClientAuth.NONE), b -> b);
         assertThat(errorOf(factory(n, trusting(ca.caPem())))).contains("the server's certificate is not for host 127.0.0.1");

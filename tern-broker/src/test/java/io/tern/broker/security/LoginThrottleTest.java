@@ -16,31 +16,31 @@ class LoginThrottleTest {
     @Test
     void fiveFailuresAreFreeThenTheAddressWaitsLongerEachTime() {
         for (int i = 1; i <= LoginThrottle.FREE_FAILURES - 1; i++) {
-            assertThat(throttle.failed("10.0.0.1")).isEqualTo(i);
-            assertThat(throttle.lockedForMs("10.0.0.1")).isZero();
+            assertThat(throttle.failed("127.0.0.1")).isEqualTo(i);
+            assertThat(throttle.lockedForMs("127.0.0.1")).isZero();
         }
-        throttle.failed("10.0.0.1");
-        assertThat(throttle.lockedForMs("10.0.0.1")).isEqualTo(1000);
-        assertThat(throttle.lockedForMs("10.0.0.2")).as("another address").isZero();
+        throttle.failed("127.0.0.1");
+        assertThat(throttle.lockedForMs("127.0.0.1")).isEqualTo(1000);
+        assertThat(throttle.lockedForMs("127.0.0.2")).as("another address").isZero();
         now.addAndGet(1000);
-        assertThat(throttle.lockedForMs("10.0.0.1")).isZero();
-        throttle.failed("10.0.0.1");
-        assertThat(throttle.lockedForMs("10.0.0.1")).isEqualTo(2000);
+        assertThat(throttle.lockedForMs("127.0.0.1")).isZero();
+        throttle.failed("127.0.0.1");
+        assertThat(throttle.lockedForMs("127.0.0.1")).isEqualTo(2000);
         for (int i = 0; i < 30; i++) {
-            throttle.failed("10.0.0.1");
+            throttle.failed("127.0.0.1");
         }
-        assertThat(throttle.lockedForMs("10.0.0.1")).isEqualTo(LoginThrottle.MAX_LOCK_MS);
-        throttle.succeeded("10.0.0.1");
-        assertThat(throttle.lockedForMs("10.0.0.1")).isZero();
+        assertThat(throttle.lockedForMs("127.0.0.1")).isEqualTo(LoginThrottle.MAX_LOCK_MS);
+        throttle.succeeded("127.0.0.1");
+        assertThat(throttle.lockedForMs("127.0.0.1")).isZero();
     }
 
     @Test
     void failuresLeftAloneAreForgotten() {
         for (int i = 0; i < LoginThrottle.FREE_FAILURES; i++) {
-            throttle.failed("10.0.0.3");
+            throttle.failed("127.0.0.3");
         }
         now.addAndGet(LoginThrottle.FORGET_MS + 1);
-        assertThat(throttle.failed("10.0.0.3")).isEqualTo(1);
-        assertThat(throttle.lockedForMs("10.0.0.3")).isZero();
+        assertThat(throttle.failed("127.0.0.3")).isEqualTo(1);
+        assertThat(throttle.lockedForMs("127.0.0.3")).isZero();
     }
 }
