@@ -34,8 +34,6 @@ public final class ServerConnection {
     final long id;
     private final Broker broker;
     private final FrameSink sink;
-    /** A refusal of this connection was logged at WARN; later ones go to DEBUG. */
-    private volatile boolean refusalLogged;
     private final SerialExecutor executor;
     /** The memory limit's say on this connection's sends (under BLOCK they wait for room, in order). */
     private final SendAdmissions admissions;
@@ -48,6 +46,8 @@ public final class ServerConnection {
     final String linkPeer;
     /** Who the client is and what it brings from the node it came from, once its HELLO is answered. */
     private final Handshake handshake;
+    /** What this connection's requests may do: permissions, names, limits. */
+    private final ConnectionChecks checks;
     /** An administration connection (it asked for a drain): not counted as a client to move away. */
     private volatile boolean admin;
     /** The node this client failed over from (its Hello said so); it moves back when that node returns. */
@@ -72,6 +72,7 @@ public final class ServerConnection {
         this.executor = executor;
         this.linkPeer = linkPeer;
         this.handshake = new Handshake(broker, this, executor, linkPeer);
+        this.checks = new ConnectionChecks(broker, this);
         this.admissions = new SendAdmissions(broker, executor, () -> closed, this::accept, this::fail);
         if (linkPeer != null) {
             connectionKey = LINK_KEY_PREFIX + linkPeer + ":" + id; // names its sessions' deliveries in delivery marks
@@ -177,7 +178,7 @@ public final class ServerConnection {
                 if (r.ackMode() < Request.TRANSACTED || r.ackMode() > Request.DUPS_OK_ACKNOWLEDGE) {
                     throw new BrokerException(ErrorCode.MALFORMED_FRAME, "unknown acknowledge mode " + r.ackMode());
                 }
-                within(sessions.size(), broker.config().limits().sessions(), "sessions", "--max-sessions-per-connection");
+                checks.within(sessions.size(), broker.config().limits().sessions(), "sessions", "--max-sessions-per-connection");
                 sessions.put(r.sessionId(), new ServerSession(r.sessionId(), r.ackMode(), this, broker.memory()));
                 reply(frame, Response.OK);
             } else if (request instanceof Request.CloseSession r) {
@@ -206,7 +207,7 @@ public final class ServerConnection {
             } else if (request instanceof Request.Browse r) {
                 browse(frame, r);
             } else if (request instanceof Request.CreateTemp r) {
-                within(temporaries.size(), broker.config().limits().temporaries(), "temporary destinations",
+                checks.within(temporaries.size(), broker.config().limits().temporaries(), "temporary destinations",
                         "--max-temporaries-per-connection");
                 DestinationName d = broker.destinations().createTemporary(r.kind(), this, r.name());
                 temporaries.add(d);
@@ -283,67 +284,17 @@ public final class ServerConnection {
         return set;
     }
 
-    /**
-     * Refuses a client's destination whose name is not of its kind: names starting with '$' belong to the
-     * broker (subscriptions, links), and a temporary destination's name is one the broker made. So no
-     * client reaches a subscription's queue as a queue, or a queue as a temporary one.
-     */
-    private void checkNamed(DestinationName d) {
-        if (linkPeer != null) {
-            return;
-        }
-        boolean ok = d.kind().isTemporary() ? d.name().startsWith(Broker.TEMP_PREFIX) : !d.name().startsWith("$");
-        if (!ok) {
-            throw new BrokerException(ErrorCode.INVALID_DESTINATION, d.kind().isTemporary()
-                    ? "not a temporary destination's name: " + d.name() : "destination names must not start with '$': " + d.name());
-        }
-    }
-
-    /**
-     * {@code permission} on {@code d}, and {@code create} too for a queue that does not exist yet here.
-     * Temporary destinations need none: their owner made them, and a reply to one is always allowed.
-     */
-    private void authorizeUse(Permission permission, DestinationName d) {
-        if (d == null) {
-            return;
-        }
-        checkNamed(d);
-        if (d.kind().isTemporary()) {
-            return;
-        }
-        authorize(permission, d);
-        if (d.kind() == DestinationName.Kind.QUEUE && broker.destinations().get(d.name()) == null) {
-            authorize(Permission.CREATE, d);
-        }
-    }
-
-    /** Refuses one more of {@code what} when a client connection holds {@code limit} already (a cluster link has no limit). */
-    private void within(int held, int limit, String what, String flag) {
-        if (held >= limit && linkPeer == null) {
-            throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "this connection holds " + held + " " + what
-                    + ", the most one connection may (" + flag + ")");
-        }
-    }
-
-    private SelectorFilter selector(String text) {
-        try {
-            return SelectorFilter.parse(text, linkPeer != null ? Integer.MAX_VALUE : broker.config().limits().selectorChars());
-        } catch (SelectorFilter.InvalidSelectorException e) {
-            throw new BrokerException(ErrorCode.INVALID_SELECTOR, e.getMessage());
-        }
-    }
-
     private void createConsumer(RequestFrame frame, Request.CreateConsumer r) {
         ServerSession s = session(r.sessionId());
-        authorizeUse(Permission.CONSUME, r.destination());
+        checks.authorizeUse(Permission.CONSUME, r.destination());
         if (consumers.containsKey(r.consumerId())) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "consumer id " + r.consumerId() + " is in use");
         }
         if (r.prefetch() < 0) {
             throw new BrokerException(ErrorCode.MALFORMED_FRAME, "prefetch must be >= 0: " + r.prefetch());
         }
-        within(consumers.size(), broker.config().limits().consumers(), "consumers", "--max-consumers-per-connection");
-        SelectorFilter selector = selector(r.selector());
+        checks.within(consumers.size(), broker.config().limits().consumers(), "consumers", "--max-consumers-per-connection");
+        SelectorFilter selector = checks.selector(r.selector());
         boolean topic = !r.destination().kind().isQueueLike();
         MessageQueue q = linkPeer != null ? linkQueue(r.destination().name())
                 : broker.destinations().consumerQueue(this, r.destination(), selector, r.noLocal(), r.subscriptionName(),
@@ -374,7 +325,7 @@ public final class ServerConnection {
 
     private void send(RequestFrame frame, Request.Send r) {
         ServerSession s = session(r.sessionId());
-        authorizeUse(Permission.SEND, r.message().destination());
+        checks.authorizeUse(Permission.SEND, r.message().destination());
         String refusal = broker.sendsRefused();
         if (refusal != null) {
             throw new BrokerException(ErrorCode.NOT_IN_QUORUM, refusal);
@@ -442,11 +393,11 @@ public final class ServerConnection {
         if (!r.queue().kind().isQueueLike()) {
             throw new BrokerException(ErrorCode.INVALID_DESTINATION, "only queues can be browsed");
         }
-        checkNamed(r.queue());
+        checks.checkNamed(r.queue());
         if (!r.queue().kind().isTemporary()) {
             authorize(Permission.BROWSE, r.queue());
         }
-        SelectorFilter selector = selector(r.selector());
+        SelectorFilter selector = checks.selector(r.selector());
         // A browser sees a queue as it is: one that does not exist is empty, and is not made.
         MessageQueue q = broker.destinations().existingQueue(r.queue());
         if (q != null && r.queue().kind().isTemporary() && q.owner != this && linkPeer == null) {
@@ -664,27 +615,14 @@ public final class ServerConnection {
         return closed;
     }
 
-    /**
-     * Refuses with NOT_AUTHORIZED, naming the permission and the destination, unless this connection's
-     * user may do {@code permission} on {@code destination} (null: on the node). A cluster link is
-     * trusted by its membership. The first refusal of a connection is logged at WARN, later ones at DEBUG.
-     */
+    /** Refuses with NOT_AUTHORIZED unless this connection's user may do {@code permission} ({@link ConnectionChecks#authorize}). */
     void authorize(Permission permission, DestinationName destination) {
-        AccessControl.Principal who = handshake.principal();
-        if (linkPeer != null || who == null || broker.config().accessControl().allows(who, permission, destination)) {
-            return;
-        }
-        String what = destination == null ? permission.word() + " this node"
-                : permission.word() + " " + (destination.kind().isQueueLike() ? "queue" : "topic") + " '" + destination.name() + "'";
-        String message = "user '" + who.name() + "' may not " + what;
-        if (!refusalLogged) {
-            refusalLogged = true;
-            LOG.warn("Connection {} from {}: {} (later refusals of this connection are logged at DEBUG)", id, remoteAddress(),
-                    LogText.of(message));
-        } else {
-            LOG.debug("Connection {}: {}", id, LogText.of(message));
-        }
-        throw new BrokerException(ErrorCode.NOT_AUTHORIZED, message);
+        checks.authorize(permission, destination);
+    }
+
+    /** Who logged in on this connection; null on a cluster link and before the HELLO. */
+    AccessControl.Principal principal() {
+        return handshake.principal();
     }
 
     /** Lets the client's large frames in: it is welcome. */
