@@ -112,7 +112,7 @@ public final class Broker implements AutoCloseable {
         }
         this.holds = new RecoveryHolds(this, scheduler, config.recoveryTimeoutMs());
         this.destinations = new Destinations(this, store, name -> new SerialExecutor(pool, name));
-        this.deadLetters = new DeadLetters(this, config, store, destinations, memory);
+        this.deadLetters = new DeadLetters(this, store, destinations, memory);
         setTopology(ClusterTopology.single(new NodeInfo(nodeId, config.name(), "", List.of(), "")));
         this.availability = new NodeAvailability(config.name(), store.tracksDeliveries());
         this.publisher = new PublishPipeline(this, store, duplicates, memory, availability);

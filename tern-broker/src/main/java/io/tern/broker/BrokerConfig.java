@@ -13,7 +13,8 @@ import java.util.Objects;
  *
  * @param dataDir            where the store lives; null keeps nothing on disk
  * @param memoryLimitBytes   bytes of queued messages above which producers are blocked or refused
- * @param maxDeliveryAttempts deliveries after which a message goes to the dead-letter queue
+ * @param queueDefaults      max deliveries, dead-letter and expiry queue of every queue no rule names
+ * @param queueRules         those settings for the queues of a pattern, applied in order (see {@link QueueSettings})
  * @param duplicateIdCacheSize duplicate-detection ids remembered (and stored)
  * @param connectionTtlMs    a connection silent this long is closed and its work rolled back
  * @param users              user name to password; empty allows anonymous connections
@@ -30,8 +31,8 @@ import java.util.Objects;
  * @param tls                the client port's TLS (the node's address is then {@code terns://}); null: plaintext
  */
 public record BrokerConfig(String name, Path dataDir, String bindAddress, int port, int maxFrameSize,
-                           long memoryLimitBytes, FullPolicy fullPolicy, int maxDeliveryAttempts,
-                           String deadLetterQueue, String expiryQueue, int duplicateIdCacheSize,
+                           long memoryLimitBytes, FullPolicy fullPolicy, QueueSettings queueDefaults,
+                           java.util.List<QueueSettings.Rule> queueRules, int duplicateIdCacheSize,
                            long connectionTtlMs, Map<String, String> users, int workerThreads,
                            long recoveryTimeoutMs, long blockTimeoutMs, DiskLimit maxDiskUsage, TlsSettings tls,
                            AccessControl accessControl, ConnectionLimits limits) {
@@ -118,9 +119,8 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         if (memoryLimitBytes < 1024) {
             throw new IllegalArgumentException("memoryLimitBytes must be >= 1024: " + memoryLimitBytes);
         }
-        if (maxDeliveryAttempts < 1) {
-            throw new IllegalArgumentException("maxDeliveryAttempts must be >= 1: " + maxDeliveryAttempts);
-        }
+        Objects.requireNonNull(queueDefaults, "queueDefaults");
+        queueRules = java.util.List.copyOf(queueRules);
         if (duplicateIdCacheSize < 0) {
             throw new IllegalArgumentException("duplicateIdCacheSize must be >= 0: " + duplicateIdCacheSize);
         }
@@ -144,6 +144,11 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         }
     }
 
+    /** The dead-letter settings of {@code definition}'s queue: the defaults with the matching rules applied. */
+    QueueSettings queueSettings(QueueDefinition definition) {
+        return queueDefaults.forQueue(queueRules, definition);
+    }
+
     /** The scheme of this node's client address: {@code terns} with TLS, else {@code tern}. */
     public String scheme() {
         return tls != null ? "terns" : "tern";
@@ -162,9 +167,8 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         b.maxFrameSize = maxFrameSize;
         b.memoryLimitBytes = memoryLimitBytes;
         b.fullPolicy = fullPolicy;
-        b.maxDeliveryAttempts = maxDeliveryAttempts;
-        b.deadLetterQueue = deadLetterQueue;
-        b.expiryQueue = expiryQueue;
+        b.queueDefaults = queueDefaults;
+        b.queueRules = queueRules;
         b.duplicateIdCacheSize = duplicateIdCacheSize;
         b.connectionTtlMs = connectionTtlMs;
         b.users = users;
@@ -187,9 +191,8 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         private int maxFrameSize = Handshake.DEFAULT_MAX_FRAME_SIZE;
         private long memoryLimitBytes = Runtime.getRuntime().maxMemory() / 2;
         private FullPolicy fullPolicy = FullPolicy.BLOCK;
-        private int maxDeliveryAttempts = 10;
-        private String deadLetterQueue = "DLQ";
-        private String expiryQueue = "ExpiryQueue";
+        private QueueSettings queueDefaults = QueueSettings.DEFAULT;
+        private java.util.List<QueueSettings.Rule> queueRules = java.util.List.of();
         private int duplicateIdCacheSize = 200_000;
         private long connectionTtlMs = 60_000;
         private Map<String, String> users = Map.of();
@@ -208,9 +211,8 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         public Builder maxFrameSize(int v) { maxFrameSize = v; return this; }
         public Builder memoryLimitBytes(long v) { memoryLimitBytes = v; return this; }
         public Builder fullPolicy(FullPolicy v) { fullPolicy = v; return this; }
-        public Builder maxDeliveryAttempts(int v) { maxDeliveryAttempts = v; return this; }
-        public Builder deadLetterQueue(String v) { deadLetterQueue = v; return this; }
-        public Builder expiryQueue(String v) { expiryQueue = v; return this; }
+        public Builder queueDefaults(QueueSettings v) { queueDefaults = v; return this; }
+        public Builder queueRules(java.util.List<QueueSettings.Rule> v) { queueRules = v; return this; }
         public Builder duplicateIdCacheSize(int v) { duplicateIdCacheSize = v; return this; }
         public Builder connectionTtlMs(long v) { connectionTtlMs = v; return this; }
         /** Development users (passwords in clear, each allowed everything); replaces an access control set before. */
@@ -225,7 +227,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
 
         public BrokerConfig build() {
             return new BrokerConfig(name, dataDir, bindAddress, port, maxFrameSize, memoryLimitBytes, fullPolicy,
-                    maxDeliveryAttempts, deadLetterQueue, expiryQueue, duplicateIdCacheSize, connectionTtlMs,
+                    queueDefaults, queueRules, duplicateIdCacheSize, connectionTtlMs,
                     users, workerThreads, recoveryTimeoutMs, blockTimeoutMs, maxDiskUsage, tls, accessControl, limits);
         }
     }

@@ -19,14 +19,12 @@ final class DeadLetters {
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetters.class);
 
     private final Broker broker;
-    private final BrokerConfig config;
     private final MessageStore store;
     private final Destinations destinations;
     private final MemoryGovernor memory;
 
-    DeadLetters(Broker broker, BrokerConfig config, MessageStore store, Destinations destinations, MemoryGovernor memory) {
+    DeadLetters(Broker broker, MessageStore store, Destinations destinations, MemoryGovernor memory) {
         this.broker = broker;
-        this.config = config;
         this.store = store;
         this.destinations = destinations;
         this.memory = memory;
@@ -35,17 +33,18 @@ final class DeadLetters {
     /** Called on {@code from}'s executor with an entry it no longer holds. */
     void deadLetter(MessageQueue from, QueueEntry entry) {
         LOG.info("Message {} reached {} delivery attempts on {}; moving it to {}", entry.message.messageId(),
-                entry.deliveryCount, from.name(), config.deadLetterQueue());
-        move(from, entry, config.deadLetterQueue(), entry.message.expiration());
+                entry.deliveryCount, from.name(), from.settings().deadLetterQueue());
+        move(from, entry, from.settings().deadLetterQueue(), entry.message.expiration());
     }
 
     /** Called on {@code from}'s executor with an expired entry it no longer holds. */
     void expire(MessageQueue from, QueueEntry entry) {
-        if (from.name().equals(config.expiryQueue())) {
+        String expiryQueue = from.settings().expiryQueue();
+        if (from.name().equals(expiryQueue)) {
             drop(from, entry);
             return;
         }
-        move(from, entry, config.expiryQueue(), 0);
+        move(from, entry, expiryQueue, 0);
     }
 
     /** Drops an entry a queue no longer holds, from memory and from the store. */

@@ -31,6 +31,8 @@ final class MessageQueue {
     static final String GROUP_ID = "JMSXGroupID";
     private final Broker broker;
     private final QueueDefinition definition;
+    /** Its dead-letter and expiry settings, fixed for the node's life. */
+    private final QueueSettings settings;
     private final SerialExecutor executor;
     private final SelectorFilter subscriptionFilter;
     /** Ready entries, one ordered map per priority (index 9 is served first). */
@@ -71,6 +73,7 @@ final class MessageQueue {
                  Object owner) {
         this.broker = broker;
         this.definition = definition;
+        this.settings = broker.config().queueSettings(definition);
         this.executor = executor;
         this.subscriptionFilter = filter;
         this.owner = owner;
@@ -78,6 +81,10 @@ final class MessageQueue {
         for (int i = 0; i < ready.length; i++) {
             ready[i] = new TreeMap<>();
         }
+    }
+
+    QueueSettings settings() {
+        return settings;
     }
 
     QueueDefinition definition() {
@@ -541,7 +548,7 @@ final class MessageQueue {
         }
         if (counted) {
             entry.deliveryCount++;
-            if (entry.deliveryCount >= broker.config().maxDeliveryAttempts()) {
+            if (entry.deliveryCount >= settings.maxDeliveries()) {
                 broker.deadLetters().deadLetter(this, entry);
                 return;
             }

@@ -50,8 +50,8 @@ final class Membership {
         if (options.dnsQuery != null) {
             props.put("dns_query", options.dnsQuery);
         }
-        if (options.fdTimeout != null) {
-            props.put("fd_timeout", options.fdTimeout);
+        if (options.fdTimeoutMs != null) {
+            props.put("fd_timeout", Long.toString(options.fdTimeoutMs));
         }
         NodeInfo self = new NodeInfo(server.broker().nodeId(), options.name, MachineId.resolve(options.machineId),
                 List.of(server.url()), consoleUri);

@@ -26,8 +26,19 @@ final class ServerCommand implements Callable<Integer> {
     @Mixin
     ServerOptions options = new ServerOptions();
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        if (options.config != null) {
+            try {
+                ConfigFile.apply(options.config, spec, ServerCommand::new);
+            } catch (ConfigFile.Invalid e) {
+                System.err.println("tern server: --config " + e.getMessage());
+                return ExitCodes.USAGE;
+            }
+        }
         BrokerConfig.Builder b = BrokerConfig.builder()
                 .name(options.name)
                 .dataDir(options.dataDir())
@@ -41,13 +52,9 @@ final class ServerCommand implements Callable<Integer> {
         if (options.memoryLimit != null) {
             b.memoryLimitBytes(options.memoryLimit);
         }
+        b.maxDiskUsage(options.maxDiskUsage);
         try {
-            b.maxDiskUsage(BrokerConfig.DiskLimit.parse(options.maxDiskUsage));
-        } catch (IllegalArgumentException e) {
-            System.err.println("--max-disk-usage: " + e.getMessage());
-            return ExitCodes.USAGE;
-        }
-        try {
+            b.queueDefaults(options.queueDefaults()).queueRules(options.queueRules);
             b.limits(new BrokerConfig.ConnectionLimits(options.maxSessions, options.maxConsumers, options.maxTemporaries,
                     options.maxSelectorLength));
         } catch (IllegalArgumentException e) {
@@ -89,11 +96,7 @@ final class ServerCommand implements Callable<Integer> {
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
         boolean replicate = options.replication && !("none".equals(options.stack) && options.jgroupsFile == null);
-        if (!List.of("memory", "disk").contains(options.replicaStore)) {
-            System.err.println("--replica-store must be memory or disk, not " + options.replicaStore);
-            return ExitCodes.USAGE;
-        }
-        java.nio.file.Path replicaDir = "disk".equals(options.replicaStore) ? options.dataDir().resolve("replicas") : null;
+        java.nio.file.Path replicaDir = options.replicaStore == ServerOptions.ReplicaStore.DISK ? options.dataDir().resolve("replicas") : null;
         io.tern.cluster.ReplicatingStore[] replicating = new io.tern.cluster.ReplicatingStore[1];
         TernServer server = replicate
                 ? TernServer.start(b.build(), store -> replicating[0] = new io.tern.cluster.ReplicatingStore(store, replicaDir))

@@ -7,6 +7,10 @@ import java.nio.file.Path;
 /** The flags of {@code tern server} (DESIGN section 3). Cluster flags are accepted now and used by the cluster module. */
 public final class ServerOptions {
 
+    @Option(names = "--config", description = "YAML file of settings: each key is a flag without its dashes (see "
+            + "conf/tern.yaml); a flag given here wins over the file's key")
+    Path config;
+
     @Option(names = "--name", description = "Node name (default: ${DEFAULT-VALUE})")
     String name = "tern-1";
 
@@ -52,10 +56,61 @@ public final class ServerOptions {
             + "not stored and its error says why (default: ${DEFAULT-VALUE})")
     io.tern.broker.BrokerConfig.FullPolicy fullPolicy = io.tern.broker.BrokerConfig.FullPolicy.BLOCK;
 
-    @Option(names = "--max-disk-usage", description = "Disk limit of the store: a percentage of the data directory's "
-            + "disk in use (90%%), or a size of the data directory (20GiB); past it, persistent sends meet --full-policy "
-            + "(default: ${DEFAULT-VALUE})")
-    String maxDiskUsage = "90%";
+    @Option(names = "--max-disk-usage", converter = DiskLimitConverter.class, description = "Disk limit of the store: a "
+            + "percentage of the data directory's disk in use (90%%), or a size of the data directory (20GiB); past it, "
+            + "persistent sends meet --full-policy (default: ${DEFAULT-VALUE})")
+    io.tern.broker.BrokerConfig.DiskLimit maxDiskUsage = io.tern.broker.BrokerConfig.DiskLimit.DEFAULT;
+
+    @Option(names = "--max-deliveries", description = "Delivery attempts after which a message goes to the dead-letter "
+            + "queue (default: ${DEFAULT-VALUE})")
+    int maxDeliveries = io.tern.broker.QueueSettings.DEFAULT.maxDeliveries();
+
+    @Option(names = "--dead-letter-queue", description = "Where messages go after --max-deliveries attempts (default: ${DEFAULT-VALUE})")
+    String deadLetterQueue = io.tern.broker.QueueSettings.DEFAULT.deadLetterQueue();
+
+    @Option(names = "--expiry-queue", description = "Where expired messages go (default: ${DEFAULT-VALUE})")
+    String expiryQueue = io.tern.broker.QueueSettings.DEFAULT.expiryQueue();
+
+    @Option(names = "--queue-setting", paramLabel = "PATTERN:KEY=VALUE", converter = QueueRuleConverter.class, description = "PATTERN:KEY=VALUE: one of "
+            + "max-deliveries, dead-letter-queue or expiry-queue for the destinations of PATTERN (queue:NAME, topic:NAME or "
+            + "NAME, * any characters; a subscription follows its topic), e.g. 'orders.*:max-deliveries=3'; repeat for more, "
+            + "a later one wins")
+    java.util.List<io.tern.broker.QueueSettings.Rule> queueRules = new java.util.ArrayList<>();
+
+    /** The dead-letter settings of every queue no rule names, checked. */
+    io.tern.broker.QueueSettings queueDefaults() {
+        return new io.tern.broker.QueueSettings(maxDeliveries, deadLetterQueue, expiryQueue);
+    }
+
+    /** A value parsed by {@code parse}: what it throws is a usage error that says why (and, from --config, names the line). */
+    abstract static class Parsed<T> implements picocli.CommandLine.ITypeConverter<T> {
+        private final java.util.function.Function<String, T> parse;
+
+        Parsed(java.util.function.Function<String, T> parse) {
+            this.parse = parse;
+        }
+
+        @Override
+        public T convert(String value) {
+            try {
+                return parse.apply(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class DiskLimitConverter extends Parsed<io.tern.broker.BrokerConfig.DiskLimit> {
+        DiskLimitConverter() {
+            super(io.tern.broker.BrokerConfig.DiskLimit::parse);
+        }
+    }
+
+    static final class QueueRuleConverter extends Parsed<io.tern.broker.QueueSettings.Rule> {
+        QueueRuleConverter() {
+            super(io.tern.broker.QueueSettings.Rule::parse);
+        }
+    }
 
     @Option(names = "--max-frame", description = "Largest frame accepted, bytes (default: ${DEFAULT-VALUE})")
     int maxFrame = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
@@ -144,9 +199,22 @@ public final class ServerOptions {
     @picocli.CommandLine.Mixin
     ClusterSecretOption clusterSecret = new ClusterSecretOption();
 
-    @Option(names = "--stack", description = "Cluster membership stack: udp (multicast, the default), tcp (static --seeds), "
+    @Option(names = "--stack", converter = StackConverter.class, description = "Cluster membership stack: udp (multicast, the default), tcp (static --seeds), "
             + "kubernetes (DNS_PING on --dns-query), or none (no membership: independent servers found by discovery)")
     String stack = "udp";
+
+    static final class StackConverter implements picocli.CommandLine.ITypeConverter<String> {
+        static final java.util.List<String> STACKS = java.util.List.of("udp", "tcp", "kubernetes", "none");
+
+        @Override
+        public String convert(String value) {
+            if (!STACKS.contains(value)) {
+                throw new picocli.CommandLine.TypeConversionException("expected one of " + STACKS + " (or --jgroups FILE), not '"
+                        + value + "'");
+            }
+            return value;
+        }
+    }
 
     @Option(names = "--jgroups", description = "Your own JGroups stack file instead of --stack")
     String jgroupsFile;
@@ -187,8 +255,29 @@ public final class ServerOptions {
                     + "not clean (see the README)")
     boolean clusteredQueues;
 
-    @Option(names = "--fd-timeout", description = "Silence after which a member is suspected (FD_ALL3), e.g. 6s (default: the stack's)")
-    String fdTimeout;
+    @Option(names = "--fd-timeout", converter = MillisConverter.class, description = "Silence after which a member is "
+            + "suspected (FD_ALL3): milliseconds, or with ms or s, e.g. 6s (default: the stack's, 6s)")
+    Long fdTimeoutMs;
+
+    /** A duration as milliseconds from {@code 6000}, {@code 6000ms} or {@code 6s}. */
+    static final class MillisConverter implements picocli.CommandLine.ITypeConverter<Long> {
+        @Override
+        public Long convert(String value) {
+            String t = value.trim().toLowerCase(java.util.Locale.ROOT);
+            try {
+                long ms = t.endsWith("ms") ? Long.parseLong(t.substring(0, t.length() - 2).trim())
+                        : t.endsWith("s") ? Math.multiplyExact(Long.parseLong(t.substring(0, t.length() - 1).trim()), 1000)
+                        : Long.parseLong(t);
+                if (ms <= 0) {
+                    throw new picocli.CommandLine.TypeConversionException("a duration must be positive: '" + value + "'");
+                }
+                return ms;
+            } catch (NumberFormatException | ArithmeticException e) {
+                throw new picocli.CommandLine.TypeConversionException("expected milliseconds, or a number with ms or s "
+                        + "(6000, 6000ms, 6s), not '" + value + "'");
+            }
+        }
+    }
 
     @Option(names = "--shutdown-grace-ms", description = "On SIGTERM or tern stop: how long clients get to move "
             + "to another server before the remaining connections are closed (default: ${DEFAULT-VALUE})")
@@ -197,7 +286,9 @@ public final class ServerOptions {
     @Option(names = "--replica-store", description = "With replication: where this node keeps the replicas of the nodes "
             + "it backs up: memory, or disk too (DATA/replicas; a batch is acknowledged once synced there, and a restarted "
             + "node has them back) (default: ${DEFAULT-VALUE})")
-    String replicaStore = "memory";
+    ReplicaStore replicaStore = ReplicaStore.MEMORY;
+
+    enum ReplicaStore { MEMORY, DISK }
 
     @Option(names = "--fault-takeover-pause-ms", hidden = true, description = "Fault injection for system tests: a "
             + "takeover pauses this long after storing the messages, before recording itself")
@@ -210,13 +301,7 @@ public final class ServerOptions {
 
     /** How long a client of a node still in the view waits here for that node to be found dead: detection plus margin. */
     long admissionWaitMs() {
-        long fd = 6_000;
-        if (fdTimeout != null) {
-            String t = fdTimeout.trim().toLowerCase(java.util.Locale.ROOT);
-            fd = t.endsWith("ms") ? Long.parseLong(t.substring(0, t.length() - 2))
-                    : t.endsWith("s") ? Long.parseLong(t.substring(0, t.length() - 1)) * 1000 : Long.parseLong(t);
-        }
-        return fd + 4_000;
+        return (fdTimeoutMs != null ? fdTimeoutMs : 6_000) + 4_000;
     }
 
     Path dataDir() {

@@ -1,6 +1,7 @@
 package io.tern.broker.security;
 
 import io.tern.protocol.DestinationName;
+import io.tern.protocol.DestinationPattern;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -8,7 +9,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The permissions file: one grant a line, {@code ROLE PERMISSIONS [DESTINATIONS]}, for example
@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  */
 public final class AccessRules {
     /** One line: a role, what it may do, and where. */
-    record Grant(String role, Set<Permission> permissions, DestinationName.Kind kind, Pattern names, String pattern) {
+    record Grant(String role, Set<Permission> permissions, DestinationPattern destinations) {
     }
 
     private final List<Grant> grants;
@@ -54,25 +54,7 @@ public final class AccessRules {
                 permissions.add(Permission.parse(w));
             }
         }
-        String pattern = f.length == 3 ? f[2] : "*";
-        DestinationName.Kind kind = null;
-        String names = pattern;
-        if (pattern.startsWith("queue:")) {
-            kind = DestinationName.Kind.QUEUE;
-            names = pattern.substring(6);
-        } else if (pattern.startsWith("topic:")) {
-            kind = DestinationName.Kind.TOPIC;
-            names = pattern.substring(6);
-        }
-        if (names.isEmpty()) {
-            throw new IllegalArgumentException("empty destination pattern '" + pattern + "'");
-        }
-        String[] parts = names.split("\\*", -1);
-        StringBuilder regex = new StringBuilder();
-        for (int i = 0; i < parts.length; i++) {
-            regex.append(i > 0 ? ".*" : "").append(parts[i].isEmpty() ? "" : Pattern.quote(parts[i]));
-        }
-        return new Grant(role, permissions, kind, Pattern.compile(regex.toString()), pattern);
+        return new Grant(role, permissions, f.length == 3 ? DestinationPattern.parse(f[2]) : DestinationPattern.ANY);
     }
 
     /** Whether one of {@code roles} may do {@code permission} on {@code destination} (null for {@code manage}). */
@@ -84,9 +66,7 @@ public final class AccessRules {
             if (destination == null) {
                 return true;
             }
-            DestinationName.Kind k = destination.kind();
-            boolean kindMatches = g.kind() == null || g.kind() == k;
-            if (kindMatches && g.names().matcher(destination.name()).matches()) {
+            if (g.destinations().matches(destination)) {
                 return true;
             }
         }
