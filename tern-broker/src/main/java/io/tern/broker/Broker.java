@@ -51,6 +51,7 @@ public final class Broker implements AutoCloseable {
     private final DeliveryMarks deliveryMarks;
     private final AtomicLong sequence = new AtomicLong();
     private final MemoryGovernor memory;
+    private final Traffic traffic = new Traffic();
     private final DiskWatch disk;
     /**
      * Whether stored messages past the paging line stay on disk only: not while backups hold this node's
@@ -254,6 +255,21 @@ public final class Broker implements AutoCloseable {
 
     public long memoryUsed() {
         return memory.used();
+    }
+
+    /** The bytes of queued messages past which producers wait or are refused ({@code --memory-limit}). */
+    public long memoryLimit() {
+        return config.memoryLimitBytes();
+    }
+
+    /** The store's own figures (size on disk, memtables, keys), for metrics. */
+    public Map<String, Long> storeFigures() {
+        return store.figures();
+    }
+
+    /** What passed through this node since it started. */
+    public Traffic traffic() {
+        return traffic;
     }
 
     public long duplicatesDropped() {

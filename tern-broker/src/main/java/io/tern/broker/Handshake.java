@@ -111,6 +111,9 @@ final class Handshake {
                 refuse(frame, new Response.Redirect(to, "the messages of node " + from + " are served by " + to));
             } else {
                 connection.failedOverFrom = from.equals(broker.nodeId()) ? null : from;
+                if (connection.failedOverFrom != null) {
+                    broker.traffic().failoverServed();
+                }
                 recoversAsOwner = failure == null && admission.owner();
                 welcome(frame, r);
             }

@@ -150,8 +150,12 @@ final class MessageQueue {
     NodeView.QueueView view() {
         return new NodeView.QueueView(name(), definition.kind().name().toLowerCase(java.util.Locale.ROOT),
                 definition.topic(), messageCount(), inFlightCount, paged.size(), (int) consumers.stream().filter(c -> !c.remote).count(),
-                movedIn.get(), movedOut);
+                movedIn.get(), movedOut, messagesIn, messagesOut);
     }
+
+    /** Messages placed here, and acknowledged out of here, since this queue was made on this node; on the executor. */
+    private long messagesIn;
+    private long messagesOut;
 
     /** Messages other nodes moved here for this node's consumers (counted by the store, any thread). */
     final java.util.concurrent.atomic.AtomicLong movedIn = new java.util.concurrent.atomic.AtomicLong();
@@ -187,6 +191,8 @@ final class MessageQueue {
             broker.released(entry);
             return;
         }
+        messagesIn++;
+        broker.traffic().placed(entry.size);
         if (entry.durable && (!paged.isEmpty() || broker.overPageLine())) {
             paged.page(entry);
             return;
@@ -528,6 +534,8 @@ final class MessageQueue {
     /** The session acknowledged the entry: it leaves the queue for good. */
     void acknowledged(QueueEntry entry) {
         inFlightCount--;
+        messagesOut++;
+        broker.traffic().acknowledged(entry.size);
         broker.released(entry);
     }
 

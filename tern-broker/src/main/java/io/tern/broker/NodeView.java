@@ -16,10 +16,12 @@ public record NodeView(String name, String nodeId, String state, int heldForReco
      * One queue, temporary queue or subscription (this node's part of it, with clustered queues).
      * {@code topic} is null for a queue; {@code movedIn} counts the messages other nodes moved here for
      * this node's consumers, {@code movedOut} the deliveries to other nodes' links (since the start).
-     * {@code paged} of its {@code messages} are in the store only, not in memory.
+     * {@code paged} of its {@code messages} are in the store only, not in memory. {@code messagesIn}
+     * counts the messages placed in this node's part since the queue was made here (sent, moved in,
+     * taken over), {@code messagesOut} those acknowledged out of it.
      */
     public record QueueView(String name, String kind, String topic, int messages, int inFlight, int paged, int consumers,
-                            long movedIn, long movedOut) {
+                            long movedIn, long movedOut, long messagesIn, long messagesOut) {
     }
 
     /**

@@ -45,6 +45,7 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
     private String clientId;
     private transient volatile TopologyHolder topology;
     private transient volatile FailoverListener failoverListener;
+    private transient volatile io.tern.client.impl.ClientEvents meters = io.tern.client.impl.ClientEvents.NONE;
     private transient volatile ConnectionStrategy<ClientUrl.HostPort> strategy;
 
     public TernConnectionFactory() {
@@ -137,6 +138,16 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
         return topology().topology();
     }
 
+    /**
+     * Counts this factory's connections from now on in {@code registry} (Micrometer, which the
+     * application then has on its class path): {@code tern.client.connections.opened} and
+     * {@code .closed}, {@code tern.client.failovers} by step (started, completed, failed) and whether
+     * planned, and {@code tern.client.sends.in.doubt}. Null stops counting.
+     */
+    public void setMeterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+        this.meters = registry == null ? io.tern.client.impl.ClientEvents.NONE : new ClientMeters(registry);
+    }
+
     public FailoverListener getFailoverListener() {
         return failoverListener;
     }
@@ -144,7 +155,7 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
     private TernConnection connect(String u, String p) throws JMSException {
         try {
             return new TernConnection(ClientConfig.of(ClientUrl.parse(url), u, p, clientId), topology(), strategy(),
-                    failoverListener);
+                    failoverListener, meters);
         } catch (IllegalArgumentException e) {
             throw JmsErrors.wrap("bad client URL " + url, e);
         }

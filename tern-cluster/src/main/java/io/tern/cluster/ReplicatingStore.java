@@ -251,6 +251,16 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         return i == null ? "" : i;
     }
 
+    /** Batches waiting for their backups now. */
+    public int waitingCommits() {
+        return waiting.size();
+    }
+
+    /** The replication lag: how long the oldest batch waiting for its backups has waited (0 if none). */
+    public long replicationLagNanos() {
+        return waiting.oldestWaitNanos();
+    }
+
     /** Commits that failed because they could not be replicated (or the node had no quorum). */
     public long failedCommits() {
         return waiting.failed();
@@ -492,6 +502,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     @Override
     public CompletableFuture<Void> written() {
         return CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null);
+    }
+
+    @Override
+    public java.util.Map<String, Long> figures() {
+        return local.figures();
     }
 
     @Override

@@ -506,9 +506,17 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         if (node.incarnation(gone.nodeId()) != null) {
             tell(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // it restarted: it discards now
         }
+        takeovers.incrementAndGet();
         LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {}; its replica was at its batch {})",
                 gone.name(), taken.queues().size(), count, taken.duplicateIds().size(), (clock.getAsLong() - start) / 1_000_000,
                 epoch, taken.lastBatch());
+    }
+
+    /** The takeovers this node made since it started. */
+    private final java.util.concurrent.atomic.AtomicLong takeovers = new java.util.concurrent.atomic.AtomicLong();
+
+    public long takeovers() {
+        return takeovers.get();
     }
 
     private void pauseForTests(NodeInfo gone) {

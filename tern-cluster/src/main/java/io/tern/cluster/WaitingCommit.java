@@ -9,6 +9,8 @@ final class WaitingCommit {
     private final Set<String> needed = new HashSet<>();    // guarded by this
     private final Set<String> confirmed = new HashSet<>(); // guarded by this
     final CompletableFuture<Void> done = new CompletableFuture<>();
+    /** When it started waiting (System.nanoTime), for the replication lag. */
+    final long since = System.nanoTime();
 
     WaitingCommit(Set<String> target) {
         needed.addAll(target);

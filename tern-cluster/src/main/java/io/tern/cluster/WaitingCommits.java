@@ -67,6 +67,17 @@ final class WaitingCommits {
         failed.incrementAndGet();
     }
 
+    /** Batches waiting now. */
+    int size() {
+        return waiting.size();
+    }
+
+    /** How long the oldest batch waiting now has waited, in nanoseconds; 0 if none waits. */
+    long oldestWaitNanos() {
+        java.util.Map.Entry<Long, WaitingCommit> first = waiting.firstEntry();
+        return first == null ? 0 : Math.max(0, System.nanoTime() - first.getValue().since);
+    }
+
     /** Commits that failed because they could not be replicated, or were refused without the quorum. */
     long failed() {
         return failed.get();

@@ -35,6 +35,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 
 /**
  * The web console of one node: a page and an HTTP JSON API that show the cluster's servers, its
@@ -46,6 +47,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code GET /api/cluster} — the members as this node sees them, each with its failover nodes
  *       and the {@code /api/node} of its own console (asked in parallel; a member that does not
  *       answer within {@link #PEER_TIMEOUT} shows its error instead).</li>
+ *   <li>{@code GET /health/live}, {@code GET /health/ready} — probes: 200 while the node answers,
+ *       and while it serves clients (503 with its state otherwise); no credentials needed.</li>
+ *   <li>{@code GET /metrics} — the node's meters in Prometheus' text format, when the node has
+ *       metrics ({@link #start(Broker, String, int, Supplier)}).</li>
  *   <li>{@code POST /api/drain?node=NAME} — drains NAME (this node, or forwarded to the member's
  *       console); answers the number of client connections still on it. The request must carry the
  *       header {@code X-Tern-Console}, which a page of another site cannot add without the browser
@@ -75,9 +80,15 @@ public final class Console implements AutoCloseable {
     private final HttpClient http;
     private final ObjectMapper json = new ObjectMapper();
     private final String uri;
+    /** The node's meters, scraped; null when it has none. */
+    private final Supplier<String> metrics;
+    /** The content type of Prometheus' text exposition format. */
+    static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
-    private Console(Broker broker, HttpServer server, ExecutorService executor, String host, io.tern.protocol.TlsSettings tls) {
+    private Console(Broker broker, HttpServer server, ExecutorService executor, String host, io.tern.protocol.TlsSettings tls,
+                    Supplier<String> metrics) {
         this.broker = broker;
+        this.metrics = metrics;
         this.server = server;
         this.executor = executor;
         HttpClient.Builder peers = HttpClient.newBuilder().connectTimeout(PEER_TIMEOUT).executor(executor);
@@ -94,6 +105,16 @@ public final class Console implements AutoCloseable {
      * @throws IOException if the port cannot be bound
      */
     public static Console start(Broker broker, String bindAddress, int port) throws IOException {
+        return start(broker, bindAddress, port, null);
+    }
+
+    /**
+     * Starts the console, serving {@code GET /metrics} from {@code metrics} (the text a Prometheus
+     * registry scrapes) as well.
+     *
+     * @throws IOException if the port cannot be bound
+     */
+    public static Console start(Broker broker, String bindAddress, int port, Supplier<String> metrics) throws IOException {
         // The JDK's server reads a request on a thread of the pool: a client that sends its request slowly
         // holds that thread. It is cut off after REQUEST_SECONDS (the server reads these settings once, when
         // its first instance is made; a value given on the command line wins), and the pool has threads
@@ -127,7 +148,7 @@ public final class Console implements AutoCloseable {
         });
         server.setExecutor(executor);
         String host = bindAddress.contains(":") ? "[" + bindAddress + "]" : bindAddress;
-        Console console = new Console(broker, server, executor, host, tls);
+        Console console = new Console(broker, server, executor, host, tls, metrics);
         server.createContext("/", console::handle);
         server.start();
         LOG.info("Console on {}", console.uri);
@@ -149,6 +170,12 @@ public final class Console implements AutoCloseable {
         try (exchange) {
             String path = exchange.getRequestURI().getPath();
             String method = exchange.getRequestMethod();
+            if (path.startsWith("/health/")) {
+                if (expect(exchange, "GET")) {
+                    health(exchange, path);
+                }
+                return;
+            }
             if (!authorized(exchange)) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"tern\", charset=\"UTF-8\"");
                 sendJson(exchange, 401, error("wrong or missing user name and password"));
@@ -170,6 +197,15 @@ public final class Console implements AutoCloseable {
                         sendJson(exchange, 200, cluster(exchange.getRequestHeaders().getFirst("Authorization")));
                     }
                 }
+                case "/metrics" -> {
+                    if (expect(exchange, "GET")) {
+                        if (metrics == null) {
+                            sendJson(exchange, 404, error("this node keeps no metrics"));
+                        } else {
+                            send(exchange, 200, PROMETHEUS_TEXT, metrics.get().getBytes(StandardCharsets.UTF_8));
+                        }
+                    }
+                }
                 case "/api/drain" -> {
                     if (expect(exchange, "POST")) {
                         drain(exchange);
@@ -180,6 +216,21 @@ public final class Console implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("Console request {} failed", exchange.getRequestURI(), e);
             sendJson(exchange, 500, error(String.valueOf(e.getMessage())));
+        }
+    }
+
+    /**
+     * The probes of an orchestrator (Kubernetes), answered without credentials and with nothing but
+     * the node's state: {@code /health/live} while the node answers at all, {@code /health/ready}
+     * 200 while it serves clients and 503 otherwise (starting, checking whether it was taken over,
+     * draining, without the quorum, fenced, stopping).
+     */
+    private void health(HttpExchange exchange, String path) throws IOException {
+        String state = broker.state();
+        switch (path) {
+            case "/health/live" -> sendJson(exchange, 200, Map.of("state", state));
+            case "/health/ready" -> sendJson(exchange, "serving".equals(state) ? 200 : 503, Map.of("state", state));
+            default -> sendJson(exchange, 404, error("no such page: " + path));
         }
     }
 

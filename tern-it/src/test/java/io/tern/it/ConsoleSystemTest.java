@@ -67,8 +67,9 @@ class ConsoleSystemTest {
             nodes.add(new ServerProcess("con-" + i, FreePorts.free(), dir.resolve("con-" + i), dir.resolve("con-" + i + ".log"),
                     args.toArray(String[]::new)).start());
         }
-        for (ServerProcess n : nodes) {
-            assertThat(n.awaitListening(60_000)).isTrue();
+        for (int i = 0; i < nodes.size(); i++) {
+            assertThat(nodes.get(i).awaitListening(60_000)).isTrue();
+            assertThat(nodes.get(i).awaitPort(consolePorts.get(i), 60_000)).as("the console opens after the client port").isTrue();
         }
     }
 
@@ -184,6 +185,12 @@ class ConsoleSystemTest {
                 assertThat(two.get("state").asText()).isEqualTo("draining");
                 assertThat(two.get("connections")).isEmpty();
             });
+            // A draining node is not ready (an orchestrator sends it no one), yet alive; the probes need no credentials.
+            HttpResponse<String> ready = get(console(1) + "/health/ready", null);
+            assertThat(ready.statusCode()).isEqualTo(503);
+            assertThat(ready.body()).contains("draining");
+            assertThat(get(console(1) + "/health/live", null).statusCode()).isEqualTo(200);
+            assertThat(get(console(0) + "/health/ready", null).statusCode()).isEqualTo(200);
             // The client carries on from where it moved to.
             p.send(s.createTextMessage("after the drain"));
         }

@@ -38,6 +38,9 @@ class DiscoverySystemTest {
         try (ServerProcess node = new ServerProcess("disc-1", port, dir.resolve("data"), dir.resolve("node.log"),
                 serverArgs.toArray(String[]::new)).start()) {
             assertThat(node.awaitListening(60_000)).isTrue();
+            // It announces itself once it has joined its cluster, after the console opened; then it logs that it listens.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                    .until(() -> java.nio.file.Files.readString(node.log()).contains("tern server disc-1 listening on"));
             List<String> args = new ArrayList<>(List.of("discover", "--group", cluster, "--timeout", "1500ms"));
             args.addAll(List.of(discovery));
             TernCli.Run found = tern(args.toArray(String[]::new));

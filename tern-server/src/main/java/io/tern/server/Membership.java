@@ -21,6 +21,10 @@ final class Membership {
     private final ClusterNode node;
     private final AtomicInteger nextTarget = new AtomicInteger();
 
+    ClusteredNode clustered() {
+        return clustered;
+    }
+
     private Membership(ClusteredNode clustered) {
         this.clustered = clustered;
         this.node = clustered.cluster();
@@ -49,6 +53,9 @@ final class Membership {
         }
         if (options.dnsQuery != null) {
             props.put("dns_query", options.dnsQuery);
+        }
+        if (options.dnsAddress != null) {
+            props.put("dns_address", options.dnsAddress);
         }
         if (options.fdTimeoutMs != null) {
             props.put("fd_timeout", Long.toString(options.fdTimeoutMs));

@@ -104,10 +104,11 @@ final class ServerCommand implements Callable<Integer> {
         if (replicate) {
             server.broker().availability().starting("node " + options.name + " is starting");
         }
+        NodeMetrics metrics = new NodeMetrics(server.broker(), options.name);
         io.tern.console.Console console = null;
         if (options.console) {
             try {
-                console = io.tern.console.Console.start(server.broker(), options.bind, options.consolePort);
+                console = io.tern.console.Console.start(server.broker(), options.bind, options.consolePort, metrics::scrape);
             } catch (IOException e) {
                 System.err.println("tern server " + options.name + ": cannot serve the console on " + options.bind + ":"
                         + options.consolePort + ": " + e.getMessage() + " (choose another --console-port, or --no-console)");
@@ -162,6 +163,9 @@ final class ServerCommand implements Callable<Integer> {
             cluster.set(new ClusterList(options.cluster, server.url(), server.broker(), consoleUri, secret != null));
         }
         Membership joined = membership.get();
+        if (joined != null) {
+            metrics.bind(new io.tern.cluster.ClusterMetrics(joined.clustered()));
+        }
         ClusterList heard = cluster.get();
         server.broker().setNextServer(joined != null ? joined::nextTarget : heard::nextTarget);
         discovery.set(startDiscovery(server, cluster.get(), consoleUri, secret));

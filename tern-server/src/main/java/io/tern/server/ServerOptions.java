@@ -225,6 +225,10 @@ public final class ServerOptions {
     @Option(names = "--dns-query", description = "kubernetes stack: DNS name of the headless service")
     String dnsQuery;
 
+    @Option(names = "--dns-address", description = "kubernetes stack: the DNS server to ask, host:port (default: the "
+            + "resolver of /etc/resolv.conf, as in a pod)")
+    String dnsAddress;
+
     @Option(names = "--cluster-bind", description = "Address cluster traffic binds to (default: --bind)")
     String clusterBind;
 

@@ -107,6 +107,14 @@ public final class ServerProcess implements AutoCloseable {
 
     /** Polls the client port until it accepts a connection; false if the process died or time ran out. */
     public boolean awaitListening(long timeoutMs) throws InterruptedException {
+        return awaitPort(port, timeoutMs);
+    }
+
+    /**
+     * Polls another port of the server (its console's, which opens after the client port) until it
+     * accepts a connection; false if the process died or time ran out.
+     */
+    public boolean awaitPort(int port, long timeoutMs) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {

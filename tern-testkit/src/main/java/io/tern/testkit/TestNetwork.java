@@ -85,6 +85,11 @@ public final class TestNetwork implements AutoCloseable {
         return "10.251." + subnet + "." + i;
     }
 
+    /** The address of this process's own end of the switch, which every host reaches. */
+    public String hostAddress() {
+        return "10.251." + subnet + ".254";
+    }
+
     private void check(int i) {
         if (i < 1 || i > hosts) {
             throw new IllegalArgumentException("no host " + i + " in a network of " + hosts);

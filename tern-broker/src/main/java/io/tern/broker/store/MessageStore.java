@@ -130,6 +130,14 @@ public interface MessageStore extends AutoCloseable {
     /** False for a store that keeps nothing. */
     boolean isDurable();
 
+    /**
+     * The store's own figures for metrics, by name (for RocksDB: its size on disk, its memtables,
+     * its estimated keys, compactions pending); none by default.
+     */
+    default java.util.Map<String, Long> figures() {
+        return java.util.Map.of();
+    }
+
     @Override
     void close();
 }

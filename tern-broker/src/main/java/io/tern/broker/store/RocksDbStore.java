@@ -186,6 +186,32 @@ public final class RocksDbStore implements MessageStore {
         return true;
     }
 
+    /** RocksDB's properties that tell an operator how big the store is and whether it keeps up. */
+    private static final java.util.Map<String, String> FIGURES = java.util.Map.of(
+            "live_data_bytes", "rocksdb.estimate-live-data-size",
+            "sst_files_bytes", "rocksdb.total-sst-files-size",
+            "memtable_bytes", "rocksdb.cur-size-all-mem-tables",
+            "estimated_keys", "rocksdb.estimate-num-keys",
+            "pending_compaction_bytes", "rocksdb.estimate-pending-compaction-bytes",
+            "running_compactions", "rocksdb.num-running-compactions");
+
+    @Override
+    public java.util.Map<String, Long> figures() {
+        RocksDB d = db;
+        java.util.Map<String, Long> figures = new java.util.TreeMap<>();
+        if (d == null) {
+            return figures;
+        }
+        FIGURES.forEach((name, property) -> {
+            try {
+                figures.put(name, d.getLongProperty(property));
+            } catch (RocksDBException | RuntimeException e) {
+                // a property this build of RocksDB lacks, or a store closing: that figure is left out
+            }
+        });
+        return figures;
+    }
+
     /** Number of synced writes so far and of batches they carried (group-commit efficiency). */
     public long[] commitCounts() {
         return new long[] {commits, batches};

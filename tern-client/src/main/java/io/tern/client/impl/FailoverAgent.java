@@ -44,10 +44,12 @@ final class FailoverAgent {
     /** Names this connection for its whole life, across failovers: sessions recover under it. */
     private final String connectionKey = java.util.UUID.randomUUID().toString();
     private final CredentialGuard guard;
+    private final ClientEvents meters;
 
     FailoverAgent(TernConnection connection, ClientConfig config, TopologyHolder topology,
                   io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy, LinkStates<RequestRouter.Waiting> states,
-                  FailoverListener failoverListener, ExecutorService events) {
+                  FailoverListener failoverListener, ClientEvents meters, ExecutorService events) {
+        this.meters = meters;
         this.connection = connection;
         this.config = config;
         this.topology = topology;
@@ -519,10 +521,14 @@ final class FailoverAgent {
         FailoverListener a = failoverListener;
         ExceptionListener e = connection.exceptionListenerOrNull();
         FailoverListener b = e instanceof FailoverListener f && f != a ? f : null;
-        if (a == null && b == null) {
+        if (a == null && b == null && meters == ClientEvents.NONE) {
             return;
         }
         FailoverEvent event = new FailoverEvent(kind, from.toString(), to == null ? "" : to.toString(), reason, planned, doubt);
+        meters.failover(event);
+        if (a == null && b == null) {
+            return;
+        }
         events.execute(() -> {
             for (FailoverListener l : new FailoverListener[] {a, b}) {
                 if (l != null) {

@@ -67,12 +67,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private volatile ExceptionListener exceptionListener;
     private String clientId;
     private volatile boolean clientIdLocked;
+    private final ClientEvents meters;
     private volatile int maxFrameSize = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 
     public TernConnection(ClientConfig config, TopologyHolder topology,
                           io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy,
-                          FailoverListener failoverListener) throws JMSException {
+                          FailoverListener failoverListener, ClientEvents meters) throws JMSException {
         this.config = config;
+        this.meters = meters;
         this.topology = topology;
         this.producerWindow = new Semaphore(config.producerWindowBytes());
         this.events = Executors.newSingleThreadExecutor(r -> {
@@ -82,13 +84,14 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         });
         this.states = new LinkStates<>(config.callTimeoutMs(), System::nanoTime);
         this.router = new RequestRouter(this, config, states);
-        this.agent = new FailoverAgent(this, config, topology, strategy, states, failoverListener, events);
+        this.agent = new FailoverAgent(this, config, topology, strategy, states, failoverListener, meters, events);
         try {
             agent.connectFirst();
         } catch (JMSException e) {
             events.shutdown();
             throw e;
         }
+        meters.opened();
         if (config.clientId() != null) {
             try {
                 setClientIdOnServer(config.clientId());
@@ -495,6 +498,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             }
         }
         closed = true;
+        meters.closed();
         List<RequestRouter.Waiting> parked = new ArrayList<>();
         List<LinkStates.Link> links = states.close("closed by the application", parked);
         RequestRouter.fail(parked, new IllegalStateException("the connection is closed"));
