@@ -3,24 +3,14 @@
 // Waits until the servers table shows every member serving and the queue is listed, clicks Drain on
 // DRAIN_NODE (accepting the confirmation), waits until the page shows it draining, and saves a
 // screenshot. Prints one line per step; exits non-zero with the reason on the first failure.
-import { chromium } from "playwright-core";
+import { args, launch, watch } from "./browser.mjs";
 
-const [url, queue, drainNode, screenshot] = process.argv.slice(2);
-if (!url || !queue || !drainNode || !screenshot) {
-  console.error("usage: node console-check.mjs CONSOLE_URL QUEUE DRAIN_NODE SCREENSHOT");
-  process.exit(2);
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const [url, queue, drainNode, screenshot] = args(4, "node console-check.mjs CONSOLE_URL QUEUE DRAIN_NODE SCREENSHOT");
+const browser = await launch();
 const errors = [];
 try {
   const page = await browser.newPage();
-  page.on("pageerror", e => errors.push("page error: " + e.message));
-  page.on("console", m => { if (m.type() === "error") errors.push("console error: " + m.text()); });
+  watch(page, errors);
   page.on("dialog", d => d.accept());
   await page.goto(url, { timeout: 15000 });
 

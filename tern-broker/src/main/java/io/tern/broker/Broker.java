@@ -52,6 +52,7 @@ public final class Broker implements AutoCloseable {
     private final AtomicLong sequence = new AtomicLong();
     private final MemoryGovernor memory;
     private final Traffic traffic = new Traffic();
+    private final ClusterEvents events = new ClusterEvents(System::currentTimeMillis);
     private final DiskWatch disk;
     /**
      * Whether stored messages past the paging line stay on disk only: not while backups hold this node's
@@ -119,6 +120,8 @@ public final class Broker implements AutoCloseable {
         this.publisher = new PublishPipeline(this, store, duplicates, memory, availability);
         this.connections = new ConnectionRegistry(this, store, availability, name -> new SerialExecutor(pool, name));
         this.adopter = new TakeoverAdopter(this, config, store, destinations, memory, holds, duplicates, availability, pool);
+        availability.addListener((from, to) -> events.record(to.label(), config.name(),
+                from.label() + " -> " + to.label() + ": " + availability.reason()));
         availability.addListener((from, to) -> {
             if (to.delivers(store.tracksDeliveries()) && !from.delivers(store.tracksDeliveries())) {
                 for (MessageQueue q : List.copyOf(destinations.all())) {
@@ -162,6 +165,12 @@ public final class Broker implements AutoCloseable {
     public void setTopology(ClusterTopology topology) {
         this.topology = topology;
         this.topologyDigest = topology.digest();
+        events.viewChanged(topology);
+    }
+
+    /** What happened in the cluster as this node saw it (the console's timeline). */
+    public ClusterEvents events() {
+        return events;
     }
 
     long nowMs() {
@@ -364,7 +373,8 @@ public final class Broker implements AutoCloseable {
         refused.put("failedLogins", config.accessControl().failedLogins());
         refused.put("withoutPermission", config.accessControl().refusals());
         refusalCounters.forEach((name, count) -> refused.put(name, count.getAsLong()));
-        return new NodeView(config.name(), nodeId, state(), holds.count(), memory.used(), qs, cs, refused);
+        return new NodeView(config.name(), nodeId, state(), holds.count(), memory.used(), qs, cs, refused,
+                traffic.messagesIn(), traffic.messagesOut());
     }
 
     /** Counters of refusals kept outside the broker (the acceptor's handshakes, discovery's packets), for {@link #view()}. */

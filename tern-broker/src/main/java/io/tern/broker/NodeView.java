@@ -6,11 +6,13 @@ import java.util.List;
  * What one node holds at a moment, for the console and for operators: its queues and its client
  * connections, and what it refused since it started ({@code refusals}: failed logins, requests without
  * their permission, connections refused before their first frame, discovery packets dropped as
- * unsigned, forged, stale or replayed). Counts are read from each queue's own executor, so each is exact for its queue; the
+ * unsigned, forged, stale or replayed), and the messages placed in its queues and acknowledged out
+ * of them since it started ({@code messagesIn}, {@code messagesOut}). Counts are read from each queue's own executor, so each is exact for its queue; the
  * whole is not one atomic snapshot.
  */
 public record NodeView(String name, String nodeId, String state, int heldForRecovery, long memoryUsed,
-                       List<QueueView> queues, List<ConnectionView> connections, java.util.Map<String, Long> refusals) {
+                       List<QueueView> queues, List<ConnectionView> connections, java.util.Map<String, Long> refusals,
+                       long messagesIn, long messagesOut) {
 
     /**
      * One queue, temporary queue or subscription (this node's part of it, with clustered queues).

@@ -148,6 +148,14 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         channel.setName(self.name());
         channel.setDiscardOwnMessages(true);
         ClusterNode node = new ClusterNode(config, self, channel);
+        Class<? extends org.jgroups.stack.Protocol> confirmsSuspicions = channel.getProtocolStack()
+                .findProtocol(org.jgroups.protocols.VERIFY_SUSPECT2.class) != null ? org.jgroups.protocols.VERIFY_SUSPECT2.class
+                : channel.getProtocolStack().findProtocol(org.jgroups.protocols.FD_ALL3.class) != null
+                ? org.jgroups.protocols.FD_ALL3.class : null;
+        if (confirmsSuspicions != null) {
+            channel.getProtocolStack().insertProtocol(new SuspectWatch(name -> node.suspectListeners.forEach(l -> l.accept(name))),
+                    org.jgroups.stack.ProtocolStack.Position.ABOVE, confirmsSuspicions);
+        }
         channel.setReceiver(node);
         return node;
     }
@@ -163,6 +171,13 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         LOG.info("Joined cluster {} as {} over the {} stack{}", config.cluster(), self.name(), config.stack(),
                 config.secret() != null ? ", encrypted and admitting only members with the cluster secret" : "");
         mergeWatch = MergeWatch.start(channel, self.name());
+    }
+
+    private final java.util.List<java.util.function.Consumer<String>> suspectListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Tells {@code listener} the name of every member failure detection suspects (and VERIFY_SUSPECT2 confirms). */
+    public void onSuspected(java.util.function.Consumer<String> listener) {
+        suspectListeners.add(listener);
     }
 
     /** Keeps JGroups' merge tasks running on this node (null: the stack merges no partitions). */

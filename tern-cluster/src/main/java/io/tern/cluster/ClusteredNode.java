@@ -91,6 +91,7 @@ public final class ClusteredNode implements AutoCloseable {
     public static ClusteredNode join(Broker broker, ReplicatingStore store, ClusterNode.Config config, NodeInfo self,
                                      Settings settings) throws Exception {
         ClusterNode node = ClusterNode.create(config, self);
+        node.onSuspected(name -> broker.events().record("suspected", name, "silent past failure detection (confirmed)"));
         Takeover takeover = null;
         if (store != null) {
             broker.availability().starting("node " + self.name() + " is joining its cluster and checks whether it was taken over");

@@ -190,7 +190,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         if (r == null) {
             records.remove(nodeId);
         } else {
+            TakeoverRecords.Record before = records.get(nodeId);
             records.put(nodeId, r);
+            if (!r.equals(before)) {
+                broker.events().record("taken-over", broker.events().nameOf(nodeId), "by " + broker.events().nameOf(r.taker())
+                        + " (epoch " + r.epoch() + ")");
+            }
         }
         admissions.reconsider();
     }
@@ -544,6 +549,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * there too, so that the connections spread over the grown cluster.
      */
     private void failBackTo(String nodeId) {
+        broker.events().record("failed-back", broker.events().nameOf(nodeId), "serves its clients again");
         List<NodeInfo> members = node.members();
         for (NodeInfo m : members) {
             if (m.nodeId().equals(nodeId) && !m.clientUris().isEmpty()) {

@@ -42,13 +42,18 @@ import java.util.function.Supplier;
  * failover map, and every node's queues and connections, and drain a node.
  *
  * <ul>
- *   <li>{@code GET /} — the page; it polls {@code /api/cluster} once a second.</li>
+ *   <li>{@code GET /} — the page: the failover ring, rates, timeline and tables, fed by {@code /api/events}.</li>
  *   <li>{@code GET /api/node} — this node: {@link NodeView}.</li>
  *   <li>{@code GET /api/cluster} — the members as this node sees them, each with its failover nodes
  *       and the {@code /api/node} of its own console (asked in parallel; a member that does not
  *       answer within {@link #PEER_TIMEOUT} shows its error instead).</li>
  *   <li>{@code GET /health/live}, {@code GET /health/ready} — probes: 200 while the node answers,
  *       and while it serves clients (503 with its state otherwise); no credentials needed.</li>
+ *   <li>{@code GET /api/events} — server-sent events: the events this node recorded
+ *       ({@link io.tern.broker.ClusterEvents}: joins, departures, suspicions, takeovers, fail-backs,
+ *       its own state changes), those after {@code Last-Event-ID} first, and {@code /api/cluster}
+ *       every second; each stream ends after {@link #STREAM_SECONDS} (under the server's response
+ *       limit) and the browser's {@code EventSource} opens the next, asking for what it missed.</li>
  *   <li>{@code GET /metrics} — the node's meters in Prometheus' text format, when the node has
  *       metrics ({@link #start(Broker, String, int, Supplier)}).</li>
  *   <li>{@code POST /api/drain?node=NAME} — drains NAME (this node, or forwarded to the member's
@@ -73,6 +78,11 @@ public final class Console implements AutoCloseable {
     /** How long the console waits for another member's console. */
     static final Duration PEER_TIMEOUT = Duration.ofMillis(1500);
     static final String CSRF_HEADER = "X-Tern-Console";
+    /** How long one event stream lasts before the browser opens the next: below the server's 30 s response limit. */
+    static final int STREAM_SECONDS = 20;
+    /** Event streams served at once: each holds a thread of the pool, and the pool must serve other requests. */
+    static final int MAX_STREAMS = THREADS / 2;
+    private final java.util.concurrent.Semaphore streams = new java.util.concurrent.Semaphore(MAX_STREAMS);
 
     private final Broker broker;
     private final HttpServer server;
@@ -197,6 +207,11 @@ public final class Console implements AutoCloseable {
                         sendJson(exchange, 200, cluster(exchange.getRequestHeaders().getFirst("Authorization")));
                     }
                 }
+                case "/api/events" -> {
+                    if (expect(exchange, "GET")) {
+                        events(exchange);
+                    }
+                }
                 case "/metrics" -> {
                     if (expect(exchange, "GET")) {
                         if (metrics == null) {
@@ -231,6 +246,73 @@ public final class Console implements AutoCloseable {
             case "/health/live" -> sendJson(exchange, 200, Map.of("state", state));
             case "/health/ready" -> sendJson(exchange, "serving".equals(state) ? 200 : 503, Map.of("state", state));
             default -> sendJson(exchange, 404, error("no such page: " + path));
+        }
+    }
+
+    /** Server-sent events: see the class comment. */
+    private void events(HttpExchange exchange) throws IOException {
+        if (!streams.tryAcquire()) {
+            sendJson(exchange, 503, error(MAX_STREAMS + " event streams are open on this console already"));
+            return;
+        }
+        java.util.concurrent.BlockingQueue<io.tern.broker.ClusterEvents.Event> fresh = new java.util.concurrent.LinkedBlockingQueue<>(1000);
+        Runnable unsubscribe = broker.events().subscribe(fresh::offer);
+        String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+        try {
+            exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+            exchange.getResponseHeaders().set("Cache-Control", "no-store");
+            exchange.sendResponseHeaders(200, 0);
+            OutputStream out = exchange.getResponseBody();
+            long last = lastEventId(exchange);
+            out.write("retry: 1000\n\n".getBytes(StandardCharsets.UTF_8));
+            for (io.tern.broker.ClusterEvents.Event e : broker.events().after(last)) {
+                last = writeEvent(out, e, last);
+            }
+            long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(STREAM_SECONDS);
+            long nextCluster = 0;
+            while (System.nanoTime() < end) {
+                if (System.nanoTime() >= nextCluster) {
+                    out.write(("event: cluster\ndata: " + json.writeValueAsString(cluster(authorization)) + "\n\n")
+                            .getBytes(StandardCharsets.UTF_8));
+                    out.flush();
+                    nextCluster = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+                }
+                io.tern.broker.ClusterEvents.Event e = fresh.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+                for (; e != null; e = fresh.poll()) {
+                    last = writeEvent(out, e, last);
+                }
+            }
+            out.close();
+        } catch (IOException e) {
+            LOG.debug("Event stream to {} ended: {}", exchange.getRemoteAddress(), e.toString()); // the page went away
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            unsubscribe.run();
+            streams.release();
+        }
+    }
+
+    private long writeEvent(OutputStream out, io.tern.broker.ClusterEvents.Event e, long last) throws IOException {
+        if (e.id() <= last) {
+            return last; // already sent from the journal
+        }
+        out.write(("id: " + e.id() + "\nevent: event\ndata: " + json.writeValueAsString(e) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        return e.id();
+    }
+
+    /** The id of the last event the browser had ({@code Last-Event-ID}, or {@code ?after=N}); 0 for all. */
+    private static long lastEventId(HttpExchange exchange) {
+        String id = exchange.getRequestHeaders().getFirst("Last-Event-ID");
+        String query = exchange.getRequestURI().getQuery();
+        if (id == null && query != null && query.startsWith("after=")) {
+            id = query.substring(6);
+        }
+        try {
+            return id == null ? 0 : Math.max(0, Long.parseLong(id.trim()));
+        } catch (NumberFormatException e) {
+            return 0;
         }
     }
 

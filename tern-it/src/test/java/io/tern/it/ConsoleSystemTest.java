@@ -165,7 +165,7 @@ class ConsoleSystemTest {
             HttpResponse<String> page = get(console(0) + "/", null);
             assertThat(page.statusCode()).isEqualTo(200);
             assertThat(page.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/html"));
-            assertThat(page.body()).contains("<title>Tern console</title>").contains("api/cluster");
+            assertThat(page.body()).contains("<title>Tern console</title>").contains("new EventSource(\"api/events\")");
 
             // A drain without the console's header (what a form on another site could send) is refused.
             HttpResponse<String> forged = post(console(0) + "/api/drain?node=con-2", false, null);
@@ -221,14 +221,20 @@ class ConsoleSystemTest {
      * every member serving and the queue, and its Drain button drains a node. Skipped where there is
      * no Chromium, Node.js or {@code npm ci} of that folder, unless TERN_BROWSER_TESTS=required (CI).
      */
-    @Test
-    void thePageInABrowserShowsTheClusterAndItsDrainButtonDrainsANode() throws Exception {
+    /** Skips unless Chromium and Playwright are here; in CI (TERN_BROWSER_TESTS=required) they must be. */
+    private static Path browserDir() {
         Path browserDir = Path.of("src", "test", "browser");
         boolean ready = java.nio.file.Files.isExecutable(Path.of(System.getenv().getOrDefault("CHROMIUM", "/usr/bin/chromium")))
                 && java.nio.file.Files.isDirectory(browserDir.resolve("node_modules").resolve("playwright-core"));
         if (!"required".equals(System.getenv("TERN_BROWSER_TESTS"))) {
             org.junit.jupiter.api.Assumptions.assumeTrue(ready, "needs Chromium and npm ci in " + browserDir);
         }
+        return browserDir;
+    }
+
+    @Test
+    void thePageInABrowserShowsTheClusterAndItsDrainButtonDrainsANode() throws Exception {
+        Path browserDir = browserDir();
         ServerProcess served = startClusterWithAClientOnNode2();
         try (Connection c = client.createConnection()) {
             Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
@@ -249,5 +255,61 @@ class ConsoleSystemTest {
             await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                     assertThat(((TernConnection) c).server()).doesNotEndWith(":" + served.port()));
         }
+    }
+
+    /**
+     * The ring, the rates and the timeline in headless Chromium ({@code ring-check.mjs}), fed by the
+     * console's event stream: while messages flow, node 3 is killed; it leaves the ring, the arrow of
+     * the node it backed up moves to another, and the timeline shows it taken over.
+     */
+    @Test
+    void theRingLosesAKilledNodeItsArrowMovesAndTheTimelineShowsItsTakeover() throws Exception {
+        Path browserDir = browserDir();
+        startClusterWithAClientOnNode2();
+        java.util.concurrent.atomic.AtomicBoolean sending = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread producer = new Thread(() -> {
+            try (Connection c = client.createConnection()) {
+                Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                MessageProducer p = s.createProducer(s.createQueue("ring-orders"));
+                s.createConsumer(s.createQueue("ring-orders")).setMessageListener(m -> { });
+                c.start();
+                while (sending.get()) {
+                    p.send(s.createTextMessage("tick"));
+                    Thread.sleep(20); // a steady trickle for the rates
+                }
+            } catch (Exception e) {
+                if (sending.get()) {
+                    throw new IllegalStateException(e);
+                }
+            }
+        }, "ring-producer");
+        producer.start();
+        Path screenshot = Path.of("target", "console-ring-" + consolePorts.get(0) + ".png").toAbsolutePath();
+        Process node = new ProcessBuilder("node", "ring-check.mjs", console(0), "con-3", screenshot.toString())
+                .directory(browserDir.toFile()).redirectErrorStream(true).start();
+        StringBuilder output = new StringBuilder();
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                output.append(line).append('\n');
+                if (line.equals("kill con-3")) {
+                    nodes.get(2).kill();
+                }
+            }
+        } finally {
+            sending.set(false);
+            producer.join(10_000);
+        }
+        assertThat(node.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).as(output.toString()).isTrue();
+        assertThat(node.exitValue()).as(output.toString()).isZero();
+        String out = output.toString();
+        assertThat(out).contains("ring before: con-1:serving,con-2:serving,con-3:serving").contains("rates: 3 charts")
+                .contains("ring after: con-1:serving,con-2:serving").contains("timeline: ").contains("ok");
+        String before = out.lines().filter(l -> l.startsWith("arrows before: ")).findFirst().orElseThrow();
+        String after = out.lines().filter(l -> l.startsWith("arrows after: ")).findFirst().orElseThrow();
+        assertThat(before).contains("con-3->").contains("->con-3");
+        assertThat(after).isEqualTo("arrows after: con-1->con-2,con-2->con-1");
+        assertThat(out.lines().filter(l -> l.startsWith("timeline: ")).findFirst().orElseThrow()).contains("taken-over")
+                .contains("con-3").contains("by con-");
+        assertThat(screenshot).exists();
     }
 }

@@ -1,0 +1,27 @@
+// What the console checks share: the arguments, Debian's Chromium headless, and the page's errors.
+import { chromium } from "playwright-core";
+
+/** The script's arguments, or a usage line and exit status 2 if any is missing. */
+export function args(count, usage) {
+  const a = process.argv.slice(2);
+  if (a.length < count || a.slice(0, count).some(x => !x)) {
+    console.error("usage: " + usage);
+    process.exit(2);
+  }
+  return a;
+}
+
+/** Chromium as CI has it (CHROMIUM overrides the path), headless, without any network of its own. */
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** Collects the page's script errors and console errors into errors. */
+export function watch(page, errors) {
+  page.on("pageerror", e => errors.push("page error: " + e.message));
+  page.on("console", m => { if (m.type() === "error") errors.push("console error: " + m.text()); });
+}
