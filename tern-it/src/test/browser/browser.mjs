@@ -20,8 +20,27 @@ export function launch() {
   });
 }
 
-/** Collects the page's script errors and console errors into errors. */
-export function watch(page, errors) {
-  page.on("pageerror", e => errors.push("page error: " + e.message));
-  page.on("console", m => { if (m.type() === "error") errors.push("console error: " + m.text()); });
+/**
+ * Runs steps on a new page of Chromium; then saves a screenshot and prints "ok", or prints
+ * "FAILED: why" and sets the exit status 1 if a step failed or the page logged an error.
+ */
+export async function check(screenshot, steps) {
+  const browser = await launch();
+  const errors = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("pageerror", e => errors.push("page error: " + e.message));
+    page.on("console", m => { if (m.type() === "error") errors.push("console error: " + m.text()); });
+    await steps(page);
+    await page.screenshot({ path: screenshot, fullPage: true });
+    if (errors.length > 0) {
+      throw new Error(errors.join("; "));
+    }
+    console.log("ok");
+  } catch (e) {
+    console.error("FAILED: " + e.message + (errors.length ? " (" + errors.join("; ") + ")" : ""));
+    process.exitCode = 1;
+  } finally {
+    await browser.close();
+  }
 }

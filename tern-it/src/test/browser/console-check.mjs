@@ -3,14 +3,10 @@
 // Waits until the servers table shows every member serving and the queue is listed, clicks Drain on
 // DRAIN_NODE (accepting the confirmation), waits until the page shows it draining, and saves a
 // screenshot. Prints one line per step; exits non-zero with the reason on the first failure.
-import { args, launch, watch } from "./browser.mjs";
+import { args, check } from "./browser.mjs";
 
 const [url, queue, drainNode, screenshot] = args(4, "node console-check.mjs CONSOLE_URL QUEUE DRAIN_NODE SCREENSHOT");
-const browser = await launch();
-const errors = [];
-try {
-  const page = await browser.newPage();
-  watch(page, errors);
+await check(screenshot, async page => {
   page.on("dialog", d => d.accept());
   await page.goto(url, { timeout: 15000 });
 
@@ -34,14 +30,4 @@ try {
   }, drainNode, { timeout: 20000 });
   console.log("status: " + (await page.locator("#status").textContent()));
   console.log("drained: " + drainNode + " shows draining");
-  await page.screenshot({ path: screenshot, fullPage: true });
-  if (errors.length > 0) {
-    throw new Error(errors.join("; "));
-  }
-  console.log("ok");
-} catch (e) {
-  console.error("FAILED: " + e.message + (errors.length ? " (" + errors.join("; ") + ")" : ""));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});

@@ -4,16 +4,12 @@
 // prints "kill KILL_NODE" and waits for the test to kill it; then waits until the ring has lost it
 // (and no arrow points to it), and the timeline shows it taken over. Prints one line per step
 // (the arrows as FROM->TO); exits non-zero with the reason on the first failure.
-import { args, launch, watch } from "./browser.mjs";
+import { args, check } from "./browser.mjs";
 
 const [url, killNode, screenshot] = args(3, "node ring-check.mjs CONSOLE_URL KILL_NODE SCREENSHOT");
-const browser = await launch();
-const errors = [];
 const arrows = page => page.$$eval("#ring .arrow", as => as.map(a => a.dataset.from + "->" + a.dataset.to).sort().join(","));
 const members = page => page.$$eval("#ring .member", ms => ms.map(m => m.dataset.node + ":" + m.dataset.state).sort().join(","));
-try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  watch(page, errors);
+await check(screenshot, async page => {
   await page.goto(url, { timeout: 15000 });
 
   await page.waitForFunction(() => {
@@ -40,14 +36,4 @@ try {
   console.log("timeline: " + (await takeover.textContent()));
   const kinds = await page.$$eval("#timeline li", ls => [...new Set(ls.map(l => l.dataset.kind))].sort().join(","));
   console.log("timeline kinds: " + kinds);
-  await page.screenshot({ path: screenshot, fullPage: true });
-  if (errors.length > 0) {
-    throw new Error(errors.join("; "));
-  }
-  console.log("ok");
-} catch (e) {
-  console.error("FAILED: " + e.message + (errors.length ? " (" + errors.join("; ") + ")" : ""));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});
