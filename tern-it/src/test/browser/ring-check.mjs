@@ -22,6 +22,9 @@ await check(screenshot, async page => {
     && [...document.querySelectorAll("#rates svg.chart polyline.in")].every(p => p.getAttribute("points").split(" ").length >= 2),
     null, { timeout: 30000 });
   console.log("rates: " + (await page.locator("#rates svg.chart").count()) + " charts");
+  const queueRate = page.locator('#queues tbody tr[data-key$="/ring-orders"] svg.spark polyline.in').first();
+  await queueRate.waitFor({ state: "attached", timeout: 30000 });
+  console.log("queue rate: " + (await page.locator('#queues tbody tr[data-key$="/ring-orders"] td:last-child').first().textContent()).trim());
 
   console.log("kill " + killNode);
   await page.waitForFunction(node => {

@@ -58,19 +58,7 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
                 if (t.endsWith("%")) {
                     return new DiskLimit(Integer.parseInt(t.substring(0, t.length() - 1).trim()), 0);
                 }
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)(\\d+)\\s*(k|m|g|t)?(i?b)?").matcher(t);
-                if (!m.matches()) {
-                    throw new IllegalArgumentException("not a percentage or a size");
-                }
-                long n = Long.parseLong(m.group(1));
-                String unit = m.group(2) == null ? "" : m.group(2).toLowerCase(java.util.Locale.ROOT);
-                long scale = m.group(3) != null && m.group(3).equalsIgnoreCase("b") && !unit.isEmpty() ? 1000 : 1024;
-                int power = "kmgt".indexOf(unit.isEmpty() ? "x" : unit) + 1;
-                long bytes = n;
-                for (int i = 0; i < power; i++) {
-                    bytes = Math.multiplyExact(bytes, scale);
-                }
-                return new DiskLimit(0, bytes);
+                return new DiskLimit(0, BrokerConfig.bytes(t));
             } catch (IllegalArgumentException | ArithmeticException e) {
                 throw new IllegalArgumentException("bad disk limit '" + text + "' (" + e.getMessage()
                         + "): give a percentage of the disk such as 90% or a size such as 20GiB");
@@ -81,6 +69,29 @@ public record BrokerConfig(String name, Path dataDir, String bindAddress, int po
         public String toString() {
             return percent > 0 ? percent + "%" : bytes + " bytes";
         }
+    }
+
+    /**
+     * Bytes with an optional unit: {@code 1048576}, {@code 512MiB} or {@code 512M} (powers of 1024),
+     * {@code 20GB} (powers of 1000).
+     *
+     * @throws IllegalArgumentException if it is not such a size
+     * @throws ArithmeticException if it does not fit a long
+     */
+    public static long bytes(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)(\\d+)\\s*(k|m|g|t)?(i?b)?").matcher(text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a size");
+        }
+        long n = Long.parseLong(m.group(1));
+        String unit = m.group(2) == null ? "" : m.group(2).toLowerCase(java.util.Locale.ROOT);
+        long scale = m.group(3) != null && m.group(3).equalsIgnoreCase("b") && !unit.isEmpty() ? 1000 : 1024;
+        int power = "kmgt".indexOf(unit.isEmpty() ? "x" : unit) + 1;
+        long bytes = n;
+        for (int i = 0; i < power; i++) {
+            bytes = Math.multiplyExact(bytes, scale);
+        }
+        return bytes;
     }
 
     /**

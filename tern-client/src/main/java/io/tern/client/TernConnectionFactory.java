@@ -155,7 +155,7 @@ public class TernConnectionFactory implements ConnectionFactory, QueueConnection
     private TernConnection connect(String u, String p) throws JMSException {
         try {
             return new TernConnection(ClientConfig.of(ClientUrl.parse(url), u, p, clientId), topology(), strategy(),
-                    failoverListener, meters);
+                    failoverListener, meters != null ? meters : io.tern.client.impl.ClientEvents.NONE); // null once deserialized
         } catch (IllegalArgumentException e) {
             throw JmsErrors.wrap("bad client URL " + url, e);
         }

@@ -549,7 +549,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * there too, so that the connections spread over the grown cluster.
      */
     private void failBackTo(String nodeId) {
-        broker.events().record("failed-back", broker.events().nameOf(nodeId), "serves its clients again");
+        broker.events().record("failed-back", broker.events().nameOf(nodeId), "serves; its former clients move back to it");
         List<NodeInfo> members = node.members();
         for (NodeInfo m : members) {
             if (m.nodeId().equals(nodeId) && !m.clientUris().isEmpty()) {

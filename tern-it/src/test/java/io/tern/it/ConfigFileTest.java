@@ -56,6 +56,8 @@ class ConfigFileTest {
         assertThat(refused(f, head + "port: 5446\n")[1]).isEqualTo("tern server: --config " + f + ":4: port: given twice (also on line 3)");
         assertThat(refused(f, head + "max-disk-usage: 190%\n")[1]).startsWith("tern server: --config " + f + ":4: max-disk-usage: ")
                 .contains("190%");
+        assertThat(refused(f, head + "memory-limit: 10%\n")[1]).isEqualTo("tern server: --config " + f + ":4: memory-limit: "
+                + "Invalid value for option '--memory-limit': expected bytes or a size such as 256MiB, not '10%'");
         assertThat(refused(f, head + "console: maybe\n")[1]).isEqualTo("tern server: --config " + f + ":4: console: expected true or false, not 'maybe'");
         assertThat(refused(f, head + "fd-timeout: soon\n")[1]).contains(":4: fd-timeout: ").contains("6s");
         assertThat(refused(f, head + "queue-settings:\n  \"orders.*\":\n    max-deliveries: 2\n    dead-letter-q: X\n")[1])
@@ -78,6 +80,7 @@ class ConfigFileTest {
                 replication: false
                 console: false
                 max-deliveries: 4
+                memory-limit: 64MiB
                 queue-settings:
                   "orders.*":
                     max-deliveries: 2

@@ -302,7 +302,7 @@ class ConsoleSystemTest {
         assertThat(node.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).as(output.toString()).isTrue();
         assertThat(node.exitValue()).as(output.toString()).isZero();
         String out = output.toString();
-        assertThat(out).contains("ring before: con-1:serving,con-2:serving,con-3:serving").contains("rates: 3 charts")
+        assertThat(out).contains("ring before: con-1:serving,con-2:serving,con-3:serving").contains("rates: 3 charts").contains("queue rate: ")
                 .contains("ring after: con-1:serving,con-2:serving").contains("timeline: ").contains("ok");
         String before = out.lines().filter(l -> l.startsWith("arrows before: ")).findFirst().orElseThrow();
         String after = out.lines().filter(l -> l.startsWith("arrows after: ")).findFirst().orElseThrow();

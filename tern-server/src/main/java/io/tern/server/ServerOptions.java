@@ -43,7 +43,9 @@ public final class ServerOptions {
     @Option(names = "--backups", description = "Failover nodes per node (default: ${DEFAULT-VALUE})")
     int backups = 1;
 
-    @Option(names = "--memory-limit", description = "Bytes of queued messages before producers block (default: half the heap)")
+    @Option(names = "--memory-limit", converter = SizeConverter.class, description = "Bytes of queued messages in memory, "
+            + "as a number or a size such as 256MiB; past it stored messages are paged and others meet --full-policy (default: "
+            + "half the heap)")
     Long memoryLimit;
 
     @Option(names = "--block-timeout-ms", description = "How long a send waits for room while the memory limit is "
@@ -103,6 +105,19 @@ public final class ServerOptions {
     static final class DiskLimitConverter extends Parsed<io.tern.broker.BrokerConfig.DiskLimit> {
         DiskLimitConverter() {
             super(io.tern.broker.BrokerConfig.DiskLimit::parse);
+        }
+    }
+
+    /** Bytes, with an optional unit: {@code 268435456}, {@code 256MiB}, {@code 1GB}. */
+    static final class SizeConverter extends Parsed<Long> {
+        SizeConverter() {
+            super(text -> {
+                try {
+                    return io.tern.broker.BrokerConfig.bytes(text);
+                } catch (IllegalArgumentException | ArithmeticException e) {
+                    throw new IllegalArgumentException("expected bytes or a size such as 256MiB, not '" + text + "'");
+                }
+            });
         }
     }
 
