@@ -115,7 +115,10 @@ public final class Broker implements AutoCloseable {
         this.holds = new RecoveryHolds(this, scheduler, config.recoveryTimeoutMs());
         this.destinations = new Destinations(this, store, name -> new SerialExecutor(pool, name));
         this.deadLetters = new DeadLetters(this, store, destinations, memory);
-        setTopology(ClusterTopology.single(new NodeInfo(nodeId, config.name(), "", List.of(), "")));
+        // Alone until a cluster says otherwise; not a view the timeline compares the first real one with
+        // (the members already there did not join when this node started).
+        this.topology = ClusterTopology.single(new NodeInfo(nodeId, config.name(), "", List.of(), ""));
+        this.topologyDigest = topology.digest();
         this.availability = new NodeAvailability(config.name(), store.tracksDeliveries());
         this.publisher = new PublishPipeline(this, store, duplicates, memory, availability);
         this.connections = new ConnectionRegistry(this, store, availability, name -> new SerialExecutor(pool, name));

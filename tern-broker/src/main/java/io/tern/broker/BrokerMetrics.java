@@ -20,7 +20,9 @@ import java.util.function.ToDoubleFunction;
  * messages in flight and paged, consumers and moves; memory against its limit; connections,
  * consumers and failovers served; refusals by reason; duplicates dropped; the store's own figures.
  *
- * <p>Queues come and go, and their figures are read on their own executors: {@link #refresh()},
+ * <p>Named queues and durable subscriptions have meters of their own; temporary queues and
+ * non-durable subscriptions, made and named per connection, count in the node's totals only.
+ * Queues come and go, and their figures are read on their own executors: {@link #refresh()},
  * called before each scrape, takes one {@link NodeView} and adds the meters of new queues (and
  * removes those of queues gone), and every queue meter reads that view. Node counters read
  * {@link Traffic}, which is exact at any moment.
@@ -32,6 +34,11 @@ public final class BrokerMetrics implements MeterBinder {
     private volatile Map<String, NodeView.QueueView> queues = Map.of();
     private final Map<String, List<Meter>> queueMeters = new HashMap<>();
     private final Set<String> namedFigures = new HashSet<>();
+    /**
+     * Kinds of queue that live as long as a connection, under generated names: a meter each would
+     * grow the scrape without bound (they count in the node's totals).
+     */
+    private static final Set<String> PER_CONNECTION = Set.of("temporary", "subscription");
 
     public BrokerMetrics(Broker broker) {
         this.broker = broker;
@@ -60,7 +67,8 @@ public final class BrokerMetrics implements MeterBinder {
                 .mapToInt(NodeView.ConnectionView::consumers).sum());
         nodeGauge("tern.queues", "Queues, temporary queues and subscriptions on this node", v -> v.queues().size());
         nodeGauge("tern.held.for.recovery", "Messages taken over and kept for the sessions that had them", NodeView::heldForRecovery);
-        for (String state : List.of("serving", "starting", "no-quorum", "draining", "fenced", "stopping")) {
+        for (NodeState s : NodeState.values()) {
+            String state = s.label();
             Gauge.builder("tern.node.state", this, m -> m.view != null && state.equals(m.view.state()) ? 1 : 0)
                     .tags("state", state).description("1 for the node's state now, 0 for the others").register(r);
         }
@@ -89,13 +97,21 @@ public final class BrokerMetrics implements MeterBinder {
         v.queues().forEach(q -> byName.put(q.name(), q));
         view = v;
         queues = byName;
+        Set<String> metered = new HashSet<>();
+        for (NodeView.QueueView q : v.queues()) {
+            if (!PER_CONNECTION.contains(q.kind())) {
+                metered.add(q.name() + "\0" + q.kind());
+            }
+        }
         for (String gone : new ArrayList<>(queueMeters.keySet())) {
-            if (!byName.containsKey(gone)) {
+            if (!metered.contains(gone)) {
                 queueMeters.remove(gone).forEach(registry::remove);
             }
         }
         for (NodeView.QueueView q : v.queues()) {
-            queueMeters.computeIfAbsent(q.name(), name -> queueMeters(q));
+            if (!PER_CONNECTION.contains(q.kind())) {
+                queueMeters.computeIfAbsent(q.name() + "\0" + q.kind(), key -> queueMeters(q));
+            }
         }
         v.refusals().keySet().forEach(reason -> {
             if (namedFigures.add("refusal:" + reason)) {

@@ -41,6 +41,8 @@ public final class ClusterEvents {
     private final ArrayDeque<Event> events = new ArrayDeque<>();
     private final List<Consumer<Event>> listeners = new CopyOnWriteArrayList<>();
     private final LongSupplier clock;
+    /** This run of the node: ids start again at 1 when it restarts, so a reader names the run too. */
+    private final String run = Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
     private long lastId;
     /** Names of every member seen, by node id: a node taken over is no longer in the view. */
     private final Map<String, String> names = new HashMap<>();
@@ -74,6 +76,11 @@ public final class ClusterEvents {
             }
         }
         return out;
+    }
+
+    /** This run of the node (see {@link #after}): a reader that names another run has seen none of these events. */
+    public String run() {
+        return run;
     }
 
     /** Tells {@code listener} of every event from now on; the returned action stops that. */

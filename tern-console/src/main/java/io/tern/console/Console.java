@@ -88,6 +88,12 @@ public final class Console implements AutoCloseable {
     private final HttpServer server;
     private final ExecutorService executor;
     private final HttpClient http;
+    private final ExecutorService peerExecutor;
+    /** The last cluster answer, shared by the event streams for a second: one round of peer requests, not one per stream. */
+    private volatile ClusterSnapshot lastCluster;
+
+    private record ClusterSnapshot(String authorization, long atNanos, Map<String, Object> cluster) {
+    }
     private final ObjectMapper json = new ObjectMapper();
     private final String uri;
     /** The node's meters, scraped; null when it has none. */
@@ -101,7 +107,14 @@ public final class Console implements AutoCloseable {
         this.metrics = metrics;
         this.server = server;
         this.executor = executor;
-        HttpClient.Builder peers = HttpClient.newBuilder().connectTimeout(PEER_TIMEOUT).executor(executor);
+        // The peers' answers complete on threads of their own: on the request pool, requests waiting for
+        // them (event streams among them) could hold every thread the answers need.
+        this.peerExecutor = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "tern-console-peers");
+            t.setDaemon(true);
+            return t;
+        });
+        HttpClient.Builder peers = HttpClient.newBuilder().connectTimeout(PEER_TIMEOUT).executor(peerExecutor);
         if (tls != null) {
             peers.sslContext(tls.peerTrust().jdkContext(false)); // the other members' consoles speak HTTPS too
         }
@@ -174,6 +187,7 @@ public final class Console implements AutoCloseable {
     public void close() {
         server.stop(0);
         executor.shutdownNow();
+        peerExecutor.shutdownNow();
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -255,31 +269,31 @@ public final class Console implements AutoCloseable {
             sendJson(exchange, 503, error(MAX_STREAMS + " event streams are open on this console already"));
             return;
         }
-        java.util.concurrent.BlockingQueue<io.tern.broker.ClusterEvents.Event> fresh = new java.util.concurrent.LinkedBlockingQueue<>(1000);
-        Runnable unsubscribe = broker.events().subscribe(fresh::offer);
+        // The journal is what is sent; a new event only wakes the stream, which then sends all after the
+        // last it sent, in order (listeners may be told out of order, and a wake-up may be dropped).
+        java.util.concurrent.Semaphore wake = new java.util.concurrent.Semaphore(0);
+        Runnable unsubscribe = broker.events().subscribe(e -> wake.release());
         String authorization = exchange.getRequestHeaders().getFirst("Authorization");
         try {
             exchange.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
             exchange.getResponseHeaders().set("Cache-Control", "no-store");
             exchange.sendResponseHeaders(200, 0);
             OutputStream out = exchange.getResponseBody();
-            long last = lastEventId(exchange);
+            long last = lastEventId(exchange, broker.events().run());
             out.write("retry: 1000\n\n".getBytes(StandardCharsets.UTF_8));
-            for (io.tern.broker.ClusterEvents.Event e : broker.events().after(last)) {
-                last = writeEvent(out, e, last);
-            }
+            last = writeEvents(out, last);
             long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(STREAM_SECONDS);
             long nextCluster = 0;
             while (System.nanoTime() < end) {
                 if (System.nanoTime() >= nextCluster) {
-                    out.write(("event: cluster\ndata: " + json.writeValueAsString(cluster(authorization)) + "\n\n")
+                    out.write(("event: cluster\ndata: " + json.writeValueAsString(recentCluster(authorization)) + "\n\n")
                             .getBytes(StandardCharsets.UTF_8));
                     out.flush();
                     nextCluster = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
                 }
-                io.tern.broker.ClusterEvents.Event e = fresh.poll(200, java.util.concurrent.TimeUnit.MILLISECONDS);
-                for (; e != null; e = fresh.poll()) {
-                    last = writeEvent(out, e, last);
+                if (wake.tryAcquire(200, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                    wake.drainPermits();
+                    last = writeEvents(out, last);
                 }
             }
             out.close();
@@ -293,24 +307,45 @@ public final class Console implements AutoCloseable {
         }
     }
 
-    private long writeEvent(OutputStream out, io.tern.broker.ClusterEvents.Event e, long last) throws IOException {
-        if (e.id() <= last) {
-            return last; // already sent from the journal
+    /** {@link #cluster}, answered from a snapshot under a second old taken with the same credentials. */
+    private Map<String, Object> recentCluster(String authorization) {
+        ClusterSnapshot s = lastCluster;
+        if (s != null && java.util.Objects.equals(s.authorization(), authorization)
+                && System.nanoTime() - s.atNanos() < java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(900)) {
+            return s.cluster();
         }
-        out.write(("id: " + e.id() + "\nevent: event\ndata: " + json.writeValueAsString(e) + "\n\n").getBytes(StandardCharsets.UTF_8));
-        out.flush();
-        return e.id();
+        Map<String, Object> c = cluster(authorization);
+        lastCluster = new ClusterSnapshot(authorization, System.nanoTime(), c);
+        return c;
     }
 
-    /** The id of the last event the browser had ({@code Last-Event-ID}, or {@code ?after=N}); 0 for all. */
-    private static long lastEventId(HttpExchange exchange) {
+    /** Sends the journal's events after {@code last}, in order; returns the id of the last one sent. */
+    private long writeEvents(OutputStream out, long last) throws IOException {
+        String run = broker.events().run();
+        for (io.tern.broker.ClusterEvents.Event e : broker.events().after(last)) {
+            out.write(("id: " + run + "-" + e.id() + "\nevent: event\ndata: " + json.writeValueAsString(e) + "\n\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            last = e.id();
+        }
+        out.flush();
+        return last;
+    }
+
+    /**
+     * The number of the last event the browser had ({@code Last-Event-ID: RUN-N}, or {@code ?after=RUN-N});
+     * 0 for all, also when RUN is another run of the node (it restarted, and numbers again from 1).
+     */
+    private static long lastEventId(HttpExchange exchange, String run) {
         String id = exchange.getRequestHeaders().getFirst("Last-Event-ID");
         String query = exchange.getRequestURI().getQuery();
         if (id == null && query != null && query.startsWith("after=")) {
             id = query.substring(6);
         }
+        if (id == null || !id.trim().startsWith(run + "-")) {
+            return 0;
+        }
         try {
-            return id == null ? 0 : Math.max(0, Long.parseLong(id.trim()));
+            return Math.max(0, Long.parseLong(id.trim().substring(run.length() + 1)));
         } catch (NumberFormatException e) {
             return 0;
         }

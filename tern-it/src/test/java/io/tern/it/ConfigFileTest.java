@@ -63,6 +63,8 @@ class ConfigFileTest {
         assertThat(refused(f, head + "queue-settings:\n  \"orders.*\":\n    max-deliveries: 2\n    dead-letter-q: X\n")[1])
                 .startsWith("tern server: --config " + f + ":7: queue-settings.orders.*.dead-letter-q: ")
                 .contains("unknown queue setting 'dead-letter-q'");
+        assertThat(refused(f, head + "queue-settings:\n  \"a*\":\n    max-deliveries: 2\n  \"a*\":\n    max-deliveries: 3\n")[1])
+                .isEqualTo("tern server: --config " + f + ":7: queue-settings.a*: given twice");
         assertThat(refused(f, head + "cluster: \"unterminated\n")[1]).startsWith("tern server: --config " + f + ":").contains("not valid YAML");
         assertThat(refused(f, head + "fault-takeover-pause-ms: 5\n")[1]).contains(":4: unknown key 'fault-takeover-pause-ms'");
         Path missing = dir.resolve("missing.yaml");

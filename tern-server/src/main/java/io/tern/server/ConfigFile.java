@@ -22,7 +22,7 @@ import java.util.function.Supplier;
  * {@code tern server --config tern.yaml}: every key of the file is a flag of {@code tern server}
  * without its dashes ({@code port: 5445} is {@code --port 5445}), so the file and the flags mean
  * the same and are checked by the same code. A flag given on the command line wins over the file's
- * key. Flags that take {@code NAME=VALUE} ({@code dev-user}) take a mapping, and
+ * key, whole: one {@code --queue-setting} or {@code --dev-user} flag replaces all of the file's. Flags that take {@code NAME=VALUE} ({@code dev-user}) take a mapping, and
  * {@code queue-settings} maps destination patterns to their settings:
  * <pre>
  * queue-settings:
@@ -159,8 +159,12 @@ final class ConfigFile {
             if (t != JsonToken.START_OBJECT) {
                 throw new Invalid(file, line, key + ": expected a mapping of NAME: VALUE");
             }
+            java.util.Set<String> names = new java.util.HashSet<>();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
+                if (!names.add(name)) {
+                    throw new Invalid(file, line(p), key + "." + name + ": given twice");
+                }
                 p.nextToken();
                 args.add(flag);
                 args.add(name + "=" + scalar(file, p, key + "." + name));
@@ -184,9 +188,12 @@ final class ConfigFile {
                 case "false" -> false;
                 default -> throw new Invalid(file, line, key + ": expected true or false, not '" + value + "'");
             };
-            boolean byDefault = Boolean.parseBoolean(String.valueOf(option.defaultValue()));
+            boolean byDefault = Boolean.TRUE.equals(option.initialValue()) || Boolean.parseBoolean(String.valueOf(option.defaultValue()));
             if (on != byDefault) {
-                args.add(on || !option.negatable() ? flag : "--no-" + key);
+                if (!on && !option.negatable()) {
+                    throw new Invalid(file, line, key + ": is on unless turned off, and there is no flag to turn it off");
+                }
+                args.add(on ? flag : "--no-" + key);
             }
             return args;
         }
@@ -212,15 +219,23 @@ final class ConfigFile {
         if (p.currentToken() != JsonToken.START_OBJECT) {
             throw new Invalid(file, line, QUEUE_SETTINGS + ": expected a mapping of destination patterns to settings");
         }
+        java.util.Set<String> seen = new java.util.HashSet<>();
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String pattern = p.currentName();
             int patternLine = line(p);
+            if (!seen.add(pattern)) {
+                throw new Invalid(file, patternLine, QUEUE_SETTINGS + "." + pattern + ": given twice");
+            }
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw new Invalid(file, patternLine, QUEUE_SETTINGS + "." + pattern + ": expected a mapping such as 'max-deliveries: 3'");
             }
+            java.util.Set<String> keys = new java.util.HashSet<>();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String key = p.currentName();
                 int keyLine = line(p);
+                if (!keys.add(key)) {
+                    throw new Invalid(file, keyLine, QUEUE_SETTINGS + "." + pattern + "." + key + ": given twice");
+                }
                 p.nextToken();
                 String value = scalar(file, p, QUEUE_SETTINGS + "." + pattern + "." + key);
                 settings.add(new Setting(keyLine, QUEUE_SETTINGS + "." + pattern + "." + key, option,

@@ -197,18 +197,25 @@ public final class RocksDbStore implements MessageStore {
 
     @Override
     public java.util.Map<String, Long> figures() {
-        RocksDB d = db;
         java.util.Map<String, Long> figures = new java.util.TreeMap<>();
-        if (d == null) {
-            return figures;
-        }
-        FIGURES.forEach((name, property) -> {
-            try {
-                figures.put(name, d.getLongProperty(property));
-            } catch (RocksDBException | RuntimeException e) {
-                // a property this build of RocksDB lacks, or a store closing: that figure is left out
+        // Under the read lock, and only while the database is open: a closed handle must never be read
+        // (RocksJava would touch freed native memory), and a scrape may come while the store reopens or closes.
+        reopening.readLock().lock();
+        try {
+            RocksDB d = db;
+            if (!readable || d == null) {
+                return figures;
             }
-        });
+            FIGURES.forEach((name, property) -> {
+                try {
+                    figures.put(name, d.getLongProperty(property));
+                } catch (RocksDBException e) {
+                    // a property this build of RocksDB lacks: that figure is left out
+                }
+            });
+        } finally {
+            reopening.readLock().unlock();
+        }
         return figures;
     }
 
