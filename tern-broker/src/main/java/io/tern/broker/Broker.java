@@ -51,8 +51,7 @@ public final class Broker implements AutoCloseable {
     private final DeliveryMarks deliveryMarks;
     private final AtomicLong sequence = new AtomicLong();
     private final MemoryGovernor memory;
-    private final Traffic traffic = new Traffic();
-    private final ClusterEvents events = new ClusterEvents(System::currentTimeMillis);
+    private final NodeReport report = new NodeReport(this);
     private final DiskWatch disk;
     /**
      * Whether stored messages past the paging line stay on disk only: not while backups hold this node's
@@ -68,31 +67,6 @@ public final class Broker implements AutoCloseable {
     private final QueueMoves moves = new QueueMoves(this);
     /** How often this node discarded its messages (it had been taken over). */
     private final java.util.concurrent.atomic.AtomicLong discards = new java.util.concurrent.atomic.AtomicLong();
-    /**
-     * Decides a Hello from a client that failed over from another node: completes with null to
-     * serve it, or with the URI of the node that owns that node's messages now. Serves by default.
-     */
-    private volatile java.util.function.Function<AdmissionRequest, CompletableFuture<Admission>> admission =
-            from -> CompletableFuture.completedFuture(Admission.WITHOUT_RECOVERY);
-
-    /** A client connection ({@code connectionKey}, null for an old client) says it fails over from node {@code fromNode}. */
-    public record AdmissionRequest(String fromNode, String connectionKey) {
-    }
-
-    /**
-     * How a client that failed over from another node is let in: sent to the node that owns that
-     * node's messages now ({@code redirectTo}), or served here, as the owner (its sessions recover
-     * what this node took over) or not.
-     */
-    public record Admission(String redirectTo, boolean owner) {
-        public static final Admission AS_OWNER = new Admission(null, true);
-        public static final Admission WITHOUT_RECOVERY = new Admission(null, false);
-
-        public static Admission redirect(String uri) {
-            return new Admission(java.util.Objects.requireNonNull(uri, "uri"), false);
-        }
-    }
-
     public Broker(BrokerConfig config, MessageStore store, String nodeId) {
         this(config, store, nodeId, System::currentTimeMillis);
     }
@@ -123,7 +97,7 @@ public final class Broker implements AutoCloseable {
         this.publisher = new PublishPipeline(this, store, duplicates, memory, availability);
         this.connections = new ConnectionRegistry(this, store, availability, name -> new SerialExecutor(pool, name));
         this.adopter = new TakeoverAdopter(this, config, store, destinations, memory, holds, duplicates, availability, pool);
-        availability.addListener((from, to) -> events.record(to.label(), config.name(),
+        availability.addListener((from, to) -> report.events().record(to.label(), config.name(),
                 from.label() + " -> " + to.label() + ": " + availability.reason()));
         availability.addListener((from, to) -> {
             if (to.delivers(store.tracksDeliveries()) && !from.delivers(store.tracksDeliveries())) {
@@ -168,12 +142,12 @@ public final class Broker implements AutoCloseable {
     public void setTopology(ClusterTopology topology) {
         this.topology = topology;
         this.topologyDigest = topology.digest();
-        events.viewChanged(topology);
+        report.events().viewChanged(topology);
     }
 
     /** What happened in the cluster as this node saw it (the console's timeline). */
     public ClusterEvents events() {
-        return events;
+        return report.events();
     }
 
     long nowMs() {
@@ -269,11 +243,6 @@ public final class Broker implements AutoCloseable {
         return memory.used();
     }
 
-    /** The bytes of queued messages past which producers wait or are refused ({@code --memory-limit}). */
-    public long memoryLimit() {
-        return config.memoryLimitBytes();
-    }
-
     /** The store's own figures (size on disk, memtables, keys), for metrics. */
     public Map<String, Long> storeFigures() {
         return store.figures();
@@ -281,7 +250,7 @@ public final class Broker implements AutoCloseable {
 
     /** What passed through this node since it started. */
     public Traffic traffic() {
-        return traffic;
+        return report.traffic();
     }
 
     public long duplicatesDropped() {
@@ -365,27 +334,12 @@ public final class Broker implements AutoCloseable {
 
     /** This node's queues and connections now, for the console. */
     public NodeView view() {
-        List<NodeView.QueueView> qs = new ArrayList<>();
-        for (MessageQueue q : destinations.all()) {
-            qs.add(q.executor().call(q::view).join());
-        }
-        qs.sort(java.util.Comparator.comparing(NodeView.QueueView::name));
-        List<NodeView.ConnectionView> cs = connections.all().stream().map(ServerConnection::view)
-                .sorted(java.util.Comparator.comparingLong(NodeView.ConnectionView::id)).toList();
-        java.util.Map<String, Long> refused = new java.util.LinkedHashMap<>();
-        refused.put("failedLogins", config.accessControl().failedLogins());
-        refused.put("withoutPermission", config.accessControl().refusals());
-        refusalCounters.forEach((name, count) -> refused.put(name, count.getAsLong()));
-        return new NodeView(config.name(), nodeId, state(), holds.count(), memory.used(), qs, cs, refused,
-                traffic.messagesIn(), traffic.messagesOut());
+        return report.view();
     }
-
-    /** Counters of refusals kept outside the broker (the acceptor's handshakes, discovery's packets), for {@link #view()}. */
-    private final java.util.Map<String, java.util.function.LongSupplier> refusalCounters = new java.util.concurrent.ConcurrentSkipListMap<>();
 
     /** Shows {@code count} under {@code name} among the refusals of {@link #view()}. */
     public void countRefusals(String name, java.util.function.LongSupplier count) {
-        refusalCounters.put(name, count);
+        report.countRefusals(name, count);
     }
 
     /** One word for operators: serving, starting, no-quorum, draining, fenced or stopping ({@link NodeState}). */
@@ -420,12 +374,8 @@ public final class Broker implements AutoCloseable {
     }
 
     /** Sets who decides a Hello from a client that failed over from another node (see the field). */
-    public void setAdmission(java.util.function.Function<AdmissionRequest, CompletableFuture<Admission>> admission) {
-        this.admission = admission;
-    }
-
-    CompletableFuture<Admission> admit(String fromNode, String connectionKey) {
-        return admission.apply(new AdmissionRequest(fromNode, connectionKey));
+    public void setAdmission(java.util.function.Function<FailoverAdmission.Request, CompletableFuture<FailoverAdmission>> admission) {
+        connections.setAdmission(admission);
     }
 
     /** Taken-over messages kept for the client sessions that had them, until they recover. */

@@ -60,7 +60,7 @@ public final class BrokerMetrics implements MeterBinder {
                 Broker::duplicatesDropped);
         Gauge.builder("tern.memory.used", broker, b -> b.memoryUsed()).baseUnit("bytes")
                 .description("Bytes of queued messages in memory").register(r);
-        Gauge.builder("tern.memory.limit", broker, b -> b.memoryLimit()).baseUnit("bytes")
+        Gauge.builder("tern.memory.limit", broker, b -> b.config().memoryLimitBytes()).baseUnit("bytes")
                 .description("--memory-limit: past it producers wait or are refused").register(r);
         nodeGauge("tern.connections", "Client connections", v -> v.connections().stream().filter(c -> !c.admin()).count());
         nodeGauge("tern.consumers", "Consumers of client connections", v -> v.connections().stream()

@@ -264,4 +264,19 @@ final class ConnectionRegistry {
             c.outstandingDeliveries(into);
         }
     }
+
+    /**
+     * Decides a Hello from a client that failed over from another node: to serve it (as the owner
+     * of what its node had, or not), or to send it to the node that owns that node's messages now.
+     */
+    private volatile java.util.function.Function<FailoverAdmission.Request, CompletableFuture<FailoverAdmission>> admission =
+            from -> CompletableFuture.completedFuture(FailoverAdmission.WITHOUT_RECOVERY);
+
+    void setAdmission(java.util.function.Function<FailoverAdmission.Request, CompletableFuture<FailoverAdmission>> admission) {
+        this.admission = admission;
+    }
+
+    CompletableFuture<FailoverAdmission> admit(String fromNode, String connectionKey) {
+        return admission.apply(new FailoverAdmission.Request(fromNode, connectionKey));
+    }
 }

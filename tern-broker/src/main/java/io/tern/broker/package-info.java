@@ -19,7 +19,7 @@
  * reports the quorum, fences it while it discards; {@code PauseWatch} makes it check with the members
  * after its JVM was stopped, holding its clients' requests meanwhile), {@link io.tern.broker.Broker#setAdmission}
  * (who serves a client that failed over from another node, answered with a
- * {@link io.tern.broker.Broker.Admission}), {@link io.tern.broker.Broker#adopt} (messages taken over),
+ * {@link io.tern.broker.FailoverAdmission}), {@link io.tern.broker.Broker#adopt} (messages taken over),
  * {@link io.tern.broker.QueueMoves} (clustered queues: a queue's demand here, cluster links of
  * other nodes, messages moved here, and {@link io.tern.broker.MovesInDoubt} after a node death;
  * {@code MoveTrace} logs each message's life across nodes at TRACE),

@@ -1,6 +1,7 @@
 package io.tern.cluster;
 
 import io.tern.broker.Broker;
+import io.tern.broker.FailoverAdmission;
 import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.NodeInfo;
 import org.slf4j.Logger;
@@ -73,7 +74,7 @@ final class AdmissionDesk {
                 }
             });
 
-    private record Admission(String from, String key, CompletableFuture<Broker.Admission> answer, long deadlineNs) {
+    private record Admission(String from, String key, CompletableFuture<FailoverAdmission> answer, long deadlineNs) {
     }
 
     /**
@@ -110,7 +111,7 @@ final class AdmissionDesk {
      * with the client URI of the node that owns them. Waits while {@code from} is still in the view
      * (up to the admission wait) or a takeover of it is under way.
      */
-    CompletableFuture<Broker.Admission> admit(Broker.AdmissionRequest request) {
+    CompletableFuture<FailoverAdmission> admit(FailoverAdmission.Request request) {
         Admission a = new Admission(request.fromNode(), request.connectionKey(), new CompletableFuture<>(),
                 clock.getAsLong() + admissionWaitMs * 1_000_000L);
         if (decide(a)) {
@@ -162,7 +163,7 @@ final class AdmissionDesk {
                 return false;
             }
             formerClients.remove(a.key());
-            a.answer().complete(Broker.Admission.AS_OWNER);
+            a.answer().complete(FailoverAdmission.AS_OWNER);
             return true;
         }
         if (former != null) {
@@ -176,9 +177,9 @@ final class AdmissionDesk {
             }
             String taker = records.get(a.from()).taker();
             NodeInfo t = live.get(taker);
-            a.answer().complete(selfId.equals(taker) ? Broker.Admission.AS_OWNER
-                    : t == null || t.clientUris().isEmpty() ? Broker.Admission.WITHOUT_RECOVERY
-                    : Broker.Admission.redirect(t.clientUris().get(0)));
+            a.answer().complete(selfId.equals(taker) ? FailoverAdmission.AS_OWNER
+                    : t == null || t.clientUris().isEmpty() ? FailoverAdmission.WITHOUT_RECOVERY
+                    : FailoverAdmission.redirect(t.clientUris().get(0)));
             return true;
         }
         if (live.containsKey(a.from())) {
@@ -194,13 +195,13 @@ final class AdmissionDesk {
                 sentBack.put(a.key(), now);
                 LOG.info("A client of {} came here, but that node is still in the view after {} ms: sent back to it",
                         node.name(), admissionWaitMs);
-                a.answer().complete(Broker.Admission.redirect(node.clientUris().get(0)));
+                a.answer().complete(FailoverAdmission.redirect(node.clientUris().get(0)));
                 return true;
             }
             LOG.warn("A client of {} came here, but that node is still in the view after {} ms{}: serving the client "
                     + "here without recovering its deliveries", node.name(), admissionWaitMs,
                     sentBackNs == null ? "" : " and the client, sent back to it, came again");
-            a.answer().complete(Broker.Admission.WITHOUT_RECOVERY);
+            a.answer().complete(FailoverAdmission.WITHOUT_RECOVERY);
             return true;
         }
         String owner = ownerOf(a.from(), live.keySet());
@@ -209,8 +210,8 @@ final class AdmissionDesk {
         }
         NodeInfo o = owner == null || owner.equals(selfId) ? null : live.get(owner);
         a.answer().complete(o == null || o.clientUris().isEmpty()
-                ? (selfId.equals(owner) && tookOver(a.from()) ? Broker.Admission.AS_OWNER : Broker.Admission.WITHOUT_RECOVERY)
-                : Broker.Admission.redirect(o.clientUris().get(0)));
+                ? (selfId.equals(owner) && tookOver(a.from()) ? FailoverAdmission.AS_OWNER : FailoverAdmission.WITHOUT_RECOVERY)
+                : FailoverAdmission.redirect(o.clientUris().get(0)));
         return true;
     }
 
@@ -235,14 +236,14 @@ final class AdmissionDesk {
      * over, and this client's connection was not welcomed here since, it was a client of this node
      * before the takeover: the taker keeps what it held, so it goes there.
      */
-    private Broker.Admission admitOwnClient(Admission a, Map<String, NodeInfo> live) {
+    private FailoverAdmission admitOwnClient(Admission a, Map<String, NodeInfo> live) {
         String taker = discardedFor.get();
         NodeInfo t = taker == null ? null : live.get(taker);
         if (t == null || t.clientUris().isEmpty() || broker.issuedHere(a.key())) {
-            return Broker.Admission.WITHOUT_RECOVERY;
+            return FailoverAdmission.WITHOUT_RECOVERY;
         }
         LOG.info("A client of this node from before {} took it over comes back: sent to {}", t.name(), t.name());
-        return Broker.Admission.redirect(t.clientUris().get(0));
+        return FailoverAdmission.redirect(t.clientUris().get(0));
     }
 
     /**
@@ -272,6 +273,6 @@ final class AdmissionDesk {
 
     /** The node stops: waiting clients are served without recovery (their connections close with it). */
     void close() {
-        admissions.forEach(a -> a.answer().complete(Broker.Admission.WITHOUT_RECOVERY));
+        admissions.forEach(a -> a.answer().complete(FailoverAdmission.WITHOUT_RECOVERY));
     }
 }

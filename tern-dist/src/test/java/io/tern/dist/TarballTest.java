@@ -5,8 +5,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +57,8 @@ class TarballTest {
                 "--port", Integer.toString(port), "--data", dir.resolve("data").toString(), "--no-console", "--stack", "none",
                 "--discovery-port", "0"));
         try {
-            awaitPort(port, server);
+            assertTrue(io.tern.server.ServerProcess.awaitPort(server, "127.0.0.1", port, 60_000),
+                    () -> "the node listens on " + port + ": " + readQuietly(dir.resolve("server.log")));
             String url = "tern://127.0.0.1:" + port;
             Result sent = tern(List.of("produce", "--url", url, "--queue", "release", "--count", "100", "--persistent"), 60);
             assertEquals(0, sent.exit, sent.out);
@@ -121,20 +120,6 @@ class TarballTest {
         byte[] out = p.getInputStream().readAllBytes();
         assertTrue(p.waitFor(seconds, TimeUnit.SECONDS), cmd + " finished");
         return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
-    }
-
-    private void awaitPort(int port, Process server) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
-            assertTrue(server.isAlive(), () -> "the node runs: " + readQuietly(dir.resolve("server.log")));
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-                return;
-            } catch (IOException notYet) {
-                Thread.sleep(100); // polling for the port, no other way to learn it listens
-            }
-        }
-        throw new AssertionError("the node did not listen on " + port + ": " + readQuietly(dir.resolve("server.log")));
     }
 
     private static String readQuietly(Path file) {

@@ -115,6 +115,14 @@ public final class ServerProcess implements AutoCloseable {
      * accepts a connection; false if the process died or time ran out.
      */
     public boolean awaitPort(int port, long timeoutMs) throws InterruptedException {
+        return awaitPort(process, host, port, timeoutMs);
+    }
+
+    /**
+     * Polls {@code host:port} until it accepts a connection (there is no other way to learn that a
+     * process listens); false if {@code process} died or time ran out.
+     */
+    public static boolean awaitPort(Process process, String host, int port, long timeoutMs) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {

@@ -60,6 +60,11 @@ final class FailoverAgent {
         this.guard = new CredentialGuard(config, topology::topology);
     }
 
+    /** The application closed the connection: counted, as its opening was. */
+    void closedByApplication() {
+        meters.closed();
+    }
+
     void setFailoverListener(FailoverListener listener) {
         failoverListener = listener;
     }
@@ -77,6 +82,7 @@ final class FailoverAgent {
             try {
                 LinkStates.Link l = connectOnce();
                 states.connected(l, "connected to " + config.uri(l.server()));
+                meters.opened();
                 return;
             } catch (JMSException e) {
                 if (!config.failover() || !ErrorCode.NOT_READY.name().equals(e.getErrorCode())

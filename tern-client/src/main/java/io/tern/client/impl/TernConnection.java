@@ -67,14 +67,12 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private volatile ExceptionListener exceptionListener;
     private String clientId;
     private volatile boolean clientIdLocked;
-    private final ClientEvents meters;
     private volatile int maxFrameSize = io.tern.protocol.Handshake.DEFAULT_MAX_FRAME_SIZE;
 
     public TernConnection(ClientConfig config, TopologyHolder topology,
                           io.tern.client.ConnectionStrategy<ClientUrl.HostPort> strategy,
                           FailoverListener failoverListener, ClientEvents meters) throws JMSException {
         this.config = config;
-        this.meters = meters;
         this.topology = topology;
         this.producerWindow = new Semaphore(config.producerWindowBytes());
         this.events = Executors.newSingleThreadExecutor(r -> {
@@ -91,7 +89,6 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             events.shutdown();
             throw e;
         }
-        meters.opened();
         if (config.clientId() != null) {
             try {
                 setClientIdOnServer(config.clientId());
@@ -498,7 +495,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
             }
         }
         closed = true;
-        meters.closed();
+        agent.closedByApplication();
         List<RequestRouter.Waiting> parked = new ArrayList<>();
         List<LinkStates.Link> links = states.close("closed by the application", parked);
         RequestRouter.fail(parked, new IllegalStateException("the connection is closed"));
