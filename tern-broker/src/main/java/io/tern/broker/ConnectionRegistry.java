@@ -86,6 +86,11 @@ final class ConnectionRegistry {
         }
     }
 
+    /** The connection that holds the connection key {@code key} now, or null. */
+    ServerConnection byKey(String key) {
+        return connectionKeys.get(key);
+    }
+
     int count() {
         return connections.size();
     }

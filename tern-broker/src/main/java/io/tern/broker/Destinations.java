@@ -98,6 +98,21 @@ final class Destinations {
         return register(d);
     }
 
+    /**
+     * The queue a cluster link consumes: this node's part of a queue, of a subscription or of a
+     * temporary queue, by name (the last two exist here only as parts of the other node's).
+     */
+    MessageQueue linkPart(String name) {
+        MessageQueue q = get(name);
+        if (q != null) {
+            return q;
+        }
+        if (name.startsWith("$")) {
+            throw new BrokerException(ErrorCode.INVALID_DESTINATION, "no part of " + name + " here");
+        }
+        return queue(name);
+    }
+
     /** Queue lookup for browsing and admin: null if there is none of that name and kind. */
     MessageQueue existingQueue(DestinationName d) {
         MessageQueue q = queues.get(d.name());
@@ -125,16 +140,28 @@ final class Destinations {
         String name = requestedName != null ? requestedName
                 : Broker.TEMP_PREFIX + owner.id + ":" + ownerTag(owner) + ":" + UUID.randomUUID();
         MessageQueue part = requestedName == null ? null : queues.get(requestedName);
-        if (kind == DestinationName.Kind.TEMP_QUEUE && part != null && part.owner == null
+        if (kind == DestinationName.Kind.TEMP_QUEUE && part != null
                 && part.definition().kind() == QueueDefinition.Kind.TEMPORARY && !part.isDeleted()) {
-            part.owner = owner; // its node's part here, with the replies that came here meanwhile
-            broker.moves().homed(part.definition());
-            return new DestinationName(kind, name);
+            if (part.owner == owner) {
+                return new DestinationName(kind, name); // handed over when the client's earlier connection closed
+            }
+            if (part.owner == null || sameClient(part.owner, owner)) {
+                // Its node's part here, or the queue of this client's earlier connection to this node, which
+                // is closing: the replies that came meanwhile stay for the client.
+                part.owner = owner;
+                broker.moves().homed(part.definition());
+                return new DestinationName(kind, name);
+            }
         }
-        if (kind == DestinationName.Kind.TEMP_TOPIC && requestedName != null
-                && temporaryTopics.replace(requestedName, HOMED_ELSEWHERE, owner)) {
-            broker.moves().homed(temporaryTopic(name)); // the client came here from the node that homed it
-            return new DestinationName(kind, name);
+        if (kind == DestinationName.Kind.TEMP_TOPIC && requestedName != null) {
+            Object holder = temporaryTopics.get(requestedName);
+            if (holder == owner) {
+                return new DestinationName(kind, name);
+            }
+            if ((holder == HOMED_ELSEWHERE || sameClient(holder, owner)) && temporaryTopics.replace(requestedName, holder, owner)) {
+                broker.moves().homed(temporaryTopic(name)); // the client came here from the node that homed it
+                return new DestinationName(kind, name);
+            }
         }
         if (requestedName != null && (!requestedName.startsWith(Broker.TEMP_PREFIX) || requestedName.length() > 200
                 || queues.containsKey(requestedName) || temporaryTopics.containsKey(requestedName))) {
@@ -167,6 +194,32 @@ final class Destinations {
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required by every JVM", e);
         }
+    }
+
+    /** Whether {@code holder} is an earlier connection of the client of {@code c}: both have its connection key. */
+    private static boolean sameClient(Object holder, ServerConnection c) {
+        return holder instanceof ServerConnection earlier && earlier != c && c.connectionKey != null
+                && c.connectionKey.equals(earlier.connectionKey);
+    }
+
+    /**
+     * Gives the temporary destination {@code d} of the closing connection {@code from} to {@code heir}, a
+     * later connection of the same client to this node: a reply that comes while the client reconnects
+     * stays for it. False if {@code from} does not hold it (gone, or taken by the heir already).
+     */
+    boolean handTemporaryOver(DestinationName d, ServerConnection from, ServerConnection heir) {
+        if (!sameClient(from, heir)) {
+            return false;
+        }
+        if (d.kind() == DestinationName.Kind.TEMP_QUEUE) {
+            MessageQueue q = queues.get(d.name());
+            if (q == null || q.isDeleted() || q.owner != from) {
+                return false;
+            }
+            q.owner = heir;
+            return true;
+        }
+        return temporaryTopics.replace(d.name(), from, heir);
     }
 
     /** Whether the temporary name {@code name} was made for the client connection of {@code c} (same key). */

@@ -582,13 +582,8 @@ final class MessageQueue {
         }
         boolean pagedMore = paged.browseInto(merged, afterSequence, max, m -> !m.isExpired(now)
                 && (m.deliveryTime() <= m.timestamp() || m.deliveryTime() <= now) && (filter == null || filter.matches(m, 0)));
-        List<Response.Browsed> batch = new ArrayList<>(Math.min(max, merged.size()));
-        for (Map.Entry<Long, io.tern.protocol.WireMessage> e : merged.entrySet()) {
-            if (batch.size() == max) {
-                break;
-            }
-            batch.add(new Response.Browsed(e.getKey(), e.getValue()));
-        }
+        List<Response.Browsed> batch = merged.entrySet().stream().limit(max)
+                .map(e -> new Response.Browsed(e.getKey(), e.getValue())).toList();
         return new Response.BrowseBatch(batch, merged.size() > batch.size() || pagedMore);
     }
 

@@ -39,7 +39,7 @@ public final class ServerConnection {
     private final SendAdmissions admissions;
     private final Map<Integer, ServerSession> sessions = new ConcurrentHashMap<>();
     private final Map<Long, ServerConsumer> consumers = new ConcurrentHashMap<>();
-    private final Set<DestinationName> temporaries = ConcurrentHashMap.newKeySet();
+    private final ConnectionTemporaries temporaries;
     volatile String clientId;
     /** The client's name for this connection across failovers (Hello); null if it gave none. */
     volatile String connectionKey;
@@ -73,6 +73,7 @@ public final class ServerConnection {
         this.linkPeer = linkPeer;
         this.handshake = new Handshake(broker, this, executor, linkPeer);
         this.checks = new ConnectionChecks(broker, this);
+        this.temporaries = new ConnectionTemporaries(broker, this, checks);
         this.admissions = new SendAdmissions(broker, executor, () -> closed, this::accept, this::fail);
         if (linkPeer != null) {
             connectionKey = LINK_KEY_PREFIX + linkPeer + ":" + id; // names its sessions' deliveries in delivery marks
@@ -207,14 +208,9 @@ public final class ServerConnection {
             } else if (request instanceof Request.Browse r) {
                 browse(frame, r);
             } else if (request instanceof Request.CreateTemp r) {
-                checks.within(temporaries.size(), broker.config().limits().temporaries(), "temporary destinations",
-                        "--max-temporaries-per-connection");
-                DestinationName d = broker.destinations().createTemporary(r.kind(), this, r.name());
-                temporaries.add(d);
-                reply(frame, new Response.TempCreated(d));
+                reply(frame, new Response.TempCreated(temporaries.create(r)));
             } else if (request instanceof Request.DeleteTemp r) {
-                broker.destinations().deleteTemporary(r.destination(), this, false);
-                temporaries.remove(r.destination());
+                temporaries.delete(r.destination());
                 reply(frame, Response.OK);
             } else if (request instanceof Request.Credit r) {
                 ServerConsumer c = consumer(r.consumerId());
@@ -296,7 +292,7 @@ public final class ServerConnection {
         checks.within(consumers.size(), broker.config().limits().consumers(), "consumers", "--max-consumers-per-connection");
         SelectorFilter selector = checks.selector(r.selector());
         boolean topic = !r.destination().kind().isQueueLike();
-        MessageQueue q = linkPeer != null ? linkQueue(r.destination().name())
+        MessageQueue q = linkPeer != null ? broker.destinations().linkPart(r.destination().name())
                 : broker.destinations().consumerQueue(this, r.destination(), selector, r.noLocal(), r.subscriptionName(),
                 r.subscriptionKind());
         // On a topic the subscription filters what it keeps; on a queue the consumer filters what it takes.
@@ -306,21 +302,6 @@ public final class ServerConnection {
         s.consumers.add(c);
         q.executor().execute(() -> q.addConsumer(c));
         reply(frame, Response.OK);
-    }
-
-    /**
-     * The queue a cluster link consumes: this node's part of a queue, of a subscription or of a
-     * temporary queue, by name (the last two exist here only as parts of the other node's).
-     */
-    private MessageQueue linkQueue(String name) {
-        MessageQueue q = broker.destinations().get(name);
-        if (q != null) {
-            return q;
-        }
-        if (name.startsWith("$")) {
-            throw new BrokerException(ErrorCode.INVALID_DESTINATION, "no part of " + name + " here");
-        }
-        return broker.destinations().queue(name);
     }
 
     private void send(RequestFrame frame, Request.Send r) {
@@ -420,17 +401,9 @@ public final class ServerConnection {
     /** Returns every unacknowledged delivery of the session (and its transaction) to its queue. */
     private CompletableFuture<Void> returnAll(ServerSession s, java.util.function.LongPredicate counted) {
         return stop(s.consumers).thenRunAsync(() -> {
-            for (Delivery d : s.txAcks) {
-                d.giveBack(true);
-            }
+            s.txAcks.forEach(d -> d.giveBack(true));
             s.txAcks.clear();
-            for (Long deliveryId : List.copyOf(s.unacked.keySet())) {
-                Delivery d = s.unacked.remove(deliveryId);
-                if (d != null) {
-                    boolean count = counted.test(deliveryId);
-                    d.giveBack(count);
-                }
-            }
+            s.takeOutstanding(false).forEach(d -> d.giveBack(counted.test(d.id())));
         }, executor);
     }
 
@@ -509,13 +482,7 @@ public final class ServerConnection {
                                 .thenCompose(v -> closeSession(s, Set.of(), false)));
             }
             CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenCompleteAsync((ok, failure) -> {
-                for (DestinationName d : temporaries) {
-                    try {
-                        broker.destinations().deleteTemporary(d, this, true);
-                    } catch (BrokerException e) {
-                        LOG.debug("Temporary destination {} already gone: {}", d, e.getMessage());
-                    }
-                }
+                temporaries.closed();
                 broker.connections().disconnected(this);
             }, executor);
         });
@@ -526,20 +493,17 @@ public final class ServerConnection {
      * stay out of their queue until the cluster finds out ({@link MovesInDoubt}).
      */
     private void leaveInDoubt(ServerSession s) {
-        List<Delivery> out = new ArrayList<>();
-        for (Long deliveryId : List.copyOf(s.unacked.keySet())) {
-            Delivery d = s.unacked.remove(deliveryId);
-            if (d != null) {
-                out.add(d);
-            }
-        }
-        broker.moves().inDoubt(linkPeer, out);
+        broker.moves().inDoubt(linkPeer, s.takeOutstanding(false));
     }
 
     /** Pushes the lame-duck notice: the client moves to {@code target} and then leaves this connection. */
     void lameDuck(String target) {
+        notice(io.tern.protocol.Notice.Kind.LAME_DUCK, target);
+    }
+
+    private void notice(io.tern.protocol.Notice.Kind kind, String uri) {
         executor.execute(() -> {
-            write(new io.tern.protocol.Notice(io.tern.protocol.Notice.Kind.LAME_DUCK, target));
+            write(new io.tern.protocol.Notice(kind, uri));
             flush();
         });
     }
@@ -552,17 +516,9 @@ public final class ServerConnection {
         return CompletableFuture.supplyAsync(() -> stop(consumers.values()), executor).thenCompose(f -> f)
                 .thenRunAsync(() -> {
                     for (ServerSession s : sessions.values()) {
-                        List<Delivery> out = new ArrayList<>(s.txAcks);
-                        s.txAcks.clear();
-                        for (Long deliveryId : List.copyOf(s.unacked.keySet())) {
-                            Delivery d = s.unacked.remove(deliveryId);
-                            if (d != null) {
-                                out.add(d);
-                            }
-                        }
                         String owner = s.owner();
                         java.util.Map<MessageQueue, List<QueueEntry>> byQueue = new java.util.LinkedHashMap<>();
-                        out.forEach(d -> byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entry()));
+                        s.takeOutstanding(true).forEach(d -> byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entry()));
                         byQueue.forEach((q, entries) -> broker.holds().keepFor(owner, q, entries));
                     }
                     closeNow();
@@ -571,25 +527,13 @@ public final class ServerConnection {
 
     /** Adds a delivery mark for every stored message out with one of this connection's sessions. */
     void outstandingDeliveries(List<? super io.tern.broker.store.StoreBatch.MarkDelivered> into) {
-        for (ServerSession s : sessions.values()) {
-            String owner = s.owner();
-            if (owner != null) {
-                for (Delivery d : s.unacked.values()) {
-                    if (d.entry().durable) {
-                        into.add(new io.tern.broker.store.StoreBatch.MarkDelivered(d.queue().name(), d.entry().sequence, owner));
-                    }
-                }
-            }
-        }
+        sessions.values().forEach(s -> s.outstandingDeliveries(into));
     }
 
     /** Tells the client that the node it failed over from is back at {@code uri}. */
     void failBack(String uri) {
         failedOverFrom = null;
-        executor.execute(() -> {
-            write(new io.tern.protocol.Notice(io.tern.protocol.Notice.Kind.FAILBACK, uri));
-            flush();
-        });
+        notice(io.tern.protocol.Notice.Kind.FAILBACK, uri);
     }
 
     /** This connection for the console. */
@@ -637,5 +581,9 @@ public final class ServerConnection {
 
     public long id() {
         return id;
+    }
+
+    ConnectionTemporaries temporaries() {
+        return temporaries;
     }
 }

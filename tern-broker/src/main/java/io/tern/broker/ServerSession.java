@@ -157,6 +157,38 @@ final class ServerSession {
         return t;
     }
 
+    /**
+     * Takes every delivery out with the session away from it: the open transaction's receipts (if
+     * {@code withReceipts}) and the unacknowledged ones. Called on the connection's executor.
+     */
+    List<Delivery> takeOutstanding(boolean withReceipts) {
+        List<Delivery> out = new ArrayList<>();
+        if (withReceipts) {
+            out.addAll(txAcks);
+            txAcks.clear();
+        }
+        for (Long deliveryId : List.copyOf(unacked.keySet())) {
+            Delivery d = unacked.remove(deliveryId);
+            if (d != null) {
+                out.add(d);
+            }
+        }
+        return out;
+    }
+
+    /** Adds a delivery mark for every stored message out with this session (none without an owner). */
+    void outstandingDeliveries(List<? super io.tern.broker.store.StoreBatch.MarkDelivered> into) {
+        String owner = owner();
+        if (owner == null) {
+            return;
+        }
+        for (Delivery d : unacked.values()) {
+            if (d.entry().durable) {
+                into.add(new io.tern.broker.store.StoreBatch.MarkDelivered(d.queue().name(), d.entry().sequence, owner));
+            }
+        }
+    }
+
     /** The transaction is rolled back: its sends are dropped (its receipts go back with the session's deliveries). */
     void rolledBack() {
         dropSends();

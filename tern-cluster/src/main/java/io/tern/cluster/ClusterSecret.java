@@ -19,9 +19,10 @@ import java.util.Arrays;
  * (AES-256/CBC with a random IV per message, a key derived from the secret) under {@code SERIALIZE},
  * both under {@code NAKACK2}: every message of the membership, replication and takeover protocols,
  * headers included, travels encrypted, so a process without the secret can neither read the cluster's
- * messages nor join it (its join request does not decrypt). Failure detection and discovery below stay
- * in the clear. CBC has no integrity check of its own, so Tern's {@link SIGNED} layer between the two
- * gives every message an HMAC under another key derived from the secret and drops what fails it.
+ * messages nor join it (its join request fails its MAC). Failure detection and discovery below stay
+ * in the clear. CBC has no integrity check of its own, so Tern's {@link SIGNED} layer right below the
+ * encryption gives every encrypted message an HMAC (under another key derived from the secret) over its
+ * ciphertext and IV, and drops what fails it before it is decrypted.
  */
 public final class ClusterSecret {
     public static final int MIN_BYTES = 16;
@@ -57,9 +58,10 @@ public final class ClusterSecret {
         encrypt.init(); // the stack initialised its protocols when it was made; this one came after
         // SERIALIZE above it turns every message, headers and all, into a payload, so that none passes in
         // the clear: SYM_ENCRYPT alone leaves headers, and messages without a payload (a JOIN), unencrypted.
-        // SIGNED between them checks each message's MAC, which CBC alone does not give.
-        SIGNED signed = new SIGNED(derive("tern cluster message key v1"));
-        channel.getProtocolStack().insertProtocol(signed, ProtocolStack.Position.ABOVE, SYM_ENCRYPT.class);
+        // SIGNED below it checks each message's MAC over the ciphertext and the IV, which CBC alone does not
+        // give, before anything is decrypted: a node with another secret is dropped there, quietly.
+        SIGNED signed = new SIGNED(derive("tern cluster message key v1"), encrypt.getId());
+        channel.getProtocolStack().insertProtocol(signed, ProtocolStack.Position.BELOW, SYM_ENCRYPT.class);
         signed.init();
         SERIALIZE serialize = new SERIALIZE();
         channel.getProtocolStack().insertProtocol(serialize, ProtocolStack.Position.BELOW, NAKACK2.class);

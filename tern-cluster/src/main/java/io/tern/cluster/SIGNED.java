@@ -4,6 +4,7 @@ import org.jgroups.Header;
 import org.jgroups.Message;
 import org.jgroups.conf.ClassConfigurator;
 import org.jgroups.stack.Protocol;
+import org.jgroups.util.ByteArrayDataOutputStream;
 import org.jgroups.util.MessageBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,12 +20,13 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
- * A JGroups layer of Tern's, between {@code SYM_ENCRYPT} (below) and {@code SERIALIZE} (above): it gives
- * every message an HMAC-SHA256 of its (serialized, whole) content under a key derived from the cluster
- * secret, and drops any message whose MAC is missing or wrong. {@code SYM_ENCRYPT}'s CBC has no
- * integrity of its own; with this layer a message altered on the wire, or made without the secret,
- * never reaches the membership, replication or takeover protocols. Drops are counted and logged at
- * WARN, at most once a minute.
+ * A JGroups layer of Tern's, right below {@code SYM_ENCRYPT}: it gives every encrypted message an
+ * HMAC-SHA256 of its ciphertext and of the encryption's header (which carries the IV) under a key derived
+ * from the cluster secret, and drops any message whose MAC is missing or wrong before it is decrypted
+ * (encrypt-then-MAC). {@code SYM_ENCRYPT}'s CBC has no integrity of its own; with this layer a message
+ * altered on the wire, or made without the secret, never reaches the decryption, the membership,
+ * replication or takeover protocols. Drops are counted and logged at WARN, at most once a minute, so a
+ * node with another secret does not flood the log (JGroups' own decryption errors never come).
  */
 public final class SIGNED extends Protocol {
     /** Ids of this protocol and its header in JGroups' registry (above the ones JGroups uses itself). */
@@ -39,12 +41,15 @@ public final class SIGNED extends Protocol {
     }
 
     private final SecretKeySpec key;
+    /** The id of the protocol above whose header the MAC covers too (the encryption's, with its IV), or -1. */
+    private final short coveredHeader;
     private final AtomicLong dropped = new AtomicLong();
     /** When a drop was last logged: one line a minute at most, whoever the senders claim to be. */
     private final AtomicLong lastLoggedMs = new AtomicLong(Long.MIN_VALUE / 2);
 
-    SIGNED(byte[] key) {
+    SIGNED(byte[] key, short coveredHeader) {
         this.key = new SecretKeySpec(key, "HmacSHA256");
+        this.coveredHeader = coveredHeader;
         this.id = PROTOCOL_ID;
     }
 
@@ -94,10 +99,21 @@ public final class SIGNED extends Protocol {
         try {
             Mac m = Mac.getInstance("HmacSHA256");
             m.init(key);
+            Header covered = coveredHeader < 0 ? null : msg.getHeader(coveredHeader);
+            if (covered == null) {
+                m.update((byte) 0);
+            } else {
+                ByteArrayDataOutputStream h = new ByteArrayDataOutputStream(covered.serializedSize() + 8);
+                covered.writeTo(h);
+                m.update((byte) 1);
+                m.update(h.buffer(), 0, h.position());
+            }
             m.update(msg.getArray(), msg.getOffset(), msg.getLength());
             return m.doFinal();
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is required by every JVM", e);
+        } catch (IOException e) {
+            throw new IllegalStateException("writing a header to memory failed", e);
         }
     }
 

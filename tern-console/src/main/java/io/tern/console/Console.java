@@ -63,8 +63,8 @@ import java.util.function.Supplier;
  * </ul>
  *
  * When the node has users ({@code --users} or {@code --dev-user}), every request needs HTTP basic
- * authentication of a user with the {@code manage} permission; requests forwarded to other members
- * carry the same credentials.
+ * authentication of a user with the {@code monitor} permission ({@code manage} to drain); requests
+ * forwarded to other members carry the same credentials.
  *
  * <p>The JDK's own HTTP server serves it: the console is a handful of small requests a second, and a
  * server built into the runtime adds no dependency to every node.
@@ -200,9 +200,15 @@ public final class Console implements AutoCloseable {
                 }
                 return;
             }
-            if (!authorized(exchange)) {
+            Permission needed = path.equals("/api/drain") ? Permission.MANAGE : Permission.MONITOR;
+            int refusal = refusal(exchange, needed);
+            if (refusal == 401) {
                 exchange.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"tern\", charset=\"UTF-8\"");
                 sendJson(exchange, 401, error("wrong or missing user name and password"));
+                return;
+            }
+            if (refusal == 403) {
+                sendJson(exchange, 403, error("this user may not " + needed.word() + " this node"));
                 return;
             }
             switch (path) {
@@ -361,45 +367,46 @@ public final class Console implements AutoCloseable {
     }
 
     /**
-     * Whether the request may be served: on a node without users, always; else its HTTP basic
-     * credentials must log in a user with the {@code manage} permission.
+     * 0 if the request may be served: on a node without users, always; else its HTTP basic credentials
+     * must log in a user with the permission {@code needed} ({@code monitor} to look, {@code manage} to
+     * drain). 401 for wrong or missing credentials, 403 for a user without that permission.
      */
-    private boolean authorized(HttpExchange exchange) {
+    private int refusal(HttpExchange exchange, Permission needed) {
         AccessControl access = broker.config().accessControl();
         if (!access.requiresLogin()) {
-            return true;
+            return 0;
         }
         String header = exchange.getRequestHeaders().getFirst("Authorization");
         if (header == null || !header.regionMatches(true, 0, "Basic ", 0, 6)) {
-            return false;
+            return 401;
         }
         String decoded;
         try {
             decoded = new String(Base64.getDecoder().decode(header.substring(6).trim()), StandardCharsets.UTF_8);
         } catch (IllegalArgumentException e) {
-            return false;
+            return 401;
         }
         int colon = decoded.indexOf(':');
         if (colon < 0) {
-            return false;
+            return 401;
         }
         String address = exchange.getRemoteAddress().getAddress().getHostAddress();
         if (access.throttle().lockedForMs(address) > 0) {
-            return false; // too many failed logins from there: not even checked
+            return 401; // too many failed logins from there: not even checked
         }
         AccessControl.Principal who = access.login(decoded.substring(0, colon), decoded.substring(colon + 1));
         if (who == null) {
             LOG.warn("Console request from {} refused: wrong user name or password ({} failed in a row from there)",
                     exchange.getRemoteAddress(), access.throttle().failed(address));
-            return false;
+            return 401;
         }
         access.throttle().succeeded(address);
-        if (!access.allows(who, Permission.MANAGE, null)) {
-            LOG.warn("Console request from {} refused: user '{}' may not manage this node", exchange.getRemoteAddress(),
-                    LogText.of(who.name()));
-            return false;
+        if (!access.allows(who, needed, null)) {
+            LOG.warn("Console request from {} refused: user '{}' may not {} this node", exchange.getRemoteAddress(),
+                    LogText.of(who.name()), needed.word());
+            return 403;
         }
-        return true;
+        return 0;
     }
 
     /** The members with their failover nodes and each one's own view, asked of its console. */

@@ -60,6 +60,7 @@ class AccessControlTest {
         users.put("orders", user("orders", "orders-app"));
         users.put("reader", user("reader", "auditors"));
         users.put("nobody", user("nobody"));
+        users.put("watcher", user("watcher", "monitoring"));
         users.put("carol", new UsersFile.User("carol", Set.of("orders-app"), UsersFile.NO_PASSWORD));
         Path usersFile = dir.resolve("users");
         UsersFile.write(usersFile, users);
@@ -70,6 +71,7 @@ class AccessControlTest {
                 "orders-app   consume                  topic:prices",
                 "auditors     browse                   queue:*",
                 "auditors     send                     queue:audit.*",
+                "monitoring   monitor",
                 ""));
         AccessControl access = AccessControl.fromFiles(usersFile, permissions);
         tern = EmbeddedTern.start(b -> b.accessControl(access));
@@ -190,20 +192,42 @@ class AccessControlTest {
     }
 
     @Test
-    void theConsoleServesOnlyUsersWhoMayManage() throws Exception {
+    void theConsoleShowsTheNodeToMonitorAndDrainsItOnlyForManage() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
-        assertThat(get(http, null)).isEqualTo(401);
-        assertThat(get(http, "orders:orders-password")).isEqualTo(401);
-        assertThat(get(http, "ops:wrong")).isEqualTo(401);
-        assertThat(get(http, "ops:ops-password")).isEqualTo(200);
+        assertThat(get(http, "/api/node", null)).isEqualTo(401);
+        assertThat(get(http, "/api/node", "ops:wrong")).isEqualTo(401);
+        assertThat(get(http, "/api/node", "orders:orders-password")).as("no monitor, no manage").isEqualTo(403);
+        assertThat(get(http, "/api/node", "ops:ops-password")).isEqualTo(200);
+        assertThat(get(http, "/api/node", "watcher:watcher-password")).isEqualTo(200);
+        assertThat(get(http, "/", "watcher:watcher-password")).isEqualTo(200);
+        assertThat(get(http, "/metrics", "orders:orders-password")).isEqualTo(403);
+        // This console keeps no meters (the server gives it its registry): past the permission check, "none here".
+        assertThat(get(http, "/metrics", "watcher:watcher-password")).isEqualTo(404);
+        long refusedBefore = tern.broker().config().accessControl().refusals();
+        HttpRequest drain = authorized(HttpRequest.newBuilder(URI.create(console.uri() + "/api/drain?node="
+                + tern.broker().config().name())), "watcher:watcher-password")
+                .header("X-Tern-Console", "1").POST(HttpRequest.BodyPublishers.noBody()).build();
+        HttpResponse<String> refused = http.send(drain, HttpResponse.BodyHandlers.ofString());
+        assertThat(refused.statusCode()).isEqualTo(403);
+        assertThat(refused.body()).contains("may not manage this node");
+        assertThat(tern.broker().config().accessControl().refusals()).isEqualTo(refusedBefore + 1);
+        assertThat(tern.broker().state()).as("not drained").isEqualTo("serving");
+        try (TernAdmin admin = TernAdmin.connect(tern.url(), "watcher", "watcher-password", 10_000)) {
+            assertThatThrownBy(() -> admin.drain(tern.broker().config().name(), 1000, left -> { }))
+                    .isInstanceOf(JMSSecurityException.class).hasMessageContaining("user 'watcher' may not manage this node");
+        }
     }
 
-    private int get(HttpClient http, String credentials) throws Exception {
-        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(console.uri() + "/api/node"));
+    private int get(HttpClient http, String path, String credentials) throws Exception {
+        HttpRequest r = authorized(HttpRequest.newBuilder(URI.create(console.uri() + path)), credentials).build();
+        return http.send(r, HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    private static HttpRequest.Builder authorized(HttpRequest.Builder r, String credentials) {
         if (credentials != null) {
             r.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(credentials.getBytes(StandardCharsets.UTF_8)));
         }
-        return http.send(r.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        return r;
     }
 
     @Test
@@ -230,16 +254,6 @@ class AccessControlTest {
         }
     }
 
-    /** The answer to the request of correlation {@code id} on a raw connection, skipping other frames. */
-    private static io.tern.protocol.Response answer(io.tern.testkit.RawClient raw, long id) throws java.io.IOException {
-        while (true) {
-            io.tern.protocol.Frame f = raw.readFrame();
-            if (f instanceof io.tern.protocol.ResponseFrame r && r.correlationId() == id) {
-                return r.response();
-            }
-        }
-    }
-
     @Test
     void aQueueDressedAsATemporaryDestinationOrASubscriptionIsRefused() throws Exception {
         try (JMSContext ctx = as("ops").createContext()) {
@@ -249,20 +263,20 @@ class AccessControlTest {
         // queue by its internal name, must not get round that.
         try (io.tern.testkit.RawClient raw = new io.tern.testkit.RawClient(tern.port()).handshake()) {
             raw.send(1, 0, new io.tern.protocol.Request.Hello("nobody", "nobody-password", "raw"));
-            assertThat(answer(raw, 1)).isInstanceOf(io.tern.protocol.Response.Welcome.class);
+            assertThat(raw.answer(1)).isInstanceOf(io.tern.protocol.Response.Welcome.class);
             raw.send(2, 0, new io.tern.protocol.Request.CreateSession(1, io.tern.protocol.Request.AUTO_ACKNOWLEDGE));
-            answer(raw, 2);
+            raw.answer(2);
             var asTemporary = new io.tern.protocol.DestinationName(io.tern.protocol.DestinationName.Kind.TEMP_QUEUE, "orders.eu");
             raw.send(3, 0, new io.tern.protocol.Request.Browse(asTemporary, null, 0, 100));
-            assertThat(answer(raw, 3)).asString().contains("INVALID_DESTINATION").contains("not a temporary destination's name");
+            assertThat(raw.answer(3)).asString().contains("INVALID_DESTINATION").contains("not a temporary destination's name");
             io.tern.protocol.WireMessage m = new io.tern.protocol.WireMessage("ID:forged", io.tern.protocol.WireMessage.BODY_TEXT,
                     asTemporary, null, null, null, true, 4, 0, 0, 0, Map.of(), "x".getBytes(StandardCharsets.UTF_8));
             raw.send(4, 0, new io.tern.protocol.Request.Send(1, m));
-            assertThat(answer(raw, 4)).asString().contains("INVALID_DESTINATION");
+            assertThat(raw.answer(4)).asString().contains("INVALID_DESTINATION");
             var internal = io.tern.protocol.DestinationName.queue("$durable:someone:daily");
             raw.send(5, 0, new io.tern.protocol.Request.CreateConsumer(1, 1, internal, null, false, null,
                     io.tern.protocol.Request.SUB_NONE, 10));
-            assertThat(answer(raw, 5)).asString().contains("must not start with '$'");
+            assertThat(raw.answer(5)).asString().contains("must not start with '$'");
         }
         try (JMSContext ctx = as("ops").createContext()) {
             assertThat(java.util.Collections.list(ctx.createBrowser(ctx.createQueue("orders.eu")).getEnumeration())).hasSize(1);
@@ -297,13 +311,13 @@ class AccessControlTest {
             // Whoever reads JMSReplyTo learns the name; asking for it as a failing-over client would is refused.
             try (io.tern.testkit.RawClient raw = new io.tern.testkit.RawClient(tern.port()).handshake()) {
                 raw.send(1, 0, new io.tern.protocol.Request.Hello("nobody", "nobody-password", "raw", "another-key", null));
-                assertThat(answer(raw, 1)).isInstanceOf(io.tern.protocol.Response.Welcome.class);
+                assertThat(raw.answer(1)).isInstanceOf(io.tern.protocol.Response.Welcome.class);
                 raw.send(2, 0, new io.tern.protocol.Request.CreateTemp(io.tern.protocol.DestinationName.Kind.TEMP_QUEUE,
                         replies.getQueueName()));
-                assertThat(answer(raw, 2)).asString().contains("INVALID_DESTINATION").contains("made for another client connection");
+                assertThat(raw.answer(2)).asString().contains("INVALID_DESTINATION").contains("made for another client connection");
                 raw.send(3, 0, new io.tern.protocol.Request.Browse(new io.tern.protocol.DestinationName(
                         io.tern.protocol.DestinationName.Kind.TEMP_QUEUE, replies.getQueueName()), null, 0, 100));
-                assertThat(answer(raw, 3)).asString().contains("may be browsed only by the connection that made it");
+                assertThat(raw.answer(3)).asString().contains("may be browsed only by the connection that made it");
             }
             requester.createProducer().send(replies, "still the requester's");
             assertThat(requester.createConsumer(replies).receiveBody(String.class, 5000)).isEqualTo("still the requester's");

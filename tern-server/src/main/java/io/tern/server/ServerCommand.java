@@ -22,6 +22,8 @@ import java.util.concurrent.atomic.AtomicReference;
 @Command(name = "server", description = "Run a Tern node.")
 final class ServerCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(ServerCommand.class);
+    /** How often the users and permissions files are looked at for changes. */
+    private static final long ACCESS_FILES_CHECK_MS = 2000;
 
     @Mixin
     ServerOptions options = new ServerOptions();
@@ -61,8 +63,9 @@ final class ServerCommand implements Callable<Integer> {
             System.err.println("tern server " + options.name + ": " + e.getMessage());
             return ExitCodes.USAGE;
         }
+        io.tern.broker.security.AccessControl access;
         try {
-            io.tern.broker.security.AccessControl access = options.accessControl();
+            access = options.accessControl();
             b.accessControl(access);
             LOG.info("Access: {}", access.description());
             if (!options.users.isEmpty()) {
@@ -93,6 +96,8 @@ final class ServerCommand implements Callable<Integer> {
             System.err.println("tern server " + options.name + ": TLS: " + e.getMessage());
             return ExitCodes.USAGE;
         }
+        // A daemon thread: reads the users and permissions files again when they change.
+        io.tern.broker.security.AccessFilesWatch.start(access, ACCESS_FILES_CHECK_MS);
         org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
         org.slf4j.bridge.SLF4JBridgeHandler.install();
         boolean replicate = options.replication && !("none".equals(options.stack) && options.jgroupsFile == null);

@@ -2,11 +2,14 @@ package io.tern.testkit;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.tern.protocol.Deliver;
 import io.tern.protocol.Frame;
 import io.tern.protocol.FrameCodec;
 import io.tern.protocol.Handshake;
 import io.tern.protocol.Request;
 import io.tern.protocol.RequestFrame;
+import io.tern.protocol.Response;
+import io.tern.protocol.ResponseFrame;
 
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -85,6 +88,32 @@ public final class RawClient implements AutoCloseable {
         } catch (EOFException e) {
             return null;
         }
+    }
+
+    /** The answer to the request of correlation {@code id}, skipping other frames. */
+    public Response answer(long id) throws IOException {
+        while (true) {
+            if (nextFrame() instanceof ResponseFrame r && r.correlationId() == id) {
+                return r.response();
+            }
+        }
+    }
+
+    /** The next delivery to one of this connection's consumers, skipping other frames. */
+    public Deliver nextDelivery() throws IOException {
+        while (true) {
+            if (nextFrame() instanceof Deliver d) {
+                return d;
+            }
+        }
+    }
+
+    private Frame nextFrame() throws IOException {
+        Frame f = readFrame();
+        if (f == null) {
+            throw new EOFException("the server closed the connection");
+        }
+        return f;
     }
 
     /** True once the server has closed the connection (reads hit end of stream). */

@@ -39,10 +39,16 @@ public final class AccessControl {
         }
     }
 
-    private final Map<String, UsersFile.User> users;
-    private final AccessRules rules;
+    /** The users and grants in force, swapped whole when the files change; null users for open and development nodes. */
+    private record Rules(Map<String, UsersFile.User> users, AccessRules grants, byte[] usersBytes, byte[] permissionsBytes) {
+    }
+
+    private volatile Rules rules;
+    private final Path usersFile;
+    private final Path permissionsFile;
     private final Map<String, String> devPasswords;
     private final String description;
+    /** Passwords that matched, as MACs, by user and the hash they matched: a changed hash is checked afresh. */
     private final Map<String, byte[]> verified = new ConcurrentHashMap<>();
     private final byte[] macKey = new byte[32];
     private final LongAdder refusals = new LongAdder();
@@ -58,9 +64,10 @@ public final class AccessControl {
                 return t;
             });
 
-    private AccessControl(Map<String, UsersFile.User> users, AccessRules rules, Map<String, String> devPasswords, String description) {
-        this.users = users;
+    private AccessControl(Rules rules, Path usersFile, Path permissionsFile, Map<String, String> devPasswords, String description) {
         this.rules = rules;
+        this.usersFile = usersFile;
+        this.permissionsFile = permissionsFile;
         this.devPasswords = devPasswords;
         this.description = description;
         new SecureRandom().nextBytes(macKey);
@@ -68,31 +75,69 @@ public final class AccessControl {
 
     /** Anyone connects and may do anything. */
     public static AccessControl open() {
-        return new AccessControl(null, null, Map.of(), "open: no users, anyone may do anything");
+        return new AccessControl(new Rules(null, null, null, null), null, null, Map.of(), "open: no users, anyone may do anything");
     }
 
     /** Development users: {@code passwords} in clear, each allowed everything. */
     public static AccessControl devUsers(Map<String, String> passwords) {
-        return passwords.isEmpty() ? open() : new AccessControl(null, null, Map.copyOf(passwords),
+        return passwords.isEmpty() ? open() : new AccessControl(new Rules(null, null, null, null), null, null, Map.copyOf(passwords),
                 passwords.size() + " development user(s) from the command line, each allowed everything");
     }
 
     /** Users and their roles from {@code usersFile}, grants from {@code permissionsFile}; a bad line names its file and line. */
     public static AccessControl fromFiles(Path usersFile, Path permissionsFile) throws IOException {
-        Map<String, UsersFile.User> users = UsersFile.read(usersFile);
-        AccessRules rules = AccessRules.read(permissionsFile);
-        return new AccessControl(Map.copyOf(users), rules, Map.of(), users.size() + " user(s) from " + usersFile
-                + ", permissions from " + permissionsFile);
+        Rules rules = read(usersFile, permissionsFile);
+        return new AccessControl(rules, usersFile, permissionsFile, Map.of(), rules.users().size() + " user(s) from "
+                + usersFile + ", permissions from " + permissionsFile + " (read again when they change)");
+    }
+
+    private static Rules read(Path usersFile, Path permissionsFile) throws IOException {
+        byte[] usersBytes = java.nio.file.Files.readAllBytes(usersFile);
+        byte[] permissionsBytes = java.nio.file.Files.readAllBytes(permissionsFile);
+        return new Rules(Map.copyOf(UsersFile.read(usersFile)), AccessRules.read(permissionsFile), usersBytes, permissionsBytes);
+    }
+
+    /**
+     * Reads the users and permissions files again if either has changed since they were last read, and
+     * puts them in force at once: new logins meet the new users, every permission check (also of
+     * connections already open) the new roles and grants; a removed user's connections may do nothing
+     * more, and a changed password is checked again. Returns what changed, or null if nothing did. A
+     * file that cannot be read or has a bad line throws (naming its file and line), and the rules in
+     * force stay. Nothing to do on a node without files.
+     */
+    public String reloadIfChanged() throws IOException {
+        Rules old = rules;
+        if (usersFile == null || old.users() == null) {
+            return null;
+        }
+        if (Arrays.equals(java.nio.file.Files.readAllBytes(usersFile), old.usersBytes())
+                && Arrays.equals(java.nio.file.Files.readAllBytes(permissionsFile), old.permissionsBytes())) {
+            return null;
+        }
+        Rules fresh = read(usersFile, permissionsFile);
+        rules = fresh;
+        old.users().forEach((name, u) -> {
+            UsersFile.User now = fresh.users().get(name);
+            if (now == null || !now.hash().equals(u.hash())) {
+                verified.remove(verifiedKey(u)); // the remembered password is no longer theirs
+            }
+        });
+        return fresh.users().size() + " user(s) from " + usersFile + ", permissions from " + permissionsFile;
+    }
+
+    /** The users file and the permissions file; null for an open or development node. */
+    public Path usersFile() {
+        return usersFile;
     }
 
     /** Whether a client must log in (with a password or a client certificate). */
     public boolean requiresLogin() {
-        return users != null || !devPasswords.isEmpty();
+        return rules.users() != null || !devPasswords.isEmpty();
     }
 
     /** Development users only (passwords on the command line, each allowed everything): nothing here is secret. */
     public boolean development() {
-        return users == null && !devPasswords.isEmpty();
+        return rules.users() == null && !devPasswords.isEmpty();
     }
 
     /** For the startup log. */
@@ -103,9 +148,10 @@ public final class AccessControl {
     /** Roles users have that no grant names (likely a typo): for a warning at start. */
     public Set<String> rolesWithoutGrants() {
         Set<String> unused = new TreeSet<>();
-        if (users != null) {
-            users.values().forEach(u -> unused.addAll(u.roles()));
-            unused.removeAll(rules.roles());
+        Rules r = rules;
+        if (r.users() != null) {
+            r.users().values().forEach(u -> unused.addAll(u.roles()));
+            unused.removeAll(r.grants().roles());
         }
         return unused;
     }
@@ -117,12 +163,13 @@ public final class AccessControl {
      * and one check shared by identical attempts in flight (a failover storm of one user's clients).
      */
     public java.util.concurrent.CompletableFuture<Principal> loginAsync(String user, String password) {
+        Map<String, UsersFile.User> users = rules.users();
         if (!requiresLogin() || users == null || user == null || password == null) {
             return java.util.concurrent.CompletableFuture.completedFuture(login(user, password)); // no slow hash
         }
         UsersFile.User u = users.get(user);
         byte[] mac = mac(user, password);
-        byte[] known = u == null ? null : verified.get(user);
+        byte[] known = u == null ? null : verified.get(verifiedKey(u));
         if (known != null && MessageDigest.isEqual(known, mac)) {
             return java.util.concurrent.CompletableFuture.completedFuture(new Principal(user, u.roles()));
         }
@@ -161,6 +208,7 @@ public final class AccessControl {
             failedLogins.increment();
             return null;
         }
+        Map<String, UsersFile.User> users = rules.users();
         if (users == null) {
             String expected = devPasswords.get(user);
             boolean ok = expected != null && MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8),
@@ -173,7 +221,7 @@ public final class AccessControl {
             return failed();
         }
         byte[] mac = mac(user, password);
-        byte[] known = verified.get(user);
+        byte[] known = verified.get(verifiedKey(u));
         if (known != null && MessageDigest.isEqual(known, mac)) {
             return new Principal(user, u.roles());
         }
@@ -185,22 +233,26 @@ public final class AccessControl {
         } finally {
             Arrays.fill(chars, '\0');
         }
-        verified.put(user, mac);
+        verified.put(verifiedKey(u), mac);
         return new Principal(user, u.roles());
     }
 
     /** The user a verified client certificate names, with the roles the users file gives them (none if it does not list them). */
     public Principal certified(String user) {
+        Map<String, UsersFile.User> users = rules.users();
         UsersFile.User u = users == null ? null : users.get(user);
         return new Principal(user, u == null ? Set.of() : u.roles());
     }
 
-    /** Whether {@code who} may do {@code permission} on {@code destination} (null for {@code manage}); a refusal is counted. */
+    /** Whether {@code who} may do {@code permission} on {@code destination} (null for {@code monitor} and {@code manage}); a refusal is counted. */
     public boolean allows(Principal who, Permission permission, DestinationName destination) {
-        if (users == null) {
+        Rules r = rules;
+        if (r.users() == null) {
             return true; // open, or development users: everything is allowed
         }
-        if (rules.allows(who.roles(), permission, destination)) {
+        UsersFile.User now = r.users().get(who.name());
+        Set<String> roles = now == null ? Set.of() : now.roles(); // as the file says now, not at login
+        if (r.grants().allows(roles, permission, destination)) {
             return true;
         }
         refusals.increment();
@@ -220,6 +272,10 @@ public final class AccessControl {
     /** Logins refused (a wrong or missing password, an unknown user) since the node started. */
     public long failedLogins() {
         return failedLogins.sum();
+    }
+
+    private static String verifiedKey(UsersFile.User u) {
+        return u.name() + '\0' + u.hash();
     }
 
     private Principal failed() {

@@ -19,9 +19,9 @@ import java.util.Set;
  * auditors     browse                      queue:*
  * </pre>
  * PERMISSIONS is a comma-separated list of {@code send}, {@code consume}, {@code browse}, {@code create},
- * {@code delete} and {@code manage}, or {@code all}. DESTINATIONS is {@code queue:NAME}, {@code topic:NAME}
+ * {@code delete}, {@code monitor} and {@code manage} (which implies {@code monitor}), or {@code all}. DESTINATIONS is {@code queue:NAME}, {@code topic:NAME}
  * or a bare NAME (either kind), where {@code *} matches any characters; it defaults to {@code *}.
- * {@code manage} is about the node, not a destination. What no line grants is refused.
+ * {@code monitor} and {@code manage} are about the node, not a destination. What no line grants is refused.
  */
 public final class AccessRules {
     /** One line: a role, what it may do, and where. */
@@ -57,10 +57,12 @@ public final class AccessRules {
         return new Grant(role, permissions, f.length == 3 ? DestinationPattern.parse(f[2]) : DestinationPattern.ANY);
     }
 
-    /** Whether one of {@code roles} may do {@code permission} on {@code destination} (null for {@code manage}). */
+    /** Whether one of {@code roles} may do {@code permission} on {@code destination} (null for {@code monitor} and {@code manage}). */
     boolean allows(Set<String> roles, Permission permission, DestinationName destination) {
         for (Grant g : grants) {
-            if (!roles.contains(g.role()) || !g.permissions().contains(permission)) {
+            boolean granted = g.permissions().contains(permission)
+                    || permission == Permission.MONITOR && g.permissions().contains(Permission.MANAGE);
+            if (!roles.contains(g.role()) || !granted) {
                 continue;
             }
             if (destination == null) {

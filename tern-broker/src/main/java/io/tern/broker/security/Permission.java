@@ -14,7 +14,9 @@ public enum Permission {
     CREATE,
     /** Delete a durable subscription of a topic (unsubscribe). */
     DELETE,
-    /** Operate the node: drain it, and read or use the web console (and so {@code tern status}). */
+    /** See the node and change nothing: the web console's pages and API, {@code /metrics}, {@code tern status}. */
+    MONITOR,
+    /** Operate the node: drain it from the console or {@code tern drain}; implies {@code monitor}. */
     MANAGE;
 
     /** As written in the permissions file and in errors: {@code send}, {@code consume}, ... */
@@ -28,6 +30,6 @@ public enum Permission {
                 return p;
             }
         }
-        throw new IllegalArgumentException("unknown permission '" + word + "' (send, consume, browse, create, delete, manage or all)");
+        throw new IllegalArgumentException("unknown permission '" + word + "' (send, consume, browse, create, delete, monitor, manage or all)");
     }
 }

@@ -54,6 +54,64 @@ class AccessFilesTest {
         assertThat(r.allows(Set.of(), Permission.SEND, queue("orders.eu"))).isFalse();
     }
 
+    private static UsersFile.User user(String name, String password, String... roles) {
+        return new UsersFile.User(name, Set.of(roles), PasswordHash.of(password.toCharArray(), 10_000));
+    }
+
+    @Test
+    void changedFilesTakeEffectAtOnceAndABadChangeKeepsTheRulesInForce() throws Exception {
+        Path users = dir.resolve("users");
+        Path permissions = Files.writeString(dir.resolve("permissions"), "app send queue:*\n");
+        UsersFile.write(users, Map.of("alice", user("alice", "alice-1", "app"), "bob", user("bob", "bob-1", "app")));
+        AccessControl access = AccessControl.fromFiles(users, permissions);
+        AccessControl.Principal alice = access.login("alice", "alice-1");
+        assertThat(access.login("bob", "bob-1")).isNotNull(); // remembered from now on
+        assertThat(access.allows(alice, Permission.SEND, queue("orders"))).isTrue();
+        assertThat(access.reloadIfChanged()).as("nothing changed").isNull();
+
+        // alice is removed, bob gets a new password, carol comes, and the role may consume instead of send.
+        UsersFile.write(users, Map.of("bob", user("bob", "bob-2", "app"), "carol", user("carol", "carol-1", "app")));
+        Files.writeString(permissions, "app consume queue:*\n");
+        assertThat(access.reloadIfChanged()).startsWith("2 user(s)");
+        assertThat(access.login("alice", "alice-1")).isNull();
+        assertThat(access.allows(alice, Permission.CONSUME, queue("orders"))).as("her open connection too").isFalse();
+        assertThat(access.login("bob", "bob-1")).as("the remembered old password").isNull();
+        AccessControl.Principal bob = access.login("bob", "bob-2");
+        assertThat(access.allows(bob, Permission.CONSUME, queue("orders"))).isTrue();
+        assertThat(access.allows(bob, Permission.SEND, queue("orders"))).isFalse();
+        assertThat(access.login("carol", "carol-1")).isNotNull();
+
+        Files.writeString(permissions, "app consume queue:*\napp publish queue:*\n");
+        assertThatThrownBy(access::reloadIfChanged).hasMessageContaining("permissions:2: unknown permission 'publish'");
+        assertThat(access.allows(bob, Permission.CONSUME, queue("orders"))).as("the rules in force stay").isTrue();
+        assertThat(access.login("carol", "carol-1")).isNotNull();
+    }
+
+    @Test
+    void theWatchReadsAChangedUsersFileWithoutBeingAsked() throws Exception {
+        Path users = dir.resolve("users");
+        Path permissions = Files.writeString(dir.resolve("permissions"), "app send queue:*\n");
+        UsersFile.write(users, Map.of("alice", user("alice", "alice-1", "app")));
+        AccessControl access = AccessControl.fromFiles(users, permissions);
+        try (AccessFilesWatch watch = AccessFilesWatch.start(access, 20)) {
+            assertThat(watch).isNotNull();
+            UsersFile.write(users, Map.of("alice", user("alice", "alice-1", "app"), "dave", user("dave", "dave-1", "app")));
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                    .until(() -> access.login("dave", "dave-1") != null);
+        }
+        assertThat(AccessFilesWatch.start(AccessControl.open(), 20)).as("nothing to watch").isNull();
+    }
+
+    @Test
+    void manageImpliesMonitorAndMonitorAloneManagesNothing() throws Exception {
+        AccessRules r = rules("ops manage", "watchers monitor", "app send,consume queue:*");
+        assertThat(r.allows(Set.of("ops"), Permission.MONITOR, null)).isTrue();
+        assertThat(r.allows(Set.of("watchers"), Permission.MONITOR, null)).isTrue();
+        assertThat(r.allows(Set.of("watchers"), Permission.MANAGE, null)).isFalse();
+        assertThat(r.allows(Set.of("watchers"), Permission.SEND, queue("orders"))).isFalse();
+        assertThat(r.allows(Set.of("app"), Permission.MONITOR, null)).isFalse();
+    }
+
     @Test
     void aBadPermissionsLineNamesItsFileLineAndReason() {
         assertThatThrownBy(() -> rules("app send queue:a", "app publish queue:b"))
