@@ -88,6 +88,8 @@ class RepeatedFaultsSystemTest {
     /** The longest gap between two sends that returned, per fault kind (ms). */
     private final Map<Fault, AtomicLong> longestGapMs = new ConcurrentHashMap<>();
     private volatile Fault currentFault;
+    /** What every client adds to its URL: the CA to trust and a user, with -Dtern.it.secure=true; else nothing. */
+    private String clientOptions = "";
 
     @AfterEach
     void stop() throws Exception {
@@ -168,8 +170,22 @@ class RepeatedFaultsSystemTest {
         int clusterPort = FreePorts.freeUdp();
         String address = FreePorts.multicastGroup(211);
         // -Dtern.it.clusterSecret=true: the same faults in a cluster whose traffic is encrypted and signed.
-        java.nio.file.Path secret = Boolean.getBoolean("tern.it.clusterSecret")
+        // -Dtern.it.secure=true: that, and clients over TLS (terns://) logging in as a user of a users file.
+        boolean secure = Boolean.getBoolean("tern.it.secure");
+        java.nio.file.Path secret = secure || Boolean.getBoolean("tern.it.clusterSecret")
                 ? java.nio.file.Files.writeString(dir.resolve("cluster.secret"), "the secret of this chaos run, 32+ bytes") : null;
+        List<String> security = new ArrayList<>();
+        if (secure) {
+            io.tern.testkit.TestCertificates ca = io.tern.testkit.TestCertificates.authority(dir.resolve("certs"), "chaos-ca");
+            io.tern.testkit.TestCertificates.Issued cert = ca.server("chaos-node");
+            Path users = dir.resolve("users");
+            io.tern.broker.security.UsersFile.write(users, Map.of("chaos", new io.tern.broker.security.UsersFile.User("chaos",
+                    java.util.Set.of("app"), io.tern.broker.security.PasswordHash.of("chaos-password".toCharArray(), 10_000))));
+            Path permissions = java.nio.file.Files.writeString(dir.resolve("permissions"), "app all\n");
+            security.addAll(List.of("--tls-cert", cert.certPem().toString(), "--tls-key", cert.keyPem().toString(),
+                    "--users", users.toString(), "--permissions", permissions.toString()));
+            clientOptions = "trust=" + ca.caPem() + "&user=chaos&password=chaos-password";
+        }
         for (int i = 1; i <= NODES; i++) {
             String name = "rf-" + i;
             // -Dtern.it.clusteredQueues=true: the same faults with clustered queues on (messages move between nodes).
@@ -181,11 +197,13 @@ class RepeatedFaultsSystemTest {
             if (secret != null) {
                 args.addAll(List.of("--cluster-secret-file", secret.toString()));
             }
+            args.addAll(security);
             nodes.add(new ServerProcess(name, FreePorts.free(), dir.resolve(name), dir.resolve(name + ".log"),
                     args.toArray(String[]::new)).start());
         }
         for (ServerProcess n : nodes) {
             assertThat(n.awaitListening(60_000)).isTrue();
+            assertThat(n.url()).startsWith(secure ? "terns://" : "tern://");
         }
         awaitWholeCluster();
         if (secret != null) {
@@ -198,19 +216,24 @@ class RepeatedFaultsSystemTest {
 
     private void awaitWholeCluster() throws InterruptedException {
         for (ServerProcess n : nodes) {
-            TernConnectionFactory cf = new TernConnectionFactory(n.url() + "?failover=false");
+            TernConnectionFactory cf = new TernConnectionFactory(n.url() + "?failover=false" + and(clientOptions));
             assertThat(ServerProcess.awaitClusterMembers(cf, NODES, 120_000)).as(n.url() + " sees the whole cluster").isTrue();
         }
+    }
+
+    private static String and(String options) {
+        return options.isEmpty() ? "" : "&" + options;
     }
 
     /** A connection to the whole cluster, its list starting at node {@code first} (mod the size). */
     private Connection connect(int first, String strategy) throws JMSException {
         List<String> hosts = new ArrayList<>();
         for (int i = 0; i < NODES; i++) {
-            hosts.add(nodes.get((first + i) % NODES).url().substring("tern://".length()));
+            hosts.add(nodes.get((first + i) % NODES).url().replaceFirst("^terns?://", ""));
         }
-        TernConnectionFactory cf = new TernConnectionFactory("tern://" + String.join(",", hosts) + "?strategy=" + strategy
-                + "&reconnectAttempts=1&reconnectDelay=50&heartbeat=500");
+        String scheme = nodes.get(0).url().startsWith("terns://") ? "terns://" : "tern://";
+        TernConnectionFactory cf = new TernConnectionFactory(scheme + String.join(",", hosts) + "?strategy=" + strategy
+                + "&reconnectAttempts=1&reconnectDelay=50&heartbeat=500" + and(clientOptions));
         cf.setFailoverListener(e -> {
             events.add(e);
             e.inDoubtMessageIds().forEach(checker::sendInDoubt);
@@ -357,7 +380,7 @@ class RepeatedFaultsSystemTest {
         List<CheckedDrain> drains = new ArrayList<>();
         try {
             for (ServerProcess n : nodes) {
-                drains.add(new CheckedDrain(n.url(), "chaos", checker, errors::add, (id, event) -> history
+                drains.add(new CheckedDrain(n.url() + (clientOptions.isEmpty() ? "" : "?" + clientOptions), "chaos", checker, errors::add, (id, event) -> history
                         .computeIfAbsent(id, k -> new StringBuffer()).append(java.time.LocalTime.now()).append(' ')
                         .append(event).append("; ")));
             }
