@@ -16,10 +16,7 @@ import java.util.TreeMap;
  * their delivery time, and the consumers it feeds. Every method except {@link #executor()} and the
  * constructor must run on the queue's executor.
  *
- * <p>Message groups: the messages of one {@code JMSXGroupID} go to the consumer that took the group's
- * first message here, in order, until that consumer closes; then the next consumer to take one of
- * them owns the group. A message of a group waits for its owner (while it has no credit, or while
- * its selector refuses the message) rather than going to another consumer.
+ * <p>Message groups ({@code JMSXGroupID}): one consumer each, cluster-wide ({@link QueueGroups}).
  *
  * <p>Paging: past the node's paging line a stored message placed here stays in the store only
  * ({@link QueuePages}), and so does every later stored one while any is paged, so that they come back
@@ -42,8 +39,8 @@ final class MessageQueue {
             new PriorityQueue<>(Comparator.comparingLong((QueueEntry e) -> e.message.deliveryTime())
                     .thenComparingLong(e -> e.sequence));
     private final List<ServerConsumer> consumers = new ArrayList<>();
-    /** The consumer each message group's messages go to, by JMSXGroupID, until it closes. */
-    private final Map<String, ServerConsumer> groupOwners = new java.util.HashMap<>();
+    /** Which consumer (here, or another node's link) takes each message group's messages. */
+    private final QueueGroups groups;
     private int readyCount;
     /** The bytes of the ready entries (their heap cost): the window {@link #pageIn} fills. */
     private long readyBytes;
@@ -78,6 +75,7 @@ final class MessageQueue {
         this.subscriptionFilter = filter;
         this.owner = owner;
         this.paged = new QueuePages(broker, definition.name());
+        this.groups = new QueueGroups(broker, definition.name(), executor, this::dispatch);
         for (int i = 0; i < ready.length; i++) {
             ready[i] = new TreeMap<>();
         }
@@ -130,11 +128,7 @@ final class MessageQueue {
 
     /** Consumers of this node's clients (not of other nodes' cluster links). */
     int localConsumerCount() {
-        int n = 0;
-        for (ServerConsumer c : consumers) {
-            n += c.remote ? 0 : 1;
-        }
-        return n;
+        return (int) consumers.stream().filter(c -> !c.remote).count();
     }
 
     int messageCount() {
@@ -281,8 +275,14 @@ final class MessageQueue {
     void removeConsumer(ServerConsumer consumer) {
         consumer.closed = true;
         consumers.remove(consumer);
-        groupOwners.values().removeIf(owner -> owner == consumer); // its groups go to whoever takes them next
+        groups.consumerClosed(consumer, () -> localConsumerCount() == 0);
         updateDemand();
+    }
+
+    /** The cluster's directory says {@code group} was claimed or released: route its messages again. */
+    void groupChanged(String group, boolean released) {
+        groups.changed(group, released);
+        dispatch();
     }
 
     /**
@@ -321,10 +321,7 @@ final class MessageQueue {
             return;
         }
         List<Outgoing> out = new ArrayList<>();
-        boolean anyLocal = false;
-        for (ServerConsumer c : consumers) {
-            anyLocal |= !c.remote;
-        }
+        boolean anyLocal = consumers.stream().anyMatch(c -> !c.remote);
         int before;
         do {
             before = out.size();
@@ -348,7 +345,7 @@ final class MessageQueue {
                 QueueEntry entry = nextFor(c, c.remote && anyLocal);
                 if (entry != null) {
                     if (entry.group != null) {
-                        groupOwners.putIfAbsent(entry.group, c);
+                        groups.taken(entry.group, c);
                     }
                     removeReady(entry);
                     inFlightCount++;
@@ -495,10 +492,13 @@ final class MessageQueue {
                     broker.deadLetters().expire(this, e);
                     continue;
                 }
-                if (e.group != null && groupOwners.getOrDefault(e.group, consumer) != consumer) {
-                    continue; // another consumer's group
+                QueueGroups.Verdict group = e.group == null ? QueueGroups.Verdict.TAKE
+                        : groups.verdict(e.group, consumer, notMovedBefore);
+                if (group == QueueGroups.Verdict.NOT_THIS) {
+                    continue; // another consumer's group, or one this node must claim first
                 }
-                if (consumer.accepts(e) && !(notMovedBefore && e.message.moves() > 0)) {
+                // A message routed to its group's owner goes there even if it moved before.
+                if (consumer.accepts(e) && !(notMovedBefore && e.message.moves() > 0 && group != QueueGroups.Verdict.ROUTED)) {
                     return e;
                 }
             }

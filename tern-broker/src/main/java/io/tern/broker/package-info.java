@@ -22,6 +22,7 @@
  * {@link io.tern.broker.FailoverAdmission}), {@link io.tern.broker.Broker#adopt} (messages taken over),
  * {@link io.tern.broker.QueueMoves} (clustered queues: a queue's demand here, cluster links of
  * other nodes, messages moved here, and {@link io.tern.broker.MovesInDoubt} after a node death;
+ * {@link io.tern.broker.GroupDirectory}, which node owns each message group, asked by {@code QueueGroups};
  * {@code MoveTrace} logs each message's life across nodes at TRACE),
  * and the {@link io.tern.broker.store.MessageStore} a replicating store wraps. Delivery marks and
  * client connection keys ({@link io.tern.broker.store.StoreBatch.Mark}) reach the store for its

@@ -22,6 +22,7 @@ import java.io.UncheckedIOException;
  *   Xx         a graceful leave, and its acknowledgement ({@link ClusterNode})
  *   lmde       clustered queues: cluster links and moves in doubt ({@link QueueLinks})
  *   hij        parts of other nodes' subscriptions and temporary queues ({@link DestinationMirrors})
+ *   gopqry     which node owns each message group ({@link GroupOwnership})
  * </pre>
  *
  * The grammar of each letter's fields is in the class that handles it. A new field goes at the end

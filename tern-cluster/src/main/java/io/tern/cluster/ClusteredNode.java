@@ -121,6 +121,7 @@ public final class ClusteredNode implements AutoCloseable {
             }
             links = new QueueLinks(node, broker, takeover);
             mirrors = new DestinationMirrors(node, broker);
+            new GroupOwnership(node, broker); // the broker holds it: one owner per message group cluster-wide
         }
         node.connect();
         int discarded = 0;

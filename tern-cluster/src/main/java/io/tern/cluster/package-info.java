@@ -26,7 +26,9 @@
  *       {@code ClusterCodec}: the one versioned encoding of every message members send each other.</li>
  *   <li>{@link io.tern.cluster.QueueLinks}: clustered queues (docs/CLUSTERING.md): cluster links
  *       pull messages to the node whose consumers want them, and moves in doubt after a node death
- *       are given to whoever holds that node's messages ({@code InDoubtMoves}).</li>
+ *       are given to whoever holds that node's messages ({@code InDoubtMoves}); {@code DestinationMirrors}
+ *       keeps parts of other nodes' subscriptions and temporary queues; {@code GroupOwnership} says
+ *       which node owns each message group, so that a group has one consumer cluster-wide.</li>
  *   <li>{@link io.tern.cluster.ClusteredNode}: assembles all of it around a broker, for the server
  *       and for the tests alike.</li>
  * </ul>

@@ -1,0 +1,137 @@
+package io.tern.broker;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The message groups of one queue's part on this node. The messages of one {@code JMSXGroupID} go to
+ * the consumer that took the group's first message here, in order, until that consumer closes; then
+ * the next consumer to take one of them owns the group. A message of a group waits for its owner
+ * (while it has no credit, or while its selector refuses the message) rather than going to another
+ * consumer.
+ *
+ * <p>Across a cluster with clustered queues ({@link GroupDirectory}) a group has one owning node: a
+ * part gives a group's messages only to that node, to one of its own consumers if it is this node,
+ * else to that node's cluster link (even a message that moved before: it is routed to its owner). A
+ * group no node owns is claimed for this node before one of its consumers takes it; a link takes it
+ * only while this node has no consumer of its own, and its node claims it when it arrives. A node
+ * releases a group when the consumer that held it closes, and all it was given when its last
+ * consumer of the queue closes. All methods run on the queue's executor.
+ */
+final class QueueGroups {
+    private static final Logger LOG = LoggerFactory.getLogger(QueueGroups.class);
+
+    /** What a consumer may do with a message of a group. */
+    enum Verdict {
+        /** Take it. */
+        TAKE,
+        /** Leave it: another consumer's group, or one this node must claim first. */
+        NOT_THIS,
+        /** Take it through the link of the node that owns the group, even if it moved before. */
+        ROUTED
+    }
+
+    private final Broker broker;
+    private final String queue;
+    private final SerialExecutor executor;
+    private final Runnable dispatch;
+    /** The consumer each group's messages go to, until it closes. */
+    private final Map<String, ServerConsumer> holders = new HashMap<>();
+    /** Groups asked of the directory for this node, and groups it was given. */
+    private final Set<String> claiming = new HashSet<>();
+    private final Set<String> claimedHere = new HashSet<>();
+
+    QueueGroups(Broker broker, String queue, SerialExecutor executor, Runnable dispatch) {
+        this.broker = broker;
+        this.queue = queue;
+        this.executor = executor;
+        this.dispatch = dispatch;
+    }
+
+    /**
+     * Whether {@code consumer} may take a message of {@code group}; {@code localConsumersHere} says
+     * whether this node has consumers of its own (asked only of a link's consumer).
+     */
+    Verdict verdict(String group, ServerConsumer consumer, boolean localConsumersHere) {
+        ServerConsumer holder = holders.get(group);
+        if (holder != null) {
+            return holder != consumer ? Verdict.NOT_THIS : consumer.remote ? Verdict.ROUTED : Verdict.TAKE;
+        }
+        GroupDirectory directory = broker.groups();
+        if (directory == null) {
+            return Verdict.TAKE;
+        }
+        String owner = directory.owner(queue, group);
+        if (owner == null) {
+            if (!consumer.remote) {
+                claim(directory, group);
+                return Verdict.NOT_THIS;
+            }
+            return localConsumersHere ? Verdict.NOT_THIS : Verdict.TAKE;
+        }
+        if (consumer.remote) {
+            return owner.equals(consumer.session.connection.linkPeer) ? Verdict.ROUTED : Verdict.NOT_THIS;
+        }
+        return owner.equals(broker.nodeId()) ? Verdict.TAKE : Verdict.NOT_THIS;
+    }
+
+    /** {@code consumer} took a message of {@code group}: the group is its own until it closes. */
+    void taken(String group, ServerConsumer consumer) {
+        holders.putIfAbsent(group, consumer);
+    }
+
+    /** {@code consumer} closed: its groups go to whoever takes them next (across a cluster, they are released). */
+    void consumerClosed(ServerConsumer consumer, BooleanSupplier noLocalConsumerLeft) {
+        List<String> freed = new ArrayList<>();
+        holders.entrySet().removeIf(e -> e.getValue() == consumer && freed.add(e.getKey()));
+        GroupDirectory directory = broker.groups();
+        if (directory != null && !consumer.remote) {
+            freed.forEach(g -> release(directory, g));
+            if (noLocalConsumerLeft.getAsBoolean()) {
+                List.copyOf(claimedHere).forEach(g -> release(directory, g)); // none here to take them
+            }
+        }
+    }
+
+    /** The directory says {@code group} was claimed or released somewhere. */
+    void changed(String group, boolean released) {
+        ServerConsumer holder = holders.get(group);
+        if (released && holder != null && holder.remote) {
+            holders.remove(group); // the node of that link let it go
+        }
+        if (released) {
+            claimedHere.remove(group);
+        }
+    }
+
+    private void release(GroupDirectory directory, String group) {
+        claimedHere.remove(group);
+        directory.release(queue, group);
+    }
+
+    private void claim(GroupDirectory directory, String group) {
+        if (!claiming.add(group)) {
+            return;
+        }
+        directory.claim(queue, group).whenComplete((owner, failure) -> executor.execute(() -> {
+            claiming.remove(group);
+            if (failure != null) {
+                // Tried again at the queue's next dispatch (a new message, an acknowledgement, credit).
+                LOG.warn("Could not claim message group {} of queue {}: {}", group, queue, failure.toString());
+                return;
+            }
+            if (broker.nodeId().equals(owner)) {
+                claimedHere.add(group);
+            }
+            dispatch.run();
+        }));
+    }
+}

@@ -1,0 +1,100 @@
+package io.tern.it;
+
+import io.tern.client.TernConnectionFactory;
+import jakarta.jms.Connection;
+import jakarta.jms.JMSException;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
+import jakarta.jms.Session;
+import jakarta.jms.TextMessage;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Message groups across nodes (issue 12, point 7): the messages of one {@code JMSXGroupID} go to one
+ * consumer cluster-wide, whichever nodes they were sent through, and to another only when that one
+ * closes. Producers on two nodes, consumers on two nodes (one of them a producer's node, whose own
+ * consumer would otherwise take what is sent there while the other node's messages go elsewhere).
+ */
+@Timeout(120)
+class ClusterMessageGroupsTest extends InJvmClusterTest {
+    private static final int GROUPS = 6;
+
+    /** Group to the consumers that received its messages, and how many arrived in all. */
+    private final Map<String, Set<String>> consumersOfGroup = new ConcurrentHashMap<>();
+    private final AtomicInteger received = new AtomicInteger();
+
+    private MessageConsumer consumer(Connection c, String name) throws JMSException {
+        Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+        MessageConsumer consumer = s.createConsumer(s.createQueue("orders"));
+        consumer.setMessageListener(m -> {
+            try {
+                consumersOfGroup.computeIfAbsent(m.getStringProperty("JMSXGroupID"), g -> ConcurrentHashMap.newKeySet()).add(name);
+                received.incrementAndGet();
+            } catch (JMSException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        return consumer;
+    }
+
+    private static void send(Connection c, int count, List<String> groups) throws JMSException {
+        Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+        MessageProducer p = s.createProducer(s.createQueue("orders"));
+        for (int i = 0; i < count; i++) {
+            TextMessage m = s.createTextMessage("message " + i);
+            m.setStringProperty("JMSXGroupID", groups.get(i % groups.size()));
+            p.send(m);
+        }
+        s.close();
+    }
+
+    @Test
+    void aGroupHasOneConsumerClusterWideAndMovesOnlyWhenItCloses() throws Exception {
+        cluster = new InJvmCluster(dir);
+        List<InJvmCluster.Node> nodes = cluster.startInSync("a", "b", "c");
+        List<String> groups = java.util.stream.IntStream.range(0, GROUPS).mapToObj(i -> "group-" + i).toList();
+        try (Connection onA = new TernConnectionFactory(nodes.get(0).url() + "?failover=false").createConnection();
+             Connection onB = new TernConnectionFactory(nodes.get(1).url() + "?failover=false").createConnection();
+             Connection onC = new TernConnectionFactory(nodes.get(2).url() + "?failover=false").createConnection()) {
+            MessageConsumer atB = consumer(onB, "consumer on b");
+            MessageConsumer atC = consumer(onC, "consumer on c");
+            onB.start();
+            onC.start();
+            Thread fromC = new Thread(() -> {
+                try {
+                    send(onC, 120, groups);
+                } catch (JMSException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            fromC.start();
+            send(onA, 120, groups);
+            fromC.join(60_000);
+            await().atMost(Duration.ofSeconds(60)).until(() -> received.get() == 240);
+            assertThat(consumersOfGroup).hasSize(GROUPS);
+            consumersOfGroup.forEach((group, consumers) ->
+                    assertThat(consumers).as("the consumers of %s", group).hasSize(1));
+
+            // The consumer of group-0 closes: the group's later messages go to the other one, and only to it.
+            String owner = consumersOfGroup.get("group-0").iterator().next();
+            (owner.endsWith("b") ? atB : atC).close();
+            String other = owner.endsWith("b") ? "consumer on c" : "consumer on b";
+            consumersOfGroup.clear();
+            send(onA, 20, List.of("group-0"));
+            send(onC, 20, List.of("group-0"));
+            await().atMost(Duration.ofSeconds(60)).until(() -> received.get() == 280);
+            assertThat(consumersOfGroup.get("group-0")).containsExactly(other);
+        }
+    }
+}
