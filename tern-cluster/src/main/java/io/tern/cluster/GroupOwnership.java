@@ -126,8 +126,17 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
         }
     }
 
-    /** The arbiter's decision: the group is {@code claimant}'s unless it is someone's already. */
+    /**
+     * The arbiter's decision: the group is {@code claimant}'s unless it is someone's already; null if
+     * the claimant is no member any more (its claim came after the view that dropped it, and a group
+     * given to it would never be freed).
+     */
     private synchronized String decide(Key key, String claimant) {
+        if (!claimant.equals(self) && !members.contains(claimant)) {
+            LOG.info("Ignoring the claim of message group {} of queue {} by {}: not a member any more", key.group(),
+                    key.queue(), claimant);
+            return null;
+        }
         String owner = owners.putIfAbsent(key, claimant);
         if (owner != null) {
             return owner;
@@ -201,6 +210,9 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
                     Key key = new Key(in.readUTF(), in.readUTF());
                     whenSynced(() -> {
                         String owner = decide(key, from);
+                        if (owner == null) {
+                            return;
+                        }
                         node.trySend(from, ClusterCodec.encode('o', out -> {
                             out.writeLong(id);
                             out.writeUTF(owner);
@@ -212,17 +224,26 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
                     String owner = in.readUTF();
                     Pending p = pending.remove(id);
                     if (p != null) {
-                        owners.put(p.key(), owner); // told before by the 'p' that came first; this makes sure
+                        synchronized (this) {
+                            if (owner.equals(self) || members.contains(owner)) {
+                                owners.put(p.key(), owner); // told before by the 'p' that came first; this makes sure
+                            }
+                        }
                         p.done().complete(owner);
                     }
                 }
                 case 'p' -> {
                     Key key = new Key(in.readUTF(), in.readUTF());
                     String owner = in.readUTF();
-                    if (from.equals(arbiterOf(key))) {
-                        owners.put(key, owner);
-                    } else {
-                        owners.putIfAbsent(key, owner); // an owner telling a joiner: the arbiter's word wins
+                    synchronized (this) {
+                        if (!owner.equals(self) && !members.contains(owner)) {
+                            break; // its owner left since: the group is free (clusterChanged)
+                        }
+                        if (from.equals(arbiterOf(key))) {
+                            owners.put(key, owner);
+                        } else {
+                            owners.putIfAbsent(key, owner); // an owner telling a joiner: the arbiter's word wins
+                        }
                     }
                     broker.groupChanged(key.queue(), key.group(), false);
                 }
@@ -276,10 +297,20 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
         if (!now.contains(self)) {
             return;
         }
-        List<String> before = members;
-        members = now;
-        Set<String> left = new HashSet<>(before);
-        now.forEach(left::remove);
+        List<String> before;
+        Set<String> left;
+        List<Key> freed = new ArrayList<>();
+        synchronized (this) { // with decide: no group is given to a member that this view drops and then kept
+            before = members;
+            members = now;
+            left = new HashSet<>(before);
+            now.forEach(left::remove);
+            for (Map.Entry<Key, String> e : owners.entrySet()) {
+                if (left.contains(e.getValue()) && owners.remove(e.getKey(), e.getValue())) {
+                    freed.add(e.getKey());
+                }
+            }
+        }
         Set<String> joined = new HashSet<>(now);
         before.forEach(joined::remove);
         joined.remove(self);
@@ -293,11 +324,7 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
                     CompletableFuture.delayedExecutor(SYNC_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS));
         }
         left.forEach(this::synced);
-        for (Map.Entry<Key, String> e : owners.entrySet()) {
-            if (left.contains(e.getValue()) && owners.remove(e.getKey(), e.getValue())) {
-                broker.groupChanged(e.getKey().queue(), e.getKey().group(), true); // its owner left: it is free
-            }
-        }
+        freed.forEach(k -> broker.groupChanged(k.queue(), k.group(), true)); // its owner left: it is free
         for (String m : joined) {
             owners.forEach((k, owner) -> {
                 if (owner.equals(self)) {
