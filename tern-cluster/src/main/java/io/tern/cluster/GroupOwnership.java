@@ -40,7 +40,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * Limit: while members see different views (for the moment a view takes to install), two of them may
  * each think they decide a group; a group claimed on two nodes in that moment can have a consumer on
- * each until one of them closes.
+ * each until one of them closes. The same holds for the two sides of a partition that heals before
+ * the majority took the minority over (once it does, the minority discards and closes its consumers,
+ * which releases their groups): each side keeps the owner it gave until that owner releases.
  */
 final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNode.PayloadHandler {
     private static final Logger LOG = LoggerFactory.getLogger(GroupOwnership.class);
