@@ -15,7 +15,10 @@ public interface GroupDirectory {
     /** The node that owns {@code group} of {@code queue} as this node knows it now, or null if none does. */
     String owner(String queue, String group);
 
-    /** Asks for {@code group} of {@code queue} for this node; completes with the node that owns it then (this one or another). */
+    /**
+     * Asks for {@code group} of {@code queue} for this node; completes with the node that owns it then
+     * (this one or another), or with null if it could not be decided yet (ask again a moment later).
+     */
     CompletableFuture<String> claim(String queue, String group);
 
     /** This node's consumers hold {@code group} of {@code queue} no more: another node may claim it. */

@@ -75,7 +75,7 @@ final class MessageQueue {
         this.subscriptionFilter = filter;
         this.owner = owner;
         this.paged = new QueuePages(broker, definition.name());
-        this.groups = new QueueGroups(broker, definition.name(), executor, this::dispatch);
+        this.groups = new QueueGroups(broker, definition.name(), executor, this::dispatch, () -> localConsumerCount() == 0);
         for (int i = 0; i < ready.length; i++) {
             ready[i] = new TreeMap<>();
         }
@@ -275,7 +275,7 @@ final class MessageQueue {
     void removeConsumer(ServerConsumer consumer) {
         consumer.closed = true;
         consumers.remove(consumer);
-        groups.consumerClosed(consumer, () -> localConsumerCount() == 0);
+        groups.consumerClosed(consumer);
         updateDemand();
     }
 

@@ -43,17 +43,22 @@ final class QueueGroups {
     private final String queue;
     private final SerialExecutor executor;
     private final Runnable dispatch;
+    /** True while this node has no consumer of its own on the queue. */
+    private final BooleanSupplier noLocalConsumer;
+    /** How long a claim the directory could not decide yet waits before it is asked again. */
+    private static final long CLAIM_RETRY_MS = 100;
     /** The consumer each group's messages go to, until it closes. */
     private final Map<String, ServerConsumer> holders = new HashMap<>();
     /** Groups asked of the directory for this node, and groups it was given. */
     private final Set<String> claiming = new HashSet<>();
     private final Set<String> claimedHere = new HashSet<>();
 
-    QueueGroups(Broker broker, String queue, SerialExecutor executor, Runnable dispatch) {
+    QueueGroups(Broker broker, String queue, SerialExecutor executor, Runnable dispatch, BooleanSupplier noLocalConsumer) {
         this.broker = broker;
         this.queue = queue;
         this.executor = executor;
         this.dispatch = dispatch;
+        this.noLocalConsumer = noLocalConsumer;
     }
 
     /**
@@ -88,16 +93,17 @@ final class QueueGroups {
         holders.putIfAbsent(group, consumer);
     }
 
-    /** {@code consumer} closed: its groups go to whoever takes them next (across a cluster, they are released). */
-    void consumerClosed(ServerConsumer consumer, BooleanSupplier noLocalConsumerLeft) {
-        List<String> freed = new ArrayList<>();
-        holders.entrySet().removeIf(e -> e.getValue() == consumer && freed.add(e.getKey()));
+    /**
+     * {@code consumer} closed: its groups go to whoever takes them next. Across a cluster this node
+     * keeps the groups it owns while it has consumers of its own (the next of them takes each), and
+     * releases them all when its last one closes: a group released while another consumer here may
+     * still take it could end up owned here and elsewhere at once.
+     */
+    void consumerClosed(ServerConsumer consumer) {
+        holders.values().removeIf(h -> h == consumer);
         GroupDirectory directory = broker.groups();
-        if (directory != null && !consumer.remote) {
-            freed.forEach(g -> release(directory, g));
-            if (noLocalConsumerLeft.getAsBoolean()) {
-                List.copyOf(claimedHere).forEach(g -> release(directory, g)); // none here to take them
-            }
+        if (directory != null && !consumer.remote && noLocalConsumer.getAsBoolean()) {
+            List.copyOf(claimedHere).forEach(g -> release(directory, g)); // none here to take them
         }
     }
 
@@ -108,6 +114,16 @@ final class QueueGroups {
             holders.remove(group); // the node of that link let it go
         }
         if (released) {
+            claimedHere.remove(group);
+            return;
+        }
+        GroupDirectory directory = broker.groups();
+        String owner = directory == null ? null : directory.owner(queue, group);
+        if (holder != null && owner != null
+                && !owner.equals(holder.remote ? holder.session.connection.linkPeer : broker.nodeId())) {
+            holders.remove(group); // held here for another node than the one that owns it now
+        }
+        if (owner != null && !owner.equals(broker.nodeId())) {
             claimedHere.remove(group);
         }
     }
@@ -123,13 +139,21 @@ final class QueueGroups {
         }
         directory.claim(queue, group).whenComplete((owner, failure) -> executor.execute(() -> {
             claiming.remove(group);
-            if (failure != null) {
-                // Tried again at the queue's next dispatch (a new message, an acknowledgement, credit).
-                LOG.warn("Could not claim message group {} of queue {}: {}", group, queue, failure.toString());
+            if (failure != null || owner == null) {
+                // Undecided (the arbiter does not know this node yet, or is unreachable): asked again shortly.
+                if (failure != null) {
+                    LOG.warn("Could not claim message group {} of queue {}: {}", group, queue, failure.toString());
+                }
+                broker.scheduler().schedule(() -> executor.execute(dispatch), CLAIM_RETRY_MS,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
                 return;
             }
             if (broker.nodeId().equals(owner)) {
                 claimedHere.add(group);
+                if (noLocalConsumer.getAsBoolean()) {
+                    release(directory, group); // its consumer closed while the claim was on its way
+                    return;
+                }
             }
             dispatch.run();
         }));

@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <pre>
  * 'g' request:i64 queue:utf group:utf   -- claim the group for the sender (to its arbiter)
- * 'o' request:i64 owner:utf             -- the arbiter's answer: the node that owns it now
+ * 'o' request:i64 owner:utf             -- the arbiter's answer: the node that owns it now ("": undecided, ask again)
  * 'p' queue:utf group:utf owner:utf     -- the group is owner's (from its arbiter, or from its owner to a joiner)
  * 'r' queue:utf group:utf               -- the sender releases the group (to its arbiter)
  * 'q' queue:utf group:utf               -- the group is free (from its arbiter)
@@ -63,6 +63,10 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong requests = new AtomicLong();
     private volatile List<String> members;
+    /** Each member's incarnation in the last view: one that restarted is a new member, its old groups free. */
+    private Map<String, String> incarnations = Map.of();
+    /** Groups this node released and whose arbiter has not confirmed ('q'): asked again of a new arbiter. */
+    private final Set<Key> releasing = ConcurrentHashMap.newKeySet();
     /** Claims that came before this joiner knew the others' groups: decided once it does. */
     private final List<Runnable> beforeSync = new ArrayList<>();
     private Set<String> syncingFrom = Set.of();
@@ -120,12 +124,19 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
         String arbiter = arbiterOf(key);
         if (arbiter.equals(self)) {
             undecide(key, self);
-        } else {
-            node.trySend(arbiter, ClusterCodec.encode('r', out -> {
-                out.writeUTF(queue);
-                out.writeUTF(group);
-            }));
+            return;
         }
+        // Not this node's from now on, here at once: a consumer that comes meanwhile claims it anew (after this 'r').
+        owners.remove(key, self);
+        releasing.add(key);
+        sendRelease(arbiter, key);
+    }
+
+    private void sendRelease(String arbiter, Key key) {
+        node.trySend(arbiter, ClusterCodec.encode('r', out -> {
+            out.writeUTF(key.queue());
+            out.writeUTF(key.group());
+        }));
     }
 
     /**
@@ -211,14 +222,13 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
                     long id = in.readLong();
                     Key key = new Key(in.readUTF(), in.readUTF());
                     whenSynced(() -> {
-                        String owner = decide(key, from);
-                        if (owner == null) {
-                            return;
+                        synchronized (this) { // the answer leaves before any 'q' of a release decided after it
+                            String owner = decide(key, from);
+                            node.trySend(from, ClusterCodec.encode('o', out -> {
+                                out.writeLong(id);
+                                out.writeUTF(owner == null ? "" : owner);
+                            }));
                         }
-                        node.trySend(from, ClusterCodec.encode('o', out -> {
-                            out.writeLong(id);
-                            out.writeUTF(owner);
-                        }));
                     });
                 }
                 case 'o' -> {
@@ -226,9 +236,14 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
                     String owner = in.readUTF();
                     Pending p = pending.remove(id);
                     if (p != null) {
+                        if (owner.isEmpty()) {
+                            p.done().complete(null); // undecided: the arbiter does not know this node yet
+                            break;
+                        }
                         synchronized (this) {
                             if (owner.equals(self) || members.contains(owner)) {
-                                owners.put(p.key(), owner); // told before by the 'p' that came first; this makes sure
+                                // Told before by the arbiter's 'p', unless this node joined since; a 'q' after it removes it.
+                                owners.putIfAbsent(p.key(), owner);
                             }
                         }
                         p.done().complete(owner);
@@ -252,6 +267,7 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
                 case 'r' -> undecide(new Key(in.readUTF(), in.readUTF()), from);
                 case 'q' -> {
                     Key key = new Key(in.readUTF(), in.readUTF());
+                    releasing.remove(key);
                     if (owners.remove(key) != null) {
                         broker.groupChanged(key.queue(), key.group(), true);
                     }
@@ -302,11 +318,27 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
         List<String> before;
         Set<String> left;
         List<Key> freed = new ArrayList<>();
+        Map<String, String> nowIncarnations = new java.util.HashMap<>();
+        now.forEach(m -> {
+            String i = node.incarnation(m);
+            if (i != null) {
+                nowIncarnations.put(m, i);
+            }
+        });
+        Set<String> restarted = new HashSet<>();
         synchronized (this) { // with decide: no group is given to a member that this view drops and then kept
             before = members;
             members = now;
             left = new HashSet<>(before);
             now.forEach(left::remove);
+            // A member that restarted between two views (before it was suspected) owns nothing of its old self.
+            incarnations.forEach((m, i) -> {
+                if (!m.equals(self) && nowIncarnations.containsKey(m) && !nowIncarnations.get(m).equals(i)) {
+                    restarted.add(m);
+                }
+            });
+            incarnations = Map.copyOf(nowIncarnations);
+            left.addAll(restarted);
             for (Map.Entry<Key, String> e : owners.entrySet()) {
                 if (left.contains(e.getValue()) && owners.remove(e.getKey(), e.getValue())) {
                     freed.add(e.getKey());
@@ -315,6 +347,7 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
         }
         Set<String> joined = new HashSet<>(now);
         before.forEach(joined::remove);
+        joined.addAll(restarted);
         joined.remove(self);
         boolean firstView = before.size() == 1 && now.size() > 1;
         if (firstView) {
@@ -337,6 +370,15 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
         }
         for (Map.Entry<Long, Pending> e : pending.entrySet()) {
             ask(e.getKey(), e.getValue()); // the arbiter may have changed
+        }
+        for (Key k : releasing) {
+            String arbiter = arbiterOf(k); // the arbiter may have left before it freed the group: asked again
+            if (arbiter.equals(self)) {
+                releasing.remove(k);
+                undecide(k, self);
+            } else {
+                sendRelease(arbiter, k);
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ import static org.awaitility.Awaitility.await;
 @Timeout(120)
 class ClusterMessageGroupsTest extends InJvmClusterTest {
     private static final int GROUPS = 6;
+    private static final List<String> GROUP_IDS = java.util.stream.IntStream.range(0, GROUPS).mapToObj(i -> "group-" + i).toList();
 
     /** Group to the consumers that received its messages, and how many arrived in all. */
     private final Map<String, Set<String>> consumersOfGroup = new ConcurrentHashMap<>();
@@ -59,27 +60,54 @@ class ClusterMessageGroupsTest extends InJvmClusterTest {
         s.close();
     }
 
-    @Test
-    void aGroupHasOneConsumerClusterWideAndMovesOnlyWhenItCloses() throws Exception {
+    /**
+     * Closes {@code holder} (the consumer of group-0), sends 20 messages of group-0 through each of
+     * {@code senders}, waits until {@code receivedThen} messages arrived in all, and checks that every
+     * later message of group-0 went to {@code expected} only.
+     */
+    private void closeThenExpect(MessageConsumer holder, String expected, int receivedThen, Connection... senders)
+            throws JMSException {
+        holder.close();
+        consumersOfGroup.clear();
+        for (Connection c : senders) {
+            send(c, 20, List.of("group-0"));
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> received.get() == receivedThen);
+        assertThat(consumersOfGroup.get("group-0")).containsExactly(expected);
+    }
+
+    @FunctionalInterface
+    private interface ThreeNodes {
+        void run(Connection onA, Connection onB, Connection onC) throws Exception;
+    }
+
+    /** Starts nodes a, b and c in sync and runs {@code test} with a connection to each. */
+    private void onThreeNodes(ThreeNodes test) throws Exception {
         cluster = new InJvmCluster(dir);
         List<InJvmCluster.Node> nodes = cluster.startInSync("a", "b", "c");
-        List<String> groups = java.util.stream.IntStream.range(0, GROUPS).mapToObj(i -> "group-" + i).toList();
         try (Connection onA = new TernConnectionFactory(nodes.get(0).url() + "?failover=false").createConnection();
              Connection onB = new TernConnectionFactory(nodes.get(1).url() + "?failover=false").createConnection();
              Connection onC = new TernConnectionFactory(nodes.get(2).url() + "?failover=false").createConnection()) {
+            test.run(onA, onB, onC);
+        }
+    }
+
+    @Test
+    void aGroupHasOneConsumerClusterWideAndMovesOnlyWhenItCloses() throws Exception {
+        onThreeNodes((onA, onB, onC) -> {
             MessageConsumer atB = consumer(onB, "consumer on b");
             MessageConsumer atC = consumer(onC, "consumer on c");
             onB.start();
             onC.start();
             Thread fromC = new Thread(() -> {
                 try {
-                    send(onC, 120, groups);
+                    send(onC, 120, GROUP_IDS);
                 } catch (JMSException e) {
                     throw new IllegalStateException(e);
                 }
             });
             fromC.start();
-            send(onA, 120, groups);
+            send(onA, 120, GROUP_IDS);
             fromC.join(60_000);
             await().atMost(Duration.ofSeconds(60)).until(() -> received.get() == 240);
             assertThat(consumersOfGroup).hasSize(GROUPS);
@@ -88,13 +116,27 @@ class ClusterMessageGroupsTest extends InJvmClusterTest {
 
             // The consumer of group-0 closes: the group's later messages go to the other one, and only to it.
             String owner = consumersOfGroup.get("group-0").iterator().next();
-            (owner.endsWith("b") ? atB : atC).close();
-            String other = owner.endsWith("b") ? "consumer on c" : "consumer on b";
-            consumersOfGroup.clear();
-            send(onA, 20, List.of("group-0"));
-            send(onC, 20, List.of("group-0"));
-            await().atMost(Duration.ofSeconds(60)).until(() -> received.get() == 280);
-            assertThat(consumersOfGroup.get("group-0")).containsExactly(other);
-        }
+            closeThenExpect(owner.endsWith("b") ? atB : atC, owner.endsWith("b") ? "consumer on c" : "consumer on b", 280,
+                    onA, onC);
+        });
+    }
+
+    @Test
+    void aGroupStaysOnItsNodeWhileThatNodeHasAConsumerOfTheQueue() throws Exception {
+        onThreeNodes((onA, onB, onC) -> {
+            MessageConsumer first = consumer(onB, "first on b");
+            MessageConsumer second = consumer(onB, "second on b");
+            onB.start();
+            send(onA, 60, GROUP_IDS); // only b has consumers: b owns every group
+            await().atMost(Duration.ofSeconds(60)).until(() -> received.get() == 60);
+            consumer(onC, "consumer on c");
+            onC.start();
+
+            // The consumer of group-0 on b closes while b has another: the group stays b's (a release then could
+            // leave it owned by b and by c at once), and its later messages, sent on a and on c, go to b's other one.
+            String holder = consumersOfGroup.get("group-0").iterator().next();
+            closeThenExpect(holder.startsWith("first") ? first : second, holder.startsWith("first") ? "second on b" : "first on b",
+                    100, onC, onA);
+        });
     }
 }
