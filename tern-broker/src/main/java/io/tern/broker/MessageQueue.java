@@ -492,13 +492,17 @@ final class MessageQueue {
                     broker.deadLetters().expire(this, e);
                     continue;
                 }
+                if (e.group != null && !consumer.accepts(e)) {
+                    continue; // before the verdict: a consumer whose selector refuses the message claims no group
+                }
                 QueueGroups.Verdict group = e.group == null ? QueueGroups.Verdict.TAKE
                         : groups.verdict(e.group, consumer, notMovedBefore);
                 if (group == QueueGroups.Verdict.NOT_THIS) {
                     continue; // another consumer's group, or one this node must claim first
                 }
                 // A message routed to its group's owner goes there even if it moved before.
-                if (consumer.accepts(e) && !(notMovedBefore && e.message.moves() > 0 && group != QueueGroups.Verdict.ROUTED)) {
+                if ((e.group != null || consumer.accepts(e))
+                        && !(notMovedBefore && e.message.moves() > 0 && group != QueueGroups.Verdict.ROUTED)) {
                     return e;
                 }
             }
