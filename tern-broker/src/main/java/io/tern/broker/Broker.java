@@ -96,6 +96,7 @@ public final class Broker implements AutoCloseable {
         this.availability = new NodeAvailability(config.name(), store.tracksDeliveries());
         this.publisher = new PublishPipeline(this, store, duplicates, memory, availability);
         this.connections = new ConnectionRegistry(this, store, availability, name -> new SerialExecutor(pool, name));
+        config.accessControl().onReload(() -> connections.closeWhereAccessLost(config.accessControl()));
         this.adopter = new TakeoverAdopter(this, config, store, destinations, memory, holds, duplicates, availability, pool);
         availability.addListener((from, to) -> report.events().record(to.label(), config.name(),
                 from.label() + " -> " + to.label() + ": " + availability.reason()));

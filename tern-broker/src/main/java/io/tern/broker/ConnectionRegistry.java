@@ -127,6 +127,15 @@ final class ConnectionRegistry {
         return old.handOver().thenApply(v -> true);
     }
 
+    /** After the users or permissions changed: closes the client connections whose consumers lost their permission. */
+    int closeWhereAccessLost(io.tern.broker.security.AccessControl access) {
+        int closed = 0;
+        for (ServerConnection c : List.copyOf(connections.values())) {
+            closed += c.closeIfAccessLost(access) ? 1 : 0;
+        }
+        return closed;
+    }
+
     /** Closes every connection, links too; completes when each has rolled back and returned its deliveries. */
     CompletableFuture<Void> closeAll() {
         List<CompletableFuture<Void>> gone = new ArrayList<>();

@@ -15,6 +15,8 @@ import jakarta.jms.JMSContext;
 import jakarta.jms.JMSException;
 import jakarta.jms.JMSSecurityException;
 import jakarta.jms.JMSSecurityRuntimeException;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -138,6 +140,37 @@ class AccessControlTest {
             // The session and the connection carry on after the refusals.
             s.createProducer(s.createQueue("orders.us")).send(s.createTextMessage("granted again"));
             assertThat(s.createConsumer(s.createQueue("orders.us")).receive(5000)).isNotNull();
+        }
+    }
+
+    @Test
+    void aConsumerWhoseUserLosesTheConsumePermissionStopsReceivingWhileOthersGoOn() throws Exception {
+        // failover=false: the connection closed by the node stays closed, and says so to its listener.
+        try (Connection orders = tern.factory("user=orders&password=orders-password&failover=false").createConnection();
+             Connection ops = as("ops").createConnection()) {
+            java.util.concurrent.BlockingQueue<JMSException> lost = new java.util.concurrent.LinkedBlockingQueue<>();
+            orders.setExceptionListener(lost::add);
+            orders.start();
+            ops.start();
+            Session os = orders.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer consumer = os.createConsumer(os.createQueue("orders.eu"));
+            Session admin = ops.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer toOrders = admin.createProducer(admin.createQueue("orders.eu"));
+            toOrders.send(admin.createTextMessage("before"));
+            assertThat(consumer.receive(5000)).isNotNull();
+
+            // The role keeps send but loses consume on orders.*: the consumer created before must not go on receiving.
+            Path permissions = dir.resolve("permissions");
+            Files.writeString(permissions, Files.readString(permissions)
+                    .replace("send,consume,create      queue:orders.*", "send,create              queue:orders.*"));
+            AccessControl access = tern.broker().config().accessControl();
+            assertThat(access.reloadIfChanged()).isNull(); // seen changed once
+            assertThat(access.reloadIfChanged()).isNotNull();
+            assertThat(lost.poll(10, java.util.concurrent.TimeUnit.SECONDS)).as("the orders connection is closed").isNotNull();
+
+            toOrders.send(admin.createTextMessage("after"));
+            MessageConsumer audit = admin.createConsumer(admin.createQueue("orders.eu"));
+            assertThat(((jakarta.jms.TextMessage) audit.receive(5000)).getText()).as("the other user goes on").isEqualTo("after");
         }
     }
 

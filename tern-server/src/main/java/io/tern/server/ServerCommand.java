@@ -23,7 +23,7 @@ import java.util.concurrent.atomic.AtomicReference;
 final class ServerCommand implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(ServerCommand.class);
     /** How often the users and permissions files are looked at for changes. */
-    private static final long ACCESS_FILES_CHECK_MS = 2000;
+    private static final long ACCESS_FILES_CHECK_MS = 1000; // a change is in force at the second look that sees it: within 2 s
 
     @Mixin
     ServerOptions options = new ServerOptions();

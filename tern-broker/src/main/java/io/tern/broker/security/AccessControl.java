@@ -44,6 +44,14 @@ public final class AccessControl {
     }
 
     private volatile Rules rules;
+    /**
+     * The files' contents as the last call of {@link #reloadIfChanged} found them changed, not yet
+     * in force: they are put in force only if the next call finds them the same (a file being written
+     * in place is not read half-way; a grant cut short before its destinations would grant everywhere).
+     */
+    private byte[][] unsettled;
+    /** Told after new users and permissions are in force (the broker closes connections that lost their access). */
+    private final java.util.List<Runnable> reloadListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Path usersFile;
     private final Path permissionsFile;
     private final Map<String, String> devPasswords;
@@ -98,23 +106,36 @@ public final class AccessControl {
     }
 
     /**
-     * Reads the users and permissions files again if either has changed since they were last read, and
-     * puts them in force at once: new logins meet the new users, every permission check (also of
+     * Reads the users and permissions files again if either has changed since they were last read and
+     * has stayed the same since the previous call (call it periodically: a change is in force at the
+     * second call that sees it), and puts them in force: new logins meet the new users, every permission check (also of
      * connections already open) the new roles and grants; a removed user's connections may do nothing
      * more, and a changed password is checked again. Returns what changed, or null if nothing did. A
      * file that cannot be read or has a bad line throws (naming its file and line), and the rules in
      * force stay. Nothing to do on a node without files.
      */
-    public String reloadIfChanged() throws IOException {
+    public synchronized String reloadIfChanged() throws IOException {
         Rules old = rules;
         if (usersFile == null || old.users() == null) {
             return null;
         }
-        if (Arrays.equals(java.nio.file.Files.readAllBytes(usersFile), old.usersBytes())
-                && Arrays.equals(java.nio.file.Files.readAllBytes(permissionsFile), old.permissionsBytes())) {
+        byte[][] seen = {java.nio.file.Files.readAllBytes(usersFile), java.nio.file.Files.readAllBytes(permissionsFile)};
+        if (Arrays.equals(seen[0], old.usersBytes()) && Arrays.equals(seen[1], old.permissionsBytes())) {
+            unsettled = null;
+            return null;
+        }
+        if (unsettled == null || !Arrays.deepEquals(unsettled, seen)) {
+            unsettled = seen; // changed since the last look: put in force once it stays the same for one more
             return null;
         }
         Rules fresh = read(usersFile, permissionsFile);
+        byte[][] after = {java.nio.file.Files.readAllBytes(usersFile), java.nio.file.Files.readAllBytes(permissionsFile)};
+        if (!Arrays.equals(fresh.usersBytes(), seen[0]) || !Arrays.equals(fresh.permissionsBytes(), seen[1])
+                || !Arrays.deepEquals(after, seen)) {
+            unsettled = after; // written again while it was read
+            return null;
+        }
+        unsettled = null;
         rules = fresh;
         old.users().forEach((name, u) -> {
             UsersFile.User now = fresh.users().get(name);
@@ -122,7 +143,13 @@ public final class AccessControl {
                 verified.remove(verifiedKey(u)); // the remembered password is no longer theirs
             }
         });
+        reloadListeners.forEach(Runnable::run);
         return fresh.users().size() + " user(s) from " + usersFile + ", permissions from " + permissionsFile;
+    }
+
+    /** Runs {@code listener} each time new users and permissions are put in force. */
+    public void onReload(Runnable listener) {
+        reloadListeners.add(listener);
     }
 
     /** The users file and the permissions file; null for an open or development node. */

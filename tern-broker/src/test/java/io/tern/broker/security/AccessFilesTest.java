@@ -72,6 +72,8 @@ class AccessFilesTest {
         // alice is removed, bob gets a new password, carol comes, and the role may consume instead of send.
         UsersFile.write(users, Map.of("bob", user("bob", "bob-2", "app"), "carol", user("carol", "carol-1", "app")));
         Files.writeString(permissions, "app consume queue:*\n");
+        assertThat(access.reloadIfChanged()).as("seen changed once: not yet in force").isNull();
+        assertThat(access.login("alice", "alice-1")).isNotNull();
         assertThat(access.reloadIfChanged()).startsWith("2 user(s)");
         assertThat(access.login("alice", "alice-1")).isNull();
         assertThat(access.allows(alice, Permission.CONSUME, queue("orders"))).as("her open connection too").isFalse();
@@ -82,9 +84,29 @@ class AccessFilesTest {
         assertThat(access.login("carol", "carol-1")).isNotNull();
 
         Files.writeString(permissions, "app consume queue:*\napp publish queue:*\n");
+        assertThat(access.reloadIfChanged()).isNull();
         assertThatThrownBy(access::reloadIfChanged).hasMessageContaining("permissions:2: unknown permission 'publish'");
         assertThat(access.allows(bob, Permission.CONSUME, queue("orders"))).as("the rules in force stay").isTrue();
         assertThat(access.login("carol", "carol-1")).isNotNull();
+    }
+
+    @Test
+    void aFileCutShortWhileItIsWrittenIsNotPutInForce() throws Exception {
+        Path users = dir.resolve("users");
+        Path permissions = Files.writeString(dir.resolve("permissions"), "app send queue:orders.*\n");
+        UsersFile.write(users, Map.of("alice", user("alice", "alice-1", "app")));
+        AccessControl access = AccessControl.fromFiles(users, permissions);
+        AccessControl.Principal alice = access.login("alice", "alice-1");
+        // Written in place: the grant cut short before its destinations would grant everywhere if read now.
+        Files.writeString(permissions, "app send,consume");
+        assertThat(access.reloadIfChanged()).isNull();
+        assertThat(access.allows(alice, Permission.CONSUME, queue("payroll"))).isFalse();
+        Files.writeString(permissions, "app send,consume queue:orders.*\n");
+        assertThat(access.reloadIfChanged()).as("changed again since the last look").isNull();
+        assertThat(access.allows(alice, Permission.CONSUME, queue("orders.eu"))).isFalse();
+        assertThat(access.reloadIfChanged()).isNotNull();
+        assertThat(access.allows(alice, Permission.CONSUME, queue("orders.eu"))).isTrue();
+        assertThat(access.allows(alice, Permission.CONSUME, queue("payroll"))).isFalse();
     }
 
     @Test
