@@ -20,6 +20,8 @@ final class ConnectionTemporaries {
     private final ServerConnection connection;
     private final ConnectionChecks checks;
     private final Set<DestinationName> made = ConcurrentHashMap.newKeySet();
+    /** Set once this connection's close has taken its list: nothing is handed to it after that. */
+    private boolean closing; // guarded by this
 
     ConnectionTemporaries(Broker broker, ServerConnection connection, ConnectionChecks checks) {
         this.broker = broker;
@@ -41,14 +43,30 @@ final class ConnectionTemporaries {
         made.remove(d);
     }
 
+    /**
+     * Takes {@code d} over from {@code from}, this client's earlier connection, unless this connection
+     * is closing already (its close would not see it, and nobody would delete it).
+     */
+    private synchronized boolean takeOver(DestinationName d, ServerConnection from) {
+        if (closing || !broker.destinations().handTemporaryOver(d, from, connection)) {
+            return false;
+        }
+        made.add(d);
+        return true;
+    }
+
     /** The connection closed: each goes to its client's later connection here if there is one, else is deleted. */
     void closed() {
         String key = connection.connectionKey;
         ServerConnection heir = key == null ? null : broker.connections().byKey(key);
-        for (DestinationName d : made) {
-            if (heir != null && broker.destinations().handTemporaryOver(d, connection, heir)) {
-                heir.temporaries().made.add(d); // deleted when that connection closes
-                continue;
+        java.util.List<DestinationName> mine;
+        synchronized (this) {
+            closing = true;
+            mine = java.util.List.copyOf(made);
+        }
+        for (DestinationName d : mine) {
+            if (heir != null && heir != connection && heir.temporaries().takeOver(d, connection)) {
+                continue; // deleted when that connection closes
             }
             try {
                 broker.destinations().deleteTemporary(d, connection, true);

@@ -141,15 +141,27 @@ final class Destinations {
                 : Broker.TEMP_PREFIX + owner.id + ":" + ownerTag(owner) + ":" + UUID.randomUUID();
         MessageQueue part = requestedName == null ? null : queues.get(requestedName);
         if (kind == DestinationName.Kind.TEMP_QUEUE && part != null
-                && part.definition().kind() == QueueDefinition.Kind.TEMPORARY && !part.isDeleted()) {
-            if (part.owner == owner) {
-                return new DestinationName(kind, name); // handed over when the client's earlier connection closed
-            }
-            if (part.owner == null || sameClient(part.owner, owner)) {
-                // Its node's part here, or the queue of this client's earlier connection to this node, which
-                // is closing: the replies that came meanwhile stay for the client.
-                part.owner = owner;
+                && part.definition().kind() == QueueDefinition.Kind.TEMPORARY) {
+            // On the queue's executor, as its deletion: a queue is either deleted or taken, never deleted once taken.
+            int taken = part.executor().call(() -> {
+                if (part.isDeleted()) {
+                    return 0;
+                }
+                if (part.owner == owner) {
+                    return 1; // handed over when the client's earlier connection closed
+                }
+                if (part.owner == null || sameClient(part.owner, owner)) {
+                    // Its node's part here, or the queue of this client's earlier connection to this node, which
+                    // is closing: the replies that came meanwhile stay for the client.
+                    part.owner = owner;
+                    return 2;
+                }
+                return 0;
+            }).join();
+            if (taken == 2) {
                 broker.moves().homed(part.definition());
+            }
+            if (taken > 0) {
                 return new DestinationName(kind, name);
             }
         }
@@ -245,19 +257,21 @@ final class Destinations {
             if (q.definition().kind() != QueueDefinition.Kind.TEMPORARY) {
                 throw new BrokerException(ErrorCode.INVALID_DESTINATION, "not a temporary queue: " + d.name());
             }
-            if (q.owner != requester) {
-                throw new BrokerException(ErrorCode.INVALID_DESTINATION, "temporary queue belongs to another connection");
-            }
-            boolean deleted = q.executor().call(() -> {
+            // The owner is checked on the queue's executor, where a returning client's connection takes the queue over.
+            String refused = q.executor().call(() -> {
+                if (q.owner != requester) {
+                    return "temporary queue belongs to another connection";
+                }
                 if (q.localConsumerCount() > 0 && !force) {
-                    return false;
+                    return "temporary queue has active consumers";
                 }
                 queues.remove(d.name());
                 q.delete();
-                return true;
+                return null;
             }).join();
-            if (!deleted) {
-                throw new BrokerException(ErrorCode.ILLEGAL_STATE, "temporary queue has active consumers");
+            if (refused != null) {
+                throw new BrokerException(refused.contains("another") ? ErrorCode.INVALID_DESTINATION : ErrorCode.ILLEGAL_STATE,
+                        refused);
             }
             broker.moves().unhomed(d.name(), true);
         } else {
