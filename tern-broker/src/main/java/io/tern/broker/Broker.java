@@ -102,9 +102,7 @@ public final class Broker implements AutoCloseable {
                 from.label() + " -> " + to.label() + ": " + availability.reason()));
         availability.addListener((from, to) -> {
             if (to.delivers(store.tracksDeliveries()) && !from.delivers(store.tracksDeliveries())) {
-                for (MessageQueue q : List.copyOf(destinations.all())) {
-                    q.executor().execute(q::dispatch);
-                }
+                List.copyOf(destinations.all()).forEach(q -> q.executor().execute(q::dispatch));
             }
         });
     }
@@ -131,26 +129,14 @@ public final class Broker implements AutoCloseable {
         return nodeId;
     }
 
-    /** Who owns message groups across the cluster; null on a single node or without clustered queues. */
-    private volatile GroupDirectory groups;
-
+    /** Who owns message groups across the cluster; none on a single node or without clustered queues. */
     public void setGroupDirectory(GroupDirectory groups) {
-        this.groups = groups;
+        destinations.setGroupDirectory(groups);
     }
 
-    GroupDirectory groups() {
-        return groups;
-    }
-
-    /**
-     * The directory learnt that {@code group} of {@code queue} was claimed or released (by this node or
-     * another, or its owner left): the queue's part here routes its messages again.
-     */
+    /** The directory learnt that {@code group} of {@code queue} was claimed or released: its part here routes again. */
     public void groupChanged(String queue, String group, boolean released) {
-        MessageQueue q = destinations.get(queue);
-        if (q != null) {
-            q.executor().execute(() -> q.groupChanged(group, released));
-        }
+        destinations.groupChanged(queue, group, released);
     }
 
     public ClusterTopology topology() {

@@ -19,6 +19,8 @@ final class ConnectionChecks {
     private final ServerConnection c;
     /** A refusal of this connection was logged at WARN; later ones go to DEBUG. */
     private volatile boolean refusalLogged;
+    /** What each consumer consumes from, as the client named it (temporary destinations left out: no permission). */
+    private final java.util.Map<Long, DestinationName> consumedFrom = new java.util.concurrent.ConcurrentHashMap<>();
 
     ConnectionChecks(Broker broker, ServerConnection c) {
         this.broker = broker;
@@ -80,6 +82,39 @@ final class ConnectionChecks {
         if (d.kind() == DestinationName.Kind.QUEUE && broker.destinations().get(d.name()) == null) {
             authorize(Permission.CREATE, d);
         }
+    }
+
+    /** Consumer {@code consumerId} was created on {@code d}: its permission is checked again when the rules change. */
+    void consuming(long consumerId, DestinationName d) {
+        if (d != null && !d.kind().isTemporary()) {
+            consumedFrom.put(consumerId, d);
+        }
+    }
+
+    void stoppedConsuming(long consumerId) {
+        consumedFrom.remove(consumerId);
+    }
+
+    /**
+     * The users or permissions changed: closes the connection if its user was removed or may no
+     * longer consume from what one of its consumers does (a consumer checked at its creation would
+     * go on receiving). True if it closes.
+     */
+    boolean closeIfAccessLost(AccessControl access) {
+        AccessControl.Principal who = c.principal();
+        if (c.linkPeer != null || who == null) {
+            return false;
+        }
+        for (DestinationName d : consumedFrom.values()) {
+            if (!access.allows(who, Permission.CONSUME, d)) {
+                LOG.warn("Connection {} from {}: user '{}' may no longer consume from {} '{}' (users or permissions changed): "
+                        + "closing it", c.id(), c.remoteAddress(), LogText.of(who.name()),
+                        d.kind().isQueueLike() ? "queue" : "topic", LogText.of(d.name()));
+                c.closeNow();
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Refuses one more of {@code what} when a client connection holds {@code limit} already (a cluster link has no limit). */

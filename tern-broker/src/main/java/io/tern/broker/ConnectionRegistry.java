@@ -131,7 +131,7 @@ final class ConnectionRegistry {
     int closeWhereAccessLost(io.tern.broker.security.AccessControl access) {
         int closed = 0;
         for (ServerConnection c : List.copyOf(connections.values())) {
-            closed += c.closeIfAccessLost(access) ? 1 : 0;
+            closed += c.checks().closeIfAccessLost(access) ? 1 : 0;
         }
         return closed;
     }

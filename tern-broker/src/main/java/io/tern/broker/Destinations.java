@@ -549,4 +549,26 @@ final class Destinations {
             }
         };
     }
+
+    /** Who owns message groups across the cluster; null on a single node or without clustered queues. */
+    private volatile GroupDirectory groups;
+
+    void setGroupDirectory(GroupDirectory groups) {
+        this.groups = groups;
+    }
+
+    GroupDirectory groups() {
+        return groups;
+    }
+
+    /**
+     * The directory learnt that {@code group} of {@code queue} was claimed or released (by this node or
+     * another, or its owner left): the queue's part here routes its messages again.
+     */
+    void groupChanged(String queue, String group, boolean released) {
+        MessageQueue q = get(queue);
+        if (q != null) {
+            q.executor().execute(() -> q.groupChanged(group, released));
+        }
+    }
 }

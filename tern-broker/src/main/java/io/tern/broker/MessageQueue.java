@@ -492,16 +492,14 @@ final class MessageQueue {
                     broker.deadLetters().expire(this, e);
                     continue;
                 }
-                if (e.group != null && !consumer.accepts(e)) {
-                    continue; // before the verdict: a consumer whose selector refuses the message claims no group
+                if (!consumer.accepts(e)) {
+                    continue; // before the group's verdict: a consumer whose selector refuses the message claims no group
                 }
                 QueueGroups.Verdict group = e.group == null ? QueueGroups.Verdict.TAKE
                         : groups.verdict(e.group, consumer, notMovedBefore);
-                if (group == QueueGroups.Verdict.NOT_THIS) {
-                    continue; // another consumer's group, or one this node must claim first
-                }
-                // A message routed to its group's owner goes there even if it moved before.
-                if ((e.group != null || consumer.accepts(e))
+                // Not another consumer's group (or one this node must claim first); a message routed to its group's
+                // owner goes there even if it moved before.
+                if (group != QueueGroups.Verdict.NOT_THIS
                         && !(notMovedBefore && e.message.moves() > 0 && group != QueueGroups.Verdict.ROUTED)) {
                     return e;
                 }

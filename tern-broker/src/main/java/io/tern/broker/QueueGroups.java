@@ -70,7 +70,7 @@ final class QueueGroups {
         if (holder != null) {
             return holder != consumer ? Verdict.NOT_THIS : consumer.remote ? Verdict.ROUTED : Verdict.TAKE;
         }
-        GroupDirectory directory = broker.groups();
+        GroupDirectory directory = broker.destinations().groups();
         if (directory == null) {
             return Verdict.TAKE;
         }
@@ -101,7 +101,7 @@ final class QueueGroups {
      */
     void consumerClosed(ServerConsumer consumer) {
         holders.values().removeIf(h -> h == consumer);
-        GroupDirectory directory = broker.groups();
+        GroupDirectory directory = broker.destinations().groups();
         if (directory != null && !consumer.remote && noLocalConsumer.getAsBoolean()) {
             List.copyOf(claimedHere).forEach(g -> release(directory, g)); // none here to take them
         }
@@ -117,7 +117,7 @@ final class QueueGroups {
             claimedHere.remove(group);
             return;
         }
-        GroupDirectory directory = broker.groups();
+        GroupDirectory directory = broker.destinations().groups();
         String owner = directory == null ? null : directory.owner(queue, group);
         if (holder != null && owner != null
                 && !owner.equals(holder.remote ? holder.session.connection.linkPeer : broker.nodeId())) {

@@ -39,8 +39,6 @@ public final class ServerConnection {
     private final SendAdmissions admissions;
     private final Map<Integer, ServerSession> sessions = new ConcurrentHashMap<>();
     private final Map<Long, ServerConsumer> consumers = new ConcurrentHashMap<>();
-    /** What each consumer consumes from, as the client named it (temporary destinations left out: no permission). */
-    private final Map<Long, DestinationName> consumedFrom = new ConcurrentHashMap<>();
     private final ConnectionTemporaries temporaries;
     volatile String clientId;
     /** The client's name for this connection across failovers (Hello); null if it gave none. */
@@ -301,9 +299,7 @@ public final class ServerConnection {
         ServerConsumer c = new ServerConsumer(r.consumerId(), s, q, topic ? null : selector, topic && r.noLocal(),
                 r.prefetch());
         consumers.put(c.id, c);
-        if (r.destination() != null && !r.destination().kind().isTemporary()) {
-            consumedFrom.put(c.id, r.destination());
-        }
+        checks.consuming(c.id, r.destination());
         s.consumers.add(c);
         q.executor().execute(() -> q.addConsumer(c));
         reply(frame, Response.OK);
@@ -449,7 +445,7 @@ public final class ServerConnection {
     private CompletableFuture<Void> closeConsumer(ServerConsumer c, Set<Long> seen) {
         return c.stop(true).thenRunAsync(() -> {
             consumers.remove(c.id);
-            consumedFrom.remove(c.id);
+            checks.stoppedConsuming(c.id);
             c.session.consumers.remove(c);
             for (Delivery d : List.copyOf(c.session.unacked.values())) {
                 if (d.consumer() == c && !seen.contains(d.id()) && c.session.unacked.remove(d.id(), d)) {
@@ -556,26 +552,8 @@ public final class ServerConnection {
         sink.close();
     }
 
-    /**
-     * The users or permissions changed: closes this connection if its user was removed or may no
-     * longer consume from what one of its consumers does (a consumer checked at its creation would
-     * go on receiving). True if it closes.
-     */
-    boolean closeIfAccessLost(AccessControl access) {
-        AccessControl.Principal who = principal();
-        if (linkPeer != null || who == null) {
-            return false;
-        }
-        for (DestinationName d : consumedFrom.values()) {
-            if (!access.allows(who, Permission.CONSUME, d)) {
-                LOG.warn("Connection {} from {}: user '{}' may no longer consume from {} '{}' (users or permissions changed): "
-                        + "closing it", id, remoteAddress(), LogText.of(who.name()),
-                        d.kind().isQueueLike() ? "queue" : "topic", LogText.of(d.name()));
-                closeNow();
-                return true;
-            }
-        }
-        return false;
+    ConnectionChecks checks() {
+        return checks;
     }
 
     String remoteAddress() {

@@ -90,12 +90,17 @@ class AccessFilesTest {
         assertThat(access.login("carol", "carol-1")).isNotNull();
     }
 
+    /** Files in {@code dir}: user alice (password alice-1, role app) and {@code grants}. */
+    private AccessControl aliceOnly(String grants) throws Exception {
+        Path users = dir.resolve("users");
+        UsersFile.write(users, Map.of("alice", user("alice", "alice-1", "app")));
+        return AccessControl.fromFiles(users, Files.writeString(dir.resolve("permissions"), grants));
+    }
+
     @Test
     void aFileCutShortWhileItIsWrittenIsNotPutInForce() throws Exception {
-        Path users = dir.resolve("users");
-        Path permissions = Files.writeString(dir.resolve("permissions"), "app send queue:orders.*\n");
-        UsersFile.write(users, Map.of("alice", user("alice", "alice-1", "app")));
-        AccessControl access = AccessControl.fromFiles(users, permissions);
+        AccessControl access = aliceOnly("app send queue:orders.*\n");
+        Path permissions = dir.resolve("permissions");
         AccessControl.Principal alice = access.login("alice", "alice-1");
         // Written in place: the grant cut short before its destinations would grant everywhere if read now.
         Files.writeString(permissions, "app send,consume");
@@ -111,10 +116,8 @@ class AccessFilesTest {
 
     @Test
     void theWatchReadsAChangedUsersFileWithoutBeingAsked() throws Exception {
+        AccessControl access = aliceOnly("app send queue:*\n");
         Path users = dir.resolve("users");
-        Path permissions = Files.writeString(dir.resolve("permissions"), "app send queue:*\n");
-        UsersFile.write(users, Map.of("alice", user("alice", "alice-1", "app")));
-        AccessControl access = AccessControl.fromFiles(users, permissions);
         try (AccessFilesWatch watch = AccessFilesWatch.start(access, 20)) {
             assertThat(watch).isNotNull();
             UsersFile.write(users, Map.of("alice", user("alice", "alice-1", "app"), "dave", user("dave", "dave-1", "app")));
