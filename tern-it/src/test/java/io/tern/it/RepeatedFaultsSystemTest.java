@@ -90,6 +90,9 @@ class RepeatedFaultsSystemTest {
     private volatile Fault currentFault;
     /** What every client adds to its URL: the CA to trust and a user, with -Dtern.it.secure=true; else nothing. */
     private String clientOptions = "";
+    /** With -Dtern.it.secure=true, the console serves HTTPS with the run's CA and asks for the run's user: how to read it. */
+    private java.net.http.HttpClient consoleClient = java.net.http.HttpClient.newHttpClient();
+    private String consoleAuthorization;
 
     @AfterEach
     void stop() throws Exception {
@@ -185,6 +188,10 @@ class RepeatedFaultsSystemTest {
             security.addAll(List.of("--tls-cert", cert.certPem().toString(), "--tls-key", cert.keyPem().toString(),
                     "--users", users.toString(), "--permissions", permissions.toString()));
             clientOptions = "trust=" + ca.caPem() + "&user=chaos&password=chaos-password";
+            consoleClient = java.net.http.HttpClient.newBuilder()
+                    .sslContext(io.tern.protocol.TlsSettings.trusting(ca.caPem(), null).jdkContext(false)).build();
+            consoleAuthorization = "Basic " + java.util.Base64.getEncoder().encodeToString(
+                    "chaos:chaos-password".getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
         for (int i = 1; i <= NODES; i++) {
             String name = "rf-" + i;
@@ -340,10 +347,16 @@ class RepeatedFaultsSystemTest {
             if (console == null) {
                 return;
             }
-            java.net.http.HttpResponse<String> view = java.net.http.HttpClient.newHttpClient().send(
-                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(console + "/api/node"))
-                            .timeout(Duration.ofSeconds(10)).build(),
+            java.net.http.HttpRequest.Builder request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(console + "/api/node"))
+                    .timeout(Duration.ofSeconds(10));
+            if (consoleAuthorization != null) {
+                request.header("Authorization", consoleAuthorization);
+            }
+            java.net.http.HttpResponse<String> view = consoleClient.send(request.build(),
                     java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (view.statusCode() != 200) {
+                LOG.warn("The console of {} answered {}: {}", n.url(), view.statusCode(), view.body());
+            }
             java.nio.file.Files.writeString(dir.resolve("node-" + n.port() + ".json"), view.body());
         } catch (Exception e) {
             LOG.warn("Could not read the console of {}: {}", n.url(), e.toString());
