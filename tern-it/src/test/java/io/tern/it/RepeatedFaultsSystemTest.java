@@ -251,6 +251,7 @@ class RepeatedFaultsSystemTest {
     }
 
     private Thread producer(Connection c, String name) throws JMSException {
+        boolean groups = Boolean.getBoolean("tern.it.groups");
         Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
         MessageProducer p = s.createProducer(s.createQueue("chaos"));
         p.setDeliveryMode(DeliveryMode.PERSISTENT);
@@ -260,6 +261,10 @@ class RepeatedFaultsSystemTest {
                 String id = null;
                 try {
                     Message m = s.createTextMessage(name + "-" + sent.get());
+                    if (groups && name.endsWith("1")) {
+                        // -Dtern.it.groups=true: half of the messages in eight message groups, each pinned to one consumer.
+                        m.setStringProperty("JMSXGroupID", "g" + (sent.get() % 8));
+                    }
                     p.send(m);
                     id = m.getJMSMessageID();
                     checker.sent(id);
