@@ -134,6 +134,11 @@ public final class Broker implements AutoCloseable {
         destinations.setGroupDirectory(groups);
     }
 
+    /** Who owns message groups across the cluster, as this node knows it; null on a single node or without clustered queues. */
+    public GroupDirectory groupDirectory() {
+        return destinations.groups();
+    }
+
     /** The directory learnt that {@code group} of {@code queue} was claimed or released: its part here routes again. */
     public void groupChanged(String queue, String group, boolean released) {
         destinations.groupChanged(queue, group, released);

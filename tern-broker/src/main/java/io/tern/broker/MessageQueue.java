@@ -26,6 +26,7 @@ import java.util.TreeMap;
 final class MessageQueue {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MessageQueue.class);
     static final String GROUP_ID = "JMSXGroupID";
+    static final String GROUP_SEQ = "JMSXGroupSeq";
     private final Broker broker;
     private final QueueDefinition definition;
     /** Its dead-letter and expiry settings, fixed for the node's life. */
@@ -344,7 +345,9 @@ final class MessageQueue {
                 }
                 QueueEntry entry = nextFor(c, c.remote && anyLocal);
                 if (entry != null) {
-                    if (entry.group != null) {
+                    if (entry.closesGroup) {
+                        groups.closed(entry.group, c);
+                    } else if (entry.group != null) {
                         groups.taken(entry.group, c);
                     }
                     removeReady(entry);

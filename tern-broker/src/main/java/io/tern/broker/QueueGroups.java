@@ -23,8 +23,10 @@ import java.util.function.BooleanSupplier;
  * else to that node's cluster link (even a message that moved before: it is routed to its owner). A
  * group no node owns is claimed for this node before one of its consumers takes it; a link takes it
  * only while this node has no consumer of its own, and its node claims it when it arrives. A node
- * releases a group when the consumer that held it closes, and all it was given when its last
- * consumer of the queue closes. All methods run on the queue's executor.
+ * keeps the groups it was given while it has a consumer of the queue (the next one takes a group whose
+ * consumer closed) and releases them all when its last one closes. A message whose JMSXGroupSeq is -1
+ * ends its group: once it is given to a consumer, the group has no consumer, and no owning node once
+ * its owner took it. All methods run on the queue's executor.
  */
 final class QueueGroups {
     private static final Logger LOG = LoggerFactory.getLogger(QueueGroups.class);
@@ -91,6 +93,19 @@ final class QueueGroups {
     /** {@code consumer} took a message of {@code group}: the group is its own until it closes. */
     void taken(String group, ServerConsumer consumer) {
         holders.putIfAbsent(group, consumer);
+    }
+
+    /**
+     * {@code consumer} took the message that ends {@code group} (its JMSXGroupSeq is -1): the group
+     * has no consumer any more, and across a cluster this node lets it go (if {@code consumer} is a
+     * link, the node at its other end does, when its own consumer takes the message).
+     */
+    void closed(String group, ServerConsumer consumer) {
+        holders.remove(group);
+        GroupDirectory directory = broker.destinations().groups();
+        if (directory != null && !consumer.remote && claimedHere.contains(group)) {
+            release(directory, group);
+        }
     }
 
     /**

@@ -39,10 +39,24 @@ class MessageGroupsTest {
     }
 
     private void send(ServerConnection c, RecordingSink sink, String group, int seq) {
+        send(c, sink, group, seq, Map.of());
+    }
+
+    private void send(ServerConnection c, RecordingSink sink, String group, int seq, Map<String, Object> more) {
+        Map<String, Object> properties = new java.util.HashMap<>(Map.of(MessageQueue.GROUP_ID, group, "seq", seq));
+        properties.putAll(more);
         RequestFrame f = frame(new Request.Send(1, new WireMessage("ID:" + group + "-" + seq, WireMessage.BODY_NONE,
-                ORDERS, null, null, null, false, 4, 0, 0, 0, Map.of(MessageQueue.GROUP_ID, group, "seq", seq), null)));
+                ORDERS, null, null, null, false, 4, 0, 0, 0, properties, null)));
         c.handle(f);
         assertThat(sink.answer(f.correlationId())).isEqualTo(Response.OK);
+    }
+
+    /** Consumer 1 takes one message at a time: it gets a-0, the group's first message, and has no credit left. */
+    private void consumerOneTakesTheFirstOfGroupA(ServerConnection c, RecordingSink sink) {
+        c.handle(frame(new Request.CreateConsumer(2, 1, ORDERS, null, false, null, (byte) 0, 1)));
+        send(c, sink, "a", 0);
+        await().until(() -> deliveries(sink).size() == 1);
+        assertThat(deliveries(sink).get(0).consumerId()).isEqualTo(1);
     }
 
     /** A client with a producing session 1 (automatic) and a consuming session 2 of {@code consumingMode}. */
@@ -122,11 +136,8 @@ class MessageGroupsTest {
             broker.start();
             RecordingSink sink = new RecordingSink();
             ServerConnection c = connect(broker, sink, Request.CLIENT_ACKNOWLEDGE);
-            // Consumer 1 takes one message at a time; consumer 2 could take many.
-            c.handle(frame(new Request.CreateConsumer(2, 1, ORDERS, null, false, null, (byte) 0, 1)));
-            send(c, sink, "a", 0);
-            await().until(() -> deliveries(sink).size() == 1);
-            assertThat(deliveries(sink).get(0).consumerId()).isEqualTo(1);
+            consumerOneTakesTheFirstOfGroupA(c, sink);
+            // Consumer 2 could take many.
             c.handle(frame(new Request.CreateConsumer(2, 2, ORDERS, null, false, null, (byte) 0, 1000)));
             send(c, sink, "a", 1);
             send(c, sink, "b", 0);
@@ -140,6 +151,28 @@ class MessageGroupsTest {
             await().until(() -> deliveries(sink).size() == 3);
             assertThat(deliveries(sink).get(2).message().messageId()).isEqualTo("ID:a-1");
             assertThat(deliveries(sink).get(2).consumerId()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aMessageWithGroupSequenceMinusOneEndsItsGroupAndTheNextMayGoToAnotherConsumer() {
+        try (Broker broker = new Broker(BrokerConfig.builder().build(), new TransientStore(), "node")) {
+            broker.start();
+            RecordingSink sink = new RecordingSink();
+            ServerConnection c = connect(broker, sink, Request.CLIENT_ACKNOWLEDGE);
+            consumerOneTakesTheFirstOfGroupA(c, sink);
+            c.handle(frame(new Request.Ack(2, new long[] {deliveries(sink).get(0).deliveryId()})));
+            c.handle(frame(new Request.Credit(1, 1)));
+            send(c, sink, "a", 1, Map.of(MessageQueue.GROUP_SEQ, -1)); // the group's last message; consumer 1 keeps it
+            await().until(() -> deliveries(sink).size() == 2);
+            assertThat(deliveries(sink).get(1).consumerId()).as("the group's last message goes to its consumer").isEqualTo(1);
+
+            c.handle(frame(new Request.CreateConsumer(2, 2, ORDERS, null, false, null, (byte) 0, 1000)));
+            send(c, sink, "a", 2);
+            send(c, sink, "a", 3);
+            await().until(() -> deliveries(sink).size() == 4);
+            assertThat(deliveries(sink).subList(2, 4)).as("group a began again, with the consumer that had credit")
+                    .extracting(Deliver::consumerId).containsExactly(2L, 2L);
         }
     }
 }

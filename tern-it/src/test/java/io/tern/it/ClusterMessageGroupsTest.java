@@ -61,13 +61,15 @@ class ClusterMessageGroupsTest extends InJvmClusterTest {
     }
 
     /**
-     * Closes {@code holder} (the consumer of group-0), sends 20 messages of group-0 through each of
+     * Closes {@code holder} (the consumer of group-0; null: none), sends 20 messages of group-0 through each of
      * {@code senders}, waits until {@code receivedThen} messages arrived in all, and checks that every
      * later message of group-0 went to {@code expected} only.
      */
     private void closeThenExpect(MessageConsumer holder, String expected, int receivedThen, Connection... senders)
             throws JMSException {
-        holder.close();
+        if (holder != null) {
+            holder.close();
+        }
         consumersOfGroup.clear();
         for (Connection c : senders) {
             send(c, 20, List.of("group-0"));
@@ -138,5 +140,37 @@ class ClusterMessageGroupsTest extends InJvmClusterTest {
             closeThenExpect(holder.startsWith("first") ? first : second, holder.startsWith("first") ? "second on b" : "first on b",
                     100, onC, onA);
         });
+    }
+
+    @Test
+    void aMessageWithGroupSequenceMinusOneEndsTheGroupClusterWide() throws Exception {
+        cluster = new InJvmCluster(dir);
+        List<InJvmCluster.Node> nodes = cluster.startInSync("a", "b", "c");
+        try (Connection onA = new TernConnectionFactory(nodes.get(0).url() + "?failover=false").createConnection();
+             Connection onB = new TernConnectionFactory(nodes.get(1).url() + "?failover=false").createConnection();
+             Connection onC = new TernConnectionFactory(nodes.get(2).url() + "?failover=false").createConnection()) {
+            consumer(onB, "consumer on b");
+            consumer(onC, "consumer on c");
+            onB.start();
+            onC.start();
+            send(onA, 10, List.of("group-0"));
+            await().atMost(Duration.ofSeconds(60)).until(() -> received.get() == 10);
+            assertThat(consumersOfGroup.get("group-0")).hasSize(1);
+            String holder = consumersOfGroup.get("group-0").iterator().next();
+
+            Session s = onA.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            TextMessage last = s.createTextMessage("the group's last message");
+            last.setStringProperty("JMSXGroupID", "group-0");
+            last.setIntProperty("JMSXGroupSeq", -1);
+            s.createProducer(s.createQueue("orders")).send(last);
+            await().atMost(Duration.ofSeconds(60)).until(() -> received.get() == 11);
+            assertThat(consumersOfGroup.get("group-0")).as("the last message went to the group's consumer").containsExactly(holder);
+            await().atMost(Duration.ofSeconds(30)).until(() -> nodes.stream()
+                    .allMatch(n -> n.server().broker().groupDirectory().owner("orders", "group-0") == null));
+
+            // Ended, the group is anybody's: sent through the other consumer's node, it stays with that consumer.
+            boolean heldOnB = holder.endsWith("b");
+            closeThenExpect(null, heldOnB ? "consumer on c" : "consumer on b", 31, heldOnB ? onC : onB);
+        }
     }
 }
