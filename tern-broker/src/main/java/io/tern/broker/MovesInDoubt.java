@@ -36,12 +36,14 @@ public final class MovesInDoubt {
     }
 
     /**
-     * True while this node may resolve them: it serves (or drains). A node fenced, starting or
-     * without the quorum may have been taken over: its taker resolves them, from its replica.
+     * True while this node may resolve them: it serves (or drains). A node fenced, starting, without
+     * the quorum, or whose JVM was just stopped (the pause watch has not checked yet) may have been
+     * taken over: its taker resolves them, from its replica.
      */
     public boolean resolvable() {
-        NodeState s = broker.availability().state();
-        return (s == NodeState.SERVING || s == NodeState.DRAINING) && !broker.availability().ownershipInDoubt();
+        NodeAvailability a = broker.availability();
+        NodeState s = a.state();
+        return (s == NodeState.SERVING || s == NodeState.DRAINING) && !a.ownershipInDoubt() && !a.holdsRequests();
     }
 
     /**

@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * Moves in doubt ({@link io.tern.broker.MovesInDoubt}): messages that were on their way to another
@@ -31,7 +32,10 @@ import java.util.function.Function;
  *       ({@link io.tern.broker.MovesInDoubt#settleHere});</li>
  *   <li>nobody (no replication): they go back to their queue here.</li>
  * </ul>
- * A holder that leaves before it answers makes them resolved again.
+ * A holder that leaves before it answers makes them resolved again. A holder that took this node over
+ * (this node was paused or cut off, and does not know yet) answers "not stored": they are given
+ * again until this node discards, which drops them (the holder has them from this node's replica).
+ * And this node gives nothing while it may have been taken over ({@link io.tern.broker.MovesInDoubt#resolvable}).
  *
  * <pre>
  * 'd' push:i64 queues:i32 (queue:utf count:i32 (length:i32 message)*)*  -- moves in doubt, to the holder
@@ -50,6 +54,10 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     /** Who holds a node's messages now (null: not settled yet; empty: nobody, they stay here). */
     private final Function<String, String> holderOf;
     private final ScheduledExecutorService pulling;
+    /** Whether this node took a node over that has not discarded since ({@link Takeover#refuses}, which tells it). */
+    private final Predicate<String> speaksFor;
+    /** Nodes whose pushes this node refuses now (logged once per spell). */
+    private final Set<String> refusing = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Moves in doubt given to a holder and not answered yet, by push id. */
     private final Map<Long, Push> pushes = new HashMap<>();
     private long pushIds;
@@ -57,10 +65,12 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private record Push(String holder, io.tern.broker.MovesInDoubt moves) {
     }
 
-    InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, ScheduledExecutorService pulling) {
+    InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, Predicate<String> speaksFor,
+                 ScheduledExecutorService pulling) {
         this.node = node;
         this.broker = broker;
         this.holderOf = holderOf;
+        this.speaksFor = speaksFor;
         this.pulling = pulling;
         node.addPayloadHandler("" + PUSH + PUSHED, this);
         broker.moves().setInDoubtResolver(moves -> pulling.execute(() -> resolve(moves)));
@@ -176,10 +186,24 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         });
     }
 
-    /** Another node gives this one moves in doubt: store them (dropping what is here already), then say so. */
+    /**
+     * Another node gives this one moves in doubt: store them (dropping what is here already), then say
+     * so. Not while this node speaks for that node's messages (it took it over, and that node has not
+     * discarded yet): it holds them already, from its replica, and may have delivered them; that node
+     * is answered "not stored", gives them again, and drops them when it discards.
+     */
     private void storePushed(String from, DataInputStream in) throws IOException {
         in.readByte();
         long id = in.readLong();
+        if (speaksFor.test(from)) {
+            if (refusing.add(from)) {
+                LOG.info("Refusing the moves in doubt {} gives this node: this node took {} over and it has not discarded "
+                        + "yet (they are this node's from its replica)", from, from);
+            }
+            answerPush(from, id, false);
+            return;
+        }
+        refusing.remove(from);
         int queues = in.readInt();
         List<java.util.concurrent.CompletableFuture<Void>> stores = new ArrayList<>();
         for (int q = 0; q < queues; q++) {
@@ -198,11 +222,14 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
                     if (failure != null) {
                         LOG.warn("Could not store the moves in doubt {} gave this node: {}", from, failure.toString());
                     }
-                    byte[] answer = ClusterCodec.encode(PUSHED, out -> {
-                        out.writeLong(id);
-                        out.writeBoolean(failure == null);
-                    });
-                    node.trySend(from, answer);
+                    answerPush(from, id, failure == null);
                 });
+    }
+
+    private void answerPush(String to, long id, boolean stored) {
+        node.trySend(to, ClusterCodec.encode(PUSHED, out -> {
+            out.writeLong(id);
+            out.writeBoolean(stored);
+        }));
     }
 }

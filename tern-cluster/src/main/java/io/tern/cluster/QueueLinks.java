@@ -57,7 +57,8 @@ import java.util.concurrent.TimeUnit;
  * may have stored them or not), and so does a takeover of a node that had such deliveries out
  * ({@link io.tern.broker.MovesInDoubt}): {@link InDoubtMoves} gives them to whoever holds the
  * puller's messages now. A member that closes a link it serves (a discard, a stop) tells the puller,
- * which opens it again.
+ * which opens it again. No link is kept to a member this node took over that has not discarded yet
+ * (it was paused or cut off, and came back unaware): its messages are this node's, from its replica.
  *
  * <p>Pulling state is confined to one thread; the serving side runs on the broker's connection executors.
  */
@@ -96,13 +97,22 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private final InDoubtMoves inDoubt;
     /** The number of this node's last link; confined to {@link #pulling}. */
     private long links;
+    /**
+     * Whether this node speaks for a member's messages ({@link Takeover#refuses}, which tells that
+     * member): it took that member over and the member has not discarded since. Nothing is pulled
+     * from it meanwhile: what its link brings are messages this node took over from its replica.
+     */
+    private final java.util.function.Predicate<String> speaksFor;
+    /** Queues whose demand is looked at again once the members this node speaks for have discarded; confined to {@link #pulling}. */
+    private final Set<String> waitingForDiscard = new java.util.HashSet<>();
 
     /** @param takeover this node's takeover, or null if it does not replicate (then a gone node's moves stay here) */
     public QueueLinks(ClusterNode node, Broker broker, Takeover takeover) {
         this.node = node;
         this.broker = broker;
+        this.speaksFor = takeover != null ? takeover::refuses : peer -> false;
         this.inDoubt = new InDoubtMoves(node, broker, takeover != null ? takeover::holderOf
-                : peer -> node.incarnation(peer) != null ? peer : "", pulling);
+                : peer -> node.incarnation(peer) != null ? peer : "", speaksFor, pulling);
         node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
         broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));
@@ -343,6 +353,10 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         LOG.debug("Demand for {} here: {} (members {})", queue, d, peers);
         List<String> selectors = d == null ? List.of() : d.selectors();
         for (String peer : peers) {
+            if (speaksFor.test(peer)) {
+                dropTakenOver(peer, queue);
+                continue;
+            }
             Puller p = pullers.get(peer);
             if (p == null) {
                 if (selectors.isEmpty()) {
@@ -392,12 +406,36 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         }
     }
 
+    /**
+     * This node speaks for {@code peer}'s messages (it took {@code peer} over, which has not discarded
+     * yet): its link is dropped, and {@code queue}'s demand is looked at again shortly. What that link
+     * had on its way here stays out there, and {@code peer} resolves it as moves in doubt, which this
+     * node refuses until {@code peer} discards them with the rest ({@link InDoubtMoves}).
+     */
+    private void dropTakenOver(String peer, String queue) {
+        if (pullers.remove(peer) != null) {
+            LOG.info("Link to {} dropped: this node took {} over and it has not discarded yet, so what it holds is "
+                    + "this node's to deliver (from its replica)", peer, peer);
+        }
+        if (queue != null && waitingForDiscard.add(queue)) {
+            pulling.schedule(() -> {
+                waitingForDiscard.remove(queue);
+                demandChanged(queue);
+            }, RETRY_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
     /** Frames from a member's part of the queues this node pulls: store the deliveries here, then acknowledge them there. */
     private void pulled(String from, String incarnation, long link, List<Frame> frames) {
         Puller p = pullers.get(from);
         LOG.trace("Link to {}: {} frame(s) came", from, frames.size());
         if (p == null || !p.incarnation.equals(incarnation) || p.link != link) {
             return; // a link this node dropped: what was on its way stays the member's (it returns it when it sees the link go)
+        }
+        if (speaksFor.test(from)) {
+            dropTakenOver(from, null);
+            p.byQueue.keySet().forEach(queue -> dropTakenOver(from, queue));
+            return;
         }
         if (p.discardsAtOpen != broker.discards()) {
             long deliveries = frames.stream().filter(f -> f instanceof Deliver).count();
@@ -456,6 +494,10 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                         + "are not stored: {} resolved them with this node's taker", queue, from, from);
             }
             LOG.debug("{} message(s) of queue {} from {} not stored: they came before a discard", deliveries.size(), queue, from);
+            return;
+        }
+        if (speaksFor.test(from)) { // taken over since these came: this node holds them already, from its replica
+            dropTakenOver(from, queue);
             return;
         }
         if (broker.availability().holdsRequests()) { // checking after a pause: it may have been taken over

@@ -177,7 +177,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         node.addPayloadHandler("OKNPTBWV", this);
         node.addListener(this);
         // While this node takes a node over, that node (restarted) must not replace the replica it takes.
-        store.replicas().setTakenOver(id -> records.contains(id) || pending.contains(id));
+        store.replicas().setTakenOver(this::speaksFor);
         store.replicas().setRefusing(this::tellTakenOver);
         store.replicas().setDiscarded(this::forgetIfStale);
         store.setDiscardedEpoch(this::lastDiscardedEpoch);
@@ -213,6 +213,29 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             LOG.info("Forgetting the takeover of {} at epoch {}: it discarded for it already", primary, r.epoch());
             record(primary, null);
         }
+    }
+
+    /**
+     * True while this node takes {@code nodeId} over, or has taken it over and that node has not
+     * discarded since: then this node speaks for that node's messages, and what that node hands over
+     * meanwhile (its replication, the moves it had in doubt, what its queues' links bring) is not its
+     * to give. It was paused or cut off and does not know yet; it gives them up when it discards.
+     */
+    public boolean speaksFor(String nodeId) {
+        return records.contains(nodeId) || pending.contains(nodeId);
+    }
+
+    /**
+     * {@link #speaksFor}, for a node that hands something over now: if this node refuses it, that
+     * node is also told it was taken over ('T', at most twice a second), so that
+     * it discards instead of handing it over again and again.
+     */
+    public boolean refuses(String nodeId) {
+        if (!speaksFor(nodeId)) {
+            return false;
+        }
+        tellTakenOver(nodeId);
+        return true;
     }
 
     /** The epoch of the newest takeover of this node that it discarded its messages for; -1 if none ever. */
@@ -330,9 +353,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private static final long TELL_EVERY_NS = 500_000_000L;
 
     /**
-     * {@code primary} replicated to this node although a takeover of it is recorded here (it was
-     * paused or cut off and does not know yet): tell it now ('T'), so that it fails its commits and
-     * discards at once instead of waiting for the merged view.
+     * {@code primary} replicated to this node, or handed it messages, although a takeover of it is
+     * recorded here (it was paused or cut off and does not know yet): tell it now ('T'), so that it
+     * fails its commits and discards at once instead of waiting for the merged view.
      */
     private void tellTakenOver(String primary) {
         TakeoverRecords.Record r = records.get(primary);

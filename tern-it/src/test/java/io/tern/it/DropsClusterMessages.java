@@ -47,7 +47,7 @@ final class DropsClusterMessages extends Protocol {
 
     @Override
     public void up(MessageBatch batch) {
-        batch.removeIf(this::drops, false);
+        batch.removeIf(this::drops, true); // every match: with false, JGroups removes only the first
         if (!batch.isEmpty()) {
             up_prot.up(batch);
         }
