@@ -216,26 +216,20 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     }
 
     /**
-     * True while this node takes {@code nodeId} over, or has taken it over and that node has not
-     * discarded since: then this node speaks for that node's messages, and what that node hands over
-     * meanwhile (its replication, the moves it had in doubt, what its queues' links bring) is not its
-     * to give. It was paused or cut off and does not know yet; it gives them up when it discards.
+     * True while this node takes {@code nodeId} over, or took it over and it has not discarded since (it
+     * was paused or cut off): what it hands over meanwhile (replication, moves in doubt, its links' messages) is not its to give.
      */
     public boolean speaksFor(String nodeId) {
         return records.contains(nodeId) || pending.contains(nodeId);
     }
 
-    /**
-     * {@link #speaksFor}, for a node that hands something over now: if this node refuses it, that
-     * node is also told it was taken over ('T', at most twice a second), so that
-     * it discards instead of handing it over again and again.
-     */
+    /** {@link #speaksFor}, for a node that hands something over now; if so, it is told it was taken over. */
     public boolean refuses(String nodeId) {
-        if (!speaksFor(nodeId)) {
-            return false;
+        boolean refused = speaksFor(nodeId);
+        if (refused) {
+            tellTakenOver(nodeId);
         }
-        tellTakenOver(nodeId);
-        return true;
+        return refused;
     }
 
     /** The epoch of the newest takeover of this node that it discarded its messages for; -1 if none ever. */
