@@ -1,19 +1,14 @@
 package io.tern.broker;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.tern.broker.store.MessageStore;
 import io.tern.broker.store.StoreBatch;
 import io.tern.protocol.ClusterTopology;
-import io.tern.protocol.FrameCodec;
 import io.tern.protocol.NodeInfo;
 import io.tern.protocol.WireMessage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -170,71 +165,7 @@ public final class Broker implements AutoCloseable {
 
     /** Reads the store and rebuilds every durable queue; call once before accepting clients. */
     public void start() {
-        Map<String, QueueDefinition> definitions = new LinkedHashMap<>();
-        Map<String, List<QueueEntry>> messages = new HashMap<>();
-        Map<String, PagedSequences> onDisk = new HashMap<>();
-        long[] maxSequence = {0};
-        int[] count = {0};
-        long[] inMemory = {0};
-        store.recover(new MessageStore.Recovery() {
-            @Override
-            public void queue(String queue, byte[] definition) {
-                definitions.put(queue, QueueDefinition.decode(definition));
-            }
-
-            @Override
-            public boolean wantsBody(String queue) {
-                // Memory is filled up to the paging line, in key order; the rest stays paged (not even read).
-                return !pages || inMemory[0] < pageLine();
-            }
-
-            @Override
-            public void message(String queue, long seq, byte[] message) {
-                ByteBuf buf = Unpooled.wrappedBuffer(message);
-                QueueEntry e = new QueueEntry(seq, FrameCodec.readMessage(buf), true, null, 0);
-                messages.computeIfAbsent(queue, q -> new ArrayList<>()).add(e);
-                inMemory[0] += e.size;
-                maxSequence[0] = Math.max(maxSequence[0], seq);
-                count[0]++;
-            }
-
-            @Override
-            public void onDisk(String queue, long seq) {
-                onDisk.computeIfAbsent(queue, q -> new PagedSequences()).add(seq);
-                maxSequence[0] = Math.max(maxSequence[0], seq);
-                count[0]++;
-            }
-
-            @Override
-            public void duplicateId(long bucket, String id) {
-                duplicates.recovered(bucket, id);
-            }
-        });
-        sequence.set(maxSequence[0]);
-        definitions.values().forEach(destinations::register);
-        List<CompletableFuture<Void>> loads = new ArrayList<>();
-        messages.forEach((name, entries) -> {
-            MessageQueue q = destinations.get(name);
-            if (q == null) {
-                LOG.warn("Dropping {} stored messages of unknown queue {}", entries.size(), name);
-                return;
-            }
-            entries.forEach(e -> memory.add(e.size));
-            loads.add(q.executor().submit(() -> q.enqueueAll(entries)));
-        });
-        int paged = 0;
-        for (Map.Entry<String, PagedSequences> e : onDisk.entrySet()) {
-            MessageQueue q = destinations.get(e.getKey());
-            if (q == null) {
-                LOG.warn("Dropping {} stored messages of unknown queue {}", e.getValue().size(), e.getKey());
-                continue;
-            }
-            paged += e.getValue().size();
-            loads.add(q.executor().submit(() -> q.pagedAtStart(e.getValue())));
-        }
-        CompletableFuture.allOf(loads.toArray(CompletableFuture[]::new)).join();
-        LOG.info("Recovered {} queues and {} messages ({} of them paged: in the store, read back as consumers reach them)",
-                definitions.size(), count[0], paged);
+        sequence.set(StoreRecovery.recover(store, destinations, memory, duplicates, readSoFar -> !pages || readSoFar < pageLine()));
         if (store.isDurable() && !pages) {
             LOG.info("Queues are not paged on this node: its backups hold what it stores in their memory, so its stored "
                     + "messages stay within its memory limit ({} bytes)", config.memoryLimitBytes());

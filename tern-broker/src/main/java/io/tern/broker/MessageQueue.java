@@ -4,11 +4,9 @@ import io.tern.protocol.Response;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -24,7 +22,6 @@ import java.util.TreeMap;
  * what is in memory. Messages that are not stored are never paged (the memory limit holds them back).
  */
 final class MessageQueue {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(MessageQueue.class);
     static final String GROUP_ID = "JMSXGroupID";
     static final String GROUP_SEQ = "JMSXGroupSeq";
     private final Broker broker;
@@ -59,8 +56,8 @@ final class MessageQueue {
     /** Set by {@link #purgeAll}: what to do with an entry in flight at the purge that comes back. */
     private java.util.function.Consumer<QueueEntry> dropOnReturn;
     private long dropUpTo;
-    /** Completes when every delivery made so far is written: later ones wait for it, so order holds. */
-    private java.util.concurrent.CompletableFuture<Void> written = java.util.concurrent.CompletableFuture.completedFuture(null);
+    /** Writes what {@link #dispatch} hands out, in order. */
+    private final DeliveryWriter writer;
     /**
      * Owner of a temporary queue or non-durable subscription; null otherwise, and for this node's
      * part of another node's (a client that fails over here claims the part of its temporary queue).
@@ -76,6 +73,7 @@ final class MessageQueue {
         this.subscriptionFilter = filter;
         this.owner = owner;
         this.paged = new QueuePages(broker, definition.name());
+        this.writer = new DeliveryWriter(broker, definition.name(), e -> executor.execute(() -> returned(e, false)));
         this.groups = new QueueGroups(broker, definition.name(), executor, this::dispatch, () -> localConsumerCount() == 0);
         for (int i = 0; i < ready.length; i++) {
             ready[i] = new TreeMap<>();
@@ -286,15 +284,9 @@ final class MessageQueue {
         dispatch();
     }
 
-    /**
-     * Completes once every delivery dispatched so far is written to its connection. Call on this
-     * queue's executor. A delivery is recorded as out with its session when it is dispatched, but with a
-     * replicated store its frame is written only after the backups confirm its delivery mark: whoever
-     * gives a session's deliveries back to the queue must wait for this first, or the frame of a delivery
-     * already given back could reach the client after the answer that told it to drop what it buffered.
-     */
+    /** See {@link DeliveryWriter#writesSoFar}; call on this queue's executor. */
     java.util.concurrent.CompletableFuture<Void> writesSoFar() {
-        return written.handle((ok, failure) -> null);
+        return writer.writesSoFar();
     }
 
     void grant(ServerConsumer consumer, int messages) {
@@ -321,7 +313,7 @@ final class MessageQueue {
             updateDemand();
             return;
         }
-        List<Outgoing> out = new ArrayList<>();
+        List<DeliveryWriter.Outgoing> out = new ArrayList<>();
         boolean anyLocal = consumers.stream().anyMatch(c -> !c.remote);
         int before;
         do {
@@ -329,11 +321,11 @@ final class MessageQueue {
             dispatchTo(out, anyLocal);
             // The window emptied into consumers that can take more: read the next one now, not at the next ack.
         } while (out.size() > before && pageIn());
-        write(out);
+        writer.write(out);
         updateDemand();
     }
 
-    private void dispatchTo(List<Outgoing> out, boolean anyLocal) {
+    private void dispatchTo(List<DeliveryWriter.Outgoing> out, boolean anyLocal) {
         boolean progressed = true;
         while (progressed && readyCount > 0) {
             progressed = false;
@@ -356,7 +348,7 @@ final class MessageQueue {
                     if (c.remote) {
                         movedOut++;
                     }
-                    out.add(new Outgoing(c.session, entry, c.session.deliver(c, entry)));
+                    out.add(new DeliveryWriter.Outgoing(c.session, entry, c.session.deliver(c, entry)));
                     if (MoveTrace.on()) {
                         MoveTrace.event("delivered seq=" + entry.sequence + " to " + c.session.owner()
                                 + (c.remote ? " (link)" : ""), name(), entry.message);
@@ -398,80 +390,6 @@ final class MessageQueue {
             demandSelectors = wanted;
             broker.demandChanged(this, wanted, nowHungry);
         }
-    }
-
-    private record Outgoing(ServerSession session, QueueEntry entry, io.tern.protocol.Deliver frame) {
-    }
-
-    /**
-     * Writes deliveries to their connections. With a replicated store, the backups learn first which
-     * stored messages went out to which session, so that a node taking this one over keeps them for
-     * those sessions; the deliveries are written once the backups have it, in dispatch order.
-     */
-    private void write(List<Outgoing> out) {
-        if (out.isEmpty()) {
-            return;
-        }
-        io.tern.broker.store.StoreBatch marks = null;
-        if (broker.tracksDeliveries()) {
-            for (Outgoing o : out) {
-                String owner = o.session().owner();
-                if (o.entry().durable && owner != null) {
-                    marks = marks == null ? new io.tern.broker.store.StoreBatch() : marks;
-                    marks.add(new io.tern.broker.store.StoreBatch.MarkDelivered(name(), o.entry().sequence, owner));
-                }
-            }
-        }
-        if (marks == null && written.isDone()) {
-            writeNow(out);
-            return;
-        }
-        if (marks == null) {
-            written = written.handle((ok, failure) -> {
-                writeNow(out);
-                return null;
-            });
-            return;
-        }
-        java.util.concurrent.CompletableFuture<Void> marked = broker.markDelivered(marks);
-        written = written.handle((ok, failure) -> null).thenCombine(marked.handle((ok, failure) -> failure),
-                (ignored, failure) -> {
-                    if (failure == null) {
-                        writeNow(out);
-                    } else {
-                        notMarked(out, failure);
-                    }
-                    return null;
-                });
-    }
-
-    /**
-     * The backups did not confirm which session these deliveries go to (the node lost the quorum,
-     * was taken over, or a replication send failed): a node taking this one over would not keep them
-     * for those sessions, so they are not written. Their connections close; the clients fail over and
-     * the messages go back to this queue (or are the taker's now).
-     */
-    private void notMarked(List<Outgoing> out, Throwable failure) {
-        Set<ServerConnection> touched = new HashSet<>();
-        for (Outgoing o : out) {
-            touched.add(o.session().connection);
-            if (o.session().connection.isLink() && o.session().unacked.remove(o.frame().deliveryId()) != null) {
-                // Never written to the link: not in doubt, it is simply still here.
-                executor.execute(() -> returned(o.entry(), false));
-            }
-        }
-        LOG.warn("{} delivery(ies) not made, their delivery marks were not replicated ({}); closing {} client connection(s)",
-                out.size(), failure.getMessage(), touched.size());
-        touched.forEach(ServerConnection::closeNow);
-    }
-
-    private static void writeNow(List<Outgoing> out) {
-        Set<ServerConnection> touched = new HashSet<>();
-        for (Outgoing o : out) {
-            o.session().connection.write(o.frame());
-            touched.add(o.session().connection);
-        }
-        touched.forEach(ServerConnection::flush);
     }
 
     /** An entry taken over from another node that a client session had: in flight until it recovers. */
