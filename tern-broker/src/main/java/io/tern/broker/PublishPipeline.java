@@ -135,6 +135,10 @@ final class PublishPipeline {
         for (StoreBatch.Op op : failed.ops()) {
             if (op instanceof StoreBatch.AddMessage a) {
                 undo.add(new StoreBatch.RemoveMessage(a.queue(), a.sequence()));
+            } else if (op instanceof StoreBatch.AddDuplicateId d) {
+                // Left in a backup's replica, the id would say the message was stored here: a taker would
+                // drop the client's resend of it, or count a move of it as stored here and remove its source.
+                undo.add(new StoreBatch.RemoveDuplicateId(d.bucket(), d.id()));
             }
         }
         for (Delivery d : acks) {

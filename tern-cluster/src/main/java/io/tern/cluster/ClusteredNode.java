@@ -50,9 +50,9 @@ public final class ClusteredNode implements AutoCloseable {
             }
         }
 
-        /** The defaults: admission wait 10 s, check 5 s, the system clock, no fault, destinations not clustered. */
+        /** The defaults: admission wait 10 s, check 5 s, the system clock, no fault, destinations clustered. */
         public static Settings defaults(Path takeoverRecords) {
-            return new Settings(takeoverRecords, 10_000, 5_000, System::nanoTime, 0, false);
+            return new Settings(takeoverRecords, 10_000, 5_000, System::nanoTime, 0, true);
         }
 
         public Settings withAdmissionWaitMs(long ms) {
@@ -165,6 +165,18 @@ public final class ClusteredNode implements AutoCloseable {
     /** How many stored messages the check before serving discarded (this node had been taken over). */
     public int discardedOnStart() {
         return discardedOnStart;
+    }
+
+    /**
+     * Stops the cluster links (clustered queues): this node stores no more messages moved to it and
+     * serves no more of its own to others; what was on its way stays in doubt at the node it came
+     * from, which resolves it with whoever holds this node's messages. Called before the node's store
+     * closes; {@link #close} does the rest.
+     */
+    public void stopMoves() {
+        if (links != null) {
+            links.close();
+        }
     }
 
     /** Leaves the cluster (gracefully: the members note it, so it does not count against their quorum). */

@@ -82,6 +82,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     private final ClusterNode node;
     private final Broker broker;
+    /** Set once by {@link #close}: nothing moves through this node's links any more (it stops). */
+    private volatile boolean stopped;
     private final java.util.concurrent.ScheduledExecutorService pulling = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "tern-queue-links");
         t.setDaemon(true);
@@ -115,7 +117,11 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 : peer -> node.incarnation(peer) != null ? peer : "", speaksFor, pulling);
         node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
-        broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));
+        broker.moves().setDemandListener((queue, selectors, hungry) -> {
+            if (!stopped) {
+                pulling.execute(() -> demandChanged(queue));
+            }
+        });
     }
 
     // ---- the cluster -------------------------------------------------------------------------------
@@ -128,7 +134,9 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 closeServed(e.getKey(), e.getValue(), "it left the view");
             }
         }
-        pulling.execute(() -> membersChanged(now));
+        if (!stopped) {
+            pulling.execute(() -> membersChanged(now));
+        }
     }
 
     private void membersChanged(Set<String> now) {
@@ -146,6 +154,9 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
+        if (stopped) {
+            return; // the node stops: what comes now stays in doubt at its sender, resolved with this node's taker
+        }
         List<Frame> frames;
         String incarnation;
         long link;
@@ -526,6 +537,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     @Override
     public void close() {
+        stopped = true;
         pulling.shutdownNow();
         try {
             pulling.awaitTermination(1, TimeUnit.SECONDS);

@@ -201,6 +201,11 @@ final class Replica {
             } else if (op instanceof StoreBatch.AddDuplicateId o) {
                 duplicateIds.computeIfAbsent(o.bucket(), b -> new TreeSet<>()).add(o.id());
                 duplicateIndex.add(o.id());
+            } else if (op instanceof StoreBatch.RemoveDuplicateId o) {
+                TreeSet<String> ids = duplicateIds.get(o.bucket());
+                if (ids != null && ids.remove(o.id())) {
+                    duplicateIndex.remove(o.id());
+                }
             } else if (op instanceof StoreBatch.RemoveDuplicateBucket o) {
                 TreeSet<String> gone = duplicateIds.remove(o.bucket());
                 if (gone != null) {
@@ -261,17 +266,17 @@ final class Replica {
 
     /** True if the primary stored this duplicate-detection id (as far as this replica has caught up). */
     synchronized boolean hasDuplicateId(String id) {
-        if (duplicateIndex.contains(id)) {
-            return true;
-        }
+        boolean has = duplicateIndex.contains(id);
         for (StoreBatch b : buffered) {
             for (StoreBatch.Op op : b.ops()) {
                 if (op instanceof StoreBatch.AddDuplicateId a && a.id().equals(id)) {
-                    return true;
+                    has = true;
+                } else if (op instanceof StoreBatch.RemoveDuplicateId r && r.id().equals(id)) {
+                    has = false;
                 }
             }
         }
-        return false;
+        return has;
     }
 
     synchronized List<String> duplicateIds() {

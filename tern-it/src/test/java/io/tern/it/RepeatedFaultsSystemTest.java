@@ -195,12 +195,12 @@ class RepeatedFaultsSystemTest {
         }
         for (int i = 1; i <= NODES; i++) {
             String name = "rf-" + i;
-            // -Dtern.it.clusteredQueues=true: the same faults with clustered queues on (messages move between nodes).
+            // Clustered queues on, as by default (messages move between nodes); -Dtern.it.clusteredQueues=false: off.
             List<String> args = new ArrayList<>(List.of(
                     "--cluster", "rf-" + clusterPort, "--discovery-port", "0", "--machine-id", "m" + i, "--replication",
                     "--recovery-timeout-ms", "60000", "--fd-timeout", FD_TIMEOUT_MS + "ms",
                     "--cluster-port", Integer.toString(clusterPort), "--cluster-address", address,
-                    Boolean.getBoolean("tern.it.clusteredQueues") ? "--clustered-queues" : "--no-clustered-queues"));
+                    "false".equals(System.getProperty("tern.it.clusteredQueues")) ? "--no-clustered-queues" : "--clustered-queues"));
             if (secret != null) {
                 args.addAll(List.of("--cluster-secret-file", secret.toString()));
             }

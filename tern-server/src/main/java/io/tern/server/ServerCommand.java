@@ -169,6 +169,9 @@ final class ServerCommand implements Callable<Integer> {
         }
         Membership joined = membership.get();
         if (joined != null) {
+            server.beforeStoreCloses(joined::stopMoves);
+        }
+        if (joined != null) {
             metrics.bind(new io.tern.cluster.ClusterMetrics(joined.clustered()));
         }
         ClusterList heard = cluster.get();

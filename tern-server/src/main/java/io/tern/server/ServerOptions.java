@@ -268,11 +268,11 @@ public final class ServerOptions {
                     + "off; a node without a cluster, --stack none, never replicates)")
     boolean replication = true;
 
-    @Option(names = "--clustered-queues", negatable = true, defaultValue = "false", fallbackValue = "true",
+    @Option(names = "--clustered-queues", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Make the cluster one broker: a consumer on any node gets what was sent on any node, to queues, "
-                    + "topics and temporary queues (docs/CLUSTERING.md). Off by default while its repeated-fault test is "
-                    + "not clean (see the README)")
-    boolean clusteredQueues;
+                    + "topics and temporary queues (docs/CLUSTERING.md; default: on; --no-clustered-queues keeps each "
+                    + "node's destinations its own)")
+    boolean clusteredQueues = true;
 
     @Option(names = "--fd-timeout", converter = MillisConverter.class, description = "Silence after which a member is "
             + "suspected (FD_ALL3): milliseconds, or with ms or s, e.g. 6s (default: the stack's, 6s)")

@@ -24,6 +24,8 @@ public final class TernServer implements AutoCloseable {
     private final BrokerAcceptor acceptor;
     private final InetSocketAddress address;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    /** What must stop writing to the store before it closes (the cluster's links); see {@link #beforeStoreCloses}. */
+    private volatile Runnable beforeStoreCloses = () -> { };
 
     private TernServer(Broker broker, BrokerAcceptor acceptor, InetSocketAddress address) {
         this.broker = broker;
@@ -131,6 +133,15 @@ public final class TernServer implements AutoCloseable {
         return left;
     }
 
+    /**
+     * Runs {@code stop} when this server stops, after its clients have left and before its store
+     * closes: whatever else writes to the store (a clustered node storing messages moved to it) stops
+     * there, so that no write of it fails half done against a closed store.
+     */
+    public void beforeStoreCloses(Runnable stop) {
+        this.beforeStoreCloses = stop;
+    }
+
     /** Stop: no new connections, close the existing ones, flush the store. Idempotent. */
     @Override
     public void close() {
@@ -140,6 +151,7 @@ public final class TernServer implements AutoCloseable {
         LOG.info("Stopping node {}", broker.config().name());
         broker.beginShutdown();
         acceptor.close();
+        beforeStoreCloses.run();
         broker.close();
         LOG.info("Node {} stopped", broker.config().name());
     }

@@ -316,6 +316,8 @@ public final class RocksDbStore implements MessageStore {
             wb.delete(messageKey(r.queue(), r.sequence()));
         } else if (op instanceof StoreBatch.AddDuplicateId a) {
             wb.put(duplicateKey(a.bucket(), a.id()), EMPTY);
+        } else if (op instanceof StoreBatch.RemoveDuplicateId r) {
+            wb.delete(duplicateKey(r.bucket(), r.id()));
         } else if (op instanceof StoreBatch.RemoveDuplicateBucket r) {
             wb.deleteRange(duplicateKey(r.bucket(), ""), duplicateKey(r.bucket() + 1, ""));
         }

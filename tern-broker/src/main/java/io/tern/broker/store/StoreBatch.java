@@ -26,6 +26,13 @@ public final class StoreBatch {
     public record AddDuplicateId(long bucket, String id) implements Op {
     }
 
+    /**
+     * Forgets one duplicate-detection id: the undo of a commit that failed after its backups may have
+     * applied it (the message it stood for is removed by the same undo, so its id must go too).
+     */
+    public record RemoveDuplicateId(long bucket, String id) implements Op {
+    }
+
     /** Forgets every duplicate-detection id of a bucket (one range delete, no tombstone per id). */
     public record RemoveDuplicateBucket(long bucket) implements Op {
     }

@@ -22,6 +22,7 @@ import java.io.UncheckedIOException;
  *        | 8 queue:utf sequence:i64              -- MarkReturned
  *        | 9 key:utf                             -- ClientConnected
  *        | 10 key:utf                            -- ClientGone
+ *        | 11 bucket:i64 id:utf                  -- RemoveDuplicateId
  * bytes := length:i32 byte*
  * </pre>
  */
@@ -54,6 +55,10 @@ public final class StoreBatchCodec {
                     out.writeLong(o.sequence());
                 } else if (op instanceof StoreBatch.AddDuplicateId o) {
                     out.writeByte(5);
+                    out.writeLong(o.bucket());
+                    out.writeUTF(o.id());
+                } else if (op instanceof StoreBatch.RemoveDuplicateId o) {
+                    out.writeByte(11);
                     out.writeLong(o.bucket());
                     out.writeUTF(o.id());
                 } else if (op instanceof StoreBatch.RemoveDuplicateBucket o) {
@@ -103,6 +108,7 @@ public final class StoreBatchCodec {
                     case 8 -> batch.add(new StoreBatch.MarkReturned(in.readUTF(), in.readLong()));
                     case 9 -> batch.add(new StoreBatch.ClientConnected(in.readUTF()));
                     case 10 -> batch.add(new StoreBatch.ClientGone(in.readUTF()));
+                    case 11 -> batch.add(new StoreBatch.RemoveDuplicateId(in.readLong(), in.readUTF()));
                     default -> throw new IllegalArgumentException("unknown store op " + type);
                 }
             }

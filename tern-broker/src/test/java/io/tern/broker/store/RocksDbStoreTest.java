@@ -55,8 +55,10 @@ class RocksDbStoreTest {
                     .add(new StoreBatch.AddMessage("ab", 2, bytes("m2")))
                     .add(new StoreBatch.AddDuplicateId(3, "d1"))
                     .add(new StoreBatch.AddDuplicateId(4, "d2"))
-                    .add(new StoreBatch.AddDuplicateId(5, "d3"))).join();
+                    .add(new StoreBatch.AddDuplicateId(5, "d3"))
+                    .add(new StoreBatch.AddDuplicateId(5, "d4"))).join();
             store.commit(new StoreBatch().add(new StoreBatch.RemoveDuplicateBucket(4))).join();
+            store.commit(new StoreBatch().add(new StoreBatch.RemoveDuplicateId(5, "d4"))).join();
             store.commit(new StoreBatch().add(new StoreBatch.RemoveMessage("a", 1))).join();
         }
         try (RocksDbStore store = new RocksDbStore(dir)) {

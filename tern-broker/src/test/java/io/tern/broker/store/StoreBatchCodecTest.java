@@ -19,12 +19,13 @@ class StoreBatchCodecTest {
                 .add(new StoreBatch.RemoveDuplicateBucket(2))
                 .add(new StoreBatch.DeleteQueue("old"))
                 .add(new StoreBatch.MarkDelivered("orders", 8, "conn-1/3"))
-                .add(new StoreBatch.MarkReturned("orders", 8));
+                .add(new StoreBatch.MarkReturned("orders", 8))
+                .add(new StoreBatch.RemoveDuplicateId(3, "ID:abc"));
         byte[] bytes = StoreBatchCodec.encode(batch);
         byte[] framed = new byte[bytes.length + 5];
         System.arraycopy(bytes, 0, framed, 5, bytes.length);
         StoreBatch back = StoreBatchCodec.decode(framed, 5, bytes.length);
-        assertThat(back.ops()).hasSize(8);
+        assertThat(back.ops()).hasSize(9);
         assertThat(back.ops().get(1)).isInstanceOfSatisfying(StoreBatch.AddMessage.class, m -> {
             assertThat(m.queue()).isEqualTo("orders");
             assertThat(m.sequence()).isEqualTo(7);
@@ -36,6 +37,7 @@ class StoreBatchCodecTest {
         assertThat(back.ops().get(5)).isEqualTo(new StoreBatch.DeleteQueue("old"));
         assertThat(back.ops().get(6)).isEqualTo(new StoreBatch.MarkDelivered("orders", 8, "conn-1/3"));
         assertThat(back.ops().get(7)).isEqualTo(new StoreBatch.MarkReturned("orders", 8));
+        assertThat(back.ops().get(8)).isEqualTo(new StoreBatch.RemoveDuplicateId(3, "ID:abc"));
         assertThat(back.onlyMarks()).isFalse();
         assertThat(new StoreBatch().add(new StoreBatch.MarkReturned("q", 1)).onlyMarks()).isTrue();
     }
