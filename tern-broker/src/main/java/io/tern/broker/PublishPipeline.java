@@ -107,8 +107,10 @@ final class PublishPipeline {
         (sync ? store.commit(batch) : store.commitLazily(batch)).whenComplete((ok, failure) -> {
             if (failure != null) {
                 placements.forEach(p -> broker.released(p.entry()));
-                claimedIds.forEach(duplicates::forget);
+                // Undo first: a send of the same id claimed after the forget is committed after the undo,
+                // so the undo's RemoveDuplicateId cannot delete that send's id.
                 undo(batch, acks, failure);
+                claimedIds.forEach(duplicates::forget);
                 done.completeExceptionally(storeFailure(failure));
                 return;
             }
