@@ -15,8 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -53,7 +51,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private final Broker broker;
     /** Who holds a node's messages now (null: not settled yet; empty: nobody, they stay here). */
     private final Function<String, String> holderOf;
-    private final ScheduledExecutorService pulling;
+    private final LinksThread pulling;
     /** Whether this node took a node over that has not discarded since ({@link Takeover#refuses}, which tells it). */
     private final Predicate<String> speaksFor;
     /** Nodes whose pushes this node refuses now (logged once per spell). */
@@ -66,7 +64,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     }
 
     InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, Predicate<String> speaksFor,
-                 ScheduledExecutorService pulling) {
+                 LinksThread pulling) {
         this.node = node;
         this.broker = broker;
         this.holderOf = holderOf;
@@ -88,6 +86,9 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
 
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
+        if (pulling.stopped()) {
+            return; // the node stops, its store closes: the sender gives these again to whoever holds this node's messages
+        }
         try {
             if (payload[offset] == PUSH) {
                 storePushed(from, ClusterCodec.reader(payload, offset, length));
@@ -114,7 +115,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         String holder = moves.resolvable() ? holderOf.apply(moves.peer()) : null;
         if (holder == null) {
             // This node may have been taken over (it is not serving), or the peer's takeover is not settled yet.
-            pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
+            pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
             return;
         }
         if (holder.isEmpty()) {
@@ -155,7 +156,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
                 moves.size(), moves.peer(), holder);
         if (node.trySend(holder, message) != ClusterNode.Sent.SENT) {
             pushes.remove(id);
-            pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
+            pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
         }
     }
 
@@ -166,7 +167,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             return;
         }
         if (!stored) {
-            pulling.schedule(() -> resolve(p.moves()), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
+            pulling.schedule(() -> resolve(p.moves()), QueueLinks.RETRY_MS);
             return;
         }
         removeHere(p.moves(), p.holder());
@@ -181,7 +182,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             if (failure != null) {
                 LOG.warn("{} message(s) that {} holds could not be removed here: {}; trying again", moves.size(), holder,
                         failure.toString());
-                pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS, TimeUnit.MILLISECONDS);
+                pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
             }
         });
     }

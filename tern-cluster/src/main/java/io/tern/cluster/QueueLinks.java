@@ -28,8 +28,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Clustered queues: each node holds a part of every queue, and a node whose consumers want more
@@ -82,13 +80,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     private final ClusterNode node;
     private final Broker broker;
-    /** Set once by {@link #close}: nothing moves through this node's links any more (it stops). */
-    private volatile boolean stopped;
-    private final java.util.concurrent.ScheduledExecutorService pulling = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "tern-queue-links");
-        t.setDaemon(true);
-        return t;
-    });
+    /** The links' thread; stopped by {@link #close} (the node stops): then nothing more moves through them. */
+    private final LinksThread pulling = new LinksThread("tern-queue-links");
     /** Links other members pull through, by member node id. */
     private final Map<String, Served> served = new ConcurrentHashMap<>();
     /** This node's links to the other members, by member node id; confined to {@link #pulling}. */
@@ -117,11 +110,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 : peer -> node.incarnation(peer) != null ? peer : "", speaksFor, pulling);
         node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
-        broker.moves().setDemandListener((queue, selectors, hungry) -> {
-            if (!stopped) {
-                pulling.execute(() -> demandChanged(queue));
-            }
-        });
+        broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));
     }
 
     // ---- the cluster -------------------------------------------------------------------------------
@@ -134,9 +123,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 closeServed(e.getKey(), e.getValue(), "it left the view");
             }
         }
-        if (!stopped) {
-            pulling.execute(() -> membersChanged(now));
-        }
+        pulling.execute(() -> membersChanged(now));
     }
 
     private void membersChanged(Set<String> now) {
@@ -154,7 +141,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     @Override
     public void received(String from, byte[] payload, int offset, int length) {
-        if (stopped) {
+        if (pulling.stopped()) {
             return; // the node stops: what comes now stays in doubt at its sender, resolved with this node's taker
         }
         List<Frame> frames;
@@ -321,7 +308,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             LOG.debug("Link {} to {} opened: this node's consumers want messages it holds", link, peer);
             send(peer, TO_SERVER, link, List.of(new RequestFrame(OPEN, 0,
                     new Request.CreateSession(SESSION, Request.CLIENT_ACKNOWLEDGE))));
-            pulling.schedule(() -> checkOpened(this), OPEN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            pulling.schedule(() -> checkOpened(this), OPEN_TIMEOUT_MS);
         }
     }
 
@@ -432,7 +419,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             pulling.schedule(() -> {
                 waitingForDiscard.remove(queue);
                 demandChanged(queue);
-            }, RETRY_MS, TimeUnit.MILLISECONDS);
+            }, RETRY_MS);
         }
     }
 
@@ -512,8 +499,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             return;
         }
         if (broker.availability().holdsRequests()) { // checking after a pause: it may have been taken over
-            pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS,
-                    TimeUnit.MILLISECONDS);
+            pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS);
             return;
         }
         List<WireMessage> messages = deliveries.stream().map(Deliver::message).toList();
@@ -526,8 +512,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 // Not acknowledged: they stay out with this link there, and are stored again here shortly.
                 LOG.warn("Could not store {} message(s) of queue {} moved from {}: {}; trying again", ids.length,
                         queue, from, failure.toString());
-                pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS,
-                        TimeUnit.MILLISECONDS);
+                pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS);
             } else {
                 send(from, TO_SERVER, p.link, List.of(oneWay(new Request.Ack(SESSION, ids))));
             }
@@ -537,13 +522,9 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
 
     @Override
     public void close() {
-        stopped = true;
-        pulling.shutdownNow();
-        try {
-            pulling.awaitTermination(1, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        // Served links first: closing one leaves its deliveries in doubt, whose resolution is handed
+        // to the links' thread (and dropped there once it has stopped), so the close runs to its end.
         served.forEach((peer, s) -> closeServed(peer, s, "this node stops"));
+        pulling.stop();
     }
 }
