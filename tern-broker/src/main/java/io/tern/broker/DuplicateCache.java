@@ -4,9 +4,12 @@ import io.tern.broker.store.StoreBatch;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The most recent duplicate-detection ids. Ids are kept in numbered buckets; once more than
@@ -17,6 +20,11 @@ import java.util.Set;
  * on top of its capacity, so that they push none of this node's own ids out (its takeover and the
  * moves in doubt it settles look up this node's own moves right after). The extra room shrinks by
  * one with each id added after, so the cache is back to its capacity once as many new ids came.
+ *
+ * <p>An id is claimed by the commit that stores its send ({@link #claim}); until that commit has
+ * finished, a send of the same id (a client's resend after a failover back to this node) is
+ * answered with that commit's outcome, not with "stored": if the commit fails, the resend fails too
+ * and is sent again, rather than be dropped as a duplicate of a send that was never stored.
  */
 final class DuplicateCache {
     private record Bucket(long number, List<String> ids) {
@@ -26,6 +34,8 @@ final class DuplicateCache {
     private final int bucketSize;
     private final Set<String> ids = new HashSet<>();
     private final ArrayDeque<Bucket> buckets = new ArrayDeque<>();
+    /** The commits that claimed ids and have not finished yet, by id. */
+    private final Map<String, CompletableFuture<?>> claimedBy = new HashMap<>();
     /** Room beyond the capacity, made for a taken-over node's ids; shrinks with each new id. */
     private long extra;
 
@@ -47,6 +57,29 @@ final class DuplicateCache {
         }
         remember(id, batch);
         return true;
+    }
+
+    /**
+     * As {@link #add}, for the send of a commit whose outcome is {@code commit}. Returns null if the
+     * id is claimed by it now. Else the send is a duplicate, and the result is the commit that
+     * claimed the id if that has not finished yet (the send is stored only if that commit succeeds),
+     * or a completed future (the id's send is stored).
+     */
+    synchronized CompletableFuture<?> claim(String id, StoreBatch batch, CompletableFuture<?> commit) {
+        if (add(id, batch)) {
+            if (capacity > 0) {
+                claimedBy.put(id, commit);
+            }
+            return null;
+        }
+        CompletableFuture<?> claimant = claimedBy.get(id);
+        // A finished claimant still here succeeded: a failed one forgets its ids before it completes.
+        return claimant != null && !claimant.isDone() ? claimant : CompletableFuture.completedFuture(null);
+    }
+
+    /** The commit that claimed {@code ids} finished, and stored them: their sends are plain duplicates now. */
+    synchronized void settled(List<String> ids, CompletableFuture<?> commit) {
+        ids.forEach(id -> claimedBy.remove(id, commit));
     }
 
     /**
@@ -78,6 +111,7 @@ final class DuplicateCache {
         while (buckets.size() > 1 && ids.size() - buckets.peekFirst().ids().size() >= capacity + extra) {
             Bucket oldest = buckets.pollFirst();
             oldest.ids().forEach(ids::remove);
+            oldest.ids().forEach(claimedBy::remove);
             if (batch != null) {
                 batch.add(new StoreBatch.RemoveDuplicateBucket(oldest.number()));
             }
@@ -90,6 +124,7 @@ final class DuplicateCache {
 
     /** The send that claimed the id was not stored: it may come again. */
     synchronized void forget(String id) {
+        claimedBy.remove(id);
         if (ids.remove(id)) {
             for (var it = buckets.descendingIterator(); it.hasNext(); ) {
                 if (it.next().ids().remove(id)) {
@@ -109,6 +144,7 @@ final class DuplicateCache {
         }
         buckets.clear();
         ids.clear();
+        claimedBy.clear();
     }
 
     /** Called in key order (bucket by bucket) while the store is read at start. */

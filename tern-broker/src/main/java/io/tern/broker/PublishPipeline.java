@@ -67,20 +67,27 @@ final class PublishPipeline {
         StoreBatch batch = new StoreBatch();
         List<Placement> placements = new ArrayList<>();
         List<String> claimedIds = new ArrayList<>();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        // Commits still on their way that claimed ids this batch drops as duplicates: it succeeds only if they do.
+        List<CompletableFuture<?>> claimants = new ArrayList<>();
         for (int i = 0; i < sends.size(); i++) {
             WireMessage m = sends.get(i);
             String dup = moved ? m.moveDedupKey() : m.duplicateId();
             if (dup != null) {
-                if ((!moved && duplicateIdsElsewhere.test(dup))
-                        || !duplicates.add(dup, m.persistent() && store.isDurable() ? batch : null)) {
+                CompletableFuture<?> claimant = !moved && duplicateIdsElsewhere.test(dup) ? CompletableFuture.completedFuture(null)
+                        : duplicates.claim(dup, m.persistent() && store.isDurable() ? batch : null, done);
+                if (claimant != null) {
                     duplicatesDropped.incrementAndGet();
                     MoveTrace.event(moved ? "dropped-known-move" : "dropped-duplicate", m.destination().name(), m);
+                    if (!claimant.isDone()) {
+                        claimants.add(claimant);
+                    }
                     continue;
                 }
                 claimedIds.add(dup);
             }
             String producerId = moved ? m.duplicateId() : null;
-            if (producerId != null && duplicates.add(producerId, m.persistent() && store.isDurable() ? batch : null)) {
+            if (producerId != null && duplicates.claim(producerId, m.persistent() && store.isDurable() ? batch : null, done) == null) {
                 // A producer that resends it here (it failed over from the node it first sent it to) is told it is stored.
                 claimedIds.add(producerId);
             }
@@ -103,7 +110,6 @@ final class PublishPipeline {
             }
             MoveTrace.event("removing", d.entry().sequence, d.queue().name(), d.entry().message);
         }
-        CompletableFuture<Void> done = new CompletableFuture<>();
         (sync ? store.commit(batch) : store.commitLazily(batch)).whenComplete((ok, failure) -> {
             if (failure != null) {
                 placements.forEach(p -> broker.released(p.entry()));
@@ -119,7 +125,20 @@ final class PublishPipeline {
             }
             apply(placements, acks, done);
         });
-        return done;
+        done.thenRun(() -> duplicates.settled(claimedIds, done));
+        if (claimants.isEmpty()) {
+            return done;
+        }
+        claimants.add(done);
+        CompletableFuture<Void> answer = new CompletableFuture<>();
+        CompletableFuture.allOf(claimants.toArray(CompletableFuture[]::new)).whenComplete((ok, failure) -> {
+            if (failure == null) {
+                answer.complete(null);
+            } else {
+                answer.completeExceptionally(storeFailure(failure));
+            }
+        });
+        return answer;
     }
 
     /**

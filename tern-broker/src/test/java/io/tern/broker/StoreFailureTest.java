@@ -14,7 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -81,6 +84,82 @@ class StoreFailureTest {
             assertThat(sink.answer(5)).isEqualTo(Response.OK);
             assertThat(broker.messageCount("disk")).isEqualTo(2);
             assertThat(broker.duplicatesDropped()).isZero();
+        }
+    }
+
+    /** Holds each commit that carries a message until the test completes it. */
+    private static final class HeldStore implements MessageStore {
+        private final TransientStore delegate = new TransientStore();
+        final BlockingQueue<CompletableFuture<Void>> held = new LinkedBlockingQueue<>();
+
+        @Override
+        public void recover(Recovery recovery) {
+        }
+
+        @Override
+        public CompletableFuture<Void> commit(StoreBatch batch) {
+            if (batch.ops().stream().noneMatch(op -> op instanceof StoreBatch.AddMessage)) {
+                return delegate.commit(batch);
+            }
+            CompletableFuture<Void> commit = new CompletableFuture<>();
+            held.add(commit);
+            return commit;
+        }
+
+        @Override
+        public boolean isDurable() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /**
+     * A client resends a message (it failed over back to this node) while the commit of its first
+     * send is still on its way: the resend is a duplicate, but it is answered with that commit's
+     * outcome. Answered "stored" at once, a commit that then fails would lose the only copy.
+     */
+    @Test
+    void aResendWhileItsFirstSendIsStillBeingStoredGetsThatSendsOutcome() throws InterruptedException {
+        HeldStore store = new HeldStore();
+        try (Broker broker = new Broker(BrokerConfig.builder().build(), store, "node")) {
+            broker.start();
+            RecordingSink first = new RecordingSink();
+            ServerConnection c1 = broker.connect(first);
+            c1.handle(new RequestFrame(1, 0, new Request.Hello(null, null, "test")));
+            c1.handle(new RequestFrame(2, 0, new Request.CreateSession(1, Request.AUTO_ACKNOWLEDGE)));
+            RecordingSink second = new RecordingSink();
+            ServerConnection c2 = broker.connect(second);
+            c2.handle(new RequestFrame(1, 0, new Request.Hello(null, null, "test")));
+            c2.handle(new RequestFrame(2, 0, new Request.CreateSession(1, Request.AUTO_ACKNOWLEDGE)));
+
+            // Fails: the resend fails with it, and a later resend is stored.
+            c1.handle(new RequestFrame(3, 0, new Request.Send(1, persistent("ID:failing"))));
+            CompletableFuture<Void> failing = store.held.poll(10, TimeUnit.SECONDS);
+            assertThat(failing).as("the first send's commit").isNotNull();
+            c2.handle(new RequestFrame(3, 0, new Request.Send(1, persistent("ID:failing"))));
+            org.awaitility.Awaitility.await().until(() -> broker.duplicatesDropped() == 1);
+            assertThat(second.answered()).as("the resend is not answered before its first send is stored").doesNotContain(3L);
+            failing.completeExceptionally(new StoreException("No space left on device", null));
+            assertThat(first.answer(3)).isInstanceOf(Response.Error.class);
+            assertThat(second.answer(3)).as("the resend of a send that failed").isInstanceOf(Response.Error.class);
+            assertThat(((Response.Error) second.answer(3)).message()).contains("No space left on device");
+            c2.handle(new RequestFrame(4, 0, new Request.Send(1, persistent("ID:failing"))));
+            store.held.poll(10, TimeUnit.SECONDS).complete(null);
+            assertThat(second.answer(4)).isEqualTo(Response.OK);
+
+            // Succeeds: the resend is answered "stored" once it is, and is not stored twice.
+            c1.handle(new RequestFrame(5, 0, new Request.Send(1, persistent("ID:stored"))));
+            CompletableFuture<Void> storing = store.held.poll(10, TimeUnit.SECONDS);
+            c2.handle(new RequestFrame(5, 0, new Request.Send(1, persistent("ID:stored"))));
+            org.awaitility.Awaitility.await().until(() -> broker.duplicatesDropped() == 2);
+            assertThat(second.answered()).doesNotContain(5L);
+            storing.complete(null);
+            assertThat(first.answer(5)).isEqualTo(Response.OK);
+            assertThat(second.answer(5)).isEqualTo(Response.OK);
+            assertThat(broker.messageCount("disk")).as("each message once").isEqualTo(2);
         }
     }
 }
