@@ -299,6 +299,9 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         final long discardsAtOpen;
         /** Whether the messages not stored because of a discard since the link opened were logged. */
         boolean reportedDiscard;
+        /** Deliveries that came and wait to be stored, by queue; and the queues with a store on its way. */
+        final Map<String, List<Deliver>> toStore = new HashMap<>();
+        final Set<String> storing = new java.util.HashSet<>();
 
         Puller(String peer, String incarnation) {
             this.peer = peer;
@@ -470,21 +473,32 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         }
     }
 
-    /** Stores what came on {@code p}'s link for {@code queue}, then acknowledges it there: it leaves that node. */
+    /**
+     * Stores what came on {@code p}'s link for {@code queue}, then acknowledges it there: it leaves
+     * that node. One store per queue and link is on its way at a time; what comes meanwhile waits
+     * and goes with the next, so a busy link stores and acknowledges in batches (a member delivers
+     * as each of its commits lands, one or two messages at a time: stored one by one, each cost a
+     * replicated commit here and one there).
+     */
     private void storeAndAcknowledge(Puller p, String from, String queue, List<Deliver> deliveries) {
-        storeAndAcknowledge(p, from, queue, deliveries, p.discardsAtOpen);
+        p.toStore.computeIfAbsent(queue, q -> new ArrayList<>()).addAll(deliveries);
+        storeNext(p, from, queue);
     }
 
     /**
-     * As above; {@code discardsAtArrival}: how often this node had discarded when its link opened. A
-     * node that discards since (it was taken over while paused or cut off) never stores them: the
-     * node they came from resolved them as moves in doubt with this node's taker.
+     * Stores what waits for {@code queue} on {@code p}'s link, unless a store of it is on its way.
+     * What came on a link opened before this node discarded (it was taken over while paused or cut
+     * off) is never stored: the node it came from resolved it as moves in doubt with this node's taker.
      */
-    private void storeAndAcknowledge(Puller p, String from, String queue, List<Deliver> deliveries, long discardsAtArrival) {
-        if (pullers.get(from) != p) {
-            return; // the link is gone: that node resolves these deliveries with whoever holds this node's messages
+    private void storeNext(Puller p, String from, String queue) {
+        if (pullers.get(from) != p || p.storing.contains(queue)) {
+            return; // the link is gone (that node resolves these with whoever holds this node's messages), or one is on its way
         }
-        if (broker.discards() != discardsAtArrival) {
+        List<Deliver> deliveries = p.toStore.remove(queue);
+        if (deliveries == null || deliveries.isEmpty()) {
+            return;
+        }
+        if (broker.discards() != p.discardsAtOpen) {
             // Logged once per link: after a pause there is one batch of them per delivery window.
             if (!p.reportedDiscard) {
                 p.reportedDiscard = true;
@@ -499,12 +513,14 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             return;
         }
         if (broker.availability().holdsRequests()) { // checking after a pause: it may have been taken over
-            pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS);
+            storeLater(p, from, queue, deliveries);
             return;
         }
         List<WireMessage> messages = deliveries.stream().map(Deliver::message).toList();
         long[] ids = deliveries.stream().mapToLong(Deliver::deliveryId).toArray();
+        p.storing.add(queue);
         broker.moves().storeMoved(queue, messages).whenCompleteAsync((ok, failure) -> {
+            p.storing.remove(queue);
             if (pullers.get(from) != p) {
                 return; // the link is gone: that node resolves these deliveries with whoever holds this node's messages
             }
@@ -512,12 +528,26 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 // Not acknowledged: they stay out with this link there, and are stored again here shortly.
                 LOG.warn("Could not store {} message(s) of queue {} moved from {}: {}; trying again", ids.length,
                         queue, from, failure.toString());
-                pulling.schedule(() -> storeAndAcknowledge(p, from, queue, deliveries, discardsAtArrival), RETRY_MS);
+                storeLater(p, from, queue, deliveries);
             } else {
                 send(from, TO_SERVER, p.link, List.of(oneWay(new Request.Ack(SESSION, ids))));
+                storeNext(p, from, queue);
             }
             demandChanged(queue);
         }, pulling);
+    }
+
+    /** Puts {@code deliveries} back ahead of what came since, and stores them all shortly. */
+    private void storeLater(Puller p, String from, String queue, List<Deliver> deliveries) {
+        List<Deliver> since = p.toStore.put(queue, new ArrayList<>(deliveries));
+        if (since != null) {
+            p.toStore.get(queue).addAll(since);
+        }
+        p.storing.add(queue); // what comes meanwhile waits for this retry
+        pulling.schedule(() -> {
+            p.storing.remove(queue);
+            storeNext(p, from, queue);
+        }, RETRY_MS);
     }
 
     @Override
