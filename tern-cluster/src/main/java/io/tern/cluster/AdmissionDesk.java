@@ -216,7 +216,7 @@ final class AdmissionDesk {
     }
 
     /** True if a recorded takeover of {@code nodeId} (or of its taker, and so on) was this node's. */
-    private boolean tookOver(String nodeId) {
+    boolean tookOver(String nodeId) {
         String current = nodeId;
         for (int hops = 0; hops < 16; hops++) {
             TakeoverRecords.Record r = records.get(current);

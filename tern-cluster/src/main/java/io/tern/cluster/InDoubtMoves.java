@@ -52,6 +52,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     /** Who holds a node's messages now (null: not settled yet; empty: nobody, they stay here). */
     private final Function<String, String> holderOf;
     private final LinksThread pulling;
+    private final Predicate<String> holdsSettled;
     /** Whether this node took a node over that has not discarded since ({@link Takeover#refuses}, which tells it). */
     private final Predicate<String> speaksFor;
     /** Nodes whose pushes this node refuses now (logged once per spell). */
@@ -63,9 +64,14 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private record Push(String holder, io.tern.broker.MovesInDoubt moves) {
     }
 
-    InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, Predicate<String> speaksFor,
-                 LinksThread pulling) {
+    /**
+     * @param holdsSettled whether this node holds a node's messages, settled: it is that node, or its
+     *                     takeover of it is done; a push of moves in doubt with another node waits for that
+     */
+    InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, Predicate<String> holdsSettled,
+                 Predicate<String> speaksFor, LinksThread pulling) {
         this.node = node;
+        this.holdsSettled = holdsSettled;
         this.broker = broker;
         this.holderOf = holderOf;
         this.speaksFor = speaksFor;
@@ -140,6 +146,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         Map<String, List<WireMessage>> byQueue = moves.byQueue();
         byte[] message = ClusterCodec.encode(PUSH, out -> {
             out.writeLong(id);
+            out.writeUTF(moves.peer());
             out.writeInt(byQueue.size());
             for (Map.Entry<String, List<WireMessage>> e : byQueue.entrySet()) {
                 out.writeUTF(e.getKey());
@@ -196,6 +203,15 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private void storePushed(String from, DataInputStream in) throws IOException {
         in.readByte();
         long id = in.readLong();
+        String peer = in.readUTF();
+        if (!holdsSettled.test(peer)) {
+            // Not yet its holder here (its takeover has not begun or is under way): stored now, a move the
+            // takeover brings as already stored there, delivered and acknowledged, would be delivered again.
+            LOG.debug("Moves in doubt with {} from {}: not stored yet, this node does not hold {}'s messages yet", peer, from,
+                    peer);
+            answerPush(from, id, false);
+            return;
+        }
         if (speaksFor.test(from)) {
             if (refusing.add(from)) {
                 LOG.info("Refusing the moves in doubt {} gives this node: this node took {} over and it has not discarded "

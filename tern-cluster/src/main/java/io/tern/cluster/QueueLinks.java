@@ -107,7 +107,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         this.broker = broker;
         this.speaksFor = takeover != null ? takeover::refuses : peer -> false;
         this.inDoubt = new InDoubtMoves(node, broker, takeover != null ? takeover::holderOf
-                : peer -> node.incarnation(peer) != null ? peer : "", speaksFor, pulling);
+                : peer -> node.incarnation(peer) != null ? peer : "",
+                takeover != null ? takeover::holdsSettled : peer -> true, speaksFor, pulling);
         node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
         broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));

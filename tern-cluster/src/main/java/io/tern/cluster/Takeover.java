@@ -274,6 +274,18 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
     }
 
+    /**
+     * Whether this node holds {@code nodeId}'s messages, settled: it is that node, or it took that
+     * node over (or its taker, and so on) and no takeover is under way here. The failover node the
+     * map names for a node that just left is its holder for the others before it has taken it over;
+     * what it is given for that node must wait until it has.
+     */
+    public boolean holdsSettled(String nodeId) {
+        // No lock: called on a receiving thread. A takeover records itself while it is pending, and is
+        // no longer pending once it is done, so both reads agree on "done".
+        return nodeId.equals(selfId) || (pending.isEmpty() && admissions.tookOver(nodeId));
+    }
+
     public Map<String, TakeoverRecords.Record> records() {
         return records.all();
     }
