@@ -215,8 +215,19 @@ final class AdmissionDesk {
         return true;
     }
 
+    /**
+     * Whether this node holds {@code nodeId}'s messages, settled: it is that node, or it took that
+     * node over (or its taker, and so on) and no takeover is under way here. The failover node the
+     * map names for a node that just left is its holder for the others before it has taken it over;
+     * what it is given for that node must wait until it has. No lock (called on a receiving thread):
+     * a takeover records itself while it is pending and is no longer pending once done.
+     */
+    boolean holdsSettled(String nodeId) {
+        return nodeId.equals(selfId) || (pending.isEmpty() && tookOver(nodeId));
+    }
+
     /** True if a recorded takeover of {@code nodeId} (or of its taker, and so on) was this node's. */
-    boolean tookOver(String nodeId) {
+    private boolean tookOver(String nodeId) {
         String current = nodeId;
         for (int hops = 0; hops < 16; hops++) {
             TakeoverRecords.Record r = records.get(current);

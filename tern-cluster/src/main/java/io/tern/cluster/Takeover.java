@@ -132,9 +132,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     /** The answer to 'K' that says: a takeover of you is under way here, ask again. */
     static final long PENDING = -2;
 
-
-
-
     /**
      * @param recordsFile where this node keeps the takeovers it knows of (null: in memory only)
      */
@@ -250,7 +247,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         self.checkAfterPause(gapMs, timeoutMs);
     }
 
-    /** The takeovers this node knows of: node id to when and by whom. */
     /**
      * Who holds node {@code nodeId}'s messages now: itself while it is a member, else the live node
      * that took it over (or the first failover node the map last named for it, until a takeover is
@@ -274,18 +270,12 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
     }
 
-    /**
-     * Whether this node holds {@code nodeId}'s messages, settled: it is that node, or it took that
-     * node over (or its taker, and so on) and no takeover is under way here. The failover node the
-     * map names for a node that just left is its holder for the others before it has taken it over;
-     * what it is given for that node must wait until it has.
-     */
+    /** See {@link AdmissionDesk#holdsSettled}. */
     public boolean holdsSettled(String nodeId) {
-        // No lock: called on a receiving thread. A takeover records itself while it is pending, and is
-        // no longer pending once it is done, so both reads agree on "done".
-        return nodeId.equals(selfId) || (pending.isEmpty() && admissions.tookOver(nodeId));
+        return admissions.holdsSettled(nodeId);
     }
 
+    /** The takeovers this node knows of: node id to when and by whom. */
     public Map<String, TakeoverRecords.Record> records() {
         return records.all();
     }
