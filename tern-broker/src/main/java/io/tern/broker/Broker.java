@@ -400,8 +400,10 @@ public final class Broker implements AutoCloseable {
     /**
      * Also drops sends whose duplicate-detection id {@code known} says this node holds for another
      * node: a client of a dead node may resend here before this node has taken its messages over.
+     * {@code known} is asked with the id and the node whose client's sends this node arbitrates
+     * ({@link FailoverAdmission#arbiterFor}; null if none).
      */
-    public void setDuplicateIdsElsewhere(java.util.function.Predicate<String> known) {
+    public void setDuplicateIdsElsewhere(java.util.function.BiPredicate<String, String> known) {
         publisher.setDuplicateIdsElsewhere(known);
     }
 

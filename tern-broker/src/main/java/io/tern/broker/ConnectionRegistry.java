@@ -290,7 +290,7 @@ final class ConnectionRegistry {
         this.admission = admission;
     }
 
-    CompletableFuture<FailoverAdmission> admit(String fromNode, String connectionKey) {
-        return admission.apply(new FailoverAdmission.Request(fromNode, connectionKey));
+    CompletableFuture<FailoverAdmission> admit(String fromNode, String connectionKey, boolean holdsNothing) {
+        return admission.apply(new FailoverAdmission.Request(fromNode, connectionKey, holdsNothing));
     }
 }

@@ -102,7 +102,7 @@ final class Handshake {
             return;
         }
         // A client of another node: the owner of that node's messages serves it, once it has them.
-        broker.connections().admit(from, r.connectionKey()).whenCompleteAsync((admission, failure) -> {
+        broker.connections().admit(from, r.connectionKey(), r.holdsNothing()).whenCompleteAsync((admission, failure) -> {
             if (failure != null) {
                 LOG.warn("Could not tell who owns node {} now; serving its client here: {}", from, failure.toString());
             }
@@ -115,6 +115,7 @@ final class Handshake {
                     broker.traffic().failoverServed();
                 }
                 recoversAsOwner = failure == null && admission.owner();
+                connection.arbiterFor = failure == null ? admission.arbiterFor() : null;
                 welcome(frame, r);
             }
         }, executor);

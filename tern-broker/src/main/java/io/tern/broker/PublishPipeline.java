@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Predicate;
+import java.util.function.BiPredicate;
 
 /**
  * The one path that changes stored messages for clients and for moves between nodes: duplicate
@@ -35,8 +35,12 @@ final class PublishPipeline {
     private final MemoryGovernor memory;
     private final NodeAvailability availability;
     private final AtomicLong duplicatesDropped = new AtomicLong();
-    /** Duplicate-detection ids this node holds for others (replicas it may take over); none by default. */
-    private volatile Predicate<String> duplicateIdsElsewhere = id -> false;
+    /**
+     * Duplicate-detection ids this node holds for others (replicas it may take over), asked with the id
+     * and the node the sending connection's sends are arbitrated for ({@link ServerConnection#arbiterFor},
+     * may be null); none by default.
+     */
+    private volatile BiPredicate<String, String> duplicateIdsElsewhere = (id, arbiterFor) -> false;
 
     PublishPipeline(Broker broker, MessageStore store, DuplicateCache duplicates, MemoryGovernor memory,
                     NodeAvailability availability) {
@@ -51,7 +55,7 @@ final class PublishPipeline {
         return duplicatesDropped.get();
     }
 
-    void setDuplicateIdsElsewhere(Predicate<String> known) {
+    void setDuplicateIdsElsewhere(BiPredicate<String, String> known) {
         duplicateIdsElsewhere = known;
     }
 
@@ -74,7 +78,8 @@ final class PublishPipeline {
             WireMessage m = sends.get(i);
             String dup = moved ? m.moveDedupKey() : m.duplicateId();
             if (dup != null) {
-                CompletableFuture<?> claimant = !moved && duplicateIdsElsewhere.test(dup) ? CompletableFuture.completedFuture(null)
+                boolean elsewhere = !moved && duplicateIdsElsewhere.test(dup, origin == null ? null : origin.arbiterFor);
+                CompletableFuture<?> claimant = elsewhere ? CompletableFuture.completedFuture(null)
                         : duplicates.claim(dup, m.persistent() && store.isDurable() ? batch : null, done);
                 if (claimant != null) {
                     duplicatesDropped.incrementAndGet();

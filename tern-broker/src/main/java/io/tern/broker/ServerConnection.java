@@ -52,6 +52,11 @@ public final class ServerConnection {
     private volatile boolean admin;
     /** The node this client failed over from (its Hello said so); it moves back when that node returns. */
     volatile String failedOverFrom;
+    /**
+     * The node still in the view whose client this is, served here at once as it holds nothing there
+     * ({@link FailoverAdmission#arbiterFor}): its sends are checked against this node's replica of it.
+     */
+    volatile String arbiterFor;
     /** Completes when the connection is closed and everything it held went back. */
     final CompletableFuture<Void> gone = new CompletableFuture<>();
     private volatile boolean closed;

@@ -48,7 +48,7 @@ class TransactionOfReturnedDeliveryTest {
     private static ServerConnection clientWithConsumer(Broker broker, RecordingSink sink, boolean persistent) {
         ServerConnection c = broker.connect(sink);
         sink.connection = c;
-        c.handle(frame(1, new Request.Hello(null, null, "test", "key-1", null)));
+        c.handle(frame(1, new Request.Hello(null, null, "test", "key-1", null, false)));
         assertThat(sink.answer(1)).isNotInstanceOf(Response.Error.class);
         c.handle(frame(2, new Request.CreateSession(1, Request.TRANSACTED)));
         c.handle(frame(3, new Request.CreateSession(2, Request.AUTO_ACKNOWLEDGE)));

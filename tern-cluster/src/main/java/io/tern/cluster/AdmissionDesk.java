@@ -41,6 +41,7 @@ final class AdmissionDesk {
     private final Set<String> pending;
     private final Map<String, String> lastFailover;
     private final Supplier<String> discardedFor;
+    private final java.util.function.Predicate<String> canArbitrate;
     private final ScheduledExecutorService timer;
     private final long admissionWaitMs;
     private final LongSupplier clock;
@@ -74,7 +75,8 @@ final class AdmissionDesk {
                 }
             });
 
-    private record Admission(String from, String key, CompletableFuture<FailoverAdmission> answer, long deadlineNs) {
+    private record Admission(String from, String key, boolean holdsNothing, CompletableFuture<FailoverAdmission> answer,
+                             long deadlineNs) {
     }
 
     /**
@@ -83,10 +85,12 @@ final class AdmissionDesk {
      * @param pending      the nodes this node is taking over now
      * @param lastFailover node id to the first failover node the map named for it in the last view it was in
      * @param discardedFor the node that took this node over when it last discarded (null: none)
+     * @param canArbitrate whether this node's replica of a node is complete and verified (see {@link #arbitrates})
      */
     AdmissionDesk(Object viewLock, Supplier<ClusterTopology> view, String selfId, Broker broker, TakeoverRecords records,
                   Set<String> pending, Map<String, String> lastFailover, Supplier<String> discardedFor,
-                  ScheduledExecutorService timer, long admissionWaitMs, LongSupplier nanoClock) {
+                  java.util.function.Predicate<String> canArbitrate, ScheduledExecutorService timer, long admissionWaitMs,
+                  LongSupplier nanoClock) {
         this.viewLock = viewLock;
         this.view = view;
         this.selfId = selfId;
@@ -95,6 +99,7 @@ final class AdmissionDesk {
         this.pending = pending;
         this.lastFailover = lastFailover;
         this.discardedFor = discardedFor;
+        this.canArbitrate = canArbitrate;
         this.timer = timer;
         this.admissionWaitMs = admissionWaitMs;
         this.clock = nanoClock;
@@ -112,7 +117,7 @@ final class AdmissionDesk {
      * (up to the admission wait) or a takeover of it is under way.
      */
     CompletableFuture<FailoverAdmission> admit(FailoverAdmission.Request request) {
-        Admission a = new Admission(request.fromNode(), request.connectionKey(), new CompletableFuture<>(),
+        Admission a = new Admission(request.fromNode(), request.connectionKey(), request.holdsNothing(), new CompletableFuture<>(),
                 clock.getAsLong() + admissionWaitMs * 1_000_000L);
         if (decide(a)) {
             return a.answer();
@@ -182,6 +187,12 @@ final class AdmissionDesk {
                     : FailoverAdmission.redirect(t.clientUris().get(0)));
             return true;
         }
+        if (live.containsKey(a.from()) && a.holdsNothing() && arbitrates(view, a.from())) {
+            LOG.info("A client that holds nothing of {} came here while that node is still in the view: served at once; "
+                    + "this node, its failover node, keeps one copy of what the client resends", live.get(a.from()).name());
+            a.answer().complete(FailoverAdmission.arbitrating(a.from()));
+            return true;
+        }
         if (live.containsKey(a.from())) {
             long now = clock.getAsLong();
             if (now - a.deadlineNs() < 0) {
@@ -213,6 +224,18 @@ final class AdmissionDesk {
                 ? (selfId.equals(owner) && tookOver(a.from()) ? FailoverAdmission.AS_OWNER : FailoverAdmission.WITHOUT_RECOVERY)
                 : FailoverAdmission.redirect(o.clientUris().get(0)));
         return true;
+    }
+
+    /**
+     * True if this node can serve a client of {@code nodeId} (in the view, not being taken over) that
+     * holds nothing there, before knowing whether the node is gone: the view names this node its first
+     * failover node and this node's replica of it is complete. Every batch the node stores then waits
+     * for this node, which refuses one that stores a message the client resent here and this node
+     * stored ({@link Replicas#knownOrClaimed}): one copy is kept whether the node was paused or died.
+     */
+    private boolean arbitrates(ClusterTopology view, String nodeId) {
+        List<io.tern.protocol.FailoverInfo> failover = view.failover().getOrDefault(nodeId, List.of());
+        return !failover.isEmpty() && selfId.equals(failover.get(0).nodeId()) && canArbitrate.test(nodeId);
     }
 
     /**

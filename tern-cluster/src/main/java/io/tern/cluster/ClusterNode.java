@@ -91,6 +91,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private volatile long viewId = -1;
     /** False if the last view was a merge, or this node missed views before it (see {@link #viewContinuous}). */
     private volatile boolean viewContinuous;
+    /** See {@link #continuousWith}. */
+    private volatile Set<String> continuousWith = Set.of();
     private final java.util.concurrent.atomic.AtomicLong sendFailures = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean quorum = true;
     /** Members of the last stable view that count for the quorum of the latest view (graceful leavers do not). */
@@ -336,6 +338,34 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         return viewContinuous;
     }
 
+    /**
+     * The members (node ids) this node went on with, missing no view of theirs, up to the last view:
+     * all of them if that view was the next one; at a merge, those of this node's own subgroup if this
+     * node missed no view of it (the others were apart); none if this node missed views.
+     */
+    public Set<String> continuousWith() {
+        return continuousWith;
+    }
+
+    private Set<String> subgroupWithoutMissedViews(View view, Map<String, Address> byId) {
+        if (!(view instanceof org.jgroups.MergeView merge) || viewId < 0) {
+            return Set.of();
+        }
+        Address me = channel.getAddress();
+        for (View sub : merge.getSubgroups()) {
+            if (sub.containsMember(me) && sub.getViewId().getId() == viewId) {
+                Set<String> ids = new HashSet<>();
+                byId.forEach((id, a) -> {
+                    if (sub.containsMember(a)) {
+                        ids.add(id);
+                    }
+                });
+                return Set.copyOf(ids);
+            }
+        }
+        return Set.of();
+    }
+
     public long viewId() {
         return viewId;
     }
@@ -385,6 +415,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         addresses = Map.copyOf(byId);
         long id = view.getViewId().getId();
         viewContinuous = viewId >= 0 && id == viewId + 1 && !(view instanceof org.jgroups.MergeView);
+        continuousWith = viewContinuous ? Set.copyOf(byId.keySet()) : subgroupWithoutMissedViews(view, byId);
         viewId = id;
         senderIds.keySet().retainAll(view.getMembers());
         senderAddresses.values().retainAll(view.getMembers());

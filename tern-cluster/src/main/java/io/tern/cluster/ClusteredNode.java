@@ -96,7 +96,7 @@ public final class ClusteredNode implements AutoCloseable {
         if (store != null) {
             broker.availability().starting("node " + self.name() + " is joining its cluster and checks whether it was taken over");
             store.attach(node);
-            broker.setDuplicateIdsElsewhere(store.replicas()::holdsDuplicateId);
+            broker.setDuplicateIdsElsewhere(store.replicas()::knownOrClaimed);
             store.setOutstandingDeliveries(broker::outstandingDeliveries);
             // Told it was taken over: for a few seconds (it finds out and discards meanwhile, or the record was
             // stale) it hands nothing of its own to other nodes.

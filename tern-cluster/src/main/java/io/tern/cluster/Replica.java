@@ -1,6 +1,9 @@
 package io.tern.cluster;
 
+import io.netty.buffer.Unpooled;
 import io.tern.broker.store.StoreBatch;
+import io.tern.protocol.FrameCodec;
+import io.tern.protocol.WireMessage;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -38,6 +41,25 @@ final class Replica {
      */
     private boolean verified = true;
     private boolean gap;
+    /** The primary's view in which it began this replica's snapshot; -1 if not known (loaded from disk, or an old primary). */
+    private long snapshotViewId = -1;
+    /**
+     * Duplicate-detection ids that clients of the primary resent to this node while the primary was
+     * still in the view, and that this node stored as its own ({@link #knownOrClaim}): the most recent
+     * {@value #MAX_CLAIMS}. A batch of the primary that stores one of them is refused.
+     */
+    private final java.util.Set<String> claimed = java.util.Collections.newSetFromMap(new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > MAX_CLAIMS;
+        }
+    });
+    private static final int MAX_CLAIMS = 100_000;
+    /**
+     * What {@link #batch} returns for a batch that stores an id this node claimed: it is not kept (its
+     * sequence counts as applied, empty), and the primary's commit of it fails. Never completes.
+     */
+    static final CompletableFuture<Void> CONFLICT = new CompletableFuture<>();
     /** The copy on this backup's disk, or null (replicas in memory only). */
     private final ReplicaDisk disk;
     private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
@@ -64,6 +86,7 @@ final class Replica {
     synchronized void loaded(StoreBatch all) {
         applyInMemory(all);
         syncing = false;
+        verified = false; // the primary may have gone on while this node was down: stale until its next snapshot
     }
 
     /**
@@ -71,6 +94,12 @@ final class Replica {
      * of the primary; batches after it wait for it.
      */
     synchronized void beginSnapshot(long cutSeq, String incarnation) {
+        beginSnapshot(cutSeq, incarnation, -1);
+    }
+
+    /** As {@link #beginSnapshot(long, String)}, begun by the primary in its view {@code viewId} (-1: not known). */
+    synchronized void beginSnapshot(long cutSeq, String incarnation, long viewId) {
+        this.snapshotViewId = viewId;
         this.incarnation = incarnation == null ? "" : incarnation;
         gap = false;
         verified = true;
@@ -111,7 +140,8 @@ final class Replica {
      * Batch {@code seq} of the primary; one at or before the snapshot's cut is already in the
      * snapshot. Completes once the batch is where this replica keeps it: at once in memory; on disk
      * once written there. A batch that comes during the snapshot completes when the snapshot has
-     * ended: until then this replica could not stand in for the primary.
+     * ended: until then this replica could not stand in for the primary. Null if batches were missed;
+     * {@link #CONFLICT} if the batch stores an id this node claimed ({@link #knownOrClaim}).
      */
     synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch) {
         if (seq <= lastSeq) {
@@ -124,12 +154,66 @@ final class Replica {
             return null;
         }
         lastSeq = seq;
+        if (storesClaimed(batch)) {
+            return CONFLICT;
+        }
         if (syncing) {
             buffered.add(batch);
         } else {
             apply(batch);
         }
         return syncing ? synced : lastWrite;
+    }
+
+    /**
+     * A client of the primary, served here while the primary is still in the view, resends a message
+     * with duplicate-detection id {@code id}. True if the primary stored it (a duplicate: the resend is
+     * dropped). Otherwise this node stores it as its own, and the id is claimed: a batch of the primary
+     * that stores it comes too late and is refused. One copy is kept, whichever came first, decided here
+     * under the lock that applies the primary's batches.
+     */
+    synchronized boolean knownOrClaim(String id) {
+        if (hasDuplicateId(id)) {
+            return true;
+        }
+        claimed.add(id);
+        return false;
+    }
+
+    /**
+     * True if {@code batch} stores, as sent by a client, a message whose id this node claimed. A
+     * message moved to the primary from another node (this one, say: what it stored as its own, moved
+     * to a consumer there) carries the id too, and is no conflict: the primary's own duplicate cache
+     * then drops the late original. Messages are read only when an id of the batch was claimed.
+     */
+    private boolean storesClaimed(StoreBatch batch) {
+        if (claimed.isEmpty()) {
+            return false;
+        }
+        boolean any = false;
+        for (StoreBatch.Op op : batch.ops()) {
+            any |= op instanceof StoreBatch.AddDuplicateId a && claimed.contains(a.id());
+        }
+        if (!any) {
+            return false;
+        }
+        for (StoreBatch.Op op : batch.ops()) {
+            if (op instanceof StoreBatch.AddMessage a && isClaimedOriginal(a.message())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True if {@code encoded} is a message as its client sent it (not moved) with a claimed id; false if unreadable. */
+    private boolean isClaimedOriginal(byte[] encoded) {
+        WireMessage m;
+        try {
+            m = FrameCodec.readMessage(Unpooled.wrappedBuffer(encoded));
+        } catch (RuntimeException e) {
+            return false; // not a message this node can read: nothing it claimed
+        }
+        return m.moves() == 0 && m.duplicateId() != null && claimed.contains(m.duplicateId());
     }
 
     /** Which start of the primary this replica is of; empty if not known. */
@@ -150,6 +234,13 @@ final class Replica {
     /** This node missed views: its primary may have another failover node in sync now; the next snapshot verifies it again. */
     synchronized void unverified() {
         verified = false;
+    }
+
+    /** As {@link #unverified}, unless the primary began this replica's snapshot in view {@code viewId} or later. */
+    synchronized void unverifiedBefore(long viewId) {
+        if (snapshotViewId < viewId) {
+            verified = false;
+        }
     }
 
     /**

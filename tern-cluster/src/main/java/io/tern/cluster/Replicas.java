@@ -42,6 +42,12 @@ public final class Replicas {
     private volatile Consumer<String> refusing = id -> { };
     private volatile java.util.function.ObjLongConsumer<String> discarded = (id, epoch) -> { };
 
+    /**
+     * Replicas taken for a takeover until it has stored what it took ({@link #release}): a client of
+     * that node served here before the takeover still has its resends checked against them.
+     */
+    private final Map<String, Replica> taken = new ConcurrentHashMap<>();
+
     /** What a backup held of a primary, handed over for a takeover; {@code owners}: queue to sequence to client session. */
     public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
                         Map<String, Map<Long, String>> owners, Set<String> clients, boolean complete, long lastBatch) {
@@ -97,6 +103,9 @@ public final class Replicas {
         this.discarded = discarded;
     }
 
+    /** Batches refused because they stored a message this node had stored as its own ({@link #knownOrClaimed}). */
+    private final java.util.concurrent.atomic.AtomicLong conflicts = new java.util.concurrent.atomic.AtomicLong();
+
     /** A replication message from primary {@code from}; answers go back through {@code node}. */
     void received(ClusterNode node, String from, ReplicationMessage message) {
         if (message instanceof ReplicationMessage.SnapshotBegin b && b.discardedEpoch() >= 0) {
@@ -139,6 +148,13 @@ public final class Replicas {
         }
         if (message instanceof ReplicationMessage.Batch b) {
             CompletableFuture<Void> kept = existing.batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length));
+            if (kept == Replica.CONFLICT) {
+                conflicts.incrementAndGet();
+                LOG.warn("Batch {} of {} stores a message a client of it resent here, which this node stored as its own "
+                        + "while that node was silent: refused, the node drops its copy", b.seq(), from);
+                node.send(from, new ReplicationMessage.Conflict(b.seq()).encode());
+                return;
+            }
             if (kept == null) {
                 LOG.warn("Replica of {} missed batches before its batch {}: it acknowledges nothing until a new snapshot",
                         from, b.seq());
@@ -155,7 +171,7 @@ public final class Replicas {
         } else if (message instanceof ReplicationMessage.SnapshotBegin s) {
             LOG.info("Replica of {}: a snapshot at its batch {} begins", from, s.cut());
             String incarnation = node.incarnation(from);
-            replica(from).beginSnapshot(s.cut(), incarnation == null ? "" : incarnation);
+            replica(from).beginSnapshot(s.cut(), incarnation == null ? "" : incarnation, s.viewId());
         } else if (message instanceof ReplicationMessage.SnapshotChunk c) {
             existing.snapshotChunk(StoreBatchCodec.decode(c.batch(), 0, c.batch().length));
         } else if (message instanceof ReplicationMessage.SnapshotEnd e) {
@@ -189,9 +205,17 @@ public final class Replicas {
         return new Report(r.incarnation(), r.lastBatch(), r.complete(), r.verified());
     }
 
-    /** This node missed views: every replica it holds may be stale until its primary's next snapshot. */
-    void unverifyAll() {
-        replicas.values().forEach(Replica::unverified);
+    /**
+     * This node missed views before view {@code viewId}, but none of the primaries in {@code
+     * continuous} (see {@link ClusterNode#continuousWith}): every other replica it holds whose snapshot
+     * its primary began in an earlier view may be stale until the primary's next snapshot.
+     */
+    void unverifyAll(long viewId, Set<String> continuous) {
+        replicas.forEach((primary, r) -> {
+            if (!continuous.contains(primary)) {
+                r.unverifiedBefore(viewId);
+            }
+        });
     }
 
     /** Everything the replica of {@code primary} holds, to hand over to a takeover elsewhere; null if none. */
@@ -235,6 +259,7 @@ public final class Replicas {
 
     /** The takeover of {@code primary} has stored what it took: its replica's disk copy goes. */
     public void release(String primary) {
+        taken.remove(primary);
         ReplicaDisk d = handedOver.remove(primary);
         if (d != null) {
             d.delete();
@@ -253,6 +278,7 @@ public final class Replicas {
         if (r.disk() != null) {
             handedOver.put(primary, r.disk()); // deleted once the takeover has stored what it took
         }
+        taken.put(primary, r);
         return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), r.clients(), r.complete(), r.lastBatch());
     }
 
@@ -267,6 +293,32 @@ public final class Replicas {
             }
         }
         return false;
+    }
+
+    /**
+     * A send with duplicate-detection id {@code id} comes from a client of {@code arbiterFor} (null:
+     * of no node this node arbitrates for; see {@link io.tern.broker.FailoverAdmission#arbiterFor}).
+     * True if it must be dropped: a primary this node backs up stored it. Otherwise, for a client of
+     * {@code arbiterFor}, this node claims the id in its replica of that node ({@link Replica#knownOrClaim}),
+     * also one taken for a takeover that has not stored it yet (what it took is fixed then).
+     */
+    public boolean knownOrClaimed(String id, String arbiterFor) {
+        if (holdsDuplicateId(id)) {
+            return true;
+        }
+        Replica r = arbiterFor == null ? null : replicas.getOrDefault(arbiterFor, taken.get(arbiterFor));
+        return r != null && r.knownOrClaim(id);
+    }
+
+    /** True if this node can arbitrate the sends of {@code primary}'s clients: its replica of it is complete and verified. */
+    public boolean canArbitrate(String primary) {
+        Replica r = replicas.get(primary);
+        return r != null && r.complete() && r.verified();
+    }
+
+    /** Batches of primaries refused because they stored a message this node had stored as its own. */
+    public long conflicts() {
+        return conflicts.get();
     }
 
     /** True while the replica of {@code primary} is receiving its initial snapshot. */

@@ -353,7 +353,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 snapshot = local.snapshot();
                 out = outstanding.get();
                 cut = lastSeq;
-                ClusterNode.Sent sent = node.trySend(backup, new ReplicationMessage.SnapshotBegin(cut, discardedEpoch.getAsLong()).encode());
+                ClusterNode.Sent sent = node.trySend(backup, new ReplicationMessage.SnapshotBegin(cut, discardedEpoch.getAsLong(),
+                        node.viewId()).encode());
                 if (sent != ClusterNode.Sent.SENT) {
                     snapshot.close();
                     snapshot = null;
@@ -400,6 +401,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             confirmedSnapshot(from, s.cut());
         } else if (m instanceof ReplicationMessage.OutOfSync u) {
             outOfSync(from, u.seq());
+        } else if (m instanceof ReplicationMessage.Conflict c) {
+            waiting.failOne(c.seq(), ErrorCode.NOT_IN_QUORUM, "failover node " + from + " stored a message of this batch "
+                    + "as its own: its client resent it there while this node was silent; this copy is dropped");
         } else if (m instanceof ReplicationMessage.Refused) {
             // First, before the failed commits close anything: this node may have been taken over.
             refusedAsTakenOver.run();
@@ -468,12 +472,15 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * kept until that primary says it is not needed ({@code 'D'}, sent at every view change to the
      * members it does not replicate to): until its new failover nodes are in sync it may have to stand
      * in. If this node missed views, its replicas may be stale (the primary may have brought another
-     * node in sync meanwhile): they are unverified until their primary's next snapshot, and a
+     * node in sync meanwhile): those of primaries it did not go on with without a break (at a merge,
+     * the primaries of the other subgroups) whose snapshot the primary began before this view (not
+     * those it began for this very view, which may come before the view is installed here, as at a
+     * join or a merge) are unverified until their primary's next snapshot, and a
      * takeover from one of them first looks for a better one ({@link ReplicaHandover}).
      */
     private void backupViewChanged(ClusterNode n) {
         if (!n.viewContinuous()) {
-            replicas.unverifyAll();
+            replicas.unverifyAll(n.viewId(), n.continuousWith());
         }
     }
 

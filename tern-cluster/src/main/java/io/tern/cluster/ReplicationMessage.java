@@ -12,20 +12,24 @@ import java.util.Arrays;
  * message := 'R' seq:i64 batch   -- primary: a batch to keep
  *          | 'A' seq:i64         -- backup: batch seq is kept
  *          | 'F' seq:i64         -- backup: batch seq is refused, the primary was taken over
- *          | 'S' cut:i64 discarded:i64 -- primary: a snapshot at batch cut follows; the newest takeover
- *                                       of the primary it discarded for (an older record of one is stale)
+ *          | 'S' cut:i64 discarded:i64 view:i64 -- primary: a snapshot at batch cut follows; the newest
+ *                                       takeover of the primary it discarded for (an older record of one is
+ *                                       stale); the primary's view when it began (a backup that missed
+ *                                       views before that one holds it fresh all the same)
  *          | 'C' cut:i64 batch   -- primary: part of that snapshot
  *          | 'E' cut:i64         -- primary: the snapshot is complete
  *          | 'Z' cut:i64         -- backup: the snapshot is kept, with every batch up to cut
  *          | 'U' seq:i64         -- backup: batch seq is not the next one (it missed some): not kept,
  *                                   nothing is acknowledged until a new snapshot
+ *          | 'k' seq:i64         -- backup: batch seq stores a message this backup stored as its own (a client
+ *                                   of the primary resent it here): refused, the primary's commit of it fails
  *          | 'D' seq:i64 incarnation:utf8 -- primary (that start of it): this node does not back it up
  *                                   (any more): its replica of that start goes (seq: its last batch)
  * </pre>
  */
 sealed interface ReplicationMessage {
     /** The type letters, for {@link ClusterNode#addPayloadHandler}. */
-    String TYPES = "RAFSCEZUD";
+    String TYPES = "RAFSCEZUDk";
 
     record Batch(long seq, byte[] batch) implements ReplicationMessage {
         @Override
@@ -53,10 +57,17 @@ sealed interface ReplicationMessage {
         }
     }
 
-    record SnapshotBegin(long cut, long discardedEpoch) implements ReplicationMessage {
+    record Conflict(long seq) implements ReplicationMessage {
         @Override
         public byte[] encode() {
-            return frame('S', cut, ByteBuffer.allocate(8).putLong(discardedEpoch).array());
+            return frame('k', seq, null);
+        }
+    }
+
+    record SnapshotBegin(long cut, long discardedEpoch, long viewId) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('S', cut, ByteBuffer.allocate(16).putLong(discardedEpoch).putLong(viewId).array());
         }
     }
 
@@ -124,7 +135,9 @@ sealed interface ReplicationMessage {
             case 'R' -> new Batch(seq, body);
             case 'A' -> new Ack(seq);
             case 'F' -> new Refused(seq);
-            case 'S' -> new SnapshotBegin(seq, body.length >= 8 ? ByteBuffer.wrap(body).getLong() : -1);
+            case 'k' -> new Conflict(seq);
+            case 'S' -> new SnapshotBegin(seq, body.length >= 8 ? ByteBuffer.wrap(body).getLong() : -1,
+                    body.length >= 16 ? ByteBuffer.wrap(body).getLong(8) : -1);
             case 'C' -> new SnapshotChunk(seq, body);
             case 'E' -> new SnapshotEnd(seq);
             case 'Z' -> new InSync(seq);

@@ -167,7 +167,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         this.confirmation = new GoneConfirmation(node, poll, nanoClock, timer);
         this.handover = new ReplicaHandover(node, poll, store.replicas(), nanoClock);
         this.admissions = new AdmissionDesk(this, () -> previous, selfId, broker, records, pending, lastFailover,
-                self::taker, timer, admissionWaitMs, nanoClock);
+                self::taker, store.replicas()::canArbitrate, timer, admissionWaitMs, nanoClock);
         broker.setAdmission(admissions::admit);
         this.absent = new AbsentReplicas(node, store, poll, confirmation, records, pending, lastBackups,
                 gone -> takeOver(gone, "", new java.util.HashMap<>(), node.viewId()), admissions::reconsider, () -> closed);

@@ -62,6 +62,15 @@ final class WaitingCommits {
         }
     }
 
+    /** Fails batch {@code seq} alone with {@code code}, if it still waits; logs it. */
+    void failOne(long seq, ErrorCode code, String reason) {
+        WaitingCommit w = waiting.get(seq);
+        if (w != null && w.done.completeExceptionally(new BrokerException(code, reason))) {
+            failed.incrementAndGet();
+            LOG.warn("Commit of batch {} failed: {}", seq, reason);
+        }
+    }
+
     /** Counts a commit refused before it was written (no quorum). */
     void refused() {
         failed.incrementAndGet();

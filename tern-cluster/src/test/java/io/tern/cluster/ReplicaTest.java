@@ -1,10 +1,16 @@
 package io.tern.cluster;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.tern.broker.store.StoreBatch;
+import io.tern.protocol.DestinationName;
+import io.tern.protocol.FrameCodec;
+import io.tern.protocol.WireMessage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -44,6 +50,61 @@ class ReplicaTest {
         assertThat(r.lastBatch()).isEqualTo(21);
     }
 
+    /** Batch of a client's send of a message with duplicate-detection id {@code id} ({@code moves}: moved that often). */
+    private static StoreBatch send(String queue, long seq, String id, int moves) {
+        WireMessage m = new WireMessage("ID:" + id, WireMessage.BODY_TEXT, DestinationName.queue(queue), null, null, null,
+                true, 4, 0, 0, 0, Map.of(WireMessage.DUPLICATE_ID, id), new byte[] {1});
+        for (int i = 0; i < moves; i++) {
+            m = m.moved();
+        }
+        ByteBuf buf = Unpooled.buffer();
+        FrameCodec.writeMessage(m, buf);
+        byte[] encoded = new byte[buf.readableBytes()];
+        buf.readBytes(encoded);
+        StoreBatch b = new StoreBatch();
+        b.add(new StoreBatch.AddMessage(queue, seq, encoded));
+        b.add(new StoreBatch.AddDuplicateId(1, id));
+        return b;
+    }
+
+    private static StoreBatch send(String queue, long seq, String id) {
+        return send(queue, seq, id, 0);
+    }
+
+    @Test
+    void oneCopyOfAResentMessageIsKeptWhicheverCameFirst() {
+        Replica r = new Replica();
+        r.beginSnapshot(10, "i-1");
+        r.endSnapshot();
+        assertThat(r.batch(11, send("q", 1, "id-1"))).isNotNull();
+
+        assertThat(r.knownOrClaim("id-1")).as("the primary stored it first: the resend is a duplicate").isTrue();
+        assertThat(r.knownOrClaim("id-2")).as("not stored by the primary: this node stores the resend").isFalse();
+
+        assertThat(r.batch(12, send("q", 2, "id-2"))).as("the primary's copy comes too late").isSameAs(Replica.CONFLICT);
+        assertThat(r.messages().get("q")).containsOnlyKeys(1L);
+        assertThat(r.hasDuplicateId("id-2")).isFalse();
+        assertThat(r.lastBatch()).as("the refused batch counts as applied, empty").isEqualTo(12);
+
+        assertThat(r.batch(13, send("q", 3, "id-3"))).as("the next batch is the next one").isNotNull()
+                .isNotSameAs(Replica.CONFLICT);
+        assertThat(r.complete()).isTrue();
+        assertThat(r.messages().get("q")).containsOnlyKeys(1L, 3L);
+
+        // The primary's undo of its failed commit removes what this replica never applied: nothing changes.
+        StoreBatch undo = new StoreBatch();
+        undo.add(new StoreBatch.RemoveMessage("q", 2));
+        undo.add(new StoreBatch.RemoveDuplicateId(1, "id-2"));
+        assertThat(r.batch(14, undo)).isNotNull().isNotSameAs(Replica.CONFLICT);
+        assertThat(r.messages().get("q")).containsOnlyKeys(1L, 3L);
+        assertThat(r.knownOrClaim("id-2")).as("still this node's").isFalse();
+        assertThat(r.batch(15, send("q", 4, "id-2"))).isSameAs(Replica.CONFLICT);
+
+        // What this node stored as its own, moved to a consumer on the primary, carries the id too: no conflict.
+        assertThat(r.batch(16, send("q", 5, "id-2", 1))).isNotNull().isNotSameAs(Replica.CONFLICT);
+        assertThat(r.messages().get("q")).containsOnlyKeys(1L, 3L, 5L);
+    }
+
     @Test
     void aBatchAlreadyInTheSnapshotIsAcknowledgedWithoutBeingAppliedTwice() {
         Replica r = new Replica();
@@ -66,6 +127,27 @@ class ReplicaTest {
         r.beginSnapshot(5, "i-1");
         r.endSnapshot();
         assertThat(r.verified()).isTrue();
+    }
+
+    @Test
+    void aSnapshotThePrimaryBeganForTheViewThatEndedMissedViewsStaysVerified() {
+        Replica fresh = new Replica();
+        fresh.beginSnapshot(0, "i-1", 12); // the primary began it when view 12 came, before it came here
+        fresh.endSnapshot();
+        fresh.unverifiedBefore(12);
+        assertThat(fresh.verified()).isTrue();
+
+        Replica older = new Replica();
+        older.beginSnapshot(0, "i-1", 9);
+        older.endSnapshot();
+        older.unverifiedBefore(12);
+        assertThat(older.verified()).as("begun before the views this node missed").isFalse();
+
+        Replica unknown = new Replica();
+        unknown.beginSnapshot(0, "i-1");
+        unknown.endSnapshot();
+        unknown.unverifiedBefore(0);
+        assertThat(unknown.verified()).isFalse();
     }
 
     @Test

@@ -15,7 +15,7 @@ class ReplicationMessageTest {
     void everyMessageReadsBackAsWritten() {
         byte[] body = {1, 2, 3};
         for (ReplicationMessage m : List.of(new ReplicationMessage.Batch(5, body), new ReplicationMessage.Ack(6),
-                new ReplicationMessage.Refused(7), new ReplicationMessage.SnapshotBegin(8, 42),
+                new ReplicationMessage.Refused(7), new ReplicationMessage.Conflict(12), new ReplicationMessage.SnapshotBegin(8, 42, 3),
                 new ReplicationMessage.SnapshotChunk(8, body), new ReplicationMessage.SnapshotEnd(8),
                 new ReplicationMessage.InSync(8), new ReplicationMessage.OutOfSync(9), new ReplicationMessage.Retired(10, "i-1"))) {
             byte[] framed = new byte[m.encode().length + 2];
@@ -25,8 +25,14 @@ class ReplicationMessageTest {
             assertThat(back.toString()).isEqualTo(m.toString());
         }
         ReplicationMessage.SnapshotBegin begin = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(
-                new ReplicationMessage.SnapshotBegin(8, 42).encode(), 0, 17);
+                new ReplicationMessage.SnapshotBegin(8, 42, 7).encode(), 0, 25);
         assertThat(begin.discardedEpoch()).isEqualTo(42);
+        assertThat(begin.viewId()).isEqualTo(7);
+        // From a primary of before the view was sent: not known.
+        ReplicationMessage.SnapshotBegin older = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(
+                new ReplicationMessage.SnapshotBegin(8, 42, 7).encode(), 0, 17);
+        assertThat(older.discardedEpoch()).isEqualTo(42);
+        assertThat(older.viewId()).isEqualTo(-1);
     }
 
     @Test

@@ -343,7 +343,7 @@ class AccessControlTest {
             jakarta.jms.TemporaryQueue replies = requester.createTemporaryQueue();
             // Whoever reads JMSReplyTo learns the name; asking for it as a failing-over client would is refused.
             try (io.tern.testkit.RawClient raw = new io.tern.testkit.RawClient(tern.port()).handshake()) {
-                raw.send(1, 0, new io.tern.protocol.Request.Hello("nobody", "nobody-password", "raw", "another-key", null));
+                raw.send(1, 0, new io.tern.protocol.Request.Hello("nobody", "nobody-password", "raw", "another-key", null, false));
                 assertThat(raw.answer(1)).isInstanceOf(io.tern.protocol.Response.Welcome.class);
                 raw.send(2, 0, new io.tern.protocol.Request.CreateTemp(io.tern.protocol.DestinationName.Kind.TEMP_QUEUE,
                         replies.getQueueName()));

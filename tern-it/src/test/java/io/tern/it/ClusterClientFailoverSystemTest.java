@@ -6,6 +6,7 @@ import io.tern.client.impl.TernConnection;
 import io.tern.server.ServerProcess;
 import io.tern.server.TernCli;
 import io.tern.discovery.FreePorts;
+import io.tern.testkit.SendingThread;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
 import jakarta.jms.JMSException;
@@ -27,7 +28,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -148,26 +148,12 @@ class ClusterClientFailoverSystemTest {
             consumer.setMessageListener(m -> consume(m, portOf(consumerConnection)));
             consumerConnection.start();
 
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicInteger count = new AtomicInteger();
-            Thread sender = new Thread(() -> {
-                try {
-                    while (!stop.get()) {
-                        Message m = ps.createTextMessage("m-" + count.get());
-                        producer.send(m);
-                        sent.add(m.getJMSMessageID());
-                        count.incrementAndGet();
-                    }
-                } catch (Throwable t) {
-                    errors.add(t);
-                }
-            }, "test-producer");
-            sender.start();
+            SendingThread sender = new SendingThread(ps, producer, sent::add, errors::add);
 
-            await().atMost(Duration.ofSeconds(60)).until(() -> count.get() >= 300 || !errors.isEmpty());
+            await().atMost(Duration.ofSeconds(60)).until(() -> sender.sent() >= 300 || !errors.isEmpty());
             ServerProcess first = nodeOf(producerConnection);
             leave.apply(first);
-            await().atMost(Duration.ofSeconds(60)).until(() -> count.get() >= 600 || !errors.isEmpty());
+            await().atMost(Duration.ofSeconds(60)).until(() -> sender.sent() >= 600 || !errors.isEmpty());
             await().atMost(Duration.ofSeconds(60)).until(() -> !((TernConnection) consumerConnection).server().isEmpty()
                     && !((TernConnection) producerConnection).server().isEmpty());
             ServerProcess second = nodeOf(consumerConnection);
@@ -175,9 +161,8 @@ class ClusterClientFailoverSystemTest {
                 second = nodes.stream().filter(n -> n != first && n.isAlive()).findFirst().orElseThrow();
             }
             leave.apply(second);
-            await().atMost(Duration.ofSeconds(60)).until(() -> count.get() >= 900 || !errors.isEmpty());
-            stop.set(true);
-            sender.join(30_000);
+            await().atMost(Duration.ofSeconds(60)).until(() -> sender.sent() >= 900 || !errors.isEmpty());
+            sender.stop();
             assertThat(errors).as("exceptions seen by the application").isEmpty();
             // The client is on the one node left.
             ServerProcess survivor = nodes.stream().filter(ServerProcess::isAlive).findFirst().orElseThrow();

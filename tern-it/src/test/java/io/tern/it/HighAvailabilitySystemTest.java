@@ -5,6 +5,7 @@ import io.tern.client.TernConnectionFactory;
 import io.tern.server.ServerProcess;
 import io.tern.testkit.CheckedDrain;
 import io.tern.discovery.FreePorts;
+import io.tern.testkit.SendingThread;
 import io.tern.testkit.SettlingReceiver;
 import io.tern.testkit.TestCertificates;
 import io.tern.testkit.TestNetwork;
@@ -144,36 +145,21 @@ class HighAvailabilitySystemTest {
             MessageConsumer consumer = cs.createConsumer(cs.createQueue("ha"));
             consumerConnection.start();
 
-            AtomicBoolean stopSending = new AtomicBoolean();
             AtomicBoolean stopReceiving = new AtomicBoolean();
-            AtomicInteger sent = new AtomicInteger();
-            Thread sender = new Thread(() -> {
-                try {
-                    while (!stopSending.get()) {
-                        Message m = ps.createTextMessage("m-" + sent.get());
-                        producer.send(m);
-                        checker.sent(m.getJMSMessageID());
-                        sent.incrementAndGet();
-                    }
-                } catch (Throwable t) {
-                    errors.add(t);
-                }
-            }, "test-producer");
             SettlingReceiver settling = new SettlingReceiver(cs, consumer, checker, 5, stopReceiving::get, errors::add)
                     .trace((id, event) -> trace(id, event + " via " + serverOf(consumerConnection)));
             Thread receiver = new Thread(() -> {
                 settling.run();
                 rolledBack.addAndGet(settling.rolledBack());
             }, "test-consumer");
-            sender.start();
             receiver.start();
+            SendingThread sender = new SendingThread(ps, producer, checker::sent, errors::add);
 
             await().atMost(Duration.ofSeconds(60)).until(() -> settling.received() >= 300 || !errors.isEmpty());
             disrupt.apply(target);
-            int after = sent.get();
-            await().atMost(Duration.ofSeconds(90)).until(() -> sent.get() >= after + 600 || !errors.isEmpty());
-            stopSending.set(true);
-            sender.join(30_000);
+            int after = sender.sent();
+            await().atMost(Duration.ofSeconds(90)).until(() -> sender.sent() >= after + 600 || !errors.isEmpty());
+            sender.stop();
             // A queue's messages stay on the node that stores them (no redistribution yet): what was sent
             // to another node while the clients were away is taken there.
             List<CheckedDrain> drains = new ArrayList<>();

@@ -42,7 +42,7 @@ class ReconnectToTheSameNodeTest {
             String key = "same-node-key-" + round;
             try (RawClient earlier = new RawClient(tern.port()).handshake();
                  RawClient later = new RawClient(tern.port()).handshake()) {
-                earlier.send(1, 0, new Request.Hello("alice", "secret", "raw", key, null));
+                earlier.send(1, 0, new Request.Hello("alice", "secret", "raw", key, null, false));
                 assertThat(earlier.answer(1)).isInstanceOf(Response.Welcome.class);
                 earlier.send(2, 0, new Request.CreateTemp(DestinationName.Kind.TEMP_QUEUE));
                 DestinationName replies = ((Response.TempCreated) earlier.answer(2)).destination();
@@ -51,7 +51,7 @@ class ReconnectToTheSameNodeTest {
                 earlier.send(4, 0, new Request.Send(1, text(replies, "reply " + round)));
                 assertThat(earlier.answer(4)).isEqualTo(Response.OK);
 
-                later.send(1, 0, new Request.Hello("alice", "secret", "raw", key, null));
+                later.send(1, 0, new Request.Hello("alice", "secret", "raw", key, null, false));
                 assertThat(later.answer(1)).isInstanceOf(Response.Welcome.class);
                 later.send(2, 0, new Request.CreateTemp(DestinationName.Kind.TEMP_QUEUE, replies.name()));
                 assertThat(later.answer(2)).as("round %d", round).isEqualTo(new Response.TempCreated(replies));

@@ -85,9 +85,14 @@ class RepeatedFaultsSystemTest {
     private final AtomicBoolean stopReceiving = new AtomicBoolean();
     private final AtomicInteger sent = new AtomicInteger();
     private final List<SettlingReceiver> receivers = new CopyOnWriteArrayList<>();
-    /** The longest gap between two sends that returned, per fault kind (ms). */
-    private final Map<Fault, AtomicLong> longestGapMs = new ConcurrentHashMap<>();
+    /**
+     * The longest gap between two sends that returned, per fault kind and where the producer was when
+     * the send began: on the node hit by the fault, or on another (whose failover node it may be) (ms).
+     */
+    private final Map<String, AtomicLong> longestGapMs = new java.util.concurrent.ConcurrentSkipListMap<>();
     private volatile Fault currentFault;
+    /** The node the current fault hits. */
+    private volatile ServerProcess faultTarget;
     /** What every client adds to its URL: the CA to trust and a user, with -Dtern.it.secure=true; else nothing. */
     private String clientOptions = "";
     /** With -Dtern.it.secure=true, the console serves HTTPS with the run's CA and asks for the run's user: how to read it. */
@@ -259,6 +264,7 @@ class RepeatedFaultsSystemTest {
             long lastNs = System.nanoTime();
             while (!stopSending.get()) {
                 String id = null;
+                String from = ((io.tern.client.impl.TernConnection) c).server();
                 try {
                     Message m = s.createTextMessage(name + "-" + sent.get());
                     if (groups && name.endsWith("1")) {
@@ -278,8 +284,11 @@ class RepeatedFaultsSystemTest {
                 }
                 long now = System.nanoTime();
                 Fault f = currentFault;
-                if (f != null) {
-                    longestGapMs.computeIfAbsent(f, k -> new AtomicLong()).accumulateAndGet((now - lastNs) / 1_000_000, Math::max);
+                ServerProcess target = faultTarget;
+                if (f != null && target != null) {
+                    boolean onTarget = from.endsWith(":" + target.port());
+                    longestGapMs.computeIfAbsent(f + (onTarget ? " on its node" : " elsewhere"), k -> new AtomicLong())
+                            .accumulateAndGet((now - lastNs) / 1_000_000, Math::max);
                 }
                 lastNs = now;
             }
@@ -369,6 +378,7 @@ class RepeatedFaultsSystemTest {
     }
 
     private void inject(Fault fault, ServerProcess node, Random random) throws Exception {
+        faultTarget = node;
         currentFault = fault;
         switch (fault) {
             case KILL_AND_RESTART -> {

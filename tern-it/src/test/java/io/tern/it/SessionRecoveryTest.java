@@ -195,7 +195,7 @@ class SessionRecoveryTest {
 
         // While a is alive, the owner holds a hello that comes from a.
         try (RawClient early = new RawClient(URI.create(f.url()).getPort()).handshake()) {
-            early.send(1, 0, new Request.Hello(null, null, "raw", "key-early", a.id()));
+            early.send(1, 0, new Request.Hello(null, null, "raw", "key-early", a.id(), false));
             cluster.crash(a);
             Frame answer = early.readFrame();
             assertThat(((ResponseFrame) answer).response()).isInstanceOf(Response.Welcome.class);
@@ -203,7 +203,7 @@ class SessionRecoveryTest {
         }
         // Another node sends a's clients to the owner.
         try (RawClient raw = new RawClient(URI.create(other.url()).getPort()).handshake()) {
-            raw.send(1, 0, new Request.Hello(null, null, "raw", "key-1", a.id()));
+            raw.send(1, 0, new Request.Hello(null, null, "raw", "key-1", a.id(), false));
             Response r = ((ResponseFrame) raw.readFrame()).response();
             assertThat(r).isInstanceOfSatisfying(Response.Redirect.class, d -> assertThat(d.uri()).isEqualTo(f.url()));
         }

@@ -107,6 +107,9 @@ public final class FrameCodec {
             Wire.writeString(out, r.clientName());
             Wire.writeString(out, r.connectionKey());
             Wire.writeString(out, r.fromNode());
+            if (r.holdsNothing()) {
+                out.writeBoolean(true);
+            }
         } else if (request instanceof Request.SetClientId r) {
             out.writeByte(REQ_SET_CLIENT_ID);
             Wire.writeString(out, r.clientId());
@@ -180,7 +183,7 @@ public final class FrameCodec {
         byte type = in.readByte();
         return switch (type) {
             case REQ_HELLO -> new Request.Hello(Wire.readString(in), Wire.readString(in), Wire.readString(in),
-                    Wire.readString(in), Wire.readString(in));
+                    Wire.readString(in), Wire.readString(in), in.isReadable() && in.readBoolean());
             case REQ_SET_CLIENT_ID -> new Request.SetClientId(requiredString(in, "client id"));
             case REQ_CREATE_SESSION -> {
                 Wire.need(in, 5);

@@ -51,7 +51,8 @@ class FrameCodecTest {
                 new Request.Browse(DestinationName.queue("q"), null, 5, 100),
                 new Request.CreateTemp(DestinationName.Kind.TEMP_QUEUE), new Request.DeleteTemp(DestinationName.queue("x")),
                 new Request.Credit(3, 50), new Request.Release(3, new long[] {11, 12}), new Request.Pull(3), new Request.Ping(),
-                new Request.Hello("u", "p", "c", "key-1", "node-x"), new Request.Drain("node-2"),
+                new Request.Hello("u", "p", "c", "key-1", "node-x", false),
+                new Request.Hello("u", "p", "c", "key-2", "node-y", true), new Request.Drain("node-2"),
                 new Request.RecoverSession(4, List.of(new Request.HeldMessage(7, "ID:1", Request.Held.HELD),
                         new Request.HeldMessage(8, "ID:2", Request.Held.UNSEEN))));
         for (Request r : requests) {

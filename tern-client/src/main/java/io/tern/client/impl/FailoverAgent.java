@@ -106,7 +106,7 @@ final class FailoverAgent {
         boolean allNotReady = true;
         for (ClientUrl.HostPort hp : servers) {
             try {
-                return open(hp, null, config.callTimeoutMs());
+                return open(hp, null, false, config.callTimeoutMs());
             } catch (JMSException e) {
                 last = e;
                 allNotReady &= ErrorCode.NOT_READY.name().equals(e.getErrorCode());
@@ -126,9 +126,11 @@ final class FailoverAgent {
      * Connects to {@code server} and says hello; deliveries on the new link are accepted from now on.
      * {@code fromNode} is the node this connection fails over from (null otherwise): a server that does
      * not own that node's messages redirects the client to the one that does, at most
-     * {@value #MAX_REDIRECTS} times.
+     * {@value #MAX_REDIRECTS} times. {@code holdsNothing}: the connection holds nothing of that node
+     * ({@link Request.Hello#holdsNothing}).
      */
-    private LinkStates.Link open(ClientUrl.HostPort server, String fromNode, long helloTimeoutMs) throws JMSException {
+    private LinkStates.Link open(ClientUrl.HostPort server, String fromNode, boolean holdsNothing, long helloTimeoutMs)
+            throws JMSException {
         ClientUrl.HostPort target = server;
         for (int redirects = 0; ; redirects++) {
             long gen = generations.incrementAndGet();
@@ -136,8 +138,8 @@ final class FailoverAgent {
                     Math.min(config.connectTimeoutMs(), helloTimeoutMs), config.heartbeatMs(), topology, new LinkListener(gen));
             Response welcome;
             try {
-                welcome = t.call(new Request.Hello(config.user(), config.password(), "tern-client", connectionKey, fromNode),
-                        helloTimeoutMs);
+                welcome = t.call(new Request.Hello(config.user(), config.password(), "tern-client", connectionKey, fromNode,
+                        holdsNothing), helloTimeoutMs);
             } catch (JMSException e) {
                 t.close();
                 throw e;
@@ -226,18 +228,31 @@ final class FailoverAgent {
         connection.wakeConsumers();
         event(FailoverEvent.Kind.STARTED, lost.server(), null, cause.getMessage(), false, List.of());
         String why = "the connection to " + config.uri(lost.server()) + " broke (" + cause.getMessage() + ")";
-        startThread("tern-failover", () -> failover(lost, why));
+        boolean silence = ((LinkLostException) cause).silence;
+        startThread("tern-failover", () -> failover(lost, why, silence));
+    }
+
+    /**
+     * True if this connection holds nothing of the link it lost: no delivery the application has not
+     * acknowledged, no open transaction. Then the lost server's failover node can take it at once.
+     */
+    private boolean holdsNothing(LinkStates.Link lost) {
+        return !connection.holds(lost.gen()) && !connection.openTransactions();
     }
 
     /**
      * After a crash: retries the same server with jittered back-off (a pulled cable is not a dead
      * server), then tries the failover node the cluster's map names for it, then walks the other
-     * servers by the strategy, then makes one last multicast search.
+     * servers by the strategy, then makes one last multicast search. A connection that holds nothing
+     * of a server gone silent (paused, or cut off) goes to its failover node at once: that node serves
+     * it without waiting to learn whether the server is gone, and keeps one copy of what it resends.
      */
-    private void failover(LinkStates.Link lost, String why) {
+    private void failover(LinkStates.Link lost, String why, boolean silence) {
         List<String> tried = new ArrayList<>();
         long delayMs = config.reconnectDelayMs();
-        for (int i = 0; i < config.reconnectAttempts() && !connection.isClosed(); i++) {
+        ClientUrl.HostPort failoverNode = failoverNodeOf(lost.server());
+        int attempts = silence && failoverNode != null && holdsNothing(lost) ? 0 : config.reconnectAttempts();
+        for (int i = 0; i < attempts && !connection.isClosed(); i++) {
             sleepJittered(delayMs);
             delayMs *= 2;
             // A paused server takes the connection but never answers: the retry gives its handshake and
@@ -246,9 +261,10 @@ final class FailoverAgent {
                 return;
             }
         }
-        states.giveUpReconnecting(config.uri(lost.server()) + " did not come back after " + config.reconnectAttempts()
+        states.giveUpReconnecting(attempts == 0 ? config.uri(lost.server()) + " went silent; this connection holds nothing "
+                + "of it and goes to its failover node" : config.uri(lost.server()) + " did not come back after " + attempts
                 + " attempts");
-        walk(lost, failoverNodeOf(lost.server()), false, why, tried);
+        walk(lost, attempts == 0 ? failoverNode : failoverNodeOf(lost.server()), false, why, tried);
     }
 
     /**
@@ -374,7 +390,7 @@ final class FailoverAgent {
                            long helloTimeoutMs) {
         LinkStates.Link l;
         try {
-            l = open(first, planned ? null : lost.nodeId(), helloTimeoutMs);
+            l = open(first, planned ? null : lost.nodeId(), !planned && holdsNothing(lost), helloTimeoutMs);
         } catch (JMSException e) {
             tried.add(first + ": " + e.getMessage());
             return false;

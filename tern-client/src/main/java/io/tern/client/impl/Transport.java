@@ -363,7 +363,7 @@ public final class Transport implements AutoCloseable {
                 } else if (idle.state() == IdleState.READER_IDLE && self[0] != null) {
                     failure = new java.io.IOException("the server stopped answering heartbeats");
                     self[0].suspended(new LinkLostException("connection to " + self[0].scheme + "://" + self[0].remote + " failed: "
-                            + failure.getMessage(), failure));
+                            + failure.getMessage(), failure, true));
                 }
             }
         }
