@@ -85,6 +85,12 @@ class ClusterClientFailoverSystemTest {
         }
         multicastUrl = "multicast://" + address + ":" + udp + "?group=" + cluster
                 + "&timeout=3000&reconnectAttempts=1&reconnectDelay=50";
+        // A node listens before its discovery agent's first heartbeat: the clients look for it once one is heard.
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+            try (Connection probe = new TernConnectionFactory(multicastUrl).createConnection()) {
+                return true;
+            }
+        });
     }
 
     private int portOf(Connection c) {
