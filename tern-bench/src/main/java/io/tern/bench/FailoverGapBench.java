@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * The failover gap, per fault of the node a client uses: the longest time its consumer went without
  * a delivery, and the longest time the producer on that node waited for a send to return (issue 11: within the failure-detection time). Three server processes with {@code
  * --replication} and a failure detection of {@value #FD_TIMEOUT_MS} ms on loopback; a producer and a
- * listener on one connection. Each fault kind runs {@code cycles} times (default 5): SIGKILL (then
+ * listener on connections of their own, on the same node; the fault hits the producer's node. Each fault kind runs {@code cycles} times (default 5): SIGKILL (then
  * restart), SIGSTOP past failure detection (then SIGCONT), and a SIGSTOP shorter than it; after each,
  * the cluster is whole again before the next.
  */
@@ -57,7 +57,10 @@ public final class FailoverGapBench {
             }
             TernConnectionFactory cf = new TernConnectionFactory(url + "?reconnectAttempts=1&reconnectDelay=50&heartbeat=500");
             awaitMembers(cf, 3);
+            // The listener and the producer on connections of their own: a connection that only sends holds
+            // nothing, and its node's failover node takes it at once (README, "A connection that holds nothing").
             Connection c = cf.createConnection();
+            Connection pc = cf.createConnection();
             AtomicLong lastDeliveryNs = new AtomicLong();
             AtomicLong longestDeliveryGapNs = new AtomicLong();
             Session listen = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
@@ -72,7 +75,7 @@ public final class FailoverGapBench {
             AtomicLong longestSendGapNs = new AtomicLong();
             Thread producer = new Thread(() -> {
                 try {
-                    Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+                    Session s = pc.createSession(false, Session.AUTO_ACKNOWLEDGE);
                     MessageProducer p = s.createProducer(s.createQueue("gap"));
                     p.setDeliveryMode(DeliveryMode.PERSISTENT);
                     long lastNs = System.nanoTime();
@@ -94,7 +97,7 @@ public final class FailoverGapBench {
                 double[] sendGapsMs = new double[cycles];
                 for (int k = 0; k < cycles; k++) {
                     Thread.sleep(2000); // traffic before the fault
-                    String server = ((TernConnection) c).server();
+                    String server = ((TernConnection) pc).server();
                     ServerProcess victim = nodes.stream().filter(n -> server.endsWith(":" + n.port())).findFirst().orElseThrow();
                     longestSendGapNs.set(0);
                     longestDeliveryGapNs.set(0);
@@ -117,7 +120,8 @@ public final class FailoverGapBench {
                             victim.pause(false);
                             resumed = true;
                         }
-                        boolean moved = !((TernConnection) c).server().equals(server);
+                        boolean moved = !((TernConnection) pc).server().equals(server)
+                                && !((TernConnection) c).server().equals(server);
                         if (lastDeliveryNs.get() > faultNs && (moved || (fault == Fault.SHORT_PAUSE && resumed))) {
                             break;
                         }
@@ -148,6 +152,7 @@ public final class FailoverGapBench {
             }
             stop.set(true);
             producer.join(10_000);
+            pc.close();
             c.close();
         } finally {
             stop.set(true);

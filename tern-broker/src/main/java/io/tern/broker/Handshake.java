@@ -81,6 +81,9 @@ final class Handshake {
         return (broker.tracksDeliveries() && recoversAsOwner) || handedOverHere;
     }
 
+    /** How long the sends of a client served by the arbiter ({@link FailoverAdmission#arbiterFor}) are claimed. */
+    private static final long ARBITER_WINDOW_MS = 30_000;
+
     void hello(RequestFrame frame, Request.Hello r) {
         if (done || helloSeen) {
             throw new BrokerException(ErrorCode.ILLEGAL_STATE, "HELLO was already sent");
@@ -116,6 +119,11 @@ final class Handshake {
                 }
                 recoversAsOwner = failure == null && admission.owner();
                 connection.arbiterFor = failure == null ? admission.arbiterFor() : null;
+                if (connection.arbiterFor != null) {
+                    // What the client resends comes right after the welcome; its later sends are new ones.
+                    broker.scheduler().schedule(() -> connection.arbiterFor = null, ARBITER_WINDOW_MS,
+                            java.util.concurrent.TimeUnit.MILLISECONDS);
+                }
                 welcome(frame, r);
             }
         }, executor);

@@ -54,7 +54,8 @@ public final class ServerConnection {
     volatile String failedOverFrom;
     /**
      * The node still in the view whose client this is, served here at once as it holds nothing there
-     * ({@link FailoverAdmission#arbiterFor}): its sends are checked against this node's replica of it.
+     * ({@link FailoverAdmission#arbiterFor}): its sends are checked against this node's replica of it
+     * (for {@code Handshake}'s window after the welcome, in which the client resends).
      */
     volatile String arbiterFor;
     /** Completes when the connection is closed and everything it held went back. */

@@ -181,39 +181,43 @@ final class Replica {
     }
 
     /**
-     * True if {@code batch} stores, as sent by a client, a message whose id this node claimed. A
-     * message moved to the primary from another node (this one, say: what it stored as its own, moved
-     * to a consumer there) carries the id too, and is no conflict: the primary's own duplicate cache
-     * then drops the late original. Messages are read only when an id of the batch was claimed.
+     * True if {@code batch} records a duplicate-detection id this node claimed for a send of the
+     * primary's client: also one that stores no message here (a send to non-durable subscribers only,
+     * delivered from the primary's memory). A message moved to the primary from another node (this
+     * one, say: what it stored as its own, moved to a consumer there) carries the id too, and is no
+     * conflict: the primary's own duplicate cache then drops the late original. Messages are read only
+     * when an id of the batch was claimed.
      */
     private boolean storesClaimed(StoreBatch batch) {
         if (claimed.isEmpty()) {
             return false;
         }
-        boolean any = false;
+        java.util.Set<String> ids = new java.util.HashSet<>();
         for (StoreBatch.Op op : batch.ops()) {
-            any |= op instanceof StoreBatch.AddDuplicateId a && claimed.contains(a.id());
+            if (op instanceof StoreBatch.AddDuplicateId a && claimed.contains(a.id())) {
+                ids.add(a.id());
+            }
         }
-        if (!any) {
+        if (ids.isEmpty()) {
             return false;
         }
         for (StoreBatch.Op op : batch.ops()) {
-            if (op instanceof StoreBatch.AddMessage a && isClaimedOriginal(a.message())) {
-                return true;
+            if (op instanceof StoreBatch.AddMessage a) {
+                ids.remove(idIfMoved(a.message()));
             }
         }
-        return false;
+        return !ids.isEmpty();
     }
 
-    /** True if {@code encoded} is a message as its client sent it (not moved) with a claimed id; false if unreadable. */
-    private boolean isClaimedOriginal(byte[] encoded) {
+    /** The duplicate-detection id of {@code encoded} if it is a moved message (moves &gt; 0); null otherwise or if unreadable. */
+    private static String idIfMoved(byte[] encoded) {
         WireMessage m;
         try {
             m = FrameCodec.readMessage(Unpooled.wrappedBuffer(encoded));
         } catch (RuntimeException e) {
-            return false; // not a message this node can read: nothing it claimed
+            return null; // not a message this node can read: it excuses nothing
         }
-        return m.moves() == 0 && m.duplicateId() != null && claimed.contains(m.duplicateId());
+        return m.moves() > 0 ? m.duplicateId() : null;
     }
 
     /** Which start of the primary this replica is of; empty if not known. */

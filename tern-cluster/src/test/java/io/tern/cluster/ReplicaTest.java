@@ -100,8 +100,13 @@ class ReplicaTest {
         assertThat(r.knownOrClaim("id-2")).as("still this node's").isFalse();
         assertThat(r.batch(15, send("q", 4, "id-2"))).isSameAs(Replica.CONFLICT);
 
+        // A send the primary stores for no queue (non-durable subscribers only) records its id alone: refused too.
+        StoreBatch idOnly = new StoreBatch();
+        idOnly.add(new StoreBatch.AddDuplicateId(1, "id-2"));
+        assertThat(r.batch(16, idOnly)).isSameAs(Replica.CONFLICT);
+
         // What this node stored as its own, moved to a consumer on the primary, carries the id too: no conflict.
-        assertThat(r.batch(16, send("q", 5, "id-2", 1))).isNotNull().isNotSameAs(Replica.CONFLICT);
+        assertThat(r.batch(17, send("q", 5, "id-2", 1))).isNotNull().isNotSameAs(Replica.CONFLICT);
         assertThat(r.messages().get("q")).containsOnlyKeys(1L, 3L, 5L);
     }
 

@@ -22,10 +22,10 @@ public sealed interface Request {
      * failovers (null for clients that never recover); {@code fromNode} is the node id of the server
      * the connection failed over from (null on a first connect): a server that is not the current
      * owner of that node's messages answers {@link Response.Redirect}, and the owner holds the answer
-     * until it has taken them over. {@code holdsNothing}: the connection holds no unacknowledged
-     * delivery and no open transaction of the node it fails over from, so it has nothing to recover
-     * there (a producer): that node's failover node may serve it at once, even while the node is still
-     * in the view, and arbitrate the sends it resends (sent last, as one byte; absent means false).
+     * until it has taken them over. {@code holdsNothing}: the connection only sends (no consumer) and
+     * has no open transaction, so it has nothing to recover at the node it fails over from: that node's
+     * failover node may serve it at once, even while the node is still in the view, and arbitrate the
+     * sends it resends (sent last, as one byte; absent means false).
      */
     record Hello(String user, String password, String clientName, String connectionKey, String fromNode,
                  boolean holdsNothing) implements Request {

@@ -233,11 +233,12 @@ final class FailoverAgent {
     }
 
     /**
-     * True if this connection holds nothing of the link it lost: no delivery the application has not
-     * acknowledged, no open transaction. Then the lost server's failover node can take it at once.
+     * True if this connection holds nothing of the link it lost: it only sends (no consumer, so no
+     * delivery unacknowledged, nor an automatic acknowledgement still on its way) and has no open
+     * transaction. Then the lost server's failover node can take it at once.
      */
     private boolean holdsNothing(LinkStates.Link lost) {
-        return !connection.holds(lost.gen()) && !connection.openTransactions();
+        return !connection.consumes() && !connection.holds(lost.gen()) && !connection.openTransactions();
     }
 
     /**

@@ -166,6 +166,11 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
                 || consumers.values().stream().anyMatch(c -> (transacted || !c.session().transacted()) && c.holds(gen));
     }
 
+    /** True if this connection has a consumer (open, on any session). */
+    boolean consumes() {
+        return !consumers.isEmpty();
+    }
+
     /** True if any session has an open transaction that did some work. */
     boolean openTransactions() {
         return sessions.values().stream().anyMatch(s -> s.transactionGen() != 0);
