@@ -52,11 +52,7 @@ public final class ServerConnection {
     private volatile boolean admin;
     /** The node this client failed over from (its Hello said so); it moves back when that node returns. */
     volatile String failedOverFrom;
-    /**
-     * The node still in the view whose client this is, served here at once as it holds nothing there
-     * ({@link FailoverAdmission#arbiterFor}): its sends are checked against this node's replica of it
-     * (for {@code Handshake}'s window after the welcome, in which the client resends).
-     */
+    /** The node whose client this is, served here by the arbiter: see {@link FailoverAdmission#arbiterFor} and Handshake. */
     volatile String arbiterFor;
     /** Completes when the connection is closed and everything it held went back. */
     final CompletableFuture<Void> gone = new CompletableFuture<>();

@@ -71,12 +71,7 @@ class HighAvailabilitySystemTest {
 
     @AfterEach
     void stop() throws Exception {
-        for (ServerProcess n : nodes) {
-            if (n.isAlive()) {
-                n.pause(false);
-            }
-            n.close();
-        }
+        ServerProcess.closeAll(nodes);
         if (network != null) {
             network.close();
         }

@@ -103,12 +103,7 @@ class RepeatedFaultsSystemTest {
     void stop() throws Exception {
         stopSending.set(true);
         stopReceiving.set(true);
-        for (ServerProcess n : nodes) {
-            if (n.isAlive()) {
-                n.pause(false);
-            }
-            n.close();
-        }
+        ServerProcess.closeAll(nodes);
     }
 
     @Test

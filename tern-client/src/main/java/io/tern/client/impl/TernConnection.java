@@ -176,13 +176,9 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
         return sessions.values().stream().anyMatch(s -> s.transactionGen() != 0);
     }
 
+    /** True if a session has an open transaction that did some work on the link of {@code gen}. */
     boolean openTransactionsOn(long gen) {
-        for (TernSession s : sessions.values()) {
-            if (s.transactionGen() == gen) {
-                return true;
-            }
-        }
-        return false;
+        return sessions.values().stream().anyMatch(s -> s.transactionGen() == gen);
     }
 
     /** A planned move leaves {@code from}: each consumer hands back what it buffered, naming what the application holds. */
