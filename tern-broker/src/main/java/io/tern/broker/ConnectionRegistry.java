@@ -62,9 +62,9 @@ final class ConnectionRegistry {
      * A cluster link from member {@code peer} writing to {@code sink}: kept apart from the client
      * connections (a drain or a shutdown does not wait for it, the console lists it as a link).
      */
-    ServerConnection connectLink(String peer, FrameSink sink) {
+    ServerConnection connectLink(String peer, PeerStart start, FrameSink sink) {
         long id = connectionIds.incrementAndGet();
-        ServerConnection c = new ServerConnection(broker, id, sink, executors.apply("link-" + id), peer);
+        ServerConnection c = new ServerConnection(broker, id, sink, executors.apply("link-" + id), peer, start);
         links.put(id, c);
         return c;
     }

@@ -20,18 +20,20 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class MovesInDoubt {
     private final Broker broker;
     private final String peer;
+    private final PeerStart start;
     private final List<Delivery> deliveries;
     private final AtomicBoolean resolved = new AtomicBoolean();
     private final long discardsAtStart;
 
-    MovesInDoubt(Broker broker, String peer, List<Delivery> deliveries) {
-        this(broker, peer, deliveries, broker.discards());
+    MovesInDoubt(Broker broker, String peer, PeerStart start, List<Delivery> deliveries) {
+        this(broker, peer, start, deliveries, broker.discards());
     }
 
-    private MovesInDoubt(Broker broker, String peer, List<Delivery> deliveries, long discardsAtStart) {
+    private MovesInDoubt(Broker broker, String peer, PeerStart start, List<Delivery> deliveries, long discardsAtStart) {
         this.broker = broker;
         this.discardsAtStart = discardsAtStart;
         this.peer = peer;
+        this.start = start;
         this.deliveries = List.copyOf(deliveries);
     }
 
@@ -41,9 +43,7 @@ public final class MovesInDoubt {
      * taken over: its taker resolves them, from its replica.
      */
     public boolean resolvable() {
-        NodeAvailability a = broker.availability();
-        NodeState s = a.state();
-        return (s == NodeState.SERVING || s == NodeState.DRAINING) && !a.ownershipInDoubt() && !a.holdsRequests();
+        return broker.availability().answersForItsMessages();
     }
 
     /**
@@ -57,6 +57,14 @@ public final class MovesInDoubt {
     /** The node the messages were on their way to. */
     public String peer() {
         return peer;
+    }
+
+    /**
+     * The start of the peer whose link they were on; null if not known (they were out with a node
+     * this node took over): the peer's start that holds its messages now decides.
+     */
+    public PeerStart start() {
+        return start;
     }
 
     public int size() {
@@ -105,7 +113,7 @@ public final class MovesInDoubt {
                 d.giveBack(false);
             }
         }
-        return storedThere.isEmpty() ? null : new MovesInDoubt(broker, peer, storedThere, discardsAtStart);
+        return storedThere.isEmpty() ? null : new MovesInDoubt(broker, peer, start, storedThere, discardsAtStart);
     }
 
     /** This node holds the peer's messages itself: they are ready here again, not counted as a redelivery. */

@@ -141,6 +141,16 @@ public final class NodeAvailability {
         return System.nanoTime() - ownershipDoubtedUntilNs < 0;
     }
 
+    /**
+     * True while this node may hand over what it stored, or answer for it: it serves (or drains), its
+     * JVM was not just stopped, and no member said it took it over. A node fenced, starting, without
+     * the quorum or checking after a pause may have been taken over: its taker answers instead.
+     */
+    public boolean answersForItsMessages() {
+        NodeState s = state;
+        return (s == NodeState.SERVING || s == NodeState.DRAINING) && !ownershipInDoubt() && !holdsRequests();
+    }
+
     /** Fences the node with {@code why}: no client served, nothing delivered, until {@link #unfence}. */
     public void fence(String why) {
         update(() -> fenced = Objects.requireNonNull(why), why);

@@ -136,10 +136,13 @@ public final class QueueMoves {
         this.inDoubt = resolver;
     }
 
-    /** Deliveries to {@code peer}'s link that it may or may not have stored: resolved by the cluster. */
-    void inDoubt(String peer, List<Delivery> deliveries) {
+    /**
+     * Deliveries to {@code peer}'s link that it may or may not have stored: resolved by the cluster.
+     * {@code start}: the start of the peer that link served (null: not known, the holder of its messages now).
+     */
+    void inDoubt(String peer, PeerStart start, List<Delivery> deliveries) {
         if (!deliveries.isEmpty()) {
-            inDoubt.accept(new MovesInDoubt(broker, peer, deliveries));
+            inDoubt.accept(new MovesInDoubt(broker, peer, start, deliveries));
         }
     }
 
@@ -158,11 +161,12 @@ public final class QueueMoves {
     }
 
     /**
-     * Serves the cluster link of member {@code peer}: a connection without HELLO whose frames go
-     * to {@code sink}; the caller passes it the member's requests and closes it when the member leaves.
+     * Serves the cluster link of member {@code peer} (its start {@code start}): a connection without
+     * HELLO whose frames go to {@code sink}; the caller passes it the member's requests and closes it
+     * when the member leaves.
      */
-    public ServerConnection openLink(String peer, FrameSink sink) {
-        return broker.connections().connectLink(peer, sink);
+    public ServerConnection openLink(String peer, PeerStart start, FrameSink sink) {
+        return broker.connections().connectLink(peer, start, sink);
     }
 
     /**

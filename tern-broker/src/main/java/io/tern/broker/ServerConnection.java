@@ -44,6 +44,8 @@ public final class ServerConnection {
     /** The client's name for this connection across failovers (Hello); null if it gave none. */
     volatile String connectionKey;
     final String linkPeer;
+    /** Which start of the linked member this link serves (null for a client): what it leaves in doubt names it. */
+    final PeerStart linkStart;
     /** Who the client is and what it brings from the node it came from, once its HELLO is answered. */
     private final Handshake handshake;
     /** What this connection's requests may do: permissions, names, limits. */
@@ -59,7 +61,7 @@ public final class ServerConnection {
     private volatile boolean closed;
 
     ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor) {
-        this(broker, id, sink, executor, null);
+        this(broker, id, sink, executor, null, null);
     }
 
     /**
@@ -67,8 +69,9 @@ public final class ServerConnection {
      * cluster link (that member moves messages of this node's queues to its own consumers), null
      * for a client. A link is authenticated by its membership: it sends no HELLO.
      */
-    ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor, String linkPeer) {
+    ServerConnection(Broker broker, long id, FrameSink sink, SerialExecutor executor, String linkPeer, PeerStart linkStart) {
         this.broker = broker;
+        this.linkStart = linkStart;
         this.id = id;
         this.sink = sink;
         this.executor = executor;
@@ -497,7 +500,7 @@ public final class ServerConnection {
      * stay out of their queue until the cluster finds out ({@link MovesInDoubt}).
      */
     private void leaveInDoubt(ServerSession s) {
-        broker.moves().inDoubt(linkPeer, s.takeOutstanding(false));
+        broker.moves().inDoubt(linkPeer, linkStart, s.takeOutstanding(false));
     }
 
     /** Pushes the lame-duck notice: the client moves to {@code target} and then leaves this connection. */

@@ -110,7 +110,7 @@ final class TakeoverAdopter {
                 destinations.createDurable(d);
             }
         }
-        StoreBatch batch = new StoreBatch();
+        StoreBatch batch = new StoreBatch().takingOver();
         // The replica's ids this node knew already: among them the move keys of messages another node gave
         // this one as moves in doubt (on their way to the dead node when its link closed) before this takeover.
         java.util.Set<String> knownHere = new java.util.HashSet<>();
@@ -196,7 +196,7 @@ final class TakeoverAdopter {
                         p.queue().executor().execute(() -> p.queue().holdForRecovery(p.entry()));
                         out.add(new Delivery(0, p.queue(), p.entry(), null));
                     }
-                    broker.moves().inDoubt(peer, out);
+                    broker.moves().inDoubt(peer, null, out); // whichever start of the peer holds its messages now
                 });
                 holds.hold(held).thenRun(() -> broker.apply(placements, List.of(), done));
             }

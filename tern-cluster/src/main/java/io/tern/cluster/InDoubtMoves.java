@@ -3,6 +3,7 @@ package io.tern.cluster;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.tern.broker.Broker;
+import io.tern.broker.PeerStart;
 import io.tern.protocol.FrameCodec;
 import io.tern.protocol.WireMessage;
 import org.slf4j.Logger;
@@ -15,7 +16,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.Objects;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -35,8 +39,16 @@ import java.util.function.Predicate;
  * again until this node discards, which drops them (the holder has them from this node's replica).
  * And this node gives nothing while it may have been taken over ({@link io.tern.broker.MovesInDoubt#resolvable}).
  *
+ * <p>Moves in doubt with a start of the peer that is no longer in the view, another start of it
+ * being there ({@link io.tern.broker.MovesInDoubt#start}: it restarted before it was found gone),
+ * were that earlier start's to store. Its new start discarded what it stored if a member took it
+ * over: the holder is then the holder of that taker ({@link TakeoverHistory#takerOf}), which has their
+ * ids from the earlier start's replica; else the new start, which kept its store. The push says so
+ * ({@code earlier}), and its receiver checks that it does hold what that start stored.
+ *
  * <pre>
- * 'd' push:i64 queues:i32 (queue:utf count:i32 (length:i32 message)*)*  -- moves in doubt, to the holder
+ * 'd' push:i64 peer:utf queues:i32 (queue:utf count:i32 (length:i32 message)*)* earlier:bool
+ *     [incarnation:utf openedInView:i64]               -- moves in doubt, to the holder
  * 'e' push:i64 stored:bool                              -- the holder stored them (or had them)
  * </pre>
  *
@@ -61,7 +73,13 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private final Map<Long, Push> pushes = new HashMap<>();
     private long pushIds;
 
-    private record Push(String holder, io.tern.broker.MovesInDoubt moves) {
+    /** Who took over a start of a member (null: none known here); see {@link TakeoverHistory#takerOf}. */
+    private final BiFunction<String, PeerStart, String> takerOf;
+    /** The epoch of the newest takeover of this node that it discarded its messages for (-1: none). */
+    private final LongSupplier lastDiscarded;
+
+    /** {@code incarnation}: the start of the holder it was given to (another start of it never answers). */
+    private record Push(String holder, String incarnation, io.tern.broker.MovesInDoubt moves) {
     }
 
     /**
@@ -69,8 +87,11 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
      *                     takeover of it is done; a push of moves in doubt with another node waits for that
      */
     InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, Predicate<String> holdsSettled,
-                 Predicate<String> speaksFor, LinksThread pulling) {
+                 Predicate<String> speaksFor, BiFunction<String, PeerStart, String> takerOf, LongSupplier lastDiscarded,
+                 LinksThread pulling) {
         this.node = node;
+        this.takerOf = takerOf;
+        this.lastDiscarded = lastDiscarded;
         this.holdsSettled = holdsSettled;
         this.broker = broker;
         this.holderOf = holderOf;
@@ -83,9 +104,10 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     /** The other members are now {@code now}: what was given to one that left is resolved again. */
     void membersChanged(Set<String> now) {
         for (Map.Entry<Long, Push> e : new ArrayList<>(pushes.entrySet())) {
-            if (!now.contains(e.getValue().holder())) {
+            Push p = e.getValue();
+            if (!now.contains(p.holder()) || !Objects.equals(node.incarnation(p.holder()), p.incarnation())) {
                 pushes.remove(e.getKey());
-                resolve(e.getValue().moves()); // its holder left before it answered
+                resolve(p.moves()); // its holder left (or restarted) before it answered
             }
         }
     }
@@ -118,7 +140,8 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             moves.returnHere(); // dropped as they come back: the discard dropped their queue's entries
             return;
         }
-        String holder = moves.resolvable() ? holderOf.apply(moves.peer()) : null;
+        boolean earlier = earlierStart(moves);
+        String holder = !moves.resolvable() ? null : holderOf.apply(earlier ? holderOfStart(moves) : moves.peer());
         if (holder == null) {
             // This node may have been taken over (it is not serving), or the peer's takeover is not settled yet.
             pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
@@ -131,6 +154,13 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             return;
         }
         if (holder.equals(node.self().nodeId())) {
+            if (!earlier && !holdsSettled.test(moves.peer())) {
+                // The map names this node the peer's failover node, but no takeover of it by this node is
+                // recorded: it is under way, or it failed and the peer keeps what it stored. Settled here
+                // now, what the peer stored would be delivered here and there (seen after a failed takeover).
+                pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
+                return;
+            }
             io.tern.broker.MovesInDoubt theirs = moves.settleHere();
             int stored = theirs == null ? 0 : theirs.size();
             LOG.info("{} message(s) on their way to {} when its link closed are settled here (this node took it over): "
@@ -142,7 +172,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             return;
         }
         long id = ++pushIds;
-        pushes.put(id, new Push(holder, moves));
+        pushes.put(id, new Push(holder, node.incarnation(holder), moves));
         Map<String, List<WireMessage>> byQueue = moves.byQueue();
         byte[] message = ClusterCodec.encode(PUSH, out -> {
             out.writeLong(id);
@@ -158,13 +188,43 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
                     out.write(buf.array(), buf.arrayOffset() + buf.readerIndex(), buf.readableBytes());
                 }
             }
+            out.writeBoolean(earlier);
+            if (earlier) {
+                out.writeUTF(moves.start().incarnation());
+                out.writeLong(moves.start().openedInView());
+            }
         });
-        LOG.info("{} message(s) on their way to {} when its link closed are in doubt: given to {}, which holds its messages now",
-                moves.size(), moves.peer(), holder);
+        LOG.info("{} message(s) on their way to {} when its link closed are in doubt: given to {}, which holds {}", moves.size(),
+                moves.peer(), holder, earlier ? "what that start of it stored (it restarted since)" : "its messages now");
         if (node.trySend(holder, message) != ClusterNode.Sent.SENT) {
             pushes.remove(id);
             pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
         }
+    }
+
+    /** True if {@code moves} were with a start of their peer that is gone, another start of it being in the view. */
+    private boolean earlierStart(io.tern.broker.MovesInDoubt moves) {
+        String now = node.incarnation(moves.peer());
+        return moves.start() != null && now != null && !now.equals(moves.start().incarnation());
+    }
+
+    /** The node whose holder holds what that earlier start stored: its taker, or the peer itself if none took it over. */
+    private String holderOfStart(io.tern.broker.MovesInDoubt moves) {
+        String taker = takerOf.apply(moves.peer(), moves.start());
+        return taker != null ? taker : moves.peer();
+    }
+
+    /**
+     * Whether this node holds what {@code start} of {@code peer} stored: it is that peer's later start
+     * and has not discarded since that start's link opened (nobody took it over), or it holds the
+     * messages of that start's taker, settled.
+     */
+    private boolean holdsStart(String peer, PeerStart start) {
+        if (peer.equals(node.self().nodeId())) {
+            return broker.availability().answersForItsMessages() && lastDiscarded.getAsLong() <= start.openedInView();
+        }
+        String taker = takerOf.apply(peer, start);
+        return taker != null && holdsSettled.test(taker);
     }
 
     /** The holder's answer to a push: stored there, so removed here; or not, so given again. */
@@ -204,7 +264,16 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         in.readByte();
         long id = in.readLong();
         String peer = in.readUTF();
-        if (!holdsSettled.test(peer)) {
+        Map<String, List<WireMessage>> byQueue = readMessages(in);
+        PeerStart start = in.available() > 0 && in.readBoolean() ? new PeerStart(in.readUTF(), in.readLong()) : null;
+        if (start != null && !holdsStart(peer, start)) {
+            // That start of the peer was taken over by a node whose holder this is not (or not yet), or this is
+            // the peer's later start and it discarded what that one stored: the sender finds the taker.
+            LOG.debug("Moves in doubt with an earlier start of {} from {}: this node does not hold what it stored", peer, from);
+            answerPush(from, id, false);
+            return;
+        }
+        if (start == null && !holdsSettled.test(peer)) {
             // Not yet its holder here (its takeover has not begun or is under way): stored now, a move the
             // takeover brings as already stored there, delivered and acknowledged, would be delivered again.
             LOG.debug("Moves in doubt with {} from {}: not stored yet, this node does not hold {}'s messages yet", peer, from,
@@ -221,8 +290,20 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             return;
         }
         refusing.remove(from);
-        int queues = in.readInt();
         List<java.util.concurrent.CompletableFuture<Void>> stores = new ArrayList<>();
+        byQueue.forEach((queue, messages) -> stores.add(broker.moves().storeMoved(queue, messages)));
+        java.util.concurrent.CompletableFuture.allOf(stores.toArray(java.util.concurrent.CompletableFuture[]::new))
+                .whenComplete((ok, failure) -> {
+                    if (failure != null) {
+                        LOG.warn("Could not store the moves in doubt {} gave this node: {}", from, failure.toString());
+                    }
+                    answerPush(from, id, failure == null);
+                });
+    }
+
+    private static Map<String, List<WireMessage>> readMessages(DataInputStream in) throws IOException {
+        int queues = in.readInt();
+        Map<String, List<WireMessage>> byQueue = new java.util.LinkedHashMap<>();
         for (int q = 0; q < queues; q++) {
             String queue = in.readUTF();
             int count = in.readInt();
@@ -232,15 +313,9 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
                 in.readFully(bytes);
                 messages.add(FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes)));
             }
-            stores.add(broker.moves().storeMoved(queue, messages));
+            byQueue.computeIfAbsent(queue, k -> new ArrayList<>()).addAll(messages);
         }
-        java.util.concurrent.CompletableFuture.allOf(stores.toArray(java.util.concurrent.CompletableFuture[]::new))
-                .whenComplete((ok, failure) -> {
-                    if (failure != null) {
-                        LOG.warn("Could not store the moves in doubt {} gave this node: {}", from, failure.toString());
-                    }
-                    answerPush(from, id, failure == null);
-                });
+        return byQueue;
     }
 
     private void answerPush(String to, long id, boolean stored) {

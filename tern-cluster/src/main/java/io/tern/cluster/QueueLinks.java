@@ -84,6 +84,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private final LinksThread pulling = new LinksThread("tern-queue-links");
     /** Links other members pull through, by member node id. */
     private final Map<String, Served> served = new ConcurrentHashMap<>();
+    /** Links closed here because their member left the view, until it is back: then it is told ({@link #tellClosed}). */
+    private final Map<String, Served> closedByView = new ConcurrentHashMap<>();
     /** This node's links to the other members, by member node id; confined to {@link #pulling}. */
     private final Map<String, Puller> pullers = new HashMap<>();
     /** The other members now; confined to {@link #pulling}. */
@@ -108,7 +110,9 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         this.speaksFor = takeover != null ? takeover::refuses : peer -> false;
         this.inDoubt = new InDoubtMoves(node, broker, takeover != null ? takeover::holderOf
                 : peer -> node.incarnation(peer) != null ? peer : "",
-                takeover != null ? takeover::holdsSettled : peer -> true, speaksFor, pulling);
+                takeover != null ? takeover::holdsSettled : peer -> true, speaksFor,
+                takeover != null ? takeover.history::takerOf : (peer, start) -> null,
+                takeover != null ? takeover::lastDiscardedEpoch : () -> -1L, pulling);
         node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
         broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));
@@ -122,6 +126,14 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         for (Map.Entry<String, Served> e : served.entrySet()) {
             if (!now.contains(e.getKey()) || !Objects.equals(node.incarnation(e.getKey()), e.getValue().incarnation)) {
                 closeServed(e.getKey(), e.getValue(), "it left the view");
+                closedByView.put(e.getKey(), e.getValue());
+            }
+        }
+        for (Served s : List.copyOf(closedByView.values())) {
+            if (now.contains(s.peer) && closedByView.remove(s.peer, s) && s.incarnation.equals(node.incarnation(s.peer))) {
+                // Back with the same start: it may not have seen this node's view without it, and keep the link,
+                // waiting for good for deliveries of credit it gave (seen after a pause of the puller).
+                tellClosed(s.peer, s.link);
             }
         }
         pulling.execute(() -> membersChanged(now));
@@ -205,7 +217,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             this.incarnation = incarnation;
             this.link = link;
             LOG.debug("Link of member {} opened here", peer);
-            this.connection = broker.moves().openLink(peer, this);
+            this.connection = broker.moves().openLink(peer, new io.tern.broker.PeerStart(incarnation, node.viewId()), this);
         }
 
         @Override
@@ -238,8 +250,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         public void close() {
             if (served.get(peer) == this) {
                 closeServed(peer, this, "the broker closed it");
-                send(peer, TO_PULLER, link, List.of(new ResponseFrame(0, null, new io.tern.protocol.Response.Error(
-                        io.tern.protocol.ErrorCode.UNKNOWN_SESSION, "this member closed the link"))));
+                tellClosed(peer, link);
             }
         }
 
@@ -247,6 +258,17 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         public String remoteAddress() {
             return "cluster member " + peer;
         }
+    }
+
+    /** Tells {@code peer} that this node does not serve its link {@code link} (any more): it opens a new one. */
+    private void tellClosed(String peer, long link) {
+        send(peer, TO_PULLER, link, List.of(new ResponseFrame(0, null, new io.tern.protocol.Response.Error(
+                io.tern.protocol.ErrorCode.UNKNOWN_SESSION, "this member closed the link"))));
+    }
+
+    private static boolean opens(List<Frame> frames) {
+        return !frames.isEmpty() && frames.get(0) instanceof RequestFrame r && r.correlationId() == OPEN
+                && r.request() instanceof Request.CreateSession;
     }
 
     private void serve(String from, String incarnation, long link, List<Frame> frames) {
@@ -259,6 +281,12 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             if (!incarnation.equals(node.incarnation(from))) {
                 LOG.debug("Ignoring a link message of {} from an incarnation not in the view ({} here, {} in the message)", from,
                         node.incarnation(from), incarnation);
+                return;
+            }
+            if (!opens(frames)) {
+                // A link closed here (its member left the view for a while) that the member still uses.
+                LOG.debug("Link {} of {} is not served here: told it is closed", link, from);
+                tellClosed(from, link);
                 return;
             }
             s = served.computeIfAbsent(from, f -> new Served(f, incarnation, link));

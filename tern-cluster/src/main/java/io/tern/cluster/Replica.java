@@ -143,7 +143,15 @@ final class Replica {
      * ended: until then this replica could not stand in for the primary. Null if batches were missed;
      * {@link #CONFLICT} if the batch stores an id this node claimed ({@link #knownOrClaim}).
      */
-    synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch) {
+    CompletableFuture<Void> batch(long seq, StoreBatch batch) {
+        return batch(seq, batch, false);
+    }
+
+    /**
+     * As {@link #batch(long, StoreBatch)}; one that {@code takesOver} another node never conflicts: the
+     * ids it stores are that node's, not those of sends of the primary's clients.
+     */
+    synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch, boolean takesOver) {
         if (seq <= lastSeq) {
             return CompletableFuture.completedFuture(null);
         }
@@ -154,7 +162,7 @@ final class Replica {
             return null;
         }
         lastSeq = seq;
-        if (storesClaimed(batch)) {
+        if (!takesOver && storesClaimed(batch)) {
             return CONFLICT;
         }
         if (syncing) {

@@ -147,7 +147,8 @@ public final class Replicas {
             return;
         }
         if (message instanceof ReplicationMessage.Batch b) {
-            CompletableFuture<Void> kept = existing.batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length));
+            CompletableFuture<Void> kept = existing.batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length),
+                    b.takesOver());
             if (kept == Replica.CONFLICT) {
                 conflicts.incrementAndGet();
                 LOG.warn("Batch {} of {} stores a message a client of it resent here, which this node stored as its own "

@@ -173,7 +173,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             localInFlight.add(stored);
             if (!backups.target().isEmpty()) {
                 replicated = waiting.add(seq, backups.waitFor());
-                byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch)).encode();
+                byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch), batch.takesOver()).encode();
                 for (String b : backups.sendTo()) {
                     // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
                     if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {

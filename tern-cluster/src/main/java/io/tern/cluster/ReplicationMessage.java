@@ -10,6 +10,7 @@ import java.util.Arrays;
  *
  * <pre>
  * message := 'R' seq:i64 batch   -- primary: a batch to keep
+ *          | 'b' seq:i64 batch   -- primary: a batch to keep that takes another node over (its ids are that node's)
  *          | 'A' seq:i64         -- backup: batch seq is kept
  *          | 'F' seq:i64         -- backup: batch seq is refused, the primary was taken over
  *          | 'S' cut:i64 discarded:i64 view:i64 -- primary: a snapshot at batch cut follows; the newest
@@ -29,17 +30,22 @@ import java.util.Arrays;
  */
 sealed interface ReplicationMessage {
     /** The type letters, for {@link ClusterNode#addPayloadHandler}. */
-    String TYPES = "RAFSCEZUDk";
+    String TYPES = "RbAFSCEZUDk";
 
-    record Batch(long seq, byte[] batch) implements ReplicationMessage {
+    /** {@code takesOver}: see {@link io.tern.broker.store.StoreBatch#takingOver()}. */
+    record Batch(long seq, byte[] batch, boolean takesOver) implements ReplicationMessage {
+        Batch(long seq, byte[] batch) {
+            this(seq, batch, false);
+        }
+
         @Override
         public byte[] encode() {
-            return frame('R', seq, batch);
+            return frame(takesOver ? 'b' : 'R', seq, batch);
         }
 
         @Override
         public String toString() {
-            return "Batch[" + seq + ", " + batch.length + " bytes]";
+            return "Batch[" + seq + ", " + batch.length + " bytes" + (takesOver ? ", takes a node over]" : "]");
         }
     }
 
@@ -133,6 +139,7 @@ sealed interface ReplicationMessage {
         byte[] body = Arrays.copyOfRange(payload, offset + 9, offset + length);
         return switch (type) {
             case 'R' -> new Batch(seq, body);
+            case 'b' -> new Batch(seq, body, true);
             case 'A' -> new Ack(seq);
             case 'F' -> new Refused(seq);
             case 'k' -> new Conflict(seq);

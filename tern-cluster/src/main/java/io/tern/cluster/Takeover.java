@@ -32,7 +32,7 @@ import java.util.concurrent.Executors;
  * its takeover is complete; any other node redirects it there.
  *
  * <pre>
- * message := 'O' node:utf epoch:i64   -- the sender took node over at epoch (to every member)
+ * message := 'O' node:utf epoch:i64 start:utf  -- the sender took node (that start, empty: any) over at epoch (to every member)
  *          | 'K' round:i64            -- was I taken over? (from a returning node; {@link MemberPoll})
  *          | 'N' round:i64 taken:bool epoch:i64 taker:utf -- the answer (epoch -2: a takeover of you is under way here)
  *          | 'P' epoch:i64            -- I discarded for the takeover at epoch: forget records up to it
@@ -99,6 +99,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private Map<String, String> previousIncarnations = Map.of();
     private final ClusterNode node;
     private final TakeoverRecords records;
+    /** Every takeover this node heard of since it started, by the start taken over (for moves in doubt). */
+    final TakeoverHistory history = new TakeoverHistory();
     /**
      * Node id to the newest takeover of it that it discarded for, as its snapshots said: a takeover
      * of it by this node gets a greater epoch even if the cluster's view ids started again since.
@@ -289,6 +291,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 case 'O' -> {
                     String taken = in.readUTF();
                     long epoch = in.readLong();
+                    history.taken(taken, epoch, in.available() > 0 ? in.readUTF() : "", from);
                     if (epoch <= knownDiscarded.getOrDefault(taken, -1L)) {
                         // Late: that node discarded for this takeover already, and its record was forgotten here.
                         // Recorded again, it would refuse that node's replication for good.
@@ -395,12 +398,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         previous = topology;
         Map<String, String> incarnationsBefore = previousIncarnations;
         Map<String, String> incarnations = new java.util.HashMap<>();
-        topology.members().forEach(m -> {
-            String i = node.incarnation(m.nodeId());
-            if (i != null) {
-                incarnations.put(m.nodeId(), i);
-            }
-        });
+        topology.members().forEach(m -> java.util.Optional.ofNullable(node.incarnation(m.nodeId()))
+                .ifPresent(i -> incarnations.put(m.nodeId(), i)));
         previousIncarnations = Map.copyOf(incarnations);
         for (NodeInfo m : topology.members()) {
             List<FailoverInfo> f = topology.failover().getOrDefault(m.nodeId(), List.of());
@@ -517,9 +516,11 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 // Its clients are this node's from now on, even once it is back: they recover here.
                 admissions.rememberFormerClients(gone.nodeId(), taken.clients(), sinceNs);
                 record(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // throws if the record is not durable: nothing is delivered
+                history.taken(gone.nodeId(), epoch, incarnation, selfId);
                 node.sendToOthers(ClusterCodec.encode('O', out -> {
                     out.writeUTF(gone.nodeId());
                     out.writeLong(epoch);
+                    out.writeUTF(incarnation == null ? "" : incarnation);
                 }));
             }).join();
         } catch (java.util.concurrent.CompletionException e) {
@@ -561,7 +562,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         return io.tern.protocol.FrameCodec.readMessage(io.netty.buffer.Unpooled.wrappedBuffer(encoded)).messageId();
     }
 
-    /** {@code nodeId} discarded what was taken over and serves again: its clients here move back to it. */
     /**
      * {@code nodeId} serves (again): its former clients move back to it, and with clustered queues
      * (where a client is served the same on any node) a share of this node's own clients moves

@@ -14,7 +14,7 @@ class ReplicationMessageTest {
     @Test
     void everyMessageReadsBackAsWritten() {
         byte[] body = {1, 2, 3};
-        for (ReplicationMessage m : List.of(new ReplicationMessage.Batch(5, body), new ReplicationMessage.Ack(6),
+        for (ReplicationMessage m : List.of(new ReplicationMessage.Batch(5, body), new ReplicationMessage.Batch(5, body, true), new ReplicationMessage.Ack(6),
                 new ReplicationMessage.Refused(7), new ReplicationMessage.Conflict(12), new ReplicationMessage.SnapshotBegin(8, 42, 3),
                 new ReplicationMessage.SnapshotChunk(8, body), new ReplicationMessage.SnapshotEnd(8),
                 new ReplicationMessage.InSync(8), new ReplicationMessage.OutOfSync(9), new ReplicationMessage.Retired(10, "i-1"))) {

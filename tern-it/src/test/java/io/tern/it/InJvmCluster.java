@@ -31,6 +31,10 @@ final class InJvmCluster implements AutoCloseable {
     private final String name = "cluster-" + UUID.randomUUID();
     private final long recoveryTimeoutMs;
     final List<Node> nodes = new CopyOnWriteArrayList<>();
+    /** Nodes restarted before they were found gone: their old start, silent, is in the view until it is suspected. */
+    private final List<ClusterNode> silentStarts = new CopyOnWriteArrayList<>();
+    /** Values for the stack's placeholders of the nodes started from now on (fd_timeout, ...). */
+    Map<String, String> stackProps = Map.of();
     /** Messages each node discarded on its last start because it had been taken over. */
     final Map<String, Integer> discardedOnStart = new ConcurrentHashMap<>();
 
@@ -69,7 +73,7 @@ final class InJvmCluster implements AutoCloseable {
                 s -> store[0] = new ReplicatingStore(s), () -> System.currentTimeMillis() + clockOffsetMs);
         NodeInfo self = new NodeInfo(server.broker().nodeId(), nodeName, "machine-" + nodeName, List.of(server.url()), "");
         ClusteredNode clustered = ClusteredNode.join(server.broker(), store[0],
-                new ClusterNode.Config(name, "loopback", Map.of(), new RingFailoverPolicy(1), true), self,
+                new ClusterNode.Config(name, "loopback", stackProps, new RingFailoverPolicy(1), true), self,
                 ClusteredNode.Settings.defaults(dir.resolve(nodeName).resolve("takeovers"))
                         .withNanoClock(() -> System.nanoTime() + clockOffsetMs * 1_000_000L).withClusteredQueues(true));
         discardedOnStart.put(nodeName, clustered.discardedOnStart());
@@ -108,8 +112,24 @@ final class InJvmCluster implements AutoCloseable {
         nodes.remove(n);
     }
 
+    /**
+     * A SIGKILL and a restart before the node is found gone: the old start falls silent (its channel
+     * stays open, as a dead process's address stays in the view until it is suspected), its clients'
+     * connections drop, and a new start of the node begins on the same data directory.
+     */
+    Node restartBeforeFoundGone(Node n) throws Exception {
+        DISCARD discard = n.cluster().jgroupsChannel().getProtocolStack().findProtocol(DISCARD.class);
+        discard.discardAll(true);
+        n.server().close();
+        n.takeover().close();
+        nodes.remove(n);
+        silentStarts.add(n.cluster());
+        return start(n.name());
+    }
+
     @Override
     public void close() {
+        silentStarts.forEach(ClusterNode::close);
         for (Node n : nodes) {
             n.takeover().close();
             n.cluster().close();

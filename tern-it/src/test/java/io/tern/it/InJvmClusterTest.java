@@ -12,6 +12,11 @@ abstract class InJvmClusterTest {
 
     InJvmCluster cluster;
 
+    /** Queue {@code name} as node {@code n} shows it (its part there); null if it has none. */
+    static io.tern.broker.NodeView.QueueView queue(InJvmCluster.Node n, String name) {
+        return n.server().broker().view().queues().stream().filter(q -> q.name().equals(name)).findFirst().orElse(null);
+    }
+
     @AfterEach
     void closeCluster() {
         if (cluster != null) {

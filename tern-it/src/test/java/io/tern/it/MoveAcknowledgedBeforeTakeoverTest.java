@@ -1,6 +1,5 @@
 package io.tern.it;
 
-import io.tern.broker.NodeView;
 import io.tern.client.TernConnectionFactory;
 import jakarta.jms.Connection;
 import jakarta.jms.Message;
@@ -29,10 +28,6 @@ import static org.awaitility.Awaitility.await;
  */
 @Timeout(120)
 class MoveAcknowledgedBeforeTakeoverTest extends InJvmClusterTest {
-
-    private static NodeView.QueueView queue(InJvmCluster.Node n, String name) {
-        return n.server().broker().view().queues().stream().filter(q -> q.name().equals(name)).findFirst().orElse(null);
-    }
 
     /**
      * Moves m0..m9 from the producer's node to a consumer on the node it is the failover node of, with

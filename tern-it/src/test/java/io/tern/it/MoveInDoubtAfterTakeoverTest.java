@@ -1,6 +1,5 @@
 package io.tern.it;
 
-import io.tern.broker.NodeView;
 import io.tern.client.TernConnectionFactory;
 import jakarta.jms.Connection;
 import jakarta.jms.MessageConsumer;
@@ -31,10 +30,6 @@ import static org.awaitility.Awaitility.await;
  */
 @Timeout(120)
 class MoveInDoubtAfterTakeoverTest extends InJvmClusterTest {
-
-    private static NodeView.QueueView queue(InJvmCluster.Node n, String name) {
-        return n.server().broker().view().queues().stream().filter(q -> q.name().equals(name)).findFirst().orElse(null);
-    }
 
     @Test
     void aMoveInDoubtThatTheTakerAlreadyDeliveredIsNotDeliveredAgainWhenThePausedNodeComesBack() throws Exception {

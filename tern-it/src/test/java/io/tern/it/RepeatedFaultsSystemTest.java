@@ -157,8 +157,7 @@ class RepeatedFaultsSystemTest {
         checker.lost().forEach(id -> LOG.error("Lost {}: {}; {} (node logs in {})", id, provenance.get(id), history.get(id), dir));
         checker.resentTwice().forEach(id -> LOG.error("Stored twice {}: {}; {} (node logs in {})", id, provenance.get(id),
                 history.get(id), dir));
-        checker.duplicated().forEach(id -> LOG.error("Delivered again after its acknowledgement {}: {}; {} (node logs in {})", id,
-                provenance.get(id), history.get(id), dir));
+        reportDuplicates();
         assertThat(errors).as("exceptions seen by the application").isEmpty();
         assertThat(checker.lost()).as("lost: " + checker).isEmpty();
         assertThat(checker.duplicated()).as("acknowledged, then delivered again: " + checker).isEmpty();
@@ -315,8 +314,14 @@ class RepeatedFaultsSystemTest {
                     || !errors.isEmpty());
         } catch (org.awaitility.core.ConditionTimeoutException e) {
             dumpThreads();
+            reportDuplicates(); // what was found so far, with where each came from
             throw e;
         }
+    }
+
+    private void reportDuplicates() {
+        checker.duplicated().forEach(id -> LOG.error("Delivered again after its acknowledgement {}: {}; {} (node logs in {})", id,
+                provenance.get(id), history.get(id), dir));
     }
 
     /** No progress: the stacks of every thread, of this JVM and of each node, go beside the node logs. */

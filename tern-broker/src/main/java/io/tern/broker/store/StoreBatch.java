@@ -70,6 +70,22 @@ public final class StoreBatch {
     }
 
     private final List<Op> ops = new ArrayList<>();
+    private boolean takesOver;
+
+    /**
+     * Marks this as the batch of a takeover: it stores another node's messages and duplicate ids as
+     * this node's. Not kept in the store; replication says so to the backups, whose claims on ids
+     * for this node's clients do not concern the other node's.
+     */
+    public StoreBatch takingOver() {
+        takesOver = true;
+        return this;
+    }
+
+    /** See {@link #takingOver()}. */
+    public boolean takesOver() {
+        return takesOver;
+    }
 
     public StoreBatch add(Op op) {
         ops.add(op);
