@@ -39,16 +39,18 @@ import java.util.function.Predicate;
  * again until this node discards, which drops them (the holder has them from this node's replica).
  * And this node gives nothing while it may have been taken over ({@link io.tern.broker.MovesInDoubt#resolvable}).
  *
- * <p>Moves in doubt with a start of the peer that is no longer in the view, another start of it
- * being there ({@link io.tern.broker.MovesInDoubt#start}: it restarted before it was found gone),
- * were that earlier start's to store. Its new start discarded what it stored if a member took it
- * over: the holder is then the holder of that taker ({@link TakeoverHistory#takerOf}), which has their
- * ids from the earlier start's replica; else the new start, which kept its store. The push says so
- * ({@code earlier}), and its receiver checks that it does hold what that start stored.
+ * <p>Moves in doubt name the start of the peer whose link they were on ({@link io.tern.broker.MovesInDoubt#start}).
+ * If a member took that start over since the link opened, or another start of the peer is in the
+ * view (it restarted before it was found gone, and its new start discarded what the earlier one
+ * stored if a member took it over), they go to whoever holds what that start stored
+ * ({@link TakeoverHistory#holderOf}: its taker, or that one's taker since), which has their ids from
+ * the replica; with no takeover known, to the new start, which kept its store unless it discarded.
+ * The push names that holder and the epoch it got them at, and its receiver checks that it does hold
+ * them: it is that holder and has not discarded since, or it holds that holder's messages.
  *
  * <pre>
  * 'd' push:i64 peer:utf queues:i32 (queue:utf count:i32 (length:i32 message)*)* earlier:bool
- *     [incarnation:utf openedInView:i64]               -- moves in doubt, to the holder
+ *     [holder:utf epoch:i64]                           -- moves in doubt, to the holder
  * 'e' push:i64 stored:bool                              -- the holder stored them (or had them)
  * </pre>
  *
@@ -69,12 +71,15 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private final Predicate<String> speaksFor;
     /** Nodes whose pushes this node refuses now (logged once per spell). */
     private final Set<String> refusing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** How often each moves in doubt were refused (a holder not settled yet); warned of once at {@value #REFUSALS_TO_WARN}. */
+    private final Map<io.tern.broker.MovesInDoubt, Integer> refusals = new java.util.IdentityHashMap<>();
+    private static final int REFUSALS_TO_WARN = 240;
     /** Moves in doubt given to a holder and not answered yet, by push id. */
     private final Map<Long, Push> pushes = new HashMap<>();
     private long pushIds;
 
-    /** Who took over a start of a member (null: none known here); see {@link TakeoverHistory#takerOf}. */
-    private final BiFunction<String, PeerStart, String> takerOf;
+    /** Who holds what a start of a member stored; see {@link TakeoverHistory#holderOf}. */
+    private final BiFunction<String, PeerStart, TakeoverHistory.Holder> startHolder;
     /** The epoch of the newest takeover of this node that it discarded its messages for (-1: none). */
     private final LongSupplier lastDiscarded;
 
@@ -87,10 +92,11 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
      *                     takeover of it is done; a push of moves in doubt with another node waits for that
      */
     InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, Predicate<String> holdsSettled,
-                 Predicate<String> speaksFor, BiFunction<String, PeerStart, String> takerOf, LongSupplier lastDiscarded,
+                 Predicate<String> speaksFor, BiFunction<String, PeerStart, TakeoverHistory.Holder> startHolder,
+                 LongSupplier lastDiscarded,
                  LinksThread pulling) {
         this.node = node;
-        this.takerOf = takerOf;
+        this.startHolder = startHolder;
         this.lastDiscarded = lastDiscarded;
         this.holdsSettled = holdsSettled;
         this.broker = broker;
@@ -137,11 +143,13 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         if (moves.obsolete()) {
             LOG.info("{} message(s) in doubt with {} are dropped here: this node was taken over, its taker resolves them",
                     moves.size(), moves.peer());
+            refusals.remove(moves);
             moves.returnHere(); // dropped as they come back: the discard dropped their queue's entries
             return;
         }
-        boolean earlier = earlierStart(moves);
-        String holder = !moves.resolvable() ? null : holderOf.apply(earlier ? holderOfStart(moves) : moves.peer());
+        TakeoverHistory.Holder startHeld = heldElsewhere(moves);
+        boolean earlier = startHeld != null;
+        String holder = !moves.resolvable() ? null : holderOf.apply(earlier ? startHeld.node() : moves.peer());
         if (holder == null) {
             // This node may have been taken over (it is not serving), or the peer's takeover is not settled yet.
             pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
@@ -150,17 +158,19 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         if (holder.isEmpty()) {
             LOG.info("{} message(s) on their way to {} when its link closed go back to their queue here (nobody holds "
                     + "its messages)", moves.size(), moves.peer());
+            refusals.remove(moves);
             moves.returnHere();
             return;
         }
         if (holder.equals(node.self().nodeId())) {
-            if (!earlier && !holdsSettled.test(moves.peer())) {
-                // The map names this node the peer's failover node, but no takeover of it by this node is
-                // recorded: it is under way, or it failed and the peer keeps what it stored. Settled here
-                // now, what the peer stored would be delivered here and there (seen after a failed takeover).
+            if (earlier ? !holds(startHeld) : !holdsSettled.test(moves.peer())) {
+                // The map names this node the peer's (or the start's taker's) failover node, but no takeover
+                // by this node is recorded: it is under way, or it failed and that node keeps what it stored.
+                // Settled here now, it would be delivered here and there (seen after a failed takeover).
                 pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
                 return;
             }
+            refusals.remove(moves);
             io.tern.broker.MovesInDoubt theirs = moves.settleHere();
             int stored = theirs == null ? 0 : theirs.size();
             LOG.info("{} message(s) on their way to {} when its link closed are settled here (this node took it over): "
@@ -190,41 +200,46 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             }
             out.writeBoolean(earlier);
             if (earlier) {
-                out.writeUTF(moves.start().incarnation());
-                out.writeLong(moves.start().openedInView());
+                out.writeUTF(startHeld.node());
+                out.writeLong(startHeld.epoch());
             }
         });
         LOG.info("{} message(s) on their way to {} when its link closed are in doubt: given to {}, which holds {}", moves.size(),
-                moves.peer(), holder, earlier ? "what that start of it stored (it restarted since)" : "its messages now");
+                moves.peer(), holder, earlier ? "what that start of it stored (taken over or restarted since)" : "its messages now");
         if (node.trySend(holder, message) != ClusterNode.Sent.SENT) {
             pushes.remove(id);
             pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
         }
     }
 
-    /** True if {@code moves} were with a start of their peer that is gone, another start of it being in the view. */
-    private boolean earlierStart(io.tern.broker.MovesInDoubt moves) {
+    /**
+     * Who holds what the start of the peer that {@code moves} were with stored, if not that start
+     * itself: a node took it over since the link opened (and the start may be back, paused and merged,
+     * or gone); or another start of the peer is in the view (it restarted before it was found gone),
+     * which holds it unless it discarded. Null: that start itself, or its holder now ({@code holderOf}).
+     */
+    private TakeoverHistory.Holder heldElsewhere(io.tern.broker.MovesInDoubt moves) {
+        if (moves.start() == null) {
+            return null;
+        }
+        TakeoverHistory.Holder held = startHolder.apply(moves.peer(), moves.start());
         String now = node.incarnation(moves.peer());
-        return moves.start() != null && now != null && !now.equals(moves.start().incarnation());
-    }
-
-    /** The node whose holder holds what that earlier start stored: its taker, or the peer itself if none took it over. */
-    private String holderOfStart(io.tern.broker.MovesInDoubt moves) {
-        String taker = takerOf.apply(moves.peer(), moves.start());
-        return taker != null ? taker : moves.peer();
+        boolean restarted = now != null && !now.equals(moves.start().incarnation());
+        return held.epoch() >= 0 || restarted ? held : null;
     }
 
     /**
-     * Whether this node holds what {@code start} of {@code peer} stored: it is that peer's later start
-     * and has not discarded since that start's link opened (nobody took it over), or it holds the
-     * messages of that start's taker, settled.
+     * Whether this node holds what a start of a peer stored, held by {@code held} ({@link #heldElsewhere}): it is that
+     * node and has not discarded since it got them (the peer's later start, which nobody took over,
+     * has discarded nothing since it began; a taker, nothing since its takeover's epoch), or it took
+     * that node over since (settled).
      */
-    private boolean holdsStart(String peer, PeerStart start) {
-        if (peer.equals(node.self().nodeId())) {
-            return broker.availability().answersForItsMessages() && lastDiscarded.getAsLong() <= start.openedInView();
+    private boolean holds(TakeoverHistory.Holder held) {
+        if (!held.node().equals(node.self().nodeId())) {
+            return holdsSettled.test(held.node());
         }
-        String taker = takerOf.apply(peer, start);
-        return taker != null && holdsSettled.test(taker);
+        boolean kept = held.epoch() < 0 ? broker.discards() == 0 : lastDiscarded.getAsLong() < held.epoch();
+        return kept && broker.availability().answersForItsMessages();
     }
 
     /** The holder's answer to a push: stored there, so removed here; or not, so given again. */
@@ -234,9 +249,15 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             return;
         }
         if (!stored) {
+            int times = refusals.merge(p.moves(), 1, Integer::sum);
+            if (times == REFUSALS_TO_WARN) {
+                LOG.warn("{} message(s) in doubt with {} are still refused by {} after {} tries: they stay out of their "
+                        + "queue here until a node holds them", p.moves().size(), p.moves().peer(), p.holder(), times);
+            }
             pulling.schedule(() -> resolve(p.moves()), QueueLinks.RETRY_MS);
             return;
         }
+        refusals.remove(p.moves());
         removeHere(p.moves(), p.holder());
     }
 
@@ -265,15 +286,17 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         long id = in.readLong();
         String peer = in.readUTF();
         Map<String, List<WireMessage>> byQueue = readMessages(in);
-        PeerStart start = in.available() > 0 && in.readBoolean() ? new PeerStart(in.readUTF(), in.readLong()) : null;
-        if (start != null && !holdsStart(peer, start)) {
-            // That start of the peer was taken over by a node whose holder this is not (or not yet), or this is
-            // the peer's later start and it discarded what that one stored: the sender finds the taker.
-            LOG.debug("Moves in doubt with an earlier start of {} from {}: this node does not hold what it stored", peer, from);
+        TakeoverHistory.Holder held = in.available() > 0 && in.readBoolean()
+                ? new TakeoverHistory.Holder(in.readUTF(), in.readLong()) : null;
+        if (held != null && !holds(held)) {
+            // Not (or not yet) the holder of what that start of the peer stored, or this node discarded
+            // it since: the sender gives them again, to whoever it finds holds them then.
+            LOG.debug("Moves in doubt with a start of {} from {}: this node does not hold what it stored", peer, from);
             answerPush(from, id, false);
             return;
         }
-        if (start == null && !holdsSettled.test(peer)) {
+        boolean answers = !peer.equals(node.self().nodeId()) || broker.availability().answersForItsMessages();
+        if (held == null && (!holdsSettled.test(peer) || !answers)) {
             // Not yet its holder here (its takeover has not begun or is under way): stored now, a move the
             // takeover brings as already stored there, delivered and acknowledged, would be delivered again.
             LOG.debug("Moves in doubt with {} from {}: not stored yet, this node does not hold {}'s messages yet", peer, from,

@@ -111,7 +111,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         this.inDoubt = new InDoubtMoves(node, broker, takeover != null ? takeover::holderOf
                 : peer -> node.incarnation(peer) != null ? peer : "",
                 takeover != null ? takeover::holdsSettled : peer -> true, speaksFor,
-                takeover != null ? takeover.history::takerOf : (peer, start) -> null,
+                takeover != null ? takeover.history::holderOf : (peer, start) -> new TakeoverHistory.Holder(peer, -1),
                 takeover != null ? takeover::lastDiscardedEpoch : () -> -1L, pulling);
         node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
@@ -272,17 +272,22 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     }
 
     private void serve(String from, String incarnation, long link, List<Frame> frames) {
+        if (!incarnation.equals(node.incarnation(from))) {
+            // A late frame of a start that is gone (frames of two starts of a node are not in order) closes
+            // nothing: the link of the start in the view stays.
+            LOG.debug("Ignoring a link message of {} from an incarnation not in the view ({} here, {} in the message)", from,
+                    node.incarnation(from), incarnation);
+            return;
+        }
         Served s = served.get(from);
+        if (s != null && s.incarnation.equals(incarnation) && link < s.link) {
+            return; // a late frame of a link the member replaced: what it had on its way went back when it closed
+        }
         if (s != null && (!s.incarnation.equals(incarnation) || s.link != link)) {
             closeServed(from, s, s.incarnation.equals(incarnation) ? "it opened a new link" : "it restarted");
             s = null;
         }
         if (s == null) {
-            if (!incarnation.equals(node.incarnation(from))) {
-                LOG.debug("Ignoring a link message of {} from an incarnation not in the view ({} here, {} in the message)", from,
-                        node.incarnation(from), incarnation);
-                return;
-            }
             if (!opens(frames)) {
                 // A link closed here (its member left the view for a while) that the member still uses.
                 LOG.debug("Link {} of {} is not served here: told it is closed", link, from);
