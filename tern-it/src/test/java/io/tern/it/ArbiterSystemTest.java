@@ -84,6 +84,11 @@ class ArbiterSystemTest {
         }
         TernConnectionFactory cf = new TernConnectionFactory(nodes.get(0).url() + "?failover=false");
         assertThat(ServerProcess.awaitClusterMembers(cf, 3, 60_000)).isTrue();
+        for (ServerProcess n : nodes) {
+            // Each checks with the others whether it was taken over before it serves: a node stopped during
+            // that check (the tests stop one) would keep it starting, and refusing the drains, until it resumes.
+            assertThat(n.awaitServing(60_000)).as("%s serves", n.url()).isTrue();
+        }
         // Each node's failover node is in sync once the cluster list names one for every member.
         await().atMost(Duration.ofSeconds(60)).until(() -> {
             ClusterTopology t = cf.clusterTopology();

@@ -82,18 +82,32 @@ public final class ServerProcess implements AutoCloseable {
      */
     public static boolean awaitClusterMembers(io.tern.client.TernConnectionFactory cf, int members, long timeoutMs)
             throws InterruptedException {
+        return awaitAnswer(cf, () -> cf.clusterTopology() != null && cf.clusterTopology().members().size() == members
+                && cf.clusterTopology().quorum(), timeoutMs);
+    }
+
+    /**
+     * Polls this node until it serves clients: it answers a session request (a node that is starting,
+     * checking whether it was taken over, refuses); false if time ran out.
+     */
+    public boolean awaitServing(long timeoutMs) throws InterruptedException {
+        return awaitAnswer(new io.tern.client.TernConnectionFactory(url() + "?failover=false"), () -> true, timeoutMs);
+    }
+
+    /** Polls until a connection of {@code cf} gets a session and {@code then} holds; false if time ran out. */
+    private static boolean awaitAnswer(io.tern.client.TernConnectionFactory cf, java.util.function.BooleanSupplier then,
+                                       long timeoutMs) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (System.nanoTime() < deadline) {
             try (jakarta.jms.Connection c = cf.createConnection()) {
                 c.createSession().close(); // any answer brings the cluster list
-                if (cf.clusterTopology() != null && cf.clusterTopology().members().size() == members
-                        && cf.clusterTopology().quorum()) {
+                if (then.getAsBoolean()) {
                     return true;
                 }
             } catch (jakarta.jms.JMSException e) {
                 // not serving yet: ask again
             }
-            Thread.sleep(100); // polls the cluster list
+            Thread.sleep(100); // polls the node
         }
         return false;
     }
