@@ -71,8 +71,11 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private final Predicate<String> speaksFor;
     /** Nodes whose pushes this node refuses now (logged once per spell). */
     private final Set<String> refusing = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    /** How often each moves in doubt were refused (a holder not settled yet); warned of once at {@value #REFUSALS_TO_WARN}. */
-    private final Map<io.tern.broker.MovesInDoubt, Integer> refusals = new java.util.IdentityHashMap<>();
+    /**
+     * How often each moves in doubt were refused (a holder not settled yet); warned of once at
+     * {@value #REFUSALS_TO_WARN}. Weak keys (MovesInDoubt keeps identity equality): settled moves leave by themselves.
+     */
+    private final Map<io.tern.broker.MovesInDoubt, Integer> refusals = new java.util.WeakHashMap<>();
     private static final int REFUSALS_TO_WARN = 240;
     /** Moves in doubt given to a holder and not answered yet, by push id. */
     private final Map<Long, Push> pushes = new HashMap<>();
@@ -143,7 +146,6 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         if (moves.obsolete()) {
             LOG.info("{} message(s) in doubt with {} are dropped here: this node was taken over, its taker resolves them",
                     moves.size(), moves.peer());
-            refusals.remove(moves);
             moves.returnHere(); // dropped as they come back: the discard dropped their queue's entries
             return;
         }
@@ -158,7 +160,6 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         if (holder.isEmpty()) {
             LOG.info("{} message(s) on their way to {} when its link closed go back to their queue here (nobody holds "
                     + "its messages)", moves.size(), moves.peer());
-            refusals.remove(moves);
             moves.returnHere();
             return;
         }
@@ -170,7 +171,6 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
                 pulling.schedule(() -> resolve(moves), QueueLinks.RETRY_MS);
                 return;
             }
-            refusals.remove(moves);
             io.tern.broker.MovesInDoubt theirs = moves.settleHere();
             int stored = theirs == null ? 0 : theirs.size();
             LOG.info("{} message(s) on their way to {} when its link closed are settled here (this node took it over): "
@@ -257,7 +257,6 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
             pulling.schedule(() -> resolve(p.moves()), QueueLinks.RETRY_MS);
             return;
         }
-        refusals.remove(p.moves());
         removeHere(p.moves(), p.holder());
     }
 
