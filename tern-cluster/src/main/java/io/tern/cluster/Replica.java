@@ -132,8 +132,22 @@ final class Replica {
         buffered.forEach(this::apply);
         buffered.clear();
         CompletableFuture<Void> done = synced;
-        lastWrite.whenComplete((ok, e) -> done.complete(null));
+        lastWrite.whenComplete((ok, e) -> {
+            if (e == null) {
+                done.complete(null);
+            } else {
+                done.completeExceptionally(e);
+            }
+        });
         return done;
+    }
+
+    /**
+     * A write of this replica to its disk failed: the copy there misses a batch, so this replica keeps
+     * and acknowledges nothing more until the primary sends a new snapshot.
+     */
+    synchronized void diskWriteFailed() {
+        gap = true;
     }
 
     /**

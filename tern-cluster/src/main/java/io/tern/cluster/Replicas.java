@@ -164,10 +164,10 @@ public final class Replicas {
             }
             kept.whenComplete((ok, failure) -> {
                 if (failure != null) {
-                    LOG.error("Could not write batch {} of {} to the replica on disk; it is kept in memory: {}", b.seq(), from,
-                            failure.getMessage());
+                    notWritten(node, from, existing, "batch " + b.seq(), b.seq(), failure);
+                } else {
+                    node.send(from, new ReplicationMessage.Ack(b.seq()).encode());
                 }
-                node.send(from, new ReplicationMessage.Ack(b.seq()).encode());
             });
         } else if (message instanceof ReplicationMessage.SnapshotBegin s) {
             LOG.info("Replica of {}: a snapshot at its batch {} begins", from, s.cut());
@@ -177,10 +177,25 @@ public final class Replicas {
             existing.snapshotChunk(StoreBatchCodec.decode(c.batch(), 0, c.batch().length));
         } else if (message instanceof ReplicationMessage.SnapshotEnd e) {
             existing.endSnapshot().whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    notWritten(node, from, existing, "the snapshot at batch " + e.cut(), e.cut(), failure);
+                    return;
+                }
                 LOG.info("Replica of {}: in sync from the snapshot at its batch {}", from, e.cut());
                 node.send(from, new ReplicationMessage.InSync(e.cut()).encode());
             });
         }
+    }
+
+    /**
+     * A write to the replica's disk failed: what the primary sent is not acknowledged (its commits
+     * waiting for this node fail), and the replica keeps nothing more until a new snapshot.
+     */
+    private static void notWritten(ClusterNode node, String from, Replica replica, String what, long seq, Throwable failure) {
+        replica.diskWriteFailed();
+        LOG.error("Could not write {} of {} to the replica on disk: not acknowledged, and that node's commits waiting for "
+                + "this one fail until a new snapshot is kept here: {}", what, from, failure.getMessage());
+        node.send(from, new ReplicationMessage.NotWritten(seq).encode());
     }
 
     /** What this node holds of a primary, as a takeover compares it with the other members' replicas. */
@@ -245,6 +260,12 @@ public final class Replicas {
     public Map<String, Map<Long, byte[]>> of(String primary) {
         Replica r = replicas.get(primary);
         return r == null ? Map.of() : r.messages();
+    }
+
+    /** The disk copy of the replica of {@code primary}, or null (for tests that make its writes fail). */
+    ReplicaDisk diskOf(String primary) {
+        Replica r = replicas.get(primary);
+        return r == null ? null : r.disk();
     }
 
     /** Forgets the replica of {@code primary}: another node took it over, or this node backs it up no more. */

@@ -191,9 +191,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     /**
-     * A send to a backup in the view threw: every commit waiting for that backup fails (nothing is
-     * acknowledged that is not replicated), and the backup, which missed a batch, is brought in sync
-     * again. Called under {@code order} or on the sync thread.
+     * A send to a backup in the view threw, or the backup could not write it: every commit waiting for
+     * that backup fails (nothing is acknowledged that is not replicated), and the backup, which missed
+     * a batch, is brought in sync again. Called under {@code order} or on the sync thread.
      */
     private void sendFailed(String backup, String what) {
         String reason = "replication to failover node " + backup + " failed (" + what + ")";
@@ -401,6 +401,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             confirmedSnapshot(from, s.cut());
         } else if (m instanceof ReplicationMessage.OutOfSync u) {
             outOfSync(from, u.seq());
+        } else if (m instanceof ReplicationMessage.NotWritten w) {
+            sendFailed(from, "its replica's disk could not keep batch " + w.seq());
         } else if (m instanceof ReplicationMessage.Conflict c) {
             waiting.failOne(c.seq(), ErrorCode.NOT_IN_QUORUM, "failover node " + from + " stored a message of this batch "
                     + "as its own: its client resent it there while this node was silent; this copy is dropped");

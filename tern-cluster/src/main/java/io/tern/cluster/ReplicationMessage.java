@@ -22,6 +22,9 @@ import java.util.Arrays;
  *          | 'Z' cut:i64         -- backup: the snapshot is kept, with every batch up to cut
  *          | 'U' seq:i64         -- backup: batch seq is not the next one (it missed some): not kept,
  *                                   nothing is acknowledged until a new snapshot
+ *          | 'w' seq:i64         -- backup: batch (or snapshot cut) seq could not be written to the replica's
+ *                                   disk: not kept there, the primary's commits waiting for this backup fail
+ *                                   and a new snapshot follows
  *          | 'k' seq:i64         -- backup: batch seq stores a message this backup stored as its own (a client
  *                                   of the primary resent it here): refused, the primary's commit of it fails
  *          | 'D' seq:i64 incarnation:utf8 -- primary (that start of it): this node does not back it up
@@ -30,7 +33,7 @@ import java.util.Arrays;
  */
 sealed interface ReplicationMessage {
     /** The type letters, for {@link ClusterNode#addPayloadHandler}. */
-    String TYPES = "RbAFSCEZUDk";
+    String TYPES = "RbAFSCEZUDkw";
 
     /** {@code takesOver}: see {@link io.tern.broker.store.StoreBatch#takingOver()}. */
     record Batch(long seq, byte[] batch, boolean takesOver) implements ReplicationMessage {
@@ -103,6 +106,13 @@ sealed interface ReplicationMessage {
         }
     }
 
+    record NotWritten(long seq) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('w', seq, null);
+        }
+    }
+
     record OutOfSync(long seq) implements ReplicationMessage {
         @Override
         public byte[] encode() {
@@ -149,6 +159,7 @@ sealed interface ReplicationMessage {
             case 'E' -> new SnapshotEnd(seq);
             case 'Z' -> new InSync(seq);
             case 'U' -> new OutOfSync(seq);
+            case 'w' -> new NotWritten(seq);
             case 'D' -> new Retired(seq, new String(body, java.nio.charset.StandardCharsets.UTF_8));
             default -> throw new IllegalArgumentException("unknown replication message type " + type);
         };

@@ -46,7 +46,13 @@ class ReplicationTest {
     }
 
     private ReplicatingStore node(String name) throws Exception {
-        ReplicatingStore store = new ReplicatingStore(new RocksDbStore(dir.resolve(name)));
+        return node(name, null);
+    }
+
+    /** {@code replicaDir}: where it keeps its replicas on disk too, or null (in memory only). */
+    private ReplicatingStore node(String name, Path replicaDir) throws Exception {
+        ReplicatingStore store = replicaDir == null ? new ReplicatingStore(new RocksDbStore(dir.resolve(name)))
+                : new ReplicatingStore(new RocksDbStore(dir.resolve(name)), replicaDir);
         ClusterNode n = ClusterNode.create(new ClusterNode.Config(cluster, "loopback", Map.of(), new RingFailoverPolicy(1), true),
                 new NodeInfo(name, name, "machine-" + name, List.of(), ""));
         store.attach(n);
@@ -234,6 +240,25 @@ class ReplicationTest {
         assertThat(a.failedCommits()).isEqualTo(5);
         faults.on = false;
         // b missed batches: a brings it in sync again, and then it holds exactly what a stored.
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
+        send(a, "q").join();
+        assertSameContent(a, b, "a");
+    }
+
+    @Test
+    void aBatchTheBackupCannotWriteToItsReplicaDiskIsNotAcknowledgedAndTheBackupGetsANewSnapshot() throws Exception {
+        ReplicatingStore a = node("a");
+        ReplicatingStore b = node("b", dir.resolve("b-replicas"));
+        await().until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
+        for (int i = 0; i < 10; i++) {
+            send(a, "q").join();
+        }
+        b.replicas().diskOf("a").close(); // its writes fail from now on, until a new snapshot reopens it
+        CompletableFuture<Void> failing = send(a, "q");
+        await().atMost(Duration.ofSeconds(10)).until(failing::isDone);
+        assertThat(failing).isCompletedExceptionally();
+        assertThat(a.failedCommits()).isEqualTo(1);
+        // a brings b in sync again: the new snapshot replaces the disk copy, and commits are acknowledged again.
         await().atMost(Duration.ofSeconds(30)).until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
         send(a, "q").join();
         assertSameContent(a, b, "a");

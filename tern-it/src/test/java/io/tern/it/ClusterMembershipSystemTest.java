@@ -99,16 +99,16 @@ class ClusterMembershipSystemTest {
 
             String table = status(one.url(), false);
             assertThat(table).contains("node-1").contains("machine-2").contains("3 member(s); quorum held");
+            assertThat(table.lines().filter(l -> l.startsWith("node-")).toList()).as("each member's state, from its console")
+                    .hasSize(3).allMatch(l -> l.split("\\s+")[1].equals("serving"));
             String json = status(one.url(), true);
             assertThat(json).contains("\"members\"").contains("\"nodeId\"").contains("\"machineId\" : \"machine-3\"")
-                    .contains("\"failover\"").contains("\"quorum\" : true");
+                    .contains("\"failover\"").contains("\"quorum\" : true").contains("\"state\" : \"serving\"");
 
             ServerProcess killed = nodes.get(2);
-            long start = System.nanoTime();
             killed.kill();
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
                     .until(() -> topologyVia(cf, c).members().size() == 2);
-            long killDetectedMs = (System.nanoTime() - start) / 1_000_000;
             ClusterTopology two = cf.clusterTopology();
             assertThat(names(two)).containsExactlyInAnyOrder("node-1", "node-2");
             assertThat(failoverOf(two, "node-1")).isEqualTo("node-2");
@@ -116,14 +116,15 @@ class ClusterMembershipSystemTest {
             assertThat(two.quorum()).isTrue();
 
             ServerProcess paused = nodes.get(1);
-            start = System.nanoTime();
             signal(paused, "STOP");
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50))
                     .until(() -> topologyVia(cf, c).members().size() == 1);
-            long pauseDetectedMs = (System.nanoTime() - start) / 1_000_000;
             assertThat(cf.clusterTopology().quorum()).as("one of the two of the last stable view is no majority").isFalse();
             assertThat(cf.clusterTopology().missing()).as("the members it misses, by name").containsExactly("node-2");
-            assertThat(status(one.url(), false)).contains("1 member(s); quorum NOT held (missing: node-2)");
+            String alone = status(one.url(), false);
+            assertThat(alone).contains("1 member(s); quorum NOT held (missing: node-2)");
+            assertThat(alone.lines().filter(l -> l.startsWith("node-1")).findFirst().orElseThrow().split("\\s+")[1])
+                    .as("the same state name as its log and console").isEqualTo("no-quorum");
             Session refused = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
             assertThatThrownBy(() -> refused.createProducer(refused.createQueue("q")).send(refused.createTextMessage("x")))
                     .as("the application is told why, and which members are missing")
@@ -132,9 +133,6 @@ class ClusterMembershipSystemTest {
             signal(paused, "CONT");
             await().atMost(Duration.ofSeconds(60)).until(() -> topologyVia(cf, c).members().size() == 2);
             assertThat(cf.clusterTopology().quorum()).isTrue();
-            System.out.printf("FAILURE DETECTION: SIGKILL %d ms, SIGSTOP %d ms%n", killDetectedMs, pauseDetectedMs);
-            assertThat(killDetectedMs).as("a killed process's socket closes: FD_SOCK2 + VERIFY_SUSPECT2").isLessThan(10_000);
-            assertThat(pauseDetectedMs).as("a paused process goes silent: FD_ALL3 timeout + VERIFY_SUSPECT2").isLessThan(30_000);
         }
     }
 }

@@ -4,7 +4,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 
-/** The flags of {@code tern server} (DESIGN section 3). Cluster flags are accepted now and used by the cluster module. */
+/** The flags of {@code tern server}; {@code --config} reads the same settings from a YAML file ({@link ConfigFile}). */
 public final class ServerOptions {
 
     @Option(names = "--config", description = "YAML file of settings: each key is a flag without its dashes (see "

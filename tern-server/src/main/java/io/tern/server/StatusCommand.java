@@ -18,10 +18,11 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code tern status}: the cluster as a node sees it: members, machines, failover map, quorum; with
- * {@code --queues}, each member's part of every queue (asked from the member's console).
+ * {@code tern status}: the cluster as a node sees it: members with their states, machines, failover
+ * map, quorum; with {@code --queues}, each member's part of every queue. A member's state and queues
+ * are asked from its console.
  */
-@Command(name = "status", description = "Show the members, machines and failover map of the cluster of a server; "
+@Command(name = "status", description = "Show the members (with their states), machines and failover map of the cluster of a server; "
         + "with --queues, every queue's depth on each node and the messages moved between nodes.")
 final class StatusCommand implements Callable<Integer> {
 
@@ -61,12 +62,13 @@ final class StatusCommand implements Callable<Integer> {
             System.err.println(url + " sent no cluster list");
             return ExitCodes.FAILED;
         }
-        if (!queues) {
-            System.out.print(json ? json(t) : table(t));
-            return ExitCodes.OK;
-        }
+        // Each member's state (and, with --queues, its queues) comes from its own console.
         Map<String, Object> nodes = nodeViews(t, user, password, url);
-        System.out.print(json ? json(t, nodes) : table(t) + queueTable(nodes));
+        if (json) {
+            System.out.print(json(t, nodes, queues));
+        } else {
+            System.out.print(table(t, nodes) + (queues ? queueTable(nodes) : ""));
+        }
         return ExitCodes.OK;
     }
 
@@ -89,14 +91,29 @@ final class StatusCommand implements Callable<Integer> {
         return out;
     }
 
-    static String table(ClusterTopology t) {
+    /**
+     * A member's state ({@code NodeState}, as its log and console name it) from its console's view;
+     * {@code ?} if its console could not be read (the reason is in the view).
+     */
+    static String stateOf(Object view) {
+        return view instanceof com.fasterxml.jackson.databind.JsonNode node && node.hasNonNull("state")
+                ? node.get("state").asText() : "?";
+    }
+
+    static String table(ClusterTopology t, Map<String, Object> views) {
         StringBuilder b = new StringBuilder();
-        String row = "%-14s %-36s %-34s %-28s %s%n";
-        b.append(String.format(row, "NAME", "NODE ID", "MACHINE", "URIS", "FAILOVER"));
+        String row = "%-14s %-10s %-36s %-34s %-28s %s%n";
+        b.append(String.format(row, "NAME", "STATE", "NODE ID", "MACHINE", "URIS", "FAILOVER"));
+        List<String> unread = new ArrayList<>();
         for (NodeInfo n : t.members()) {
-            b.append(String.format(row, n.name(), n.nodeId(), n.machineId(), String.join(",", n.clientUris()),
+            Object view = views.get(n.name());
+            if (!(view instanceof com.fasterxml.jackson.databind.JsonNode)) {
+                unread.add(n.name() + ": " + view);
+            }
+            b.append(String.format(row, n.name(), stateOf(view), n.nodeId(), n.machineId(), String.join(",", n.clientUris()),
                     String.join(",", failoverNames(t, n))));
         }
+        unread.forEach(u -> b.append("state not known of ").append(u).append(System.lineSeparator()));
         b.append(t.members().size()).append(" member(s); quorum ").append(t.quorum() ? "held"
                         : "NOT held" + (t.missing().isEmpty() ? "" : " (missing: " + String.join(", ", t.missing()) + ")"))
                 .append("; machine-level redundancy ").append(t.machineRedundant() ? "yes" : "no").append(System.lineSeparator());
@@ -168,29 +185,32 @@ final class StatusCommand implements Callable<Integer> {
         return b.toString();
     }
 
-    /** The cluster, and each member's queues (or why they could not be read), as JSON. */
-    static String json(ClusterTopology t, Map<String, Object> views) throws Exception {
-        Map<String, Object> queuesByNode = new LinkedHashMap<>();
-        views.forEach((name, view) -> queuesByNode.put(name, view instanceof com.fasterxml.jackson.databind.JsonNode node
-                ? node.get("queues") : String.valueOf(view)));
-        Map<String, Object> root = tree(t);
-        root.put("queues", queuesByNode);
+    /** The cluster with each member's state, and with {@code queues} each member's queues (or why they could not be read), as JSON. */
+    static String json(ClusterTopology t, Map<String, Object> views, boolean queues) throws Exception {
+        Map<String, Object> root = tree(t, views);
+        if (queues) {
+            Map<String, Object> queuesByNode = new LinkedHashMap<>();
+            views.forEach((name, view) -> queuesByNode.put(name, view instanceof com.fasterxml.jackson.databind.JsonNode node
+                    ? node.get("queues") : String.valueOf(view)));
+            root.put("queues", queuesByNode);
+        }
         return write(root);
-    }
-
-    static String json(ClusterTopology t) throws Exception {
-        return write(tree(t));
     }
 
     private static String write(Map<String, Object> root) throws Exception {
         return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root) + System.lineSeparator();
     }
 
-    private static Map<String, Object> tree(ClusterTopology t) {
+    private static Map<String, Object> tree(ClusterTopology t, Map<String, Object> views) {
         List<Map<String, Object>> members = new ArrayList<>();
         for (NodeInfo n : t.members()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", n.name());
+            Object view = views.get(n.name());
+            m.put("state", stateOf(view));
+            if (!(view instanceof com.fasterxml.jackson.databind.JsonNode)) {
+                m.put("stateUnknownBecause", String.valueOf(view));
+            }
             m.put("nodeId", n.nodeId());
             m.put("machineId", n.machineId());
             m.put("uris", n.clientUris());
