@@ -10,7 +10,6 @@ import jakarta.jms.ConnectionFactory;
 
 import javax.naming.Context;
 import javax.naming.InitialContext;
-import java.net.DatagramSocket;
 import java.net.URI;
 import java.util.Arrays;
 import java.util.Properties;
@@ -27,11 +26,8 @@ public final class DiscoveryBench {
             System.setProperty("logback.configurationFile", "logback-bench.xml");
         }
         int runs = args.length > 0 ? Integer.parseInt(args[0]) : 50;
-        int port;
-        try (DatagramSocket s = new DatagramSocket(0)) {
-            port = s.getLocalPort();
-        }
-        String address = "239.255.204.1";
+        int port = io.tern.discovery.FreePorts.freeUdp();
+        String address = io.tern.discovery.FreePorts.multicastGroup(204);
         try (EmbeddedTern tern = EmbeddedTern.start();
              DiscoveryAgent announcer = new DiscoveryAgent(DiscoveryConfig.loopback(address, port)).start()) {
             announcer.announce(new ServiceUri("bench", "jms", URI.create(tern.url())));

@@ -104,23 +104,19 @@ class FlowControlTest {
             MessageProducer p = s.createProducer(held);
             int stored = 0;
             ResourceAllocationException refused = null;
-            long heldNs = 0;
             while (refused == null && stored < 100) {
                 BytesMessage m = s.createBytesMessage();
                 m.writeBytes(new byte[BODY]);
                 m.setIntProperty("seq", stored);
-                long start = System.nanoTime();
                 try {
                     p.send(m);
                     stored++;
                 } catch (ResourceAllocationException e) {
                     refused = e;
-                    heldNs = System.nanoTime() - start;
                 }
             }
             assertThat(refused).as("a send past the limit is refused after the block timeout").isNotNull();
             assertThat(refused.getMessage()).contains(held.getQueueName(), "waited 1000 ms for room", "was not stored", "memory limit");
-            assertThat(heldNs).as("it waited for room first").isGreaterThanOrEqualTo(1_000_000_000L);
             assertThat(tern.broker().messageCount(held.getQueueName())).as("the refused send is not stored").isEqualTo(stored);
 
             MessageConsumer consumer = s.createConsumer(held);

@@ -38,15 +38,14 @@ class MulticastClientTest {
     void theFactoryAndJndiFindAServerThroughMulticast() throws Exception {
         String address = uniqueGroupAddress();
         int port = freeUdpPort();
-        // Servers of this group announce only every 10 s: a client connecting sooner proves the query.
-        DiscoveryConfig config = DiscoveryConfig.loopback(address, port).withTiming(10_000, 30_000);
+        // Servers of this group announce only every ten minutes, and the first announcement went out before the
+        // client listened: a client that connects within its discovery timeout (3 s) found the server by its query.
+        DiscoveryConfig config = DiscoveryConfig.loopback(address, port).withTiming(600_000, 1_800_000);
         try (EmbeddedTern tern = EmbeddedTern.start();
              DiscoveryAgent announcer = new DiscoveryAgent(config).start()) {
             announcer.announce(new ServiceUri("mc-group", "jms", URI.create(tern.url())));
             String url = "multicast://" + address + ":" + port + "?group=mc-group&schemes=tern&timeout=3000";
-            long start = System.nanoTime();
             try (JMSContext ctx = new TernConnectionFactory(url).createContext()) {
-                assertThat((System.nanoTime() - start) / 1_000_000).as("connected via the query's answer").isLessThan(10_000);
                 Queue q = ctx.createQueue("found");
                 ctx.createProducer().send(q, "via multicast");
                 assertThat(ctx.createConsumer(q).receiveBody(String.class, 5000)).isEqualTo("via multicast");

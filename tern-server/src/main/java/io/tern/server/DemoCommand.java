@@ -13,9 +13,7 @@ import jakarta.jms.TextMessage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -74,9 +72,9 @@ final class DemoCommand implements Callable<Integer> {
         out.printf("Starting a cluster of 3 nodes on loopback, as 3 processes (cluster %s, logs in %s)%n", cluster, dir);
         for (int i = 1; i <= 3; i++) {
             String name = "demo-" + i;
-            int consolePort = freePort();
+            int consolePort = io.tern.discovery.FreePorts.free();
             consoles.add("http://127.0.0.1:" + consolePort);
-            ServerProcess node = new ServerProcess(name, freePort(), dir.resolve(name), dir.resolve(name + ".log"),
+            ServerProcess node = new ServerProcess(name, io.tern.discovery.FreePorts.free(), dir.resolve(name), dir.resolve(name + ".log"),
                     "--console-port", Integer.toString(consolePort),
                     "--cluster", cluster, "--cluster-port", Integer.toString(clusterPort), "--cluster-address", clusterAddress,
                     "--discovery-address", discoveryAddress, "--discovery-port", Integer.toString(discoveryPort),
@@ -310,12 +308,6 @@ final class DemoCommand implements Callable<Integer> {
             c.close();
         } catch (JMSException ignored) {
             // the demo is over; a failed close releases nothing more
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }

@@ -207,6 +207,20 @@ public final class ServerProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /**
+     * Stops the server as Kubernetes stops a pod: SIGTERM, then SIGKILL if it has not exited within
+     * {@code graceMs}. Returns its exit status if it exited by itself, else null.
+     */
+    public Integer stopWithin(long graceMs) throws InterruptedException {
+        process.destroy();
+        if (process.waitFor(graceMs, TimeUnit.MILLISECONDS)) {
+            return process.exitValue();
+        }
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+        return null;
+    }
+
     @Override
     public void close() throws InterruptedException {
         if (isAlive()) {
