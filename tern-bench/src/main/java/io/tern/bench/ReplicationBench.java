@@ -95,11 +95,11 @@ public final class ReplicationBench {
             throws Exception {
         TernServer server = TernServer.start(config(name, dir), s -> store[0] = new ReplicatingStore(s, replicaDir));
         open.add(server);
-        ClusterNode node = ClusterNode.create(new ClusterNode.Config(cluster, "udp", stack, new RingFailoverPolicy(1), false),
-                new NodeInfo(server.broker().nodeId(), name, "machine-" + name, List.of(server.url()), ""));
-        store[0].attach(node);
-        node.connect();
-        open.add(node);
+        // Joined as tern server joins a node (the one assembler): it serves once it has checked it was not taken over.
+        open.add(io.tern.cluster.ClusteredNode.join(server.broker(), store[0],
+                new ClusterNode.Config(cluster, "udp", stack, new RingFailoverPolicy(1), false),
+                new NodeInfo(server.broker().nodeId(), name, "machine-" + name, List.of(server.url()), ""),
+                io.tern.cluster.ClusteredNode.Settings.defaults(dir.resolve(name).resolve("takeovers"))));
         return server;
     }
 

@@ -520,8 +520,21 @@ public final class Broker implements AutoCloseable {
         availability.stop();
     }
 
+    /** What must stop writing to the store before it closes (the cluster's links); see {@link #beforeStoreCloses}. */
+    private volatile Runnable beforeStoreCloses = () -> { };
+
+    /**
+     * Runs {@code stop} first when this node closes (its clients have left, its store is still open):
+     * whatever else writes to the store (a clustered node storing messages moved to it) stops there,
+     * so that no write of it fails half done against a closed store.
+     */
+    public void beforeStoreCloses(Runnable stop) {
+        this.beforeStoreCloses = java.util.Objects.requireNonNull(stop);
+    }
+
     @Override
     public void close() {
+        beforeStoreCloses.run();
         availability.stop();
         connections.all().forEach(ServerConnection::closeNow);
         scheduler.shutdownNow();

@@ -120,6 +120,10 @@ public final class ClusteredNode implements AutoCloseable {
                 takeover.spreadConnectionsOnJoin();
             }
             links = new QueueLinks(node, broker, takeover);
+            // When the node stops, this node stores no more messages moved to it and serves no more of its own
+            // to others before its store closes; what was on its way stays in doubt at the node it came from,
+            // which resolves it with whoever holds this node's messages.
+            broker.beforeStoreCloses(links::close);
             mirrors = new DestinationMirrors(node, broker);
             new GroupOwnership(node, broker); // the broker holds it: one owner per message group cluster-wide
         }
@@ -165,18 +169,6 @@ public final class ClusteredNode implements AutoCloseable {
     /** How many stored messages the check before serving discarded (this node had been taken over). */
     public int discardedOnStart() {
         return discardedOnStart;
-    }
-
-    /**
-     * Stops the cluster links (clustered queues): this node stores no more messages moved to it and
-     * serves no more of its own to others; what was on its way stays in doubt at the node it came
-     * from, which resolves it with whoever holds this node's messages. Called before the node's store
-     * closes; {@link #close} does the rest.
-     */
-    public void stopMoves() {
-        if (links != null) {
-            links.close();
-        }
     }
 
     /** Leaves the cluster (gracefully: the members note it, so it does not count against their quorum). */

@@ -187,14 +187,21 @@ final class SelfDiscard {
         boolean serving = broker.availability().state() != io.tern.broker.NodeState.STARTING;
         broker.availability().fence(reason);
         int dropped;
+        boolean kept = false;
         try {
             store.fail(reason);
             broker.closeAllConnections().get(30, java.util.concurrent.TimeUnit.SECONDS);
             dropped = broker.discardStoredMessages();
             try {
                 discards.put(selfId, takeover);
+                kept = true;
             } catch (java.io.UncheckedIOException e) {
-                LOG.error("Could not keep on disk that this node discarded for the takeover at epoch {}", epoch);
+                // Restarted without that record, it would discard again, and with it what it stored since: it
+                // stores nothing more, and discards again (nothing) once restarted with a working data directory.
+                LOG.error("Could not keep on disk that this node discarded for the takeover at epoch {} ({}): it stays "
+                        + "fenced until it is restarted with a working data directory", epoch, e.getMessage());
+                broker.availability().fence("could not keep on disk that it discarded for the takeover at epoch " + epoch
+                        + " (" + e.getMessage() + "): serves nothing until it is restarted with a working data directory");
             }
             handledEpoch = epoch;
             LOG.warn("This node was taken over while it was gone (epoch {}; {}): discarded {} stored message(s) its "
@@ -206,9 +213,11 @@ final class SelfDiscard {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while discarding", e);
         } finally {
-            broker.availability().unfence("discarded what it no longer owns");
+            if (kept) {
+                broker.availability().unfence("discarded what it no longer owns");
+            }
         }
-        if (serving) {
+        if (serving && kept) {
             servingAgain.run(); // merged back while serving: serves again now
         }
         return dropped;

@@ -38,9 +38,21 @@ final class InJvmCluster implements AutoCloseable {
     /** Messages each node discarded on its last start because it had been taken over. */
     final Map<String, Integer> discardedOnStart = new ConcurrentHashMap<>();
 
-    record Node(String name, TernServer server, ClusterNode cluster, ReplicatingStore store, Takeover takeover) {
+    record Node(String name, TernServer server, ClusteredNode clustered) {
+        ClusterNode cluster() {
+            return clustered.cluster();
+        }
+
+        ReplicatingStore store() {
+            return clustered.store();
+        }
+
+        Takeover takeover() {
+            return clustered.takeover();
+        }
+
         String id() {
-            return cluster.self().nodeId();
+            return cluster().self().nodeId();
         }
 
         String url() {
@@ -77,7 +89,7 @@ final class InJvmCluster implements AutoCloseable {
                 ClusteredNode.Settings.defaults(dir.resolve(nodeName).resolve("takeovers"))
                         .withNanoClock(() -> System.nanoTime() + clockOffsetMs * 1_000_000L).withClusteredQueues(true));
         discardedOnStart.put(nodeName, clustered.discardedOnStart());
-        Node n = new Node(nodeName, server, clustered.cluster(), store[0], clustered.takeover());
+        Node n = new Node(nodeName, server, clustered);
         nodes.add(n);
         return n;
     }
@@ -107,8 +119,7 @@ final class InJvmCluster implements AutoCloseable {
         DISCARD discard = n.cluster().jgroupsChannel().getProtocolStack().findProtocol(DISCARD.class);
         discard.discardAll(true);
         n.server().close();
-        n.takeover().close();
-        n.cluster().close();
+        n.clustered().close();
         nodes.remove(n);
     }
 
@@ -131,8 +142,7 @@ final class InJvmCluster implements AutoCloseable {
     public void close() {
         silentStarts.forEach(ClusterNode::close);
         for (Node n : nodes) {
-            n.takeover().close();
-            n.cluster().close();
+            n.clustered().close();
             n.server().close();
         }
     }

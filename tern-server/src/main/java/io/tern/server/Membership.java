@@ -131,9 +131,4 @@ final class Membership {
     void leave() {
         clustered.close();
     }
-
-    /** Stops moving messages between this node and the others (its store is about to close). */
-    void stopMoves() {
-        clustered.stopMoves();
-    }
 }

@@ -106,9 +106,6 @@ final class ServerCommand implements Callable<Integer> {
         TernServer server = replicate
                 ? TernServer.start(b.build(), store -> replicating[0] = new io.tern.cluster.ReplicatingStore(store, replicaDir))
                 : TernServer.start(b.build());
-        if (replicate) {
-            server.broker().availability().starting("node " + options.name + " is starting");
-        }
         NodeMetrics metrics = new NodeMetrics(server.broker(), options.name);
         io.tern.console.Console console = null;
         if (options.console) {
@@ -168,9 +165,6 @@ final class ServerCommand implements Callable<Integer> {
             cluster.set(new ClusterList(options.cluster, server.url(), server.broker(), consoleUri, secret != null));
         }
         Membership joined = membership.get();
-        if (joined != null) {
-            server.beforeStoreCloses(joined::stopMoves);
-        }
         if (joined != null) {
             metrics.bind(new io.tern.cluster.ClusterMetrics(joined.clustered()));
         }

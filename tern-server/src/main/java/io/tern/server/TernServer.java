@@ -24,8 +24,6 @@ public final class TernServer implements AutoCloseable {
     private final BrokerAcceptor acceptor;
     private final InetSocketAddress address;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
-    /** What must stop writing to the store before it closes (the cluster's links); see {@link #beforeStoreCloses}. */
-    private volatile Runnable beforeStoreCloses = () -> { };
 
     private TernServer(Broker broker, BrokerAcceptor acceptor, InetSocketAddress address) {
         this.broker = broker;
@@ -53,6 +51,11 @@ public final class TernServer implements AutoCloseable {
         var store = wrap.apply(config.dataDir() == null ? new io.tern.broker.store.TransientStore()
                 : new RocksDbStore(config.dataDir().resolve("store")));
         Broker broker = new Broker(config, store, nodeId, clockMs);
+        if (store.tracksDeliveries()) {
+            // A replicating node serves only once it has joined its cluster and checked whether it was taken
+            // over meanwhile (ClusteredNode.join): it holds its clients from before it listens.
+            broker.availability().starting("node " + config.name() + " has started and joins its cluster before it serves");
+        }
         broker.start();
         BrokerAcceptor acceptor = new BrokerAcceptor(broker);
         InetSocketAddress bound = acceptor.start();
@@ -133,15 +136,6 @@ public final class TernServer implements AutoCloseable {
         return left;
     }
 
-    /**
-     * Runs {@code stop} when this server stops, after its clients have left and before its store
-     * closes: whatever else writes to the store (a clustered node storing messages moved to it) stops
-     * there, so that no write of it fails half done against a closed store.
-     */
-    public void beforeStoreCloses(Runnable stop) {
-        this.beforeStoreCloses = stop;
-    }
-
     /** Stop: no new connections, close the existing ones, flush the store. Idempotent. */
     @Override
     public void close() {
@@ -151,7 +145,6 @@ public final class TernServer implements AutoCloseable {
         LOG.info("Stopping node {}", broker.config().name());
         broker.beginShutdown();
         acceptor.close();
-        beforeStoreCloses.run();
         broker.close();
         LOG.info("Node {} stopped", broker.config().name());
     }
