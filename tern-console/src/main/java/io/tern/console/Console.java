@@ -9,7 +9,6 @@ import io.tern.broker.NodeView;
 import io.tern.broker.security.AccessControl;
 import io.tern.broker.security.Permission;
 import io.tern.protocol.ClusterTopology;
-import io.tern.protocol.FailoverInfo;
 import io.tern.protocol.NodeInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,20 +17,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.URLDecoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -46,7 +37,7 @@ import java.util.function.Supplier;
  *   <li>{@code GET /api/node} — this node: {@link NodeView}.</li>
  *   <li>{@code GET /api/cluster} — the members as this node sees them, each with its failover nodes
  *       and the {@code /api/node} of its own console (asked in parallel; a member that does not
- *       answer within {@link #PEER_TIMEOUT} shows its error instead).</li>
+ *       answer within {@link ConsolePeers#TIMEOUT} shows its error instead).</li>
  *   <li>{@code GET /health/live}, {@code GET /health/ready} — probes: 200 while the node answers,
  *       and while it serves clients (503 with its state otherwise); no credentials needed.</li>
  *   <li>{@code GET /api/events} — server-sent events: the events this node recorded
@@ -75,8 +66,7 @@ public final class Console implements AutoCloseable {
     static final int REQUEST_SECONDS = 5;
     /** Threads serving requests: a handful of slow clients cannot take them all. */
     static final int THREADS = 16;
-    /** How long the console waits for another member's console. */
-    static final Duration PEER_TIMEOUT = Duration.ofMillis(1500);
+    /** The header a drain request must carry (a page of another site cannot add it unasked). */
     static final String CSRF_HEADER = "X-Tern-Console";
     /** How long one event stream lasts before the browser opens the next: below the server's 30 s response limit. */
     static final int STREAM_SECONDS = 20;
@@ -87,13 +77,7 @@ public final class Console implements AutoCloseable {
     private final Broker broker;
     private final HttpServer server;
     private final ExecutorService executor;
-    private final HttpClient http;
-    private final ExecutorService peerExecutor;
-    /** The last cluster answer, shared by the event streams for a second: one round of peer requests, not one per stream. */
-    private volatile ClusterSnapshot lastCluster;
-
-    private record ClusterSnapshot(String authorization, long atNanos, Map<String, Object> cluster) {
-    }
+    private final ConsolePeers peers;
     private final ObjectMapper json = new ObjectMapper();
     private final String uri;
     /** The node's meters, scraped; null when it has none. */
@@ -107,19 +91,8 @@ public final class Console implements AutoCloseable {
         this.metrics = metrics;
         this.server = server;
         this.executor = executor;
-        // The peers' answers complete on threads of their own: on the request pool, requests waiting for
-        // them (event streams among them) could hold every thread the answers need.
-        this.peerExecutor = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "tern-console-peers");
-            t.setDaemon(true);
-            return t;
-        });
-        HttpClient.Builder peers = HttpClient.newBuilder().connectTimeout(PEER_TIMEOUT).executor(peerExecutor);
-        if (tls != null) {
-            peers.sslContext(tls.peerTrust().jdkContext(false)); // the other members' consoles speak HTTPS too
-        }
-        this.http = peers.build();
         this.uri = (tls != null ? "https://" : "http://") + host + ":" + server.getAddress().getPort();
+        this.peers = new ConsolePeers(broker, uri, tls);
     }
 
     /**
@@ -187,7 +160,7 @@ public final class Console implements AutoCloseable {
     public void close() {
         server.stop(0);
         executor.shutdownNow();
-        peerExecutor.shutdownNow();
+        peers.close();
     }
 
     private void handle(HttpExchange exchange) throws IOException {
@@ -224,7 +197,7 @@ public final class Console implements AutoCloseable {
                 }
                 case "/api/cluster" -> {
                     if (expect(exchange, "GET")) {
-                        sendJson(exchange, 200, cluster(exchange.getRequestHeaders().getFirst("Authorization")));
+                        sendJson(exchange, 200, peers.cluster(exchange.getRequestHeaders().getFirst("Authorization")));
                     }
                 }
                 case "/api/events" -> {
@@ -292,7 +265,7 @@ public final class Console implements AutoCloseable {
             long nextCluster = 0;
             while (System.nanoTime() < end) {
                 if (System.nanoTime() >= nextCluster) {
-                    out.write(("event: cluster\ndata: " + json.writeValueAsString(recentCluster(authorization)) + "\n\n")
+                    out.write(("event: cluster\ndata: " + json.writeValueAsString(peers.recentCluster(authorization)) + "\n\n")
                             .getBytes(StandardCharsets.UTF_8));
                     out.flush();
                     nextCluster = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
@@ -311,18 +284,6 @@ public final class Console implements AutoCloseable {
             unsubscribe.run();
             streams.release();
         }
-    }
-
-    /** {@link #cluster}, answered from a snapshot under a second old taken with the same credentials. */
-    private Map<String, Object> recentCluster(String authorization) {
-        ClusterSnapshot s = lastCluster;
-        if (s != null && java.util.Objects.equals(s.authorization(), authorization)
-                && System.nanoTime() - s.atNanos() < java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(900)) {
-            return s.cluster();
-        }
-        Map<String, Object> c = cluster(authorization);
-        lastCluster = new ClusterSnapshot(authorization, System.nanoTime(), c);
-        return c;
     }
 
     /** Sends the journal's events after {@code last}, in order; returns the id of the last one sent. */
@@ -409,83 +370,6 @@ public final class Console implements AutoCloseable {
         return 0;
     }
 
-    /** The members with their failover nodes and each one's own view, asked of its console. */
-    private Map<String, Object> cluster(String authorization) {
-        ClusterTopology t = broker.topology();
-        List<NodeInfo> members = t != null && !t.members().isEmpty() ? t.members() : List.of(self());
-        Map<String, String> names = new HashMap<>();
-        members.forEach(m -> names.put(m.nodeId(), m.name()));
-        List<CompletableFuture<Map<String, Object>>> rows = new ArrayList<>();
-        for (NodeInfo m : members) {
-            Map<String, Object> row = new LinkedHashMap<>();
-            row.put("name", m.name());
-            row.put("nodeId", m.nodeId());
-            row.put("machineId", m.machineId());
-            row.put("uris", m.clientUris());
-            row.put("console", m.consoleUri());
-            row.put("failover", t == null ? List.of() : t.failover().getOrDefault(m.nodeId(), List.of()).stream()
-                    .map(FailoverInfo::nodeId).map(id -> names.getOrDefault(id, id)).toList());
-            rows.add(nodeView(m, authorization).handle((view, failure) -> {
-                if (failure != null) {
-                    row.put("error", m.consoleUri().isEmpty() ? rootMessage(failure)
-                            : "console " + m.consoleUri() + " did not answer: " + rootMessage(failure));
-                } else {
-                    row.put("node", view);
-                }
-                return row;
-            }));
-        }
-        Map<String, Object> root = new LinkedHashMap<>();
-        root.put("self", broker.config().name());
-        root.put("quorum", t == null || t.quorum());
-        root.put("machineRedundant", t != null && t.machineRedundant());
-        root.put("members", rows.stream().map(CompletableFuture::join).toList());
-        return root;
-    }
-
-    /**
-     * Whether an operator's credentials may go on to {@code member}'s console: it proves itself with a
-     * certificate (HTTPS), or the cluster list came over authenticated channels, or the node has only
-     * development users, whose passwords are no secret.
-     */
-    private boolean mayForwardCredentials(NodeInfo member) {
-        ClusterTopology t = broker.topology();
-        return member.consoleUri().startsWith("https://") || (t != null && t.authenticated())
-                || broker.config().accessControl().development();
-    }
-
-    private NodeInfo self() {
-        return new NodeInfo(broker.nodeId(), broker.config().name(), "", List.of(), uri);
-    }
-
-    private CompletableFuture<Object> nodeView(NodeInfo member, String authorization) {
-        if (member.nodeId().equals(broker.nodeId()) || member.consoleUri().equals(uri)) {
-            return CompletableFuture.completedFuture(broker.view());
-        }
-        if (member.consoleUri().isEmpty()) {
-            return CompletableFuture.failedFuture(new IOException("no console is known for it"));
-        }
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(member.consoleUri() + "/api/node"))
-                .timeout(PEER_TIMEOUT).GET();
-        if (authorization != null) {
-            if (!mayForwardCredentials(member)) {
-                return CompletableFuture.failedFuture(new IOException("not forwarding the operator's credentials to "
-                        + member.consoleUri() + ": the cluster list is not authenticated (give the cluster a secret, or the nodes TLS)"));
-            }
-            request.header("Authorization", authorization);
-        }
-        return http.sendAsync(request.build(), HttpResponse.BodyHandlers.ofString()).thenApply(r -> {
-            if (r.statusCode() != 200) {
-                throw new IllegalStateException("HTTP " + r.statusCode());
-            }
-            try {
-                return json.readValue(r.body(), Object.class);
-            } catch (IOException e) {
-                throw new IllegalStateException("not JSON: " + e.getMessage(), e);
-            }
-        });
-    }
-
     private void drain(HttpExchange exchange) throws IOException {
         if (exchange.getRequestHeaders().getFirst(CSRF_HEADER) == null) {
             sendJson(exchange, 403, error("a drain request must carry the header " + CSRF_HEADER));
@@ -508,32 +392,11 @@ public final class Console implements AutoCloseable {
             sendJson(exchange, 404, error("no member named " + node + " in this node's view"));
             return;
         }
-        if (member.consoleUri().isEmpty()) {
-            sendJson(exchange, 502, error("node " + node + " runs no console"));
-            return;
-        }
-        HttpRequest.Builder forward = HttpRequest.newBuilder(URI.create(member.consoleUri() + "/api/drain?node="
-                        + java.net.URLEncoder.encode(node, StandardCharsets.UTF_8)))
-                .timeout(PEER_TIMEOUT).header(CSRF_HEADER, "1").POST(HttpRequest.BodyPublishers.noBody());
-        String authorization = exchange.getRequestHeaders().getFirst("Authorization");
-        if (authorization != null) {
-            if (!mayForwardCredentials(member)) {
-                sendJson(exchange, 403, error("not forwarding the operator's credentials to " + member.consoleUri()
-                        + ": the cluster list is not authenticated (give the cluster a secret, or the nodes TLS)"));
-                return;
-            }
-            forward.header("Authorization", authorization);
-        }
         HttpResponse<String> answer;
         try {
-            answer = http.send(forward.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            sendJson(exchange, 502, error("console " + member.consoleUri() + " of node " + node + " did not answer: "
-                    + e.getMessage()));
-            return;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            sendJson(exchange, 503, error("interrupted"));
+            answer = peers.forwardDrain(member, node, exchange.getRequestHeaders().getFirst("Authorization"));
+        } catch (ConsolePeers.Unanswered e) {
+            sendJson(exchange, e.status, error(e.getMessage()));
             return;
         }
         send(exchange, answer.statusCode(), "application/json", answer.body().getBytes(StandardCharsets.UTF_8));
@@ -576,12 +439,5 @@ public final class Console implements AutoCloseable {
 
     private static Map<String, String> error(String message) {
         return Map.of("error", message);
-    }
-
-    private static String rootMessage(Throwable t) {
-        while (t.getCause() != null && (t instanceof java.util.concurrent.CompletionException || t.getMessage() == null)) {
-            t = t.getCause();
-        }
-        return t.getMessage() != null ? t.getMessage() : t.getClass().getSimpleName();
     }
 }
