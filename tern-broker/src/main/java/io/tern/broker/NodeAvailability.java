@@ -13,11 +13,14 @@ import java.util.function.BiConsumer;
  * which plugs in here: it is the interface the broker owns for them. Every change goes through
  * {@link #transition}, which logs {@code old -> new (reason)} and tells the listeners.
  *
- * <p>The state follows from the facts the events set, by this precedence: stopping; fenced (with
- * its reason); checking after a pause ({@link #watchPauses}); starting (clients held, with its
- * reason); the quorum lost; draining; else serving.
- * So a node fenced while it has no quorum is fenced, and serves again with no quorum once the fence
- * lifts; a drained node that loses the quorum refuses sends, and drains again when it regains it.
+ * <p>Events start and end conditions, each named by the state it puts the node in, with its reason:
+ * several can hold at once (a node fenced while it has no quorum). The state is the strongest
+ * condition that holds, by {@link #PRECEDENCE}, else serving. So a node fenced while it has no quorum
+ * is fenced, and is no-quorum again once the fence lifts; a drained node that loses the quorum
+ * refuses sends, and drains again when it regains it.
+ *
+ * <p>A node whose messages others may take over (replicated) begins starting: it serves once its
+ * cluster said it was not taken over meanwhile ({@link #started}).
  */
 public final class NodeAvailability {
     private static final Logger LOG = LoggerFactory.getLogger(NodeAvailability.class);
@@ -25,14 +28,12 @@ public final class NodeAvailability {
     private final String node;
     private final boolean replicated;
     private final List<BiConsumer<NodeState, NodeState>> listeners = new CopyOnWriteArrayList<>();
+    /** Which condition wins when several hold, strongest first; none: serving. */
+    static final List<NodeState> PRECEDENCE = List.of(NodeState.STOPPING, NodeState.FENCED, NodeState.CHECKING,
+            NodeState.STARTING, NodeState.NO_QUORUM, NodeState.DRAINING);
+    private final java.util.EnumMap<NodeState, String> conditions = new java.util.EnumMap<>(NodeState.class); // guarded by this
     private volatile NodeState state;
     private volatile String reason;
-    private boolean stopping;          // guarded by this
-    private String fenced;             // guarded by this
-    private String checking;           // guarded by this
-    private String starting;           // guarded by this
-    private String noQuorum;           // guarded by this
-    private boolean draining;          // guarded by this
     private volatile PauseWatch pauses; // null while pauses are not watched
 
     /**
@@ -42,8 +43,15 @@ public final class NodeAvailability {
     NodeAvailability(String node, boolean replicated) {
         this.node = node;
         this.replicated = replicated;
-        this.state = NodeState.SERVING;
-        this.reason = "started";
+        if (replicated) {
+            this.reason = "node " + node + " has started: it serves once it has joined its cluster and checked that it was "
+                    + "not taken over meanwhile";
+            conditions.put(NodeState.STARTING, reason);
+            this.state = NodeState.STARTING;
+        } else {
+            this.reason = "started";
+            this.state = NodeState.SERVING;
+        }
     }
 
     public NodeState state() {
@@ -62,16 +70,16 @@ public final class NodeAvailability {
 
     /** Holds new clients with {@code why} (joining, checking for a takeover) until {@link #started()}. */
     public void starting(String why) {
-        update(() -> starting = Objects.requireNonNull(why), why);
+        update(NodeState.STARTING, Objects.requireNonNull(why), why);
     }
 
     public void started() {
-        update(() -> starting = null, "ready to serve");
+        update(NodeState.STARTING, null, "ready to serve");
     }
 
     /** The cluster's verdict: {@code why} is null when the quorum is held, else why not. */
     public void quorum(String why) {
-        update(() -> noQuorum = why, why == null ? "quorum held" : why);
+        update(NodeState.NO_QUORUM, why, why == null ? "quorum held" : why);
     }
 
     /** How often the pause watch ticks: a threshold must be longer. */
@@ -95,7 +103,7 @@ public final class NodeAvailability {
             public void paused(long gapMs) {
                 String why = "node " + node + " was stopped for " + gapMs + " ms (a pause of its JVM): it checks with "
                         + "the members whether it was taken over meanwhile";
-                update(() -> checking = why, why);
+                update(NodeState.CHECKING, why, why);
             }
 
             @Override
@@ -105,7 +113,7 @@ public final class NodeAvailability {
 
             @Override
             public void checked(long gapMs) {
-                update(() -> checking = null, "checked after a pause of " + gapMs + " ms");
+                update(NodeState.CHECKING, null, "checked after a pause of " + gapMs + " ms");
             }
         });
         pauses = watch;
@@ -153,16 +161,17 @@ public final class NodeAvailability {
 
     /** Fences the node with {@code why}: no client served, nothing delivered, until {@link #unfence}. */
     public void fence(String why) {
-        update(() -> fenced = Objects.requireNonNull(why), why);
+        update(NodeState.FENCED, Objects.requireNonNull(why), why);
     }
 
     public void unfence(String why) {
-        update(() -> fenced = null, why);
+        update(NodeState.FENCED, null, why);
     }
 
     /** Drains the node on an operator's word; it stays drained until it stops. */
     public void drain() {
-        update(() -> draining = true, "drained by an operator: clients move to other nodes");
+        String why = "drained by an operator: clients move to other nodes";
+        update(NodeState.DRAINING, why, why);
     }
 
     public void stop() {
@@ -170,7 +179,7 @@ public final class NodeAvailability {
         if (w != null) {
             w.close();
         }
-        update(() -> stopping = true, "shutting down");
+        update(NodeState.STOPPING, "shutting down", "shutting down");
     }
 
     /** Why new clients are refused now (starting or fenced), or null. */
@@ -181,26 +190,33 @@ public final class NodeAvailability {
 
     /** Why sends are refused now (no quorum), or null. */
     synchronized String sendsRefused() {
-        return state.acceptsSends() ? null : noQuorum != null ? noQuorum : reason;
+        return state.acceptsSends() ? null : conditions.getOrDefault(NodeState.NO_QUORUM, reason);
     }
 
     boolean delivers() {
         return !stalled() && state.delivers(replicated);
     }
 
+    /** True once drained: it stays so until it stops, also while a stronger condition holds. */
     synchronized boolean draining() {
-        return draining;
+        return conditions.containsKey(NodeState.DRAINING);
     }
 
-    private void update(Runnable change, String why) {
+    /**
+     * Starts ({@code holds} is its reason) or ends ({@code holds} null) the condition that puts the node
+     * in state {@code condition}; {@code why} is logged with the transition, if the state changes.
+     */
+    private void update(NodeState condition, String holds, String why) {
         NodeState from;
         NodeState to;
         synchronized (this) {
-            change.run();
+            if (holds == null) {
+                conditions.remove(condition);
+            } else {
+                conditions.put(condition, holds);
+            }
             from = state;
-            to = stopping ? NodeState.STOPPING : fenced != null ? NodeState.FENCED
-                    : checking != null ? NodeState.CHECKING : starting != null ? NodeState.STARTING
-                    : noQuorum != null ? NodeState.NO_QUORUM : draining ? NodeState.DRAINING : NodeState.SERVING;
+            to = PRECEDENCE.stream().filter(conditions::containsKey).findFirst().orElse(NodeState.SERVING);
             if (to == from) {
                 return;
             }

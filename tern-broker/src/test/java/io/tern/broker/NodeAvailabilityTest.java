@@ -18,22 +18,31 @@ class NodeAvailabilityTest {
         node.addListener((from, to) -> transitions.add(from + " -> " + to));
     }
 
+    /** The node as its cluster leaves it once it found it was not taken over (every test but the first). */
+    private void serving() {
+        node.started();
+        transitions.clear();
+    }
+
     @Test
     void aClusteredNodeStartsHeldAndServesOnceItKnowsItWasNotTakenOver() {
-        node.starting("checking whether it was taken over");
-        assertThat(node.state()).isEqualTo(NodeState.STARTING);
-        assertThat(node.clientsRefused()).isEqualTo("checking whether it was taken over");
+        assertThat(node.state()).as("held from its first moment: it never serves before its cluster checked it")
+                .isEqualTo(NodeState.STARTING);
+        assertThat(node.clientsRefused()).contains("has started");
         assertThat(node.delivers()).isFalse();
+        node.starting("checking whether it was taken over"); // still starting: no transition
+        assertThat(node.state()).isEqualTo(NodeState.STARTING);
         node.started();
         assertThat(node.state()).isEqualTo(NodeState.SERVING);
         assertThat(node.clientsRefused()).isNull();
         assertThat(node.sendsRefused()).isNull();
         assertThat(node.delivers()).isTrue();
-        assertThat(transitions).containsExactly("serving -> starting", "starting -> serving");
+        assertThat(transitions).containsExactly("starting -> serving");
     }
 
     @Test
     void withoutTheQuorumAReplicatedNodeRefusesSendsAndHoldsDeliveriesButServesClients() {
+        serving();
         node.quorum("alone in a minority partition");
         assertThat(node.state()).isEqualTo(NodeState.NO_QUORUM);
         assertThat(node.sendsRefused()).isEqualTo("alone in a minority partition");
@@ -47,6 +56,7 @@ class NodeAvailabilityTest {
     @Test
     void withoutReplicationANodeWithoutTheQuorumStillDelivers() {
         NodeAvailability single = new NodeAvailability("n2", false);
+        assertThat(single.state()).as("nobody can take its messages over: it serves at once").isEqualTo(NodeState.SERVING);
         single.quorum("alone");
         assertThat(single.sendsRefused()).isEqualTo("alone");
         assertThat(single.delivers()).isTrue();
@@ -54,12 +64,14 @@ class NodeAvailabilityTest {
 
     @Test
     void aFenceOverridesTheQuorumAndTheNodeReturnsToWhereItWasWhenItLifts() {
+        serving();
         node.quorum("minority");
         node.fence("discarding what was taken over");
         assertThat(node.state()).isEqualTo(NodeState.FENCED);
         assertThat(node.clientsRefused()).isEqualTo("discarding what was taken over");
         node.unfence("discarded");
         assertThat(node.state()).isEqualTo(NodeState.NO_QUORUM);
+        assertThat(node.sendsRefused()).as("the reason of the condition that holds again").isEqualTo("minority");
         node.quorum(null);
         assertThat(transitions).containsExactly("serving -> no-quorum", "no-quorum -> fenced", "fenced -> no-quorum",
                 "no-quorum -> serving");
@@ -67,6 +79,7 @@ class NodeAvailabilityTest {
 
     @Test
     void aDrainedNodeStaysDrainedAcrossALostQuorumAndStopsLast() {
+        serving();
         node.drain();
         assertThat(node.state()).isEqualTo(NodeState.DRAINING);
         assertThat(node.draining()).isTrue();
@@ -82,6 +95,7 @@ class NodeAvailabilityTest {
 
     @Test
     void anEventThatChangesNothingReportsNothing() {
+        serving();
         node.quorum(null);
         node.unfence("nothing to lift");
         assertThat(transitions).isEmpty();

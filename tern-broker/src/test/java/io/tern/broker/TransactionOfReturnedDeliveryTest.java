@@ -103,6 +103,7 @@ class TransactionOfReturnedDeliveryTest {
         CompletableFuture<Void> backupsConfirm = new CompletableFuture<>();
         try (Broker broker = new Broker(BrokerConfig.builder().build(), new MarksWaitFor(backupsConfirm), "node")) {
             broker.start();
+            broker.availability().started(); // a replicated node serves once its cluster checked it (ClusteredNode.join)
             RecordingSink sink = new RecordingSink();
             ServerConnection c = clientWithConsumer(broker, sink, true);
 

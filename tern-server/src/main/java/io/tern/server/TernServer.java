@@ -51,11 +51,6 @@ public final class TernServer implements AutoCloseable {
         var store = wrap.apply(config.dataDir() == null ? new io.tern.broker.store.TransientStore()
                 : new RocksDbStore(config.dataDir().resolve("store")));
         Broker broker = new Broker(config, store, nodeId, clockMs);
-        if (store.tracksDeliveries()) {
-            // A replicating node serves only once it has joined its cluster and checked whether it was taken
-            // over meanwhile (ClusteredNode.join): it holds its clients from before it listens.
-            broker.availability().starting("node " + config.name() + " has started and joins its cluster before it serves");
-        }
         broker.start();
         BrokerAcceptor acceptor = new BrokerAcceptor(broker);
         InetSocketAddress bound = acceptor.start();
