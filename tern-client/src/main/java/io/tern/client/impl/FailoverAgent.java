@@ -77,7 +77,7 @@ final class FailoverAgent {
      * taken over) and failover is on, tries again, for up to the call timeout.
      */
     void connectFirst() throws JMSException {
-        long deadlineNs = System.nanoTime() + config.callTimeoutMs() * 1_000_000L;
+        long deadlineNs = states.nanoTime() + config.callTimeoutMs() * 1_000_000L;
         while (true) {
             try {
                 LinkStates.Link l = connectOnce();
@@ -86,7 +86,7 @@ final class FailoverAgent {
                 return;
             } catch (JMSException e) {
                 if (!config.failover() || !ErrorCode.NOT_READY.name().equals(e.getErrorCode())
-                        || System.nanoTime() - deadlineNs > 0) {
+                        || states.nanoTime() - deadlineNs > 0) {
                     throw e;
                 }
                 LOG.debug("No server is ready yet ({}); trying again", e.getMessage());
@@ -301,11 +301,11 @@ final class FailoverAgent {
      * to it.
      */
     private void walk(LinkStates.Link lost, ClientUrl.HostPort first, boolean planned, String why, List<String> tried) {
-        long startNs = System.nanoTime();
+        long startNs = states.nanoTime();
         long pauseMs = config.reconnectDelayMs();
         int rounds = 1;
         while (!walkOnce(lost, first, planned, tried)) {
-            long elapsedMs = (System.nanoTime() - startNs) / 1_000_000L;
+            long elapsedMs = (states.nanoTime() - startNs) / 1_000_000L;
             if (connection.isClosed() || elapsedMs + pauseMs > config.failoverTimeoutMs()) {
                 JMSException e = new JMSException("failover from " + config.uri(lost.server()) + " failed after " + rounds
                         + " round(s) in " + elapsedMs + " ms; tried " + (tried.isEmpty()
@@ -501,7 +501,7 @@ final class FailoverAgent {
      * The connection is asked outside the monitor (it takes the sessions' locks).
      */
     private void awaitReleased(long gen) throws InterruptedException {
-        long deadlineNs = System.nanoTime() + RELEASE_WAIT_MS * 1_000_000L;
+        long deadlineNs = states.nanoTime() + RELEASE_WAIT_MS * 1_000_000L;
         while (true) {
             long seen;
             synchronized (released) {
@@ -511,7 +511,7 @@ final class FailoverAgent {
                 return;
             }
             synchronized (released) {
-                long leftMs = (deadlineNs - System.nanoTime()) / 1_000_000L;
+                long leftMs = (deadlineNs - states.nanoTime()) / 1_000_000L;
                 if (leftMs <= 0) {
                     return;
                 }

@@ -79,7 +79,7 @@ final class LinkStates<W> {
     private volatile Link link;                   // written under this; null unless state.hasLink()
     private String target = "";                   // guarded by this; FAILBACK_DUE, LEAVING, MOVING: where to
     private long leaveDeadlineNs;                 // guarded by this; LEAVING: move even with open transactions then
-    private volatile long acceptingGen;
+    private volatile long acceptingGen;           // written under this
     private final List<Link> retiring = new CopyOnWriteArrayList<>();
     private final List<W> parked = new ArrayList<>(); // guarded by this
 
@@ -109,14 +109,22 @@ final class LinkStates<W> {
         return acceptingGen;
     }
 
-    /** A link of {@code gen} is being opened: its deliveries count from now on (consumers are recreated on it). */
-    void accept(long gen) {
+    /**
+     * A link of {@code gen} is being opened: its deliveries count from now on (consumers are recreated
+     * on it). Under the lock, ordered with the transitions; read without it ({@link #accepting}).
+     */
+    synchronized void accept(long gen) {
         acceptingGen = gen;
     }
 
     /** Deliveries from no link count (a link is being left or failed to open). */
-    void acceptNone() {
+    synchronized void acceptNone() {
         acceptingGen = 0;
+    }
+
+    /** The machine's clock as this connection reads it (injected: tests drive it). */
+    long nanoTime() {
+        return nanoClock.getAsLong();
     }
 
     /** The one place the state changes; logs {@code old -> new (reason)}. Call holding the lock. */

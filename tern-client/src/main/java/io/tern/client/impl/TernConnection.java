@@ -62,7 +62,7 @@ public final class TernConnection implements Connection, QueueConnection, TopicC
     private final Object startLock = new Object();
     private final ExecutorService events;
     private volatile boolean started;
-    private volatile boolean closed;
+    private volatile boolean closed; // by the application; not the link's CLOSED, which also follows a failover that gave up
     private volatile JMSException failure;
     private volatile ExceptionListener exceptionListener;
     private String clientId;
