@@ -46,8 +46,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     /**
      * A graceful leave, and its acknowledgement ({@link ClusterCodec}):
      * <pre>
-     * 'X' node:utf   -- node leaves: do not count its going against the quorum
-     * 'x' node:utf   -- node noted a leave
+     * 'X' node:utf round:i64 -- node leaves: do not count its going against the quorum ({@link MemberPoll})
+     * 'x' node:utf round:i64 -- node noted that leave
      * </pre>
      */
     private static final char LEAVING = 'X';
@@ -81,7 +81,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private final JChannel channel;
     private final List<ClusterListener> listeners = new CopyOnWriteArrayList<>();
     private final Set<String> leaving = new HashSet<>();   // guarded by this
-    private final Set<String> leaveNotSeenBy = new HashSet<>(); // guarded by this
+    /** Asks the others to note this node's leave ('X', answered 'x'). */
+    private final MemberPoll leaves = new MemberPoll(this, System::nanoTime);
     private Set<String> lastStable;                         // guarded by this
     /** Names of the members of every view seen, by node id: to name the ones a partition misses. */
     private final Map<String, String> namesSeen = new java.util.HashMap<>(); // guarded by this
@@ -510,16 +511,14 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             java.io.DataInputStream in = ClusterCodec.reader(payload, offset, length);
             char type = (char) in.readByte();
             node = in.readUTF();
+            long round = in.available() >= 8 ? in.readLong() : 0; // 0: from a node of an earlier version
             if (type == LEAVING) {
                 synchronized (this) {
                     leaving.add(node);
                 }
-                sendLeave(senderAddresses.get(from), LEAVE_SEEN);
+                sendLeave(senderAddresses.get(from), LEAVE_SEEN, round);
             } else {
-                synchronized (this) {
-                    leaveNotSeenBy.remove(node);
-                    notifyAll();
-                }
+                leaves.answered(round, node, Boolean.TRUE);
             }
         } catch (java.io.IOException e) {
             LOG.warn("Dropping a malformed leave message from {}: {}", from, e.toString());
@@ -540,14 +539,21 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         return id;
     }
 
-    /** Sends a leave message ({@code type}) naming this node to {@code to} (null: every member). */
-    private void sendLeave(Address to, char type) {
-        byte[] message = ClusterCodec.encode(type, out -> out.writeUTF(self.nodeId()));
+    /** Sends a leave message ({@code type}) of {@code round} naming this node to {@code to} (null: every member). */
+    private void sendLeave(Address to, char type, long round) {
+        byte[] message = leaveMessage(type, round);
         try {
             channel.send(new BytesMessage(to, ClusterCodec.envelope(message)));
         } catch (Exception e) {
             LOG.debug("Could not send leave message {} to {}: {}", type, to, e.getMessage());
         }
+    }
+
+    private byte[] leaveMessage(char type, long round) {
+        return ClusterCodec.encode(type, out -> {
+            out.writeUTF(self.nodeId());
+            out.writeLong(round);
+        });
     }
 
     /**
@@ -561,22 +567,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             w.close();
         }
         if (channel.isConnected()) {
-            synchronized (this) {
-                members.forEach(m -> leaveNotSeenBy.add(m.nodeId()));
-                leaveNotSeenBy.remove(self.nodeId());
-            }
-            sendLeave(null, LEAVING);
-            long deadlineNs = System.nanoTime() + LEAVE_WAIT_MS * 1_000_000L;
-            synchronized (this) {
-                while (!leaveNotSeenBy.isEmpty() && System.nanoTime() < deadlineNs) {
-                    try {
-                        wait(Math.max(1, (deadlineNs - System.nanoTime()) / 1_000_000L)); // notified by each 'x'
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        break;
-                    }
-                }
-            }
+            leaves.ask(round -> leaveMessage(LEAVING, round), leaves.everyOtherMember(), LEAVE_WAIT_MS);
         }
         channel.close();
     }

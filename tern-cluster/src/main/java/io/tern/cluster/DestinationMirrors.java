@@ -9,12 +9,10 @@ import org.slf4j.LoggerFactory;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Topics, shared subscriptions and temporary destinations across nodes: a subscription (or a
@@ -41,9 +39,8 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
     private final Broker broker;
     /** Destination name to the other nodes that home it. */
     private final Map<String, Set<String>> homes = new ConcurrentHashMap<>();
-    private final AtomicLong requests = new AtomicLong();
-    /** Requests waiting for their members' 'i': request id to the members still to answer. */
-    private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+    /** Homing a destination asks the others for their parts ('h', answered 'i'). */
+    private final MemberPoll poll;
     private volatile Set<String> members = Set.of();
     /** Where the broker's side of it runs, in order, off the cluster's thread (it waits for queue executors). */
     private final java.util.concurrent.ExecutorService work = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -52,32 +49,28 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
         return t;
     });
 
-    private record Pending(Set<String> waitingFor, CompletableFuture<Void> done) {
-    }
-
     DestinationMirrors(ClusterNode node, Broker broker) {
         this.node = node;
         this.broker = broker;
+        this.poll = new MemberPoll(node, System::nanoTime);
         node.addPayloadHandler(TYPES, this);
         node.addListener(this);
         broker.moves().setMirrors(this);
     }
 
+    /**
+     * How long a round of homing stays open for members that do not answer (the broker waits less,
+     * and says so: {@link QueueMoves#homed}); a member that leaves the view is not waited for.
+     */
+    static final long HOME_ROUND_MS = 60_000;
+
     @Override
     public CompletableFuture<Void> homed(String name, byte[] definition) {
-        long id = requests.incrementAndGet();
-        Set<String> others = ConcurrentHashMap.newKeySet();
-        others.addAll(members);
-        Pending p = new Pending(others, new CompletableFuture<>());
-        pending.put(id, p);
-        byte[] message = homeMessage(id, definition);
-        for (String m : List.copyOf(others)) {
-            if (node.trySend(m, message) != ClusterNode.Sent.SENT) {
-                others.remove(m);
-            }
-        }
-        completeIfDone(id, p);
-        return p.done();
+        Set<String> asked = members;
+        // Enough once every member asked has its part, or has left the view.
+        return poll.<Boolean>askAsync(id -> homeMessage(id, definition),
+                got -> asked.stream().allMatch(m -> got.containsKey(m) || !members.contains(m)), HOME_ROUND_MS)
+                .thenAccept(got -> { });
     }
 
     private static byte[] homeMessage(long id, byte[] definition) {
@@ -86,12 +79,6 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
             out.writeInt(definition.length);
             out.write(definition);
         });
-    }
-
-    private void completeIfDone(long id, Pending p) {
-        if (p.waitingFor().isEmpty() && pending.remove(id, p)) {
-            p.done().complete(null);
-        }
     }
 
     @Override
@@ -126,12 +113,7 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
                     node.trySend(from, ClusterCodec.encode('i', out -> out.writeLong(id)));
                 });
             } else if (type == 'i') {
-                long id = in.readLong();
-                Pending p = pending.get(id);
-                if (p != null) {
-                    p.waitingFor().remove(from);
-                    completeIfDone(id, p);
-                }
+                poll.answered(in.readLong(), from, Boolean.TRUE);
             } else {
                 String name = in.readUTF();
                 boolean everywhere = in.readBoolean();
@@ -157,10 +139,7 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
         Set<String> left = new HashSet<>(members);
         left.removeAll(now);
         members = Set.copyOf(now);
-        for (Map.Entry<Long, Pending> e : pending.entrySet()) {
-            e.getValue().waitingFor().removeAll(left);
-            completeIfDone(e.getKey(), e.getValue());
-        }
+        poll.reconsider(); // a member that left has no part to wait for
         for (Map.Entry<String, Set<String>> e : homes.entrySet()) {
             if (e.getValue().removeAll(left) && e.getValue().isEmpty()) {
                 homes.remove(e.getKey());
