@@ -27,7 +27,7 @@ import java.util.function.LongSupplier;
  * changes stored messages on behalf of clients, so non-transacted sends, acknowledgements and
  * commits all get the same durability: stored first, then visible, then answered.
  */
-public final class Broker implements AutoCloseable {
+public final class Broker implements ClusterPort, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Broker.class);
     static final String SUBSCRIPTION_PREFIX = "$sub:";
     static final String TEMP_PREFIX = "$temp:";
@@ -103,7 +103,8 @@ public final class Broker implements AutoCloseable {
     }
 
     /** This node's availability: what it does for clients now, and the events that change it. */
-    public NodeAvailability availability() {
+@Override
+        public NodeAvailability availability() {
         return availability;
     }
 
@@ -120,12 +121,14 @@ public final class Broker implements AutoCloseable {
         return config;
     }
 
-    public String nodeId() {
+@Override
+        public String nodeId() {
         return nodeId;
     }
 
     /** Who owns message groups across the cluster; none on a single node or without clustered queues. */
-    public void setGroupDirectory(GroupDirectory groups) {
+@Override
+        public void setGroupDirectory(GroupDirectory groups) {
         destinations.setGroupDirectory(groups);
     }
 
@@ -135,7 +138,8 @@ public final class Broker implements AutoCloseable {
     }
 
     /** The directory learnt that {@code group} of {@code queue} was claimed or released: its part here routes again. */
-    public void groupChanged(String queue, String group, boolean released) {
+@Override
+        public void groupChanged(String queue, String group, boolean released) {
         destinations.groupChanged(queue, group, released);
     }
 
@@ -148,14 +152,16 @@ public final class Broker implements AutoCloseable {
     }
 
     /** Replaces what clients are told about the cluster; they learn it on their next request. */
-    public void setTopology(ClusterTopology topology) {
+@Override
+        public void setTopology(ClusterTopology topology) {
         this.topology = topology;
         this.topologyDigest = topology.digest();
         report.events().viewChanged(topology);
     }
 
     /** What happened in the cluster as this node saw it (the console's timeline). */
-    public ClusterEvents events() {
+@Override
+        public ClusterEvents events() {
         return report.events();
     }
 
@@ -271,6 +277,7 @@ public final class Broker implements AutoCloseable {
      * As {@link #adopt(Map, Map, java.util.Collection, Map)}, running {@code onStored} once the
      * messages are stored (and replicated) and before any of them is delivered ({@link TakeoverAdopter}).
      */
+    @Override
     public CompletableFuture<Integer> adopt(Map<String, byte[]> definitions, Map<String, ? extends Map<Long, byte[]>> messages,
                                             java.util.Collection<String> duplicateIds,
                                             Map<String, ? extends Map<Long, String>> owners, Runnable onStored) {
@@ -297,7 +304,8 @@ public final class Broker implements AutoCloseable {
      * kept for a session that has not recovered, and the keys of the client connections here: what a
      * new backup needs besides the store's snapshot.
      */
-    public List<StoreBatch.Mark> outstandingDeliveries() {
+@Override
+        public List<StoreBatch.Mark> outstandingDeliveries() {
         List<StoreBatch.Mark> all = new ArrayList<>();
         connections.marks(all);
         holds.marks(all);
@@ -319,7 +327,8 @@ public final class Broker implements AutoCloseable {
     }
 
     /** Sets who decides a Hello from a client that failed over from another node (see the field). */
-    public void setAdmission(java.util.function.Function<FailoverAdmission.Request, CompletableFuture<FailoverAdmission>> admission) {
+@Override
+        public void setAdmission(java.util.function.Function<FailoverAdmission.Request, CompletableFuture<FailoverAdmission>> admission) {
         connections.setAdmission(admission);
     }
 
@@ -403,7 +412,8 @@ public final class Broker implements AutoCloseable {
      * {@code known} is asked with the id and the node whose client's sends this node arbitrates
      * ({@link FailoverAdmission#arbiterFor}; null if none).
      */
-    public void setDuplicateIdsElsewhere(java.util.function.BiPredicate<String, String> known) {
+@Override
+        public void setDuplicateIdsElsewhere(java.util.function.BiPredicate<String, String> known) {
         publisher.setDuplicateIdsElsewhere(known);
     }
 
@@ -416,7 +426,8 @@ public final class Broker implements AutoCloseable {
      * learns that another node took its messages over while it was gone. Messages out with clients
      * are dropped when they come back. Returns the number of messages dropped.
      */
-    public int discardStoredMessages() {
+@Override
+        public int discardStoredMessages() {
         discards.incrementAndGet();
         connections.forgetIssuedKeys(); // the clients this node had belong to the node that took it over
         holds.releaseAll("this node discards its messages");
@@ -456,7 +467,8 @@ public final class Broker implements AutoCloseable {
     }
 
     /** Closes every client connection; completes when each has rolled back and returned its deliveries. */
-    public CompletableFuture<Void> closeAllConnections() {
+@Override
+        public CompletableFuture<Void> closeAllConnections() {
         return connections.closeAll();
     }
 
@@ -466,17 +478,20 @@ public final class Broker implements AutoCloseable {
     }
 
     /** True if this node welcomed a client connection with {@code key} since it started or last discarded. */
-    public boolean issuedHere(String key) {
+@Override
+        public boolean issuedHere(String key) {
         return connections.issuedHere(key);
     }
 
     /** Node {@code nodeId} serves again at {@code uri}: its clients here move back ({@link ConnectionRegistry#failBack}). */
-    public int failBack(String nodeId, String uri) {
+@Override
+        public int failBack(String nodeId, String uri) {
         return connections.failBack(nodeId, uri);
     }
 
     /** A member serves at {@code uri}: a share of this node's clients moves there ({@link ConnectionRegistry#spreadTo}). */
-    public int spreadTo(String uri, int members) {
+@Override
+        public int spreadTo(String uri, int members) {
         return connections.spreadTo(uri, members);
     }
 
@@ -496,12 +511,14 @@ public final class Broker implements AutoCloseable {
     }
 
     /** How often this node discarded its messages since it started (it had been taken over while it was gone). */
-    public long discards() {
+@Override
+        public long discards() {
         return discards.get();
     }
 
     /** Where the cluster's clustered queues plug in: demand, links, moved messages. */
-    public QueueMoves moves() {
+@Override
+        public QueueMoves moves() {
         return moves;
     }
 
@@ -528,7 +545,8 @@ public final class Broker implements AutoCloseable {
      * whatever else writes to the store (a clustered node storing messages moved to it) stops there,
      * so that no write of it fails half done against a closed store.
      */
-    public void beforeStoreCloses(Runnable stop) {
+@Override
+        public void beforeStoreCloses(Runnable stop) {
         this.beforeStoreCloses = java.util.Objects.requireNonNull(stop);
     }
 

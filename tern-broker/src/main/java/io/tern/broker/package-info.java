@@ -14,12 +14,13 @@
  * its HELLO in {@code Handshake}.
  * The Netty acceptor lives in {@code io.tern.broker.net} and only moves frames.
  *
- * <p>What the cluster plugs into, owned here: {@link io.tern.broker.NodeAvailability} (the node's
+ * <p>What the cluster plugs into, owned here: {@link io.tern.broker.ClusterPort}, the one interface it
+ * knows the broker by, and through it {@link io.tern.broker.NodeAvailability} (the node's
  * one state machine, {@link io.tern.broker.NodeState}: the cluster holds the node while it starts,
  * reports the quorum, fences it while it discards; {@code PauseWatch} makes it check with the members
- * after its JVM was stopped, holding its clients' requests meanwhile), {@link io.tern.broker.Broker#setAdmission}
+ * after its JVM was stopped, holding its clients' requests meanwhile), {@link io.tern.broker.ClusterPort#setAdmission}
  * (who serves a client that failed over from another node, answered with a
- * {@link io.tern.broker.FailoverAdmission}), {@link io.tern.broker.Broker#adopt} (messages taken over),
+ * {@link io.tern.broker.FailoverAdmission}), {@link io.tern.broker.ClusterPort#adopt} (messages taken over),
  * {@link io.tern.broker.QueueMoves} (clustered queues: a queue's demand here, cluster links of
  * other nodes, messages moved here, and {@link io.tern.broker.MovesInDoubt} after a node death;
  * {@link io.tern.broker.GroupDirectory}, which node owns each message group, asked by {@code QueueGroups};

@@ -1,6 +1,6 @@
 package io.tern.cluster;
 
-import io.tern.broker.Broker;
+import io.tern.broker.ClusterPort;
 import io.tern.broker.FailoverAdmission;
 import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.NodeInfo;
@@ -21,7 +21,7 @@ import java.util.function.Supplier;
 
 /**
  * Where a client that failed over from another node is told where it belongs ({@link
- * Broker#setAdmission}): served here as the owner of its node's messages (it recovers its
+ * ClusterPort#setAdmission}): served here as the owner of its node's messages (it recovers its
  * session here), served here without recovery, or redirected to the node that owns them. The
  * answer waits while that node is still in the view (up to the admission wait) or a takeover of it
  * is under way here. It is judged against the view as the {@link Takeover} last saw it, under the
@@ -36,7 +36,7 @@ final class AdmissionDesk {
     private final Object viewLock;
     private final Supplier<ClusterTopology> view;
     private final String selfId;
-    private final Broker broker;
+    private final ClusterPort broker;
     private final TakeoverRecords records;
     private final Set<String> pending;
     private final Map<String, String> lastFailover;
@@ -87,7 +87,7 @@ final class AdmissionDesk {
      * @param discardedFor the node that took this node over when it last discarded (null: none)
      * @param canArbitrate whether this node's replica of a node is complete and verified (see {@link #arbitrates})
      */
-    AdmissionDesk(Object viewLock, Supplier<ClusterTopology> view, String selfId, Broker broker, TakeoverRecords records,
+    AdmissionDesk(Object viewLock, Supplier<ClusterTopology> view, String selfId, ClusterPort broker, TakeoverRecords records,
                   Set<String> pending, Map<String, String> lastFailover, Supplier<String> discardedFor,
                   java.util.function.Predicate<String> canArbitrate, ScheduledExecutorService timer, long admissionWaitMs,
                   LongSupplier nanoClock) {

@@ -1,6 +1,6 @@
 package io.tern.cluster;
 
-import io.tern.broker.Broker;
+import io.tern.broker.ClusterPort;
 import io.tern.protocol.NodeInfo;
 
 import java.nio.file.Path;
@@ -88,7 +88,7 @@ public final class ClusteredNode implements AutoCloseable {
      * @param store the broker's store if it replicates (then this node takes part in replication and
      *              takeover), or null for membership alone
      */
-    public static ClusteredNode join(Broker broker, ReplicatingStore store, ClusterNode.Config config, NodeInfo self,
+    public static ClusteredNode join(ClusterPort broker, ReplicatingStore store, ClusterNode.Config config, NodeInfo self,
                                      Settings settings) throws Exception {
         ClusterNode node = ClusterNode.create(config, self);
         node.onSuspected(name -> broker.events().record("suspected", name, "silent past failure detection (confirmed)"));
@@ -142,7 +142,7 @@ public final class ClusteredNode implements AutoCloseable {
      * A pause of this JVM longer than half the failure-detection time may have let the others take
      * this node over: after one, the node holds its clients' requests until it has asked them.
      */
-    private static void watchPauses(ClusterNode node, Broker broker, Takeover takeover, Settings settings) {
+    private static void watchPauses(ClusterNode node, ClusterPort broker, Takeover takeover, Settings settings) {
         long detectionMs = node.failureDetectionMs();
         if (detectionMs <= 0) {
             LOG.warn("The cluster's stack has no failure detection by silence (FD_ALL3): pauses of this node are not watched");

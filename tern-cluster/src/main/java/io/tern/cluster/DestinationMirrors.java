@@ -1,6 +1,6 @@
 package io.tern.cluster;
 
-import io.tern.broker.Broker;
+import io.tern.broker.ClusterPort;
 import io.tern.broker.QueueMoves;
 import io.tern.protocol.ClusterTopology;
 import org.slf4j.Logger;
@@ -36,7 +36,7 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
     static final String TYPES = "hij";
 
     private final ClusterNode node;
-    private final Broker broker;
+    private final ClusterPort broker;
     /** Destination name to the other nodes that home it. */
     private final Map<String, Set<String>> homes = new ConcurrentHashMap<>();
     /** Homing a destination asks the others for their parts ('h', answered 'i'). */
@@ -49,7 +49,7 @@ final class DestinationMirrors implements QueueMoves.Mirrors, ClusterListener, C
         return t;
     });
 
-    DestinationMirrors(ClusterNode node, Broker broker) {
+    DestinationMirrors(ClusterNode node, ClusterPort broker) {
         this.node = node;
         this.broker = broker;
         this.poll = new MemberPoll(node, System::nanoTime);

@@ -1,6 +1,6 @@
 package io.tern.cluster;
 
-import io.tern.broker.Broker;
+import io.tern.broker.ClusterPort;
 import io.tern.broker.GroupDirectory;
 import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.NodeInfo;
@@ -57,7 +57,7 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
     }
 
     private final ClusterNode node;
-    private final Broker broker;
+    private final ClusterPort broker;
     private final String self;
     private final Map<Key, String> owners = new ConcurrentHashMap<>();
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
@@ -72,7 +72,7 @@ final class GroupOwnership implements GroupDirectory, ClusterListener, ClusterNo
     private Set<String> syncingFrom = Set.of();
     private long syncDeadlineNs;
 
-    GroupOwnership(ClusterNode node, Broker broker) {
+    GroupOwnership(ClusterNode node, ClusterPort broker) {
         this.node = node;
         this.broker = broker;
         this.self = node.self().nodeId();

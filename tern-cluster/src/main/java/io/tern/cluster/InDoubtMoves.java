@@ -2,7 +2,7 @@ package io.tern.cluster;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.tern.broker.Broker;
+import io.tern.broker.ClusterPort;
 import io.tern.broker.PeerStart;
 import io.tern.protocol.FrameCodec;
 import io.tern.protocol.WireMessage;
@@ -62,7 +62,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private static final char PUSHED = 'e';
 
     private final ClusterNode node;
-    private final Broker broker;
+    private final ClusterPort broker;
     /** Who holds a node's messages now (null: not settled yet; empty: nobody, they stay here). */
     private final Function<String, String> holderOf;
     private final LinksThread pulling;
@@ -94,7 +94,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
      * @param holdsSettled whether this node holds a node's messages, settled: it is that node, or its
      *                     takeover of it is done; a push of moves in doubt with another node waits for that
      */
-    InDoubtMoves(ClusterNode node, Broker broker, Function<String, String> holderOf, Predicate<String> holdsSettled,
+    InDoubtMoves(ClusterNode node, ClusterPort broker, Function<String, String> holderOf, Predicate<String> holdsSettled,
                  Predicate<String> speaksFor, BiFunction<String, PeerStart, TakeoverHistory.Holder> startHolder,
                  LongSupplier lastDiscarded,
                  LinksThread pulling) {

@@ -2,7 +2,7 @@ package io.tern.cluster;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.tern.broker.Broker;
+import io.tern.broker.ClusterPort;
 import io.tern.broker.FrameSink;
 import io.tern.broker.QueueMoves;
 import io.tern.broker.ServerConnection;
@@ -79,7 +79,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private static final int SESSION = 1;
 
     private final ClusterNode node;
-    private final Broker broker;
+    private final ClusterPort broker;
     /** The links' thread; stopped by {@link #close} (the node stops): then nothing more moves through them. */
     private final LinksThread pulling = new LinksThread("tern-queue-links");
     /** Links other members pull through, by member node id. */
@@ -104,7 +104,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private final Set<String> waitingForDiscard = new java.util.HashSet<>();
 
     /** @param takeover this node's takeover, or null if it does not replicate (then a gone node's moves stay here) */
-    public QueueLinks(ClusterNode node, Broker broker, Takeover takeover) {
+    public QueueLinks(ClusterNode node, ClusterPort broker, Takeover takeover) {
         this.node = node;
         this.broker = broker;
         this.speaksFor = takeover != null ? takeover::refuses : peer -> false;

@@ -1,6 +1,6 @@
 package io.tern.cluster;
 
-import io.tern.broker.Broker;
+import io.tern.broker.ClusterPort;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +25,7 @@ final class SelfDiscard {
     private final ClusterNode node;
     private final String selfId;
     private final ReplicatingStore store;
-    private final Broker broker;
+    private final ClusterPort broker;
     private final MemberPoll poll;
     /** The newest takeover of this node that it discarded for, kept across restarts (its own id to the record). */
     private final TakeoverRecords discards;
@@ -45,7 +45,7 @@ final class SelfDiscard {
      * @param discards     where the discards are kept across restarts
      * @param servingAgain what the node does when it serves again after a discard while it was serving
      */
-    SelfDiscard(ClusterNode node, ReplicatingStore store, Broker broker, MemberPoll poll, TakeoverRecords discards,
+    SelfDiscard(ClusterNode node, ReplicatingStore store, ClusterPort broker, MemberPoll poll, TakeoverRecords discards,
                 Runnable servingAgain, BooleanSupplier closed, LongSupplier nanoClock) {
         this.node = node;
         this.selfId = node.self().nodeId();

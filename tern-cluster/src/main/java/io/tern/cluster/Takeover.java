@@ -1,6 +1,6 @@
 package io.tern.cluster;
 
-import io.tern.broker.Broker;
+import io.tern.broker.ClusterPort;
 import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.FailoverInfo;
 import io.tern.protocol.NodeInfo;
@@ -88,7 +88,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     /** When this node last told a node that refused to see it was taken over that it was ('T'): node id to clock ns. */
     private final Map<String, Long> toldTakenOver = new java.util.concurrent.ConcurrentHashMap<>();
     private final ReplicatingStore store;
-    private final Broker broker;
+    private final ClusterPort broker;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "tern-takeover");
         t.setDaemon(true);
@@ -137,7 +137,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     /**
      * @param recordsFile where this node keeps the takeovers it knows of (null: in memory only)
      */
-    public Takeover(ClusterNode node, ReplicatingStore store, Broker broker, java.nio.file.Path recordsFile) {
+    public Takeover(ClusterNode node, ReplicatingStore store, ClusterPort broker, java.nio.file.Path recordsFile) {
         this(node, store, broker, recordsFile, 10_000);
     }
 
@@ -145,7 +145,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * @param admissionWaitMs how long a client of a node still in the view waits for that node to be
      *                        found dead and taken over before it is served here without recovery
      */
-    public Takeover(ClusterNode node, ReplicatingStore store, Broker broker, java.nio.file.Path recordsFile,
+    public Takeover(ClusterNode node, ReplicatingStore store, ClusterPort broker, java.nio.file.Path recordsFile,
                     long admissionWaitMs) {
         this(node, store, broker, recordsFile, admissionWaitMs, System::nanoTime);
     }
@@ -154,7 +154,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * @param nanoClock the clock of every wait and timeout of the takeover (System::nanoTime but in
      *                  tests); nothing of it is compared across nodes: epochs are view ids
      */
-    public Takeover(ClusterNode node, ReplicatingStore store, Broker broker, java.nio.file.Path recordsFile,
+    public Takeover(ClusterNode node, ReplicatingStore store, ClusterPort broker, java.nio.file.Path recordsFile,
                     long admissionWaitMs, java.util.function.LongSupplier nanoClock) {
         this.clock = nanoClock;
         this.node = node;
