@@ -89,6 +89,28 @@ final class TakeoverAdopter {
         return here;
     }
 
+    /**
+     * A takeover stored these and could not record itself: they go from the store again, so that a
+     * restart does not bring back messages the node they came from may still serve. The node is
+     * fenced; if its store fails this too, it says so (the takeover's messages then come back with it).
+     */
+    private void unstore(List<Placement> adopted) {
+        adopted.forEach(p -> broker.released(p.entry()));
+        if (!store.isDurable() || adopted.isEmpty()) {
+            return;
+        }
+        StoreBatch undo = new StoreBatch();
+        adopted.forEach(p -> undo.add(new StoreBatch.RemoveMessage(p.queue().name(), p.entry().sequence)));
+        store.commit(undo).whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.error("Could not remove the {} message(s) of the takeover that could not be recorded: restarted as it is, "
+                        + "this node would serve them too ({})", adopted.size(), failure.getMessage());
+            } else {
+                LOG.warn("Removed the {} message(s) of the takeover that could not be recorded", adopted.size());
+            }
+        });
+    }
+
     /** The node of a cluster link's session owner ({@code link:<node>:<connection>/<session>}). */
     private static String linkPeer(String owner) {
         String rest = owner.substring(ServerConnection.LINK_KEY_PREFIX.length());
@@ -172,11 +194,12 @@ final class TakeoverAdopter {
             });
         });
         CompletableFuture<Void> done = new CompletableFuture<>();
+        List<Placement> all = new ArrayList<>(placements);
+        held.values().forEach(all::addAll);
+        moving.values().forEach(all::addAll);
         store.commit(batch).whenCompleteAsync((ok, failure) -> {
             if (failure != null) {
-                placements.forEach(p -> broker.released(p.entry()));
-                held.values().forEach(ps -> ps.forEach(p -> broker.released(p.entry())));
-                moving.values().forEach(ps -> ps.forEach(p -> broker.released(p.entry())));
+                all.forEach(p -> broker.released(p.entry()));
                 done.completeExceptionally(PublishPipeline.storeFailure(failure));
             } else {
                 try {
@@ -187,6 +210,7 @@ final class TakeoverAdopter {
                             + "nothing until it is restarted with a working data directory");
                     LOG.error("The takeover's own step after storing failed: none of its messages is delivered, and this "
                             + "node is fenced", e);
+                    unstore(all);
                     done.completeExceptionally(e);
                     return;
                 }

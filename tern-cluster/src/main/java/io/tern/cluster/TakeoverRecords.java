@@ -65,10 +65,23 @@ public final class TakeoverRecords {
         return Map.copyOf(records);
     }
 
-    /** Records a takeover of {@code nodeId}, durably; throws UncheckedIOException if it cannot be saved. */
+    /**
+     * Records a takeover of {@code nodeId}, durably; throws UncheckedIOException if it cannot be
+     * saved, and then keeps what it held before (a record only in memory would have the node told to
+     * discard for a takeover that was undone).
+     */
     synchronized void put(String nodeId, Record r) {
-        records.put(nodeId, r);
-        save();
+        Record before = records.put(nodeId, r);
+        try {
+            save();
+        } catch (UncheckedIOException e) {
+            if (before == null) {
+                records.remove(nodeId);
+            } else {
+                records.put(nodeId, before);
+            }
+            throw e;
+        }
     }
 
     /** Forgets the takeover of {@code nodeId} (it discarded what was taken over), durably. */
