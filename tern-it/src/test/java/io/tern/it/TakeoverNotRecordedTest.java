@@ -55,22 +55,11 @@ class TakeoverNotRecordedTest extends InJvmClusterTest {
     private static int stored(MessageStore store, String queue) {
         AtomicInteger count = new AtomicInteger();
         try (MessageStore.Snapshot s = store.snapshot()) {
-            s.read(new MessageStore.Recovery() {
-                @Override
-                public void queue(String name, byte[] definition) {
+            s.read(MessageStore.Recovery.asOps(op -> {
+                if (op instanceof io.tern.broker.store.StoreBatch.AddMessage m && m.queue().equals(queue)) {
+                    count.incrementAndGet();
                 }
-
-                @Override
-                public void message(String name, long sequence, byte[] message) {
-                    if (name.equals(queue)) {
-                        count.incrementAndGet();
-                    }
-                }
-
-                @Override
-                public void duplicateId(long bucket, String id) {
-                }
-            });
+            }));
         }
         return count.get();
     }
