@@ -453,6 +453,7 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** Where clients of this node go when it stops or drains: a client URI, "" if none is known. */
+    @Override
     public void setNextServer(java.util.function.Supplier<String> next) {
         connections.setNextServer(next);
     }

@@ -22,7 +22,7 @@ import java.util.function.Function;
  *   <li>replication's needs: {@link #setDuplicateIdsElsewhere}, {@link #outstandingDeliveries};</li>
  *   <li>takeover and its undoing: {@link #adopt}, {@link #discardStoredMessages}, {@link #discards},
  *       {@link #closeAllConnections};</li>
- *   <li>planned moves of clients: {@link #failBack}, {@link #spreadTo};</li>
+ *   <li>planned moves of clients: {@link #failBack}, {@link #spreadTo}, {@link #setNextServer};</li>
  *   <li>clustered destinations: {@link #moves()}, {@link #setGroupDirectory}, {@link #groupChanged},
  *       {@link #beforeStoreCloses};</li>
  *   <li>the timeline: {@link #events()}.</li>
@@ -73,6 +73,9 @@ public interface ClusterPort {
 
     /** Closes every client connection; completes when each has rolled back and returned its deliveries. */
     CompletableFuture<Void> closeAllConnections();
+
+    /** Where clients of this node go when it stops or drains: a client URI, "" if none is known. */
+    void setNextServer(java.util.function.Supplier<String> next);
 
     /** Node {@code nodeId} serves again at {@code uri}: its clients here move back; returns how many were told. */
     int failBack(String nodeId, String uri);

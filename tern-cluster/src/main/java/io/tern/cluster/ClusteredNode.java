@@ -135,7 +135,31 @@ public final class ClusteredNode implements AutoCloseable {
             takeover.serving();
             watchPauses(node, broker, takeover, settings);
         }
-        return new ClusteredNode(node, store, takeover, links, mirrors, discarded);
+        ClusteredNode clustered = new ClusteredNode(node, store, takeover, links, mirrors, discarded);
+        broker.setNextServer(clustered::nextServer);
+        return clustered;
+    }
+
+    private final java.util.concurrent.atomic.AtomicInteger nextServer = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Where a client of this stopping or drained node goes: its first failover node, which the client
+     * would choose after a crash too; else the other members in turn; "" if there is no other member.
+     */
+    public String nextServer() {
+        io.tern.protocol.ClusterTopology t = node.topology();
+        for (io.tern.protocol.FailoverInfo f : t.failover().getOrDefault(node.self().nodeId(), java.util.List.of())) {
+            if (!f.clientUris().isEmpty()) {
+                return f.clientUris().get(0);
+            }
+        }
+        java.util.List<String> others = new java.util.ArrayList<>();
+        for (NodeInfo n : t.members()) {
+            if (!n.nodeId().equals(node.self().nodeId()) && !n.clientUris().isEmpty()) {
+                others.add(n.clientUris().get(0));
+            }
+        }
+        return others.isEmpty() ? "" : others.get(Math.floorMod(nextServer.getAndIncrement(), others.size()));
     }
 
     /**

@@ -6,20 +6,17 @@ import io.tern.cluster.FailoverPolicy;
 import io.tern.cluster.MachineId;
 import io.tern.cluster.RingFailoverPolicy;
 import io.tern.protocol.ClusterTopology;
-import io.tern.protocol.FailoverInfo;
 import io.tern.protocol.NodeInfo;
 
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** Wires a node into its cluster: the options become a stack and settings, {@link ClusteredNode} does the rest. */
 final class Membership {
     private final ClusteredNode clustered;
     private final ClusterNode node;
-    private final AtomicInteger nextTarget = new AtomicInteger();
 
     ClusteredNode clustered() {
         return clustered;
@@ -107,25 +104,9 @@ final class Membership {
         return node.topology();
     }
 
-    /**
-     * Where a client of this stopping node goes: its first failover node, which the client would
-     * choose after a crash too; else the other members in turn; "" if there is no other member.
-     */
+    /** Where a client of this stopping node goes ({@link io.tern.cluster.ClusteredNode#nextServer}). */
     String nextTarget() {
-        ClusterTopology t = node.topology();
-        List<FailoverInfo> failover = t.failover().getOrDefault(node.self().nodeId(), List.of());
-        for (FailoverInfo f : failover) {
-            if (!f.clientUris().isEmpty()) {
-                return f.clientUris().get(0);
-            }
-        }
-        List<String> others = new ArrayList<>();
-        for (NodeInfo n : t.members()) {
-            if (!n.nodeId().equals(node.self().nodeId()) && !n.clientUris().isEmpty()) {
-                others.add(n.clientUris().get(0));
-            }
-        }
-        return others.isEmpty() ? "" : others.get(Math.floorMod(nextTarget.getAndIncrement(), others.size()));
+        return clustered.nextServer();
     }
 
     void leave() {

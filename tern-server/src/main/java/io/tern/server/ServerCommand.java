@@ -169,7 +169,9 @@ final class ServerCommand implements Callable<Integer> {
             metrics.bind(new io.tern.cluster.ClusterMetrics(joined.clustered()));
         }
         ClusterList heard = cluster.get();
-        server.broker().setNextServer(joined != null ? joined::nextTarget : heard::nextTarget);
+        if (heard != null) {
+            server.broker().setNextServer(heard::nextTarget); // a clustered node's is set as it joins (ClusteredNode)
+        }
         discovery.set(startDiscovery(server, cluster.get(), consoleUri, secret));
         System.out.println("tern server " + options.name + " listening on " + server.url());
         System.out.flush();
