@@ -103,8 +103,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** This node's availability: what it does for clients now, and the events that change it. */
-@Override
-        public NodeAvailability availability() {
+    @Override
+    public NodeAvailability availability() {
         return availability;
     }
 
@@ -121,14 +121,14 @@ public final class Broker implements ClusterPort, AutoCloseable {
         return config;
     }
 
-@Override
-        public String nodeId() {
+    @Override
+    public String nodeId() {
         return nodeId;
     }
 
     /** Who owns message groups across the cluster; none on a single node or without clustered queues. */
-@Override
-        public void setGroupDirectory(GroupDirectory groups) {
+    @Override
+    public void setGroupDirectory(GroupDirectory groups) {
         destinations.setGroupDirectory(groups);
     }
 
@@ -138,8 +138,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** The directory learnt that {@code group} of {@code queue} was claimed or released: its part here routes again. */
-@Override
-        public void groupChanged(String queue, String group, boolean released) {
+    @Override
+    public void groupChanged(String queue, String group, boolean released) {
         destinations.groupChanged(queue, group, released);
     }
 
@@ -152,16 +152,16 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** Replaces what clients are told about the cluster; they learn it on their next request. */
-@Override
-        public void setTopology(ClusterTopology topology) {
+    @Override
+    public void setTopology(ClusterTopology topology) {
         this.topology = topology;
         this.topologyDigest = topology.digest();
         report.events().viewChanged(topology);
     }
 
     /** What happened in the cluster as this node saw it (the console's timeline). */
-@Override
-        public ClusterEvents events() {
+    @Override
+    public ClusterEvents events() {
         return report.events();
     }
 
@@ -294,7 +294,7 @@ public final class Broker implements ClusterPort, AutoCloseable {
         report.countRefusals(name, count);
     }
 
-    /** One word for operators: serving, starting, no-quorum, draining, fenced or stopping ({@link NodeState}). */
+    /** One word for operators: serving, starting, no-quorum, draining, checking, fenced or stopping ({@link NodeState}). */
     public String state() {
         return availability.state().label();
     }
@@ -304,8 +304,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
      * kept for a session that has not recovered, and the keys of the client connections here: what a
      * new backup needs besides the store's snapshot.
      */
-@Override
-        public List<StoreBatch.Mark> outstandingDeliveries() {
+    @Override
+    public List<StoreBatch.Mark> outstandingDeliveries() {
         List<StoreBatch.Mark> all = new ArrayList<>();
         connections.marks(all);
         holds.marks(all);
@@ -327,8 +327,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** Sets who decides a Hello from a client that failed over from another node (see the field). */
-@Override
-        public void setAdmission(java.util.function.Function<FailoverAdmission.Request, CompletableFuture<FailoverAdmission>> admission) {
+    @Override
+    public void setAdmission(java.util.function.Function<FailoverAdmission.Request, CompletableFuture<FailoverAdmission>> admission) {
         connections.setAdmission(admission);
     }
 
@@ -412,8 +412,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
      * {@code known} is asked with the id and the node whose client's sends this node arbitrates
      * ({@link FailoverAdmission#arbiterFor}; null if none).
      */
-@Override
-        public void setDuplicateIdsElsewhere(java.util.function.BiPredicate<String, String> known) {
+    @Override
+    public void setDuplicateIdsElsewhere(java.util.function.BiPredicate<String, String> known) {
         publisher.setDuplicateIdsElsewhere(known);
     }
 
@@ -426,8 +426,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
      * learns that another node took its messages over while it was gone. Messages out with clients
      * are dropped when they come back. Returns the number of messages dropped.
      */
-@Override
-        public int discardStoredMessages() {
+    @Override
+    public int discardStoredMessages() {
         discards.incrementAndGet();
         connections.forgetIssuedKeys(); // the clients this node had belong to the node that took it over
         holds.releaseAll("this node discards its messages");
@@ -468,8 +468,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** Closes every client connection; completes when each has rolled back and returned its deliveries. */
-@Override
-        public CompletableFuture<Void> closeAllConnections() {
+    @Override
+    public CompletableFuture<Void> closeAllConnections() {
         return connections.closeAll();
     }
 
@@ -479,20 +479,20 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** True if this node welcomed a client connection with {@code key} since it started or last discarded. */
-@Override
-        public boolean issuedHere(String key) {
+    @Override
+    public boolean issuedHere(String key) {
         return connections.issuedHere(key);
     }
 
     /** Node {@code nodeId} serves again at {@code uri}: its clients here move back ({@link ConnectionRegistry#failBack}). */
-@Override
-        public int failBack(String nodeId, String uri) {
+    @Override
+    public int failBack(String nodeId, String uri) {
         return connections.failBack(nodeId, uri);
     }
 
     /** A member serves at {@code uri}: a share of this node's clients moves there ({@link ConnectionRegistry#spreadTo}). */
-@Override
-        public int spreadTo(String uri, int members) {
+    @Override
+    public int spreadTo(String uri, int members) {
         return connections.spreadTo(uri, members);
     }
 
@@ -512,14 +512,14 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** How often this node discarded its messages since it started (it had been taken over while it was gone). */
-@Override
-        public long discards() {
+    @Override
+    public long discards() {
         return discards.get();
     }
 
     /** Where the cluster's clustered queues plug in: demand, links, moved messages. */
-@Override
-        public QueueMoves moves() {
+    @Override
+    public QueueMoves moves() {
         return moves;
     }
 
@@ -546,8 +546,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
      * whatever else writes to the store (a clustered node storing messages moved to it) stops there,
      * so that no write of it fails half done against a closed store.
      */
-@Override
-        public void beforeStoreCloses(Runnable stop) {
+    @Override
+    public void beforeStoreCloses(Runnable stop) {
         this.beforeStoreCloses = java.util.Objects.requireNonNull(stop);
     }
 

@@ -164,9 +164,25 @@ public final class NodeAvailability {
         update(NodeState.FENCED, Objects.requireNonNull(why), why);
     }
 
+    /** Lifts a fence, unless one for good holds ({@link #fenceUntilRestart}). */
     public void unfence(String why) {
+        synchronized (this) {
+            if (fencedForGood) {
+                return;
+            }
+        }
         update(NodeState.FENCED, null, why);
     }
+
+    /** Fences the node with {@code why} until it is restarted: {@link #unfence} no longer lifts it. */
+    public void fenceUntilRestart(String why) {
+        synchronized (this) {
+            fencedForGood = true;
+        }
+        update(NodeState.FENCED, Objects.requireNonNull(why), why);
+    }
+
+    private boolean fencedForGood; // guarded by this
 
     /** Drains the node on an operator's word; it stays drained until it stops. */
     public void drain() {
@@ -218,6 +234,7 @@ public final class NodeAvailability {
             from = state;
             to = PRECEDENCE.stream().filter(conditions::containsKey).findFirst().orElse(NodeState.SERVING);
             if (to == from) {
+                reason = to == NodeState.SERVING ? reason : conditions.get(to); // the same state, perhaps for a new reason
                 return;
             }
             transition(to, why);
@@ -227,10 +244,10 @@ public final class NodeAvailability {
         }
     }
 
-    /** The one place the state changes. */
+    /** The one place the state changes; the reason is then the condition's that holds ({@code why} when serving). */
     private void transition(NodeState to, String why) {
         NodeState from = state;
-        reason = why;
+        reason = to == NodeState.SERVING ? why : conditions.get(to);
         state = to;
         if (to == NodeState.SERVING || to == NodeState.STARTING || to == NodeState.STOPPING) {
             LOG.info("Node {}: {} -> {} ({})", node, from, to, why);

@@ -206,7 +206,7 @@ final class TakeoverAdopter {
                     onStored.run();
                 } catch (RuntimeException e) {
                     // Delivering what a takeover could not record would let the old owner bring it back too.
-                    availability.fence("a takeover could not be recorded (" + e.getMessage() + "): this node serves "
+                    availability.fenceUntilRestart("a takeover could not be recorded (" + e.getMessage() + "): this node serves "
                             + "nothing until it is restarted with a working data directory");
                     LOG.error("The takeover's own step after storing failed: none of its messages is delivered, and this "
                             + "node is fenced", e);

@@ -100,4 +100,26 @@ class NodeAvailabilityTest {
         node.unfence("nothing to lift");
         assertThat(transitions).isEmpty();
     }
+
+    @Test
+    void aFenceUntilRestartIsNotLiftedByTheEndOfAnotherFence() {
+        serving();
+        node.fence("discarding what was taken over");
+        node.fenceUntilRestart("a takeover could not be recorded");
+        assertThat(node.clientsRefused()).as("the reason of the fence that holds now").isEqualTo("a takeover could not be recorded");
+        node.unfence("discarded");
+        assertThat(node.state()).isEqualTo(NodeState.FENCED);
+        assertThat(transitions).containsExactly("serving -> fenced");
+    }
+
+    @Test
+    void theReasonIsTheConditionsThatHoldsAlsoWithoutATransition() {
+        node.starting("checking whether it was taken over");
+        assertThat(node.reason()).isEqualTo("checking whether it was taken over");
+        node.started();
+        node.quorum("minority");
+        node.fence("discarding");
+        node.unfence("discarded");
+        assertThat(node.reason()).as("back to no-quorum: its reason, not the fence's end").isEqualTo("minority");
+    }
 }

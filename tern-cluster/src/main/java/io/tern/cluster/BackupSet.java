@@ -178,6 +178,11 @@ final class BackupSet {
         return released;
     }
 
+    /** The cut of {@code backup}'s snapshot not confirmed yet; null if none is under way. */
+    Long snapshotCut(String backup) {
+        return unconfirmed.get(backup);
+    }
+
     /** This node was taken over: it replicates to nobody until it resyncs. */
     void clear() {
         target = Set.of();

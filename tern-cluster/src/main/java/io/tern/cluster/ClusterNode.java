@@ -47,7 +47,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
      * A graceful leave, and its acknowledgement ({@link ClusterCodec}):
      * <pre>
      * 'X' node:utf round:i64 -- node leaves: do not count its going against the quorum ({@link MemberPoll})
-     * 'x' node:utf round:i64 -- node noted that leave
+     * 'x' node:utf round:i64 leaver:utf -- node noted that leave (of the leaver's round)
      * </pre>
      */
     private static final char LEAVING = 'X';
@@ -516,8 +516,8 @@ public final class ClusterNode implements Receiver, AutoCloseable {
                 synchronized (this) {
                     leaving.add(node);
                 }
-                sendLeave(senderAddresses.get(from), LEAVE_SEEN, round);
-            } else {
+                sendLeave(senderAddresses.get(from), LEAVE_SEEN, round, node);
+            } else if (in.available() == 0 || in.readUTF().equals(self.nodeId())) { // another leaver's round: not ours
                 leaves.answered(round, node, Boolean.TRUE);
             }
         } catch (java.io.IOException e) {
@@ -539,9 +539,13 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         return id;
     }
 
-    /** Sends a leave message ({@code type}) of {@code round} naming this node to {@code to} (null: every member). */
-    private void sendLeave(Address to, char type, long round) {
-        byte[] message = leaveMessage(type, round);
+    /** Sends that this node noted {@code leaver}'s leave (its {@code round}) to {@code to} (null: every member). */
+    private void sendLeave(Address to, char type, long round, String leaver) {
+        byte[] message = ClusterCodec.encode(type, out -> {
+            out.writeUTF(self.nodeId());
+            out.writeLong(round);
+            out.writeUTF(leaver);
+        });
         try {
             channel.send(new BytesMessage(to, ClusterCodec.envelope(message)));
         } catch (Exception e) {

@@ -19,7 +19,6 @@ import java.util.Set;
 import java.util.Objects;
 import java.util.function.BiFunction;
 import java.util.function.Function;
-import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -46,12 +45,17 @@ import java.util.function.Predicate;
  * ({@link TakeoverHistory#holderOf}: its taker, or that one's taker since), which has their ids from
  * the replica; with no takeover known, to the new start, which kept its store unless it discarded.
  * The push names that holder and the epoch it got them at, and its receiver checks that it does hold
- * them: it is that holder and has not discarded since, or it holds that holder's messages.
+ * them: it is that holder and has not discarded since, or it holds that holder's messages. The push
+ * also names the link (its number, which the peer gave it): the peer itself refuses the moves of a
+ * link it opened before it last discarded, and its refusal names the takeover it discarded for, so
+ * that a pusher that never heard of it (it missed the taker's word) learns it, and gives them to the
+ * taker next.
  *
  * <pre>
  * 'd' push:i64 peer:utf queues:i32 (queue:utf count:i32 (length:i32 message)*)* earlier:bool
- *     [holder:utf epoch:i64]                           -- moves in doubt, to the holder
- * 'e' push:i64 stored:bool                              -- the holder stored them (or had them)
+ *     [holder:utf epoch:i64] link:i64                 -- moves in doubt, to the holder (link: the peer's number of it, -1: not known)
+ * 'e' push:i64 stored:bool [epoch:i64 taker:utf]       -- the holder stored them (or had them); not: and, if it
+ *                                                         discarded them, the takeover it discarded for
  * </pre>
  *
  * Confined to the cluster links' thread ({@code pulling}), but for the messages' decoding.
@@ -83,8 +87,12 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
 
     /** Who holds what a start of a member stored; see {@link TakeoverHistory#holderOf}. */
     private final BiFunction<String, PeerStart, TakeoverHistory.Holder> startHolder;
-    /** The epoch of the newest takeover of this node that it discarded its messages for (-1: none). */
-    private final LongSupplier lastDiscarded;
+    /** The newest takeover of this node that it discarded its messages for (epoch -1: none). */
+    private final java.util.function.Supplier<TakeoverRecords.Record> lastDiscard;
+    /** The takeovers this node heard of (null: it takes no part in takeovers); refusals add to it. */
+    private final TakeoverHistory history;
+    /** Whether this node discarded its messages since it opened its link of that number. */
+    private final java.util.function.LongPredicate discardedSince;
 
     /** {@code incarnation}: the start of the holder it was given to (another start of it never answers). */
     private record Push(String holder, String incarnation, io.tern.broker.MovesInDoubt moves) {
@@ -96,11 +104,13 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
      */
     InDoubtMoves(ClusterNode node, ClusterPort broker, Function<String, String> holderOf, Predicate<String> holdsSettled,
                  Predicate<String> speaksFor, BiFunction<String, PeerStart, TakeoverHistory.Holder> startHolder,
-                 LongSupplier lastDiscarded,
-                 LinksThread pulling) {
+                 java.util.function.Supplier<TakeoverRecords.Record> lastDiscard, TakeoverHistory history,
+                 java.util.function.LongPredicate discardedSince, LinksThread pulling) {
+        this.discardedSince = discardedSince;
         this.node = node;
         this.startHolder = startHolder;
-        this.lastDiscarded = lastDiscarded;
+        this.lastDiscard = lastDiscard;
+        this.history = history;
         this.holdsSettled = holdsSettled;
         this.broker = broker;
         this.holderOf = holderOf;
@@ -134,7 +144,8 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
                 in.readByte();
                 long id = in.readLong();
                 boolean stored = in.readBoolean();
-                pulling.execute(() -> pushed(id, stored));
+                TakeoverRecords.Record discardedFor = in.available() > 0 ? new TakeoverRecords.Record(in.readLong(), in.readUTF()) : null;
+                pulling.execute(() -> pushed(id, stored, discardedFor));
             }
         } catch (IOException | RuntimeException e) {
             LOG.warn("Dropping a malformed moves-in-doubt message from {}: {}", from, e.toString());
@@ -203,6 +214,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
                 out.writeUTF(startHeld.node());
                 out.writeLong(startHeld.epoch());
             }
+            out.writeLong(moves.start() == null ? -1 : moves.start().link());
         });
         LOG.info("{} message(s) on their way to {} when its link closed are in doubt: given to {}, which holds {}", moves.size(),
                 moves.peer(), holder, earlier ? "what that start of it stored (taken over or restarted since)" : "its messages now");
@@ -238,15 +250,24 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         if (!held.node().equals(node.self().nodeId())) {
             return holdsSettled.test(held.node());
         }
-        boolean kept = held.epoch() < 0 ? broker.discards() == 0 : lastDiscarded.getAsLong() < held.epoch();
+        boolean kept = held.epoch() < 0 ? broker.discards() == 0 : lastDiscard.get().epoch() < held.epoch();
         return kept && broker.availability().answersForItsMessages();
     }
 
-    /** The holder's answer to a push: stored there, so removed here; or not, so given again. */
-    private void pushed(long id, boolean stored) {
+    /**
+     * The holder's answer to a push: stored there, so removed here; or not, so given again. A holder
+     * that discarded them names the takeover it discarded for ({@code discardedFor}): this node learns
+     * it, if it had missed it, and gives them to the taker next.
+     */
+    private void pushed(long id, boolean stored, TakeoverRecords.Record discardedFor) {
         Push p = pushes.remove(id);
         if (p == null) {
             return;
+        }
+        if (!stored && discardedFor != null && history != null && !discardedFor.taker().isEmpty()) {
+            LOG.info("{} discarded the moves in doubt given to it: it was taken over by {} (epoch {}), which holds them",
+                    p.holder(), discardedFor.taker(), discardedFor.epoch());
+            history.taken(p.holder(), discardedFor.epoch(), p.incarnation(), discardedFor.taker());
         }
         if (!stored) {
             int times = refusals.merge(p.moves(), 1, Integer::sum);
@@ -287,6 +308,17 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         Map<String, List<WireMessage>> byQueue = readMessages(in);
         TakeoverHistory.Holder held = in.available() > 0 && in.readBoolean()
                 ? new TakeoverHistory.Holder(in.readUTF(), in.readLong()) : null;
+        long link = in.available() >= 8 ? in.readLong() : -1;
+        TakeoverRecords.Record discarded = lastDiscard.get();
+        if (held == null ? peer.equals(node.self().nodeId()) && link >= 0 && discardedSince.test(link)
+                : held.node().equals(node.self().nodeId()) && held.epoch() >= 0 && discarded.epoch() >= held.epoch()) {
+            // This node discarded, since it opened their link (or since it got them), what it had stored: their
+            // holder is its taker. Said with the refusal, for a sender that never heard of that takeover.
+            LOG.debug("Moves in doubt with {} from {}: this node discarded them for the takeover at epoch {}", peer, from,
+                    discarded.epoch());
+            answerPush(from, id, false, discarded);
+            return;
+        }
         if (held != null && !holds(held)) {
             // Not (or not yet) the holder of what that start of the peer stored, or this node discarded
             // it since: the sender gives them again, to whoever it finds holds them then.
@@ -341,9 +373,18 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     }
 
     private void answerPush(String to, long id, boolean stored) {
+        answerPush(to, id, stored, null);
+    }
+
+    /** {@code discardedFor}: the takeover this node discarded the pushed moves for (null: none). */
+    private void answerPush(String to, long id, boolean stored, TakeoverRecords.Record discardedFor) {
         node.trySend(to, ClusterCodec.encode(PUSHED, out -> {
             out.writeLong(id);
             out.writeBoolean(stored);
+            if (discardedFor != null) {
+                out.writeLong(discardedFor.epoch());
+                out.writeUTF(discardedFor.taker());
+            }
         }));
     }
 }

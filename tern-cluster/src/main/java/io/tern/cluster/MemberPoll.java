@@ -16,8 +16,8 @@ import java.util.function.Predicate;
  * ({@link #answered}), and the asker waits until the answers so far are enough for it, or until its
  * deadline; blocking ({@link #ask}) or not ({@link #askAsync}). Used by the takeover ("did you take
  * me over?", "who owns this node?"), the gone confirmation ("do you see these nodes gone too?"), the
- * replica hand-over ("what do you hold of this node?") and the destinations homed across nodes
- * ("keep a part of this one").
+ * replica hand-over ("what do you hold of this node?"), the destinations homed across nodes
+ * ("keep a part of this one") and a graceful leave ("note that I leave").
  *
  * <p>Not JGroups' {@code RpcDispatcher}: it would take over the channel's receiver (every cluster
  * message would go through it, replication's batches too), and its response modes wait for all

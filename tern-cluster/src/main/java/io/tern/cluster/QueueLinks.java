@@ -94,6 +94,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private final InDoubtMoves inDoubt;
     /** The number of this node's last link; confined to {@link #pulling}. */
     private long links;
+    /** Which of this start's links opened before it last discarded. */
+    private final LinkDiscards linkDiscards;
     /**
      * Whether this node speaks for a member's messages ({@link Takeover#refuses}, which tells that
      * member): it took that member over and the member has not discarded since. Nothing is pulled
@@ -108,11 +110,13 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         this.node = node;
         this.broker = broker;
         this.speaksFor = takeover != null ? takeover::refuses : peer -> false;
+        this.linkDiscards = new LinkDiscards(broker::discards);
         this.inDoubt = new InDoubtMoves(node, broker, takeover != null ? takeover::holderOf
                 : peer -> node.incarnation(peer) != null ? peer : "",
                 takeover != null ? takeover::holdsSettled : peer -> true, speaksFor,
                 takeover != null ? takeover.history::holderOf : (peer, start) -> new TakeoverHistory.Holder(peer, -1),
-                takeover != null ? takeover::lastDiscardedEpoch : () -> -1L, pulling);
+                takeover != null ? takeover.self::lastDiscard : () -> new TakeoverRecords.Record(-1, ""),
+                takeover != null ? takeover.history : null, linkDiscards::discardedSince, pulling);
         node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
         broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));
@@ -217,7 +221,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
             this.incarnation = incarnation;
             this.link = link;
             LOG.debug("Link of member {} opened here", peer);
-            this.connection = broker.moves().openLink(peer, new io.tern.broker.PeerStart(incarnation, node.viewId()), this);
+            this.connection = broker.moves().openLink(peer, new io.tern.broker.PeerStart(incarnation, node.viewId(), link), this);
         }
 
         @Override
@@ -340,8 +344,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         Puller(String peer, String incarnation) {
             this.peer = peer;
             this.incarnation = incarnation;
-            this.discardsAtOpen = broker.discards();
             this.link = ++links;
+            this.discardsAtOpen = linkDiscards.opened(link);
             LOG.debug("Link {} to {} opened: this node's consumers want messages it holds", link, peer);
             send(peer, TO_SERVER, link, List.of(new RequestFrame(OPEN, 0,
                     new Request.CreateSession(SESSION, Request.CLIENT_ACKNOWLEDGE))));

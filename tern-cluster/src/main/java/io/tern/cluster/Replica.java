@@ -41,6 +41,13 @@ final class Replica {
      */
     private boolean verified = true;
     private boolean gap;
+    /**
+     * Snapshots begun here, counted: a disk write's failure reported for an earlier one is not this
+     * one's ({@link #diskWriteFailed}). Written under this; read without it.
+     */
+    private volatile long snapshots;
+    /** A write to the disk failed since the snapshot began: the copy there misses something. */
+    private volatile boolean diskFailed;
     /** The primary's view in which it began this replica's snapshot; -1 if not known (loaded from disk, or an old primary). */
     private long snapshotViewId = -1;
     /**
@@ -104,8 +111,11 @@ final class Replica {
         gap = false;
         verified = true;
         if (disk != null) {
-            disk.clear();
+            disk.clear(); // the writes of the copy it replaces have ended, failed or not: what they say is old
         }
+        snapshots++;
+        diskFailed = false;
+        gapAfterDiskFailure = false;
         queues.clear();
         messages.clear();
         duplicateIds.clear();
@@ -119,7 +129,13 @@ final class Replica {
         // acknowledged when this one has ended.
         CompletableFuture<Void> earlier = synced;
         synced = new CompletableFuture<>();
-        synced.whenComplete((ok, e) -> earlier.complete(null));
+        synced.whenComplete((ok, e) -> {
+            if (e == null) {
+                earlier.complete(null);
+            } else {
+                earlier.completeExceptionally(e);
+            }
+        });
     }
 
     synchronized void snapshotChunk(StoreBatch chunk) {
@@ -133,22 +149,35 @@ final class Replica {
         buffered.clear();
         CompletableFuture<Void> done = synced;
         lastWrite.whenComplete((ok, e) -> {
-            if (e == null) {
+            if (e == null && !diskFailed) {
                 done.complete(null);
             } else {
-                done.completeExceptionally(e);
+                done.completeExceptionally(e != null ? e : new java.io.IOException("a write of the snapshot to disk failed"));
             }
         });
         return done;
     }
 
-    /**
-     * A write of this replica to its disk failed: the copy there misses a batch, so this replica keeps
-     * and acknowledges nothing more until the primary sends a new snapshot.
-     */
-    synchronized void diskWriteFailed() {
-        gap = true;
+    /** Which snapshot this replica holds now (see {@link #diskWriteFailed}). */
+    long snapshot() {
+        return snapshots;
     }
+
+    /**
+     * A write of this replica to its disk failed while it held snapshot {@code snapshot}: the copy
+     * there misses a batch, so this replica keeps and acknowledges nothing more until the primary
+     * sends a new snapshot. Ignored if a new one began since. Not under the lock: the disk's writer
+     * thread reports it, and a snapshot beginning holds the lock while it closes that disk.
+     */
+    void diskWriteFailed(long snapshot) {
+        if (snapshot == snapshots) {
+            diskFailed = true;
+            gapAfterDiskFailure = true;
+        }
+    }
+
+    /** Set by a failed disk write, read (and turned into a gap) under the lock by the next batch. */
+    private volatile boolean gapAfterDiskFailure;
 
     /**
      * Batch {@code seq} of the primary; one at or before the snapshot's cut is already in the
@@ -168,6 +197,9 @@ final class Replica {
     synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch, boolean takesOver) {
         if (seq <= lastSeq) {
             return CompletableFuture.completedFuture(null);
+        }
+        if (gapAfterDiskFailure) {
+            gap = true;
         }
         if (gap || seq != lastSeq + 1) {
             // Batches of a primary come in order, one after the other, from its snapshot's cut on: this
@@ -295,6 +327,12 @@ final class Replica {
     private void apply(StoreBatch batch) {
         if (disk != null) {
             lastWrite = disk.write(batch);
+            long snapshot = snapshots;
+            lastWrite.whenComplete((ok, e) -> {
+                if (e != null && snapshot == snapshots) {
+                    diskFailed = true; // a later write may succeed (the store reopens): this one is still missing
+                }
+            });
         }
         applyInMemory(batch);
     }

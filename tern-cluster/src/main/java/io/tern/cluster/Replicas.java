@@ -147,6 +147,7 @@ public final class Replicas {
             return;
         }
         if (message instanceof ReplicationMessage.Batch b) {
+            long snapshot = existing.snapshot();
             CompletableFuture<Void> kept = existing.batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length),
                     b.takesOver());
             if (kept == Replica.CONFLICT) {
@@ -164,7 +165,7 @@ public final class Replicas {
             }
             kept.whenComplete((ok, failure) -> {
                 if (failure != null) {
-                    notWritten(node, from, existing, "batch " + b.seq(), b.seq(), failure);
+                    notWritten(node, from, existing, snapshot, "batch " + b.seq(), b.seq(), failure);
                 } else {
                     node.send(from, new ReplicationMessage.Ack(b.seq()).encode());
                 }
@@ -176,9 +177,10 @@ public final class Replicas {
         } else if (message instanceof ReplicationMessage.SnapshotChunk c) {
             existing.snapshotChunk(StoreBatchCodec.decode(c.batch(), 0, c.batch().length));
         } else if (message instanceof ReplicationMessage.SnapshotEnd e) {
+            long snapshot = existing.snapshot();
             existing.endSnapshot().whenComplete((ok, failure) -> {
                 if (failure != null) {
-                    notWritten(node, from, existing, "the snapshot at batch " + e.cut(), e.cut(), failure);
+                    notWritten(node, from, existing, snapshot, "the snapshot at batch " + e.cut(), e.cut(), failure);
                     return;
                 }
                 LOG.info("Replica of {}: in sync from the snapshot at its batch {}", from, e.cut());
@@ -191,8 +193,9 @@ public final class Replicas {
      * A write to the replica's disk failed: what the primary sent is not acknowledged (its commits
      * waiting for this node fail), and the replica keeps nothing more until a new snapshot.
      */
-    private static void notWritten(ClusterNode node, String from, Replica replica, String what, long seq, Throwable failure) {
-        replica.diskWriteFailed();
+    private static void notWritten(ClusterNode node, String from, Replica replica, long snapshot, String what, long seq,
+                                   Throwable failure) {
+        replica.diskWriteFailed(snapshot);
         LOG.error("Could not write {} of {} to the replica on disk: not acknowledged, and that node's commits waiting for "
                 + "this one fail until a new snapshot is kept here: {}", what, from, failure.getMessage());
         node.send(from, new ReplicationMessage.NotWritten(seq).encode());

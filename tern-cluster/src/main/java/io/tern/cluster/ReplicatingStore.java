@@ -402,7 +402,13 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         } else if (m instanceof ReplicationMessage.OutOfSync u) {
             outOfSync(from, u.seq());
         } else if (m instanceof ReplicationMessage.NotWritten w) {
-            sendFailed(from, "its replica's disk could not keep batch " + w.seq());
+            Long cut;
+            synchronized (order) {
+                cut = backups.snapshotCut(from);
+            }
+            if (cut == null || w.seq() >= cut) { // else a batch of the copy that the snapshot under way replaces
+                sendFailed(from, "its replica's disk could not keep batch " + w.seq());
+            }
         } else if (m instanceof ReplicationMessage.Conflict c) {
             waiting.failOne(c.seq(), ErrorCode.NOT_IN_QUORUM, "failover node " + from + " stored a message of this batch "
                     + "as its own: its client resent it there while this node was silent; this copy is dropped");

@@ -60,6 +60,7 @@ final class SelfDiscard {
         if (discarded != null) {
             handledEpoch = discarded.epoch();
             handledTaker = discarded.taker().isEmpty() ? null : discarded.taker();
+            lastDiscard = discarded;
         }
     }
 
@@ -67,6 +68,14 @@ final class SelfDiscard {
     long lastDiscardedEpoch() {
         return handledEpoch; // not under discarding: a discard holds it while it waits for replication's lock
     }
+
+    /** The newest takeover of this node that it discarded its messages for (epoch -1: none ever). */
+    TakeoverRecords.Record lastDiscard() {
+        return lastDiscard;
+    }
+
+    /** Set with {@link #handledEpoch}: the epoch and the taker of one takeover, read together. */
+    private volatile TakeoverRecords.Record lastDiscard = new TakeoverRecords.Record(-1, "");
 
     /** The node that took this node over when it last discarded; null if none. */
     String taker() {
@@ -200,10 +209,11 @@ final class SelfDiscard {
                 // stores nothing more, and discards again (nothing) once restarted with a working data directory.
                 LOG.error("Could not keep on disk that this node discarded for the takeover at epoch {} ({}): it stays "
                         + "fenced until it is restarted with a working data directory", epoch, e.getMessage());
-                broker.availability().fence("could not keep on disk that it discarded for the takeover at epoch " + epoch
+                broker.availability().fenceUntilRestart("could not keep on disk that it discarded for the takeover at epoch " + epoch
                         + " (" + e.getMessage() + "): serves nothing until it is restarted with a working data directory");
             }
             handledEpoch = epoch;
+            lastDiscard = takeover;
             LOG.warn("This node was taken over while it was gone (epoch {}; {}): discarded {} stored message(s) its "
                     + "failover node owns now", epoch, how, dropped);
             node.sendToOthers(discardedMessage());

@@ -125,7 +125,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 return t;
             });
     private final MemberPoll poll;
-    private final SelfDiscard self;
+    final SelfDiscard self; // its discards: QueueLinks reads the last one
     private final AdmissionDesk admissions;
     private final GoneConfirmation confirmation;
     private final ReplicaHandover handover;

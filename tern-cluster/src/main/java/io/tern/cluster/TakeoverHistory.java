@@ -44,7 +44,9 @@ final class TakeoverHistory {
      * first takeover of it, or of a start not named, from the view in which a link to it opened: that
      * start was in the view then, so its takeover came no earlier), then whoever took that node over
      * after it did, and so on; {@code nodeId} itself (epoch -1) if this node knows of no takeover.
-     * Epochs and view ids are one sequence (see {@link TakeoverRecords}).
+     * Epochs are view ids (see {@link TakeoverRecords}), so a takeover after the link opened has the
+     * greater one. Limit: after the whole cluster restarted, view ids begin again while an epoch is
+     * raised above the last one discarded for, and an old takeover can then seem to follow a link.
      */
     synchronized Holder holderOf(String nodeId, PeerStart start) {
         Taken t = first(nodeId, start.incarnation(), start.openedInView(), true);

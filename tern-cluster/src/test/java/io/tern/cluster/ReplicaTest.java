@@ -181,4 +181,27 @@ class ReplicaTest {
         assertThat(copy.clients()).containsExactly("client-1");
         assertThat(copy.incarnation()).isEqualTo("i-1");
     }
+
+    @Test
+    void aSnapshotWhoseDiskWriteFailedIsNotConfirmedAndItsLaterBatchesAreNotKept(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        ReplicaDisk disk = new ReplicaDisk(dir.resolve("a"));
+        Replica r = new Replica(disk);
+        r.beginSnapshot(10, "i-1");
+        long snapshot = r.snapshot();
+        disk.close(); // every write fails from now on
+        r.snapshotChunk(add("q", 1));
+        java.util.concurrent.CompletableFuture<Void> ended = r.endSnapshot();
+        assertThat(ended).as("the snapshot is not on disk: not confirmed").failsWithin(java.time.Duration.ofSeconds(5));
+        r.diskWriteFailed(snapshot); // as Replicas does on that failure
+        assertThat(r.batch(11, add("q", 2))).as("nothing more is kept until a new snapshot").isNull();
+
+        r.diskWriteFailed(snapshot - 1); // a report about a copy replaced before: ignored
+        r.beginSnapshot(20, "i-1"); // opens the disk again
+        r.diskWriteFailed(snapshot); // the old snapshot's failure, reported late: not this one's
+        r.snapshotChunk(add("q", 3));
+        assertThat(r.endSnapshot()).succeedsWithin(java.time.Duration.ofSeconds(5));
+        assertThat(r.batch(21, add("q", 4))).succeedsWithin(java.time.Duration.ofSeconds(5));
+        disk.close();
+    }
 }

@@ -110,20 +110,43 @@ class MoveInDoubtWithATakenOverStartTest extends InJvmClusterTest {
         settledOnce(r, restarted);
     }
 
-    @Test
-    void aMoveInDoubtWithANodeTakenOverWhileCutOffGoesToItsTakerAlsoOnceItIsBack() throws Exception {
-        Roles r = start(Map.of());
-        moveWithItsAcknowledgementLost(r);
-        // The source settles m only once the puller is back and has discarded (and the takeover's record is forgotten).
+    /**
+     * The puller is cut off, taken over by the taker, back in the view, and has discarded; the source
+     * settles nothing meanwhile (until the test lets it: {@code doubtOwnership(0)}).
+     */
+    private static void cutOffTakenOverAndBack(Roles r) {
         r.source().server().broker().availability().doubtOwnership(60_000);
         DISCARD isolation = r.puller().cluster().jgroupsChannel().getProtocolStack().findProtocol(DISCARD.class);
         isolation.discardAll(true);
         await().atMost(Duration.ofSeconds(30)).until(() -> r.taker().takeover().records().containsKey(r.puller().id()));
         isolation.discardAll(false);
-        await().atMost(Duration.ofSeconds(60)).until(() -> r.puller().takeover().lastDiscardedEpoch() >= 0
-                && !r.source().takeover().records().containsKey(r.puller().id()));
+        await().atMost(Duration.ofSeconds(60)).until(() -> r.puller().takeover().lastDiscardedEpoch() >= 0);
+    }
+
+    @Test
+    void aMoveInDoubtWithANodeTakenOverWhileCutOffGoesToItsTakerAlsoOnceItIsBack() throws Exception {
+        Roles r = start(Map.of());
+        moveWithItsAcknowledgementLost(r);
+        // The source settles m only once the puller is back and has discarded (and the takeover's record is forgotten).
+        cutOffTakenOverAndBack(r);
+        await().atMost(Duration.ofSeconds(60)).until(() -> !r.source().takeover().records().containsKey(r.puller().id()));
         r.source().server().broker().availability().doubtOwnership(0);
         // Its start is the one in the view again, but it discarded m's id: the taker has it from its replica.
+        settledOnce(r, r.puller());
+    }
+
+    @Test
+    void aMoveInDoubtGoesToTheTakerEvenIfTheSourceNeverHeardOfTheTakeover() throws Exception {
+        Roles r = start(Map.of());
+        // The source misses the taker's word that it took the puller over ('O'): only the puller's refusal can tell it.
+        DropsClusterMessages missed = DropsClusterMessages.into(r.source(), 'O', m -> true);
+        moveWithItsAcknowledgementLost(r);
+        cutOffTakenOverAndBack(r);
+        assertThat(missed.dropped.get()).as("the source missed the taker's word").isPositive();
+        // The puller is back in the source's view: to the source, it holds its own messages again.
+        await().atMost(Duration.ofSeconds(30)).until(() -> r.puller().id().equals(r.source().takeover().holderOf(r.puller().id())));
+        r.source().server().broker().availability().doubtOwnership(0);
+        // The puller, which discarded m's id, refuses m and names its taker; the taker has m from its replica.
         settledOnce(r, r.puller());
     }
 }

@@ -63,7 +63,7 @@ final class StatusCommand implements Callable<Integer> {
             return ExitCodes.FAILED;
         }
         // Each member's state (and, with --queues, its queues) comes from its own console.
-        Map<String, Object> nodes = nodeViews(t, user, password, url);
+        Map<String, Object> nodes = nodeViews(t, user, password, url, queues ? "/api/node" : "/health/live");
         if (json) {
             System.out.print(json(t, nodes, queues));
         } else {
@@ -120,8 +120,12 @@ final class StatusCommand implements Callable<Integer> {
         return b.toString();
     }
 
-    /** Each member's {@code /api/node} (its queues), by name; a member without a console or that does not answer: why. */
-    static Map<String, Object> nodeViews(ClusterTopology t, String user, String password, String url) {
+    /**
+     * Each member's answer to {@code path} on its console, by name, asked of all in parallel: its JSON,
+     * or why there is none. {@code /health/live} (the state) needs no credentials; {@code /api/node}
+     * (the queues) gets the user's, where they may go.
+     */
+    static Map<String, Object> nodeViews(ClusterTopology t, String user, String password, String url, String path) {
         java.net.http.HttpClient.Builder client = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5));
         io.tern.client.impl.ClientUrl parsed = io.tern.client.impl.ClientUrl.parse(url);
         if (parsed.tls()) {
@@ -132,38 +136,48 @@ final class StatusCommand implements Callable<Integer> {
                     trustPassword == null ? null : trustPassword.toCharArray()).jdkContext(false));
         }
         java.net.http.HttpClient http = client.build();
-        Map<String, Object> views = new LinkedHashMap<>();
+        boolean credentials = user != null && !path.startsWith("/health/");
+        Map<String, java.util.concurrent.CompletableFuture<Object>> asked = new LinkedHashMap<>();
         ObjectMapper mapper = new ObjectMapper();
         for (NodeInfo n : t.members()) {
             if (n.consoleUri().isEmpty()) {
-                views.put(n.name(), "no console (started with --no-console)");
+                asked.put(n.name(), java.util.concurrent.CompletableFuture.completedFuture("no console (started with --no-console)"));
                 continue;
             }
-            java.net.http.HttpRequest.Builder get = java.net.http.HttpRequest.newBuilder(java.net.URI.create(n.consoleUri() + "/api/node"))
+            java.net.http.HttpRequest.Builder get = java.net.http.HttpRequest.newBuilder(java.net.URI.create(n.consoleUri() + path))
                     .timeout(java.time.Duration.ofSeconds(5));
             java.net.URI console = java.net.URI.create(n.consoleUri());
             // Credentials go to a console that proves itself (HTTPS), on the host the URL names, or in an authenticated list.
             boolean https = "https".equals(console.getScheme());
             boolean trusted = parsed.tls() ? https // a TLS URL: the password never goes over plain HTTP
                     : https || t.authenticated() || parsed.servers().stream().anyMatch(s -> s.host().equals(console.getHost()));
-            if (user != null && !trusted) {
-                views.put(n.name(), "not sending the password to " + n.consoleUri() + ": the cluster list is not authenticated");
+            if (credentials && !trusted) {
+                asked.put(n.name(), java.util.concurrent.CompletableFuture.completedFuture(
+                        "not sending the password to " + n.consoleUri() + ": the cluster list is not authenticated"));
                 continue;
             }
-            if (user != null) {
+            if (credentials) {
                 get.header("Authorization", "Basic " + java.util.Base64.getEncoder().encodeToString(
                         (user + ":" + (password == null ? "" : password)).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
             }
-            try {
-                java.net.http.HttpResponse<String> r = http.send(get.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-                views.put(n.name(), r.statusCode() == 200 ? mapper.readTree(r.body()) : "its console answered HTTP " + r.statusCode());
-            } catch (java.io.IOException e) {
-                views.put(n.name(), "its console did not answer: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                views.put(n.name(), "interrupted");
-            }
+            asked.put(n.name(), http.sendAsync(get.build(), java.net.http.HttpResponse.BodyHandlers.ofString()).handle((r, failure) -> {
+                if (failure != null) {
+                    Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
+                    return "its console did not answer: " + cause.getMessage();
+                }
+                // /health/live answers 200 with the state while the node answers; /api/node 200 with its view
+                if (r.statusCode() != 200) {
+                    return "its console answered HTTP " + r.statusCode();
+                }
+                try {
+                    return mapper.readTree(r.body());
+                } catch (java.io.IOException e) {
+                    return "its console answered something else than JSON: " + e.getMessage();
+                }
+            }));
         }
+        Map<String, Object> views = new LinkedHashMap<>();
+        asked.forEach((name, answer) -> views.put(name, answer.join()));
         return views;
     }
 
