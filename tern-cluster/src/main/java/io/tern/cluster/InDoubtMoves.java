@@ -3,7 +3,6 @@ package io.tern.cluster;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.tern.broker.ClusterPort;
-import io.tern.broker.PeerStart;
 import io.tern.protocol.FrameCodec;
 import io.tern.protocol.WireMessage;
 import org.slf4j.Logger;
@@ -17,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.Objects;
-import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.function.Predicate;
 
@@ -85,11 +83,9 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
     private final Map<Long, Push> pushes = new HashMap<>();
     private long pushIds;
 
-    /** Who holds what a start of a member stored; see {@link TakeoverHistory#holderOf}. */
-    private final BiFunction<String, PeerStart, TakeoverHistory.Holder> startHolder;
     /** The newest takeover of this node that it discarded its messages for (epoch -1: none). */
     private final java.util.function.Supplier<TakeoverRecords.Record> lastDiscard;
-    /** The takeovers this node heard of (null: it takes no part in takeovers); refusals add to it. */
+    /** The takeovers this node heard of, by start ({@link TakeoverHistory#holderOf}); refusals add to it. */
     private final TakeoverHistory history;
     /** Whether this node discarded its messages since it opened its link of that number. */
     private final java.util.function.LongPredicate discardedSince;
@@ -103,12 +99,11 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
      *                     takeover of it is done; a push of moves in doubt with another node waits for that
      */
     InDoubtMoves(ClusterNode node, ClusterPort broker, Function<String, String> holderOf, Predicate<String> holdsSettled,
-                 Predicate<String> speaksFor, BiFunction<String, PeerStart, TakeoverHistory.Holder> startHolder,
-                 java.util.function.Supplier<TakeoverRecords.Record> lastDiscard, TakeoverHistory history,
+                 Predicate<String> speaksFor, java.util.function.Supplier<TakeoverRecords.Record> lastDiscard,
+                 TakeoverHistory history,
                  java.util.function.LongPredicate discardedSince, LinksThread pulling) {
         this.discardedSince = discardedSince;
         this.node = node;
-        this.startHolder = startHolder;
         this.lastDiscard = lastDiscard;
         this.history = history;
         this.holdsSettled = holdsSettled;
@@ -234,7 +229,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         if (moves.start() == null) {
             return null;
         }
-        TakeoverHistory.Holder held = startHolder.apply(moves.peer(), moves.start());
+        TakeoverHistory.Holder held = history.holderOf(moves.peer(), moves.start());
         String now = node.incarnation(moves.peer());
         boolean restarted = now != null && !now.equals(moves.start().incarnation());
         return held.epoch() >= 0 || restarted ? held : null;
@@ -264,7 +259,7 @@ final class InDoubtMoves implements ClusterNode.PayloadHandler {
         if (p == null) {
             return;
         }
-        if (!stored && discardedFor != null && history != null && !discardedFor.taker().isEmpty()) {
+        if (!stored && discardedFor != null && !discardedFor.taker().isEmpty()) {
             LOG.info("{} discarded the moves in doubt given to it: it was taken over by {} (epoch {}), which holds them",
                     p.holder(), discardedFor.taker(), discardedFor.epoch());
             history.taken(p.holder(), discardedFor.epoch(), p.incarnation(), discardedFor.taker());

@@ -114,9 +114,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         this.inDoubt = new InDoubtMoves(node, broker, takeover != null ? takeover::holderOf
                 : peer -> node.incarnation(peer) != null ? peer : "",
                 takeover != null ? takeover::holdsSettled : peer -> true, speaksFor,
-                takeover != null ? takeover.history::holderOf : (peer, start) -> new TakeoverHistory.Holder(peer, -1),
                 takeover != null ? takeover.self::lastDiscard : () -> new TakeoverRecords.Record(-1, ""),
-                takeover != null ? takeover.history : null, linkDiscards::discardedSince, pulling);
+                takeover != null ? takeover.history : new TakeoverHistory(), linkDiscards::discardedSince, pulling);
         node.addPayloadHandler("" + TO_SERVER + TO_PULLER, this);
         node.addListener(this);
         broker.moves().setDemandListener((queue, selectors, hungry) -> pulling.execute(() -> demandChanged(queue)));
