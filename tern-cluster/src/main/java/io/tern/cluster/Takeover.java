@@ -7,7 +7,6 @@ import io.tern.protocol.NodeInfo;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -172,7 +171,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 self::taker, store.replicas()::canArbitrate, timer, admissionWaitMs, nanoClock);
         broker.setAdmission(admissions::admit);
         this.absent = new AbsentReplicas(node, store, poll, confirmation, records, pending, lastBackups,
-                gone -> takeOver(gone, "", new java.util.HashMap<>(), node.viewId()), admissions::reconsider, () -> closed);
+                gone -> takeOver(gone, "", new RoundCopies(), node.viewId()), admissions::reconsider, () -> closed);
         node.addPayloadHandler("OKNPTBWV", this);
         node.addListener(this);
         // While this node takes a node over, that node (restarted) must not replace the replica it takes.
@@ -446,15 +445,13 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     + "failover list, takes them over", orphans.stream().map(NodeInfo::name).toList());
         }
         worker.execute(() -> {
-            // Queue to message ids taken over in this round: a message stored by a failover node that died
-            // during its own takeover is in both its replica and the one it was taking over.
-            Map<String, Set<String>> taken = new java.util.HashMap<>();
+            RoundCopies copies = new RoundCopies();
             try {
                 if (!confirmation.confirm(round, goneIncarnations, quorumBase)) {
                     return;
                 }
                 for (NodeInfo g : round) {
-                    takeOver(g, goneIncarnations.getOrDefault(g.nodeId(), ""), taken, epoch);
+                    takeOver(g, goneIncarnations.getOrDefault(g.nodeId(), ""), copies, epoch);
                 }
             } finally {
                 round.forEach(g -> pending.remove(g.nodeId()));
@@ -478,7 +475,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * over from the best replica of that start ({@code incarnation}, empty: any) of the node the
      * members hold ({@link ReplicaHandover}).
      */
-    private void takeOver(NodeInfo gone, String incarnation, Map<String, Set<String>> takenThisRound, long viewEpoch) {
+    private void takeOver(NodeInfo gone, String incarnation, RoundCopies copies, long viewEpoch) {
         long epoch = Math.max(viewEpoch, knownDiscarded.getOrDefault(gone.nodeId(), -1L) + 1);
         handover.fetchBest(gone.nodeId(), incarnation);
         Replicas.Taken taken = store.replicas().take(gone.nodeId());
@@ -490,27 +487,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             LOG.error("{} left before its replica here was in sync: taking over what arrived", gone.name());
         }
         long start = clock.getAsLong();
-        Map<String, Map<Long, byte[]>> messages = new java.util.LinkedHashMap<>();
-        int skipped = 0;
-        for (Map.Entry<String, Map<Long, byte[]>> q : taken.messages().entrySet()) {
-            Set<String> already = takenThisRound.computeIfAbsent(q.getKey(), k -> new HashSet<>());
-            Map<Long, byte[]> keep = new java.util.TreeMap<>();
-            for (Map.Entry<Long, byte[]> m : q.getValue().entrySet()) {
-                if (already.add(messageId(m.getValue()))) {
-                    keep.put(m.getKey(), m.getValue());
-                } else {
-                    skipped++;
-                }
-            }
-            messages.put(q.getKey(), keep);
-        }
-        if (skipped > 0) {
+        RoundCopies.Kept kept = copies.keep(taken.messages());
+        if (kept.skipped() > 0) {
             LOG.warn("{} message(s) of {} were taken over already with the failover node that died taking it over",
-                    skipped, gone.name());
+                    kept.skipped(), gone.name());
         }
         int count;
         try {
-            count = broker.adopt(taken.queues(), messages, taken.duplicateIds(), taken.owners(), () -> {
+            count = broker.adopt(taken.queues(), kept.messages(), taken.duplicateIds(), taken.owners(), () -> {
                 pauseForTests(gone);
                 long sinceNs = clock.getAsLong();
                 // Its clients are this node's from now on, even once it is back: they recover here.
@@ -556,10 +540,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-    }
-
-    private static String messageId(byte[] encoded) {
-        return io.tern.protocol.FrameCodec.readMessage(io.netty.buffer.Unpooled.wrappedBuffer(encoded)).messageId();
     }
 
     /**

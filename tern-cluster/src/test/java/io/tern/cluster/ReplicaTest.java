@@ -1,10 +1,6 @@
 package io.tern.cluster;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.tern.broker.store.StoreBatch;
-import io.tern.protocol.DestinationName;
-import io.tern.protocol.FrameCodec;
 import io.tern.protocol.WireMessage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -52,15 +48,7 @@ class ReplicaTest {
 
     /** Batch of a client's send of a message with duplicate-detection id {@code id} ({@code moves}: moved that often). */
     private static StoreBatch send(String queue, long seq, String id, int moves) {
-        WireMessage m = new WireMessage("ID:" + id, WireMessage.BODY_TEXT, DestinationName.queue(queue), null, null, null,
-                true, 4, 0, 0, 0, Map.of(WireMessage.DUPLICATE_ID, id), new byte[] {1});
-        for (int i = 0; i < moves; i++) {
-            m = m.moved();
-        }
-        ByteBuf buf = Unpooled.buffer();
-        FrameCodec.writeMessage(m, buf);
-        byte[] encoded = new byte[buf.readableBytes()];
-        buf.readBytes(encoded);
+        byte[] encoded = TestMessages.encoded("ID:" + id, queue, Map.of(WireMessage.DUPLICATE_ID, id), moves);
         StoreBatch b = new StoreBatch();
         b.add(new StoreBatch.AddMessage(queue, seq, encoded));
         b.add(new StoreBatch.AddDuplicateId(1, id));

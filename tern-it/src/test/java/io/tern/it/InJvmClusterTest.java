@@ -1,9 +1,18 @@
 package io.tern.it;
 
+import io.tern.client.TernConnectionFactory;
+import jakarta.jms.Connection;
+import jakarta.jms.MessageConsumer;
+import jakarta.jms.Session;
+import jakarta.jms.TextMessage;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** A test of nodes in this JVM ({@link InJvmCluster}): it sets {@link #cluster}, which is closed after it. */
 abstract class InJvmClusterTest {
@@ -15,6 +24,27 @@ abstract class InJvmClusterTest {
     /** Queue {@code name} as node {@code n} shows it (its part there); null if it has none. */
     static io.tern.broker.NodeView.QueueView queue(InJvmCluster.Node n, String name) {
         return n.server().broker().view().queues().stream().filter(q -> q.name().equals(name)).findFirst().orElse(null);
+    }
+
+    /**
+     * Sends a marker to queue {@code orders} on {@code node} and receives there until it comes: what
+     * the cluster's part of the queue held, wherever it was, then the marker, and nothing after it.
+     */
+    static List<String> drainOrders(InJvmCluster.Node node) throws Exception {
+        List<String> got = new ArrayList<>();
+        try (Connection again = new TernConnectionFactory(node.url() + "?failover=false").createConnection()) {
+            again.start();
+            Session s = again.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            s.createProducer(s.createQueue("orders")).send(s.createTextMessage("after"));
+            MessageConsumer consumer = s.createConsumer(s.createQueue("orders"));
+            while (!got.contains("after")) {
+                TextMessage m = (TextMessage) consumer.receive(30_000);
+                assertThat(m).as("the queue ends with the marker; got so far " + got).isNotNull();
+                got.add(m.getText());
+            }
+            assertThat(consumer.receive(2_000)).as("nothing comes after the marker; got " + got).isNull();
+        }
+        return got;
     }
 
     @AfterEach

@@ -85,36 +85,19 @@ class MoveAcknowledgedBeforeTakeoverTest extends InJvmClusterTest {
         return producerNode;
     }
 
-    /** Receives from {@code node}'s queue until the marker sent after everything else. */
-    private static List<String> drain(InJvmCluster.Node node) throws Exception {
-        List<String> got = new ArrayList<>();
-        try (Connection again = new TernConnectionFactory(node.url()).createConnection()) {
-            again.start();
-            Session s = again.createSession(false, Session.AUTO_ACKNOWLEDGE);
-            s.createProducer(s.createQueue("orders")).send(s.createTextMessage("after"));
-            MessageConsumer consumer = s.createConsumer(s.createQueue("orders"));
-            while (!got.contains("after")) {
-                TextMessage m = (TextMessage) consumer.receive(30_000);
-                assertThat(m).as("the queue ends with the marker; got so far " + got).isNotNull();
-                got.add(m.getText());
-            }
-        }
-        return got;
-    }
-
     @Test
     void messagesTheDeadNodeStoredAndDeliveredAreNotDeliveredAgainByItsTaker() throws Exception {
         InJvmCluster.Node taker = moveTenThenCrash(true);
         assertThat(queue(taker, "orders").messages())
                 .as("what the dead node stored and saw acknowledged is not back in the queue").isZero();
-        assertThat(drain(taker)).as("no earlier message comes again").containsExactly("after");
+        assertThat(drainOrders(taker)).as("no earlier message comes again").containsExactly("after");
     }
 
     @Test
     void messagesTheDeadNodeStoredAndHadNotDeliveredAreTakenOverOnce() throws Exception {
         InJvmCluster.Node taker = moveTenThenCrash(false);
         assertThat(queue(taker, "orders").messages()).as("one copy of each: the dead node's").isEqualTo(10);
-        List<String> got = drain(taker);
+        List<String> got = drainOrders(taker);
         assertThat(got.subList(0, got.size() - 1)).containsExactlyInAnyOrder("m0", "m1", "m2", "m3", "m4", "m5", "m6", "m7",
                 "m8", "m9");
     }
