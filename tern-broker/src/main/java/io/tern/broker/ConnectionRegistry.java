@@ -40,13 +40,27 @@ final class ConnectionRegistry {
      * was taken over (the most recent 100,000): a client that says it comes from this node with
      * another key was a client of this node before a takeover.
      */
-    private final java.util.Set<String> issuedKeys = java.util.Collections.newSetFromMap(
-            new LinkedHashMap<String, Boolean>() {
-                @Override
-                protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-                    return size() > 100_000;
-                }
-            });
+    private final java.util.Set<String> issuedKeys = recentKeys();
+    /**
+     * The keys of the client connections that handed their deliveries over here (kept for their
+     * sessions' recovery) since this node started or last discarded, as long as no later connection
+     * of the same key gave deliveries back to the queues on closing (the most recent 100,000). A
+     * client of such a key that comes back on yet another connection (the one that took the deliveries
+     * over was an attempt it abandoned) lists as acknowledged only what was acknowledged here, or what
+     * is kept for it: nothing it lists went back to a queue.
+     */
+    private final java.util.Set<String> handedOverKeys = recentKeys();
+
+    /** A set of keys that keeps the most recent 100,000 (not thread-safe). */
+    private static java.util.Set<String> recentKeys() {
+        return java.util.Collections.newSetFromMap(new LinkedHashMap<String, Boolean>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                return size() > 100_000;
+            }
+        });
+    }
+
     /** A new client connection writing to {@code sink}; refused while the broker shuts down. */
     ServerConnection connect(FrameSink sink) {
         if (availability.state() == NodeState.STOPPING) {
@@ -69,7 +83,8 @@ final class ConnectionRegistry {
         return c;
     }
 
-    void disconnected(ServerConnection c) {
+    /** {@code c} closed; {@code gaveBack}: it had sessions, and what they held went back to the queues. */
+    void disconnected(ServerConnection c, boolean gaveBack) {
         if (links.remove(c.id) != null) {
             c.gone.complete(null);
             return;
@@ -77,6 +92,11 @@ final class ConnectionRegistry {
         connections.remove(c.id);
         c.gone.complete(null);
         if (c.connectionKey != null) {
+            if (gaveBack) {
+                synchronized (handedOverKeys) {
+                    handedOverKeys.remove(c.connectionKey);
+                }
+            }
             if (connectionKeys.remove(c.connectionKey, c) && store.tracksDeliveries()) {
                 store.commitLazily(new StoreBatch().add(new StoreBatch.ClientGone(c.connectionKey)));
             }
@@ -109,7 +129,7 @@ final class ConnectionRegistry {
      * The connection {@code c} says hello with a connection key. If an older connection of the same
      * client is still open here (the client lost it, this node has not noticed yet), that one hands
      * its deliveries over (kept for the sessions, as after a takeover) and closes; completes then,
-     * with true if an older connection handed over.
+     * with true if an older connection handed over, now or before ({@link #handedOverKeys}).
      */
     CompletableFuture<Boolean> claimConnectionKey(String key, ServerConnection c) {
         ServerConnection old = connectionKeys.put(key, c);
@@ -121,10 +141,17 @@ final class ConnectionRegistry {
             store.commitLazily(new StoreBatch().add(new StoreBatch.ClientConnected(key)));
         }
         if (old == null || old == c) {
-            return CompletableFuture.completedFuture(false);
+            synchronized (handedOverKeys) {
+                return CompletableFuture.completedFuture(handedOverKeys.contains(key));
+            }
         }
         LOG.info("Client connection {} came back as connection {}: connection {} hands its deliveries over", key, c.id, old.id);
-        return old.handOver().thenApply(v -> true);
+        return old.handOver().thenApply(v -> {
+            synchronized (handedOverKeys) {
+                handedOverKeys.add(key);
+            }
+            return true;
+        });
     }
 
     /** After the users or permissions changed: closes the client connections whose consumers lost their permission. */
@@ -268,6 +295,9 @@ final class ConnectionRegistry {
     void forgetIssuedKeys() {
         synchronized (issuedKeys) {
             issuedKeys.clear();
+        }
+        synchronized (handedOverKeys) {
+            handedOverKeys.clear();
         }
     }
 

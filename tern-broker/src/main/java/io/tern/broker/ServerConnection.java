@@ -43,6 +43,8 @@ public final class ServerConnection {
     volatile String clientId;
     /** The client's name for this connection across failovers (Hello); null if it gave none. */
     volatile String connectionKey;
+    /** It handed its deliveries over to a newer connection of its client ({@link #handOver}): its close gives none back. */
+    private volatile boolean handedOver;
     final String linkPeer;
     /** Which start of the linked member this link serves (null for a client): what it leaves in doubt names it. */
     final PeerStart linkStart;
@@ -481,6 +483,7 @@ public final class ServerConnection {
                 return;
             }
             closed = true;
+            boolean givesBack = !handedOver && !sessions.isEmpty();
             held.clear(); // never served: the client resends what it still waits for on its next link
             List<CompletableFuture<Void>> closing = new ArrayList<>();
             for (ServerSession s : List.copyOf(sessions.values())) {
@@ -490,7 +493,7 @@ public final class ServerConnection {
             }
             CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenCompleteAsync((ok, failure) -> {
                 temporaries.closed();
-                broker.connections().disconnected(this);
+                broker.connections().disconnected(this, givesBack);
             }, executor);
         });
     }
@@ -520,14 +523,10 @@ public final class ServerConnection {
      * delivery (and the open transaction's) for the session's recovery there, then close.
      */
     CompletableFuture<Void> handOver() {
+        handedOver = true;
         return CompletableFuture.supplyAsync(() -> stop(consumers.values()), executor).thenCompose(f -> f)
                 .thenRunAsync(() -> {
-                    for (ServerSession s : sessions.values()) {
-                        String owner = s.owner();
-                        java.util.Map<MessageQueue, List<QueueEntry>> byQueue = new java.util.LinkedHashMap<>();
-                        s.takeOutstanding(true).forEach(d -> byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entry()));
-                        byQueue.forEach((q, entries) -> broker.holds().keepFor(owner, q, entries));
-                    }
+                    sessions.values().forEach(s -> s.keepForRecovery(broker.holds()));
                     closeNow();
                 }, executor);
     }

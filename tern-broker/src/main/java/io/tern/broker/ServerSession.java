@@ -158,6 +158,16 @@ final class ServerSession {
     }
 
     /**
+     * Its client came back on another connection: every delivery out with the session (the open
+     * transaction's too) is kept for the session's recovery there ({@link RecoveryHolds#keepFor}).
+     */
+    void keepForRecovery(RecoveryHolds holds) {
+        Map<MessageQueue, List<QueueEntry>> byQueue = new java.util.LinkedHashMap<>();
+        takeOutstanding(true).forEach(d -> byQueue.computeIfAbsent(d.queue(), q -> new ArrayList<>()).add(d.entry()));
+        byQueue.forEach((q, entries) -> holds.keepFor(owner(), q, entries));
+    }
+
+    /**
      * Takes every delivery out with the session away from it: the open transaction's receipts (if
      * {@code withReceipts}) and the unacknowledged ones. Called on the connection's executor.
      */
