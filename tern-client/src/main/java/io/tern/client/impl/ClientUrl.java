@@ -13,7 +13,7 @@ import java.util.Map;
  * discovery (defaults: the discovery group 239.255.84.78:45454, any group, scheme tern, 1500 ms, loopback). Options: {@code user}, {@code password},
  * {@code clientId}, {@code prefetch} (messages, default 1000), {@code producerWindow} (bytes of
  * unanswered asynchronous sends, default 1 MiB), {@code connectTimeout} (ms, default 5000),
- * {@code heartbeat} (ms, default 10000), {@code idleRelease} (ms a synchronous consumer may sit outside
+ * {@code heartbeat} (ms, default 2000), {@code idleRelease} (ms a synchronous consumer may sit outside
  * {@code receive()} before it gives its buffered messages back, default 1000, 0 never),
  * {@code allowList} (extra packages for ObjectMessage, comma separated).
  */
