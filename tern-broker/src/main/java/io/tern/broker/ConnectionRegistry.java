@@ -129,7 +129,8 @@ final class ConnectionRegistry {
      * The connection {@code c} says hello with a connection key. If an older connection of the same
      * client is still open here (the client lost it, this node has not noticed yet), that one hands
      * its deliveries over (kept for the sessions, as after a takeover) and closes; completes then,
-     * with true if an older connection handed over, now or before ({@link #handedOverKeys}).
+     * with true if an older connection handed over, now or before ({@link #handedOverKeys}); false if
+     * it closed first (what it held went back to the queues: nothing may be counted as acknowledged).
      */
     CompletableFuture<Boolean> claimConnectionKey(String key, ServerConnection c) {
         ServerConnection old = connectionKeys.put(key, c);
@@ -146,11 +147,13 @@ final class ConnectionRegistry {
             }
         }
         LOG.info("Client connection {} came back as connection {}: connection {} hands its deliveries over", key, c.id, old.id);
-        return old.handOver().thenApply(v -> {
-            synchronized (handedOverKeys) {
-                handedOverKeys.add(key);
+        return old.handOver().thenApply(took -> {
+            if (took) {
+                synchronized (handedOverKeys) {
+                    handedOverKeys.add(key);
+                }
             }
-            return true;
+            return took;
         });
     }
 

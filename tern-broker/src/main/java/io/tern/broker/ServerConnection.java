@@ -43,7 +43,7 @@ public final class ServerConnection {
     volatile String clientId;
     /** The client's name for this connection across failovers (Hello); null if it gave none. */
     volatile String connectionKey;
-    /** It handed its deliveries over to a newer connection of its client ({@link #handOver}): its close gives none back. */
+    /** It kept its deliveries for a newer connection of its client ({@link #handOver}): its close gives none back. */
     private volatile boolean handedOver;
     final String linkPeer;
     /** Which start of the linked member this link serves (null for a client): what it leaves in doubt names it. */
@@ -487,23 +487,16 @@ public final class ServerConnection {
             held.clear(); // never served: the client resends what it still waits for on its next link
             List<CompletableFuture<Void>> closing = new ArrayList<>();
             for (ServerSession s : List.copyOf(sessions.values())) {
+                // What a link's member did not acknowledge it may have stored: in doubt until the cluster finds out (MovesInDoubt).
                 closing.add(linkPeer == null ? closeSession(s, Set.of(), true)
-                        : stop(s.consumers).thenRunAsync(() -> leaveInDoubt(s), executor)
-                                .thenCompose(v -> closeSession(s, Set.of(), false)));
+                        : stop(s.consumers).thenRunAsync(() -> broker.moves().inDoubt(linkPeer, linkStart, s.takeOutstanding(false)),
+                                executor).thenCompose(v -> closeSession(s, Set.of(), false)));
             }
             CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).whenCompleteAsync((ok, failure) -> {
                 temporaries.closed();
                 broker.connections().disconnected(this, givesBack);
             }, executor);
         });
-    }
-
-    /**
-     * A link closed with deliveries its node had not acknowledged: it may have stored them. They
-     * stay out of their queue until the cluster finds out ({@link MovesInDoubt}).
-     */
-    private void leaveInDoubt(ServerSession s) {
-        broker.moves().inDoubt(linkPeer, linkStart, s.takeOutstanding(false));
     }
 
     /** Pushes the lame-duck notice: the client moves to {@code target} and then leaves this connection. */
@@ -520,14 +513,19 @@ public final class ServerConnection {
 
     /**
      * The client came back on another connection: stop the consumers, keep every unacknowledged
-     * delivery (and the open transaction's) for the session's recovery there, then close.
+     * delivery (and the open transaction's) for the session's recovery there, then close. Completes
+     * with false if this connection closed first: what it held went back to the queues.
      */
-    CompletableFuture<Void> handOver() {
-        handedOver = true;
+    CompletableFuture<Boolean> handOver() {
         return CompletableFuture.supplyAsync(() -> stop(consumers.values()), executor).thenCompose(f -> f)
-                .thenRunAsync(() -> {
+                .thenApplyAsync(v -> {
+                    if (closed) {
+                        return false;
+                    }
+                    handedOver = true; // on the executor, as closed(): it gives back nothing once this is set
                     sessions.values().forEach(s -> s.keepForRecovery(broker.holds()));
                     closeNow();
+                    return true;
                 }, executor);
     }
 
