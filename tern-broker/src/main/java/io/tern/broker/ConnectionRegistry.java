@@ -130,7 +130,7 @@ final class ConnectionRegistry {
      * client is still open here (the client lost it, this node has not noticed yet), that one hands
      * its deliveries over (kept for the sessions, as after a takeover) and closes; completes then,
      * with true if an older connection handed over, now or before ({@link #handedOverKeys}); false if
-     * it closed first (what it held went back to the queues: nothing may be counted as acknowledged).
+     * some of what it held went back to the queues (nothing may be counted as acknowledged then).
      */
     CompletableFuture<Boolean> claimConnectionKey(String key, ServerConnection c) {
         ServerConnection old = connectionKeys.put(key, c);
@@ -147,13 +147,15 @@ final class ConnectionRegistry {
             }
         }
         LOG.info("Client connection {} came back as connection {}: connection {} hands its deliveries over", key, c.id, old.id);
-        return old.handOver().thenApply(took -> {
-            if (took) {
-                synchronized (handedOverKeys) {
+        return old.handOver().thenApply(done -> {
+            synchronized (handedOverKeys) {
+                if (done == ServerConnection.HandOver.KEPT) {
                     handedOverKeys.add(key);
+                } else if (done == ServerConnection.HandOver.GAVE_BACK) {
+                    handedOverKeys.remove(key);
                 }
+                return handedOverKeys.contains(key); // an attempt that held nothing changes nothing
             }
-            return took;
         });
     }
 

@@ -356,15 +356,14 @@ public final class ServerConnection {
         }
         ServerSession.Transaction t = s.commitNow();
         List<Delivery> acks = t.acks();
-        List<io.tern.protocol.WireMessage> sends = t.sends();
         CompletableFuture<Void> done;
         try {
-            done = broker.publish(sends, acks, this);
+            done = broker.publish(t.sends(), acks, this);
             // Queued now (or dropped): the queues count what they hold; the transaction's count goes.
             done.whenComplete((ok, failure) -> broker.memory().released(t.sendBytes()));
         } catch (BrokerException e) {
             broker.memory().released(t.sendBytes());
-            acks.forEach(d -> d.giveBack(true));
+            s.giveBack(acks);
             throw new BrokerException(ErrorCode.TRANSACTION_ROLLED_BACK, "transaction rolled back: " + e.getMessage());
         }
         done.whenComplete((ok, failure) -> {
@@ -372,7 +371,7 @@ public final class ServerConnection {
                 reply(frame, Response.OK);
                 return;
             }
-            acks.forEach(d -> d.giveBack(true));
+            s.giveBack(acks);
             reply(frame, new Response.Error(ErrorCode.TRANSACTION_ROLLED_BACK,
                     "transaction rolled back: " + failure.getMessage()));
         });
@@ -511,21 +510,25 @@ public final class ServerConnection {
         });
     }
 
+    /** What a hand-over did: kept what the sessions held, held nothing (no session), or some of it went back to queues. */
+    enum HandOver { KEPT, HELD_NOTHING, GAVE_BACK }
+
     /**
-     * The client came back on another connection: stop the consumers, keep every unacknowledged
-     * delivery (and the open transaction's) for the session's recovery there, then close. Completes
-     * with false if this connection closed first: what it held went back to the queues.
+     * The client came back on another connection: stop the consumers, keep every unacknowledged delivery (and the
+     * open transaction's) for the recovery there, then close. GAVE_BACK if it closed first or a transaction rolled back.
      */
-    CompletableFuture<Boolean> handOver() {
+    CompletableFuture<HandOver> handOver() {
         return CompletableFuture.supplyAsync(() -> stop(consumers.values()), executor).thenCompose(f -> f)
                 .thenApplyAsync(v -> {
                     if (closed) {
-                        return false;
+                        return HandOver.GAVE_BACK;
                     }
                     handedOver = true; // on the executor, as closed(): it gives back nothing once this is set
+                    HandOver done = sessions.isEmpty() ? HandOver.HELD_NOTHING
+                            : sessions.values().stream().anyMatch(ServerSession::gaveBackReceipts) ? HandOver.GAVE_BACK : HandOver.KEPT;
                     sessions.values().forEach(s -> s.keepForRecovery(broker.holds()));
                     closeNow();
-                    return true;
+                    return done;
                 }, executor);
     }
 

@@ -150,11 +150,24 @@ final class ServerSession {
         if (rollbackOnly) {
             rollbackOnly = false;
             memory.released(t.sendBytes());
-            t.acks().forEach(d -> d.giveBack(true));
+            giveBack(t.acks());
             throw new BrokerException(ErrorCode.TRANSACTION_ROLLED_BACK, "transaction rolled back: it received a "
                     + "message that went back to its queue meanwhile (given back by a move or an idle release)");
         }
         return t;
+    }
+
+    /** Set once a transaction of this session rolled back on its own (a failed commit): its receipts went back to their queues. */
+    private volatile boolean gaveBackReceipts;
+
+    boolean gaveBackReceipts() {
+        return gaveBackReceipts;
+    }
+
+    /** A transaction's receipts go back to their queues, counted as a delivery: it rolled back. */
+    void giveBack(List<Delivery> receipts) {
+        gaveBackReceipts = true;
+        receipts.forEach(d -> d.giveBack(true));
     }
 
     /**

@@ -2,6 +2,8 @@ package io.tern.it;
 
 import io.tern.protocol.Deliver;
 import io.tern.protocol.DestinationName;
+import io.tern.protocol.Frame;
+import io.tern.protocol.ResponseFrame;
 import io.tern.protocol.Request;
 import io.tern.protocol.Response;
 import io.tern.protocol.WireMessage;
@@ -109,6 +111,16 @@ class ReconnectToTheSameNodeTest {
             assertThat(ids[0]).as("m1 is the session's delivery again").isGreaterThan(0);
         } // closed with m1 unacknowledged: it goes back to the queue
         await().atMost(Duration.ofSeconds(10)).until(() -> tern.broker().connectionCount() == 0);
+        // An attempt the client gives up with its socket open: it holds nothing, so its hand-over says nothing either.
+        try (RawClient attempt = new RawClient(tern.port()).handshake()) {
+            attempt.send(1, 0, new Request.Hello("alice", "secret", "raw", key, null, false));
+            assertThat(attempt.answer(1)).isInstanceOf(Response.Welcome.class);
+            try (RawClient again = comeBack(key)) {
+                long[] ids = recover(again, new Request.HeldMessage(7, m[1].message().messageId(), Request.Held.ACKED));
+                assertThat(ids[0]).as("m1 went back to the queue: its acknowledgement is not counted as stored").isZero();
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> tern.broker().connectionCount() == 0);
         try (RawClient again = comeBack(key)) {
             long[] ids = recover(again, new Request.HeldMessage(7, m[1].message().messageId(), Request.Held.ACKED));
             assertThat(ids[0]).as("m1 went back to the queue: its acknowledgement is not counted as stored").isZero();
@@ -138,9 +150,9 @@ class ReconnectToTheSameNodeTest {
             first.send(2, 0, new Request.CreateSession(1, Request.CLIENT_ACKNOWLEDGE));
             first.answer(2);
             first.send(3, 0, new Request.CreateConsumer(1, 7, orders, null, false, null, Request.SUB_NONE, 10));
-            first.answer(3);
-            Deliver m0 = first.nextDelivery();
-            Deliver m1 = first.nextDelivery();
+            List<Deliver> both = answerAndDeliveries(first, 3, 2); // a delivery may come before the answer
+            Deliver m0 = both.get(0);
+            Deliver m1 = both.get(1);
             first.send(4, 0, new Request.Ack(1, new long[] {m0.deliveryId()}));
             assertThat(first.answer(4)).isEqualTo(Response.OK);
             try (RawClient abandoned = new RawClient(tern.port()).handshake()) {
@@ -151,6 +163,22 @@ class ReconnectToTheSameNodeTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> tern.broker().connectionCount() == 1);
             return new Deliver[] {m0, m1};
         }
+    }
+
+    /** Reads until the answer to request {@code id} and {@code n} deliveries have come, in whatever order. */
+    private static List<Deliver> answerAndDeliveries(RawClient c, long id, int n) throws Exception {
+        List<Deliver> got = new java.util.ArrayList<>();
+        boolean answered = false;
+        while (!answered || got.size() < n) {
+            Frame f = c.readFrame();
+            assertThat(f).as("the server closed the connection").isNotNull();
+            if (f instanceof Deliver d) {
+                got.add(d);
+            } else if (f instanceof ResponseFrame r && r.correlationId() == id) {
+                answered = true;
+            }
+        }
+        return got;
     }
 
     /** A new connection of the client with {@code key}, its session 1 and consumer 7 on orders made again. */
