@@ -258,6 +258,11 @@ public final class Broker implements ClusterPort, AutoCloseable {
         publisher.apply(placements, acks, done);
     }
 
+    /** See {@link PublishPipeline#undo}: a batch that is not the publish pipeline's (a takeover's) failed. */
+    void undo(StoreBatch failed, Throwable cause) {
+        publisher.undo(failed, List.of(), cause);
+    }
+
     /**
      * Takes over what another node stored (its replica, held here): its queues and subscriptions,
      * created here if missing; its messages, stored here as new messages of the same queues; and its

@@ -122,6 +122,15 @@ final class DuplicateCache {
         return ids.contains(id);
     }
 
+    /**
+     * The takeover that added {@code added} ({@link #addTakenOver}) could not store them: they and
+     * their room go, so that the takeover, tried again, finds them new again.
+     */
+    synchronized void forgetTakenOver(List<String> added) {
+        added.forEach(this::forget);
+        extra = Math.max(0, extra - added.size());
+    }
+
     /** The send that claimed the id was not stored: it may come again. */
     synchronized void forget(String id) {
         claimedBy.remove(id);

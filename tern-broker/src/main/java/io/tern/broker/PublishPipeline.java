@@ -156,7 +156,7 @@ final class PublishPipeline {
     /** Orders undos of failed commits with a discard (see {@link #discardLeftInStore}). */
     private final Object undoing = new Object();
 
-    private void undo(StoreBatch failed, List<Delivery> acks, Throwable cause) {
+    void undo(StoreBatch failed, List<Delivery> acks, Throwable cause) {
         StoreBatch undo = new StoreBatch();
         for (StoreBatch.Op op : failed.ops()) {
             if (op instanceof StoreBatch.AddMessage a) {

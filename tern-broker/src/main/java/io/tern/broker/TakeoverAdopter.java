@@ -136,8 +136,11 @@ final class TakeoverAdopter {
         // The replica's ids this node knew already: among them the move keys of messages another node gave
         // this one as moves in doubt (on their way to the dead node when its link closed) before this takeover.
         java.util.Set<String> knownHere = new java.util.HashSet<>();
+        List<String> added = new ArrayList<>();
         for (String id : duplicateIds) {
-            if (!duplicates.addTakenOver(id, store.isDurable() ? batch : null)) {
+            if (duplicates.addTakenOver(id, store.isDurable() ? batch : null)) {
+                added.add(id);
+            } else {
                 knownHere.add(id);
             }
         }
@@ -200,6 +203,10 @@ final class TakeoverAdopter {
         store.commit(batch).whenCompleteAsync((ok, failure) -> {
             if (failure != null) {
                 all.forEach(p -> broker.released(p.entry()));
+                // The local store or some backups may hold it: left there, it would come back with a restart,
+                // beside the copies of the takeover tried again. Undone first, then its ids are new again.
+                broker.undo(batch, failure);
+                duplicates.forgetTakenOver(added);
                 done.completeExceptionally(PublishPipeline.storeFailure(failure));
             } else {
                 try {

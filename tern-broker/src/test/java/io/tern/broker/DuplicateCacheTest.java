@@ -70,4 +70,28 @@ class DuplicateCacheTest {
             assertThat(cache.contains("new-" + i)).as("recent id %d", i).isTrue();
         }
     }
+
+    @Test
+    void idsOfATakeoverThatFailedAreNewAgainAndTheirRoomGoesWithThem() {
+        DuplicateCache cache = new DuplicateCache(100); // buckets of 10
+        for (int i = 0; i < 100; i++) {
+            cache.add("own-" + i, null);
+        }
+        java.util.List<String> taken = new java.util.ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            assertThat(cache.addTakenOver("taken-" + i, null)).isTrue();
+            taken.add("taken-" + i);
+        }
+        cache.forgetTakenOver(taken);
+        for (String id : taken) {
+            assertThat(cache.contains(id)).as("%s is new again", id).isFalse();
+        }
+        assertThat(cache.contains("own-0")).as("this node's own ids stay").isTrue();
+        assertThat(cache.addTakenOver("taken-0", null)).as("the takeover, tried again, adds it").isTrue();
+        // Without the room the failed takeover had, new ids push out the oldest of this node's own at the usual pace.
+        for (int i = 0; i < 20; i++) {
+            cache.add("new-" + i, null);
+        }
+        assertThat(cache.contains("own-0")).as("the room made for the failed takeover is gone").isFalse();
+    }
 }

@@ -42,6 +42,7 @@ final class AdmissionDesk {
     private final Map<String, String> lastFailover;
     private final Supplier<String> discardedFor;
     private final java.util.function.Predicate<String> canArbitrate;
+    private final java.util.function.Predicate<String> retrying;
     private final ScheduledExecutorService timer;
     private final long admissionWaitMs;
     private final LongSupplier clock;
@@ -86,11 +87,12 @@ final class AdmissionDesk {
      * @param lastFailover node id to the first failover node the map named for it in the last view it was in
      * @param discardedFor the node that took this node over when it last discarded (null: none)
      * @param canArbitrate whether this node's replica of a node is complete and verified (see {@link #arbitrates})
+     * @param retrying     whether this node's takeover of a node failed and waits to be tried again ({@link TakeoverRetries})
      */
     AdmissionDesk(Object viewLock, Supplier<ClusterTopology> view, String selfId, ClusterPort broker, TakeoverRecords records,
                   Set<String> pending, Map<String, String> lastFailover, Supplier<String> discardedFor,
-                  java.util.function.Predicate<String> canArbitrate, ScheduledExecutorService timer, long admissionWaitMs,
-                  LongSupplier nanoClock) {
+                  java.util.function.Predicate<String> canArbitrate, java.util.function.Predicate<String> retrying,
+                  ScheduledExecutorService timer, long admissionWaitMs, LongSupplier nanoClock) {
         this.viewLock = viewLock;
         this.view = view;
         this.selfId = selfId;
@@ -100,6 +102,7 @@ final class AdmissionDesk {
         this.lastFailover = lastFailover;
         this.discardedFor = discardedFor;
         this.canArbitrate = canArbitrate;
+        this.retrying = retrying;
         this.timer = timer;
         this.admissionWaitMs = admissionWaitMs;
         this.clock = nanoClock;
@@ -216,8 +219,11 @@ final class AdmissionDesk {
             return true;
         }
         String owner = ownerOf(a.from(), live.keySet());
-        if (owner != null && owner.equals(selfId) && !pending.isEmpty()) {
-            return false; // our takeover is under way: the client recovers once it is done
+        if (owner != null && owner.equals(selfId) && (!pending.isEmpty()
+                || (retrying.test(a.from()) && clock.getAsLong() - a.deadlineNs() < 0))) {
+            // Our takeover is under way, or failed and waits for a try: the client recovers once it is done (a
+            // try that takes longer than the admission wait, and the client is served without recovering).
+            return false;
         }
         NodeInfo o = owner == null || owner.equals(selfId) ? null : live.get(owner);
         a.answer().complete(o == null || o.clientUris().isEmpty()

@@ -292,6 +292,22 @@ public final class Replicas {
     }
 
     /**
+     * The takeover of {@code primary} failed: the replica it took is this node's again, to take over
+     * later ({@link Takeover}), and meanwhile to tell resends of that node's clients apart. One that came
+     * from the primary meanwhile, if any, stays (the primary is back).
+     */
+    void untake(String primary) {
+        Replica r = taken.remove(primary);
+        if (r == null) {
+            return;
+        }
+        handedOver.remove(primary);
+        if (replicas.putIfAbsent(primary, r) != null) {
+            forget(r);
+        }
+    }
+
+    /**
      * Removes and returns the replica of {@code primary} for a takeover; null if this node holds
      * none. {@code complete} is false if the initial snapshot had not finished.
      */

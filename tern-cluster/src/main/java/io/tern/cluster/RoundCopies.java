@@ -22,11 +22,18 @@ import java.util.TreeMap;
 final class RoundCopies {
     private final Map<String, Set<String>> taken = new HashMap<>();
 
-    /** What one replica gives: the messages to take over, by queue and replica sequence, and how many were dropped. */
-    record Kept(Map<String, Map<Long, byte[]>> messages, int skipped) {
+    /**
+     * What one replica gives: the messages to take over, by queue and replica sequence, how many were
+     * dropped, and the copies kept (by queue), which the round remembers once they are taken over.
+     */
+    record Kept(Map<String, Map<Long, byte[]>> messages, int skipped, Map<String, Set<String>> copies) {
     }
 
-    /** The replica's messages less the copies an earlier replica of the round gave; remembers the rest. */
+    /**
+     * The replica's messages less the copies an earlier replica of the round gave. Remembers nothing:
+     * see {@link #takenOver}, once the takeover of what it kept has stored them. A takeover that fails
+     * is tried again with the same round, and must find its own copies not taken.
+     */
     Kept keep(Map<String, ? extends Map<Long, byte[]>> replica) {
         Map<String, Map<Long, byte[]>> messages = new LinkedHashMap<>();
         Map<String, Set<String>> here = new HashMap<>();
@@ -48,7 +55,11 @@ final class RoundCopies {
             }
             messages.put(q.getKey(), keep);
         }
-        here.forEach((q, copies) -> taken.computeIfAbsent(q, k -> new HashSet<>()).addAll(copies));
-        return new Kept(messages, skipped);
+        return new Kept(messages, skipped, here);
+    }
+
+    /** The takeover of {@code kept} stored its messages: a later replica of the round that repeats them gives them no more. */
+    void takenOver(Kept kept) {
+        kept.copies().forEach((q, copies) -> taken.computeIfAbsent(q, k -> new HashSet<>()).addAll(copies));
     }
 }

@@ -129,6 +129,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private final GoneConfirmation confirmation;
     private final ReplicaHandover handover;
     private final AbsentReplicas absent;
+    private final TakeoverRetries retries;
     private volatile boolean closed;
     /** The answer to 'K' that says: a takeover of you is under way here, ask again. */
     static final long PENDING = -2;
@@ -167,11 +168,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 : recordsFile.resolveSibling(recordsFile.getFileName() + "-discarded")), this::serving, () -> closed, nanoClock);
         this.confirmation = new GoneConfirmation(node, poll, nanoClock, timer);
         this.handover = new ReplicaHandover(node, poll, store.replicas(), nanoClock);
+        this.retries = new TakeoverRetries(node, confirmation, pending, timer, worker, id -> !closed && !records.contains(id)
+                && store.replicas().primaries().contains(id) && broker.availability().state() != io.tern.broker.NodeState.FENCED,
+                this::takeOver, this::reconsiderAdmissions);
         this.admissions = new AdmissionDesk(this, () -> previous, selfId, broker, records, pending, lastFailover,
-                self::taker, store.replicas()::canArbitrate, timer, admissionWaitMs, nanoClock);
+                self::taker, store.replicas()::canArbitrate, retries::waits, timer, admissionWaitMs, nanoClock);
         broker.setAdmission(admissions::admit);
         this.absent = new AbsentReplicas(node, store, poll, confirmation, records, pending, lastBackups,
-                gone -> takeOver(gone, "", new RoundCopies(), node.viewId()), admissions::reconsider, () -> closed);
+                gone -> takeOverOrRetry(gone, "", new RoundCopies(), node.viewId()), admissions::reconsider, () -> closed);
         node.addPayloadHandler("OKNPTBWV", this);
         node.addListener(this);
         // While this node takes a node over, that node (restarted) must not replace the replica it takes.
@@ -181,13 +185,15 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         store.setDiscardedEpoch(this::lastDiscardedEpoch);
     }
 
+    private void reconsiderAdmissions() {
+        admissions.reconsider();
+    }
+
     private void record(String nodeId, TakeoverRecords.Record r) {
-        if (r != null) {
-            planner.claimed(nodeId);
-        }
         if (r == null) {
             records.remove(nodeId);
         } else {
+            planner.claimed(nodeId);
             TakeoverRecords.Record before = records.get(nodeId);
             records.put(nodeId, r);
             if (!r.equals(before)) {
@@ -451,7 +457,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     return;
                 }
                 for (NodeInfo g : round) {
-                    takeOver(g, goneIncarnations.getOrDefault(g.nodeId(), ""), copies, epoch);
+                    takeOverOrRetry(g, goneIncarnations.getOrDefault(g.nodeId(), ""), copies, epoch);
                 }
             } finally {
                 round.forEach(g -> pending.remove(g.nodeId()));
@@ -475,13 +481,20 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
      * over from the best replica of that start ({@code incarnation}, empty: any) of the node the
      * members hold ({@link ReplicaHandover}).
      */
-    private void takeOver(NodeInfo gone, String incarnation, RoundCopies copies, long viewEpoch) {
+    private void takeOverOrRetry(NodeInfo gone, String incarnation, RoundCopies copies, long viewEpoch) {
+        if (!takeOver(gone, incarnation, copies, viewEpoch)) {
+            retries.failed(new TakeoverRetries.Failed(gone, incarnation, copies));
+        }
+    }
+
+    /** True if it took {@code gone} over, or has nothing to take; false if the takeover failed (its replica is kept). */
+    private boolean takeOver(NodeInfo gone, String incarnation, RoundCopies copies, long viewEpoch) {
         long epoch = Math.max(viewEpoch, knownDiscarded.getOrDefault(gone.nodeId(), -1L) + 1);
         handover.fetchBest(gone.nodeId(), incarnation);
         Replicas.Taken taken = store.replicas().take(gone.nodeId());
         if (taken == null) {
             LOG.warn("{} left and this node is its failover node, but holds no replica of it", gone.name());
-            return;
+            return true;
         }
         if (!taken.complete()) {
             LOG.error("{} left before its replica here was in sync: taking over what arrived", gone.name());
@@ -509,8 +522,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             }).join();
         } catch (java.util.concurrent.CompletionException e) {
             LOG.error("The takeover of {} FAILED: {}", gone.name(), e.getCause() == null ? e : e.getCause().toString());
-            return;
+            store.replicas().untake(gone.nodeId());
+            return false;
         }
+        copies.takenOver(kept);
         store.replicas().release(gone.nodeId());
         if (node.incarnation(gone.nodeId()) != null) {
             tell(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // it restarted: it discards now
@@ -519,6 +534,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {}; its replica was at its batch {})",
                 gone.name(), taken.queues().size(), count, taken.duplicateIds().size(), (clock.getAsLong() - start) / 1_000_000,
                 epoch, taken.lastBatch());
+        return true;
     }
 
     /** The takeovers this node made since it started. */
@@ -526,6 +542,11 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     public long takeovers() {
         return takeovers.get();
+    }
+
+    /** Takeovers of this node that failed and still wait for a try ({@link TakeoverRetries}). */
+    public int failedTakeoversWaiting() {
+        return retries.waiting();
     }
 
     private void pauseForTests(NodeInfo gone) {

@@ -37,6 +37,7 @@ class RoundCopiesTest {
         RoundCopies copies = new RoundCopies();
         assertThat(copies.keep(replica(1L, message(null, 0), 2L, message(null, 0))).messages().get("orders"))
                 .containsOnlyKeys(1L, 2L);
+        copies.takenOver(copies.keep(replica(1L, message(null, 0))));
         RoundCopies.Kept second = copies.keep(replica(7L, message(null, 0)));
         assertThat(second.skipped()).isZero();
         assertThat(second.messages().get("orders")).containsOnlyKeys(7L);
@@ -48,8 +49,21 @@ class RoundCopiesTest {
         RoundCopies copies = new RoundCopies();
         RoundCopies.Kept taker = copies.keep(replica(10L, message("ID:m", 1), 11L, message("ID:own", 0)));
         assertThat(taker.skipped()).isZero();
+        copies.takenOver(taker);
         RoundCopies.Kept node = copies.keep(replica(3L, message("ID:m", 1), 4L, message("ID:m", 3), 5L, message("ID:n", 0)));
         assertThat(node.skipped()).isEqualTo(1);
         assertThat(node.messages().get("orders")).as("the same copy once; another copy of m and n kept").containsOnlyKeys(4L, 5L);
+    }
+
+    @Test
+    void copiesOfAReplicaWhoseTakeoverFailedAreNotTakenAndItsRetryKeepsThemAll() {
+        RoundCopies copies = new RoundCopies();
+        copies.keep(replica(10L, message("ID:m", 1), 11L, message("ID:own", 0)));
+        // Its takeover could not store them: takenOver is never called for it.
+        RoundCopies.Kept retried = copies.keep(replica(10L, message("ID:m", 1), 11L, message("ID:own", 0)));
+        assertThat(retried.skipped()).isZero();
+        assertThat(retried.messages().get("orders")).containsOnlyKeys(10L, 11L);
+        copies.takenOver(retried);
+        assertThat(copies.keep(replica(3L, message("ID:m", 1))).skipped()).as("once taken over, it counts").isEqualTo(1);
     }
 }

@@ -47,6 +47,31 @@ abstract class InJvmClusterTest {
         return got;
     }
 
+    /** Sends persistent messages "m0" to "m{count - 1}" to queue {@code orders} on {@code node}. */
+    static void sendOrders(InJvmCluster.Node node, int count) throws Exception {
+        try (Connection c = new TernConnectionFactory(node.url() + "?failover=false").createConnection()) {
+            Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            jakarta.jms.MessageProducer p = s.createProducer(s.createQueue("orders"));
+            p.setDeliveryMode(jakarta.jms.DeliveryMode.PERSISTENT);
+            for (int i = 0; i < count; i++) {
+                p.send(s.createTextMessage("m" + i));
+            }
+        }
+    }
+
+    /** The messages of {@code queue} in {@code store}. */
+    static int stored(io.tern.broker.store.MessageStore store, String queue) {
+        java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+        try (io.tern.broker.store.MessageStore.Snapshot s = store.snapshot()) {
+            s.read(io.tern.broker.store.MessageStore.Recovery.asOps(op -> {
+                if (op instanceof io.tern.broker.store.StoreBatch.AddMessage m && m.queue().equals(queue)) {
+                    count.incrementAndGet();
+                }
+            }));
+        }
+        return count.get();
+    }
+
     @AfterEach
     void closeCluster() {
         if (cluster != null) {
