@@ -34,10 +34,6 @@ class MessageGroupsTest {
         return new RequestFrame(correlation.incrementAndGet(), 0, r);
     }
 
-    private static List<Deliver> deliveries(RecordingSink sink) {
-        return sink.frames.stream().filter(f -> f instanceof Deliver).map(f -> (Deliver) f).toList();
-    }
-
     private void send(ServerConnection c, RecordingSink sink, String group, int seq) {
         send(c, sink, group, seq, Map.of());
     }
@@ -55,8 +51,8 @@ class MessageGroupsTest {
     private void consumerOneTakesTheFirstOfGroupA(ServerConnection c, RecordingSink sink) {
         c.handle(frame(new Request.CreateConsumer(2, 1, ORDERS, null, false, null, (byte) 0, 1)));
         send(c, sink, "a", 0);
-        await().until(() -> deliveries(sink).size() == 1);
-        assertThat(deliveries(sink).get(0).consumerId()).isEqualTo(1);
+        await().until(() -> sink.deliveries().size() == 1);
+        assertThat(sink.deliveries().get(0).consumerId()).isEqualTo(1);
     }
 
     /** A client with a producing session 1 (automatic) and a consuming session 2 of {@code consumingMode}. */
@@ -96,8 +92,8 @@ class MessageGroupsTest {
                     send(c, sink, group, seq);
                 }
             }
-            await().until(() -> deliveries(sink).size() == 40);
-            List<Deliver> first = deliveries(sink);
+            await().until(() -> sink.deliveries().size() == 40);
+            List<Deliver> first = sink.deliveries();
             for (String group : List.of("a", "b", "c", "d")) {
                 assertThat(consumersOf(first, group)).as("group %s went to one consumer", group).hasSize(1);
             }
@@ -121,8 +117,8 @@ class MessageGroupsTest {
             for (int seq = 10; seq < 15; seq++) {
                 send(c, sink, "a", seq);
             }
-            await().until(() -> deliveries(sink).size() == 45);
-            List<Deliver> after = deliveries(sink).subList(40, 45);
+            await().until(() -> sink.deliveries().size() == 45);
+            List<Deliver> after = sink.deliveries().subList(40, 45);
             assertThat(consumersOf(after, "a")).as("group a moved to one other consumer once its owner closed")
                     .hasSize(1).doesNotContain(ownerOfA);
             assertThat(after.stream().map(d -> d.message().messageId()).toList())
@@ -141,16 +137,16 @@ class MessageGroupsTest {
             c.handle(frame(new Request.CreateConsumer(2, 2, ORDERS, null, false, null, (byte) 0, 1000)));
             send(c, sink, "a", 1);
             send(c, sink, "b", 0);
-            await().until(() -> deliveries(sink).size() == 2);
-            assertThat(deliveries(sink).get(1).message().messageId()).as("only b's message went out").isEqualTo("ID:b-0");
-            assertThat(deliveries(sink).get(1).consumerId()).isEqualTo(2);
+            await().until(() -> sink.deliveries().size() == 2);
+            assertThat(sink.deliveries().get(1).message().messageId()).as("only b's message went out").isEqualTo("ID:b-0");
+            assertThat(sink.deliveries().get(1).consumerId()).isEqualTo(2);
 
             // Consumer 1 acknowledges its message and gets credit for one more: a's next message is its own.
-            c.handle(frame(new Request.Ack(2, new long[] {deliveries(sink).get(0).deliveryId()})));
+            c.handle(frame(new Request.Ack(2, new long[] {sink.deliveries().get(0).deliveryId()})));
             c.handle(frame(new Request.Credit(1, 1)));
-            await().until(() -> deliveries(sink).size() == 3);
-            assertThat(deliveries(sink).get(2).message().messageId()).isEqualTo("ID:a-1");
-            assertThat(deliveries(sink).get(2).consumerId()).isEqualTo(1);
+            await().until(() -> sink.deliveries().size() == 3);
+            assertThat(sink.deliveries().get(2).message().messageId()).isEqualTo("ID:a-1");
+            assertThat(sink.deliveries().get(2).consumerId()).isEqualTo(1);
         }
     }
 
@@ -161,17 +157,17 @@ class MessageGroupsTest {
             RecordingSink sink = new RecordingSink();
             ServerConnection c = connect(broker, sink, Request.CLIENT_ACKNOWLEDGE);
             consumerOneTakesTheFirstOfGroupA(c, sink);
-            c.handle(frame(new Request.Ack(2, new long[] {deliveries(sink).get(0).deliveryId()})));
+            c.handle(frame(new Request.Ack(2, new long[] {sink.deliveries().get(0).deliveryId()})));
             c.handle(frame(new Request.Credit(1, 1)));
             send(c, sink, "a", 1, Map.of(MessageQueue.GROUP_SEQ, -1)); // the group's last message; consumer 1 keeps it
-            await().until(() -> deliveries(sink).size() == 2);
-            assertThat(deliveries(sink).get(1).consumerId()).as("the group's last message goes to its consumer").isEqualTo(1);
+            await().until(() -> sink.deliveries().size() == 2);
+            assertThat(sink.deliveries().get(1).consumerId()).as("the group's last message goes to its consumer").isEqualTo(1);
 
             c.handle(frame(new Request.CreateConsumer(2, 2, ORDERS, null, false, null, (byte) 0, 1000)));
             send(c, sink, "a", 2);
             send(c, sink, "a", 3);
-            await().until(() -> deliveries(sink).size() == 4);
-            assertThat(deliveries(sink).subList(2, 4)).as("group a began again, with the consumer that had credit")
+            await().until(() -> sink.deliveries().size() == 4);
+            assertThat(sink.deliveries().subList(2, 4)).as("group a began again, with the consumer that had credit")
                     .extracting(Deliver::consumerId).containsExactly(2L, 2L);
         }
     }

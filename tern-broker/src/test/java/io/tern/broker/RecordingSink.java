@@ -16,8 +16,23 @@ final class RecordingSink implements FrameSink {
     /** Told it is closed, as the transport tells it when its channel closes; null: nobody. */
     volatile ServerConnection connection;
 
+    /** Set: the next write waits until it is counted down, holding up the connection's executor that writes. */
+    volatile java.util.concurrent.CountDownLatch holdNextWrite;
+    /** Counted down once a held write has begun to wait. */
+    final java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+
     @Override
     public void write(Frame frame) {
+        java.util.concurrent.CountDownLatch hold = holdNextWrite;
+        if (hold != null) {
+            holdNextWrite = null;
+            holding.countDown();
+            try {
+                hold.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         frames.add(frame);
     }
 
@@ -32,6 +47,28 @@ final class RecordingSink implements FrameSink {
         if (c != null) {
             c.closed();
         }
+    }
+
+    /**
+     * A client connection to {@code broker} writing here, its hello (request 1, connection key {@code key},
+     * null: none) answered with a welcome.
+     */
+    ServerConnection connectTo(Broker broker, String key) {
+        ServerConnection c = broker.connect(this);
+        connection = c;
+        c.handle(request(1, new io.tern.protocol.Request.Hello(null, null, "test", key, null, false)));
+        org.assertj.core.api.Assertions.assertThat(answer(1)).isInstanceOf(Response.Welcome.class);
+        return c;
+    }
+
+    /** Request {@code r} as the client sends it, with correlation id {@code correlation}. */
+    static io.tern.protocol.RequestFrame request(long correlation, io.tern.protocol.Request r) {
+        return new io.tern.protocol.RequestFrame(correlation, 0, r);
+    }
+
+    /** The deliveries written so far, in order. */
+    List<io.tern.protocol.Deliver> deliveries() {
+        return frames.stream().filter(f -> f instanceof io.tern.protocol.Deliver).map(f -> (io.tern.protocol.Deliver) f).toList();
     }
 
     /** The correlation ids of the requests answered so far, in the order of their answers. */

@@ -7,7 +7,6 @@ import io.tern.protocol.Deliver;
 import io.tern.protocol.DestinationName;
 import io.tern.protocol.ErrorCode;
 import io.tern.protocol.Request;
-import io.tern.protocol.RequestFrame;
 import io.tern.protocol.Response;
 import io.tern.protocol.ResponseFrame;
 import io.tern.protocol.WireMessage;
@@ -33,29 +32,18 @@ import static org.awaitility.Awaitility.await;
 class TransactionOfReturnedDeliveryTest {
     private static final DestinationName ORDERS = DestinationName.queue("orders");
 
-    private static RequestFrame frame(long correlation, Request r) {
-        return new RequestFrame(correlation, 0, r);
-    }
-
-    private static List<Deliver> deliveries(RecordingSink sink) {
-        return sink.frames.stream().filter(f -> f instanceof Deliver).map(f -> (Deliver) f).toList();
-    }
-
     /**
      * A client with a transacted session 1 and an automatic session 2 that has sent one message
      * ({@code persistent} or not) to the queue, and a consumer 7 on it in session 1 (prefetch 10).
      */
     private static ServerConnection clientWithConsumer(Broker broker, RecordingSink sink, boolean persistent) {
-        ServerConnection c = broker.connect(sink);
-        sink.connection = c;
-        c.handle(frame(1, new Request.Hello(null, null, "test", "key-1", null, false)));
-        assertThat(sink.answer(1)).isNotInstanceOf(Response.Error.class);
-        c.handle(frame(2, new Request.CreateSession(1, Request.TRANSACTED)));
-        c.handle(frame(3, new Request.CreateSession(2, Request.AUTO_ACKNOWLEDGE)));
-        c.handle(frame(4, new Request.Send(2, new WireMessage("ID:m", WireMessage.BODY_NONE, ORDERS, null, null,
+        ServerConnection c = sink.connectTo(broker, "key-1");
+        c.handle(RecordingSink.request(2, new Request.CreateSession(1, Request.TRANSACTED)));
+        c.handle(RecordingSink.request(3, new Request.CreateSession(2, Request.AUTO_ACKNOWLEDGE)));
+        c.handle(RecordingSink.request(4, new Request.Send(2, new WireMessage("ID:m", WireMessage.BODY_NONE, ORDERS, null, null,
                 null, persistent, 4, 0, 0, 0, Map.of(), null))));
         assertThat(sink.answer(4)).isEqualTo(Response.OK);
-        c.handle(frame(5, new Request.CreateConsumer(1, 7, ORDERS, null, false, null, (byte) 0, 10)));
+        c.handle(RecordingSink.request(5, new Request.CreateConsumer(1, 7, ORDERS, null, false, null, (byte) 0, 10)));
         assertThat(sink.answer(5)).isEqualTo(Response.OK);
         return c;
     }
@@ -66,26 +54,26 @@ class TransactionOfReturnedDeliveryTest {
             broker.start();
             RecordingSink sink = new RecordingSink();
             ServerConnection c = clientWithConsumer(broker, sink, false);
-            await().until(() -> deliveries(sink).size() == 1);
-            long first = deliveries(sink).get(0).deliveryId();
+            await().until(() -> sink.deliveries().size() == 1);
+            long first = sink.deliveries().get(0).deliveryId();
 
             // The client gives the buffered delivery back, yet its application received it in the transaction.
-            c.handle(frame(6, new Request.Release(7, new long[] {first})));
+            c.handle(RecordingSink.request(6, new Request.Release(7, new long[] {first})));
             assertThat(sink.answer(6)).isEqualTo(Response.OK);
-            c.handle(frame(7, new Request.Ack(1, new long[] {first})));
-            c.handle(frame(8, new Request.Commit(1)));
+            c.handle(RecordingSink.request(7, new Request.Ack(1, new long[] {first})));
+            c.handle(RecordingSink.request(8, new Request.Commit(1)));
 
             assertThat(sink.answer(8)).isInstanceOfSatisfying(Response.Error.class,
                     e -> assertThat(e.code()).isEqualTo(ErrorCode.TRANSACTION_ROLLED_BACK));
             // The consumer's credit came back with the next Credit; the message is in the queue, once.
-            c.handle(frame(9, new Request.Credit(7, 10)));
-            await().until(() -> deliveries(sink).size() == 2);
-            Deliver again = deliveries(sink).get(1);
+            c.handle(RecordingSink.request(9, new Request.Credit(7, 10)));
+            await().until(() -> sink.deliveries().size() == 2);
+            Deliver again = sink.deliveries().get(1);
             assertThat(again.message().messageId()).isEqualTo("ID:m");
             assertThat(broker.messageCount("orders")).isEqualTo(1);
 
-            c.handle(frame(10, new Request.Ack(1, new long[] {again.deliveryId()})));
-            c.handle(frame(11, new Request.Commit(1)));
+            c.handle(RecordingSink.request(10, new Request.Ack(1, new long[] {again.deliveryId()})));
+            c.handle(RecordingSink.request(11, new Request.Commit(1)));
             assertThat(sink.answer(11)).as("the next transaction commits").isEqualTo(Response.OK);
             await().until(() -> broker.messageCount("orders") == 0);
         }
@@ -107,7 +95,7 @@ class TransactionOfReturnedDeliveryTest {
             RecordingSink sink = new RecordingSink();
             ServerConnection c = clientWithConsumer(broker, sink, true);
 
-            c.handle(frame(6, new Request.Rollback(1, new long[0])));
+            c.handle(RecordingSink.request(6, new Request.Rollback(1, new long[0])));
             // The backups confirm a moment later; nothing here depends on how long the moment is.
             CompletableFuture.runAsync(() -> backupsConfirm.complete(null),
                     CompletableFuture.delayedExecutor(200, java.util.concurrent.TimeUnit.MILLISECONDS));
@@ -116,8 +104,8 @@ class TransactionOfReturnedDeliveryTest {
             List<Object> order = sink.frames.stream().filter(f -> f instanceof Deliver
                     || f instanceof ResponseFrame r && r.correlationId() == 6).map(f -> (Object) f.getClass().getSimpleName()).toList();
             assertThat(order).as("the delivery given back is on the wire before the answer").startsWith("Deliver", "ResponseFrame");
-            await().atMost(Duration.ofSeconds(10)).until(() -> deliveries(sink).size() == 2);
-            assertThat(deliveries(sink).get(1).message().messageId()).as("delivered again after the rollback").isEqualTo("ID:m");
+            await().atMost(Duration.ofSeconds(10)).until(() -> sink.deliveries().size() == 2);
+            assertThat(sink.deliveries().get(1).message().messageId()).as("delivered again after the rollback").isEqualTo("ID:m");
         }
     }
 
