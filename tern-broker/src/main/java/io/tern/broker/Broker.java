@@ -72,12 +72,20 @@ public final class Broker implements ClusterPort, AutoCloseable {
         this.nodeId = nodeId;
         this.clockMs = clockMs;
         this.duplicates = new DuplicateCache(config.duplicateIdCacheSize());
-        this.memory = new MemoryGovernor(config.memoryLimitBytes());
+        this.memory = new MemoryGovernor(config.memoryLimitBytes(), store::copiesHeldBytes);
         this.disk = new DiskWatch(config, memory);
         this.pages = store.isDurable() && !store.copiesHeldInMemory();
         this.deliveryMarks = new DeliveryMarks(store);
         this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
+        // Sends let through run on the thread that made room: not the one applying a replica's batch.
+        store.watchMemory(memory::overfull, () -> {
+            try {
+                scheduler.execute(memory::copiesShrunk);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                LOG.debug("Copies shrank while the node stops: no send waits any more");
+            }
+        });
         if (store.isDurable()) {
             disk.start(scheduler);
         }
@@ -190,8 +198,14 @@ public final class Broker implements ClusterPort, AutoCloseable {
         return q == null ? -1 : q.executor().call(q::messageCount).join();
     }
 
+    /** What the memory limit counts: the queued messages and the replicas held for other nodes. */
     public long memoryUsed() {
         return memory.used();
+    }
+
+    /** The heap the replicas of the nodes this one backs up take (counted in {@link #memoryUsed}). */
+    public long replicaMemory() {
+        return memory.copies();
     }
 
     /** The store's own figures (size on disk, memtables, keys), for metrics. */

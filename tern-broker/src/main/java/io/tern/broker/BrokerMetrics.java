@@ -59,7 +59,9 @@ public final class BrokerMetrics implements MeterBinder {
         counter("tern.duplicates.dropped", "Sends dropped as duplicates of one already stored", broker,
                 Broker::duplicatesDropped);
         Gauge.builder("tern.memory.used", broker, b -> b.memoryUsed()).baseUnit("bytes")
-                .description("Bytes of queued messages in memory").register(r);
+                .description("Bytes the memory limit counts: queued messages in memory and the replicas of other nodes").register(r);
+        Gauge.builder("tern.memory.replicas", broker, b -> b.replicaMemory()).baseUnit("bytes")
+                .description("Bytes of the replicas of the nodes this node backs up (counted in tern.memory.used)").register(r);
         Gauge.builder("tern.memory.limit", broker, b -> b.config().memoryLimitBytes()).baseUnit("bytes")
                 .description("--memory-limit: past it producers wait or are refused").register(r);
         nodeGauge("tern.connections", "Client connections", v -> v.connections().stream().filter(c -> !c.admin()).count());

@@ -15,7 +15,7 @@ import java.util.Map;
  * were counted), and each property is a map entry with its key and its boxed value (many small
  * properties cost about three times their wire size).
  */
-final class HeapCost {
+public final class HeapCost {
     /** Object header and the fields of a message with its queue entry. */
     private static final long MESSAGE = 160;
     /** A hash map entry and its table slot. */
@@ -36,7 +36,7 @@ final class HeapCost {
     }
 
     /** A byte array of {@code length}: its header and bytes, or whole regions if it is humongous. */
-    static long array(long length) {
+    public static long array(long length) {
         long bytes = align(16 + length);
         if (REGION > 0 && bytes >= REGION / 2) {
             return (bytes + REGION - 1) / REGION * REGION;

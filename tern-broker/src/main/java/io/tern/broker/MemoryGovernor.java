@@ -11,7 +11,8 @@ import java.util.function.LongConsumer;
 
 /**
  * The memory limit: the bytes of the messages queued on this node are counted as they are placed
- * and released. Under {@link BrokerConfig.FullPolicy#BLOCK} a send that finds the limit reached
+ * and released, and so are the copies it holds of other nodes' stored messages (the replicas of the
+ * nodes it backs up, {@link io.tern.broker.store.MessageStore#copiesHeldBytes}), which share its heap. Under {@link BrokerConfig.FullPolicy#BLOCK} a send that finds the limit reached
  * waits in line, before anything of it is stored, until the queued messages fit again
  * ({@link #whenRoom}); one that waits past the block timeout fails, not stored, with an answer that
  * says why. Under FAIL the connection refuses it at once ({@link #full}). Thread-safe.
@@ -19,6 +20,8 @@ import java.util.function.LongConsumer;
 final class MemoryGovernor {
     private final long limitBytes;
     private final AtomicLong used = new AtomicLong();
+    /** The heap the copies of other nodes' messages take now. */
+    private final java.util.function.LongSupplier copies;
     /** Sends waiting for room, in the order they came; guarded by this. */
     private final ArrayDeque<Waiting> line = new ArrayDeque<>();
     private final AtomicInteger waiting = new AtomicInteger();
@@ -30,7 +33,24 @@ final class MemoryGovernor {
     }
 
     MemoryGovernor(long limitBytes) {
+        this(limitBytes, () -> 0);
+    }
+
+    MemoryGovernor(long limitBytes, java.util.function.LongSupplier copies) {
         this.limitBytes = limitBytes;
+        this.copies = copies;
+    }
+
+    /** The copies of other nodes' messages take less heap now: sends waiting for room may fit. */
+    void copiesShrunk() {
+        if (waiting.get() > 0) {
+            wake();
+        }
+    }
+
+    /** The queued messages and the copies of other nodes' messages: what the limit counts. */
+    private long counted() {
+        return used.get() + copies.getAsLong();
     }
 
     /** A message of {@code bytes} is held in memory now. */
@@ -98,7 +118,7 @@ final class MemoryGovernor {
     }
 
     private boolean fits(Waiting w) {
-        return used.get() <= limitBytes && !(w.stored() && diskFull);
+        return counted() <= limitBytes && !(w.stored() && diskFull);
     }
 
     long limitBytes() {
@@ -106,11 +126,26 @@ final class MemoryGovernor {
     }
 
     boolean full() {
-        return used.get() > limitBytes;
+        return counted() > limitBytes;
     }
 
+    /**
+     * Past the limit by a quarter of it: copies of other nodes' messages that would grow are refused then
+     * (their node's commit fails). The quarter leaves them room while this node's own sends are held at
+     * the limit, so that a node hovering at its limit does not fail other nodes' sends.
+     */
+    boolean overfull() {
+        return counted() > limitBytes + limitBytes / 4;
+    }
+
+    /** What the limit counts: the queued messages and the copies of other nodes' messages. */
     long used() {
-        return used.get();
+        return counted();
+    }
+
+    /** The copies of other nodes' messages alone. */
+    long copies() {
+        return copies.getAsLong();
     }
 
     /** Sends waiting for room. */
@@ -127,7 +162,7 @@ final class MemoryGovernor {
         List<Waiting> admitted = new ArrayList<>();
         synchronized (this) {
             var it = line.iterator();
-            while (it.hasNext() && used.get() <= limitBytes) {
+            while (it.hasNext() && counted() <= limitBytes) {
                 Waiting w = it.next();
                 if (w.stored() && diskFull) {
                     continue;

@@ -65,8 +65,7 @@ final class SendAdmissions {
         if (broker.config().fullPolicy() == BrokerConfig.FullPolicy.FAIL) {
             if (broker.memory().full()) {
                 throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to " + send.message().destination().name()
-                        + " was not stored: node " + broker.config().name() + " holds as many queued messages as its memory "
-                        + "limit allows (" + broker.config().memoryLimitBytes() + " bytes); consumers make room");
+                        + " was not stored: " + memoryFull() + "; consumers make room");
             }
             if (stored && broker.memory().diskFull()) {
                 throw new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to " + send.message().destination().name()
@@ -96,8 +95,7 @@ final class SendAdmissions {
         }, () -> executor.execute(() -> {
             String why = stored && broker.memory().diskFull() && !broker.memory().full()
                     ? "node " + broker.config().name() + " is past its disk limit: " + broker.diskUsage()
-                    : "node " + broker.config().name() + " holds as many queued messages as its memory limit allows ("
-                    + broker.config().memoryLimitBytes() + " bytes)";
+                    : memoryFull();
             a.failure = new BrokerException(ErrorCode.RESOURCE_EXHAUSTED, "the message to "
                     + send.message().destination().name() + " waited " + timeoutMs + " ms for room and was not stored: "
                     + why + "; consumers make room, or send it again later");
@@ -131,5 +129,13 @@ final class SendAdmissions {
                 }
             }
         }
+    }
+
+    /** Why the memory limit holds a send back: the node's queues, and the replicas it holds for other nodes if any. */
+    private String memoryFull() {
+        long replicas = broker.replicaMemory();
+        return "node " + broker.config().name() + " holds as many queued messages as its memory limit allows ("
+                + broker.config().memoryLimitBytes() + " bytes" + (replicas > 0 ? ", of which the replicas of the nodes it "
+                + "backs up take " + replicas : "") + ")";
     }
 }

@@ -28,6 +28,8 @@ final class Replica {
     /** Queue to (sequence to owner): stored messages out with a client session of the primary. */
     private final Map<String, Map<Long, String>> out = new LinkedHashMap<>();
     private final List<StoreBatch> buffered = new ArrayList<>();
+    /** The heap {@link #messages} take (see {@link #cost}): written under this, read without it. */
+    private volatile long heldBytes;
     /** The keys of the primary's client connections (see {@link StoreBatch.ClientConnected}). */
     private final java.util.Set<String> clients = new java.util.HashSet<>();
     private boolean syncing;
@@ -67,6 +69,11 @@ final class Replica {
      * sequence counts as applied, empty), and the primary's commit of it fails. Never completes.
      */
     static final CompletableFuture<Void> CONFLICT = new CompletableFuture<>();
+    /**
+     * What {@link #batch} returns for a batch that stores messages while this node is at its memory limit:
+     * not kept (its sequence counts as applied, empty), and the primary's commit of it fails. Never completes.
+     */
+    static final CompletableFuture<Void> NO_ROOM = new CompletableFuture<>();
     /** The copy on this backup's disk, or null (replicas in memory only). */
     private final ReplicaDisk disk;
     private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
@@ -118,6 +125,7 @@ final class Replica {
         gapAfterDiskFailure = false;
         queues.clear();
         messages.clear();
+        heldBytes = 0;
         duplicateIds.clear();
         duplicateIndex.clear();
         out.clear();
@@ -187,14 +195,15 @@ final class Replica {
      * {@link #CONFLICT} if the batch stores an id this node claimed ({@link #knownOrClaim}).
      */
     CompletableFuture<Void> batch(long seq, StoreBatch batch) {
-        return batch(seq, batch, false);
+        return batch(seq, batch, false, false);
     }
 
     /**
      * As {@link #batch(long, StoreBatch)}; one that {@code takesOver} another node never conflicts: the
-     * ids it stores are that node's, not those of sends of the primary's clients.
+     * ids it stores are that node's, not those of sends of the primary's clients. While this node is at its
+     * memory limit ({@code memoryFull}), a batch that stores messages is refused: {@link #NO_ROOM}.
      */
-    synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch, boolean takesOver) {
+    synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch, boolean takesOver, boolean memoryFull) {
         if (seq <= lastSeq) {
             return CompletableFuture.completedFuture(null);
         }
@@ -210,6 +219,9 @@ final class Replica {
         lastSeq = seq;
         if (!takesOver && storesClaimed(batch)) {
             return CONFLICT;
+        }
+        if (memoryFull && storesNew(batch)) {
+            return NO_ROOM;
         }
         if (syncing) {
             buffered.add(batch);
@@ -261,6 +273,22 @@ final class Replica {
             }
         }
         return !ids.isEmpty();
+    }
+
+    /**
+     * True if {@code batch} stores a message this replica does not hold: not one that puts back a message
+     * it holds already (the undo of a failed commit that acknowledged it, whose removal never came here).
+     */
+    private boolean storesNew(StoreBatch batch) {
+        for (StoreBatch.Op op : batch.ops()) {
+            if (op instanceof StoreBatch.AddMessage a) {
+                NavigableMap<Long, byte[]> q = messages.get(a.queue());
+                if (q == null || !q.containsKey(a.sequence())) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The duplicate-detection id of {@code encoded} if it is a moved message (moves &gt; 0); null otherwise or if unreadable. */
@@ -343,14 +371,19 @@ final class Replica {
                 queues.put(o.queue(), o.definition());
             } else if (op instanceof StoreBatch.DeleteQueue o) {
                 queues.remove(o.queue());
-                messages.remove(o.queue());
+                NavigableMap<Long, byte[]> gone = messages.remove(o.queue());
+                if (gone != null) {
+                    gone.values().forEach(m -> heldBytes -= cost(m));
+                }
                 out.remove(o.queue());
             } else if (op instanceof StoreBatch.AddMessage o) {
-                messages.computeIfAbsent(o.queue(), q -> new TreeMap<>()).put(o.sequence(), o.message());
+                byte[] before = messages.computeIfAbsent(o.queue(), q -> new TreeMap<>()).put(o.sequence(), o.message());
+                heldBytes += cost(o.message()) - (before == null ? 0 : cost(before));
             } else if (op instanceof StoreBatch.RemoveMessage o) {
                 NavigableMap<Long, byte[]> q = messages.get(o.queue());
-                if (q != null) {
-                    q.remove(o.sequence());
+                byte[] gone = q == null ? null : q.remove(o.sequence());
+                if (gone != null) {
+                    heldBytes -= cost(gone);
                 }
                 unmark(o.queue(), o.sequence());
             } else if (op instanceof StoreBatch.AddDuplicateId o) {
@@ -379,6 +412,16 @@ final class Replica {
                 clients.remove(o.key());
             }
         }
+    }
+
+    /** What one stored message of a replica costs the heap: its encoded bytes, its map entry and its boxed sequence. */
+    static long cost(byte[] encoded) {
+        return io.tern.broker.HeapCost.array(encoded.length) + 56;
+    }
+
+    /** The heap this replica's messages take now. */
+    long heldBytes() {
+        return heldBytes;
     }
 
     private void unmark(String queue, long sequence) {

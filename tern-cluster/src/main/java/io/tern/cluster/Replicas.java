@@ -106,8 +106,53 @@ public final class Replicas {
     /** Batches refused because they stored a message this node had stored as its own ({@link #knownOrClaimed}). */
     private final java.util.concurrent.atomic.AtomicLong conflicts = new java.util.concurrent.atomic.AtomicLong();
 
+    /** Runs when the replicas here take less heap than before (sends waiting at the memory limit may fit now). */
+    private volatile Runnable shrunk = () -> { };
+    /** True while this node is at its memory limit: batches that store messages are refused. */
+    private volatile java.util.function.BooleanSupplier memoryFull = () -> false;
+
+    /** See {@link io.tern.broker.store.MessageStore#watchMemory}. */
+    void watchMemory(java.util.function.BooleanSupplier full, Runnable shrunk) {
+        this.memoryFull = full;
+        this.shrunk = shrunk;
+    }
+
+    /** Batches refused because this node was at its memory limit. */
+    private final java.util.concurrent.atomic.AtomicLong noRoom = new java.util.concurrent.atomic.AtomicLong();
+
+    public long refusedForMemory() {
+        return noRoom.get();
+    }
+
+    /**
+     * The heap the replicas held here take: those held for their primaries and those taken for a
+     * takeover that has not stored them yet. The node's memory limit counts it.
+     */
+    long heldBytes() {
+        long bytes = 0;
+        for (Replica r : replicas.values()) {
+            bytes += r.heldBytes();
+        }
+        for (Replica r : taken.values()) {
+            bytes += r.heldBytes();
+        }
+        return bytes;
+    }
+
     /** A replication message from primary {@code from}; answers go back through {@code node}. */
     void received(ClusterNode node, String from, ReplicationMessage message) {
+        Replica before = replicas.get(from);
+        long bytesBefore = before == null ? 0 : before.heldBytes();
+        try {
+            receive(node, from, message);
+        } finally {
+            if (before != null && (replicas.get(from) != before || before.heldBytes() < bytesBefore)) {
+                shrunk.run();
+            }
+        }
+    }
+
+    private void receive(ClusterNode node, String from, ReplicationMessage message) {
         if (message instanceof ReplicationMessage.SnapshotBegin b && b.discardedEpoch() >= 0) {
             discarded.accept(from, b.discardedEpoch());
         }
@@ -149,7 +194,15 @@ public final class Replicas {
         if (message instanceof ReplicationMessage.Batch b) {
             long snapshot = existing.snapshot();
             CompletableFuture<Void> kept = existing.batch(b.seq(), StoreBatchCodec.decode(b.batch(), 0, b.batch().length),
-                    b.takesOver());
+                    b.takesOver(), memoryFull.getAsBoolean());
+            if (kept == Replica.NO_ROOM) {
+                if (noRoom.incrementAndGet() % 100 == 1) {
+                    LOG.warn("Batch {} of {} stores messages while this node is at its memory limit: refused, that node's "
+                            + "commit fails ({} refused so far)", b.seq(), from, noRoom.get());
+                }
+                node.send(from, new ReplicationMessage.NoRoom(b.seq()).encode());
+                return;
+            }
             if (kept == Replica.CONFLICT) {
                 conflicts.incrementAndGet();
                 LOG.warn("Batch {} of {} stores a message a client of it resent here, which this node stored as its own "
@@ -276,15 +329,20 @@ public final class Replicas {
         forget(replicas.remove(primary));
     }
 
-    private static void forget(Replica r) {
+    private void forget(Replica r) {
         if (r != null && r.disk() != null) {
             r.disk().delete();
+        }
+        if (r != null) {
+            shrunk.run();
         }
     }
 
     /** The takeover of {@code primary} has stored what it took: its replica's disk copy goes. */
     public void release(String primary) {
-        taken.remove(primary);
+        if (taken.remove(primary) != null) {
+            shrunk.run();
+        }
         ReplicaDisk d = handedOver.remove(primary);
         if (d != null) {
             d.delete();

@@ -124,6 +124,17 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         return true;
     }
 
+    /** The replicas this node holds for the nodes it backs up take its heap: its memory limit counts them. */
+    @Override
+    public long copiesHeldBytes() {
+        return replicas.heldBytes();
+    }
+
+    @Override
+    public void watchMemory(java.util.function.BooleanSupplier full, Runnable shrunk) {
+        replicas.watchMemory(full, shrunk);
+    }
+
     @Override
     public java.util.List<byte[]> read(String queue, long[] sequences) {
         return local.read(queue, sequences);
@@ -409,6 +420,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             if (cut == null || w.seq() >= cut) { // else a batch of the copy that the snapshot under way replaces
                 sendFailed(from, "its replica's disk could not keep batch " + w.seq());
             }
+        } else if (m instanceof ReplicationMessage.NoRoom r) {
+            waiting.failOne(r.seq(), ErrorCode.RESOURCE_EXHAUSTED, "failover node " + from + " is at its memory limit "
+                    + "(its own queues and the replicas of the nodes it backs up fill it): nothing of this commit was stored; "
+                    + "send again once consumers made room");
         } else if (m instanceof ReplicationMessage.Conflict c) {
             waiting.failOne(c.seq(), ErrorCode.NOT_IN_QUORUM, "failover node " + from + " stored a message of this batch "
                     + "as its own: its client resent it there while this node was silent; this copy is dropped");

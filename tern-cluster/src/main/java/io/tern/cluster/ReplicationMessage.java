@@ -27,13 +27,15 @@ import java.util.Arrays;
  *                                   and a new snapshot follows
  *          | 'k' seq:i64         -- backup: batch seq stores a message this backup stored as its own (a client
  *                                   of the primary resent it here): refused, the primary's commit of it fails
+ *          | 'n' seq:i64         -- backup: batch seq stores messages while this backup is at its memory limit
+ *                                   (its own queues and its replicas fill it): refused, the commit fails
  *          | 'D' seq:i64 incarnation:utf8 -- primary (that start of it): this node does not back it up
  *                                   (any more): its replica of that start goes (seq: its last batch)
  * </pre>
  */
 sealed interface ReplicationMessage {
     /** The type letters, for {@link ClusterNode#addPayloadHandler}. */
-    String TYPES = "RbAFSCEZUDkw";
+    String TYPES = "RbAFSCEZUDkwn";
 
     /** {@code takesOver}: see {@link io.tern.broker.store.StoreBatch#takingOver()}. */
     record Batch(long seq, byte[] batch, boolean takesOver) implements ReplicationMessage {
@@ -70,6 +72,13 @@ sealed interface ReplicationMessage {
         @Override
         public byte[] encode() {
             return frame('k', seq, null);
+        }
+    }
+
+    record NoRoom(long seq) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('n', seq, null);
         }
     }
 
@@ -153,6 +162,7 @@ sealed interface ReplicationMessage {
             case 'A' -> new Ack(seq);
             case 'F' -> new Refused(seq);
             case 'k' -> new Conflict(seq);
+            case 'n' -> new NoRoom(seq);
             case 'S' -> new SnapshotBegin(seq, body.length >= 8 ? ByteBuffer.wrap(body).getLong() : -1,
                     body.length >= 16 ? ByteBuffer.wrap(body).getLong(8) : -1);
             case 'C' -> new SnapshotChunk(seq, body);

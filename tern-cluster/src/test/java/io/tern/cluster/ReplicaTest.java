@@ -192,4 +192,53 @@ class ReplicaTest {
         assertThat(r.batch(21, add("q", 4))).succeedsWithin(java.time.Duration.ofSeconds(5));
         disk.close();
     }
+
+    @Test
+    void theHeapItsMessagesTakeIsCountedAsTheyComeAndGo() {
+        Replica r = new Replica();
+        r.beginSnapshot(0, "i-1");
+        r.endSnapshot();
+        byte[] big = new byte[64 * 1024];
+        StoreBatch b = new StoreBatch();
+        b.add(new StoreBatch.AddMessage("a", 1, big));
+        b.add(new StoreBatch.AddMessage("a", 2, big));
+        b.add(new StoreBatch.AddMessage("b", 3, big));
+        r.batch(1, b);
+        long one = Replica.cost(big);
+        assertThat(one).isGreaterThan(64 * 1024);
+        assertThat(r.heldBytes()).isEqualTo(3 * one);
+
+        StoreBatch removes = new StoreBatch();
+        removes.add(new StoreBatch.RemoveMessage("a", 1));
+        removes.add(new StoreBatch.RemoveMessage("a", 99)); // not held: counts nothing
+        r.batch(2, removes);
+        assertThat(r.heldBytes()).isEqualTo(2 * one);
+        r.batch(3, new StoreBatch().add(new StoreBatch.DeleteQueue("b")));
+        assertThat(r.heldBytes()).isEqualTo(one);
+
+        r.beginSnapshot(10, "i-1");
+        assertThat(r.heldBytes()).as("a new snapshot replaces everything").isZero();
+        r.snapshotChunk(new StoreBatch().add(new StoreBatch.AddMessage("a", 5, big)));
+        r.endSnapshot();
+        assertThat(r.heldBytes()).isEqualTo(one);
+    }
+
+    @Test
+    void atTheMemoryLimitABatchThatStoresNewMessagesIsRefusedAndTheReplicaStaysInSync() {
+        Replica r = new Replica();
+        r.beginSnapshot(0, "i-1");
+        r.endSnapshot();
+        assertThat(r.batch(1, add("q", 1), false, false)).isNotNull().isNotSameAs(Replica.NO_ROOM);
+
+        assertThat(r.batch(2, add("q", 2), false, true)).as("a new message while full").isSameAs(Replica.NO_ROOM);
+        assertThat(r.messages().get("q")).containsOnlyKeys(1L);
+        assertThat(r.batch(3, add("q", 1), false, true)).as("putting back one it holds (an undo) is no growth")
+                .isNotSameAs(Replica.NO_ROOM).isNotNull();
+        assertThat(r.batch(4, new StoreBatch().add(new StoreBatch.RemoveMessage("q", 1)), false, true))
+                .as("a removal always passes").isNotSameAs(Replica.NO_ROOM).isNotNull();
+        assertThat(r.batch(5, add("q", 5), false, false)).as("the refused batch counted: the next one follows").isNotNull()
+                .isNotSameAs(Replica.NO_ROOM);
+        assertThat(r.complete()).isTrue();
+        assertThat(r.messages().get("q")).containsOnlyKeys(5L);
+    }
 }

@@ -127,6 +127,22 @@ public interface MessageStore extends AutoCloseable {
         return false;
     }
 
+    /**
+     * The heap this node's copies of other nodes' stored messages take now (the replicas of the nodes it
+     * backs up): the memory limit counts them beside this node's own queues. 0 if it holds none.
+     */
+    default long copiesHeldBytes() {
+        return 0;
+    }
+
+    /**
+     * The node's memory limit, for the copies it holds of other nodes' messages: while {@code full} says
+     * so, copies that would grow are refused (the other node's commit fails rather than run this node
+     * out of heap); {@code shrunk} runs (on any thread, quickly) when they take less heap than before.
+     */
+    default void watchMemory(java.util.function.BooleanSupplier full, Runnable shrunk) {
+    }
+
     /** False for a store that keeps nothing. */
     boolean isDurable();
 
