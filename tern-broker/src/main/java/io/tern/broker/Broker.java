@@ -78,14 +78,7 @@ public final class Broker implements ClusterPort, AutoCloseable {
         this.deliveryMarks = new DeliveryMarks(store);
         this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
-        // Sends let through run on the thread that made room: not the one applying a replica's batch.
-        store.watchMemory(memory::overfull, () -> {
-            try {
-                scheduler.execute(memory::copiesShrunk);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                LOG.debug("Copies shrank while the node stops: no send waits any more");
-            }
-        });
+        store.watchMemory(memory::overfull, this::copiesShrunk);
         if (store.isDurable()) {
             disk.start(scheduler);
         }
@@ -201,6 +194,22 @@ public final class Broker implements ClusterPort, AutoCloseable {
     /** What the memory limit counts: the queued messages and the replicas held for other nodes. */
     public long memoryUsed() {
         return memory.used();
+    }
+
+    /**
+     * The replicas held here shrank: sends waiting at the memory limit may fit. They are let through on the
+     * scheduler, not on the thread that applies a replica's batch. Nothing is scheduled in the usual case,
+     * on every replicated acknowledgement, when no send waits (one that begins to wait looks for itself).
+     */
+    private void copiesShrunk() {
+        if (memory.blocked() == 0) {
+            return;
+        }
+        try {
+            scheduler.execute(memory::copiesShrunk);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            LOG.debug("Replicas shrank while the node stops: no send waits any more");
+        }
     }
 
     /** The heap the replicas of the nodes this one backs up take (counted in {@link #memoryUsed}). */
