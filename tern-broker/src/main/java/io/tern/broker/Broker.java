@@ -282,8 +282,8 @@ public final class Broker implements ClusterPort, AutoCloseable {
     }
 
     /** See {@link PublishPipeline#undo}: a batch that is not the publish pipeline's (a takeover's) failed. */
-    void undo(StoreBatch failed, Throwable cause) {
-        publisher.undo(failed, List.of(), cause);
+    CompletableFuture<Void> undo(StoreBatch failed, Throwable cause) {
+        return publisher.undo(failed, List.of(), cause);
     }
 
     /**

@@ -59,7 +59,8 @@ public interface ClusterPort {
     /**
      * Takes over what another node stored (queue definitions, messages by queue and sequence, its
      * duplicate ids, the owners of messages out with sessions), running {@code onStored} once they
-     * are stored and before any is delivered; completes with the number of messages taken.
+     * are stored and before any is delivered; completes with the number of messages taken. Fails with
+     * {@link NotUndone} if the takeover failed and what it stored could not be undone.
      */
     CompletableFuture<Integer> adopt(Map<String, byte[]> definitions, Map<String, ? extends Map<Long, byte[]>> messages,
                                      Collection<String> duplicateIds, Map<String, ? extends Map<Long, String>> owners,
@@ -94,4 +95,14 @@ public interface ClusterPort {
 
     /** Runs {@code stop} first when this node closes, while its store is still open. */
     void beforeStoreCloses(Runnable stop);
+
+    /**
+     * What {@link #adopt} fails with when the takeover failed and what its store may have written of it
+     * could not be undone: tried again, it would store the dead node's messages twice.
+     */
+    final class NotUndone extends RuntimeException {
+        public NotUndone(String why) {
+            super(why + "; what it stored could not be undone, so it is not tried again");
+        }
+    }
 }

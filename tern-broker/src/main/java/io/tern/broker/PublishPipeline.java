@@ -156,7 +156,8 @@ final class PublishPipeline {
     /** Orders undos of failed commits with a discard (see {@link #discardLeftInStore}). */
     private final Object undoing = new Object();
 
-    void undo(StoreBatch failed, List<Delivery> acks, Throwable cause) {
+    /** Completes once undone (or with nothing to undo); fails if the undo was not written, or was skipped (fenced). */
+    CompletableFuture<Void> undo(StoreBatch failed, List<Delivery> acks, Throwable cause) {
         StoreBatch undo = new StoreBatch();
         for (StoreBatch.Op op : failed.ops()) {
             if (op instanceof StoreBatch.AddMessage a) {
@@ -173,16 +174,16 @@ final class PublishPipeline {
             }
         }
         if (undo.isEmpty()) {
-            return;
+            return CompletableFuture.completedFuture(null);
         }
         synchronized (undoing) {
             if (availability.state() == NodeState.FENCED) {
                 // It discards its store (it was taken over): an undo written now could come after the discard.
                 LOG.warn("A commit failed ({}) while this node discards its store: not undone", storeFailure(cause).getMessage());
-                return;
+                return CompletableFuture.failedFuture(new IllegalStateException("not undone: this node is fenced"));
             }
             LOG.warn("A commit failed ({}): undoing its {} stored change(s)", storeFailure(cause).getMessage(), undo.ops().size());
-            store.commit(undo).whenComplete((ok, failure) -> {
+            return store.commit(undo).whenComplete((ok, failure) -> {
                 if (failure != null) {
                     LOG.warn("Could not undo a failed commit ({}); a node that was taken over discards its store anyway",
                             storeFailure(failure).getMessage());

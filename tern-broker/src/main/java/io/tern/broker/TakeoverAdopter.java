@@ -204,10 +204,16 @@ final class TakeoverAdopter {
             if (failure != null) {
                 all.forEach(p -> broker.released(p.entry()));
                 // The local store or some backups may hold it: left there, it would come back with a restart,
-                // beside the copies of the takeover tried again. Undone first, then its ids are new again.
-                broker.undo(batch, failure);
-                duplicates.forgetTakenOver(added);
-                done.completeExceptionally(PublishPipeline.storeFailure(failure));
+                // beside the copies of the takeover tried again. Undone first, then its ids are new again. If the
+                // undo is not written, it must not be tried again: the store would hold its messages twice.
+                broker.undo(batch, failure).whenComplete((undone, undoFailure) -> {
+                    if (undoFailure != null) {
+                        done.completeExceptionally(new ClusterPort.NotUndone(PublishPipeline.storeFailure(failure).getMessage()));
+                        return;
+                    }
+                    duplicates.forgetTakenOver(added);
+                    done.completeExceptionally(PublishPipeline.storeFailure(failure));
+                });
             } else {
                 try {
                     onStored.run();

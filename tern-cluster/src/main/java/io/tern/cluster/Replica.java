@@ -200,8 +200,9 @@ final class Replica {
 
     /**
      * As {@link #batch(long, StoreBatch)}; one that {@code takesOver} another node never conflicts: the
-     * ids it stores are that node's, not those of sends of the primary's clients. While this node is at its
-     * memory limit ({@code memoryFull}), a batch that stores messages is refused: {@link #NO_ROOM}.
+     * ids it stores are that node's, not those of sends of the primary's clients. While this node is past its
+     * memory limit ({@code memoryFull}), a batch of sends alone is refused: {@link #NO_ROOM}; a takeover's
+     * never (refused, it would be tried again while the dead node's messages are served nowhere).
      */
     synchronized CompletableFuture<Void> batch(long seq, StoreBatch batch, boolean takesOver, boolean memoryFull) {
         if (seq <= lastSeq) {
@@ -220,7 +221,7 @@ final class Replica {
         if (!takesOver && storesClaimed(batch)) {
             return CONFLICT;
         }
-        if (memoryFull && storesNew(batch)) {
+        if (memoryFull && !takesOver && onlyStoresNew(batch)) {
             return NO_ROOM;
         }
         if (syncing) {
@@ -276,19 +277,24 @@ final class Replica {
     }
 
     /**
-     * True if {@code batch} stores a message this replica does not hold: not one that puts back a message
-     * it holds already (the undo of a failed commit that acknowledged it, whose removal never came here).
+     * True if {@code batch} stores a message this replica does not hold, and removes none: the batch of
+     * producers' sends alone, which the primary undoes when its commit fails. Not one that puts back a
+     * message held here already (the undo of a failed commit that acknowledged it), nor one that also
+     * removes (acknowledgements that make room, or a move to a dead-letter or expiry queue, which is not
+     * undone: refused here, it would leave this replica unlike the primary for good).
      */
-    private boolean storesNew(StoreBatch batch) {
+    private boolean onlyStoresNew(StoreBatch batch) {
+        boolean storesNew = false;
         for (StoreBatch.Op op : batch.ops()) {
+            if (op instanceof StoreBatch.RemoveMessage) {
+                return false;
+            }
             if (op instanceof StoreBatch.AddMessage a) {
                 NavigableMap<Long, byte[]> q = messages.get(a.queue());
-                if (q == null || !q.containsKey(a.sequence())) {
-                    return true;
-                }
+                storesNew |= q == null || !q.containsKey(a.sequence());
             }
         }
-        return false;
+        return storesNew;
     }
 
     /** The duplicate-detection id of {@code encoded} if it is a moved message (moves &gt; 0); null otherwise or if unreadable. */

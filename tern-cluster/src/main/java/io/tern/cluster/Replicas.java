@@ -361,7 +361,10 @@ public final class Replicas {
         }
         handedOver.remove(primary);
         if (replicas.putIfAbsent(primary, r) != null) {
-            forget(r);
+            if (r.disk() != null) {
+                r.disk().close(); // its directory is the newer replica's too: closed, not deleted
+            }
+            shrunk.run();
         }
     }
 

@@ -309,7 +309,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 }
                 case 'K' -> {
                     long round = in.readLong();
-                    boolean underWay = pending.contains(from); // before any older record of it
+                    boolean underWay = pending.contains(from) || retries.waits(from); // before any older record (TakeoverRetries)
                     TakeoverRecords.Record r = underWay ? null : records.get(from);
                     node.send(from, ClusterCodec.encode('N', out -> {
                         out.writeLong(round);
@@ -523,7 +523,11 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         } catch (java.util.concurrent.CompletionException e) {
             LOG.error("The takeover of {} FAILED: {}", gone.name(), e.getCause() == null ? e : e.getCause().toString());
             store.replicas().untake(gone.nodeId());
-            return false;
+            boolean takenElsewhere = records.contains(gone.nodeId()); // another node took it over meanwhile ('O')
+            if (takenElsewhere) {
+                store.replicas().drop(gone.nodeId());
+            }
+            return takenElsewhere || e.getCause() instanceof ClusterPort.NotUndone; // a try would store it twice
         }
         copies.takenOver(kept);
         store.replicas().release(gone.nodeId());
@@ -537,9 +541,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         return true;
     }
 
-    /** The takeovers this node made since it started. */
     private final java.util.concurrent.atomic.AtomicLong takeovers = new java.util.concurrent.atomic.AtomicLong();
 
+    /** The takeovers this node made since it started. */
     public long takeovers() {
         return takeovers.get();
     }

@@ -88,7 +88,7 @@ final class TakeoverRetries {
         LOG.warn("The takeover of {} is tried again in {} ms (it failed {} time(s))", f.gone().name(), delayMs, failures);
         try {
             timer.schedule(() -> worker.execute(() -> {
-                if (!retry(f)) {
+                if (!retrySafely(f)) {
                     schedule(f, Math.min(delayMs * 2, MAX_DELAY_MS), failures + 1);
                 } else {
                     waiting.remove(f.gone().nodeId());
@@ -96,6 +96,16 @@ final class TakeoverRetries {
             }), delayMs, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
             LOG.debug("Not trying the takeover of {} again: this node stops", f.gone().name());
+        }
+    }
+
+    /** {@link #retry}; one that throws (not a failed store: that returns false) is tried again too. */
+    private boolean retrySafely(Failed f) {
+        try {
+            return retry(f);
+        } catch (RuntimeException e) {
+            LOG.error("A try of the takeover of {} threw: tried again later", f.gone().name(), e);
+            return false;
         }
     }
 

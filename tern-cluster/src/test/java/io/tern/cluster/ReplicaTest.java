@@ -234,11 +234,14 @@ class ReplicaTest {
         assertThat(r.messages().get("q")).containsOnlyKeys(1L);
         assertThat(r.batch(3, add("q", 1), false, true)).as("putting back one it holds (an undo) is no growth")
                 .isNotSameAs(Replica.NO_ROOM).isNotNull();
-        assertThat(r.batch(4, new StoreBatch().add(new StoreBatch.RemoveMessage("q", 1)), false, true))
-                .as("a removal always passes").isNotSameAs(Replica.NO_ROOM).isNotNull();
-        assertThat(r.batch(5, add("q", 5), false, false)).as("the refused batch counted: the next one follows").isNotNull()
+        StoreBatch toDeadLetters = add("DLQ", 4).add(new StoreBatch.RemoveMessage("q", 1));
+        assertThat(r.batch(4, toDeadLetters, false, true)).as("a move that removes too (not undone if refused) passes")
+                .isNotSameAs(Replica.NO_ROOM).isNotNull();
+        assertThat(r.batch(5, add("q", 5), true, true)).as("a takeover's batch passes").isNotSameAs(Replica.NO_ROOM).isNotNull();
+        assertThat(r.batch(6, add("q", 6), false, false)).as("the refused batch counted: the next one follows").isNotNull()
                 .isNotSameAs(Replica.NO_ROOM);
         assertThat(r.complete()).isTrue();
-        assertThat(r.messages().get("q")).containsOnlyKeys(5L);
+        assertThat(r.messages().get("q")).containsOnlyKeys(5L, 6L);
+        assertThat(r.messages().get("DLQ")).containsOnlyKeys(4L);
     }
 }
