@@ -112,7 +112,7 @@ final class DeliveryWriter {
     private static void writeNow(List<Outgoing> out) {
         Set<ServerConnection> touched = new HashSet<>();
         for (Outgoing o : out) {
-            o.session().connection.write(o.frame());
+            o.session().connection.writeDelivery(o.frame(), o.entry().size);
             touched.add(o.session().connection);
         }
         touched.forEach(ServerConnection::flush);

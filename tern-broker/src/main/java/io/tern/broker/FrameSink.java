@@ -9,6 +9,15 @@ public interface FrameSink {
 
     void flush();
 
+    /**
+     * Queues a frame like {@link #write(Frame)} and runs {@code left} once it has left for the network
+     * (or will never leave: the transport closed). Transports that hand frames on at once run it now.
+     */
+    default void write(Frame frame, Runnable left) {
+        write(frame);
+        left.run();
+    }
+
     /** Closes the transport; the broker then sees {@link ServerConnection#closed()}. */
     void close();
 

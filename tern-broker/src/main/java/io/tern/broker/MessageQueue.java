@@ -289,14 +289,14 @@ final class MessageQueue {
         return writer.writesSoFar();
     }
 
-    void grant(ServerConsumer consumer, int messages) {
-        consumer.credit += messages;
+    void grant(ServerConsumer consumer, int messages, int bytes) {
+        consumer.grant(messages, bytes);
         dispatch();
     }
 
     /** The consumer gave back what it buffered: it takes nothing until it grants credit again. */
     void creditWithdrawn(ServerConsumer consumer) {
-        consumer.credit = 0;
+        consumer.withdraw();
         updateDemand();
     }
 
@@ -332,11 +332,12 @@ final class MessageQueue {
             int n = consumers.size();
             for (int i = 0; i < n && readyCount > 0; i++) {
                 ServerConsumer c = consumers.get((nextConsumer + i) % n);
-                if (c.credit <= 0 || c.stopped) {
+                if (!c.canTake()) {
                     continue;
                 }
                 QueueEntry entry = nextFor(c, c.remote && anyLocal);
                 if (entry != null) {
+                    c.took(entry);
                     if (entry.closesGroup) {
                         groups.closed(entry.group, c);
                     } else if (entry.group != null) {
@@ -344,7 +345,6 @@ final class MessageQueue {
                     }
                     removeReady(entry);
                     inFlightCount++;
-                    c.credit--;
                     if (c.remote) {
                         movedOut++;
                     }
@@ -374,7 +374,7 @@ final class MessageQueue {
                 continue;
             }
             locals++;
-            if (!c.stopped) {
+            if (c.canTake()) { // one that can take nothing now (its window is full) pulls nothing from other nodes
                 credit += c.credit;
             }
             if (c.filter == null) {

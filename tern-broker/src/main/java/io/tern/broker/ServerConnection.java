@@ -131,6 +131,19 @@ public final class ServerConnection {
         sink.flush();
     }
 
+    /** The bytes of deliveries given to this connection and not yet written; when it drains, its consumers' queues dispatch again. */
+    final OutboundWindow window = new OutboundWindow(OutboundWindow.LIMIT, () -> consumers.values().stream()
+            .map(c -> c.queue).distinct().forEach(q -> q.executor().execute(q::dispatch)));
+
+    /** Writes a delivery of {@code bytes}, counted in {@link #window} when it was given. */
+    void writeDelivery(Frame frame, long bytes) {
+        if (closed) {
+            window.written(bytes);
+        } else {
+            sink.write(frame, () -> window.written(bytes));
+        }
+    }
+
     void reply(RequestFrame request, Response response) {
         if (request.oneWay() && !(response instanceof Response.Error)) {
             return;
@@ -221,7 +234,7 @@ public final class ServerConnection {
                 reply(frame, Response.OK);
             } else if (request instanceof Request.Credit r) {
                 ServerConsumer c = consumer(r.consumerId());
-                c.queue.executor().execute(() -> c.queue.grant(c, r.messages()));
+                c.queue.executor().execute(() -> c.queue.grant(c, r.messages(), r.bytes()));
                 reply(frame, Response.OK);
             } else if (request instanceof Request.Release r) {
                 replyWhen(frame, release(consumer(r.consumerId()), r.deliveryIds()));
@@ -304,7 +317,7 @@ public final class ServerConnection {
                 r.subscriptionKind());
         // On a topic the subscription filters what it keeps; on a queue the consumer filters what it takes.
         ServerConsumer c = new ServerConsumer(r.consumerId(), s, q, topic ? null : selector, topic && r.noLocal(),
-                r.prefetch());
+                r.prefetch(), r.windowBytes());
         consumers.put(c.id, c);
         checks.consuming(c.id, r.destination());
         s.consumers.add(c);
@@ -425,7 +438,7 @@ public final class ServerConnection {
             for (ServerConsumer c : s.consumers) {
                 c.queue.executor().execute(() -> {
                     c.stopped = false;
-                    c.credit = c.prefetch;
+                    c.refill();
                     c.queue.dispatch();
                 });
             }

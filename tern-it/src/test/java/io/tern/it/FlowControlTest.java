@@ -70,6 +70,63 @@ class FlowControlTest {
         }
     }
 
+    /**
+     * Credit in messages alone let a consumer of large messages hold its whole prefetch (1000 messages of
+     * 256 KiB: 250 MiB in the client's heap) while another consumer of the queue waited. A consumer holds
+     * at most its byte window (1 MiB by default) of bodies it has not taken.
+     */
+    @Test
+    void aBusyConsumerOfLargeMessagesHoldsOnlyItsByteWindowWhileAnotherTakesTheRest() throws Exception {
+        int messages = 100;
+        try (EmbeddedTern tern = EmbeddedTern.start(b -> b.memoryLimitBytes(256L * 1024 * 1024));
+             Connection c = tern.factory().createConnection()) {
+            Session ps = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageProducer p = ps.createProducer(ps.createQueue("large"));
+            for (int i = 0; i < messages; i++) {
+                BytesMessage m = ps.createBytesMessage();
+                m.writeBytes(new byte[256 * 1024]);
+                m.setIntProperty("seq", i);
+                p.send(m);
+            }
+            java.util.Set<Integer> received = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.concurrent.CountDownLatch busy = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            AtomicInteger duplicates = new AtomicInteger();
+            Session slowSession = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            slowSession.createConsumer(slowSession.createQueue("large")).setMessageListener(m -> {
+                try {
+                    if (!received.add(m.getIntProperty("seq"))) {
+                        duplicates.incrementAndGet();
+                    }
+                    busy.countDown();
+                    release.await(); // busy with its first message until the other consumer is done
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            c.start();
+            assertThat(busy.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            Session fastSession = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
+            MessageConsumer fast = fastSession.createConsumer(fastSession.createQueue("large"));
+            int taken = 0;
+            try {
+                Message m;
+                while ((m = fast.receive(2_000)) != null) {
+                    if (!received.add(m.getIntProperty("seq"))) {
+                        duplicates.incrementAndGet();
+                    }
+                    taken++;
+                }
+            } finally {
+                release.countDown();
+            }
+            // The busy one holds the message in hand and at most 1 MiB of bodies buffered: 4 of 256 KiB.
+            assertThat(taken).as("taken by the other consumer while one was busy").isGreaterThanOrEqualTo(messages - 5);
+            await().until(() -> received.size() == messages);
+            assertThat(duplicates).hasValue(0);
+        }
+    }
+
     @Test
     void withTheFailPolicyASendOverTheLimitFailsClearly() throws Exception {
         try (EmbeddedTern tern = EmbeddedTern.start(b -> b.memoryLimitBytes(64 * 1024).fullPolicy(BrokerConfig.FullPolicy.FAIL));

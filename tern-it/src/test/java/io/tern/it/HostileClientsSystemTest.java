@@ -215,6 +215,62 @@ class HostileClientsSystemTest {
     }
 
     @Test
+    void consumersThatStopReadingHoldABoundedShareOfTheQueueAndOfDirectMemory() throws Exception {
+        // 32 MiB of direct memory, 50 MiB of 256 KiB messages, and two consumers with a prefetch of 1000 that
+        // never read their socket. Once all 200 went to them at once: the server's outgoing buffers asked for
+        // more direct memory than the JVM has ("Cannot reserve ... bytes of direct buffer memory").
+        startServer("-J-XX:MaxDirectMemorySize=32m");
+        int messages = 200;
+        try (JMSContext ctx = honest().createContext()) {
+            Queue q = ctx.createQueue("deep");
+            var producer = ctx.createProducer().setDeliveryMode(jakarta.jms.DeliveryMode.PERSISTENT);
+            for (int i = 0; i < messages; i++) {
+                producer.setProperty("seq", i).send(q, new byte[256 * 1024]);
+            }
+        }
+        for (int i = 0; i < 2; i++) {
+            RawClient raw = new RawClient(server.port()).handshake();
+            attackers.add(raw);
+            raw.send(1, 0, new Request.Hello(null, null, "not-reading-" + i));
+            raw.send(2, 0, new Request.CreateSession(1, Request.CLIENT_ACKNOWLEDGE));
+            raw.send(3, 0, new Request.CreateConsumer(1, 1, io.tern.protocol.DestinationName.queue("deep"), null, false,
+                    null, Request.SUB_NONE, 1000));
+            // ... and reads nothing more.
+        }
+        // An honest consumer on the same queue takes what the stalled ones were not given: they hold a bounded
+        // number of bytes each (what the server may have unwritten for a connection, plus the sockets' buffers).
+        java.util.Set<Integer> received = new java.util.HashSet<>();
+        try (JMSContext ctx = honest().createContext(JMSContext.CLIENT_ACKNOWLEDGE)) {
+            var consumer = ctx.createConsumer(ctx.createQueue("deep"));
+            jakarta.jms.Message m;
+            while ((m = consumer.receive(received.size() < 100 ? 30_000 : 3_000)) != null) {
+                assertThat(received.add(m.getIntProperty("seq"))).as("seq %d once", m.getIntProperty("seq")).isTrue();
+                m.acknowledge();
+            }
+        }
+        org.slf4j.LoggerFactory.getLogger(HostileClientsSystemTest.class).info("The honest consumer got {} of {} while two consumers stalled",
+                received.size(), messages);
+        assertThat(received.size()).as("messages the honest consumer got while two consumers stalled").isGreaterThanOrEqualTo(100);
+        // The stalled consumers go; what they held comes back to the queue, and nothing is lost.
+        for (AutoCloseable a : attackers) {
+            a.close();
+        }
+        try (JMSContext ctx = honest().createContext(JMSContext.CLIENT_ACKNOWLEDGE)) {
+            var consumer = ctx.createConsumer(ctx.createQueue("deep"));
+            while (received.size() < messages) {
+                jakarta.jms.Message m = consumer.receive(30_000);
+                assertThat(m).as("message %d of %d", received.size(), messages).isNotNull();
+                assertThat(received.add(m.getIntProperty("seq"))).as("seq %d once", m.getIntProperty("seq")).isTrue();
+                m.acknowledge();
+            }
+            assertThat(consumer.receive(1000)).isNull();
+        }
+        assertThat(server.isAlive()).isTrue();
+        String log = Files.readString(server.log());
+        assertThat(log).doesNotContain("OutOfMemoryError").doesNotContain("direct buffer memory");
+    }
+
+    @Test
     void consoleClientsSendingALineAtATimeDoNotBlockOthers() throws Exception {
         int consolePort = FreePorts.free();
         startServer("--console-port", Integer.toString(consolePort));

@@ -5,4 +5,8 @@ package io.tern.protocol;
  * client acknowledges by it); {@code deliveryCount} is JMSXDeliveryCount (1 on first delivery).
  */
 public record Deliver(long consumerId, long deliveryId, int deliveryCount, WireMessage message) implements Frame {
+    /** What a delivery of {@code message} takes of a consumer's byte window: its body's length, at least 1. */
+    public static int creditBytes(WireMessage message) {
+        return Math.max(1, message.body() == null ? 0 : message.body().length);
+    }
 }

@@ -125,6 +125,9 @@ public final class FrameCodec {
             out.writeBoolean(r.noLocal());
             Wire.writeString(out, r.subscriptionName());
             out.writeByte(r.subscriptionKind()).writeInt(r.prefetch());
+            if (r.windowBytes() != 0) {
+                out.writeInt(r.windowBytes());
+            }
         } else if (request instanceof Request.CloseConsumer r) {
             out.writeByte(REQ_CLOSE_CONSUMER).writeLong(r.consumerId());
             Wire.writeLongs(out, r.seen());
@@ -158,6 +161,9 @@ public final class FrameCodec {
             Wire.writeDestination(out, r.destination());
         } else if (request instanceof Request.Credit r) {
             out.writeByte(REQ_CREDIT).writeLong(r.consumerId()).writeInt(r.messages());
+            if (r.bytes() != 0) {
+                out.writeInt(r.bytes());
+            }
         } else if (request instanceof Request.Release r) {
             out.writeByte(REQ_RELEASE).writeLong(r.consumerId());
             Wire.writeLongs(out, r.deliveryIds());
@@ -176,6 +182,19 @@ public final class FrameCodec {
                 out.writeByte(m.state().ordinal());
             }
         }
+    }
+
+    /** A field a newer client appends: 0 if the frame ends before it. */
+    private static int optionalInt(ByteBuf in) {
+        if (!in.isReadable()) {
+            return 0;
+        }
+        Wire.need(in, 4);
+        int value = in.readInt();
+        if (value < 0) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "a negative byte count: " + value);
+        }
+        return value;
     }
 
     private static Request readRequest(ByteBuf in) {
@@ -200,8 +219,10 @@ public final class FrameCodec {
                 boolean noLocal = in.readBoolean();
                 String subscription = Wire.readString(in);
                 Wire.need(in, 5);
+                byte kind = in.readByte();
+                int prefetch = in.readInt();
                 yield new Request.CreateConsumer(session, consumer, destination, selector, noLocal, subscription,
-                        in.readByte(), in.readInt());
+                        kind, prefetch, optionalInt(in));
             }
             case REQ_CLOSE_CONSUMER -> new Request.CloseConsumer(readLong(in), Wire.readLongs(in));
             case REQ_UNSUBSCRIBE -> new Request.Unsubscribe(requiredString(in, "subscription name"));
@@ -227,7 +248,7 @@ public final class FrameCodec {
             case REQ_DELETE_TEMP -> new Request.DeleteTemp(requiredDestination(in));
             case REQ_CREDIT -> {
                 Wire.need(in, 12);
-                yield new Request.Credit(in.readLong(), in.readInt());
+                yield new Request.Credit(in.readLong(), in.readInt(), optionalInt(in));
             }
             case REQ_RELEASE -> new Request.Release(readLong(in), Wire.readLongs(in));
             case REQ_PULL -> new Request.Pull(readLong(in));

@@ -53,9 +53,18 @@ public sealed interface Request {
     record CloseSession(int sessionId, long[] seen) implements Request {
     }
 
+    /**
+     * {@code prefetch}: how many deliveries the server may push before the client grants more;
+     * {@code windowBytes}: how many bytes of bodies ({@link Deliver#creditBytes}) it may push, 0 for no
+     * bound (sent last; absent means 0). The server stops at whichever runs out first.
+     */
     record CreateConsumer(int sessionId, long consumerId, DestinationName destination, String selector,
                           boolean noLocal, String subscriptionName, byte subscriptionKind,
-                          int prefetch) implements Request {
+                          int prefetch, int windowBytes) implements Request {
+        public CreateConsumer(int sessionId, long consumerId, DestinationName destination, String selector,
+                              boolean noLocal, String subscriptionName, byte subscriptionKind, int prefetch) {
+            this(sessionId, consumerId, destination, selector, noLocal, subscriptionName, subscriptionKind, prefetch, 0);
+        }
     }
 
     record CloseConsumer(long consumerId, long[] seen) implements Request {
@@ -95,8 +104,14 @@ public sealed interface Request {
     record DeleteTemp(DestinationName destination) implements Request {
     }
 
-    /** Grants a consumer room for {@code messages} more deliveries. */
-    record Credit(long consumerId, int messages) implements Request {
+    /**
+     * Grants a consumer room for {@code messages} more deliveries and, if it has a byte window, for
+     * {@code bytes} more bytes of bodies (sent last; absent means 0).
+     */
+    record Credit(long consumerId, int messages, int bytes) implements Request {
+        public Credit(long consumerId, int messages) {
+            this(consumerId, messages, 0);
+        }
     }
 
     /**

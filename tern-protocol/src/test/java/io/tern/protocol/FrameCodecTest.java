@@ -45,6 +45,8 @@ class FrameCodecTest {
                 new Request.Hello("u", "p", "c"), new Request.SetClientId("id"), new Request.CreateSession(3, 2),
                 new Request.CloseSession(3, new long[] {1, 2}),
                 new Request.CreateConsumer(1, 2, DestinationName.topic("t"), "a = 1", true, "sub", Request.SUB_DURABLE, 10),
+                new Request.CreateConsumer(1, 3, DestinationName.queue("q"), null, false, null, Request.SUB_NONE, 10, 1 << 20),
+                new Request.Credit(3, 5, 65_536),
                 new Request.CloseConsumer(5, new long[] {9}), new Request.Unsubscribe("sub"),
                 new Request.Send(1, message()), new Request.Ack(1, new long[] {4, 5}),
                 new Request.Recover(1, new long[0]), new Request.Commit(1), new Request.Rollback(1, new long[] {1}),
@@ -104,6 +106,14 @@ class FrameCodecTest {
         assertThat(one.digest()).isEqualTo(same.digest()).isNotEqualTo(ClusterTopology.UNKNOWN_DIGEST);
         assertThat(one.digest()).isNotEqualTo(otherMap.digest());
         assertThat(one.digest()).isNotEqualTo(ClusterTopology.single(a).digest());
+    }
+
+    @Test
+    void aNegativeByteWindowIsRefused() {
+        ByteBuf body = Unpooled.buffer();
+        FrameCodec.encode(new RequestFrame(1, 0, new Request.Credit(3, 5, 1)), body);
+        body.setInt(body.writerIndex() - 4, -1);
+        assertThatThrownBy(() -> FrameCodec.decode(body)).isInstanceOf(ProtocolException.class).hasMessageContaining("negative");
     }
 
     @Test

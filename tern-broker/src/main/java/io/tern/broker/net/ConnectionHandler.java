@@ -110,6 +110,11 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> {
         }
 
         @Override
+        public void write(Frame frame, Runnable left) {
+            channel.write(frame, channel.newPromise().addListener(written -> left.run()));
+        }
+
+        @Override
         public void flush() {
             channel.flush();
         }

@@ -6,6 +6,8 @@ import io.tern.protocol.TlsSettings;
  * Settings of a client, read once from the URL (and factory setters) and validated once.
  *
  * @param prefetch          messages a consumer may hold before the application takes them
+ * @param consumerWindowBytes bytes of message bodies a consumer may hold before the application takes
+ *                          them (whichever of this and the prefetch runs out first); 0: no byte bound
  * @param producerWindowBytes bytes of asynchronous sends that may wait for the server's answer
  * @param callTimeoutMs     how long a blocking request waits for its answer
  * @param failover          whether a broken connection moves to another server (else it fails)
@@ -19,13 +21,16 @@ import io.tern.protocol.TlsSettings;
  *                          {@code multicast://} URL with {@code schemes=terns}); null: plaintext
  */
 public record ClientConfig(ClientUrl url, String user, String password, String clientId, int prefetch,
-                           int producerWindowBytes, int connectTimeoutMs, long heartbeatMs, long callTimeoutMs,
+                           int consumerWindowBytes, int producerWindowBytes, int connectTimeoutMs, long heartbeatMs, long callTimeoutMs,
                            boolean failover, int reconnectAttempts, long reconnectDelayMs, long failoverTimeoutMs,
                            long idleReleaseMs, ClientTls tls) {
 
     public ClientConfig {
         if (prefetch < 0) {
             throw new IllegalArgumentException("prefetch must be >= 0: " + prefetch);
+        }
+        if (consumerWindowBytes < 0) {
+            throw new IllegalArgumentException("consumerWindow must be >= 0: " + consumerWindowBytes);
         }
         if (producerWindowBytes < 1024) {
             throw new IllegalArgumentException("producerWindow must be >= 1024: " + producerWindowBytes);
@@ -59,6 +64,7 @@ public record ClientConfig(ClientUrl url, String user, String password, String c
                 password != null ? password : url.option("password", null),
                 clientId != null ? clientId : url.option("clientId", null),
                 url.intOption("prefetch", 1000),
+                url.intOption("consumerWindow", 1024 * 1024),
                 url.intOption("producerWindow", 1024 * 1024),
                 url.intOption("connectTimeout", 5000),
                 url.intOption("heartbeat", 2_000),

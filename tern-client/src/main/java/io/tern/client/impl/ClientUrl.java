@@ -11,7 +11,8 @@ import java.util.Map;
  * A parsed client URL: {@code tern://h1:p1,h2:p2?key=value&...} ({@code terns://} for TLS), or
  * {@code multicast://[addr:port]?group=G&schemes=tern&timeout=MS&interface=IF} to find a server by
  * discovery (defaults: the discovery group 239.255.84.78:45454, any group, scheme tern, 1500 ms, loopback). Options: {@code user}, {@code password},
- * {@code clientId}, {@code prefetch} (messages, default 1000), {@code producerWindow} (bytes of
+ * {@code clientId}, {@code prefetch} (messages, default 1000), {@code consumerWindow} (bytes of message
+ * bodies a consumer may hold unread, default 1 MiB, 0 no bound), {@code producerWindow} (bytes of
  * unanswered asynchronous sends, default 1 MiB), {@code connectTimeout} (ms, default 5000),
  * {@code heartbeat} (ms, default 2000), {@code idleRelease} (ms a synchronous consumer may sit outside
  * {@code receive()} before it gives its buffered messages back, default 1000, 0 never),

@@ -35,6 +35,8 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private final String selector;
     private final boolean noLocal;
     private final int prefetch;
+    /** Bytes of bodies the server may push before this consumer grants more (0: no byte bound). */
+    private final int windowBytes;
     private final String subscription;
     private final byte subscriptionKind;
     private final ArrayDeque<Delivery> buffer = new ArrayDeque<>();
@@ -44,6 +46,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private volatile MessageListener listener;
     private volatile boolean closed;
     private int consumedSinceCredit;
+    private long consumedBytesSinceCredit;
     private int outstandingCredit;
     private boolean drainScheduled;
     private final long idleReleaseNs;
@@ -56,7 +59,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     private boolean creditWithdrawn;
 
     TernMessageConsumer(TernSession session, long id, TernDestination destination, String selector, boolean noLocal,
-                        int prefetch, long idleReleaseMs, String subscription, byte subscriptionKind) {
+                        int prefetch, int windowBytes, long idleReleaseMs, String subscription, byte subscriptionKind) {
         this.session = session;
         this.subscription = subscription;
         this.subscriptionKind = subscriptionKind;
@@ -65,6 +68,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         this.selector = selector;
         this.noLocal = noLocal;
         this.prefetch = prefetch;
+        this.windowBytes = prefetch > 0 ? windowBytes : 0; // without a prefetch the server sends only what is asked for
         this.idleReleaseNs = prefetch > 0 ? java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(idleReleaseMs) : 0;
     }
 
@@ -75,7 +79,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     /** The request that creates this consumer on a server (again, after a failover). */
     Request.CreateConsumer createRequest() {
         return new Request.CreateConsumer(session.id(), id, destination.toName(), selector, noLocal, subscription,
-                subscriptionKind, prefetch);
+                subscriptionKind, prefetch, windowBytes);
     }
 
     // ---- called on the I/O thread ------------------------------------------------------------------
@@ -106,6 +110,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
     synchronized void resetAfterReturn() {
         buffer.clear();
         consumedSinceCredit = 0;
+        consumedBytesSinceCredit = 0;
         outstandingCredit = 0;
         creditWithdrawn = false; // the server starts the consumer again with its prefetch
         checkIdleLater(idleReleaseNs);
@@ -158,6 +163,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             ids = released.stream().mapToLong(Long::longValue).toArray();
             creditWithdrawn = true;
             consumedSinceCredit = 0;
+            consumedBytesSinceCredit = 0;
         }
         LOG.debug("Consumer {} idle: gives back {} buffered message(s)", id, ids.length);
         session.connection().sendOn(gen, new Request.Release(id, ids));
@@ -171,7 +177,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
             creditWithdrawn = false;
         }
         if (grant) {
-            session.connection().fireAndForget(new Request.Credit(id, prefetch));
+            session.connection().fireAndForget(new Request.Credit(id, prefetch, windowBytes));
         }
     }
 
@@ -367,6 +373,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         if (consumedSinceCredit > 0) {
             consumedSinceCredit--;
         }
+        consumedBytesSinceCredit = Math.max(0, consumedBytesSinceCredit - Deliver.creditBytes(d.deliver().message()));
     }
 
     /** With prefetch 0 the server sends only what is asked for: ask for one. */
@@ -445,7 +452,7 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         TernMessage m = session.toMessage(d);
         m.deliveredVia(session.connection().linkName(delivery.gen()) + " delivery " + d.deliveryId());
         m.setJMSDestination(destination.kind().isQueueLike() ? destination : TernDestination.of(d.message().destination()));
-        grantCredit();
+        grantCredit(Deliver.creditBytes(d.message()));
         if (d.message().isExpired(System.currentTimeMillis())) {
             session.delivered(this, delivery, true);
             return null;
@@ -453,20 +460,26 @@ public final class TernMessageConsumer implements QueueReceiver, TopicSubscriber
         return m;
     }
 
-    private void grantCredit() {
+    /** The application took a delivery of {@code bytes}: grants it back once half the prefetch or of the byte window is taken. */
+    private void grantCredit(int bytes) {
         if (prefetch == 0) {
             return;
         }
         int grant = 0;
+        int grantBytes = 0;
         synchronized (this) {
             consumedSinceCredit++;
-            if (consumedSinceCredit >= Math.max(1, prefetch / 2)) {
+            consumedBytesSinceCredit += bytes;
+            if (consumedSinceCredit >= Math.max(1, prefetch / 2)
+                    || (windowBytes > 0 && consumedBytesSinceCredit >= Math.max(1, windowBytes / 2))) {
                 grant = consumedSinceCredit;
+                grantBytes = windowBytes > 0 ? (int) Math.min(Integer.MAX_VALUE, consumedBytesSinceCredit) : 0;
                 consumedSinceCredit = 0;
+                consumedBytesSinceCredit = 0;
             }
         }
         if (grant > 0) {
-            session.connection().fireAndForget(new Request.Credit(id, grant));
+            session.connection().fireAndForget(new Request.Credit(id, grant, grantBytes));
         }
     }
 

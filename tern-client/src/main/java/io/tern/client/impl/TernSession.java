@@ -423,7 +423,8 @@ public final class TernSession extends SessionFactories {
         TernDestination d = TernDestination.from(destination);
         connection.lockClientId();
         TernMessageConsumer c = new TernMessageConsumer(this, connection.nextConsumerId(), d, selector, noLocal,
-                connection.config().prefetch(), connection.config().idleReleaseMs(), subscription, kind);
+                connection.config().prefetch(), connection.config().consumerWindowBytes(), connection.config().idleReleaseMs(),
+                subscription, kind);
         connection.register(c);
         try {
             connection.call(c.createRequest());
