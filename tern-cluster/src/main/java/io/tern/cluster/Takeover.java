@@ -168,7 +168,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 : recordsFile.resolveSibling(recordsFile.getFileName() + "-discarded")), this::serving, () -> closed, nanoClock);
         this.confirmation = new GoneConfirmation(node, poll, nanoClock, timer);
         this.handover = new ReplicaHandover(node, poll, store.replicas(), nanoClock);
-        this.retries = new TakeoverRetries(node, confirmation, pending, timer, worker, id -> !closed && !records.contains(id)
+        this.retries = new TakeoverRetries(TakeoverRetries.Membership.of(node, confirmation), pending, timer, worker, id -> !closed && !records.contains(id)
                 && store.replicas().primaries().contains(id) && broker.availability().state() != io.tern.broker.NodeState.FENCED,
                 this::takeOver, this::reconsiderAdmissions);
         this.admissions = new AdmissionDesk(this, () -> previous, selfId, broker, records, pending, lastFailover,

@@ -33,21 +33,52 @@ final class TakeoverRetries {
     record Failed(NodeInfo gone, String incarnation, RoundCopies copies) {
     }
 
+    /** What a try asks the cluster: whether the node is back, whether the majority confirms it gone, and the view. */
+    interface Membership {
+        boolean isMember(String nodeId);
+
+        /** The majority confirms {@code gone} gone (see {@link GoneConfirmation#confirm}); false without the quorum. */
+        boolean confirmGone(NodeInfo gone);
+
+        long viewId();
+
+        static Membership of(ClusterNode node, GoneConfirmation confirmation) {
+            return new Membership() {
+                @Override
+                public boolean isMember(String nodeId) {
+                    return node.incarnation(nodeId) != null;
+                }
+
+                @Override
+                public boolean confirmGone(NodeInfo gone) {
+                    return confirmation.confirm(List.of(gone), Map.of(gone.nodeId(), ""), node.quorumBase());
+                }
+
+                @Override
+                public long viewId() {
+                    return node.viewId();
+                }
+            };
+        }
+    }
+
     /** Takes a node over: true if done (or nothing to take), false if it failed ({@link Takeover}). */
     interface Attempt {
         boolean takeOver(NodeInfo gone, String incarnation, RoundCopies copies, long epoch);
     }
 
-    private final ClusterNode node;
-    private final GoneConfirmation confirmation;
+    private final Membership members;
     private final Set<String> pending;
     private final ScheduledExecutorService timer;
     private final Executor worker;
     private final Predicate<String> stillOurs;
     private final Attempt attempt;
     private final Runnable reconsider;
-    /** The nodes whose failed takeover still needs a try. */
-    private final Set<String> waiting = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /**
+     * The nodes whose failed takeover still needs a try, each with its latest failure: a node that came
+     * back and failed again while a try waited is tried with the start and round of its newer failure.
+     */
+    private final Map<String, Failed> waiting = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * @param pending    the nodes being taken over now (shared with the takeover)
@@ -55,10 +86,9 @@ final class TakeoverRetries {
      *                   replica is here, and this node is not stopping or fenced
      * @param reconsider tells the admission desk that who owns what may have changed
      */
-    TakeoverRetries(ClusterNode node, GoneConfirmation confirmation, Set<String> pending, ScheduledExecutorService timer,
+    TakeoverRetries(Membership members, Set<String> pending, ScheduledExecutorService timer,
                     Executor worker, Predicate<String> stillOurs, Attempt attempt, Runnable reconsider) {
-        this.node = node;
-        this.confirmation = confirmation;
+        this.members = members;
         this.pending = pending;
         this.timer = timer;
         this.worker = worker;
@@ -67,10 +97,10 @@ final class TakeoverRetries {
         this.reconsider = reconsider;
     }
 
-    /** {@code f} failed for the first time (a try of it waits already: that one goes on). */
+    /** {@code f} failed; if a try of the same node waits already, that try takes {@code f} instead. */
     void failed(Failed f) {
-        if (waiting.add(f.gone().nodeId())) {
-            schedule(f, FIRST_DELAY_MS, 1);
+        if (waiting.put(f.gone().nodeId(), f) == null) {
+            schedule(f.gone(), FIRST_DELAY_MS, 1);
         }
     }
 
@@ -81,21 +111,24 @@ final class TakeoverRetries {
 
     /** True while the failed takeover of {@code nodeId} waits for a try. */
     boolean waits(String nodeId) {
-        return waiting.contains(nodeId);
+        return waiting.containsKey(nodeId);
     }
 
-    private void schedule(Failed f, long delayMs, int failures) {
-        LOG.warn("The takeover of {} is tried again in {} ms (it failed {} time(s))", f.gone().name(), delayMs, failures);
+    private void schedule(NodeInfo gone, long delayMs, int failures) {
+        LOG.warn("The takeover of {} is tried again in {} ms (it failed {} time(s))", gone.name(), delayMs, failures);
         try {
             timer.schedule(() -> worker.execute(() -> {
-                if (!retrySafely(f)) {
-                    schedule(f, Math.min(delayMs * 2, MAX_DELAY_MS), failures + 1);
-                } else {
-                    waiting.remove(f.gone().nodeId());
+                Failed latest = waiting.get(gone.nodeId());
+                if (latest == null) {
+                    return;
+                }
+                if (!retrySafely(latest) || !waiting.remove(gone.nodeId(), latest)) {
+                    // It failed again, or a newer failure came while it was tried: that one is tried next.
+                    schedule(gone, Math.min(delayMs * 2, MAX_DELAY_MS), failures + 1);
                 }
             }), delayMs, TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            LOG.debug("Not trying the takeover of {} again: this node stops", f.gone().name());
+            LOG.debug("Not trying the takeover of {} again: this node stops", gone.name());
         }
     }
 
@@ -123,15 +156,15 @@ final class TakeoverRetries {
             return false; // a takeover of it is under way already: looked at again later
         }
         try {
-            if (node.incarnation(id) != null) {
+            if (members.isMember(id)) {
                 LOG.info("{} is back in the view: its failed takeover is not tried again, it serves what it stored", f.gone().name());
                 return true;
             }
-            if (!confirmation.confirm(List.of(f.gone()), Map.of(id, ""), node.quorumBase())) {
-                return node.incarnation(id) != null; // back; or this node lost the quorum: tried again later
+            if (!members.confirmGone(f.gone())) {
+                return members.isMember(id); // back; or this node lost the quorum: tried again later
             }
             LOG.warn("Trying the takeover of {} again", f.gone().name());
-            return attempt.takeOver(f.gone(), f.incarnation(), f.copies(), node.viewId());
+            return attempt.takeOver(f.gone(), f.incarnation(), f.copies(), members.viewId());
         } finally {
             pending.remove(id);
             reconsider.run();
