@@ -26,14 +26,15 @@ final class RecoveryHolds {
     private final ScheduledExecutorService scheduler;
     private final long recoveryTimeoutMs;
     /**
-     * Sessions whose kept messages went back to their queues unrecovered (the most recent 10,000):
-     * what such a session lists as acknowledged may have gone to another consumer since.
+     * Sessions whose kept messages went back to their queues unrecovered (the most recent 100,000, as
+     * many as the hand-over keys {@link ConnectionRegistry} keeps): what such a session lists as
+     * acknowledged may have gone to another consumer since.
      */
     private final java.util.Set<String> released = java.util.Collections.newSetFromMap(
             new LinkedHashMap<String, Boolean>() {
                 @Override
                 protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-                    return size() > 10_000;
+                    return size() > 100_000;
                 }
             });
     /**
@@ -63,14 +64,30 @@ final class RecoveryHolds {
         return CompletableFuture.allOf(counted.toArray(CompletableFuture[]::new)).thenRun(() -> held.forEach(this::keepFor));
     }
 
-    /** Keeps in-flight entries for the session {@code owner} until it recovers them or the recovery timeout. */
+    /**
+     * Keeps in-flight entries for the session {@code owner} until it recovers them or their recovery
+     * timeout: each keep has its own, so a timer of an earlier keep for the same owner does not give
+     * back what was kept for it later.
+     */
     void keepFor(String owner, List<Placement> ps) {
-        heldForRecovery.merge(owner, new ArrayList<>(ps), (a, b) -> {
+        List<Placement> kept = List.copyOf(ps);
+        heldForRecovery.merge(owner, new ArrayList<>(kept), (a, b) -> {
             a.addAll(b);
             return a;
         });
-        scheduler.schedule(() -> release(owner, "no session recovered them within the recovery timeout"),
-                recoveryTimeoutMs, TimeUnit.MILLISECONDS);
+        scheduler.schedule(() -> timedOut(owner, kept), recoveryTimeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** The recovery timeout of one keep: what of it is still kept for {@code owner} goes back to its queues. */
+    private void timedOut(String owner, List<Placement> kept) {
+        java.util.Set<Placement> mine = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        mine.addAll(kept);
+        List<Placement> back = new ArrayList<>();
+        heldForRecovery.computeIfPresent(owner, (k, held) -> {
+            held.removeIf(p -> mine.contains(p) && back.add(p));
+            return held.isEmpty() ? null : held;
+        });
+        giveBack(owner, back, "no session recovered them within the recovery timeout");
     }
 
     /** A connection's session kept in-flight deliveries for its client, which came back on a new connection. */
@@ -83,7 +100,13 @@ final class RecoveryHolds {
     /** Gives every message kept for {@code owner} back to its queue, counted as delivered once. */
     void release(String owner, String why) {
         List<Placement> ps = heldForRecovery.remove(owner);
-        if (ps == null || ps.isEmpty()) {
+        if (ps != null) {
+            giveBack(owner, ps, why);
+        }
+    }
+
+    private void giveBack(String owner, List<Placement> ps, String why) {
+        if (ps.isEmpty()) {
             return;
         }
         synchronized (released) {
