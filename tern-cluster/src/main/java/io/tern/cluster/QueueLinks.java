@@ -46,7 +46,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * link whose opening was lost would otherwise stay silent for good. It carries one consumer per
  * queue and selector this node's consumers use, created with no credit. While the queue here is
  * hungry (its consumers could take more than is ready here) each link consumer is given credit,
- * up to {@value #WINDOW} messages at a time. What comes is stored here ({@link QueueMoves#storeMoved},
+ * up to {@value #WINDOW} messages and {@link #WINDOW_BYTES} bytes of bodies at a time. What comes is stored here ({@link QueueMoves#storeMoved},
  * replicated like any send) and only then acknowledged on the link: the other node removes it.
  * <b>Serving</b> (another node pulls from this one): its link is a {@link ServerConnection} of this
  * node's broker, which delivers to the link's consumers only what this node's own consumers leave.
@@ -64,6 +64,12 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
     private static final Logger LOG = LoggerFactory.getLogger(QueueLinks.class);
     /** The most credit one link consumer holds: messages that may be on their way here from one node for one queue. */
     static final int WINDOW = 256;
+    /**
+     * The most bytes of bodies on their way here for one link consumer (one message larger than this
+     * still comes, alone): 256 messages of 256 KiB once moved 64 MiB to a node whose consumers take
+     * 1 MiB at a time, where they stayed while consumers elsewhere could have taken them.
+     */
+    static final int WINDOW_BYTES = Integer.getInteger("tern.linkWindowBytes", 4 * 1024 * 1024);
     private static final char TO_SERVER = 'l';
     private static final char TO_PULLER = 'm';
     static final long RETRY_MS = 250;
@@ -373,6 +379,8 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
         final String selector;
         /** Credit given and not yet used by a delivery. */
         int outstanding;
+        /** Bytes of bodies that came since its byte credit was last given back. */
+        long arrivedBytes;
 
         LinkConsumer(long id, String queue, String selector) {
             this.id = id;
@@ -422,7 +430,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                     ids.put(selector, id);
                     p.consumers.put(id, new LinkConsumer(id, queue, selector));
                     out.add(oneWay(new Request.CreateConsumer(SESSION, id, new DestinationName(DestinationName.Kind.QUEUE, queue),
-                            selector, false, null, Request.SUB_NONE, 0)));
+                            selector, false, null, Request.SUB_NONE, 0, WINDOW_BYTES)));
                 }
             }
             if (ids.isEmpty()) {
@@ -432,9 +440,10 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                 for (Long id : ids.values()) {
                     LinkConsumer c = p.consumers.get(id);
                     int grant = WINDOW - c.outstanding;
-                    if (grant > 0) {
-                        c.outstanding += grant;
-                        out.add(oneWay(new Request.Credit(id, grant)));
+                    if (grant > 0 || c.arrivedBytes > 0) {
+                        c.outstanding += Math.max(0, grant);
+                        out.add(oneWay(new Request.Credit(id, Math.max(0, grant), (int) Math.min(Integer.MAX_VALUE, c.arrivedBytes))));
+                        c.arrivedBytes = 0;
                     }
                 }
             }
@@ -492,6 +501,7 @@ public final class QueueLinks implements ClusterListener, ClusterNode.PayloadHan
                     continue;
                 }
                 c.outstanding = Math.max(0, c.outstanding - 1);
+                c.arrivedBytes += Deliver.creditBytes(d.message());
                 byQueue.computeIfAbsent(c.queue, q -> new ArrayList<>()).add(d);
             } else if (f instanceof ResponseFrame r && r.response() instanceof io.tern.protocol.Response.Error e) {
                 LOG.warn("Member {} refused a request of this node's link: {} {}", from, e.code(), e.message());
