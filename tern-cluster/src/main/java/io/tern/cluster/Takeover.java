@@ -372,6 +372,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         tell(primary, r);
     }
 
+    /** Tells {@code nodeId} that it was taken over ('T') if a takeover of it is recorded and it is a member again. */
+    private void tellIfBack(String nodeId) {
+        TakeoverRecords.Record r = records.get(nodeId);
+        if (r != null && node.incarnation(nodeId) != null) {
+            tell(nodeId, r);
+        }
+    }
+
     /** Tells {@code nodeId} that it was taken over ('T'). */
     private void tell(String nodeId, TakeoverRecords.Record r) {
         node.send(nodeId, ClusterCodec.encode('T', out -> {
@@ -420,11 +428,18 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             return;
         }
         // Every member this node holds a takeover record of is told: it discards if it has not yet,
-        // or says the record is stale ('P') if it discarded for it already.
+        // or says the record is stale ('P') if it discarded for it already. One this node is taking
+        // over is told once that is done: every takeover runs on the worker, so this runs after it
+        // (the takeover's own check whether the node is back may have run before this view).
         for (NodeInfo back : topology.members()) {
-            TakeoverRecords.Record r = records.get(back.nodeId());
-            if (r != null && !back.nodeId().equals(selfId) && !pending.contains(back.nodeId())) {
-                tell(back.nodeId(), r);
+            String id = back.nodeId();
+            if (id.equals(selfId)) {
+                continue;
+            }
+            if (pending.contains(id)) {
+                worker.execute(() -> tellIfBack(id));
+            } else {
+                java.util.Optional.ofNullable(records.get(id)).ifPresent(r -> tell(id, r));
             }
         }
         TakeoverPlanner.Plan plan = planner.plan(before, topology, incarnationsBefore, incarnations, records::contains, pending);
@@ -531,9 +546,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         copies.takenOver(kept);
         store.replicas().release(gone.nodeId());
-        if (node.incarnation(gone.nodeId()) != null) {
-            tell(gone.nodeId(), new TakeoverRecords.Record(epoch, selfId)); // it restarted: it discards now
-        }
+        tellIfBack(gone.nodeId()); // it restarted, or merged back: it discards now
         takeovers.incrementAndGet();
         LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {}; its replica was at its batch {})",
                 gone.name(), taken.queues().size(), count, taken.duplicateIds().size(), (clock.getAsLong() - start) / 1_000_000,
