@@ -184,6 +184,12 @@ public final class CompareBench {
                     args.add("-J" + o);
                 }
             }
+            // TERN_BENCH_SERVER_ARGS: options of tern server itself, e.g. --no-replication (not a default: say so when reporting).
+            for (String o : System.getenv().getOrDefault("TERN_BENCH_SERVER_ARGS", "").trim().split("\\s+")) {
+                if (!o.isEmpty()) {
+                    args.add(o);
+                }
+            }
             ServerProcess tern = new ServerProcess("bench", FreePorts.free(), dir.resolve("tern"), dir.resolve("tern.log"),
                     args.toArray(String[]::new)).start();
             if (!tern.awaitListening(60_000)) {

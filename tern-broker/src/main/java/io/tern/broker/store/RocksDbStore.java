@@ -173,7 +173,9 @@ public final class RocksDbStore implements MessageStore {
         CompletableFuture<Void> done = new CompletableFuture<>();
         if (closed) {
             done.completeExceptionally(new StoreException("the message store in " + dir + " is closed", null));
-        } else if (batch.isEmpty()) {
+        } else if (batch.onlyMarks()) {
+            // Nothing of it is written here (marks are for backups): a delivery must not wait for a
+            // sync of nothing, nor a send queue behind it.
             done.complete(null);
         } else {
             queue.add(new Pending(batch, done, sync));

@@ -44,6 +44,22 @@ class RocksDbStoreTest {
         return seen;
     }
 
+    /** Marks are for backups: a batch of nothing else completes at once, without a write and its sync. */
+    @Test
+    void aBatchOfMarksOnlyIsNotWritten() {
+        try (RocksDbStore store = new RocksDbStore(dir)) {
+            store.commit(new StoreBatch().add(new StoreBatch.AddMessage("a", 1, bytes("m1")))).join();
+            long[] before = store.commitCounts();
+            CompletableFuture<Void> marks = store.commit(new StoreBatch()
+                    .add(new StoreBatch.MarkDelivered("a", 1, "session-1"))
+                    .add(new StoreBatch.ClientConnected("client-1")));
+            assertThat(marks).as("completed without waiting for the writer").isDone();
+            store.commit(new StoreBatch().add(new StoreBatch.MarkReturned("a", 1))).join();
+            assertThat(store.commitCounts()).isEqualTo(before);
+            assertThat(read(store)).containsOnlyKeys("message a 1");
+        }
+    }
+
     @Test
     void whatWasCommittedIsRecoveredAfterReopening() {
         try (RocksDbStore store = new RocksDbStore(dir)) {
