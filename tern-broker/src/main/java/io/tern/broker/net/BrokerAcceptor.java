@@ -6,11 +6,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -21,6 +19,7 @@ import io.tern.broker.ServerConnection;
 import io.tern.protocol.FrameBudget;
 import io.tern.protocol.FrameDecoder;
 import io.tern.protocol.FrameEncoder;
+import io.tern.protocol.Sockets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,8 +52,8 @@ public final class BrokerAcceptor implements AutoCloseable {
     }
 
     private final Broker broker;
-    private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(NioIoHandler.newFactory());
+    private final EventLoopGroup boss = new MultiThreadIoEventLoopGroup(1, Sockets.ioHandlers());
+    private final EventLoopGroup workers = new MultiThreadIoEventLoopGroup(Sockets.ioHandlers());
     private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Stats stats = new Stats();
     private Channel server;
@@ -78,7 +77,7 @@ public final class BrokerAcceptor implements AutoCloseable {
         long ttlMs = broker.config().connectionTtlMs();
         ServerBootstrap b = new ServerBootstrap()
                 .group(boss, workers)
-                .channel(NioServerSocketChannel.class)
+                .channel(Sockets.serverSocketChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -99,7 +98,8 @@ public final class BrokerAcceptor implements AutoCloseable {
                 });
         server = b.bind(broker.config().bindAddress(), broker.config().port()).sync().channel();
         InetSocketAddress bound = (InetSocketAddress) server.localAddress();
-        LOG.info("Accepting clients on {}://{}:{}{}", broker.config().scheme(), bound.getHostString(), bound.getPort(),
+        LOG.info("Accepting clients on {}://{}:{} ({}){}", broker.config().scheme(), bound.getHostString(), bound.getPort(),
+                Sockets.whyNotEpoll() == null ? "epoll" : "nio: " + Sockets.whyNotEpoll(),
                 tls == null ? "" : " (TLS " + String.join(", ", io.tern.protocol.TlsSettings.PROTOCOLS) + ", client certificates "
                         + broker.config().tls().clientAuth().name().toLowerCase(java.util.Locale.ROOT) + ")");
         return bound;

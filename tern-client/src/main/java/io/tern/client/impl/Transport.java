@@ -10,9 +10,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslHandler;
@@ -98,7 +96,7 @@ public final class Transport implements AutoCloseable {
                 g = group;
                 if (g == null) {
                     g = new MultiThreadIoEventLoopGroup(Math.min(4, Runtime.getRuntime().availableProcessors()),
-                            new DefaultThreadFactory("tern-client-io", true), NioIoHandler.newFactory());
+                            new DefaultThreadFactory("tern-client-io", true), io.tern.protocol.Sockets.ioHandlers());
                     group = g;
                 }
             }
@@ -117,7 +115,7 @@ public final class Transport implements AutoCloseable {
         CompletableFuture<Void> handshake = new CompletableFuture<>();
         Transport[] self = new Transport[1];
         String scheme = tls != null ? "terns" : "tern";
-        Bootstrap b = new Bootstrap().group(group()).channel(NioSocketChannel.class)
+        Bootstrap b = new Bootstrap().group(group()).channel(io.tern.protocol.Sockets.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 .handler(new ChannelInitializer<SocketChannel>() {
