@@ -26,42 +26,46 @@ public final class Sockets {
     /** The system property that picks the transport: {@code epoll} (the default where it loads) or {@code nio}. */
     public static final String PROPERTY = "tern.transport";
 
-    private static final boolean EPOLL = chooseEpoll(System.getProperty(PROPERTY, ""));
+    /** True: epoll; false: NIO; null: the property names no transport (every use says so). */
+    private static final Boolean EPOLL = choose(System.getProperty(PROPERTY, ""), Epoll.isAvailable());
 
     private Sockets() {
     }
 
-    private static boolean chooseEpoll(String asked) {
+    static Boolean choose(String asked, boolean epollLoads) {
         return switch (asked.trim().toLowerCase(Locale.ROOT)) {
             case "nio" -> false;
-            case "", "epoll" -> Epoll.isAvailable();
-            default -> throw new IllegalArgumentException("-D" + PROPERTY + "=" + asked + " is not a transport; use epoll or nio");
+            case "", "epoll" -> epollLoads;
+            default -> null;
         };
     }
 
-    /** "epoll" or "nio": what this JVM uses. */
-    public static String name() {
-        return EPOLL ? "epoll" : "nio";
+    private static boolean epoll() {
+        if (EPOLL == null) {
+            throw new IllegalArgumentException("-D" + PROPERTY + "=" + System.getProperty(PROPERTY)
+                    + " is not a transport; use epoll or nio");
+        }
+        return EPOLL;
     }
 
-    /** Why epoll is not used, or null when it is. */
-    public static String whyNotEpoll() {
-        if (EPOLL) {
-            return null;
+    /** For the log: "epoll", or "nio" and why not epoll. */
+    public static String describe() {
+        if (epoll()) {
+            return "epoll";
         }
         Throwable cause = Epoll.unavailabilityCause();
-        return cause == null ? "-D" + PROPERTY + "=nio" : cause.toString();
+        return "nio: " + (cause == null ? "-D" + PROPERTY + "=nio" : cause.toString());
     }
 
     public static IoHandlerFactory ioHandlers() {
-        return EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        return epoll() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
     }
 
     public static Class<? extends SocketChannel> socketChannel() {
-        return EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
+        return epoll() ? EpollSocketChannel.class : NioSocketChannel.class;
     }
 
     public static Class<? extends ServerSocketChannel> serverSocketChannel() {
-        return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        return epoll() ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 }

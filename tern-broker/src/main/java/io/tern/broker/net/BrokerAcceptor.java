@@ -99,7 +99,7 @@ public final class BrokerAcceptor implements AutoCloseable {
         server = b.bind(broker.config().bindAddress(), broker.config().port()).sync().channel();
         InetSocketAddress bound = (InetSocketAddress) server.localAddress();
         LOG.info("Accepting clients on {}://{}:{} ({}){}", broker.config().scheme(), bound.getHostString(), bound.getPort(),
-                Sockets.whyNotEpoll() == null ? "epoll" : "nio: " + Sockets.whyNotEpoll(),
+                Sockets.describe(),
                 tls == null ? "" : " (TLS " + String.join(", ", io.tern.protocol.TlsSettings.PROTOCOLS) + ", client certificates "
                         + broker.config().tls().clientAuth().name().toLowerCase(java.util.Locale.ROOT) + ")");
         return bound;
