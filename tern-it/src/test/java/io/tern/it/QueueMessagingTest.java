@@ -145,6 +145,35 @@ class QueueMessagingTest {
     }
 
     @Test
+    void aMessageChangedAfterItsSendArrivesAsItWasSent() throws Exception {
+        // JMS 3.0 §4.6: once send returns, the application may change and resend the same message object.
+        // Non-persistent sends go out asynchronously, so the sent copy must not share the live properties.
+        Session s = session(Session.AUTO_ACKNOWLEDGE);
+        Queue q = s.createQueue("reused");
+        MessageProducer p = s.createProducer(q);
+        p.setDeliveryMode(DeliveryMode.NON_PERSISTENT);
+        TextMessage m = s.createTextMessage();
+        int count = 2000;
+        for (int i = 0; i < count; i++) {
+            m.clearProperties();
+            m.setIntProperty("i", i);
+            for (int k = 0; k < 8; k++) {
+                m.setStringProperty("k" + k, "v" + i);
+            }
+            m.setText("t" + i);
+            p.send(m);
+        }
+        MessageConsumer c = s.createConsumer(q);
+        for (int i = 0; i < count; i++) {
+            Message got = c.receive(5000);
+            assertThat(got).as("message %d", i).isNotNull();
+            assertThat(got.getIntProperty("i")).isEqualTo(i);
+            assertThat(got.getStringProperty("k7")).isEqualTo("v" + i);
+            assertThat(((TextMessage) got).getText()).isEqualTo("t" + i);
+        }
+    }
+
+    @Test
     void higherPriorityMessagesAreDeliveredFirst() throws Exception {
         Session s = session(Session.AUTO_ACKNOWLEDGE);
         Queue q = s.createQueue("prio");

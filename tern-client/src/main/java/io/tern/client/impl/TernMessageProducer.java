@@ -18,9 +18,6 @@ import jakarta.jms.QueueSender;
 import jakarta.jms.Topic;
 import jakarta.jms.TopicPublisher;
 
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -41,6 +38,8 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
     private boolean disableMessageId;
     private boolean disableTimestamp;
     private volatile boolean closed;
+    /** Message ids, which persistent sends also carry as their duplicate-detection id. */
+    private final MessageIds ids = new MessageIds();
 
     TernMessageProducer(TernSession session, TernDestination destination) {
         this.session = session;
@@ -188,7 +187,7 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
             throw new UnsupportedOperationException("this producer has no destination; use send(Destination, Message)");
         }
         long now = System.currentTimeMillis();
-        String messageId = disableMessageId ? null : "ID:" + UUID.randomUUID();
+        String messageId = disableMessageId ? null : ids.next();
         TernMessage tern = ForeignMessages.adopt(message);
         for (Message m : tern == message ? new Message[] {message} : new Message[] {message, tern}) {
             m.setJMSDestination(target);
@@ -199,7 +198,7 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
             m.setJMSMessageID(messageId);
             m.setJMSDeliveryTime(now + deliveryDelay);
         }
-        WireMessage wire = withDuplicateId(tern.toWire(), messageId);
+        WireMessage wire = tern.toWire(messageId != null ? messageId : ids.next());
         TernConnection c = session.connection();
         checkSize(wire, c.maxFrameSize());
         boolean transacted = session.getTransacted();
@@ -269,17 +268,6 @@ public final class TernMessageProducer implements QueueSender, TopicPublisher {
         } finally {
             buf.release();
         }
-    }
-
-    /** Persistent sends carry a duplicate-detection id so that a resend after a failure is dropped. */
-    private static WireMessage withDuplicateId(WireMessage w, String messageId) {
-        if (!w.persistent() || w.properties().containsKey(WireMessage.DUPLICATE_ID)) {
-            return w;
-        }
-        Map<String, Object> props = new LinkedHashMap<>(w.properties());
-        props.put(WireMessage.DUPLICATE_ID, messageId != null ? messageId : "ID:" + UUID.randomUUID());
-        return new WireMessage(w.messageId(), w.bodyType(), w.destination(), w.replyTo(), w.correlationId(), w.type(),
-                w.persistent(), w.priority(), w.timestamp(), w.expiration(), w.deliveryTime(), props, w.body());
     }
 
     private static void acquire(TernConnection c, int permits) throws JMSException {

@@ -59,10 +59,31 @@ public class TernMessage implements Message {
 
     // ---- wire conversion ----------------------------------------------------------------------
 
+    /** The message as it goes on the wire: a copy, so that changes made after the send do not reach it. */
     public WireMessage toWire() throws JMSException {
+        return toWire(null);
+    }
+
+    /**
+     * The message as it goes on the wire, with {@code duplicateId} as its duplicate-detection id when it
+     * is persistent and has none of its own. The properties are copied (JMS 3.0 §4.6: the application
+     * may change and resend the message as soon as the send returns, while the copy is still queued
+     * for the connection's I/O thread or held for a resend after failover).
+     */
+    public WireMessage toWire(String duplicateId) throws JMSException {
+        boolean persistent = deliveryMode == DeliveryMode.PERSISTENT;
+        boolean addId = persistent && duplicateId != null && !properties.containsKey(WireMessage.DUPLICATE_ID);
+        Map<String, Object> sent;
+        if (properties.isEmpty() && !addId) {
+            sent = Map.of();
+        } else {
+            sent = new LinkedHashMap<>(properties);
+            if (addId) {
+                sent.put(WireMessage.DUPLICATE_ID, duplicateId);
+            }
+        }
         return new WireMessage(messageId, bodyType(), TernDestination.toName(destination), TernDestination.toName(replyTo),
-                correlationId, type, deliveryMode == DeliveryMode.PERSISTENT, priority, timestamp, expiration, deliveryTime,
-                properties, encodeBody());
+                correlationId, type, persistent, priority, timestamp, expiration, deliveryTime, sent, encodeBody());
     }
 
     /** A received message, read-only, with JMSXDeliveryCount and JMSRedelivered from the delivery. */

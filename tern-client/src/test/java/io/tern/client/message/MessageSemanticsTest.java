@@ -29,6 +29,36 @@ class MessageSemanticsTest {
     }
 
     @Test
+    void theWireCopyIsNotChangedByLaterChangesToTheMessage() throws JMSException {
+        TernTextMessage m = new TernTextMessage();
+        m.setJMSDestination(new io.tern.client.TernQueue("q"));
+        m.setIntProperty("i", 1);
+        m.setText("one");
+        WireMessage wire = m.toWire("ID:dup-1");
+        m.setIntProperty("i", 2);
+        m.setStringProperty("added", "later");
+        m.setText("two");
+        assertThat(wire.properties()).containsEntry("i", 1).doesNotContainKey("added");
+        assertThat(wire.duplicateId()).isEqualTo("ID:dup-1");
+        assertThat(((TernTextMessage) TernMessage.fromWire(wire, 1, null)).getText()).isEqualTo("one");
+        assertThat(m.getIntProperty("i")).isEqualTo(2);
+        assertThat(m.propertyExists(WireMessage.DUPLICATE_ID)).as("the live message is not given the id").isFalse();
+    }
+
+    @Test
+    void onlyPersistentSendsCarryADuplicateIdAndAnIdOfTheApplicationsOwnWins() throws JMSException {
+        TernMessage m = new TernMessage();
+        m.setJMSDestination(new io.tern.client.TernQueue("q"));
+        m.setJMSDeliveryMode(jakarta.jms.DeliveryMode.NON_PERSISTENT);
+        assertThat(m.toWire("ID:x").duplicateId()).isNull();
+        assertThat(m.toWire("ID:x").properties()).isEmpty();
+        m.setJMSDeliveryMode(jakarta.jms.DeliveryMode.PERSISTENT);
+        assertThat(m.toWire("ID:x").duplicateId()).isEqualTo("ID:x");
+        m.setStringProperty(WireMessage.DUPLICATE_ID, "mine");
+        assertThat(m.toWire("ID:x").duplicateId()).isEqualTo("mine");
+    }
+
+    @Test
     void propertiesConvertAsTheSpecificationTableSays() throws JMSException {
         TernMessage m = new TernMessage();
         m.setByteProperty("b", (byte) 1);
