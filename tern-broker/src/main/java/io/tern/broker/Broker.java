@@ -79,6 +79,7 @@ public final class Broker implements ClusterPort, AutoCloseable {
         this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
         store.watchMemory(memory::overfull, this::copiesShrunk);
+        store.limitCopies(copiesPageLine());
         if (store.isDurable()) {
             disk.start(scheduler);
         }
@@ -392,6 +393,15 @@ public final class Broker implements ClusterPort, AutoCloseable {
      */
     long pageLine() {
         return config.memoryLimitBytes() / 10 * 9;
+    }
+
+    /**
+     * The heap past which the copies this node holds of other nodes' messages (the replicas of the nodes
+     * it backs up) page their bodies out: three tenths of the memory limit, so that a node backing up a
+     * deep queue keeps most of its heap for its own.
+     */
+    long copiesPageLine() {
+        return config.memoryLimitBytes() / 10 * 3;
     }
 
     /** True once the queued messages in memory reach the paging line ({@link #pageLine}). */

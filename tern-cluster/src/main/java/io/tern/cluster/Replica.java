@@ -76,6 +76,15 @@ final class Replica {
     static final CompletableFuture<Void> NO_ROOM = new CompletableFuture<>();
     /** The copy on this backup's disk, or null (replicas in memory only). */
     private final ReplicaDisk disk;
+    /**
+     * Where bodies go when this replica pages ({@link #pageOut}); null: it never pages. In {@link
+     * #messages}, a paged message's body is {@link #PAGED}.
+     */
+    private final io.tern.broker.store.PageFile pages;
+    /** Stands for the body of a message that is in {@link #pages}, not in memory (compared by identity). */
+    private static final byte[] PAGED = new byte[0];
+    /** What a paged message still costs the heap: its map entry and its boxed sequence. */
+    static final long PAGED_COST = 56;
     private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
     /** Completes when the snapshot under way has ended (and, on disk, is written): batches after its cut wait for it. */
     private CompletableFuture<Void> synced = CompletableFuture.completedFuture(null);
@@ -85,7 +94,13 @@ final class Replica {
     }
 
     Replica(ReplicaDisk disk) {
+        this(disk, null);
+    }
+
+    /** @param pages where bodies go when this replica pages; null: it keeps them all in memory */
+    Replica(ReplicaDisk disk, io.tern.broker.store.PageFile pages) {
         this.disk = disk;
+        this.pages = pages;
     }
 
     ReplicaDisk disk() {
@@ -125,6 +140,7 @@ final class Replica {
         gapAfterDiskFailure = false;
         queues.clear();
         messages.clear();
+        closePages();
         heldBytes = 0;
         duplicateIds.clear();
         duplicateIndex.clear();
@@ -342,7 +358,7 @@ final class Replica {
     synchronized StoreBatch contents() {
         StoreBatch all = new StoreBatch();
         queues.forEach((q, d) -> all.add(new StoreBatch.PutQueue(q, d)));
-        messages.forEach((q, m) -> m.forEach((seq, bytes) -> all.add(new StoreBatch.AddMessage(q, seq, bytes))));
+        messages.forEach((q, m) -> withBodies(q, m).forEach((seq, bytes) -> all.add(new StoreBatch.AddMessage(q, seq, bytes))));
         duplicateIds.forEach((bucket, ids) -> ids.forEach(id -> all.add(new StoreBatch.AddDuplicateId(bucket, id))));
         out.forEach((q, m) -> m.forEach((seq, owner) -> all.add(new StoreBatch.MarkDelivered(q, seq, owner))));
         clients.forEach(key -> all.add(new StoreBatch.ClientConnected(key)));
@@ -379,17 +395,24 @@ final class Replica {
                 queues.remove(o.queue());
                 NavigableMap<Long, byte[]> gone = messages.remove(o.queue());
                 if (gone != null) {
-                    gone.values().forEach(m -> heldBytes -= cost(m));
+                    gone.values().forEach(m -> heldBytes -= costHere(m));
+                    unpage(o.queue(), gone.entrySet().stream().filter(m -> m.getValue() == PAGED).map(Map.Entry::getKey).toList());
                 }
                 out.remove(o.queue());
             } else if (op instanceof StoreBatch.AddMessage o) {
                 byte[] before = messages.computeIfAbsent(o.queue(), q -> new TreeMap<>()).put(o.sequence(), o.message());
-                heldBytes += cost(o.message()) - (before == null ? 0 : cost(before));
+                heldBytes += cost(o.message()) - (before == null ? 0 : costHere(before));
+                if (before == PAGED) {
+                    unpage(o.queue(), List.of(o.sequence()));
+                }
             } else if (op instanceof StoreBatch.RemoveMessage o) {
                 NavigableMap<Long, byte[]> q = messages.get(o.queue());
                 byte[] gone = q == null ? null : q.remove(o.sequence());
                 if (gone != null) {
-                    heldBytes -= cost(gone);
+                    heldBytes -= costHere(gone);
+                }
+                if (gone == PAGED) {
+                    unpage(o.queue(), List.of(o.sequence()));
                 }
                 unmark(o.queue(), o.sequence());
             } else if (op instanceof StoreBatch.AddDuplicateId o) {
@@ -425,9 +448,111 @@ final class Replica {
         return io.tern.broker.HeapCost.array(encoded.length) + 56;
     }
 
+    /** What one stored message of this replica costs the heap now: {@link #PAGED_COST} if paged. */
+    private static long costHere(byte[] body) {
+        return body == PAGED ? PAGED_COST : cost(body);
+    }
+
     /** The heap this replica's messages take now. */
     long heldBytes() {
         return heldBytes;
+    }
+
+    /** Messages of this replica whose bodies are paged out now. */
+    synchronized long pagedCount() {
+        return pages == null ? 0 : pages.count();
+    }
+
+    /**
+     * Moves bodies out of the heap into {@link #pages} until this replica's messages take at most {@code
+     * targetBytes} (or none is left in memory), the newest of each queue first: the oldest are the
+     * first the primary's consumers take, and their removal then costs nothing here. True if it paged
+     * what it had to; false if it cannot page (none configured, or the page file failed: logged, the
+     * bodies stay in memory, and this node's memory limit refuses what no longer fits).
+     */
+    synchronized boolean pageOut(long targetBytes) {
+        if (pages == null) {
+            return false;
+        }
+        long excess = heldBytes - targetBytes;
+        if (excess <= 0) {
+            return true;
+        }
+        Map<String, Map<Long, byte[]>> out = new LinkedHashMap<>();
+        long freed = 0;
+        for (Map.Entry<String, NavigableMap<Long, byte[]>> q : messages.entrySet()) {
+            for (Map.Entry<Long, byte[]> m : q.getValue().descendingMap().entrySet()) {
+                if (freed >= excess) {
+                    break;
+                }
+                if (m.getValue() != PAGED) {
+                    out.computeIfAbsent(q.getKey(), k -> new TreeMap<>()).put(m.getKey(), m.getValue());
+                    freed += cost(m.getValue()) - PAGED_COST;
+                }
+            }
+        }
+        if (out.isEmpty()) {
+            return true;
+        }
+        try {
+            pages.put(out);
+        } catch (io.tern.broker.store.StoreException e) {
+            org.slf4j.LoggerFactory.getLogger(Replica.class).error("Could not page out replica messages (they stay in memory): {}",
+                    e.getMessage());
+            return false;
+        }
+        out.forEach((q, m) -> {
+            NavigableMap<Long, byte[]> held = messages.get(q);
+            m.keySet().forEach(seq -> held.put(seq, PAGED));
+        });
+        heldBytes -= freed;
+        return true;
+    }
+
+    /** Paged messages that left the replica: their bodies leave the page file. */
+    private void unpage(String queue, List<Long> sequences) {
+        if (sequences.isEmpty() || pages == null) {
+            return;
+        }
+        try {
+            pages.remove(queue, sequences);
+        } catch (io.tern.broker.store.StoreException e) {
+            // Never read again (nothing points at them); the file goes with the replica.
+            org.slf4j.LoggerFactory.getLogger(Replica.class).warn("{}", e.getMessage());
+        }
+    }
+
+    /** The page file is no longer needed (a new snapshot, or the replica is dropped): deleted. */
+    synchronized void closePages() {
+        if (pages != null) {
+            try {
+                pages.close();
+            } catch (io.tern.broker.store.StoreException e) {
+                org.slf4j.LoggerFactory.getLogger(Replica.class).warn("{}", e.getMessage());
+            }
+        }
+    }
+
+    /** {@code held} (sequence to body, as in {@link #messages}) with the paged bodies read back. */
+    private NavigableMap<Long, byte[]> withBodies(String queue, NavigableMap<Long, byte[]> held) {
+        TreeMap<Long, byte[]> copy = new TreeMap<>(held);
+        if (pages == null || pages.count() == 0) {
+            return copy;
+        }
+        long[] paged = held.entrySet().stream().filter(e -> e.getValue() == PAGED).mapToLong(Map.Entry::getKey).toArray();
+        if (paged.length == 0) {
+            return copy;
+        }
+        List<byte[]> bodies = pages.get(queue, paged);
+        for (int i = 0; i < paged.length; i++) {
+            byte[] body = bodies.get(i);
+            if (body == null) {
+                throw new io.tern.broker.store.StoreException("the paged message " + paged[i] + " of " + queue
+                        + " is missing from " + pages.dir(), null);
+            }
+            copy.put(paged[i], body);
+        }
+        return copy;
     }
 
     private void unmark(String queue, long sequence) {
@@ -453,7 +578,7 @@ final class Replica {
         Map<String, Map<Long, byte[]>> copy = new LinkedHashMap<>();
         messages.forEach((q, m) -> {
             if (!m.isEmpty()) {
-                copy.put(q, Collections.unmodifiableMap(new TreeMap<>(m)));
+                copy.put(q, Collections.unmodifiableMap(withBodies(q, m)));
             }
         });
         return copy;

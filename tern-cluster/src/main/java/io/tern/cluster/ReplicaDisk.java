@@ -6,12 +6,8 @@ import io.tern.broker.store.StoreBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
 /**
  * A backup's copy of one primary's replica on its own disk ({@code --replica-store disk}): a
@@ -55,8 +51,8 @@ final class ReplicaDisk {
     }
 
     /** The replica as it was on disk, for a backup that restarted. */
-    synchronized Replica load() {
-        Replica r = new Replica(this);
+    synchronized Replica load(io.tern.broker.store.PageFile pages) {
+        Replica r = new Replica(this, pages);
         r.loading();
         StoreBatch all = new StoreBatch();
         store.recover(MessageStore.Recovery.asOps(all::add));
@@ -75,14 +71,9 @@ final class ReplicaDisk {
     }
 
     private static void delete(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
+        try {
+            io.tern.broker.store.PageFile.delete(dir);
+        } catch (io.tern.broker.store.StoreException e) {
             LOG.error("Could not delete the replica in {}: {}", dir, e.getMessage());
         }
     }

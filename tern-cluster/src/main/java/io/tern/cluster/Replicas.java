@@ -53,11 +53,69 @@ public final class Replicas {
                         Map<String, Map<Long, String>> owners, Set<String> clients, boolean complete, long lastBatch) {
     }
 
+    /** Where replicas page their bodies, one directory each; null: they keep them all in memory. */
+    private final Path pagesDir;
+    private final java.util.concurrent.atomic.AtomicLong pageFiles = new java.util.concurrent.atomic.AtomicLong();
+    /**
+     * The heap the replicas held here may take before they page (see {@link #limitHeld}); {@code
+     * Long.MAX_VALUE}: no limit of their own (the node's memory limit still refuses what does not fit).
+     */
+    private volatile long pageLine = Long.MAX_VALUE;
+
     Replicas(Path replicaDir) {
+        this(replicaDir, null);
+    }
+
+    /**
+     * @param replicaDir where replicas are kept on disk too (null: in memory only)
+     * @param pagesDir   where they page bodies past their share of the heap (null: never); what a
+     *                   previous run left there is deleted
+     */
+    Replicas(Path replicaDir, Path pagesDir) {
         this.replicaDir = replicaDir;
+        this.pagesDir = pagesDir;
+        if (pagesDir != null) {
+            io.tern.broker.store.PageFile.delete(pagesDir);
+        }
         if (replicaDir != null) {
             load(replicaDir);
         }
+    }
+
+    /** A page file of its own for a new replica of {@code primary}; null if replicas do not page. */
+    private io.tern.broker.store.PageFile newPages(String primary) {
+        return pagesDir == null ? null
+                : new io.tern.broker.store.PageFile(pagesDir.resolve(primary + "-" + pageFiles.incrementAndGet()));
+    }
+
+    /**
+     * The replicas held here page bodies out once they take more than {@code bytes} of heap, and
+     * page back in only when read whole (a takeover, a hand-over). See {@link io.tern.broker.store.MessageStore#limitCopies}.
+     */
+    void limitHeld(long bytes) {
+        this.pageLine = bytes;
+        replicas.values().forEach(this::pageIfOver); // those loaded from disk at start
+    }
+
+    /** Pages bodies of {@code r} out while the replicas here take more than their share of the heap. */
+    private void pageIfOver(Replica r) {
+        long line = pageLine;
+        if (line == Long.MAX_VALUE) {
+            return;
+        }
+        long over = heldBytes() - line;
+        if (over > 0) {
+            r.pageOut(Math.max(0, r.heldBytes() - over - line / 8)); // some room below the line: not a page-out per batch
+        }
+    }
+
+    /** Messages of the replicas held here whose bodies are paged out now. */
+    public long pagedCount() {
+        long n = 0;
+        for (Replica r : replicas.values()) {
+            n += r.pagedCount();
+        }
+        return n;
     }
 
     private void load(Path dir) {
@@ -66,7 +124,7 @@ public final class Replicas {
         }
         try (var dirs = Files.list(dir)) {
             for (Path d : dirs.filter(Files::isDirectory).toList()) {
-                Replica r = new ReplicaDisk(d).load();
+                Replica r = new ReplicaDisk(d).load(newPages(d.getFileName().toString()));
                 replicas.put(d.getFileName().toString(), r);
                 LOG.info("Replica of {} loaded from {}: {} queue(s), {} message(s)", d.getFileName(), d, r.queues().size(),
                         r.messages().values().stream().mapToInt(Map::size).sum());
@@ -78,8 +136,8 @@ public final class Replicas {
 
     /** The replica of {@code primary}, made (with its disk copy, if replicas are kept on disk) if there is none. */
     private Replica replica(String primary) {
-        return replicas.computeIfAbsent(primary, p -> replicaDir == null ? new Replica()
-                : new Replica(new ReplicaDisk(replicaDir.resolve(p))));
+        return replicas.computeIfAbsent(primary, p -> new Replica(replicaDir == null ? null : new ReplicaDisk(replicaDir.resolve(p)),
+                newPages(p)));
     }
 
     /**
@@ -145,6 +203,10 @@ public final class Replicas {
         long bytesBefore = before == null ? 0 : before.heldBytes();
         try {
             receive(node, from, message);
+            Replica now = replicas.get(from);
+            if (now != null && (message instanceof ReplicationMessage.Batch || message instanceof ReplicationMessage.SnapshotChunk)) {
+                pageIfOver(now);
+            }
         } finally {
             if (before != null && (replicas.get(from) != before || before.heldBytes() < bytesBefore)) {
                 shrunk.run();
@@ -334,13 +396,18 @@ public final class Replicas {
             r.disk().delete();
         }
         if (r != null) {
+            r.closePages();
+        }
+        if (r != null) {
             shrunk.run();
         }
     }
 
     /** The takeover of {@code primary} has stored what it took: its replica's disk copy goes. */
     public void release(String primary) {
-        if (taken.remove(primary) != null) {
+        Replica r = taken.remove(primary);
+        if (r != null) {
+            r.closePages();
             shrunk.run();
         }
         ReplicaDisk d = handedOver.remove(primary);
@@ -364,6 +431,7 @@ public final class Replicas {
             if (r.disk() != null) {
                 r.disk().close(); // its directory is the newer replica's too: closed, not deleted
             }
+            r.closePages();
             shrunk.run();
         }
     }
@@ -434,6 +502,7 @@ public final class Replicas {
             if (r.disk() != null) {
                 r.disk().close();
             }
+            r.closePages();
         }
     }
 }

@@ -80,8 +80,18 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      *                   memory only); replicas found there are loaded
      */
     public ReplicatingStore(MessageStore local, Path replicaDir) {
+        this(local, replicaDir, null);
+    }
+
+    /**
+     * @param replicaDir where replicas are kept on disk too, one directory per primary (null: in
+     *                   memory only); replicas found there are loaded
+     * @param pagesDir   where replicas page their bodies past their share of the heap ({@link
+     *                   #limitCopies}); null: they keep them in memory
+     */
+    public ReplicatingStore(MessageStore local, Path replicaDir, Path pagesDir) {
         this.local = local;
-        this.replicas = new Replicas(replicaDir);
+        this.replicas = new Replicas(replicaDir, pagesDir);
     }
 
     private volatile long snapshotDelayMs;
@@ -133,6 +143,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     @Override
     public void watchMemory(java.util.function.BooleanSupplier full, Runnable shrunk) {
         replicas.watchMemory(full, shrunk);
+    }
+
+    @Override
+    public void limitCopies(long bytes) {
+        replicas.limitHeld(bytes);
     }
 
     @Override

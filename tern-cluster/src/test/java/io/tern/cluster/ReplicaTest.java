@@ -46,6 +46,69 @@ class ReplicaTest {
         assertThat(r.lastBatch()).isEqualTo(21);
     }
 
+    @Test
+    void aReplicaPagesBodiesOutAndHandsEveryMessageOverWithItsBody(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        java.nio.file.Path pagesDir = dir.resolve("pages");
+        Replica r = new Replica(null, new io.tern.broker.store.PageFile(pagesDir));
+        r.beginSnapshot(0, "i-1");
+        r.endSnapshot();
+        byte[] body = new byte[10_000];
+        for (int i = 1; i <= 100; i++) {
+            java.util.Arrays.fill(body, (byte) i);
+            StoreBatch b = new StoreBatch();
+            b.add(new StoreBatch.AddMessage(i % 2 == 0 ? "even" : "odd", i, body.clone()));
+            assertThat(r.batch(i, b)).isNotNull();
+        }
+        long all = r.heldBytes();
+        assertThat(all).isGreaterThan(100L * 10_000);
+
+        assertThat(r.pageOut(all / 4)).isTrue();
+        assertThat(r.heldBytes()).as("paged down to the target").isLessThanOrEqualTo(all / 4);
+        assertThat(r.pagedCount()).isBetween(70L, 80L);
+        assertThat(pagesDir).isDirectory();
+
+        // Acknowledged on the primary: paged or not, a removed message leaves, and its body leaves the page file.
+        StoreBatch acks = new StoreBatch();
+        for (int i = 1; i <= 100; i += 3) {
+            acks.add(new StoreBatch.RemoveMessage(i % 2 == 0 ? "even" : "odd", i));
+        }
+        long pagedBefore = r.pagedCount();
+        assertThat(r.batch(101, acks)).isNotNull();
+        assertThat(r.pagedCount()).isLessThan(pagedBefore);
+
+        Map<String, Map<Long, byte[]>> held = r.messages();
+        int count = 0;
+        for (Map.Entry<String, Map<Long, byte[]>> q : held.entrySet()) {
+            for (Map.Entry<Long, byte[]> m : q.getValue().entrySet()) {
+                assertThat(m.getKey() % 3).as("removed ones are gone").isNotEqualTo(1L);
+                assertThat(m.getValue()).hasSize(10_000).containsOnly((byte) m.getKey().longValue());
+                count++;
+            }
+        }
+        assertThat(count).isEqualTo(100 - 34);
+        assertThat(r.contents().ops()).filteredOn(op -> op instanceof StoreBatch.AddMessage).hasSize(66);
+
+        // A queue deleted on the primary takes its paged bodies with it; a new snapshot starts with no page file.
+        StoreBatch delete = new StoreBatch();
+        delete.add(new StoreBatch.DeleteQueue("odd"));
+        assertThat(r.batch(102, delete)).isNotNull();
+        assertThat(r.messages()).containsOnlyKeys("even");
+        r.beginSnapshot(200, "i-1");
+        assertThat(r.pagedCount()).isZero();
+        assertThat(pagesDir).doesNotExist();
+    }
+
+    @Test
+    void aReplicaWithoutAPageFileKeepsItsBodiesInMemory() {
+        Replica r = new Replica();
+        r.beginSnapshot(0, "i-1");
+        r.endSnapshot();
+        r.batch(1, add("q", 1));
+        long held = r.heldBytes();
+        assertThat(r.pageOut(0)).isFalse();
+        assertThat(r.heldBytes()).isEqualTo(held);
+    }
+
     /** Batch of a client's send of a message with duplicate-detection id {@code id} ({@code moves}: moved that often). */
     private static StoreBatch send(String queue, long seq, String id, int moves) {
         byte[] encoded = TestMessages.encoded("ID:" + id, queue, Map.of(WireMessage.DUPLICATE_ID, id), moves);

@@ -51,8 +51,12 @@ class ReplicationTest {
 
     /** {@code replicaDir}: where it keeps its replicas on disk too, or null (in memory only). */
     private ReplicatingStore node(String name, Path replicaDir) throws Exception {
-        ReplicatingStore store = replicaDir == null ? new ReplicatingStore(new RocksDbStore(dir.resolve(name)))
-                : new ReplicatingStore(new RocksDbStore(dir.resolve(name)), replicaDir);
+        return node(name, replicaDir, null);
+    }
+
+    /** {@code pagesDir}: where its replicas page their bodies (null: never). */
+    private ReplicatingStore node(String name, Path replicaDir, Path pagesDir) throws Exception {
+        ReplicatingStore store = new ReplicatingStore(new RocksDbStore(dir.resolve(name)), replicaDir, pagesDir);
         ClusterNode n = ClusterNode.create(new ClusterNode.Config(cluster, "loopback", Map.of(), new RingFailoverPolicy(1), true),
                 new NodeInfo(name, name, "machine-" + name, List.of(), ""));
         store.attach(n);
@@ -108,6 +112,36 @@ class ReplicationTest {
         }
         assertThat(b.replicas().of("a").get("orders")).hasSize(60);
         assertSameContent(a, b, "a");
+    }
+
+    @Test
+    void aBackupPagesItsReplicaPastItsShareOfTheHeapAndStillHoldsEveryMessage() throws Exception {
+        ReplicatingStore a = node("a");
+        for (int i = 0; i < 200; i++) {
+            bigSend(a, "early").join(); // before the backup: they come with its snapshot
+        }
+        ReplicatingStore b = node("b", null, dir.resolve("b-pages"));
+        long line = 1_000_000;
+        b.limitCopies(line);
+        await().atMost(Duration.ofSeconds(30)).until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
+        for (int i = 0; i < 300; i++) {
+            bigSend(a, "late").join();
+            assertThat(b.copiesHeldBytes()).as("the replica's heap stays near its line").isLessThan(line + 2 * 17_000);
+        }
+        for (long seq = 1; seq <= 100; seq++) {
+            ack(a, "early", seq).join(); // paged or not, acknowledged messages leave the replica
+        }
+        assertThat(b.replicas().pagedCount()).isGreaterThan(300);
+        assertThat(b.copiesHeldBytes()).isLessThan(line + 2 * 17_000);
+        assertSameContent(a, b, "a");
+    }
+
+    /** A send of 16 KiB: 500 of them take eight times the heap line of the test above. */
+    private CompletableFuture<Void> bigSend(ReplicatingStore store, String queue) {
+        long seq = sequence.incrementAndGet();
+        byte[] body = new byte[16_384];
+        java.util.Arrays.fill(body, (byte) seq);
+        return store.commit(new StoreBatch().add(new StoreBatch.AddMessage(queue, seq, body)));
     }
 
     @Test

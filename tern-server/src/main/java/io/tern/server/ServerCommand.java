@@ -104,7 +104,8 @@ final class ServerCommand implements Callable<Integer> {
         java.nio.file.Path replicaDir = options.replicaStore == ServerOptions.ReplicaStore.DISK ? options.dataDir().resolve("replicas") : null;
         io.tern.cluster.ReplicatingStore[] replicating = new io.tern.cluster.ReplicatingStore[1];
         TernServer server = replicate
-                ? TernServer.start(b.build(), store -> replicating[0] = new io.tern.cluster.ReplicatingStore(store, replicaDir))
+                ? TernServer.start(b.build(), store -> replicating[0] = new io.tern.cluster.ReplicatingStore(store, replicaDir,
+                        options.dataDir().resolve("replica-pages")))
                 : TernServer.start(b.build());
         NodeMetrics metrics = new NodeMetrics(server.broker(), options.name);
         io.tern.console.Console console = null;

@@ -136,6 +136,13 @@ public interface MessageStore extends AutoCloseable {
     }
 
     /**
+     * The heap this node's copies of other nodes' stored messages may take before they page their
+     * bodies to disk, where the store can (a replicating store with a page directory); ignored otherwise.
+     */
+    default void limitCopies(long bytes) {
+    }
+
+    /**
      * The node's memory limit, for the copies it holds of other nodes' messages: while {@code full} says
      * so, copies that would grow are refused (the other node's commit fails rather than run this node
      * out of heap); {@code shrunk} runs (on any thread, quickly) when they take less heap than before.

@@ -1,0 +1,163 @@
+package io.tern.broker.store;
+
+import org.rocksdb.Options;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Message bodies moved out of the heap into a directory of their own, which need not survive a
+ * restart: a RocksDB database without a write-ahead log, written and read on the caller's thread,
+ * opened at the first write and deleted when closed (and when a new one opens on the same directory).
+ * A backup pages the bodies of its replicas here when they would take more than their share of its
+ * memory. Not thread-safe: its owner serialises the calls.
+ */
+public final class PageFile implements AutoCloseable {
+    static {
+        NativeLibrary.load();
+    }
+
+    private final Path dir;
+    private Options options;
+    private WriteOptions writeOptions;
+    private RocksDB db;
+    private long count;
+
+    public PageFile(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** Bodies held here now. */
+    public long count() {
+        return count;
+    }
+
+    /** Writes the bodies (queue to sequence to body); throws {@link StoreException} if they could not be written. */
+    public void put(Map<String, ? extends Map<Long, byte[]>> bodies) {
+        open();
+        int added = 0;
+        try (WriteBatch batch = new WriteBatch()) {
+            for (Map.Entry<String, ? extends Map<Long, byte[]>> q : bodies.entrySet()) {
+                for (Map.Entry<Long, byte[]> m : q.getValue().entrySet()) {
+                    batch.put(key(q.getKey(), m.getKey()), m.getValue());
+                    added++;
+                }
+            }
+            db.write(writeOptions, batch);
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot page " + added + " message(s) out to " + dir + ": " + e.getMessage(), e);
+        }
+        count += added;
+    }
+
+    /** The bodies of {@code sequences} of {@code queue}, in their order; null where none is held. */
+    public List<byte[]> get(String queue, long[] sequences) {
+        if (db == null) {
+            return new ArrayList<>(java.util.Collections.nCopies(sequences.length, null));
+        }
+        List<byte[]> keys = new ArrayList<>(sequences.length);
+        for (long seq : sequences) {
+            keys.add(key(queue, seq));
+        }
+        try {
+            return db.multiGetAsList(keys);
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot read " + sequences.length + " paged message(s) of " + queue + " from " + dir
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Forgets the bodies of {@code sequences} of {@code queue}, which were held here. */
+    public void remove(String queue, Iterable<Long> sequences) {
+        if (db == null) {
+            return;
+        }
+        int removed = 0;
+        try (WriteBatch batch = new WriteBatch()) {
+            for (long seq : sequences) {
+                batch.delete(key(queue, seq));
+                removed++;
+            }
+            db.write(writeOptions, batch);
+        } catch (RocksDBException e) {
+            // What stays is garbage in a file deleted with the replica, never read again (its index entry is gone).
+            throw new StoreException("cannot remove " + removed + " paged message(s) of " + queue + " from " + dir + ": "
+                    + e.getMessage(), e);
+        }
+        count -= removed;
+    }
+
+    private void open() {
+        if (db != null) {
+            return;
+        }
+        delete(dir);
+        try {
+            Files.createDirectories(dir);
+            options = new Options().setCreateIfMissing(true);
+            writeOptions = new WriteOptions().setDisableWAL(true);
+            db = RocksDB.open(options, dir.toString());
+        } catch (IOException | RocksDBException e) {
+            closeHandles();
+            throw new StoreException("cannot open the page file in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Closes and deletes what was written here. */
+    @Override
+    public void close() {
+        closeHandles();
+        count = 0;
+        delete(dir);
+    }
+
+    private void closeHandles() {
+        if (db != null) {
+            db.close();
+            db = null;
+        }
+        if (writeOptions != null) {
+            writeOptions.close();
+            writeOptions = null;
+        }
+        if (options != null) {
+            options.close();
+            options = null;
+        }
+    }
+
+    private static byte[] key(String queue, long sequence) {
+        byte[] n = queue.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(n.length + 9).put(n).put((byte) 0).putLong(sequence).array();
+    }
+
+    /** Deletes {@code dir} and what is in it, if it exists. */
+    public static void delete(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new StoreException("cannot delete " + dir + ": " + e.getMessage(), e);
+        }
+    }
+}
