@@ -79,7 +79,7 @@ public final class Broker implements ClusterPort, AutoCloseable {
         this.pool = Executors.newFixedThreadPool(config.workerThreads(), named("tern-worker"));
         this.scheduler = Executors.newSingleThreadScheduledExecutor(named("tern-scheduler"));
         store.watchMemory(memory::overfull, this::copiesShrunk);
-        store.limitCopies(copiesPageLine());
+        store.limitCopies(copiesPageLine(), () -> memory.used() >= pageLine());
         if (store.isDurable()) {
             disk.start(scheduler);
         }

@@ -193,6 +193,12 @@ final class MessageQueue {
         placeInMemory(entry);
     }
 
+    /** Stored messages a takeover adopted while this node's memory was at its paging line: paged, delivered in turn. */
+    void pagedAdopted(PagedSequences adopted) {
+        paged.addRecovered(adopted);
+        dispatch();
+    }
+
     /** Stored messages of this queue a restart left on disk (its memory was full): they stay paged. */
     void pagedAtStart(PagedSequences recovered) {
         paged.addRecovered(recovered);

@@ -20,6 +20,15 @@ final class QueuePages {
     private static final Logger LOG = LoggerFactory.getLogger(QueuePages.class);
     /** Messages read back from the store in one go (one multiGet). */
     static final int CHUNK = 64;
+    /**
+     * ... and about this many bytes, by the mean size of the messages paged and read back so far (8 at
+     * first, until one is known): 64 messages of 256 KiB read at once took 32 MiB of a full heap.
+     */
+    static final long CHUNK_BYTES = 1 << 20;
+    private static final int FIRST_CHUNK = 8;
+    /** Messages paged or read back so far, and their bytes: their mean sizes a chunk. */
+    private long seen;
+    private long seenBytes;
 
     private final Broker broker;
     private final String queue;
@@ -41,6 +50,8 @@ final class QueuePages {
     /** A stored entry stays in the store only: its message leaves memory, its sequence stays here. */
     void page(QueueEntry entry) {
         paged.add(entry.sequence);
+        seen++;
+        seenBytes += entry.size;
         broker.pagedOut(entry);
     }
 
@@ -58,7 +69,7 @@ final class QueuePages {
      * be decoded is logged and skipped.
      */
     List<QueueEntry> readChunk() {
-        long[] seqs = paged.peek(CHUNK);
+        long[] seqs = paged.peek(chunk());
         List<byte[]> stored;
         try {
             stored = broker.readPaged(queue, seqs);
@@ -69,6 +80,10 @@ final class QueuePages {
         }
         List<QueueEntry> entries = new ArrayList<>(seqs.length);
         for (int i = 0; i < seqs.length; i++) {
+            if (stored.get(i) != null) {
+                seen++;
+                seenBytes += stored.get(i).length;
+            }
             WireMessage m = decode(seqs[i], stored.get(i));
             if (m != null) {
                 QueueEntry e = new QueueEntry(seqs[i], m, true, null, 0);
@@ -90,7 +105,7 @@ final class QueuePages {
     boolean browseInto(TreeMap<Long, WireMessage> merged, long after, int max, Predicate<WireMessage> keep) {
         long readUpTo = after;
         while (merged.size() <= max || nthKey(merged, max) > readUpTo) {
-            long[] seqs = paged.after(readUpTo, CHUNK);
+            long[] seqs = paged.after(readUpTo, chunk());
             if (seqs.length == 0) {
                 return false;
             }
@@ -104,6 +119,15 @@ final class QueuePages {
             readUpTo = seqs[seqs.length - 1];
         }
         return paged.after(readUpTo, 1).length > 0;
+    }
+
+    /** How many paged messages to read back in one go. */
+    private int chunk() {
+        if (seen == 0) {
+            return FIRST_CHUNK;
+        }
+        long mean = Math.max(1, seenBytes / seen);
+        return (int) Math.max(1, Math.min(CHUNK, CHUNK_BYTES / mean));
     }
 
     /** Forgets every paged message (the queue is purged or deleted; whoever does it removes them from the store). */

@@ -94,21 +94,128 @@ final class TakeoverAdopter {
      * restart does not bring back messages the node they came from may still serve. The node is
      * fenced; if its store fails this too, it says so (the takeover's messages then come back with it).
      */
-    private void unstore(List<Placement> adopted) {
-        adopted.forEach(p -> broker.released(p.entry()));
-        if (!store.isDurable() || adopted.isEmpty()) {
+    private void unstore(List<Placement> inMemory, StoreBatch stored) {
+        inMemory.forEach(p -> broker.released(p.entry()));
+        if (!store.isDurable()) {
             return;
         }
         StoreBatch undo = new StoreBatch();
-        adopted.forEach(p -> undo.add(new StoreBatch.RemoveMessage(p.queue().name(), p.entry().sequence)));
+        for (StoreBatch.Op op : stored.ops()) {
+            if (op instanceof StoreBatch.AddMessage a) {
+                undo.add(new StoreBatch.RemoveMessage(a.queue(), a.sequence()));
+            }
+        }
+        if (undo.isEmpty()) {
+            return;
+        }
+        int count = undo.ops().size();
         store.commit(undo).whenComplete((ok, failure) -> {
             if (failure != null) {
                 LOG.error("Could not remove the {} message(s) of the takeover that could not be recorded: restarted as it is, "
-                        + "this node would serve them too ({})", adopted.size(), failure.getMessage());
+                        + "this node would serve them too ({})", count, failure.getMessage());
             } else {
-                LOG.warn("Removed the {} message(s) of the takeover that could not be recorded", adopted.size());
+                LOG.warn("Removed the {} message(s) of the takeover that could not be recorded", count);
             }
         });
+    }
+
+    /** A takeover stores its messages in batches of about this many bytes, each replicated before the next. */
+    static final int CHUNK_BYTES = 256 << 10; // see SnapshotStream.CHUNK_BYTES: no humongous objects in a full heap
+
+    /**
+     * The messages of a takeover, stored a chunk at a time ({@value #CHUNK_BYTES} bytes), so that a deep
+     * replica (one that pages its bodies, read back as it is iterated) is never in this node's memory
+     * whole: once a chunk is stored, its messages that go to no session stay in memory only while the
+     * queues are below the paging line ({@link Broker#overPageLine}), and are otherwise kept as sequences
+     * to read back from the store. What was stored is remembered without bodies, to undo.
+     */
+    private final class Chunks {
+        private StoreBatch chunk;
+        private long bytes;
+        /** What earlier chunks stored, bodies left out: what an undo removes. */
+        final StoreBatch stored = new StoreBatch();
+        /** Messages of the current chunk that go to no session: placed in memory or paged once it is stored. */
+        private final List<Placement> pending = new ArrayList<>();
+        final List<Placement> placements = new ArrayList<>();
+        final Map<MessageQueue, PagedSequences> paged = new java.util.LinkedHashMap<>();
+
+        Chunks(StoreBatch first) {
+            this.chunk = first;
+        }
+
+        StoreBatch current() {
+            return chunk;
+        }
+
+        void add(String queue, long sequence, byte[] body) {
+            if (store.isDurable()) {
+                chunk.add(new StoreBatch.AddMessage(queue, sequence, body));
+                bytes += body.length;
+            }
+        }
+
+        void placeLater(Placement p) {
+            pending.add(p);
+        }
+
+        /** Stores the current chunk if it is full; throws (a {@link java.util.concurrent.CompletionException}) if that fails. */
+        void storeIfFull() {
+            if (bytes < CHUNK_BYTES) {
+                return;
+            }
+            store.commit(chunk).join();
+            for (StoreBatch.Op op : chunk.ops()) {
+                stored.add(op instanceof StoreBatch.AddMessage a ? new StoreBatch.AddMessage(a.queue(), a.sequence(), NO_BODY) : op);
+            }
+            chunk = new StoreBatch().takingOver();
+            bytes = 0;
+            settle();
+        }
+
+        /** The pending messages of a stored chunk: in memory below the paging line, else paged. */
+        void settle() {
+            boolean page = store.isDurable() && broker.overPageLine();
+            for (Placement p : pending) {
+                if (page) {
+                    broker.released(p.entry());
+                    paged.computeIfAbsent(p.queue(), q -> new PagedSequences()).add(p.entry().sequence); // counted once placed
+                } else {
+                    placements.add(p);
+                }
+            }
+            pending.clear();
+        }
+
+        /** Everything stored, the last chunk included: what an undo removes. */
+        StoreBatch all() {
+            StoreBatch all = new StoreBatch();
+            stored.ops().forEach(all::add);
+            chunk.ops().forEach(all::add);
+            return all;
+        }
+    }
+
+    private static final byte[] NO_BODY = new byte[0];
+
+    /**
+     * A takeover failed after its messages were made entries ({@code all}, in memory): their memory is
+     * released; the local store or some backups may hold what it stored, which, left there, would come
+     * back with a restart beside the copies of the takeover tried again. Undone first, then its ids are
+     * new again. If the undo is not written, it must not be tried again ({@link ClusterPort.NotUndone}):
+     * the store would hold its messages twice. Completes exceptionally, always.
+     */
+    private CompletableFuture<Integer> failed(Chunks chunks, List<Placement> all, List<String> added, Throwable failure) {
+        all.forEach(p -> broker.released(p.entry()));
+        CompletableFuture<Integer> failedFuture = new CompletableFuture<>();
+        broker.undo(chunks.all(), failure).whenComplete((undone, undoFailure) -> {
+            if (undoFailure != null) {
+                failedFuture.completeExceptionally(new ClusterPort.NotUndone(PublishPipeline.storeFailure(failure).getMessage()));
+                return;
+            }
+            duplicates.forgetTakenOver(added);
+            failedFuture.completeExceptionally(PublishPipeline.storeFailure(failure));
+        });
+        return failedFuture;
     }
 
     /** The node of a cluster link's session owner ({@code link:<node>:<connection>/<session>}). */
@@ -145,75 +252,75 @@ final class TakeoverAdopter {
             }
         }
         Map<String, Integer> here = storedHere(messages); // moved between the two nodes, and still stored here
-        List<Placement> placements = new ArrayList<>();
+        Chunks chunks = new Chunks(batch);
         Map<String, List<Placement>> held = new HashMap<>();
         Map<String, List<Placement>> moving = new HashMap<>(); // on their way to another node's link, by node
         int[] skipped = {0};
-        messages.forEach((name, stored) -> {
-            MessageQueue q = destinations.get(name);
-            if (q == null) {
-                LOG.warn("Not taking over {} messages of queue {}: its definition was not replicated", stored.size(), name);
-                return;
-            }
-            Map<Long, String> out = owners.containsKey(name) ? owners.get(name) : Map.of();
-            stored.forEach((seq, bytes) -> {
-                WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
-                Integer ours = m.moveKey() == null ? null : here.get(m.moveKey());
-                // The dead node's copy of a move from this node (one move on from the copy here): the dead
-                // node's copy is taken over, and the copy here, on its way there when the link closed, leaves
-                // when that move in doubt is settled here (MovesInDoubt#settleHere). The copy here may also be
-                // on its way out already: the dead node's acknowledgement on the link came before its death.
-                boolean movedFromHere = ours != null && m.moves() == ours + 1;
-                if (m.moveKey() != null && ((ours != null && !movedFromHere) || duplicates.contains(m.moved().moveDedupKey())
-                        || knownHere.contains(m.moveDedupKey()))) {
-                    // Moved between the two nodes: this node still stores its own copy (the dead node's came
-                    // back from here), or it took this very copy as a move (and may have delivered it since). Or a
-                    // third node moved it to the dead one, and, that move being in doubt when the link closed,
-                    // gave the same move to this node: once only.
-                    skipped[0]++;
-                    MoveTrace.event("takeover-skipped", name, m);
+        try {
+            messages.forEach((name, stored) -> {
+                MessageQueue q = destinations.get(name);
+                if (q == null) {
+                    LOG.warn("Not taking over {} messages of queue {}: its definition was not replicated", stored.size(), name);
                     return;
                 }
-                MoveTrace.event("takeover-adopted", name, m);
-                QueueEntry e = new QueueEntry(broker.nextSequence(), m, store.isDurable(), null, 0);
-                if (store.isDurable()) {
-                    batch.add(new StoreBatch.AddMessage(q.name(), e.sequence, bytes));
-                }
-                memory.add(e.size);
-                String owner = out.get(seq);
-                if (owner == null) {
-                    placements.add(new Placement(q, e));
-                } else if (owner.startsWith(ServerConnection.LINK_KEY_PREFIX)) {
-                    moving.computeIfAbsent(linkPeer(owner), o -> new ArrayList<>()).add(new Placement(q, e));
-                    if (e.durable && store.tracksDeliveries()) {
-                        batch.add(new StoreBatch.MarkDelivered(q.name(), e.sequence, owner));
+                Map<Long, String> out = owners.containsKey(name) ? owners.get(name) : Map.of();
+                stored.forEach((seq, bytes) -> {
+                    WireMessage m = FrameCodec.readMessage(Unpooled.wrappedBuffer(bytes));
+                    Integer ours = m.moveKey() == null ? null : here.get(m.moveKey());
+                    // The dead node's copy of a move from this node (one move on from the copy here): the dead
+                    // node's copy is taken over, and the copy here, on its way there when the link closed, leaves
+                    // when that move in doubt is settled here (MovesInDoubt#settleHere). The copy here may also be
+                    // on its way out already: the dead node's acknowledgement on the link came before its death.
+                    boolean movedFromHere = ours != null && m.moves() == ours + 1;
+                    if (m.moveKey() != null && ((ours != null && !movedFromHere) || duplicates.contains(m.moved().moveDedupKey())
+                            || knownHere.contains(m.moveDedupKey()))) {
+                        // Moved between the two nodes: this node still stores its own copy (the dead node's came
+                        // back from here), or it took this very copy as a move (and may have delivered it since). Or a
+                        // third node moved it to the dead one, and, that move being in doubt when the link closed,
+                        // gave the same move to this node: once only.
+                        skipped[0]++;
+                        MoveTrace.event("takeover-skipped", name, m);
+                        return;
                     }
-                } else {
-                    held.computeIfAbsent(owner, o -> new ArrayList<>()).add(new Placement(q, e));
-                    if (e.durable && store.tracksDeliveries()) {
-                        batch.add(new StoreBatch.MarkDelivered(q.name(), e.sequence, owner));
+                    MoveTrace.event("takeover-adopted", name, m);
+                    QueueEntry e = new QueueEntry(broker.nextSequence(), m, store.isDurable(), null, 0);
+                    chunks.add(q.name(), e.sequence, bytes);
+                    memory.add(e.size);
+                    String owner = out.get(seq);
+                    if (owner == null) {
+                        chunks.placeLater(new Placement(q, e));
+                    } else if (owner.startsWith(ServerConnection.LINK_KEY_PREFIX)) {
+                        moving.computeIfAbsent(linkPeer(owner), o -> new ArrayList<>()).add(new Placement(q, e));
+                        if (e.durable && store.tracksDeliveries()) {
+                            chunks.current().add(new StoreBatch.MarkDelivered(q.name(), e.sequence, owner));
+                        }
+                    } else {
+                        held.computeIfAbsent(owner, o -> new ArrayList<>()).add(new Placement(q, e));
+                        if (e.durable && store.tracksDeliveries()) {
+                            chunks.current().add(new StoreBatch.MarkDelivered(q.name(), e.sequence, owner));
+                        }
                     }
-                }
+                    chunks.storeIfFull();
+                });
             });
-        });
+        } catch (RuntimeException e) {
+            // A chunk could not be stored, or the replica could not be read: what was stored goes again.
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            chunks.settle();
+            List<Placement> all = new ArrayList<>(chunks.placements);
+            held.values().forEach(all::addAll);
+            moving.values().forEach(all::addAll);
+            return failed(chunks, all, added, cause);
+        }
+        chunks.settle(); // the last chunk's: placed as the memory allows now (it is stored below, before any is delivered)
+        List<Placement> placements = chunks.placements;
         CompletableFuture<Void> done = new CompletableFuture<>();
         List<Placement> all = new ArrayList<>(placements);
         held.values().forEach(all::addAll);
         moving.values().forEach(all::addAll);
-        store.commit(batch).whenCompleteAsync((ok, failure) -> {
+        store.commit(chunks.current()).whenCompleteAsync((ok, failure) -> {
             if (failure != null) {
-                all.forEach(p -> broker.released(p.entry()));
-                // The local store or some backups may hold it: left there, it would come back with a restart,
-                // beside the copies of the takeover tried again. Undone first, then its ids are new again. If the
-                // undo is not written, it must not be tried again: the store would hold its messages twice.
-                broker.undo(batch, failure).whenComplete((undone, undoFailure) -> {
-                    if (undoFailure != null) {
-                        done.completeExceptionally(new ClusterPort.NotUndone(PublishPipeline.storeFailure(failure).getMessage()));
-                        return;
-                    }
-                    duplicates.forgetTakenOver(added);
-                    done.completeExceptionally(PublishPipeline.storeFailure(failure));
-                });
+                failed(chunks, all, added, failure).whenComplete((v, e) -> done.completeExceptionally(e));
             } else {
                 try {
                     onStored.run();
@@ -223,7 +330,7 @@ final class TakeoverAdopter {
                             + "nothing until it is restarted with a working data directory");
                     LOG.error("The takeover's own step after storing failed: none of its messages is delivered, and this "
                             + "node is fenced", e);
-                    unstore(all);
+                    unstore(all, chunks.all());
                     done.completeExceptionally(e);
                     return;
                 }
@@ -235,11 +342,16 @@ final class TakeoverAdopter {
                     }
                     broker.moves().inDoubt(peer, null, out); // whichever start of the peer holds its messages now
                 });
-                holds.hold(held).thenRun(() -> broker.apply(placements, List.of(), done));
+                holds.hold(held).thenRun(() -> {
+                    broker.apply(placements, List.of(), done);
+                    // Paged: read back from the store when their turn comes, after what each queue holds in memory.
+                    chunks.paged.forEach((q, seqs) -> q.executor().execute(() -> q.pagedAdopted(seqs)));
+                });
             }
         }, pool);
         int heldCount = held.values().stream().mapToInt(List::size).sum()
                 + moving.values().stream().mapToInt(List::size).sum();
+        int pagedCount = chunks.paged.values().stream().mapToInt(PagedSequences::size).sum();
         if (skipped[0] > 0) {
             LOG.info("Not taking over {} message(s) this node has already: they had moved between the two nodes, or another node "
                     + "gave them to this one as moves in doubt", skipped[0]);
@@ -249,7 +361,11 @@ final class TakeoverAdopter {
                 LOG.info("Keeping {} taken-over message(s) for the {} client session(s) that had them, for up to {} ms",
                         heldCount, held.size(), config.recoveryTimeoutMs());
             }
-            return placements.size() + heldCount;
+            if (pagedCount > 0) {
+                LOG.info("{} taken-over message(s) stay in the store, paged: this node's memory is at its paging line",
+                        pagedCount);
+            }
+            return placements.size() + heldCount + pagedCount;
         });
     }
 }

@@ -28,6 +28,21 @@ final class Replica {
     /** Queue to (sequence to owner): stored messages out with a client session of the primary. */
     private final Map<String, Map<Long, String>> out = new LinkedHashMap<>();
     private final List<StoreBatch> buffered = new ArrayList<>();
+    /** The bytes of the messages {@link #buffered} stores: written under the lock, read without it. */
+    private volatile long bufferedBytes;
+    /**
+     * Batches that waited for the snapshot and went to the page file ({@link #spillBuffered}), all of
+     * them older than those still {@link #buffered}; their duplicate-detection ids, added (true) or
+     * removed (false) by the last of them that touched each.
+     */
+    private long spilled;
+    private final Map<String, Boolean> spilledIds = new java.util.HashMap<>();
+    /**
+     * Past this many bytes of messages, the batches that wait for a snapshot go to the page file: a
+     * takeover on the primary while this replica syncs replicates a whole dead node's queues in those
+     * batches, which ran a node of 128 MiB heap out of memory.
+     */
+    static final long BUFFER_LINE = 4 << 20;
     /** The heap {@link #messages} take (see {@link #cost}): written under this, read without it. */
     private volatile long heldBytes;
     /** The keys of the primary's client connections (see {@link StoreBatch.ClientConnected}). */
@@ -112,8 +127,18 @@ final class Replica {
         syncing = true;
     }
 
-    synchronized void loaded(StoreBatch all) {
-        applyInMemory(all);
+    /** While a replica loads from disk, its bodies past this many bytes of heap are paged out (with a page file). */
+    static final long LOADING_LINE = 32 << 20;
+
+    /** One op of the replica as it was on disk ({@link ReplicaDisk#load}): a deep one is paged as it loads. */
+    synchronized void loadedOp(StoreBatch.Op op) {
+        applyInMemory(new StoreBatch().add(op));
+        if (pages != null && heldBytes > LOADING_LINE) {
+            pageOut(LOADING_LINE / 2);
+        }
+    }
+
+    synchronized void loaded() {
         syncing = false;
         verified = false; // the primary may have gone on while this node was down: stale until its next snapshot
     }
@@ -147,6 +172,9 @@ final class Replica {
         out.clear();
         clients.clear();
         buffered.clear();
+        bufferedBytes = 0;
+        spilled = 0;
+        spilledIds.clear();
         syncing = true;
         lastSeq = cutSeq;
         // An earlier snapshot that never ended: the batches that waited for it are in this one, and are
@@ -169,8 +197,21 @@ final class Replica {
     /** The snapshot is complete; completes once it and the batches that waited for it are kept (on disk too). */
     synchronized CompletableFuture<Void> endSnapshot() {
         syncing = false;
+        if (spilled > 0) {
+            try {
+                pages.drainRecords(encoded -> apply(io.tern.broker.store.StoreBatchCodec.decode(encoded, 0, encoded.length)));
+            } catch (io.tern.broker.store.StoreException e) {
+                // What waited on disk is lost to this replica: it cannot stand in until a new snapshot.
+                org.slf4j.LoggerFactory.getLogger(Replica.class).error("The batches that waited for the snapshot could not "
+                        + "be read back: this replica is out of sync until the next snapshot ({})", e.getMessage());
+                gap = true;
+            }
+            spilled = 0;
+            spilledIds.clear();
+        }
         buffered.forEach(this::apply);
         buffered.clear();
+        bufferedBytes = 0;
         CompletableFuture<Void> done = synced;
         lastWrite.whenComplete((ok, e) -> {
             if (e == null && !diskFailed) {
@@ -242,10 +283,55 @@ final class Replica {
         }
         if (syncing) {
             buffered.add(batch);
+            bufferedBytes += messageBytes(batch);
+            if (pages != null && bufferedBytes > BUFFER_LINE) {
+                spillBuffered();
+            }
         } else {
             apply(batch);
         }
         return syncing ? synced : lastWrite;
+    }
+
+    private static long messageBytes(StoreBatch batch) {
+        long bytes = 0;
+        for (StoreBatch.Op op : batch.ops()) {
+            if (op instanceof StoreBatch.AddMessage a) {
+                bytes += a.message().length;
+            }
+        }
+        return bytes;
+    }
+
+    /**
+     * The batches waiting for the snapshot go to the page file, in order, out of the heap. If it cannot
+     * take them, they stay (and the node's memory limit refuses what no longer fits).
+     */
+    private void spillBuffered() {
+        int written = 0;
+        try {
+            for (StoreBatch b : buffered) {
+                pages.putRecord(spilled, io.tern.broker.store.StoreBatchCodec.encode(b));
+                spilled++;
+                written++;
+                for (StoreBatch.Op op : b.ops()) {
+                    if (op instanceof StoreBatch.AddDuplicateId a) {
+                        spilledIds.put(a.id(), true);
+                    } else if (op instanceof StoreBatch.RemoveDuplicateId r) {
+                        spilledIds.put(r.id(), false);
+                    }
+                }
+            }
+        } catch (io.tern.broker.store.StoreException e) {
+            org.slf4j.LoggerFactory.getLogger(Replica.class).error("Could not move the batches waiting for the snapshot out of "
+                    + "memory: the rest stay there ({})", e.getMessage());
+        }
+        buffered.subList(0, written).clear(); // those written wait on disk, before the rest
+        long left = 0;
+        for (StoreBatch b : buffered) {
+            left += messageBytes(b);
+        }
+        bufferedBytes = left;
     }
 
     /**
@@ -357,12 +443,21 @@ final class Replica {
      */
     synchronized StoreBatch contents() {
         StoreBatch all = new StoreBatch();
-        queues.forEach((q, d) -> all.add(new StoreBatch.PutQueue(q, d)));
-        messages.forEach((q, m) -> withBodies(q, m).forEach((seq, bytes) -> all.add(new StoreBatch.AddMessage(q, seq, bytes))));
-        duplicateIds.forEach((bucket, ids) -> ids.forEach(id -> all.add(new StoreBatch.AddDuplicateId(bucket, id))));
-        out.forEach((q, m) -> m.forEach((seq, owner) -> all.add(new StoreBatch.MarkDelivered(q, seq, owner))));
-        clients.forEach(key -> all.add(new StoreBatch.ClientConnected(key)));
+        contents(all::add);
         return all;
+    }
+
+    /**
+     * As {@link #contents()}, op by op into {@code sink}, the paged bodies read back a chunk at a time:
+     * a deep replica handed over is never in memory whole. Holds the lock throughout: the batches of the
+     * primary wait (it is gone when its replica is handed over).
+     */
+    synchronized void contents(java.util.function.Consumer<StoreBatch.Op> sink) {
+        queues.forEach((q, d) -> sink.accept(new StoreBatch.PutQueue(q, d)));
+        messages.forEach((q, m) -> withBodies(q, m).forEach((seq, bytes) -> sink.accept(new StoreBatch.AddMessage(q, seq, bytes))));
+        duplicateIds.forEach((bucket, ids) -> ids.forEach(id -> sink.accept(new StoreBatch.AddDuplicateId(bucket, id))));
+        out.forEach((q, m) -> m.forEach((seq, owner) -> sink.accept(new StoreBatch.MarkDelivered(q, seq, owner))));
+        clients.forEach(key -> sink.accept(new StoreBatch.ClientConnected(key)));
     }
 
     /** The newest batch of the primary this replica has (or waits for the snapshot to apply). */
@@ -453,9 +548,14 @@ final class Replica {
         return body == PAGED ? PAGED_COST : cost(body);
     }
 
-    /** The heap this replica's messages take now. */
+    /** The heap this replica's messages take now, with those of the batches that wait in memory for the snapshot. */
     long heldBytes() {
-        return heldBytes;
+        return heldBytes + bufferedBytes;
+    }
+
+    /** The bytes of messages of the batches that wait in memory for the snapshot. */
+    long bufferedBytes() {
+        return bufferedBytes;
     }
 
     /** Messages of this replica whose bodies are paged out now. */
@@ -503,7 +603,11 @@ final class Replica {
         }
         out.forEach((q, m) -> {
             NavigableMap<Long, byte[]> held = messages.get(q);
-            m.keySet().forEach(seq -> held.put(seq, PAGED));
+            m.forEach((seq, body) -> {
+                held.put(seq, PAGED);
+                pagedOutCount++;
+                pagedOutBytes += body.length;
+            });
         });
         heldBytes -= freed;
         return true;
@@ -533,33 +637,120 @@ final class Replica {
         }
     }
 
-    /** {@code held} (sequence to body, as in {@link #messages}) with the paged bodies read back. */
-    private NavigableMap<Long, byte[]> withBodies(String queue, NavigableMap<Long, byte[]> held) {
-        TreeMap<Long, byte[]> copy = new TreeMap<>(held);
-        if (pages == null || pages.count() == 0) {
-            return copy;
-        }
-        long[] paged = held.entrySet().stream().filter(e -> e.getValue() == PAGED).mapToLong(Map.Entry::getKey).toArray();
-        if (paged.length == 0) {
-            return copy;
-        }
-        List<byte[]> bodies = pages.get(queue, paged);
-        for (int i = 0; i < paged.length; i++) {
-            byte[] body = bodies.get(i);
-            if (body == null) {
-                throw new io.tern.broker.store.StoreException("the paged message " + paged[i] + " of " + queue
-                        + " is missing from " + pages.dir(), null);
-            }
-            copy.put(paged[i], body);
-        }
-        return copy;
-    }
-
     private void unmark(String queue, long sequence) {
         Map<Long, String> q = out.get(queue);
         if (q != null) {
             q.remove(sequence);
         }
+    }
+
+    /** Paged messages are read back at most this many at a time (one multiGet) when a replica is read whole. */
+    private static final int READ_CHUNK = 64;
+    /** ... and about this many bytes: 64 messages of 256 KiB are 16 MiB. */
+    private static final long READ_CHUNK_BYTES = 1 << 20;
+    /** Bodies paged out since the page file opened, and their bytes: their mean sizes a read-back chunk. */
+    private long pagedOutCount;
+    private long pagedOutBytes;
+
+    /** How many paged messages to read back in one go. */
+    private synchronized int readChunk() {
+        long mean = pagedOutCount == 0 ? 1 : Math.max(1, pagedOutBytes / pagedOutCount);
+        return (int) Math.max(1, Math.min(READ_CHUNK, READ_CHUNK_BYTES / mean));
+    }
+
+    /**
+     * {@code held} (sequence to body, as in {@link #messages}) as a view whose iteration reads the paged
+     * bodies back {@value #READ_CHUNK} at a time, so that reading a deep replica whole holds no more of it
+     * in memory than its reader keeps. The view follows {@code held}: iterate it while nothing changes
+     * the replica (under its lock, or once it is taken for a takeover). A body missing from the page
+     * file is a {@link io.tern.broker.store.StoreException}.
+     */
+    private Map<Long, byte[]> withBodies(String queue, NavigableMap<Long, byte[]> held) {
+        return new java.util.AbstractMap<>() {
+            @Override
+            public int size() {
+                return held.size();
+            }
+
+            @Override
+            public boolean containsKey(Object key) {
+                return held.containsKey(key);
+            }
+
+            @Override
+            public byte[] get(Object key) {
+                byte[] body = held.get(key);
+                return body != PAGED ? body : readPaged(queue, new long[] {(Long) key}).get(0);
+            }
+
+            @Override
+            public java.util.Set<Map.Entry<Long, byte[]>> entrySet() {
+                return new java.util.AbstractSet<>() {
+                    @Override
+                    public int size() {
+                        return held.size();
+                    }
+
+                    @Override
+                    public java.util.Iterator<Map.Entry<Long, byte[]>> iterator() {
+                        return bodies(queue, held.entrySet().iterator());
+                    }
+                };
+            }
+        };
+    }
+
+    /** The entries of {@code held}, with the paged bodies read back a chunk at a time. */
+    private java.util.Iterator<Map.Entry<Long, byte[]>> bodies(String queue, java.util.Iterator<Map.Entry<Long, byte[]>> held) {
+        return new java.util.Iterator<>() {
+            private final java.util.ArrayDeque<Map.Entry<Long, byte[]>> ready = new java.util.ArrayDeque<>();
+
+            @Override
+            public boolean hasNext() {
+                return !ready.isEmpty() || held.hasNext();
+            }
+
+            @Override
+            public Map.Entry<Long, byte[]> next() {
+                if (ready.isEmpty()) {
+                    fill();
+                }
+                return ready.removeFirst();
+            }
+
+            private void fill() {
+                int max = readChunk();
+                List<Map.Entry<Long, byte[]>> chunk = new ArrayList<>(max);
+                while (chunk.size() < max && held.hasNext()) {
+                    chunk.add(held.next());
+                }
+                if (chunk.isEmpty()) {
+                    throw new java.util.NoSuchElementException();
+                }
+                long[] paged = chunk.stream().filter(e -> e.getValue() == PAGED).mapToLong(Map.Entry::getKey).toArray();
+                List<byte[]> read = paged.length == 0 ? List.of() : readPaged(queue, paged);
+                int next = 0;
+                for (Map.Entry<Long, byte[]> e : chunk) {
+                    byte[] body = e.getValue() == PAGED ? read.get(next++) : e.getValue();
+                    ready.add(Map.entry(e.getKey(), body));
+                }
+            }
+        };
+    }
+
+    /** The bodies of paged messages {@code sequences} of {@code queue}, read back from the page file. */
+    private List<byte[]> readPaged(String queue, long[] sequences) {
+        List<byte[]> bodies;
+        synchronized (this) {
+            bodies = pages.get(queue, sequences);
+        }
+        for (int i = 0; i < sequences.length; i++) {
+            if (bodies.get(i) == null) {
+                throw new io.tern.broker.store.StoreException("the paged message " + sequences[i] + " of " + queue
+                        + " is missing from " + pages.dir(), null);
+            }
+        }
+        return bodies;
     }
 
     /** Queue to (sequence to owner) of the stored messages that were out with a client session. */
@@ -573,15 +764,29 @@ final class Replica {
         return copy;
     }
 
-    /** Queue name to its stored messages (sequence to encoded message), as the primary's store has them. */
+    /** Queue name to its stored messages (sequence to encoded message), as the primary's store has them: a copy. */
     synchronized Map<String, Map<Long, byte[]>> messages() {
         Map<String, Map<Long, byte[]>> copy = new LinkedHashMap<>();
         messages.forEach((q, m) -> {
             if (!m.isEmpty()) {
-                copy.put(q, Collections.unmodifiableMap(withBodies(q, m)));
+                copy.put(q, Collections.unmodifiableMap(new TreeMap<>(withBodies(q, m))));
             }
         });
         return copy;
+    }
+
+    /**
+     * As {@link #messages()}, but a view whose iteration reads paged bodies back a chunk at a time, for
+     * a replica that changes no more: one taken for a takeover ({@link Replicas#take}).
+     */
+    synchronized Map<String, Map<Long, byte[]>> messagesOfTaken() {
+        Map<String, Map<Long, byte[]>> view = new LinkedHashMap<>();
+        messages.forEach((q, m) -> {
+            if (!m.isEmpty()) {
+                view.put(q, Collections.unmodifiableMap(withBodies(q, m)));
+            }
+        });
+        return view;
     }
 
     /** The keys of the primary's client connections, as far as this replica has caught up. */
@@ -595,7 +800,7 @@ final class Replica {
 
     /** True if the primary stored this duplicate-detection id (as far as this replica has caught up). */
     synchronized boolean hasDuplicateId(String id) {
-        boolean has = duplicateIndex.contains(id);
+        boolean has = spilledIds.getOrDefault(id, duplicateIndex.contains(id));
         for (StoreBatch b : buffered) {
             for (StoreBatch.Op op : b.ops()) {
                 if (op instanceof StoreBatch.AddDuplicateId a && a.id().equals(id)) {

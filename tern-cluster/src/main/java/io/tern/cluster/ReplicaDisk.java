@@ -54,9 +54,8 @@ final class ReplicaDisk {
     synchronized Replica load(io.tern.broker.store.PageFile pages) {
         Replica r = new Replica(this, pages);
         r.loading();
-        StoreBatch all = new StoreBatch();
-        store.recover(MessageStore.Recovery.asOps(all::add));
-        r.loaded(all);
+        store.recover(MessageStore.Recovery.asOps(r::loadedOp));
+        r.loaded();
         return r;
     }
 

@@ -121,8 +121,13 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
         } catch (java.util.concurrent.ExecutionException e) {
             LOG.error("The hand-over of the replica of {} failed: {}", name, e.getCause().toString());
         } finally {
-            incoming.remove(primary);
-            receiving.remove(primary);
+            synchronized (receiving) {
+                incoming.remove(primary);
+                Replica r = receiving.remove(primary);
+                if (r != null && !replicas.isHeld(primary, r)) {
+                    r.closePages(); // not installed: its page file goes
+                }
+            }
         }
     }
 
@@ -188,7 +193,7 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
                     String incarnation = in.readUTF();
                     if (incoming.containsKey(primary)) {
                         // Received apart: if the holder dies halfway, this node still has its own replica.
-                        Replica r = new Replica();
+                        Replica r = replicas.forHandOver(primary);
                         r.beginSnapshot(lastBatch, incarnation);
                         receiving.put(primary, r);
                     }
@@ -199,6 +204,7 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
                     if (r != null) {
                         byte[] batch = in.readAllBytes();
                         r.snapshotChunk(StoreBatchCodec.decode(batch, 0, batch.length));
+                        replicas.pageIfOverAlone(r);
                     }
                 }
                 case 'M' -> {
@@ -209,8 +215,10 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
                     if (done != null) {
                         if (r != null && ok) {
                             r.endSnapshot().whenComplete((v, e) -> {
-                                if (incoming.get(primary) == done) { // not given up on meanwhile
-                                    replicas.install(primary, r);
+                                synchronized (receiving) {
+                                    if (incoming.get(primary) == done) { // not given up on meanwhile
+                                        replicas.install(primary, r);
+                                    }
                                 }
                                 done.complete(true);
                             });
@@ -229,8 +237,7 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
     /** Streams this node's replica of {@code primary} to {@code taker}. */
     private void handOver(String taker, String primary, String incarnation) {
         Replicas.Report r = replicas.report(primary, incarnation);
-        StoreBatch contents = r == null ? null : replicas.contents(primary);
-        if (contents == null) {
+        if (r == null) {
             node.send(taker, ClusterCodec.encode('M', out -> {
                 out.writeUTF(primary);
                 out.writeBoolean(false);
@@ -246,14 +253,20 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
             out.writeUTF(primary);
             out.write(batch);
         }));
-        contents.ops().forEach(chunks::add);
+        boolean read;
+        try {
+            read = replicas.contents(primary, chunks::add); // streamed: paged bodies are read back a chunk at a time
+        } catch (io.tern.broker.store.StoreException e) {
+            LOG.error("Could not read the replica of {} to hand it over: {}", primary, e.getMessage());
+            read = false;
+        }
         chunks.flush();
-        boolean whole = !chunks.failed();
+        boolean whole = read && !chunks.failed();
         node.send(taker, ClusterCodec.encode('M', out -> {
             out.writeUTF(primary);
             out.writeBoolean(whole); // a chunk that did not go: the taker keeps its own replica
         }));
-        LOG.info("Handed the replica of {} over to {}: {} entries, at its batch {}", primary, taker, contents.ops().size(),
+        LOG.info("Handed the replica of {} over to {}: {} entries, at its batch {}", primary, taker, chunks.sent(),
                 r.lastBatch());
     }
 

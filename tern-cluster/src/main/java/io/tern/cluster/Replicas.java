@@ -61,6 +61,8 @@ public final class Replicas {
      * Long.MAX_VALUE}: no limit of their own (the node's memory limit still refuses what does not fit).
      */
     private volatile long pageLine = Long.MAX_VALUE;
+    /** True while the node's memory is at its paging line: the replicas keep an eighth of {@link #pageLine} in memory. */
+    private volatile java.util.function.BooleanSupplier nodeAtPageLine = () -> false;
 
     Replicas(Path replicaDir) {
         this(replicaDir, null);
@@ -82,6 +84,11 @@ public final class Replicas {
         }
     }
 
+    /** True if the replicas held here page their bodies out past their share of the heap. */
+    boolean pages() {
+        return pagesDir != null;
+    }
+
     /** A page file of its own for a new replica of {@code primary}; null if replicas do not page. */
     private io.tern.broker.store.PageFile newPages(String primary) {
         return pagesDir == null ? null
@@ -92,7 +99,8 @@ public final class Replicas {
      * The replicas held here page bodies out once they take more than {@code bytes} of heap, and
      * page back in only when read whole (a takeover, a hand-over). See {@link io.tern.broker.store.MessageStore#limitCopies}.
      */
-    void limitHeld(long bytes) {
+    void limitHeld(long bytes, java.util.function.BooleanSupplier atPageLine) {
+        this.nodeAtPageLine = atPageLine;
         this.pageLine = bytes;
         replicas.values().forEach(this::pageIfOver); // those loaded from disk at start
     }
@@ -101,6 +109,12 @@ public final class Replicas {
     private void pageIfOver(Replica r) {
         long line = pageLine;
         if (line == Long.MAX_VALUE) {
+            return;
+        }
+        if (nodeAtPageLine.getAsBoolean()) {
+            if (r.heldBytes() > line / 8) {
+                r.pageOut(line / 16); // the node's own queues page: its copies of other nodes' give way first
+            }
             return;
         }
         long over = heldBytes() - line;
@@ -273,8 +287,8 @@ public final class Replicas {
                 return;
             }
             if (kept == null) {
-                LOG.warn("Replica of {} missed batches before its batch {}: it acknowledges nothing until a new snapshot",
-                        from, b.seq());
+                LOG.warn("Replica of {} missed batches before its batch {} (it has them up to its batch {}): it acknowledges "
+                        + "nothing until a new snapshot", from, b.seq(), existing.lastBatch());
                 node.send(from, new ReplicationMessage.OutOfSync(b.seq()).encode());
                 return;
             }
@@ -352,10 +366,33 @@ public final class Replicas {
         });
     }
 
-    /** Everything the replica of {@code primary} holds, to hand over to a takeover elsewhere; null if none. */
-    io.tern.broker.store.StoreBatch contents(String primary) {
+    /**
+     * Everything the replica of {@code primary} holds, op by op into {@code sink}, to hand over to a
+     * takeover elsewhere ({@link Replica#contents(Consumer)}); false if this node holds none.
+     */
+    boolean contents(String primary, Consumer<io.tern.broker.store.StoreBatch.Op> sink) {
         Replica r = replicas.get(primary);
-        return r == null ? null : r.contents();
+        if (r == null) {
+            return false;
+        }
+        r.contents(sink);
+        return true;
+    }
+
+    /**
+     * A replica of {@code primary} to fill from another member's hand-over ({@link ReplicaHandover}),
+     * paging as the replicas held here do; {@link #install} makes it this node's.
+     */
+    Replica forHandOver(String primary) {
+        return new Replica(null, newPages(primary));
+    }
+
+    /** Pages {@code r}, a replica not yet held here (one being handed over), down to the replicas' line. */
+    void pageIfOverAlone(Replica r) {
+        long line = pageLine;
+        if (line != Long.MAX_VALUE && r.heldBytes() > line) {
+            r.pageOut(line - line / 8);
+        }
     }
 
     /**
@@ -367,6 +404,11 @@ public final class Replicas {
         if (old != null && old != complete) {
             forget(old);
         }
+    }
+
+    /** True if {@code r} is this node's replica of {@code primary} now. */
+    boolean isHeld(String primary, Replica r) {
+        return replicas.get(primary) == r;
     }
 
     /** The primaries this node holds a replica of. */
@@ -449,7 +491,7 @@ public final class Replicas {
             handedOver.put(primary, r.disk()); // deleted once the takeover has stored what it took
         }
         taken.put(primary, r);
-        return new Taken(r.queues(), r.messages(), r.duplicateIds(), r.owners(), r.clients(), r.complete(), r.lastBatch());
+        return new Taken(r.queues(), r.messagesOfTaken(), r.duplicateIds(), r.owners(), r.clients(), r.complete(), r.lastBatch());
     }
 
     /**

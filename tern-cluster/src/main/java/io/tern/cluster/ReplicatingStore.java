@@ -128,10 +128,14 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         local.recover(recovery);
     }
 
-    /** Backups hold their replica of this node in memory (on disk too with {@code --replica-store disk}). */
+    /**
+     * Backups hold their replica of this node in memory (on disk too with {@code --replica-store disk}),
+     * unless they page it: a node whose own replicas page ({@code pagesDir}) counts on its backups, started
+     * the same way, to page too, and pages its own queues.
+     */
     @Override
     public boolean copiesHeldInMemory() {
-        return true;
+        return !replicas.pages();
     }
 
     /** The replicas this node holds for the nodes it backs up take its heap: its memory limit counts them. */
@@ -146,8 +150,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     @Override
-    public void limitCopies(long bytes) {
-        replicas.limitHeld(bytes);
+    public void limitCopies(long bytes, java.util.function.BooleanSupplier atPageLine) {
+        replicas.limitHeld(bytes, atPageLine);
     }
 
     @Override
@@ -347,7 +351,20 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * snapshot. The backup confirms it with the cut once it is kept; commits up to the cut that
      * wait for it complete then.
      */
+    /**
+     * Brings {@code backup} in sync; a snapshot that throws (a store that cannot be read, memory) is logged
+     * and tried again like one whose send failed, instead of ending silently in the executor's future.
+     */
     private void bringInSync(String backup) {
+        try {
+            syncBackup(backup);
+        } catch (RuntimeException | Error e) {
+            LOG.error("The snapshot for backup {} failed: {}", backup, e.toString(), e);
+            sendFailed(backup, "its snapshot failed: " + e);
+        }
+    }
+
+    private void syncBackup(String backup) {
         long delay = snapshotDelayMs;
         if (delay > 0) {
             LOG.warn("Fault injection: the snapshot for {} waits {} ms", backup, delay);

@@ -8,7 +8,6 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 
 /**
  * The copies of messages a takeover round took over so far, by queue. A failover node that died
@@ -32,7 +31,9 @@ final class RoundCopies {
     /**
      * The replica's messages less the copies an earlier replica of the round gave. Remembers nothing:
      * see {@link #takenOver}, once the takeover of what it kept has stored them. A takeover that fails
-     * is tried again with the same round, and must find its own copies not taken.
+     * is tried again with the same round, and must find its own copies not taken. The messages kept
+     * are a view of {@code replica} without the ones dropped: a deep replica that reads its paged
+     * bodies back as it is iterated is read once here and once by its taker, never held whole.
      */
     Kept keep(Map<String, ? extends Map<Long, byte[]>> replica) {
         Map<String, Map<Long, byte[]>> messages = new LinkedHashMap<>();
@@ -41,21 +42,82 @@ final class RoundCopies {
         for (Map.Entry<String, ? extends Map<Long, byte[]>> q : replica.entrySet()) {
             Set<String> before = taken.getOrDefault(q.getKey(), Set.of());
             Set<String> mine = here.computeIfAbsent(q.getKey(), k -> new HashSet<>());
-            Map<Long, byte[]> keep = new TreeMap<>();
+            Set<Long> dropped = new HashSet<>();
             for (Map.Entry<Long, byte[]> m : q.getValue().entrySet()) {
                 String copy = FrameCodec.readMessage(Unpooled.wrappedBuffer(m.getValue())).moveDedupKey();
                 if (copy != null && before.contains(copy)) {
                     skipped++;
+                    dropped.add(m.getKey());
                     continue;
                 }
-                keep.put(m.getKey(), m.getValue());
                 if (copy != null) {
                     mine.add(copy);
                 }
             }
-            messages.put(q.getKey(), keep);
+            messages.put(q.getKey(), without(q.getValue(), dropped));
         }
         return new Kept(messages, skipped, here);
+    }
+
+    /** {@code all} without the entries of {@code dropped}, as a view (iterated in the order of {@code all}). */
+    static <V> Map<Long, V> without(Map<Long, V> all, Set<Long> dropped) {
+        if (dropped.isEmpty()) {
+            return java.util.Collections.unmodifiableMap(all);
+        }
+        return new java.util.AbstractMap<>() {
+            @Override
+            public boolean containsKey(Object key) {
+                return !dropped.contains(key) && all.containsKey(key);
+            }
+
+            @Override
+            public V get(Object key) {
+                return dropped.contains(key) ? null : all.get(key);
+            }
+
+            @Override
+            public Set<Map.Entry<Long, V>> entrySet() {
+                return new java.util.AbstractSet<>() {
+                    @Override
+                    public int size() {
+                        return all.size() - dropped.size();
+                    }
+
+                    @Override
+                    public java.util.Iterator<Map.Entry<Long, V>> iterator() {
+                        java.util.Iterator<Map.Entry<Long, V>> it = all.entrySet().iterator();
+                        return new java.util.Iterator<>() {
+                            private Map.Entry<Long, V> next = advance();
+
+                            private Map.Entry<Long, V> advance() {
+                                while (it.hasNext()) {
+                                    Map.Entry<Long, V> e = it.next();
+                                    if (!dropped.contains(e.getKey())) {
+                                        return e;
+                                    }
+                                }
+                                return null;
+                            }
+
+                            @Override
+                            public boolean hasNext() {
+                                return next != null;
+                            }
+
+                            @Override
+                            public Map.Entry<Long, V> next() {
+                                if (next == null) {
+                                    throw new java.util.NoSuchElementException();
+                                }
+                                Map.Entry<Long, V> e = next;
+                                next = advance();
+                                return e;
+                            }
+                        };
+                    }
+                };
+            }
+        };
     }
 
     /** The takeover of {@code kept} stored its messages: a later replica of the round that repeats them gives them no more. */

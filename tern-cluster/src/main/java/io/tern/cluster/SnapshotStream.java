@@ -10,17 +10,26 @@ import java.util.List;
 import java.util.function.Function;
 
 /**
- * A replica's contents on their way to another member, {@value #CHUNK_OPS} ops a message: a new
+ * A replica's contents on their way to another member, {@value #CHUNK_OPS} ops or about
+ * {@value #CHUNK_BYTES} bytes of messages a message: a new
  * backup's snapshot ({@link ReplicatingStore}), or a replica handed over to a taker
  * ({@link ReplicaHandover}). Each says how an encoded chunk becomes its message.
  */
 final class SnapshotStream {
     private static final int CHUNK_OPS = 500;
+    /**
+     * A chunk goes once its messages come to this many bytes, also with fewer than {@value #CHUNK_OPS}
+     * ops: 500 messages of 256 KiB made one chunk of 128 MiB, which ran a node of 128 MiB heap out of
+     * memory. Kept under half of G1's smallest region (1 MiB), so that a chunk and its copies on the way
+     * out are no humongous objects, which need free regions side by side in a heap full of queued messages.
+     */
+    static final int CHUNK_BYTES = 256 << 10;
     private final ClusterNode node;
     private final String to;
     private final Function<byte[], byte[]> chunkMessage;
     private StoreBatch chunk = new StoreBatch();
     private int sent;
+    private long bytes;
     private boolean failed;
 
     /** @param chunkMessage the message that carries an encoded chunk ({@link StoreBatchCodec}) */
@@ -51,7 +60,10 @@ final class SnapshotStream {
     void add(StoreBatch.Op op) {
         chunk.add(op);
         sent++;
-        if (chunk.ops().size() >= CHUNK_OPS) {
+        if (op instanceof StoreBatch.AddMessage a) {
+            bytes += a.message().length;
+        }
+        if (chunk.ops().size() >= CHUNK_OPS || bytes >= CHUNK_BYTES) {
             flush();
         }
     }
@@ -61,6 +73,7 @@ final class SnapshotStream {
             failed = node.trySend(to, chunkMessage.apply(StoreBatchCodec.encode(chunk))) == ClusterNode.Sent.FAILED;
         }
         chunk = new StoreBatch();
+        bytes = 0;
     }
 
     /** True if a send to the member threw: the rest is not sent. */

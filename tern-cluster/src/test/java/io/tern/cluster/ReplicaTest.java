@@ -99,6 +99,32 @@ class ReplicaTest {
     }
 
     @Test
+    void batchesThatWaitForTheSnapshotGoToThePageFileAndAreAppliedInOrderAfterIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        Replica r = new Replica(null, new io.tern.broker.store.PageFile(dir.resolve("pages")));
+        r.beginSnapshot(10, "i-1");
+        r.snapshotChunk(add("q", 1));
+        byte[] big = new byte[1 << 20];
+        for (int i = 11; i <= 20; i++) { // 10 MiB of batches while the snapshot streams: most go to disk
+            StoreBatch b = new StoreBatch();
+            b.add(new StoreBatch.AddMessage("q", i, big.clone()));
+            b.add(new StoreBatch.AddDuplicateId(1, "id-" + i));
+            if (i == 15) {
+                b.add(new StoreBatch.RemoveMessage("q", 12)); // removes what an earlier waiting batch stored
+                b.add(new StoreBatch.RemoveMessage("q", 1));  // and what the snapshot holds
+            }
+            r.batch(i, b);
+        }
+        assertThat(r.bufferedBytes()).as("10 MiB waited: most of it not in memory").isLessThanOrEqualTo(Replica.BUFFER_LINE);
+        assertThat(r.hasDuplicateId("id-13")).as("an id of a batch waiting on disk").isTrue();
+        assertThat(r.endSnapshot()).isCompleted();
+        assertThat(r.complete()).isTrue();
+        assertThat(r.messages().get("q")).containsOnlyKeys(11L, 13L, 14L, 15L, 16L, 17L, 18L, 19L, 20L);
+        assertThat(r.hasDuplicateId("id-20")).isTrue();
+        assertThat(r.batch(21, add("q", 21))).isNotNull();
+        assertThat(r.messages().get("q")).containsKey(21L);
+    }
+
+    @Test
     void aReplicaWithoutAPageFileKeepsItsBodiesInMemory() {
         Replica r = new Replica();
         r.beginSnapshot(0, "i-1");

@@ -122,7 +122,7 @@ class ReplicationTest {
         }
         ReplicatingStore b = node("b", null, dir.resolve("b-pages"));
         long line = 1_000_000;
-        b.limitCopies(line);
+        b.limitCopies(line, () -> false);
         await().atMost(Duration.ofSeconds(30)).until(() -> a.backups().contains("b") && !b.replicas().isSyncing("a"));
         for (int i = 0; i < 300; i++) {
             bigSend(a, "late").join();

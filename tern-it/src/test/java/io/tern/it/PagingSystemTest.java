@@ -125,7 +125,7 @@ class PagingSystemTest {
 
     private ServerProcess start(int port, String log) throws Exception {
         ServerProcess s = new ServerProcess("deep", port, dir.resolve("data"), dir.resolve(log), "-J-Xmx128m",
-                "--no-replication").start(); // paging is off while backups hold replicas in memory
+                "--no-replication").start(); // one node alone: the restart brings its paged store back
         assertThat(s.awaitListening(60_000)).isTrue();
         return s;
     }

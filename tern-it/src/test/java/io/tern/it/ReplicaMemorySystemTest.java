@@ -6,7 +6,6 @@ import io.tern.server.ServerProcess;
 import jakarta.jms.BytesMessage;
 import jakarta.jms.Connection;
 import jakarta.jms.DeliveryMode;
-import jakarta.jms.JMSException;
 import jakarta.jms.Message;
 import jakarta.jms.MessageConsumer;
 import jakarta.jms.MessageProducer;
@@ -19,25 +18,30 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
- * A node holds the replicas of the nodes it backs up in its heap, beside its own queues. With the
- * memory limit counting only its own queues (half the heap by default), a cluster whose every node
- * filled its queues to the limit while no consumer ran held twice the limit on each node: the whole
- * heap. The limit counts the replicas too: each node's producers meet the limit earlier, and no node
- * runs out of heap. Three server processes of 128 MiB each; every message acknowledged to a producer
- * is then delivered once.
+ * Queues deeper than memory with replication on (the default): three server processes of 128 MiB
+ * heap each fill their own queue with more than their heap in persistent messages while no consumer
+ * runs. Each node pages its own queue, and the replicas it holds of the others page their bodies to
+ * its disk, so no send is refused and no node runs out of heap. Then the node with the deepest queue
+ * is SIGKILLed: its failover node takes the deep replica over a chunk at a time, paging what does not
+ * fit, and every acknowledged message of every queue is delivered once and in order by the node that
+ * holds it. (Consumed through the other survivor instead, with clustered queues moving the taken-over
+ * messages across, the backup of the consuming node sometimes reported a missed replication batch,
+ * was brought in sync again, and the consumer then waited over 30 s: a bug of its own, open.)
  */
 @Tag("system")
-@Timeout(300)
+@Timeout(400)
 class ReplicaMemorySystemTest {
     private static final int BODY = 256 * 1024;
-    /** More than a node's memory limit (64 MiB, half its heap) for each producer. */
-    private static final int AT_MOST = 400;
+    /** 150 MiB for each node: more than its heap, more than twice its memory limit (64 MiB, half its heap). */
+    private static final int MESSAGES = 600;
 
     @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) // the node logs stay when a test fails
     Path dir;
@@ -50,7 +54,7 @@ class ReplicaMemorySystemTest {
     }
 
     @Test
-    void nodesThatAllFillTheirQueuesMeetTheMemoryLimitWithTheirReplicasCounted() throws Exception {
+    void nodesPageTheirQueuesAndTheirReplicasAndATakeoverOfADeepReplicaDeliversEveryMessageInOrder() throws Exception {
         int clusterPort = FreePorts.freeUdp();
         String address = FreePorts.multicastGroup(213);
         for (int i = 1; i <= 3; i++) {
@@ -66,52 +70,54 @@ class ReplicaMemorySystemTest {
             assertThat(ServerProcess.awaitClusterMembers(new TernConnectionFactory(n.url()), 3, 60_000)).isTrue();
         }
 
-        // Each node's own queue, filled until its memory limit refuses a send (no consumer anywhere).
-        int[] sent = new int[3];
-        List<String> refusals = new ArrayList<>();
+        // Each node's own queue, filled past its heap with no consumer anywhere: every send is stored.
         for (int i = 0; i < 3; i++) {
             try (Connection c = new TernConnectionFactory(nodes.get(i).url() + "?failover=false").createConnection()) {
                 Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
                 MessageProducer p = s.createProducer(s.createQueue("fill-" + i));
                 p.setDeliveryMode(DeliveryMode.PERSISTENT);
-                for (int n = 0; n < AT_MOST; n++) {
+                for (int n = 0; n < MESSAGES; n++) {
                     BytesMessage m = s.createBytesMessage();
                     m.writeBytes(new byte[BODY]);
                     m.setIntProperty("seq", n);
-                    try {
-                        p.send(m);
-                    } catch (JMSException e) {
-                        refusals.add(e.getMessage());
-                        break;
-                    }
-                    sent[i]++;
+                    p.send(m); // a refusal (memory limit) fails the test
                 }
             }
         }
-        org.slf4j.LoggerFactory.getLogger(ReplicaMemorySystemTest.class).info("Stored before the limit refused: {} {} {}; {}",
-                sent[0], sent[1], sent[2], refusals);
-        assertThat(sent[0]).as("the first node took its own queue up to its limit: about 64 MiB").isBetween(150, 300);
-        assertThat(refusals).as("every node's limit refused a send").hasSize(3)
-                .allSatisfy(r -> assertThat(r).containsIgnoringCase("memory"));
         for (ServerProcess n : nodes) {
             assertThat(n.isAlive()).as(n.url() + " is alive").isTrue();
             assertThat(Files.readString(n.log())).as(n.log() + " has no OutOfMemoryError").doesNotContain("OutOfMemoryError");
         }
 
-        // Every acknowledged send is there, once and in order. (With the default prefetch of 1000: 250 MiB of
-        // deliveries once went into a server's outgoing buffers at once, more than its 128 MiB of direct memory.)
+        // The first node dies: its failover node takes its deep queue over from the replica.
+        ServerProcess gone = nodes.get(0);
+        gone.kill();
+        await().atMost(Duration.ofSeconds(120)).until(() -> tookOver(nodes.get(1)) || tookOver(nodes.get(2)));
+        ServerProcess taker = tookOver(nodes.get(1)) ? nodes.get(1) : nodes.get(2);
+
+        // Every message of every queue, once and in order, each from the node that holds it (the dead node's
+        // queue from its taker, read back from the taker's store).
         for (int i = 0; i < 3; i++) {
-            try (Connection c = new TernConnectionFactory(nodes.get(i).url() + "?failover=false").createConnection()) {
+            ServerProcess through = i == 0 ? taker : nodes.get(i);
+            try (Connection c = new TernConnectionFactory(through.url() + "?failover=false&prefetch=20").createConnection()) {
                 c.start();
                 Session s = c.createSession(false, Session.AUTO_ACKNOWLEDGE);
                 MessageConsumer consumer = s.createConsumer(s.createQueue("fill-" + i));
-                for (int n = 0; n < sent[i]; n++) {
+                for (int n = 0; n < MESSAGES; n++) {
                     Message m = consumer.receive(30_000);
-                    assertThat(m).as("message %d of %d of fill-%d", n, sent[i], i).isNotNull();
-                    assertThat(m.getIntProperty("seq")).isEqualTo(n);
+                    assertThat(m).as("message %d of %d of fill-%d", n, MESSAGES, i).isNotNull();
+                    assertThat(m.getIntProperty("seq")).as("fill-%d in order", i).isEqualTo(n);
                 }
                 assertThat(consumer.receive(1000)).as("nothing more in fill-" + i).isNull();
             }
         }
+        for (ServerProcess n : nodes.subList(1, 3)) {
+            assertThat(n.isAlive()).as(n.url() + " is alive").isTrue();
+            assertThat(Files.readString(n.log())).as(n.log() + " has no OutOfMemoryError").doesNotContain("OutOfMemoryError");
+        }
+    }
+
+    private static boolean tookOver(ServerProcess n) throws java.io.IOException {
+        return Files.readString(n.log()).contains("Took over ");
     }
 }

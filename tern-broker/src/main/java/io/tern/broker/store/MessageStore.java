@@ -138,8 +138,10 @@ public interface MessageStore extends AutoCloseable {
     /**
      * The heap this node's copies of other nodes' stored messages may take before they page their
      * bodies to disk, where the store can (a replicating store with a page directory); ignored otherwise.
+     * While {@code atPageLine} says the node's memory is at its paging line, they keep only an eighth
+     * of {@code bytes} in memory: the copies give way before the node's own queues.
      */
-    default void limitCopies(long bytes) {
+    default void limitCopies(long bytes, java.util.function.BooleanSupplier atPageLine) {
     }
 
     /**

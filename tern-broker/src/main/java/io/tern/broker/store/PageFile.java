@@ -103,6 +103,44 @@ public final class PageFile implements AutoCloseable {
         count -= removed;
     }
 
+    /** Keys of records ({@link #putRecord}) start with this byte, which no UTF-8 queue name starts with. */
+    private static final byte RECORD = (byte) 0xFF;
+
+    /**
+     * Writes {@code data} as record {@code index}: what its owner keeps in order out of the heap besides
+     * message bodies (a replica's batches that wait for its snapshot). Read back with {@link #records}.
+     */
+    public void putRecord(long index, byte[] data) {
+        open();
+        try {
+            db.put(writeOptions, recordKey(index), data);
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot write record " + index + " to " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Passes the records to {@code each} in the order of their indexes, then removes them. */
+    public void drainRecords(java.util.function.Consumer<byte[]> each) {
+        if (db == null) {
+            return;
+        }
+        try (org.rocksdb.RocksIterator it = db.newIterator()) {
+            for (it.seek(new byte[] {RECORD}); it.isValid() && it.key()[0] == RECORD; it.next()) {
+                each.accept(it.value());
+            }
+        }
+        try {
+            db.deleteRange(writeOptions, new byte[] {RECORD}, new byte[] {RECORD, RECORD, RECORD, RECORD, RECORD, RECORD, RECORD,
+                    RECORD, RECORD, RECORD});
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot remove the records read from " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] recordKey(long index) {
+        return ByteBuffer.allocate(9).put(RECORD).putLong(index).array();
+    }
+
     private void open() {
         if (db != null) {
             return;
