@@ -138,6 +138,7 @@ final class TakeoverAdopter {
         private final List<Placement> pending = new ArrayList<>();
         final List<Placement> placements = new ArrayList<>();
         final Map<MessageQueue, PagedSequences> paged = new java.util.LinkedHashMap<>();
+        private boolean paging;
 
         Chunks(StoreBatch first) {
             this.chunk = first;
@@ -172,9 +173,13 @@ final class TakeoverAdopter {
             settle();
         }
 
-        /** The pending messages of a stored chunk: in memory below the paging line, else paged. */
+        /**
+         * The pending messages of a stored chunk: in memory below the paging line, else paged; once one
+         * chunk is paged, the later ones are too (placed in memory, they would be delivered before it).
+         */
         void settle() {
-            boolean page = store.isDurable() && broker.overPageLine();
+            paging |= store.isDurable() && broker.overPageLine();
+            boolean page = paging;
             for (Placement p : pending) {
                 if (page) {
                     broker.released(p.entry());
@@ -251,12 +256,12 @@ final class TakeoverAdopter {
                 knownHere.add(id);
             }
         }
-        Map<String, Integer> here = storedHere(messages); // moved between the two nodes, and still stored here
         Chunks chunks = new Chunks(batch);
         Map<String, List<Placement>> held = new HashMap<>();
         Map<String, List<Placement>> moving = new HashMap<>(); // on their way to another node's link, by node
         int[] skipped = {0};
         try {
+            Map<String, Integer> here = storedHere(messages); // moved between the two nodes, and still stored here
             messages.forEach((name, stored) -> {
                 MessageQueue q = destinations.get(name);
                 if (q == null) {

@@ -100,6 +100,8 @@ final class Replica {
     private static final byte[] PAGED = new byte[0];
     /** What a paged message still costs the heap: its map entry and its boxed sequence. */
     static final long PAGED_COST = 56;
+    /** Messages of {@link #messages} whose bodies are {@link #PAGED}. */
+    private long pagedEntries;
     private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
     /** Completes when the snapshot under way has ended (and, on disk, is written): batches after its cut wait for it. */
     private CompletableFuture<Void> synced = CompletableFuture.completedFuture(null);
@@ -133,7 +135,7 @@ final class Replica {
     /** One op of the replica as it was on disk ({@link ReplicaDisk#load}): a deep one is paged as it loads. */
     synchronized void loadedOp(StoreBatch.Op op) {
         applyInMemory(new StoreBatch().add(op));
-        if (pages != null && heldBytes > LOADING_LINE) {
+        if (pages != null && heldBytes - pagedEntries * PAGED_COST > LOADING_LINE) {
             pageOut(LOADING_LINE / 2);
         }
     }
@@ -165,8 +167,9 @@ final class Replica {
         gapAfterDiskFailure = false;
         queues.clear();
         messages.clear();
-        closePages();
+        clearPages();
         heldBytes = 0;
+        pagedEntries = 0;
         duplicateIds.clear();
         duplicateIndex.clear();
         out.clear();
@@ -199,7 +202,12 @@ final class Replica {
         syncing = false;
         if (spilled > 0) {
             try {
-                pages.drainRecords(encoded -> apply(io.tern.broker.store.StoreBatchCodec.decode(encoded, 0, encoded.length)));
+                pages.drainRecords(encoded -> {
+                    apply(io.tern.broker.store.StoreBatchCodec.decode(encoded, 0, encoded.length));
+                    if (heldBytes - pagedEntries * PAGED_COST > LOADING_LINE) {
+                        pageOut(LOADING_LINE / 2); // what waited on disk does not all come back into memory
+                    }
+                });
             } catch (io.tern.broker.store.StoreException e) {
                 // What waited on disk is lost to this replica: it cannot stand in until a new snapshot.
                 org.slf4j.LoggerFactory.getLogger(Replica.class).error("The batches that waited for the snapshot could not "
@@ -490,7 +498,10 @@ final class Replica {
                 queues.remove(o.queue());
                 NavigableMap<Long, byte[]> gone = messages.remove(o.queue());
                 if (gone != null) {
-                    gone.values().forEach(m -> heldBytes -= costHere(m));
+                    gone.values().forEach(m -> {
+                        heldBytes -= costHere(m);
+                        pagedEntries -= m == PAGED ? 1 : 0;
+                    });
                     unpage(o.queue(), gone.entrySet().stream().filter(m -> m.getValue() == PAGED).map(Map.Entry::getKey).toList());
                 }
                 out.remove(o.queue());
@@ -498,6 +509,7 @@ final class Replica {
                 byte[] before = messages.computeIfAbsent(o.queue(), q -> new TreeMap<>()).put(o.sequence(), o.message());
                 heldBytes += cost(o.message()) - (before == null ? 0 : costHere(before));
                 if (before == PAGED) {
+                    pagedEntries--;
                     unpage(o.queue(), List.of(o.sequence()));
                 }
             } else if (op instanceof StoreBatch.RemoveMessage o) {
@@ -507,6 +519,7 @@ final class Replica {
                     heldBytes -= costHere(gone);
                 }
                 if (gone == PAGED) {
+                    pagedEntries--;
                     unpage(o.queue(), List.of(o.sequence()));
                 }
                 unmark(o.queue(), o.sequence());
@@ -558,14 +571,28 @@ final class Replica {
         return bufferedBytes;
     }
 
+    /** The heap the bodies this replica holds in memory take: what {@link #pageOut} can free. */
+    synchronized long bodyBytes() {
+        return heldBytes - pagedEntries * PAGED_COST;
+    }
+
+    /** Messages this replica holds, paged or not. */
+    synchronized int messageCount() {
+        int n = 0;
+        for (NavigableMap<Long, byte[]> q : messages.values()) {
+            n += q.size();
+        }
+        return n;
+    }
+
     /** Messages of this replica whose bodies are paged out now. */
     synchronized long pagedCount() {
         return pages == null ? 0 : pages.count();
     }
 
     /**
-     * Moves bodies out of the heap into {@link #pages} until this replica's messages take at most {@code
-     * targetBytes} (or none is left in memory), the newest of each queue first: the oldest are the
+     * Moves bodies out of the heap into {@link #pages} until the bodies it holds in memory take at most {@code
+     * targetBytes} ({@link #bodyBytes}; or none is left in memory), the newest of each queue first: the oldest are the
      * first the primary's consumers take, and their removal then costs nothing here. True if it paged
      * what it had to; false if it cannot page (none configured, or the page file failed: logged, the
      * bodies stay in memory, and this node's memory limit refuses what no longer fits).
@@ -574,7 +601,9 @@ final class Replica {
         if (pages == null) {
             return false;
         }
-        long excess = heldBytes - targetBytes;
+        // Against the bodies in memory alone: what paged messages still cost cannot be paged, and counted
+        // here it would keep a deep replica over any target, every batch then scanning it all.
+        long excess = heldBytes - pagedEntries * PAGED_COST - targetBytes;
         if (excess <= 0) {
             return true;
         }
@@ -605,6 +634,7 @@ final class Replica {
             NavigableMap<Long, byte[]> held = messages.get(q);
             m.forEach((seq, body) -> {
                 held.put(seq, PAGED);
+                pagedEntries++;
                 pagedOutCount++;
                 pagedOutBytes += body.length;
             });
@@ -626,11 +656,21 @@ final class Replica {
         }
     }
 
-    /** The page file is no longer needed (a new snapshot, or the replica is dropped): deleted. */
+    /** The replica is no longer needed (dropped, taken over, not installed): its page file is deleted for good. */
     synchronized void closePages() {
+        onPages(io.tern.broker.store.PageFile::close);
+    }
+
+    /** A new snapshot begins: what the page file held is deleted, and it is written afresh. */
+    private void clearPages() {
+        onPages(io.tern.broker.store.PageFile::clear);
+    }
+
+    /** Does {@code action} to the page file, if any; a failure is logged (what it held is never read again). */
+    private void onPages(java.util.function.Consumer<io.tern.broker.store.PageFile> action) {
         if (pages != null) {
             try {
-                pages.close();
+                action.accept(pages);
             } catch (io.tern.broker.store.StoreException e) {
                 org.slf4j.LoggerFactory.getLogger(Replica.class).warn("{}", e.getMessage());
             }

@@ -191,20 +191,27 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
                     String primary = in.readUTF();
                     long lastBatch = in.readLong();
                     String incarnation = in.readUTF();
-                    if (incoming.containsKey(primary)) {
-                        // Received apart: if the holder dies halfway, this node still has its own replica.
-                        Replica r = replicas.forHandOver(primary);
-                        r.beginSnapshot(lastBatch, incarnation);
-                        receiving.put(primary, r);
+                    synchronized (receiving) { // against the hand-over given up on (fetchBest's finally)
+                        if (incoming.containsKey(primary)) {
+                            // Received apart: if the holder dies halfway, this node still has its own replica.
+                            Replica r = replicas.forHandOver(primary);
+                            r.beginSnapshot(lastBatch, incarnation);
+                            Replica before = receiving.put(primary, r);
+                            if (before != null) {
+                                before.closePages();
+                            }
+                        }
                     }
                 }
                 case 'J' -> {
                     String primary = in.readUTF();
-                    Replica r = receiving.get(primary);
-                    if (r != null) {
-                        byte[] batch = in.readAllBytes();
-                        r.snapshotChunk(StoreBatchCodec.decode(batch, 0, batch.length));
-                        replicas.pageIfOverAlone(r);
+                    byte[] batch = in.readAllBytes();
+                    synchronized (receiving) { // a replica given up on meanwhile has its page file closed
+                        Replica r = receiving.get(primary);
+                        if (r != null) {
+                            r.snapshotChunk(StoreBatchCodec.decode(batch, 0, batch.length));
+                            replicas.pageIfOverAlone(r);
+                        }
                     }
                 }
                 case 'M' -> {

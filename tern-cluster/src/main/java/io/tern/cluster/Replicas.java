@@ -112,14 +112,14 @@ public final class Replicas {
             return;
         }
         if (nodeAtPageLine.getAsBoolean()) {
-            if (r.heldBytes() > line / 8) {
+            if (r.bodyBytes() > line / 8) {
                 r.pageOut(line / 16); // the node's own queues page: its copies of other nodes' give way first
             }
             return;
         }
         long over = heldBytes() - line;
         if (over > 0) {
-            r.pageOut(Math.max(0, r.heldBytes() - over - line / 8)); // some room below the line: not a page-out per batch
+            r.pageOut(Math.max(0, r.bodyBytes() - over - line / 8)); // some room below the line: not a page-out per batch
         }
     }
 
@@ -141,7 +141,7 @@ public final class Replicas {
                 Replica r = new ReplicaDisk(d).load(newPages(d.getFileName().toString()));
                 replicas.put(d.getFileName().toString(), r);
                 LOG.info("Replica of {} loaded from {}: {} queue(s), {} message(s)", d.getFileName(), d, r.queues().size(),
-                        r.messages().values().stream().mapToInt(Map::size).sum());
+                        r.messageCount());
             }
         } catch (IOException e) {
             throw new IllegalStateException("cannot read the replicas in " + dir + ": " + e.getMessage(), e);
@@ -390,7 +390,7 @@ public final class Replicas {
     /** Pages {@code r}, a replica not yet held here (one being handed over), down to the replicas' line. */
     void pageIfOverAlone(Replica r) {
         long line = pageLine;
-        if (line != Long.MAX_VALUE && r.heldBytes() > line) {
+        if (line != Long.MAX_VALUE && r.bodyBytes() > line) {
             r.pageOut(line - line / 8);
         }
     }
@@ -546,5 +546,6 @@ public final class Replicas {
             }
             r.closePages();
         }
+        taken.values().forEach(Replica::closePages);
     }
 }

@@ -515,7 +515,14 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
             LOG.error("{} left before its replica here was in sync: taking over what arrived", gone.name());
         }
         long start = clock.getAsLong();
-        RoundCopies.Kept kept = copies.keep(taken.messages());
+        RoundCopies.Kept kept;
+        try {
+            kept = copies.keep(taken.messages()); // reads the replica's paged bodies back
+        } catch (RuntimeException e) {
+            LOG.error("The takeover of {} FAILED: its replica could not be read ({}); tried again", gone.name(), e.toString());
+            store.replicas().untake(gone.nodeId());
+            return false;
+        }
         if (kept.skipped() > 0) {
             LOG.warn("{} message(s) of {} were taken over already with the failover node that died taking it over",
                     kept.skipped(), gone.name());

@@ -34,6 +34,8 @@ public final class PageFile implements AutoCloseable {
     private WriteOptions writeOptions;
     private RocksDB db;
     private long count;
+    /** Closed for good: a late write must not open a database nobody closes. */
+    private boolean closed;
 
     public PageFile(Path dir) {
         this.dir = dir;
@@ -128,6 +130,9 @@ public final class PageFile implements AutoCloseable {
             for (it.seek(new byte[] {RECORD}); it.isValid() && it.key()[0] == RECORD; it.next()) {
                 each.accept(it.value());
             }
+            it.status(); // a read that failed part way is an error, not the end of the records
+        } catch (RocksDBException e) {
+            throw new StoreException("cannot read the records in " + dir + ": " + e.getMessage(), e);
         }
         try {
             db.deleteRange(writeOptions, new byte[] {RECORD}, new byte[] {RECORD, RECORD, RECORD, RECORD, RECORD, RECORD, RECORD,
@@ -145,10 +150,14 @@ public final class PageFile implements AutoCloseable {
         if (db != null) {
             return;
         }
+        if (closed) {
+            throw new StoreException("the page file in " + dir + " is closed", null);
+        }
         delete(dir);
         try {
             Files.createDirectories(dir);
-            options = new Options().setCreateIfMissing(true);
+            // Small memtables: one page file per replica, and their native memory is outside the heap's limit.
+            options = new Options().setCreateIfMissing(true).setWriteBufferSize(4 << 20).setMaxWriteBufferNumber(2);
             writeOptions = new WriteOptions().setDisableWAL(true);
             db = RocksDB.open(options, dir.toString());
         } catch (IOException | RocksDBException e) {
@@ -157,12 +166,18 @@ public final class PageFile implements AutoCloseable {
         }
     }
 
-    /** Closes and deletes what was written here. */
-    @Override
-    public void close() {
+    /** Deletes what was written here; the page file can be written again. */
+    public void clear() {
         closeHandles();
         count = 0;
         delete(dir);
+    }
+
+    /** Closes and deletes what was written here, for good: a later write fails. */
+    @Override
+    public void close() {
+        closed = true;
+        clear();
     }
 
     private void closeHandles() {
