@@ -20,15 +20,8 @@ final class QueuePages {
     private static final Logger LOG = LoggerFactory.getLogger(QueuePages.class);
     /** Messages read back from the store in one go (one multiGet). */
     static final int CHUNK = 64;
-    /**
-     * ... and about this many bytes, by the mean size of the messages paged and read back so far (8 at
-     * first, until one is known): 64 messages of 256 KiB read at once took 32 MiB of a full heap.
-     */
-    static final long CHUNK_BYTES = 1 << 20;
-    private static final int FIRST_CHUNK = 8;
-    /** Messages paged or read back so far, and their bytes: their mean sizes a chunk. */
-    private long seen;
-    private long seenBytes;
+    /** ... and about 1 MiB, by the mean size of the messages paged and read back so far (8 until one is known). */
+    private final io.tern.broker.store.ReadChunks chunks = new io.tern.broker.store.ReadChunks(CHUNK, 1 << 20, 8);
 
     private final Broker broker;
     private final String queue;
@@ -50,8 +43,7 @@ final class QueuePages {
     /** A stored entry stays in the store only: its message leaves memory, its sequence stays here. */
     void page(QueueEntry entry) {
         paged.add(entry.sequence);
-        seen++;
-        seenBytes += entry.size;
+        chunks.saw(entry.size);
         broker.pagedOut(entry);
     }
 
@@ -69,7 +61,7 @@ final class QueuePages {
      * be decoded is logged and skipped.
      */
     List<QueueEntry> readChunk() {
-        long[] seqs = paged.peek(chunk());
+        long[] seqs = paged.peek(chunks.next());
         List<byte[]> stored;
         try {
             stored = broker.readPaged(queue, seqs);
@@ -81,8 +73,7 @@ final class QueuePages {
         List<QueueEntry> entries = new ArrayList<>(seqs.length);
         for (int i = 0; i < seqs.length; i++) {
             if (stored.get(i) != null) {
-                seen++;
-                seenBytes += stored.get(i).length;
+                chunks.saw(stored.get(i).length);
             }
             WireMessage m = decode(seqs[i], stored.get(i));
             if (m != null) {
@@ -105,7 +96,7 @@ final class QueuePages {
     boolean browseInto(TreeMap<Long, WireMessage> merged, long after, int max, Predicate<WireMessage> keep) {
         long readUpTo = after;
         while (merged.size() <= max || nthKey(merged, max) > readUpTo) {
-            long[] seqs = paged.after(readUpTo, chunk());
+            long[] seqs = paged.after(readUpTo, chunks.next());
             if (seqs.length == 0) {
                 return false;
             }
@@ -119,15 +110,6 @@ final class QueuePages {
             readUpTo = seqs[seqs.length - 1];
         }
         return paged.after(readUpTo, 1).length > 0;
-    }
-
-    /** How many paged messages to read back in one go. */
-    private int chunk() {
-        if (seen == 0) {
-            return FIRST_CHUNK;
-        }
-        long mean = Math.max(1, seenBytes / seen);
-        return (int) Math.max(1, Math.min(CHUNK, CHUNK_BYTES / mean));
     }
 
     /** Forgets every paged message (the queue is purged or deleted; whoever does it removes them from the store). */

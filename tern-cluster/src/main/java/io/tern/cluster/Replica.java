@@ -6,11 +6,9 @@ import io.tern.protocol.FrameCodec;
 import io.tern.protocol.WireMessage;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
@@ -18,33 +16,15 @@ import java.util.concurrent.CompletableFuture;
 /**
  * What a backup holds of one primary: its queue definitions, stored messages and duplicate-detection
  * ids, kept in memory and changed by the primary's batches in the order it committed them. While
- * the initial snapshot streams in, later batches wait in a buffer and are applied after it.
+ * the initial snapshot streams in, later batches wait ({@link WaitingBatches}) and are applied after it.
+ * Its stored messages are a {@link ReplicaMessages}: in memory, or paged out to its page file.
  */
 final class Replica {
     private final Map<String, byte[]> queues = new LinkedHashMap<>();
-    private final Map<String, NavigableMap<Long, byte[]>> messages = new LinkedHashMap<>();
     private final Map<Long, TreeSet<String>> duplicateIds = new TreeMap<>();
     private final java.util.Set<String> duplicateIndex = new java.util.HashSet<>();
     /** Queue to (sequence to owner): stored messages out with a client session of the primary. */
     private final Map<String, Map<Long, String>> out = new LinkedHashMap<>();
-    private final List<StoreBatch> buffered = new ArrayList<>();
-    /** The bytes of the messages {@link #buffered} stores: written under the lock, read without it. */
-    private volatile long bufferedBytes;
-    /**
-     * Batches that waited for the snapshot and went to the page file ({@link #spillBuffered}), all of
-     * them older than those still {@link #buffered}; their duplicate-detection ids, added (true) or
-     * removed (false) by the last of them that touched each.
-     */
-    private long spilled;
-    private final Map<String, Boolean> spilledIds = new java.util.HashMap<>();
-    /**
-     * Past this many bytes of messages, the batches that wait for a snapshot go to the page file: a
-     * takeover on the primary while this replica syncs replicates a whole dead node's queues in those
-     * batches, which ran a node of 128 MiB heap out of memory.
-     */
-    static final long BUFFER_LINE = 4 << 20;
-    /** The heap {@link #messages} take (see {@link #cost}): written under this, read without it. */
-    private volatile long heldBytes;
     /** The keys of the primary's client connections (see {@link StoreBatch.ClientConnected}). */
     private final java.util.Set<String> clients = new java.util.HashSet<>();
     private boolean syncing;
@@ -91,17 +71,6 @@ final class Replica {
     static final CompletableFuture<Void> NO_ROOM = new CompletableFuture<>();
     /** The copy on this backup's disk, or null (replicas in memory only). */
     private final ReplicaDisk disk;
-    /**
-     * Where bodies go when this replica pages ({@link #pageOut}); null: it never pages. In {@link
-     * #messages}, a paged message's body is {@link #PAGED}.
-     */
-    private final io.tern.broker.store.PageFile pages;
-    /** Stands for the body of a message that is in {@link #pages}, not in memory (compared by identity). */
-    private static final byte[] PAGED = new byte[0];
-    /** What a paged message still costs the heap: its map entry and its boxed sequence. */
-    static final long PAGED_COST = 56;
-    /** Messages of {@link #messages} whose bodies are {@link #PAGED}. */
-    private long pagedEntries;
     private CompletableFuture<Void> lastWrite = CompletableFuture.completedFuture(null);
     /** Completes when the snapshot under way has ended (and, on disk, is written): batches after its cut wait for it. */
     private CompletableFuture<Void> synced = CompletableFuture.completedFuture(null);
@@ -117,8 +86,14 @@ final class Replica {
     /** @param pages where bodies go when this replica pages; null: it keeps them all in memory */
     Replica(ReplicaDisk disk, io.tern.broker.store.PageFile pages) {
         this.disk = disk;
-        this.pages = pages;
+        this.messages = new ReplicaMessages(this, pages);
+        this.waiting = new WaitingBatches(pages);
     }
+
+    /** The stored messages (guarded by this). */
+    private final ReplicaMessages messages;
+    /** The batches that wait for the snapshot under way (guarded by this). */
+    private final WaitingBatches waiting;
 
     ReplicaDisk disk() {
         return disk;
@@ -129,15 +104,10 @@ final class Replica {
         syncing = true;
     }
 
-    /** While a replica loads from disk, its bodies past this many bytes of heap are paged out (with a page file). */
-    static final long LOADING_LINE = 32 << 20;
-
     /** One op of the replica as it was on disk ({@link ReplicaDisk#load}): a deep one is paged as it loads. */
     synchronized void loadedOp(StoreBatch.Op op) {
         applyInMemory(new StoreBatch().add(op));
-        if (pages != null && heldBytes - pagedEntries * PAGED_COST > LOADING_LINE) {
-            pageOut(LOADING_LINE / 2);
-        }
+        messages.pageOutPastLoadingLine();
     }
 
     synchronized void loaded() {
@@ -167,17 +137,11 @@ final class Replica {
         gapAfterDiskFailure = false;
         queues.clear();
         messages.clear();
-        clearPages();
-        heldBytes = 0;
-        pagedEntries = 0;
         duplicateIds.clear();
         duplicateIndex.clear();
         out.clear();
         clients.clear();
-        buffered.clear();
-        bufferedBytes = 0;
-        spilled = 0;
-        spilledIds.clear();
+        waiting.clear();
         syncing = true;
         lastSeq = cutSeq;
         // An earlier snapshot that never ended: the batches that waited for it are in this one, and are
@@ -200,26 +164,17 @@ final class Replica {
     /** The snapshot is complete; completes once it and the batches that waited for it are kept (on disk too). */
     synchronized CompletableFuture<Void> endSnapshot() {
         syncing = false;
-        if (spilled > 0) {
-            try {
-                pages.drainRecords(encoded -> {
-                    apply(io.tern.broker.store.StoreBatchCodec.decode(encoded, 0, encoded.length));
-                    if (heldBytes - pagedEntries * PAGED_COST > LOADING_LINE) {
-                        pageOut(LOADING_LINE / 2); // what waited on disk does not all come back into memory
-                    }
-                });
-            } catch (io.tern.broker.store.StoreException e) {
-                // What waited on disk is lost to this replica: it cannot stand in until a new snapshot.
-                org.slf4j.LoggerFactory.getLogger(Replica.class).error("The batches that waited for the snapshot could not "
-                        + "be read back: this replica is out of sync until the next snapshot ({})", e.getMessage());
-                gap = true;
-            }
-            spilled = 0;
-            spilledIds.clear();
+        try {
+            waiting.drain(b -> {
+                apply(b);
+                messages.pageOutPastLoadingLine(); // what waited on disk does not all come back into memory
+            });
+        } catch (io.tern.broker.store.StoreException e) {
+            // What waited on disk is lost to this replica: it cannot stand in until a new snapshot.
+            org.slf4j.LoggerFactory.getLogger(Replica.class).error("The batches that waited for the snapshot could not "
+                    + "be read back: this replica is out of sync until the next snapshot ({})", e.getMessage());
+            gap = true;
         }
-        buffered.forEach(this::apply);
-        buffered.clear();
-        bufferedBytes = 0;
         CompletableFuture<Void> done = synced;
         lastWrite.whenComplete((ok, e) -> {
             if (e == null && !diskFailed) {
@@ -290,56 +245,11 @@ final class Replica {
             return NO_ROOM;
         }
         if (syncing) {
-            buffered.add(batch);
-            bufferedBytes += messageBytes(batch);
-            if (pages != null && bufferedBytes > BUFFER_LINE) {
-                spillBuffered();
-            }
+            waiting.add(batch);
         } else {
             apply(batch);
         }
         return syncing ? synced : lastWrite;
-    }
-
-    private static long messageBytes(StoreBatch batch) {
-        long bytes = 0;
-        for (StoreBatch.Op op : batch.ops()) {
-            if (op instanceof StoreBatch.AddMessage a) {
-                bytes += a.message().length;
-            }
-        }
-        return bytes;
-    }
-
-    /**
-     * The batches waiting for the snapshot go to the page file, in order, out of the heap. If it cannot
-     * take them, they stay (and the node's memory limit refuses what no longer fits).
-     */
-    private void spillBuffered() {
-        int written = 0;
-        try {
-            for (StoreBatch b : buffered) {
-                pages.putRecord(spilled, io.tern.broker.store.StoreBatchCodec.encode(b));
-                spilled++;
-                written++;
-                for (StoreBatch.Op op : b.ops()) {
-                    if (op instanceof StoreBatch.AddDuplicateId a) {
-                        spilledIds.put(a.id(), true);
-                    } else if (op instanceof StoreBatch.RemoveDuplicateId r) {
-                        spilledIds.put(r.id(), false);
-                    }
-                }
-            }
-        } catch (io.tern.broker.store.StoreException e) {
-            org.slf4j.LoggerFactory.getLogger(Replica.class).error("Could not move the batches waiting for the snapshot out of "
-                    + "memory: the rest stay there ({})", e.getMessage());
-        }
-        buffered.subList(0, written).clear(); // those written wait on disk, before the rest
-        long left = 0;
-        for (StoreBatch b : buffered) {
-            left += messageBytes(b);
-        }
-        bufferedBytes = left;
     }
 
     /**
@@ -400,8 +310,7 @@ final class Replica {
                 return false;
             }
             if (op instanceof StoreBatch.AddMessage a) {
-                NavigableMap<Long, byte[]> q = messages.get(a.queue());
-                storesNew |= q == null || !q.containsKey(a.sequence());
+                storesNew |= !messages.contains(a.queue(), a.sequence());
             }
         }
         return storesNew;
@@ -462,7 +371,7 @@ final class Replica {
      */
     synchronized void contents(java.util.function.Consumer<StoreBatch.Op> sink) {
         queues.forEach((q, d) -> sink.accept(new StoreBatch.PutQueue(q, d)));
-        messages.forEach((q, m) -> withBodies(q, m).forEach((seq, bytes) -> sink.accept(new StoreBatch.AddMessage(q, seq, bytes))));
+        messages.view().forEach((q, m) -> m.forEach((seq, bytes) -> sink.accept(new StoreBatch.AddMessage(q, seq, bytes))));
         duplicateIds.forEach((bucket, ids) -> ids.forEach(id -> sink.accept(new StoreBatch.AddDuplicateId(bucket, id))));
         out.forEach((q, m) -> m.forEach((seq, owner) -> sink.accept(new StoreBatch.MarkDelivered(q, seq, owner))));
         clients.forEach(key -> sink.accept(new StoreBatch.ClientConnected(key)));
@@ -496,32 +405,12 @@ final class Replica {
                 queues.put(o.queue(), o.definition());
             } else if (op instanceof StoreBatch.DeleteQueue o) {
                 queues.remove(o.queue());
-                NavigableMap<Long, byte[]> gone = messages.remove(o.queue());
-                if (gone != null) {
-                    gone.values().forEach(m -> {
-                        heldBytes -= costHere(m);
-                        pagedEntries -= m == PAGED ? 1 : 0;
-                    });
-                    unpage(o.queue(), gone.entrySet().stream().filter(m -> m.getValue() == PAGED).map(Map.Entry::getKey).toList());
-                }
+                messages.deleteQueue(o.queue());
                 out.remove(o.queue());
             } else if (op instanceof StoreBatch.AddMessage o) {
-                byte[] before = messages.computeIfAbsent(o.queue(), q -> new TreeMap<>()).put(o.sequence(), o.message());
-                heldBytes += cost(o.message()) - (before == null ? 0 : costHere(before));
-                if (before == PAGED) {
-                    pagedEntries--;
-                    unpage(o.queue(), List.of(o.sequence()));
-                }
+                messages.put(o.queue(), o.sequence(), o.message());
             } else if (op instanceof StoreBatch.RemoveMessage o) {
-                NavigableMap<Long, byte[]> q = messages.get(o.queue());
-                byte[] gone = q == null ? null : q.remove(o.sequence());
-                if (gone != null) {
-                    heldBytes -= costHere(gone);
-                }
-                if (gone == PAGED) {
-                    pagedEntries--;
-                    unpage(o.queue(), List.of(o.sequence()));
-                }
+                messages.remove(o.queue(), o.sequence());
                 unmark(o.queue(), o.sequence());
             } else if (op instanceof StoreBatch.AddDuplicateId o) {
                 duplicateIds.computeIfAbsent(o.bucket(), b -> new TreeSet<>()).add(o.id());
@@ -537,8 +426,7 @@ final class Replica {
                     duplicateIndex.removeAll(gone);
                 }
             } else if (op instanceof StoreBatch.MarkDelivered o) {
-                NavigableMap<Long, byte[]> q = messages.get(o.queue());
-                if (q != null && q.containsKey(o.sequence())) {
+                if (messages.contains(o.queue(), o.sequence())) {
                     out.computeIfAbsent(o.queue(), k -> new java.util.HashMap<>()).put(o.sequence(), o.owner());
                 }
             } else if (op instanceof StoreBatch.MarkReturned o) {
@@ -551,130 +439,39 @@ final class Replica {
         }
     }
 
-    /** What one stored message of a replica costs the heap: its encoded bytes, its map entry and its boxed sequence. */
-    static long cost(byte[] encoded) {
-        return io.tern.broker.HeapCost.array(encoded.length) + 56;
-    }
-
-    /** What one stored message of this replica costs the heap now: {@link #PAGED_COST} if paged. */
-    private static long costHere(byte[] body) {
-        return body == PAGED ? PAGED_COST : cost(body);
-    }
-
     /** The heap this replica's messages take now, with those of the batches that wait in memory for the snapshot. */
     long heldBytes() {
-        return heldBytes + bufferedBytes;
+        return messages.heldBytes() + waiting.bytes();
     }
 
     /** The bytes of messages of the batches that wait in memory for the snapshot. */
     long bufferedBytes() {
-        return bufferedBytes;
+        return waiting.bytes();
     }
 
     /** The heap the bodies this replica holds in memory take: what {@link #pageOut} can free. */
     synchronized long bodyBytes() {
-        return heldBytes - pagedEntries * PAGED_COST;
+        return messages.bodyBytes();
     }
 
     /** Messages this replica holds, paged or not. */
     synchronized int messageCount() {
-        int n = 0;
-        for (NavigableMap<Long, byte[]> q : messages.values()) {
-            n += q.size();
-        }
-        return n;
+        return messages.count();
     }
 
     /** Messages of this replica whose bodies are paged out now. */
     synchronized long pagedCount() {
-        return pages == null ? 0 : pages.count();
+        return messages.pagedCount();
     }
 
-    /**
-     * Moves bodies out of the heap into {@link #pages} until the bodies it holds in memory take at most {@code
-     * targetBytes} ({@link #bodyBytes}; or none is left in memory), the newest of each queue first: the oldest are the
-     * first the primary's consumers take, and their removal then costs nothing here. True if it paged
-     * what it had to; false if it cannot page (none configured, or the page file failed: logged, the
-     * bodies stay in memory, and this node's memory limit refuses what no longer fits).
-     */
+    /** See {@link ReplicaMessages#pageOut}. */
     synchronized boolean pageOut(long targetBytes) {
-        if (pages == null) {
-            return false;
-        }
-        // Against the bodies in memory alone: what paged messages still cost cannot be paged, and counted
-        // here it would keep a deep replica over any target, every batch then scanning it all.
-        long excess = heldBytes - pagedEntries * PAGED_COST - targetBytes;
-        if (excess <= 0) {
-            return true;
-        }
-        Map<String, Map<Long, byte[]>> out = new LinkedHashMap<>();
-        long freed = 0;
-        for (Map.Entry<String, NavigableMap<Long, byte[]>> q : messages.entrySet()) {
-            for (Map.Entry<Long, byte[]> m : q.getValue().descendingMap().entrySet()) {
-                if (freed >= excess) {
-                    break;
-                }
-                if (m.getValue() != PAGED) {
-                    out.computeIfAbsent(q.getKey(), k -> new TreeMap<>()).put(m.getKey(), m.getValue());
-                    freed += cost(m.getValue()) - PAGED_COST;
-                }
-            }
-        }
-        if (out.isEmpty()) {
-            return true;
-        }
-        try {
-            pages.put(out);
-        } catch (io.tern.broker.store.StoreException e) {
-            org.slf4j.LoggerFactory.getLogger(Replica.class).error("Could not page out replica messages (they stay in memory): {}",
-                    e.getMessage());
-            return false;
-        }
-        out.forEach((q, m) -> {
-            NavigableMap<Long, byte[]> held = messages.get(q);
-            m.forEach((seq, body) -> {
-                held.put(seq, PAGED);
-                pagedEntries++;
-                pagedOutCount++;
-                pagedOutBytes += body.length;
-            });
-        });
-        heldBytes -= freed;
-        return true;
-    }
-
-    /** Paged messages that left the replica: their bodies leave the page file. */
-    private void unpage(String queue, List<Long> sequences) {
-        if (sequences.isEmpty() || pages == null) {
-            return;
-        }
-        try {
-            pages.remove(queue, sequences);
-        } catch (io.tern.broker.store.StoreException e) {
-            // Never read again (nothing points at them); the file goes with the replica.
-            org.slf4j.LoggerFactory.getLogger(Replica.class).warn("{}", e.getMessage());
-        }
+        return messages.pageOut(targetBytes);
     }
 
     /** The replica is no longer needed (dropped, taken over, not installed): its page file is deleted for good. */
     synchronized void closePages() {
-        onPages(io.tern.broker.store.PageFile::close);
-    }
-
-    /** A new snapshot begins: what the page file held is deleted, and it is written afresh. */
-    private void clearPages() {
-        onPages(io.tern.broker.store.PageFile::clear);
-    }
-
-    /** Does {@code action} to the page file, if any; a failure is logged (what it held is never read again). */
-    private void onPages(java.util.function.Consumer<io.tern.broker.store.PageFile> action) {
-        if (pages != null) {
-            try {
-                action.accept(pages);
-            } catch (io.tern.broker.store.StoreException e) {
-                org.slf4j.LoggerFactory.getLogger(Replica.class).warn("{}", e.getMessage());
-            }
-        }
+        messages.close();
     }
 
     private void unmark(String queue, long sequence) {
@@ -682,115 +479,6 @@ final class Replica {
         if (q != null) {
             q.remove(sequence);
         }
-    }
-
-    /** Paged messages are read back at most this many at a time (one multiGet) when a replica is read whole. */
-    private static final int READ_CHUNK = 64;
-    /** ... and about this many bytes: 64 messages of 256 KiB are 16 MiB. */
-    private static final long READ_CHUNK_BYTES = 1 << 20;
-    /** Bodies paged out since the page file opened, and their bytes: their mean sizes a read-back chunk. */
-    private long pagedOutCount;
-    private long pagedOutBytes;
-
-    /** How many paged messages to read back in one go. */
-    private synchronized int readChunk() {
-        long mean = pagedOutCount == 0 ? 1 : Math.max(1, pagedOutBytes / pagedOutCount);
-        return (int) Math.max(1, Math.min(READ_CHUNK, READ_CHUNK_BYTES / mean));
-    }
-
-    /**
-     * {@code held} (sequence to body, as in {@link #messages}) as a view whose iteration reads the paged
-     * bodies back {@value #READ_CHUNK} at a time, so that reading a deep replica whole holds no more of it
-     * in memory than its reader keeps. The view follows {@code held}: iterate it while nothing changes
-     * the replica (under its lock, or once it is taken for a takeover). A body missing from the page
-     * file is a {@link io.tern.broker.store.StoreException}.
-     */
-    private Map<Long, byte[]> withBodies(String queue, NavigableMap<Long, byte[]> held) {
-        return new java.util.AbstractMap<>() {
-            @Override
-            public int size() {
-                return held.size();
-            }
-
-            @Override
-            public boolean containsKey(Object key) {
-                return held.containsKey(key);
-            }
-
-            @Override
-            public byte[] get(Object key) {
-                byte[] body = held.get(key);
-                return body != PAGED ? body : readPaged(queue, new long[] {(Long) key}).get(0);
-            }
-
-            @Override
-            public java.util.Set<Map.Entry<Long, byte[]>> entrySet() {
-                return new java.util.AbstractSet<>() {
-                    @Override
-                    public int size() {
-                        return held.size();
-                    }
-
-                    @Override
-                    public java.util.Iterator<Map.Entry<Long, byte[]>> iterator() {
-                        return bodies(queue, held.entrySet().iterator());
-                    }
-                };
-            }
-        };
-    }
-
-    /** The entries of {@code held}, with the paged bodies read back a chunk at a time. */
-    private java.util.Iterator<Map.Entry<Long, byte[]>> bodies(String queue, java.util.Iterator<Map.Entry<Long, byte[]>> held) {
-        return new java.util.Iterator<>() {
-            private final java.util.ArrayDeque<Map.Entry<Long, byte[]>> ready = new java.util.ArrayDeque<>();
-
-            @Override
-            public boolean hasNext() {
-                return !ready.isEmpty() || held.hasNext();
-            }
-
-            @Override
-            public Map.Entry<Long, byte[]> next() {
-                if (ready.isEmpty()) {
-                    fill();
-                }
-                return ready.removeFirst();
-            }
-
-            private void fill() {
-                int max = readChunk();
-                List<Map.Entry<Long, byte[]>> chunk = new ArrayList<>(max);
-                while (chunk.size() < max && held.hasNext()) {
-                    chunk.add(held.next());
-                }
-                if (chunk.isEmpty()) {
-                    throw new java.util.NoSuchElementException();
-                }
-                long[] paged = chunk.stream().filter(e -> e.getValue() == PAGED).mapToLong(Map.Entry::getKey).toArray();
-                List<byte[]> read = paged.length == 0 ? List.of() : readPaged(queue, paged);
-                int next = 0;
-                for (Map.Entry<Long, byte[]> e : chunk) {
-                    byte[] body = e.getValue() == PAGED ? read.get(next++) : e.getValue();
-                    ready.add(Map.entry(e.getKey(), body));
-                }
-            }
-        };
-    }
-
-    /** The bodies of paged messages {@code sequences} of {@code queue}, read back from the page file. */
-    private List<byte[]> readPaged(String queue, long[] sequences) {
-        List<byte[]> bodies;
-        synchronized (this) {
-            bodies = pages.get(queue, sequences);
-        }
-        for (int i = 0; i < sequences.length; i++) {
-            if (bodies.get(i) == null) {
-                throw new io.tern.broker.store.StoreException("the paged message " + sequences[i] + " of " + queue
-                        + " is missing from " + pages.dir(), null);
-            }
-        }
-        return bodies;
     }
 
     /** Queue to (sequence to owner) of the stored messages that were out with a client session. */
@@ -806,13 +494,7 @@ final class Replica {
 
     /** Queue name to its stored messages (sequence to encoded message), as the primary's store has them: a copy. */
     synchronized Map<String, Map<Long, byte[]>> messages() {
-        Map<String, Map<Long, byte[]>> copy = new LinkedHashMap<>();
-        messages.forEach((q, m) -> {
-            if (!m.isEmpty()) {
-                copy.put(q, Collections.unmodifiableMap(new TreeMap<>(withBodies(q, m))));
-            }
-        });
-        return copy;
+        return messages.copy();
     }
 
     /**
@@ -820,13 +502,7 @@ final class Replica {
      * a replica that changes no more: one taken for a takeover ({@link Replicas#take}).
      */
     synchronized Map<String, Map<Long, byte[]>> messagesOfTaken() {
-        Map<String, Map<Long, byte[]>> view = new LinkedHashMap<>();
-        messages.forEach((q, m) -> {
-            if (!m.isEmpty()) {
-                view.put(q, Collections.unmodifiableMap(withBodies(q, m)));
-            }
-        });
-        return view;
+        return messages.view();
     }
 
     /** The keys of the primary's client connections, as far as this replica has caught up. */
@@ -840,17 +516,7 @@ final class Replica {
 
     /** True if the primary stored this duplicate-detection id (as far as this replica has caught up). */
     synchronized boolean hasDuplicateId(String id) {
-        boolean has = spilledIds.getOrDefault(id, duplicateIndex.contains(id));
-        for (StoreBatch b : buffered) {
-            for (StoreBatch.Op op : b.ops()) {
-                if (op instanceof StoreBatch.AddDuplicateId a && a.id().equals(id)) {
-                    has = true;
-                } else if (op instanceof StoreBatch.RemoveDuplicateId r && r.id().equals(id)) {
-                    has = false;
-                }
-            }
-        }
-        return has;
+        return waiting.hasDuplicateId(id, duplicateIndex.contains(id));
     }
 
     synchronized List<String> duplicateIds() {

@@ -94,11 +94,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         this.replicas = new Replicas(replicaDir, pagesDir);
     }
 
-    private volatile long snapshotDelayMs;
+    private final FaultPause snapshotDelay = new FaultPause("the snapshot for %s waits");
 
     /** Fault injection for tests: each snapshot for a new backup starts this much later (a slow network or a big store). */
     public void delaySnapshotsForTests(long ms) {
-        this.snapshotDelayMs = ms;
+        snapshotDelay.set(ms);
     }
 
     /** The backup side: what this node holds of the nodes it is a failover node of. */
@@ -365,15 +365,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     private void syncBackup(String backup) {
-        long delay = snapshotDelayMs;
-        if (delay > 0) {
-            LOG.warn("Fault injection: the snapshot for {} waits {} ms", backup, delay);
-            try {
-                Thread.sleep(delay);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
+        if (!snapshotDelay.pause(backup)) {
+            return;
         }
         Snapshot snapshot = null;
         long cut = 0;

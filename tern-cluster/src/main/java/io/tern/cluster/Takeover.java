@@ -88,6 +88,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private final Map<String, Long> toldTakenOver = new java.util.concurrent.ConcurrentHashMap<>();
     private final ReplicatingStore store;
     private final ClusterPort broker;
+    private final FailBack failBack;
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "tern-takeover");
         t.setDaemon(true);
@@ -109,8 +110,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private final Set<String> pending = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Who this node takes over at each view change; it keeps the gone nodes nobody recorded a takeover of yet. */
     private final TakeoverPlanner planner;
-    /** Fault injection for tests: how long a takeover pauses after storing, before recording itself. */
-    private volatile long pauseAfterStoreMs;
+    /** Fault injection for tests (--fault-takeover-pause-ms): a window to kill this node mid-takeover. */
+    private final FaultPause pauseAfterStore = new FaultPause("the takeover of %s stored its messages and pauses before recording itself");
     /** Node id to the first failover node the map named for it, as of the last view it was in. */
     private final Map<String, String> lastFailover = new java.util.concurrent.ConcurrentHashMap<>();
     /** Node id to all its failover nodes, as of the last view it was in (for replicas kept on disk). */
@@ -161,6 +162,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         this.selfId = node.self().nodeId();
         this.store = store;
         this.broker = broker;
+        this.failBack = new FailBack(node, broker);
         this.records = new TakeoverRecords(recordsFile);
         this.planner = new TakeoverPlanner(selfId);
         this.poll = new MemberPoll(node, nanoClock);
@@ -331,7 +333,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     long discarded = in.available() >= 8 ? in.readLong() : Long.MAX_VALUE;
                     forgetIfStale(from, discarded);
                 }
-                case 'B' -> failBackTo(from);
+                case 'B' -> failBack.to(from);
                 case 'W' -> absent.asked(from, in);
                 case 'V' -> absent.answered(from, in);
                 case 'T' -> {
@@ -484,7 +486,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     /** Fault injection for tests: a takeover pauses this long after storing the messages, before it is recorded. */
     public void pauseAfterStoreForTests(long ms) {
-        this.pauseAfterStoreMs = ms;
+        pauseAfterStore.set(ms);
     }
 
     /**
@@ -516,21 +518,15 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         long start = clock.getAsLong();
         RoundCopies.Kept kept;
-        try {
-            kept = copies.keep(taken.messages()); // reads the replica's paged bodies back
-        } catch (RuntimeException e) {
-            LOG.error("The takeover of {} FAILED: its replica could not be read ({}); tried again", gone.name(), e.toString());
-            store.replicas().untake(gone.nodeId());
-            return false;
-        }
-        if (kept.skipped() > 0) {
-            LOG.warn("{} message(s) of {} were taken over already with the failover node that died taking it over",
-                    kept.skipped(), gone.name());
-        }
         int count;
         try {
+            kept = copies.keep(taken.messages()); // reads the replica's paged bodies back: may fail like the adoption
+            if (kept.skipped() > 0) {
+                LOG.warn("{} message(s) of {} were taken over already with the failover node that died taking it over",
+                        kept.skipped(), gone.name());
+            }
             count = broker.adopt(taken.queues(), kept.messages(), taken.duplicateIds(), taken.owners(), () -> {
-                pauseForTests(gone);
+                pauseAfterStore.pause(gone.name());
                 long sinceNs = clock.getAsLong();
                 // Its clients are this node's from now on, even once it is back: they recover here.
                 admissions.rememberFormerClients(gone.nodeId(), taken.clients(), sinceNs);
@@ -542,14 +538,15 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                     out.writeUTF(incarnation == null ? "" : incarnation);
                 }));
             }).join();
-        } catch (java.util.concurrent.CompletionException e) {
-            LOG.error("The takeover of {} FAILED: {}", gone.name(), e.getCause() == null ? e : e.getCause().toString());
+        } catch (RuntimeException e) { // the adoption failed (CompletionException), or reading the replica did
+            Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+            LOG.error("The takeover of {} FAILED: {}", gone.name(), cause.toString());
             store.replicas().untake(gone.nodeId());
             boolean takenElsewhere = records.contains(gone.nodeId()); // another node took it over meanwhile ('O')
             if (takenElsewhere) {
                 store.replicas().drop(gone.nodeId());
             }
-            return takenElsewhere || e.getCause() instanceof ClusterPort.NotUndone; // a try would store it twice
+            return takenElsewhere || cause instanceof ClusterPort.NotUndone; // a try would store it twice
         }
         copies.takenOver(kept);
         store.replicas().release(gone.nodeId());
@@ -573,43 +570,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         return retries.waiting();
     }
 
-    private void pauseForTests(NodeInfo gone) {
-        long ms = pauseAfterStoreMs;
-        if (ms <= 0) {
-            return;
-        }
-        LOG.warn("Fault injection: the takeover of {} stored its messages and pauses {} ms before recording itself",
-                gone.name(), ms);
-        try {
-            Thread.sleep(ms); // fault injection (--fault-takeover-pause-ms): a window to kill this node mid-takeover
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * {@code nodeId} serves (again): its former clients move back to it, and with clustered queues
-     * (where a client is served the same on any node) a share of this node's own clients moves
-     * there too, so that the connections spread over the grown cluster.
-     */
-    private void failBackTo(String nodeId) {
-        broker.events().record("failed-back", broker.events().nameOf(nodeId), "serves; its former clients move back to it");
-        List<NodeInfo> members = node.members();
-        for (NodeInfo m : members) {
-            if (m.nodeId().equals(nodeId) && !m.clientUris().isEmpty()) {
-                broker.failBack(nodeId, m.clientUris().get(0));
-                if (spreadOnJoin) {
-                    broker.spreadTo(m.clientUris().get(0), members.size());
-                }
-            }
-        }
-    }
-
-    private volatile boolean spreadOnJoin;
-
-    /** Clustered queues are on: a member that starts serving gets a share of this node's clients. */
+    /** Clustered queues are on: a member that starts serving gets a share of this node's clients ({@link FailBack}). */
     public void spreadConnectionsOnJoin() {
-        spreadOnJoin = true;
+        failBack.spreadOnJoin();
     }
 
     @Override

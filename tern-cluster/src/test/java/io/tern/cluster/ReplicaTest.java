@@ -64,7 +64,7 @@ class ReplicaTest {
 
         assertThat(r.pageOut(all / 4)).isTrue();
         assertThat(r.bodyBytes()).as("paged down to the target").isLessThanOrEqualTo(all / 4);
-        assertThat(r.heldBytes()).as("paged messages still cost their entry").isLessThan(all / 4 + 100 * Replica.PAGED_COST);
+        assertThat(r.heldBytes()).as("paged messages still cost their entry").isLessThan(all / 4 + 100 * ReplicaMessages.PAGED_COST);
         assertThat(r.pagedCount()).isBetween(70L, 80L);
         assertThat(pagesDir).isDirectory();
 
@@ -115,7 +115,7 @@ class ReplicaTest {
             }
             r.batch(i, b);
         }
-        assertThat(r.bufferedBytes()).as("10 MiB waited: most of it not in memory").isLessThanOrEqualTo(Replica.BUFFER_LINE);
+        assertThat(r.bufferedBytes()).as("10 MiB waited: most of it not in memory").isLessThanOrEqualTo(WaitingBatches.LINE);
         assertThat(r.hasDuplicateId("id-13")).as("an id of a batch waiting on disk").isTrue();
         assertThat(r.endSnapshot()).isCompleted();
         assertThat(r.complete()).isTrue();
@@ -294,7 +294,7 @@ class ReplicaTest {
         b.add(new StoreBatch.AddMessage("a", 2, big));
         b.add(new StoreBatch.AddMessage("b", 3, big));
         r.batch(1, b);
-        long one = Replica.cost(big);
+        long one = ReplicaMessages.cost(big);
         assertThat(one).isGreaterThan(64 * 1024);
         assertThat(r.heldBytes()).isEqualTo(3 * one);
 

@@ -8,7 +8,6 @@ import org.rocksdb.WriteOptions;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,7 +56,7 @@ public final class PageFile implements AutoCloseable {
         try (WriteBatch batch = new WriteBatch()) {
             for (Map.Entry<String, ? extends Map<Long, byte[]>> q : bodies.entrySet()) {
                 for (Map.Entry<Long, byte[]> m : q.getValue().entrySet()) {
-                    batch.put(key(q.getKey(), m.getKey()), m.getValue());
+                    batch.put(RocksDbStore.messageKey(q.getKey(), m.getKey()), m.getValue());
                     added++;
                 }
             }
@@ -75,7 +74,7 @@ public final class PageFile implements AutoCloseable {
         }
         List<byte[]> keys = new ArrayList<>(sequences.length);
         for (long seq : sequences) {
-            keys.add(key(queue, seq));
+            keys.add(RocksDbStore.messageKey(queue, seq));
         }
         try {
             return db.multiGetAsList(keys);
@@ -93,7 +92,7 @@ public final class PageFile implements AutoCloseable {
         int removed = 0;
         try (WriteBatch batch = new WriteBatch()) {
             for (long seq : sequences) {
-                batch.delete(key(queue, seq));
+                batch.delete(RocksDbStore.messageKey(queue, seq));
                 removed++;
             }
             db.write(writeOptions, batch);
@@ -105,7 +104,7 @@ public final class PageFile implements AutoCloseable {
         count -= removed;
     }
 
-    /** Keys of records ({@link #putRecord}) start with this byte, which no UTF-8 queue name starts with. */
+    /** Keys of records ({@link #putRecord}) start with this byte; message keys start with 'M'. */
     private static final byte RECORD = (byte) 0xFF;
 
     /**
@@ -193,11 +192,6 @@ public final class PageFile implements AutoCloseable {
             options.close();
             options = null;
         }
-    }
-
-    private static byte[] key(String queue, long sequence) {
-        byte[] n = queue.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(n.length + 9).put(n).put((byte) 0).putLong(sequence).array();
     }
 
     /** Deletes {@code dir} and what is in it, if it exists. */

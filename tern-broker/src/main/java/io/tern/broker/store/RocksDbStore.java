@@ -338,7 +338,8 @@ public final class RocksDbStore implements MessageStore {
         return ByteBuffer.allocate(9 + n.length).put(DUPLICATE).putLong(bucket).put(n).array();
     }
 
-    private static byte[] messageKey(String queue, long sequence) {
+    /** 'M', the queue's name, 0, the sequence: a message's key (also in a {@link PageFile}). */
+    static byte[] messageKey(String queue, long sequence) {
         byte[] n = queue.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(n.length + 10);
         b.put(MESSAGE).put(n).put((byte) 0).putLong(sequence);

@@ -96,6 +96,17 @@ public final class StoreBatch {
         return ops;
     }
 
+    /** The bytes of the messages this batch stores. */
+    public long messageBytes() {
+        long bytes = 0;
+        for (Op op : ops) {
+            if (op instanceof AddMessage a) {
+                bytes += a.message().length;
+            }
+        }
+        return bytes;
+    }
+
     public boolean isEmpty() {
         return ops.isEmpty();
     }
