@@ -51,6 +51,7 @@ public final class ServerProcess implements AutoCloseable {
         if (jvm.stream().noneMatch(o -> o.startsWith("-Xmx") || o.startsWith("-XX:MaxRAM"))) {
             cmd.add("-Xmx512m");
         }
+        cmd.add("-XX:+ExitOnOutOfMemoryError"); // as bin/tern starts it: see the README on memory
         cmd.addAll(jvm);
         cmd.add("-Dtern.server.log=INFO"); // a test's logging configuration, on the class path too, keeps a server's INFO
         if (System.getProperty("tern.trace.moves") != null) {
