@@ -365,16 +365,40 @@ final class Replica {
     }
 
     /**
-     * As {@link #contents()}, op by op into {@code sink}, the paged bodies read back a chunk at a time:
-     * a deep replica handed over is never in memory whole. Holds the lock throughout: the batches of the
-     * primary wait (it is gone when its replica is handed over).
+     * As {@link #contents()}, op by op into {@code sink}, the messages a chunk at a time with their paged
+     * bodies read back: a deep replica handed over is never in memory whole. The lock is held for each
+     * chunk, not while {@code sink} sends it on: it streamed a deep replica over the network with the
+     * lock held, and every resent send this node checked meanwhile ({@link #hasDuplicateId}) waited for
+     * the end. The primary is gone when its replica is handed over, so nothing changes it meanwhile;
+     * were something to, each message still goes once (in order of sequence, from where the last chunk
+     * ended), and the rest is as the replica is after the messages.
      */
-    synchronized void contents(java.util.function.Consumer<StoreBatch.Op> sink) {
-        queues.forEach((q, d) -> sink.accept(new StoreBatch.PutQueue(q, d)));
-        messages.view().forEach((q, m) -> m.forEach((seq, bytes) -> sink.accept(new StoreBatch.AddMessage(q, seq, bytes))));
-        duplicateIds.forEach((bucket, ids) -> ids.forEach(id -> sink.accept(new StoreBatch.AddDuplicateId(bucket, id))));
-        out.forEach((q, m) -> m.forEach((seq, owner) -> sink.accept(new StoreBatch.MarkDelivered(q, seq, owner))));
-        clients.forEach(key -> sink.accept(new StoreBatch.ClientConnected(key)));
+    void contents(java.util.function.Consumer<StoreBatch.Op> sink) {
+        List<StoreBatch.Op> before = new ArrayList<>();
+        List<String> names;
+        synchronized (this) {
+            queues.forEach((q, d) -> before.add(new StoreBatch.PutQueue(q, d)));
+            names = messages.queueNames();
+        }
+        before.forEach(sink);
+        for (String q : names) {
+            long after = Long.MIN_VALUE;
+            for (List<Map.Entry<Long, byte[]>> chunk = chunkAfter(q, after); !chunk.isEmpty(); chunk = chunkAfter(q, after)) {
+                chunk.forEach(e -> sink.accept(new StoreBatch.AddMessage(q, e.getKey(), e.getValue())));
+                after = chunk.get(chunk.size() - 1).getKey();
+            }
+        }
+        List<StoreBatch.Op> rest = new ArrayList<>();
+        synchronized (this) {
+            duplicateIds.forEach((bucket, ids) -> ids.forEach(id -> rest.add(new StoreBatch.AddDuplicateId(bucket, id))));
+            out.forEach((q, m) -> m.forEach((seq, owner) -> rest.add(new StoreBatch.MarkDelivered(q, seq, owner))));
+            clients.forEach(key -> rest.add(new StoreBatch.ClientConnected(key)));
+        }
+        rest.forEach(sink);
+    }
+
+    private synchronized List<Map.Entry<Long, byte[]>> chunkAfter(String queue, long after) {
+        return messages.chunkAfter(queue, after);
     }
 
     /** The newest batch of the primary this replica has (or waits for the snapshot to apply). */

@@ -296,26 +296,54 @@ final class ReplicaMessages {
             }
 
             private void fill() {
-                int max;
-                synchronized (lock) {
-                    max = readChunks.next();
-                }
-                List<Map.Entry<Long, byte[]>> chunk = new ArrayList<>(max);
-                while (chunk.size() < max && held.hasNext()) {
-                    chunk.add(held.next());
-                }
+                List<Map.Entry<Long, byte[]>> chunk = readChunk(queue, held);
                 if (chunk.isEmpty()) {
                     throw new NoSuchElementException();
                 }
-                long[] paged = chunk.stream().filter(e -> e.getValue() == PAGED).mapToLong(Map.Entry::getKey).toArray();
-                List<byte[]> read = paged.length == 0 ? List.of() : readPaged(queue, paged);
-                int next = 0;
-                for (Map.Entry<Long, byte[]> e : chunk) {
-                    byte[] body = e.getValue() == PAGED ? read.get(next++) : e.getValue();
-                    ready.add(Map.entry(e.getKey(), body));
-                }
+                ready.addAll(chunk);
             }
         };
+    }
+
+    /** The queues that hold messages. */
+    List<String> queueNames() {
+        List<String> names = new ArrayList<>();
+        messages.forEach((q, m) -> {
+            if (!m.isEmpty()) {
+                names.add(q);
+            }
+        });
+        return names;
+    }
+
+    /**
+     * The next chunk of {@code queue}'s messages after sequence {@code after}, their paged bodies read
+     * back (empty past the last): a hand-over streams a deep replica a chunk per take of the lock. Call
+     * under the lock.
+     */
+    List<Map.Entry<Long, byte[]>> chunkAfter(String queue, long after) {
+        NavigableMap<Long, byte[]> held = messages.get(queue);
+        return held == null ? List.of() : readChunk(queue, held.tailMap(after, false).entrySet().iterator());
+    }
+
+    /** The next entries of {@code held} (of {@code queue}), a chunk's worth, with the paged bodies read back. */
+    private List<Map.Entry<Long, byte[]>> readChunk(String queue, Iterator<Map.Entry<Long, byte[]>> held) {
+        int max;
+        synchronized (lock) {
+            max = readChunks.next();
+        }
+        List<Map.Entry<Long, byte[]>> chunk = new ArrayList<>(max);
+        while (chunk.size() < max && held.hasNext()) {
+            chunk.add(held.next());
+        }
+        long[] paged = chunk.stream().filter(e -> e.getValue() == PAGED).mapToLong(Map.Entry::getKey).toArray();
+        List<byte[]> read = paged.length == 0 ? List.of() : readPaged(queue, paged);
+        List<Map.Entry<Long, byte[]>> out = new ArrayList<>(chunk.size());
+        int next = 0;
+        for (Map.Entry<Long, byte[]> e : chunk) {
+            out.add(Map.entry(e.getKey(), e.getValue() == PAGED ? read.get(next++) : e.getValue()));
+        }
+        return out;
     }
 
     /** The bodies of paged messages {@code sequences} of {@code queue}, read back from the page file. */

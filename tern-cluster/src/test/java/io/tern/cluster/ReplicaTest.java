@@ -100,6 +100,47 @@ class ReplicaTest {
     }
 
     @Test
+    void aHandOverStreamsChunksWithoutHoldingTheReplicaWhileTheyGoOut(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        Replica r = new Replica(null, new io.tern.broker.store.PageFile(dir.resolve("pages")));
+        r.beginSnapshot(0, "i-1");
+        r.endSnapshot();
+        for (int i = 1; i <= 300; i++) {
+            StoreBatch b = new StoreBatch();
+            b.add(new StoreBatch.AddMessage("q", i, new byte[4_000]));
+            b.add(new StoreBatch.AddDuplicateId(0, "id-" + i));
+            assertThat(r.batch(i, b)).isNotNull();
+        }
+        assertThat(r.pageOut(r.bodyBytes() / 3)).isTrue();
+
+        // The sink is the network: while it sends the first message, a resent send asks about its id.
+        java.util.List<StoreBatch.Op> streamed = new java.util.ArrayList<>();
+        java.util.concurrent.ExecutorService asker = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            r.contents(op -> {
+                if (op instanceof StoreBatch.AddMessage && streamed.stream().noneMatch(o -> o instanceof StoreBatch.AddMessage)) {
+                    java.util.concurrent.Future<Boolean> known = asker.submit(() -> r.hasDuplicateId("id-7"));
+                    try {
+                        assertThat(known.get(2, java.util.concurrent.TimeUnit.SECONDS)).as("answered while the hand-over streams").isTrue();
+                    } catch (Exception e) {
+                        throw new AssertionError("a duplicate check waited for the hand-over: " + e, e);
+                    }
+                }
+                streamed.add(op);
+            });
+        } finally {
+            asker.shutdownNow();
+        }
+        java.util.List<Long> sequences = streamed.stream().filter(op -> op instanceof StoreBatch.AddMessage)
+                .map(op -> ((StoreBatch.AddMessage) op).sequence()).toList();
+        assertThat(sequences).as("every message once, in order, paged ones with their bodies")
+                .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 300).boxed().toList());
+        assertThat(streamed).filteredOn(op -> op instanceof StoreBatch.AddMessage)
+                .allSatisfy(op -> assertThat(((StoreBatch.AddMessage) op).message()).hasSize(4_000));
+        assertThat(streamed).filteredOn(op -> op instanceof StoreBatch.AddDuplicateId).hasSize(300);
+    }
+
+    @Test
     void batchesThatWaitForTheSnapshotGoToThePageFileAndAreAppliedInOrderAfterIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
         Replica r = new Replica(null, new io.tern.broker.store.PageFile(dir.resolve("pages")));
         r.beginSnapshot(10, "i-1");
