@@ -33,6 +33,11 @@ final class WaitingBatches {
     private long spilled;
     /** The duplicate-detection ids of those: added (true) or removed (false) by the last that touched each. */
     private final Map<String, Boolean> spilledIds = new HashMap<>();
+    /**
+     * False once the page file refused a spill: the batches stay in memory until the next snapshot
+     * (it was tried again, and its error logged, at every batch that came meanwhile).
+     */
+    private boolean spills = true;
 
     WaitingBatches(PageFile pages) {
         this.pages = pages;
@@ -41,7 +46,7 @@ final class WaitingBatches {
     void add(StoreBatch batch) {
         inMemory.add(batch);
         bytes += batch.messageBytes();
-        if (pages != null && bytes > LINE) {
+        if (pages != null && spills && bytes > LINE) {
             spill();
         }
     }
@@ -72,6 +77,12 @@ final class WaitingBatches {
         bytes = 0;
         spilled = 0;
         spilledIds.clear();
+        spills = true;
+    }
+
+    /** True while the batches go to the page file past {@link #LINE}. */
+    boolean spills() {
+        return pages != null && spills;
     }
 
     /** Whether the id is stored once the waiting batches are applied, {@code applied} saying whether it is now. */
@@ -106,8 +117,9 @@ final class WaitingBatches {
                 }
             }
         } catch (StoreException e) {
-            LOG.error("Could not move the batches waiting for the snapshot out of memory: the rest stay there ({})",
-                    e.getMessage());
+            spills = false;
+            LOG.error("Could not move the batches waiting for the snapshot out of memory: the rest stay there, and so "
+                    + "do the batches that come until the next snapshot ({})", e.getMessage());
         }
         inMemory.subList(0, written).clear(); // those written wait on disk, before the rest
         long left = 0;
