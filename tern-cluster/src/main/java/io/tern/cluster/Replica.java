@@ -540,7 +540,18 @@ final class Replica {
 
     /** True if the primary stored this duplicate-detection id (as far as this replica has caught up). */
     synchronized boolean hasDuplicateId(String id) {
-        return waiting.hasDuplicateId(id, duplicateIndex.contains(id));
+        boolean held = duplicateIndex.contains(id);
+        return waiting.isEmpty() ? held : waiting.hasDuplicateId(id, held ? bucketOf(id) : null);
+    }
+
+    /** The bucket this replica holds {@code id} in (a few buckets, each a sorted set). */
+    private long bucketOf(String id) {
+        for (Map.Entry<Long, TreeSet<String>> e : duplicateIds.entrySet()) {
+            if (e.getValue().contains(id)) {
+                return e.getKey();
+            }
+        }
+        return WaitingBatches.UNKNOWN_BUCKET;
     }
 
     synchronized List<String> duplicateIds() {

@@ -31,8 +31,17 @@ final class WaitingBatches {
     private volatile long bytes;
     /** Batches in the page file, all older than those {@link #inMemory}. */
     private long spilled;
-    /** The duplicate-detection ids of those: added (true) or removed (false) by the last that touched each. */
-    private final Map<String, Boolean> spilledIds = new HashMap<>();
+    /**
+     * The duplicate-detection ids of those, by the last that touched each: the bucket it was added to,
+     * or {@link #REMOVED} (removed alone, or with its bucket).
+     */
+    private final Map<String, Long> spilledIds = new HashMap<>();
+    /** Buckets those removed whole: an id the replica held in one is gone unless a later one added it again. */
+    private final java.util.Set<Long> spilledBucketRemovals = new java.util.HashSet<>();
+    /** An id's state: not held. */
+    private static final long REMOVED = Long.MIN_VALUE;
+    /** An id's state: held, in a bucket nobody told (no bucket removal matches it). */
+    static final long UNKNOWN_BUCKET = Long.MIN_VALUE + 1;
     /**
      * False once the page file refused a spill: the batches stay in memory until the next snapshot
      * (it was tried again, and its error logged, at every batch that came meanwhile).
@@ -77,6 +86,7 @@ final class WaitingBatches {
         bytes = 0;
         spilled = 0;
         spilledIds.clear();
+        spilledBucketRemovals.clear();
         spills = true;
     }
 
@@ -85,19 +95,45 @@ final class WaitingBatches {
         return pages != null && spills;
     }
 
-    /** Whether the id is stored once the waiting batches are applied, {@code applied} saying whether it is now. */
-    boolean hasDuplicateId(String id, boolean applied) {
-        boolean has = spilledIds.getOrDefault(id, applied);
+    /** True if no batch waits. */
+    boolean isEmpty() {
+        return inMemory.isEmpty() && spilled == 0;
+    }
+
+    /**
+     * Whether the id is stored once the waiting batches are applied; {@code appliedBucket} is the
+     * bucket the replica holds it in now ({@link #UNKNOWN_BUCKET} if it cannot tell), null if it does
+     * not hold it. A bucket removed whole (the primary's oldest ids, past its duplicate-detection
+     * capacity) takes the id with it: it was read as held until the snapshot applied, and a resent send
+     * with it would have been dropped as a duplicate.
+     */
+    boolean hasDuplicateId(String id, Long appliedBucket) {
+        long state;
+        if (spilledIds.containsKey(id)) {
+            state = spilledIds.get(id);
+        } else if (appliedBucket == null || spilledBucketRemovals.contains(appliedBucket)) {
+            state = REMOVED;
+        } else {
+            state = appliedBucket;
+        }
         for (StoreBatch b : inMemory) {
             for (StoreBatch.Op op : b.ops()) {
-                if (op instanceof StoreBatch.AddDuplicateId a && a.id().equals(id)) {
-                    has = true;
-                } else if (op instanceof StoreBatch.RemoveDuplicateId r && r.id().equals(id)) {
-                    has = false;
-                }
+                state = after(op, id, state);
             }
         }
-        return has;
+        return state != REMOVED;
+    }
+
+    /** The state of {@code id} after {@code op}, {@code state} before it. */
+    private static long after(StoreBatch.Op op, String id, long state) {
+        if (op instanceof StoreBatch.AddDuplicateId a && a.id().equals(id)) {
+            return a.bucket();
+        } else if (op instanceof StoreBatch.RemoveDuplicateId r && r.id().equals(id)) {
+            return REMOVED;
+        } else if (op instanceof StoreBatch.RemoveDuplicateBucket r && r.bucket() == state) {
+            return REMOVED;
+        }
+        return state;
     }
 
     /** The batches in memory go to the page file, in order. If it cannot take them, the rest stay. */
@@ -110,9 +146,12 @@ final class WaitingBatches {
                 written++;
                 for (StoreBatch.Op op : b.ops()) {
                     if (op instanceof StoreBatch.AddDuplicateId a) {
-                        spilledIds.put(a.id(), true);
+                        spilledIds.put(a.id(), a.bucket());
                     } else if (op instanceof StoreBatch.RemoveDuplicateId r) {
-                        spilledIds.put(r.id(), false);
+                        spilledIds.put(r.id(), REMOVED);
+                    } else if (op instanceof StoreBatch.RemoveDuplicateBucket r) {
+                        spilledBucketRemovals.add(r.bucket());
+                        spilledIds.replaceAll((id, bucket) -> bucket == r.bucket() ? REMOVED : bucket);
                     }
                 }
             }

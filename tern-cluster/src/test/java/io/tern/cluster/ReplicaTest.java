@@ -141,6 +141,24 @@ class ReplicaTest {
     }
 
     @Test
+    void anIdWhoseBucketABatchWaitingForTheSnapshotRemovesIsNoLongerHeld() {
+        Replica r = new Replica();
+        r.beginSnapshot(10, "i-1");
+        StoreBatch chunk = new StoreBatch();
+        chunk.add(new StoreBatch.AddDuplicateId(1, "oldest"));
+        chunk.add(new StoreBatch.AddDuplicateId(2, "newer"));
+        r.snapshotChunk(chunk);
+        StoreBatch expiry = new StoreBatch();
+        expiry.add(new StoreBatch.RemoveDuplicateBucket(1)); // past the primary's capacity: its oldest bucket goes
+        r.batch(11, expiry);
+        assertThat(r.hasDuplicateId("oldest")).as("its bucket goes once the waiting batch applies").isFalse();
+        assertThat(r.hasDuplicateId("newer")).isTrue();
+        r.endSnapshot();
+        assertThat(r.hasDuplicateId("oldest")).isFalse();
+        assertThat(r.hasDuplicateId("newer")).isTrue();
+    }
+
+    @Test
     void batchesThatWaitForTheSnapshotGoToThePageFileAndAreAppliedInOrderAfterIt(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
         Replica r = new Replica(null, new io.tern.broker.store.PageFile(dir.resolve("pages")));
         r.beginSnapshot(10, "i-1");

@@ -58,4 +58,38 @@ class WaitingBatchesTest {
             pages.close();
         }
     }
+
+    private static StoreBatch ops(StoreBatch.Op... ops) {
+        StoreBatch b = new StoreBatch();
+        for (StoreBatch.Op op : ops) {
+            b.add(op);
+        }
+        return b;
+    }
+
+    @Test
+    void aBucketRemovedWholeTakesItsIdsWithItWhereverTheyWereAdded(@TempDir Path dir) {
+        for (boolean spilled : new boolean[] {false, true}) {
+            PageFile pages = new PageFile(dir.resolve("pages-" + spilled));
+            try {
+                WaitingBatches waiting = new WaitingBatches(pages);
+                waiting.add(ops(new StoreBatch.AddDuplicateId(5, "new"), new StoreBatch.RemoveDuplicateBucket(3)));
+                waiting.add(ops(new StoreBatch.RemoveDuplicateBucket(5), new StoreBatch.AddDuplicateId(6, "again")));
+                waiting.add(ops(new StoreBatch.AddDuplicateId(6, "back"), new StoreBatch.RemoveDuplicateId(6, "back")));
+                if (spilled) {
+                    waiting.add(batch(1, (int) WaitingBatches.LINE + 1)); // pushes all of them to the page file
+                    assertThat(waiting.bytes()).as("all on disk").isZero();
+                }
+                assertThat(waiting.hasDuplicateId("old", 3L)).as("held in bucket 3, removed whole (spilled=%s)", spilled).isFalse();
+                assertThat(waiting.hasDuplicateId("kept", 4L)).as("held in bucket 4 (spilled=%s)", spilled).isTrue();
+                assertThat(waiting.hasDuplicateId("unknown", WaitingBatches.UNKNOWN_BUCKET)).isTrue();
+                assertThat(waiting.hasDuplicateId("new", null)).as("added to bucket 5, then removed with it").isFalse();
+                assertThat(waiting.hasDuplicateId("again", null)).as("added to bucket 6 after").isTrue();
+                assertThat(waiting.hasDuplicateId("back", null)).as("added, then removed alone").isFalse();
+                assertThat(waiting.hasDuplicateId("never", null)).isFalse();
+            } finally {
+                pages.close();
+            }
+        }
+    }
 }
