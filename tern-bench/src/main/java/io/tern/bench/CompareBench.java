@@ -234,7 +234,6 @@ public final class CompareBench {
         return server;
     }
 
-    /** Synced 4 KiB writes per second on the benchmark's disk, over about two seconds. */
     /**
      * Median time of one 4 KiB write and sync that follows {@code idleMs} of idleness, in microseconds.
      * On this machine's virtual disk a sync after a pause costs far more than one right after another
@@ -262,6 +261,7 @@ public final class CompareBench {
         }
     }
 
+    /** Synced 4 KiB writes per second on the benchmark's disk, over about two seconds. */
     static double fsyncRate(Path dir) throws IOException {
         Path file = dir.resolve("fsync-probe");
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw"); FileChannel ch = raf.getChannel()) {

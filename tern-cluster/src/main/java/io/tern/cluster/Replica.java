@@ -366,39 +366,56 @@ final class Replica {
 
     /**
      * As {@link #contents()}, op by op into {@code sink}, the messages a chunk at a time with their paged
-     * bodies read back: a deep replica handed over is never in memory whole. The lock is held for each
-     * chunk, not while {@code sink} sends it on: it streamed a deep replica over the network with the
-     * lock held, and every resent send this node checked meanwhile ({@link #hasDuplicateId}) waited for
-     * the end. The primary is gone when its replica is handed over, so nothing changes it meanwhile;
-     * were something to, each message still goes once (in order of sequence, from where the last chunk
-     * ended), and the rest is as the replica is after the messages.
+     * bodies read back: a deep replica handed over is never in memory whole. The lock is held to read
+     * each chunk (of messages, of one bucket's duplicate ids, of one queue's delivery marks), not while
+     * {@code sink} sends it on: it streamed a deep replica over the network with the lock held, and every
+     * resent send this node checked meanwhile ({@link #hasDuplicateId}) waited for the end. The primary
+     * is gone when its replica is handed over; should it come back and change the replica meanwhile (a
+     * batch, a new snapshot), the stream stops with a {@link io.tern.broker.store.StoreException}: what
+     * went would mix two states of it, and the taker keeps its own replica.
      */
     void contents(java.util.function.Consumer<StoreBatch.Op> sink) {
-        List<StoreBatch.Op> before = new ArrayList<>();
-        List<String> names;
-        synchronized (this) {
-            queues.forEach((q, d) -> before.add(new StoreBatch.PutQueue(q, d)));
-            names = messages.queueNames();
-        }
-        before.forEach(sink);
-        for (String q : names) {
+        Stamp stamp = stamp();
+        unchanged(stamp, () -> new ArrayList<>(queues.entrySet()))
+                .forEach(e -> sink.accept(new StoreBatch.PutQueue(e.getKey(), e.getValue())));
+        for (String q : unchanged(stamp, messages::queueNames)) {
             long after = Long.MIN_VALUE;
-            for (List<Map.Entry<Long, byte[]>> chunk = chunkAfter(q, after); !chunk.isEmpty(); chunk = chunkAfter(q, after)) {
+            for (List<Map.Entry<Long, byte[]>> chunk = chunkAfter(stamp, q, after); !chunk.isEmpty(); chunk = chunkAfter(stamp, q, after)) {
                 chunk.forEach(e -> sink.accept(new StoreBatch.AddMessage(q, e.getKey(), e.getValue())));
                 after = chunk.get(chunk.size() - 1).getKey();
             }
         }
-        List<StoreBatch.Op> rest = new ArrayList<>();
-        synchronized (this) {
-            duplicateIds.forEach((bucket, ids) -> ids.forEach(id -> rest.add(new StoreBatch.AddDuplicateId(bucket, id))));
-            out.forEach((q, m) -> m.forEach((seq, owner) -> rest.add(new StoreBatch.MarkDelivered(q, seq, owner))));
-            clients.forEach(key -> rest.add(new StoreBatch.ClientConnected(key)));
+        for (Long bucket : unchanged(stamp, () -> new ArrayList<>(duplicateIds.keySet()))) {
+            unchanged(stamp, () -> new ArrayList<>(duplicateIds.getOrDefault(bucket, new TreeSet<>())))
+                    .forEach(id -> sink.accept(new StoreBatch.AddDuplicateId(bucket, id)));
         }
-        rest.forEach(sink);
+        for (String q : unchanged(stamp, () -> new ArrayList<>(out.keySet()))) {
+            unchanged(stamp, () -> new ArrayList<>(out.getOrDefault(q, Map.of()).entrySet()))
+                    .forEach(e -> sink.accept(new StoreBatch.MarkDelivered(q, e.getKey(), e.getValue())));
+        }
+        unchanged(stamp, () -> new ArrayList<>(clients)).forEach(key -> sink.accept(new StoreBatch.ClientConnected(key)));
     }
 
-    private synchronized List<Map.Entry<Long, byte[]>> chunkAfter(String queue, long after) {
-        return messages.chunkAfter(queue, after);
+    /** Which state of the replica a hand-over streams: its snapshot and its last batch. */
+    private record Stamp(long snapshots, long lastSeq) {
+    }
+
+    private synchronized Stamp stamp() {
+        return new Stamp(snapshots, lastSeq);
+    }
+
+    private List<Map.Entry<Long, byte[]>> chunkAfter(Stamp stamp, String queue, long after) {
+        return unchanged(stamp, () -> messages.chunkAfter(queue, after));
+    }
+
+    /** {@code read} under the lock, if the replica is still in the state {@code stamp} was taken in. */
+    private synchronized <T> T unchanged(Stamp stamp, java.util.function.Supplier<T> read) {
+        if (stamp.snapshots() != snapshots || stamp.lastSeq() != lastSeq) {
+            throw new io.tern.broker.store.StoreException("the replica changed while it was handed over (at batch "
+                    + lastSeq + " of snapshot " + snapshots + ", against " + stamp.lastSeq() + " of " + stamp.snapshots()
+                    + " when it began)", null);
+        }
+        return read.get();
     }
 
     /** The newest batch of the primary this replica has (or waits for the snapshot to apply). */

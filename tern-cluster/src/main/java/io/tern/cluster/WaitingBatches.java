@@ -31,22 +31,28 @@ final class WaitingBatches {
     private volatile long bytes;
     /** Batches in the page file, all older than those {@link #inMemory}. */
     private long spilled;
-    /**
-     * The duplicate-detection ids of those, by the last that touched each: the bucket it was added to,
-     * or {@link #REMOVED} (removed alone, or with its bucket).
-     */
-    private final Map<String, Long> spilledIds = new HashMap<>();
-    /** Buckets those removed whole: an id the replica held in one is gone unless a later one added it again. */
-    private final java.util.Set<Long> spilledBucketRemovals = new java.util.HashSet<>();
-    /** An id's state: not held. */
+    /** The duplicate-detection ids of those, by the last op that touched each (numbered by {@link #ops}). */
+    private final Map<String, IdState> spilledIds = new HashMap<>();
+    /** Buckets those removed whole, and the number of the op that removed each last. */
+    private final Map<Long, Long> spilledBucketRemovals = new HashMap<>();
+    /** Ops of the spilled batches so far, which number them. */
+    private long ops;
+    /** An id's bucket: not held. */
     private static final long REMOVED = Long.MIN_VALUE;
-    /** An id's state: held, in a bucket nobody told (no bucket removal matches it). */
+    /** An id's bucket: held, in a bucket nobody told (no bucket removal matches it). */
     static final long UNKNOWN_BUCKET = Long.MIN_VALUE + 1;
     /**
-     * False once the page file refused a spill: the batches stay in memory until the next snapshot
-     * (it was tried again, and its error logged, at every batch that came meanwhile).
+     * After the page file refused a spill, the next is tried once another {@link #LINE} of batches came
+     * (it was tried, and its error logged, at every batch; giving up until the next snapshot would
+     * leave a long snapshot's batches in memory after one brief failure).
      */
-    private boolean spills = true;
+    private long retryPast;
+    /** Spills the page file refused since this node started. */
+    private long spillFailures;
+
+    /** The bucket an op put an id in ({@link #REMOVED}: it removed it), and the op's number. */
+    private record IdState(long bucket, long at) {
+    }
 
     WaitingBatches(PageFile pages) {
         this.pages = pages;
@@ -55,7 +61,7 @@ final class WaitingBatches {
     void add(StoreBatch batch) {
         inMemory.add(batch);
         bytes += batch.messageBytes();
-        if (pages != null && spills && bytes > LINE) {
+        if (pages != null && bytes > Math.max(LINE, retryPast)) {
             spill();
         }
     }
@@ -87,12 +93,13 @@ final class WaitingBatches {
         spilled = 0;
         spilledIds.clear();
         spilledBucketRemovals.clear();
-        spills = true;
+        ops = 0;
+        retryPast = 0;
     }
 
-    /** True while the batches go to the page file past {@link #LINE}. */
-    boolean spills() {
-        return pages != null && spills;
+    /** Spills the page file refused. */
+    long spillFailures() {
+        return spillFailures;
     }
 
     /** True if no batch waits. */
@@ -108,10 +115,12 @@ final class WaitingBatches {
      * with it would have been dropped as a duplicate.
      */
     boolean hasDuplicateId(String id, Long appliedBucket) {
+        IdState spilledAs = spilledIds.get(id);
         long state;
-        if (spilledIds.containsKey(id)) {
-            state = spilledIds.get(id);
-        } else if (appliedBucket == null || spilledBucketRemovals.contains(appliedBucket)) {
+        if (spilledAs != null) {
+            Long removedAt = spilledBucketRemovals.get(spilledAs.bucket());
+            state = removedAt != null && removedAt > spilledAs.at() ? REMOVED : spilledAs.bucket();
+        } else if (appliedBucket == null || spilledBucketRemovals.containsKey(appliedBucket)) {
             state = REMOVED;
         } else {
             state = appliedBucket;
@@ -145,20 +154,20 @@ final class WaitingBatches {
                 spilled++;
                 written++;
                 for (StoreBatch.Op op : b.ops()) {
+                    ops++;
                     if (op instanceof StoreBatch.AddDuplicateId a) {
-                        spilledIds.put(a.id(), a.bucket());
+                        spilledIds.put(a.id(), new IdState(a.bucket(), ops));
                     } else if (op instanceof StoreBatch.RemoveDuplicateId r) {
-                        spilledIds.put(r.id(), REMOVED);
+                        spilledIds.put(r.id(), new IdState(REMOVED, ops));
                     } else if (op instanceof StoreBatch.RemoveDuplicateBucket r) {
-                        spilledBucketRemovals.add(r.bucket());
-                        spilledIds.replaceAll((id, bucket) -> bucket == r.bucket() ? REMOVED : bucket);
+                        spilledBucketRemovals.put(r.bucket(), ops);
                     }
                 }
             }
         } catch (StoreException e) {
-            spills = false;
-            LOG.error("Could not move the batches waiting for the snapshot out of memory: the rest stay there, and so "
-                    + "do the batches that come until the next snapshot ({})", e.getMessage());
+            spillFailures++;
+            LOG.error("Could not move the batches waiting for the snapshot out of memory: the rest stay there, and the "
+                    + "page file is tried again after another {} MiB of them ({})", LINE >> 20, e.getMessage());
         }
         inMemory.subList(0, written).clear(); // those written wait on disk, before the rest
         long left = 0;
@@ -166,5 +175,6 @@ final class WaitingBatches {
             left += b.messageBytes();
         }
         bytes = left;
+        retryPast = inMemory.isEmpty() ? 0 : left + LINE;
     }
 }

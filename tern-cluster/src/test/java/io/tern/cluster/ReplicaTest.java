@@ -141,6 +141,24 @@ class ReplicaTest {
     }
 
     @Test
+    void aHandOverOfAReplicaThatChangesMeanwhileStopsRatherThanMixTwoStates() throws Exception {
+        Replica r = new Replica();
+        r.beginSnapshot(0, "i-1");
+        r.endSnapshot();
+        for (int i = 1; i <= 300; i++) {
+            assertThat(r.batch(i, add("q", i))).isNotNull();
+        }
+        java.util.concurrent.atomic.AtomicInteger streamed = new java.util.concurrent.atomic.AtomicInteger();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> r.contents(op -> {
+            if (op instanceof StoreBatch.AddMessage && streamed.incrementAndGet() == 1) {
+                // The primary came back and sends a batch while the first chunk goes out.
+                java.util.concurrent.CompletableFuture.runAsync(() -> r.batch(301, add("q", 301))).join();
+            }
+        })).isInstanceOf(io.tern.broker.store.StoreException.class).hasMessageContaining("changed while it was handed over");
+        assertThat(streamed.get()).as("it stopped after the chunk under way").isLessThan(300);
+    }
+
+    @Test
     void anIdWhoseBucketABatchWaitingForTheSnapshotRemovesIsNoLongerHeld() {
         Replica r = new Replica();
         r.beginSnapshot(10, "i-1");
