@@ -22,7 +22,8 @@ import java.util.concurrent.CompletableFuture;
 final class Replica {
     private final Map<String, byte[]> queues = new LinkedHashMap<>();
     private final Map<Long, TreeSet<String>> duplicateIds = new TreeMap<>();
-    private final java.util.Set<String> duplicateIndex = new java.util.HashSet<>();
+    /** Every id of {@link #duplicateIds}, to the bucket it is in: one lookup for a resent send. */
+    private final Map<String, Long> duplicateIndex = new java.util.HashMap<>();
     /** Queue to (sequence to owner): stored messages out with a client session of the primary. */
     private final Map<String, Map<Long, String>> out = new LinkedHashMap<>();
     /** The keys of the primary's client connections (see {@link StoreBatch.ClientConnected}). */
@@ -455,7 +456,7 @@ final class Replica {
                 unmark(o.queue(), o.sequence());
             } else if (op instanceof StoreBatch.AddDuplicateId o) {
                 duplicateIds.computeIfAbsent(o.bucket(), b -> new TreeSet<>()).add(o.id());
-                duplicateIndex.add(o.id());
+                duplicateIndex.put(o.id(), o.bucket());
             } else if (op instanceof StoreBatch.RemoveDuplicateId o) {
                 TreeSet<String> ids = duplicateIds.get(o.bucket());
                 if (ids != null && ids.remove(o.id())) {
@@ -464,7 +465,7 @@ final class Replica {
             } else if (op instanceof StoreBatch.RemoveDuplicateBucket o) {
                 TreeSet<String> gone = duplicateIds.remove(o.bucket());
                 if (gone != null) {
-                    duplicateIndex.removeAll(gone);
+                    gone.forEach(duplicateIndex::remove);
                 }
             } else if (op instanceof StoreBatch.MarkDelivered o) {
                 if (messages.contains(o.queue(), o.sequence())) {
@@ -557,18 +558,8 @@ final class Replica {
 
     /** True if the primary stored this duplicate-detection id (as far as this replica has caught up). */
     synchronized boolean hasDuplicateId(String id) {
-        boolean held = duplicateIndex.contains(id);
-        return waiting.isEmpty() ? held : waiting.hasDuplicateId(id, held ? bucketOf(id) : null);
-    }
-
-    /** The bucket this replica holds {@code id} in (a few buckets, each a sorted set). */
-    private long bucketOf(String id) {
-        for (Map.Entry<Long, TreeSet<String>> e : duplicateIds.entrySet()) {
-            if (e.getValue().contains(id)) {
-                return e.getKey();
-            }
-        }
-        return WaitingBatches.UNKNOWN_BUCKET;
+        Long bucket = duplicateIndex.get(id);
+        return waiting.isEmpty() ? bucket != null : waiting.hasDuplicateId(id, bucket);
     }
 
     synchronized List<String> duplicateIds() {

@@ -39,8 +39,6 @@ final class WaitingBatches {
     private long ops;
     /** An id's bucket: not held. */
     private static final long REMOVED = Long.MIN_VALUE;
-    /** An id's bucket: held, in a bucket nobody told (no bucket removal matches it). */
-    static final long UNKNOWN_BUCKET = Long.MIN_VALUE + 1;
     /**
      * After the page file refused a spill, the next is tried once another {@link #LINE} of batches came
      * (it was tried, and its error logged, at every batch; giving up until the next snapshot would
@@ -109,7 +107,7 @@ final class WaitingBatches {
 
     /**
      * Whether the id is stored once the waiting batches are applied; {@code appliedBucket} is the
-     * bucket the replica holds it in now ({@link #UNKNOWN_BUCKET} if it cannot tell), null if it does
+     * bucket the replica holds it in now, null if it does
      * not hold it. A bucket removed whole (the primary's oldest ids, past its duplicate-detection
      * capacity) takes the id with it: it was read as held until the snapshot applied, and a resent send
      * with it would have been dropped as a duplicate.

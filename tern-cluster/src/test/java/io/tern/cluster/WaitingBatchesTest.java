@@ -87,7 +87,7 @@ class WaitingBatchesTest {
                 }
                 assertThat(waiting.hasDuplicateId("old", 3L)).as("held in bucket 3, removed whole (spilled=%s)", spilled).isFalse();
                 assertThat(waiting.hasDuplicateId("kept", 4L)).as("held in bucket 4 (spilled=%s)", spilled).isTrue();
-                assertThat(waiting.hasDuplicateId("unknown", WaitingBatches.UNKNOWN_BUCKET)).isTrue();
+                assertThat(waiting.hasDuplicateId("elsewhere", 99L)).as("held in a bucket nothing removed").isTrue();
                 assertThat(waiting.hasDuplicateId("new", null)).as("added to bucket 5, then removed with it").isFalse();
                 assertThat(waiting.hasDuplicateId("again", null)).as("added to bucket 6 after").isTrue();
                 assertThat(waiting.hasDuplicateId("back", null)).as("added, then removed alone").isFalse();
