@@ -45,8 +45,8 @@ public final class ClusteredQueuesBench {
         try {
             for (int i = 1; i <= 3; i++) {
                 nodes.add(new ServerProcess("cqb-" + i, FreePorts.free(), dir.resolve("cqb-" + i), dir.resolve("cqb-" + i + ".log"),
-                        "--cluster", "cqb-" + clusterPort, "--cluster-port", Integer.toString(clusterPort),
-                        "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i, "--clustered-queues").start());
+                        serverArgs("--cluster", "cqb-" + clusterPort, "--cluster-port", Integer.toString(clusterPort),
+                        "--cluster-address", address, "--discovery-port", "0", "--machine-id", "m" + i, "--clustered-queues")).start());
             }
             for (ServerProcess n : nodes) {
                 if (!n.awaitListening(60_000) || !ServerProcess.awaitClusterMembers(new TernConnectionFactory(n.url()), 3, 60_000)) {
@@ -81,9 +81,28 @@ public final class ClusteredQueuesBench {
                     100 * median(cross) / median(same), 100 * median(ratio));
         } finally {
             for (ServerProcess n : nodes) {
-                n.close();
+                n.stop(); // SIGTERM: a profiler given in TERN_BENCH_SERVER_OPTS writes its output at exit
             }
         }
+    }
+
+    /**
+     * {@code args}, then options of tern server from TERN_BENCH_SERVER_ARGS (not defaults: say so when
+     * reporting) and JVM options of the servers from TERN_BENCH_SERVER_OPTS (e.g. to profile them).
+     */
+    private static String[] serverArgs(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        for (String o : System.getenv().getOrDefault("TERN_BENCH_SERVER_ARGS", "").trim().split("\\s+")) {
+            if (!o.isEmpty()) {
+                all.add(o);
+            }
+        }
+        for (String o : System.getenv().getOrDefault("TERN_BENCH_SERVER_OPTS", "").trim().split("\\s+")) {
+            if (!o.isEmpty()) {
+                all.add("-J" + o);
+            }
+        }
+        return all.toArray(String[]::new);
     }
 
     private static double median(double[] values) {

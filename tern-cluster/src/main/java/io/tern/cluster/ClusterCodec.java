@@ -15,7 +15,7 @@ import java.io.UncheckedIOException;
  * <pre>
  * envelope := version:u8 message      -- version {@value #VERSION}; a member drops (and logs) any other
  * message  := type:u8 fields          -- the letter says which class handles it:
- *   RAFSCEZUD  replication             ({@link ReplicationMessage})
+ *   RbAaFSCEZUDkwn replication      ({@link ReplicationMessage})
  *   OKNPTBWV   takeover                ({@link Takeover})
  *   QY         gone confirmation       ({@link GoneConfirmation})
  *   GHLIJM     replica hand-over       ({@link ReplicaHandover})

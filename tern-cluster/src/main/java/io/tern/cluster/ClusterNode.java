@@ -112,6 +112,14 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     @FunctionalInterface
     public interface PayloadHandler {
         void received(String fromNodeId, byte[] payload, int offset, int length);
+
+        /**
+         * The messages of {@code fromNodeId} that came together (one bundle of the transport, delivered
+         * in order on this thread) are all {@link #received}: answers held back to go as one may go now.
+         * Called after every message or run of messages, on the thread that received them.
+         */
+        default void batchEnd(String fromNodeId) {
+        }
     }
 
     private ClusterNode(Config config, NodeInfo self, JChannel channel) {
@@ -480,8 +488,35 @@ public final class ClusterNode implements Receiver, AutoCloseable {
 
     @Override
     public void receive(Message msg) {
+        PayloadHandler h = deliver(msg);
+        if (h != null) {
+            h.batchEnd(senderId(msg.getSrc()));
+        }
+    }
+
+    /** The messages of one sender that the transport received together: each handler hears the batch's end once. */
+    @Override
+    public void receive(org.jgroups.util.MessageBatch batch) {
+        List<PayloadHandler> touched = new ArrayList<>(2);
+        try {
+            for (Message msg : batch) {
+                PayloadHandler h = deliver(msg);
+                if (h != null && !touched.contains(h)) {
+                    touched.add(h);
+                }
+            }
+        } finally {
+            String from = senderId(batch.sender());
+            for (PayloadHandler h : touched) {
+                h.batchEnd(from);
+            }
+        }
+    }
+
+    /** Hands {@code msg} to the handler of its type; returns that handler, or null if it went to none. */
+    private PayloadHandler deliver(Message msg) {
         if (msg.getArray() == null || msg.getLength() < 2) {
-            return;
+            return null;
         }
         String from = senderId(msg.getSrc());
         int version = msg.getArray()[msg.getOffset()] & 0xff;
@@ -492,12 +527,14 @@ public final class ClusterNode implements Receiver, AutoCloseable {
                         + "{} dropped so far): every member of a cluster must run the same Tern version", version,
                         from == null ? msg.getSrc() : from, ClusterCodec.VERSION, n);
             }
-            return;
+            return null;
         }
         PayloadHandler h = payloadHandlers.get(msg.getArray()[msg.getOffset() + 1]);
-        if (h != null && from != null) {
-            h.received(from, msg.getArray(), msg.getOffset() + 1, msg.getLength() - 1);
+        if (h == null || from == null) {
+            return null;
         }
+        h.received(from, msg.getArray(), msg.getOffset() + 1, msg.getLength() - 1);
+        return h;
     }
 
     /** Messages of another cluster protocol version dropped since this node started. */

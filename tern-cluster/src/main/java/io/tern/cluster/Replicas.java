@@ -48,6 +48,13 @@ public final class Replicas {
      */
     private final Map<String, Replica> taken = new ConcurrentHashMap<>();
 
+    /**
+     * Per primary, the batches kept while their bundle was read, acknowledged as one at its end
+     * ({@link #batchEnd}): {first, last}. Any other answer to that primary sends them first, so it
+     * hears about its batches in order.
+     */
+    private final Map<String, long[]> keptInBundle = new java.util.HashMap<>(); // guarded by itself
+
     /** What a backup held of a primary, handed over for a takeover; {@code owners}: queue to sequence to client session. */
     public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
                         Map<String, Map<Long, String>> owners, Set<String> clients, boolean complete, long lastBatch) {
@@ -211,6 +218,56 @@ public final class Replicas {
         return bytes;
     }
 
+    /**
+     * The bundle of messages {@code from} sent that the transport delivered together is read: the
+     * batches of it kept here are acknowledged, as one message (under load a bundle holds several
+     * batches: one acknowledgement each was as many messages back as came in).
+     */
+    void batchEnd(ClusterNode node, String from) {
+        long[] kept;
+        synchronized (keptInBundle) {
+            kept = keptInBundle.remove(from);
+        }
+        if (kept != null) {
+            acknowledge(node, from, kept);
+        }
+    }
+
+    /** Batch {@code seq} of {@code from} is kept: acknowledged at the end of its bundle, with the batches before it. */
+    private void kept(ClusterNode node, String from, long seq) {
+        long[] earlier;
+        synchronized (keptInBundle) {
+            long[] range = keptInBundle.get(from);
+            if (range != null && seq == range[1] + 1) {
+                range[1] = seq;
+                return;
+            }
+            earlier = keptInBundle.put(from, new long[] {seq, seq}); // not the next: the range so far goes now
+        }
+        if (earlier != null) {
+            acknowledge(node, from, earlier);
+        }
+    }
+
+    private void acknowledge(ClusterNode node, String from, long[] range) {
+        acknowledgements.incrementAndGet();
+        node.send(from, (range[0] == range[1] ? new ReplicationMessage.Ack(range[1])
+                : new ReplicationMessage.AckRange(range[0], range[1])).encode());
+    }
+
+    private final java.util.concurrent.atomic.AtomicLong acknowledgements = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Acknowledgements of batches kept at once sent since this node started, each of a batch or a range of them. */
+    long acknowledgementsSent() {
+        return acknowledgements.get();
+    }
+
+    /** Sends {@code message} to primary {@code from} after the acknowledgements held for it. */
+    private void answer(ClusterNode node, String from, byte[] message) {
+        batchEnd(node, from);
+        node.send(from, message);
+    }
+
     /** A replication message from primary {@code from}; answers go back through {@code node}. */
     void received(ClusterNode node, String from, ReplicationMessage message) {
         Replica before = replicas.get(from);
@@ -249,9 +306,9 @@ public final class Replicas {
         }
         if (takenOver.test(from)) {
             if (message instanceof ReplicationMessage.Batch b) {
-                node.send(from, new ReplicationMessage.Refused(b.seq()).encode());
+                answer(node, from, new ReplicationMessage.Refused(b.seq()).encode());
             } else if (message instanceof ReplicationMessage.SnapshotBegin b) {
-                node.send(from, new ReplicationMessage.Refused(b.cut()).encode());
+                answer(node, from, new ReplicationMessage.Refused(b.cut()).encode());
             }
             LOG.debug("Refusing replication message {} from {}, which was taken over and has not discarded yet", message, from);
             refusing.accept(from);
@@ -263,7 +320,7 @@ public final class Replicas {
             // to acknowledge. A batch is answered: the primary brings this node in sync, or stops counting on it.
             LOG.debug("Ignoring replication message {} from {}: no snapshot of it began here", message, from);
             if (message instanceof ReplicationMessage.Batch b) {
-                node.send(from, new ReplicationMessage.OutOfSync(b.seq()).encode());
+                answer(node, from, new ReplicationMessage.OutOfSync(b.seq()).encode());
             }
             return;
         }
@@ -276,20 +333,24 @@ public final class Replicas {
                     LOG.warn("Batch {} of {} stores messages while this node is at its memory limit: refused, that node's "
                             + "commit fails ({} refused so far)", b.seq(), from, noRoom.get());
                 }
-                node.send(from, new ReplicationMessage.NoRoom(b.seq()).encode());
+                answer(node, from, new ReplicationMessage.NoRoom(b.seq()).encode());
                 return;
             }
             if (kept == Replica.CONFLICT) {
                 conflicts.incrementAndGet();
                 LOG.warn("Batch {} of {} stores a message a client of it resent here, which this node stored as its own "
                         + "while that node was silent: refused, the node drops its copy", b.seq(), from);
-                node.send(from, new ReplicationMessage.Conflict(b.seq()).encode());
+                answer(node, from, new ReplicationMessage.Conflict(b.seq()).encode());
                 return;
             }
             if (kept == null) {
                 LOG.warn("Replica of {} missed batches before its batch {} (it has them up to its batch {}): it acknowledges "
                         + "nothing until a new snapshot", from, b.seq(), existing.lastBatch());
-                node.send(from, new ReplicationMessage.OutOfSync(b.seq()).encode());
+                answer(node, from, new ReplicationMessage.OutOfSync(b.seq()).encode());
+                return;
+            }
+            if (kept.isDone() && !kept.isCompletedExceptionally()) {
+                kept(node, from, b.seq());
                 return;
             }
             kept.whenComplete((ok, failure) -> {
@@ -313,7 +374,7 @@ public final class Replicas {
                     return;
                 }
                 LOG.info("Replica of {}: in sync from the snapshot at its batch {}", from, e.cut());
-                node.send(from, new ReplicationMessage.InSync(e.cut()).encode());
+                answer(node, from, new ReplicationMessage.InSync(e.cut()).encode());
             });
         }
     }
@@ -322,12 +383,12 @@ public final class Replicas {
      * A write to the replica's disk failed: what the primary sent is not acknowledged (its commits
      * waiting for this node fail), and the replica keeps nothing more until a new snapshot.
      */
-    private static void notWritten(ClusterNode node, String from, Replica replica, long snapshot, String what, long seq,
-                                   Throwable failure) {
+    private void notWritten(ClusterNode node, String from, Replica replica, long snapshot, String what, long seq,
+                            Throwable failure) {
         replica.diskWriteFailed(snapshot);
         LOG.error("Could not write {} of {} to the replica on disk: not acknowledged, and that node's commits waiting for "
                 + "this one fail until a new snapshot is kept here: {}", what, from, failure.getMessage());
-        node.send(from, new ReplicationMessage.NotWritten(seq).encode());
+        answer(node, from, new ReplicationMessage.NotWritten(seq).encode());
     }
 
     /** What this node holds of a primary, as a takeover compares it with the other members' replicas. */

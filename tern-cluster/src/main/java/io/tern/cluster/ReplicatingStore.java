@@ -432,6 +432,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
         if (m instanceof ReplicationMessage.Ack a) {
             waiting.confirmed(from, a.seq());
+        } else if (m instanceof ReplicationMessage.AckRange a) {
+            waiting.confirmed(from, a.first(), a.last());
         } else if (m instanceof ReplicationMessage.InSync s) {
             waiting.confirmedUpTo(from, s.cut());
             confirmedSnapshot(from, s.cut());
@@ -463,6 +465,17 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 n = node;
             }
             replicas.received(n, from, m);
+        }
+    }
+
+    @Override
+    public void batchEnd(String from) {
+        ClusterNode n;
+        synchronized (order) {
+            n = node;
+        }
+        if (n != null) {
+            replicas.batchEnd(n, from);
         }
     }
 

@@ -12,6 +12,8 @@ import java.util.Arrays;
  * message := 'R' seq:i64 batch   -- primary: a batch to keep
  *          | 'b' seq:i64 batch   -- primary: a batch to keep that takes another node over (its ids are that node's)
  *          | 'A' seq:i64         -- backup: batch seq is kept
+ *          | 'a' last:i64 first:i64 -- backup: batches first to last are kept (the acknowledgements of
+ *                                   batches that came in one bundle, sent as one)
  *          | 'F' seq:i64         -- backup: batch seq is refused, the primary was taken over
  *          | 'S' cut:i64 discarded:i64 view:i64 -- primary: a snapshot at batch cut follows; the newest
  *                                       takeover of the primary it discarded for (an older record of one is
@@ -35,7 +37,7 @@ import java.util.Arrays;
  */
 sealed interface ReplicationMessage {
     /** The type letters, for {@link ClusterNode#addPayloadHandler}. */
-    String TYPES = "RbAFSCEZUDkwn";
+    String TYPES = "RbAaFSCEZUDkwn";
 
     /** {@code takesOver}: see {@link io.tern.broker.store.StoreBatch#takingOver()}. */
     record Batch(long seq, byte[] batch, boolean takesOver) implements ReplicationMessage {
@@ -58,6 +60,14 @@ sealed interface ReplicationMessage {
         @Override
         public byte[] encode() {
             return frame('A', seq, null);
+        }
+    }
+
+    /** Batches {@code first} to {@code last} are kept: see {@link Replicas#batchEnd}. */
+    record AckRange(long first, long last) implements ReplicationMessage {
+        @Override
+        public byte[] encode() {
+            return frame('a', last, ByteBuffer.allocate(8).putLong(first).array());
         }
     }
 
@@ -160,6 +170,16 @@ sealed interface ReplicationMessage {
             case 'R' -> new Batch(seq, body);
             case 'b' -> new Batch(seq, body, true);
             case 'A' -> new Ack(seq);
+            case 'a' -> {
+                if (body.length < 8) {
+                    throw new IllegalArgumentException("an acknowledgement of a range of batches names its first batch");
+                }
+                long first = ByteBuffer.wrap(body).getLong();
+                if (first > seq) {
+                    throw new IllegalArgumentException("an acknowledgement of batches " + first + " to " + seq);
+                }
+                yield new AckRange(first, seq);
+            }
             case 'F' -> new Refused(seq);
             case 'k' -> new Conflict(seq);
             case 'n' -> new NoRoom(seq);

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The replicated batches of {@link ReplicatingStore} still waiting for their backups, by batch
- * number: confirmed one by one (a backup's acknowledgement) or up to a snapshot's cut (its
+ * number: confirmed one by one or a range at a time (a backup's acknowledgement) or up to a snapshot's cut (its
  * confirmation), retargeted when the map changes, and failed when a backup they need cannot have
  * them. Thread-safe; a batch's future completes outside any lock of this class.
  */
@@ -36,6 +36,11 @@ final class WaitingCommits {
         if (w != null) {
             w.confirmed(backup);
         }
+    }
+
+    /** {@code backup} confirmed batches {@code first} to {@code last}. */
+    void confirmed(String backup, long first, long last) {
+        waiting.subMap(first, true, last, true).values().forEach(w -> w.confirmed(backup));
     }
 
     /** {@code backup} confirmed a snapshot cut after batch {@code cut}: it holds every batch up to it. */

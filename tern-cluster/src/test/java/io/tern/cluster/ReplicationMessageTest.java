@@ -15,6 +15,7 @@ class ReplicationMessageTest {
     void everyMessageReadsBackAsWritten() {
         byte[] body = {1, 2, 3};
         for (ReplicationMessage m : List.of(new ReplicationMessage.Batch(5, body), new ReplicationMessage.Batch(5, body, true), new ReplicationMessage.Ack(6),
+                new ReplicationMessage.AckRange(6, 9), new ReplicationMessage.AckRange(6, 6),
                 new ReplicationMessage.Refused(7), new ReplicationMessage.Conflict(12), new ReplicationMessage.SnapshotBegin(8, 42, 3),
                 new ReplicationMessage.SnapshotChunk(8, body), new ReplicationMessage.SnapshotEnd(8),
                 new ReplicationMessage.InSync(8), new ReplicationMessage.OutOfSync(9), new ReplicationMessage.Retired(10, "i-1"))) {
@@ -39,6 +40,13 @@ class ReplicationMessageTest {
     void aShortOrUnknownMessageIsRefused() {
         assertThatThrownBy(() -> ReplicationMessage.decode(new byte[] {'A', 0, 0}, 0, 3))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 9 bytes");
+        byte[] noFirst = new ReplicationMessage.Ack(9).encode();
+        noFirst[0] = 'a';
+        assertThatThrownBy(() -> ReplicationMessage.decode(noFirst, 0, noFirst.length))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("names its first batch");
+        byte[] backwards = new ReplicationMessage.AckRange(9, 6).encode();
+        assertThatThrownBy(() -> ReplicationMessage.decode(backwards, 0, backwards.length))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("batches 9 to 6");
         byte[] unknown = new ReplicationMessage.Ack(1).encode();
         unknown[0] = 'X';
         assertThatThrownBy(() -> ReplicationMessage.decode(unknown, 0, unknown.length))

@@ -84,6 +84,12 @@ class ReplicationTest {
         expected.forEach((q, msgs) -> msgs.forEach((seq, body) -> assertThat(replica.get(q).get(seq)).isEqualTo(body)));
     }
 
+    /** Waits until a and b are each other's backup and b's replica of a is in sync. */
+    private static void awaitBackingEachOther(ReplicatingStore a, ReplicatingStore b) {
+        await().until(() -> a.backups().contains("b") && b.backups().contains("a"));
+        await().until(() -> !b.replicas().isSyncing("a"));
+    }
+
     private static boolean sameKeys(Map<String, Map<Long, byte[]>> a, Map<String, Map<Long, byte[]>> b) {
         if (!a.keySet().equals(b.keySet())) {
             return false;
@@ -100,8 +106,7 @@ class ReplicationTest {
     void aCommitReturnsWhenTheBackupHasItAndAcknowledgementsReachTheBackupToo() throws Exception {
         ReplicatingStore a = node("a");
         ReplicatingStore b = node("b");
-        await().until(() -> a.backups().contains("b") && b.backups().contains("a"));
-        await().until(() -> !b.replicas().isSyncing("a"));
+        awaitBackingEachOther(a, b);
         for (int i = 0; i < 100; i++) {
             send(a, "orders").join();
         }
@@ -111,6 +116,23 @@ class ReplicationTest {
             ack(a, "orders", seq).join();
         }
         assertThat(b.replicas().of("a").get("orders")).hasSize(60);
+        assertSameContent(a, b, "a");
+    }
+
+    @Test
+    void batchesThatReachTheBackupTogetherAreAcknowledgedTogetherAndEveryCommitReturns() throws Exception {
+        ReplicatingStore a = node("a");
+        ReplicatingStore b = node("b");
+        awaitBackingEachOther(a, b);
+        long acknowledgementsBefore = b.replicas().acknowledgementsSent();
+        List<CompletableFuture<Void>> commits = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            commits.add(send(a, "orders")); // not waited for one by one: they go out, and reach b, in bundles
+        }
+        CompletableFuture.allOf(commits.toArray(CompletableFuture[]::new)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(b.replicas().of("a").get("orders")).hasSize(2000);
+        long acknowledgements = b.replicas().acknowledgementsSent() - acknowledgementsBefore;
+        assertThat(acknowledgements).isPositive().isLessThan(2000);
         assertSameContent(a, b, "a");
     }
 
