@@ -53,6 +53,20 @@ public final class FrameCodec {
         }
     }
 
+    /**
+     * About the bytes {@link #encode} writes for {@code frame}, at least: a frame that carries a message
+     * is sized by it ({@link WireMessage#estimatedSize} and room for its ids and names), any other as a
+     * small frame.
+     */
+    static int sizeHint(Frame frame) {
+        WireMessage m = frame instanceof Deliver d ? d.message()
+                : frame instanceof RequestFrame r && r.request() instanceof Request.Send s ? s.message() : null;
+        return m == null ? SMALL_FRAME : SMALL_FRAME + m.estimatedSize();
+    }
+
+    /** Room for a frame's fields other than a message: Netty's default first size for an encoder's buffer. */
+    private static final int SMALL_FRAME = 256;
+
     /** Decodes one whole frame body; every byte must be consumed. */
     public static Frame decode(ByteBuf in) {
         Wire.need(in, 1);

@@ -14,6 +14,13 @@ public final class FrameEncoder extends MessageToByteEncoder<Frame> {
         super(Frame.class);
     }
 
+    /** A buffer the frame fits in, so that writing a message's body does not grow (reallocate and copy) it. */
+    @Override
+    protected ByteBuf allocateBuffer(ChannelHandlerContext ctx, Frame frame, boolean preferDirect) {
+        int size = 4 + FrameCodec.sizeHint(frame);
+        return preferDirect ? ctx.alloc().ioBuffer(size) : ctx.alloc().heapBuffer(size);
+    }
+
     @Override
     protected void encode(ChannelHandlerContext ctx, Frame frame, ByteBuf out) {
         int start = out.writerIndex();
