@@ -86,22 +86,10 @@ public final class ClusteredQueuesBench {
         }
     }
 
-    /**
-     * {@code args}, then options of tern server from TERN_BENCH_SERVER_ARGS (not defaults: say so when
-     * reporting) and JVM options of the servers from TERN_BENCH_SERVER_OPTS (e.g. to profile them).
-     */
+    /** {@code args}, then what the environment adds ({@link BenchServerOptions}). */
     private static String[] serverArgs(String... args) {
         List<String> all = new ArrayList<>(List.of(args));
-        for (String o : System.getenv().getOrDefault("TERN_BENCH_SERVER_ARGS", "").trim().split("\\s+")) {
-            if (!o.isEmpty()) {
-                all.add(o);
-            }
-        }
-        for (String o : System.getenv().getOrDefault("TERN_BENCH_SERVER_OPTS", "").trim().split("\\s+")) {
-            if (!o.isEmpty()) {
-                all.add("-J" + o);
-            }
-        }
+        all.addAll(BenchServerOptions.fromEnvironment());
         return all.toArray(String[]::new);
     }
 

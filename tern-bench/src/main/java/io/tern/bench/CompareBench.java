@@ -179,19 +179,8 @@ public final class CompareBench {
 
         static Brokers processes(Path dir) throws Exception {
             // bin/tern sets no heap: the JVM's default, a quarter of the machine's memory.
-            // TERN_BENCH_SERVER_OPTS: JVM options for the Tern server, e.g. to profile it with JFR.
             List<String> args = new ArrayList<>(List.of("-J-XX:MaxRAMPercentage=25", "--discovery-port", "0"));
-            for (String o : System.getenv().getOrDefault("TERN_BENCH_SERVER_OPTS", "").trim().split("\\s+")) {
-                if (!o.isEmpty()) {
-                    args.add("-J" + o);
-                }
-            }
-            // TERN_BENCH_SERVER_ARGS: options of tern server itself, e.g. --no-replication (not a default: say so when reporting).
-            for (String o : System.getenv().getOrDefault("TERN_BENCH_SERVER_ARGS", "").trim().split("\\s+")) {
-                if (!o.isEmpty()) {
-                    args.add(o);
-                }
-            }
+            args.addAll(BenchServerOptions.fromEnvironment());
             ServerProcess tern = new ServerProcess("bench", FreePorts.free(), dir.resolve("tern"), dir.resolve("tern.log"),
                     args.toArray(String[]::new)).start();
             if (!tern.awaitListening(60_000)) {
