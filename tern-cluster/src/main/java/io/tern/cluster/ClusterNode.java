@@ -104,9 +104,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
     private final Map<Address, String> senderIds = new java.util.concurrent.ConcurrentHashMap<>();
     /** Where a node's last message came from: an answer can go back before this node's view has the sender. */
     private final Map<String, Address> senderAddresses = new java.util.concurrent.ConcurrentHashMap<>();
-    private final Map<Byte, PayloadHandler> payloadHandlers = new java.util.concurrent.ConcurrentHashMap<>();
-    private final java.util.concurrent.atomic.AtomicLong foreignMessages = new java.util.concurrent.atomic.AtomicLong();
-    private final Set<String> warnedVersions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final PayloadDispatch payloads = new PayloadDispatch(this::senderId);
 
     /** Receives the binary messages other members send with {@link #send}; called on a JGroups thread. */
     @FunctionalInterface
@@ -259,11 +257,7 @@ public final class ClusterNode implements Receiver, AutoCloseable {
      * {@code types} is a message type {@code handler} takes (replication takes some, takeover others).
      */
     public void addPayloadHandler(String types, PayloadHandler handler) {
-        for (char t : types.toCharArray()) {
-            if (payloadHandlers.putIfAbsent((byte) t, handler) != null) {
-                throw new IllegalStateException("message type " + t + " already has a handler");
-            }
-        }
+        payloads.add(types, handler);
     }
 
     /** The node ids of {@code topology}'s members but this node. */
@@ -488,58 +482,17 @@ public final class ClusterNode implements Receiver, AutoCloseable {
 
     @Override
     public void receive(Message msg) {
-        PayloadHandler h = deliver(msg);
-        if (h != null) {
-            h.batchEnd(senderId(msg.getSrc()));
-        }
+        payloads.receive(msg);
     }
 
-    /** The messages of one sender that the transport received together: each handler hears the batch's end once. */
     @Override
     public void receive(org.jgroups.util.MessageBatch batch) {
-        List<PayloadHandler> touched = new ArrayList<>(2);
-        try {
-            for (Message msg : batch) {
-                PayloadHandler h = deliver(msg);
-                if (h != null && !touched.contains(h)) {
-                    touched.add(h);
-                }
-            }
-        } finally {
-            String from = senderId(batch.sender());
-            for (PayloadHandler h : touched) {
-                h.batchEnd(from);
-            }
-        }
-    }
-
-    /** Hands {@code msg} to the handler of its type; returns that handler, or null if it went to none. */
-    private PayloadHandler deliver(Message msg) {
-        if (msg.getArray() == null || msg.getLength() < 2) {
-            return null;
-        }
-        String from = senderId(msg.getSrc());
-        int version = msg.getArray()[msg.getOffset()] & 0xff;
-        if (version != ClusterCodec.VERSION) {
-            long n = foreignMessages.incrementAndGet();
-            if (from == null || warnedVersions.add(from + "/" + version)) {
-                LOG.warn("Dropping a cluster message of protocol version {} from {} (this node speaks version {}; "
-                        + "{} dropped so far): every member of a cluster must run the same Tern version", version,
-                        from == null ? msg.getSrc() : from, ClusterCodec.VERSION, n);
-            }
-            return null;
-        }
-        PayloadHandler h = payloadHandlers.get(msg.getArray()[msg.getOffset() + 1]);
-        if (h == null || from == null) {
-            return null;
-        }
-        h.received(from, msg.getArray(), msg.getOffset() + 1, msg.getLength() - 1);
-        return h;
+        payloads.receive(batch);
     }
 
     /** Messages of another cluster protocol version dropped since this node started. */
     public long foreignMessages() {
-        return foreignMessages.get();
+        return payloads.foreignMessages();
     }
 
     private void leaveMessage(String from, byte[] payload, int offset, int length) {

@@ -48,12 +48,8 @@ public final class Replicas {
      */
     private final Map<String, Replica> taken = new ConcurrentHashMap<>();
 
-    /**
-     * Per primary, the batches kept while their bundle was read, acknowledged as one at its end
-     * ({@link #batchEnd}): {first, last}. Any other answer to that primary sends them first, so it
-     * hears about its batches in order.
-     */
-    private final Map<String, long[]> keptInBundle = new java.util.HashMap<>(); // guarded by itself
+    /** Acknowledgements of batches kept at once, sent at the end of their bundle or before any other answer. */
+    private final BundledAcks acks = new BundledAcks();
 
     /** What a backup held of a primary, handed over for a takeover; {@code owners}: queue to sequence to client session. */
     public record Taken(Map<String, byte[]> queues, Map<String, Map<Long, byte[]>> messages, List<String> duplicateIds,
@@ -218,53 +214,19 @@ public final class Replicas {
         return bytes;
     }
 
-    /**
-     * The bundle of messages {@code from} sent that the transport delivered together is read: the
-     * batches of it kept here are acknowledged, as one message (under load a bundle holds several
-     * batches: one acknowledgement each was as many messages back as came in).
-     */
+    /** The bundle of messages {@code from} sent that the transport delivered together is read: see {@link BundledAcks}. */
     void batchEnd(ClusterNode node, String from) {
-        long[] kept;
-        synchronized (keptInBundle) {
-            kept = keptInBundle.remove(from);
-        }
-        if (kept != null) {
-            acknowledge(node, from, kept);
-        }
+        acks.flush(node, from);
     }
-
-    /** Batch {@code seq} of {@code from} is kept: acknowledged at the end of its bundle, with the batches before it. */
-    private void kept(ClusterNode node, String from, long seq) {
-        long[] earlier;
-        synchronized (keptInBundle) {
-            long[] range = keptInBundle.get(from);
-            if (range != null && seq == range[1] + 1) {
-                range[1] = seq;
-                return;
-            }
-            earlier = keptInBundle.put(from, new long[] {seq, seq}); // not the next: the range so far goes now
-        }
-        if (earlier != null) {
-            acknowledge(node, from, earlier);
-        }
-    }
-
-    private void acknowledge(ClusterNode node, String from, long[] range) {
-        acknowledgements.incrementAndGet();
-        node.send(from, (range[0] == range[1] ? new ReplicationMessage.Ack(range[1])
-                : new ReplicationMessage.AckRange(range[0], range[1])).encode());
-    }
-
-    private final java.util.concurrent.atomic.AtomicLong acknowledgements = new java.util.concurrent.atomic.AtomicLong();
 
     /** Acknowledgements of batches kept at once sent since this node started, each of a batch or a range of them. */
     long acknowledgementsSent() {
-        return acknowledgements.get();
+        return acks.sent();
     }
 
     /** Sends {@code message} to primary {@code from} after the acknowledgements held for it. */
     private void answer(ClusterNode node, String from, byte[] message) {
-        batchEnd(node, from);
+        acks.flush(node, from);
         node.send(from, message);
     }
 
@@ -350,7 +312,7 @@ public final class Replicas {
                 return;
             }
             if (kept.isDone() && !kept.isCompletedExceptionally()) {
-                kept(node, from, b.seq());
+                acks.kept(node, from, b.seq());
                 return;
             }
             kept.whenComplete((ok, failure) -> {

@@ -460,22 +460,19 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             waiting.fail(from, ErrorCode.NOT_IN_QUORUM, "failover node " + from + " refuses this node's replication: it "
                     + "took this node over while this node was gone");
         } else {
-            ClusterNode n;
-            synchronized (order) {
-                n = node;
-            }
-            replicas.received(n, from, m);
+            replicas.received(attached(), from, m);
         }
     }
 
     @Override
     public void batchEnd(String from) {
-        ClusterNode n;
+        replicas.batchEnd(attached(), from); // a message came: the node is attached
+    }
+
+    /** The cluster node this store replicates through. */
+    private ClusterNode attached() {
         synchronized (order) {
-            n = node;
-        }
-        if (n != null) {
-            replicas.batchEnd(n, from);
+            return node;
         }
     }
 
