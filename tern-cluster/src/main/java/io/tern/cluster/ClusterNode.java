@@ -43,6 +43,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class ClusterNode implements Receiver, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
     private static final String INFO_KEY = "tern";
+    /** When this start of the node began (wall clock ms): of two starts of a node in one view, the later one is live. */
+    private static final String START_KEY = "tern-start";
     /**
      * A graceful leave, and its acknowledgement ({@link ClusterCodec}):
      * <pre>
@@ -149,9 +151,11 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             config.secret().protect(channel);
         }
         byte[] info = encode(self);
+        byte[] started = Long.toString(System.currentTimeMillis()).getBytes(StandardCharsets.US_ASCII); // readable in JGroups' logs
         channel.addAddressGenerator(() -> {
             ExtendedUUID address = ExtendedUUID.randomUUID(self.name());
             address.put(INFO_KEY, info);
+            address.put(START_KEY, started);
             return address;
         });
         channel.setName(self.name());
@@ -395,10 +399,14 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             }
             try {
                 NodeInfo n = decode(info);
-                if (byId.containsKey(n.nodeId())) {
-                    // A node that restarted before its previous self was suspected: the later address is the live one.
+                Address other = byId.get(n.nodeId());
+                if (other != null) {
+                    // A node that restarted before its previous self was suspected: the later start is the live one.
                     LOG.info("Node {} restarted: its previous incarnation is in the view until it is suspected", n.name());
-                    infos.removeIf(other -> other.nodeId().equals(n.nodeId()));
+                    if (!startedLater(a, other)) {
+                        continue;
+                    }
+                    infos.removeIf(i -> i.nodeId().equals(n.nodeId()));
                 }
                 infos.add(n);
                 byId.put(n.nodeId(), a);
@@ -436,6 +444,36 @@ public final class ClusterNode implements Receiver, AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.warn("Cluster listener failed", e);
             }
+        }
+    }
+
+    /**
+     * Of two starts of one node in a view, whether {@code a} began after {@code other}. This node's
+     * own address is always its live start. Otherwise the start times the addresses carry decide (both
+     * starts ran on the node's machine, so on one clock); without them, the later in the view: a join
+     * appends to the view, but a merge orders its members by subgroup, so after a merge the earlier
+     * start may come last.
+     */
+    private boolean startedLater(Address a, Address other) {
+        Address me = channel.getAddress();
+        if (a.equals(me) || other.equals(me)) {
+            return a.equals(me);
+        }
+        long aStart = startOf(a);
+        long otherStart = startOf(other);
+        return aStart < 0 || otherStart < 0 || aStart == otherStart || aStart > otherStart;
+    }
+
+    /** The start time an address carries; -1 if it carries none (a node of an earlier version). */
+    static long startOf(Address a) {
+        byte[] started = a instanceof ExtendedUUID e ? e.get(START_KEY) : null;
+        if (started == null) {
+            return -1;
+        }
+        try {
+            return Long.parseLong(new String(started, StandardCharsets.US_ASCII));
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 /**
  * When a member leaves the view, its first failover node (by the map of the view before) takes
@@ -185,6 +186,27 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         store.replicas().setRefusing(this::tellTakenOver);
         store.replicas().setDiscarded(this::forgetIfStale);
         store.setDiscardedEpoch(this::lastDiscardedEpoch);
+        timer.scheduleWithFixedDelay(this::tellTakenOverMembers, RETELL_EVERY_MS, RETELL_EVERY_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** How often a member this node recorded a takeover of is told again while it is in the view and has not discarded. */
+    private static final long RETELL_EVERY_MS = 1_000;
+
+    /**
+     * A member is told it was taken over when the takeover is done and at every view change; those
+     * 'T's can all be lost (a member merged back over a lossy link) or go unheeded (its discard
+     * failed), and no view change need follow: it would go on serving messages its taker owns now.
+     * Until the member says it discarded ('P', and the record goes), it is told again.
+     */
+    private void tellTakenOverMembers() {
+        if (closed) {
+            return;
+        }
+        records.all().keySet().forEach(id -> {
+            if (!pending.contains(id) && node.incarnation(id) != null) {
+                tellTakenOver(id);
+            }
+        });
     }
 
     private void reconsiderAdmissions() {

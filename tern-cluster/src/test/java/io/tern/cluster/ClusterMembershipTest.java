@@ -3,6 +3,8 @@ package io.tern.cluster;
 import io.tern.protocol.ClusterTopology;
 import io.tern.protocol.NodeInfo;
 import org.jgroups.Address;
+import org.jgroups.MergeView;
+import org.jgroups.View;
 import org.jgroups.protocols.DISCARD;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -222,5 +224,39 @@ class ClusterMembershipTest {
     void theNodeInfoTravelsInTheAddressIntact() {
         NodeInfo info = new NodeInfo("id-1", "n1", "machine-9", List.of("tern://127.0.0.1:5445", "terns://h:5446"), "http://h:8161");
         assertThat(ClusterNode.decode(ClusterNode.encode(info))).isEqualTo(info);
+    }
+
+    /**
+     * A node restarted before its previous start was suspected is in the view twice. A join appends
+     * the new start, but a merge (the new start formed a cluster of its own first, say) orders members
+     * by subgroup: the later start is the live one wherever it stands, or its failover node never
+     * sees that it restarted, never takes the previous start over, and the new start never discards.
+     */
+    @Test
+    void ofTwoStartsOfANodeInAViewTheLaterOneIsLiveWhateverTheOrder() throws Exception {
+        ClusterNode a = join("a", "A");
+        NodeInfo b = new NodeInfo(UUID.randomUUID().toString(), "b", "B", List.of(), "");
+        Address earlier = startAlone(b);
+        long earlierStart = ClusterNode.startOf(earlier);
+        await().atMost(Duration.ofSeconds(5)).until(() -> System.currentTimeMillis() > earlierStart);
+        Address later = startAlone(b);
+        assertThat(ClusterNode.startOf(later)).isGreaterThan(earlierStart);
+        String laterIncarnation = ((org.jgroups.util.UUID) later).toStringLong();
+
+        for (List<Address> members : List.of(List.of(address(a), earlier, later), List.of(address(a), later, earlier))) {
+            View own = new View(address(a), a.viewId() + 1, List.of(address(a), earlier));
+            View merged = new MergeView(address(a), a.viewId() + 2, members, List.of(own, new View(later, 1, List.of(later))));
+            a.viewAccepted(merged);
+            assertThat(a.incarnation(b.nodeId())).as("the live start of b in %s", members).isEqualTo(laterIncarnation);
+            assertThat(names(a)).containsExactly("a", "b");
+        }
+    }
+
+    /** The address of a start of {@code info}, alone in a cluster of its own. */
+    private Address startAlone(NodeInfo info) throws Exception {
+        ClusterNode n = ClusterNode.join(new ClusterNode.Config(cluster + "-" + UUID.randomUUID(), "loopback", Map.of(),
+                new RingFailoverPolicy(1), true), info);
+        nodes.add(n);
+        return address(n);
     }
 }

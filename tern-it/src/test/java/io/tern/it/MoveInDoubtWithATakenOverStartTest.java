@@ -82,6 +82,20 @@ class MoveInDoubtWithATakenOverStartTest extends InJvmClusterTest {
         }
     }
 
+    /** What each node knows of the takeover, for the message of a failed wait. */
+    private static String takeoverState(Roles r, InJvmCluster.Node restarted) {
+        StringBuilder b = new StringBuilder();
+        for (InJvmCluster.Node n : List.of(r.taker(), r.source(), restarted)) {
+            b.append(n.name()).append(n == r.taker() ? " (taker)" : n == restarted ? " (restarted)" : " (source)")
+                    .append(": state ").append(n.server().broker().availability().state())
+                    .append(", records ").append(n.takeover().records())
+                    .append(", takeovers ").append(n.takeover().takeovers())
+                    .append(", failed waiting ").append(n.takeover().failedTakeoversWaiting())
+                    .append(", view ").append(n.cluster().jgroupsChannel().getView()).append("; ");
+        }
+        return b.toString();
+    }
+
     /** The source settled m, and no node holds it: it was delivered and acknowledged once. */
     private static void settledOnce(Roles r, InJvmCluster.Node puller) throws Exception {
         await().atMost(Duration.ofSeconds(60)).until(() -> queue(r.source(), "orders").inFlight() == 0);
@@ -105,7 +119,9 @@ class MoveInDoubtWithATakenOverStartTest extends InJvmClusterTest {
         r.source().server().broker().availability().doubtOwnership(5_000);
         InJvmCluster.Node restarted = cluster.restartBeforeFoundGone(r.puller());
         assertThat(restarted.id()).isEqualTo(r.puller().id());
-        await().atMost(Duration.ofSeconds(60)).until(() -> restarted.takeover().lastDiscardedEpoch() >= 0);
+        await().atMost(Duration.ofSeconds(60)).untilAsserted(() -> assertThat(restarted.takeover().lastDiscardedEpoch())
+                .as(() -> "the restarted node discarded for the takeover of its earlier start; " + takeoverState(r, restarted))
+                .isGreaterThanOrEqualTo(0));
         // The source settles m with the taker of the earlier start, which has m's id from its replica.
         settledOnce(r, restarted);
     }
