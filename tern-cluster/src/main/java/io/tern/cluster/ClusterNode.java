@@ -43,8 +43,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class ClusterNode implements Receiver, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
     private static final String INFO_KEY = "tern";
-    /** When this start of the node began (wall clock ms): of two starts of a node in one view, the later one is live. */
-    private static final String START_KEY = "tern-start";
     /**
      * A graceful leave, and its acknowledgement ({@link ClusterCodec}):
      * <pre>
@@ -145,17 +143,22 @@ public final class ClusterNode implements Receiver, AutoCloseable {
      * so that nothing the cluster says before then is missed.
      */
     public static ClusterNode create(Config config, NodeInfo self) throws Exception {
+        return create(config, self, NodeStart.now(null));
+    }
+
+    /** As {@link #create(Config, NodeInfo)}, for this start of the node ({@link NodeStart}). */
+    static ClusterNode create(Config config, NodeInfo self, NodeStart start) throws Exception {
         String xml = StackConfig.load(config.stack(), config.stackProps());
         JChannel channel = new JChannel(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
         if (config.secret() != null) {
             config.secret().protect(channel);
         }
         byte[] info = encode(self);
-        byte[] started = Long.toString(System.currentTimeMillis()).getBytes(StandardCharsets.US_ASCII); // readable in JGroups' logs
+        byte[] started = start.encode();
         channel.addAddressGenerator(() -> {
             ExtendedUUID address = ExtendedUUID.randomUUID(self.name());
             address.put(INFO_KEY, info);
-            address.put(START_KEY, started);
+            address.put(NodeStart.KEY, started);
             return address;
         });
         channel.setName(self.name());
@@ -447,34 +450,10 @@ public final class ClusterNode implements Receiver, AutoCloseable {
         }
     }
 
-    /**
-     * Of two starts of one node in a view, whether {@code a} began after {@code other}. This node's
-     * own address is always its live start. Otherwise the start times the addresses carry decide (both
-     * starts ran on the node's machine, so on one clock); without them, the later in the view: a join
-     * appends to the view, but a merge orders its members by subgroup, so after a merge the earlier
-     * start may come last.
-     */
+    /** Of two starts of one node in a view, whether {@code a} is the live one: this node's own address always is. */
     private boolean startedLater(Address a, Address other) {
         Address me = channel.getAddress();
-        if (a.equals(me) || other.equals(me)) {
-            return a.equals(me);
-        }
-        long aStart = startOf(a);
-        long otherStart = startOf(other);
-        return aStart < 0 || otherStart < 0 || aStart == otherStart || aStart > otherStart;
-    }
-
-    /** The start time an address carries; -1 if it carries none (a node of an earlier version). */
-    static long startOf(Address a) {
-        byte[] started = a instanceof ExtendedUUID e ? e.get(START_KEY) : null;
-        if (started == null) {
-            return -1;
-        }
-        try {
-            return Long.parseLong(new String(started, StandardCharsets.US_ASCII));
-        } catch (NumberFormatException e) {
-            return -1;
-        }
+        return a.equals(me) || !other.equals(me) && NodeStart.later(a, other);
     }
 
     private static String describe(FailoverMap map) {

@@ -90,7 +90,10 @@ public final class ClusteredNode implements AutoCloseable {
      */
     public static ClusteredNode join(ClusterPort broker, ReplicatingStore store, ClusterNode.Config config, NodeInfo self,
                                      Settings settings) throws Exception {
-        ClusterNode node = ClusterNode.create(config, self);
+        // Its start is numbered in its data directory (beside the takeover records): of two of its starts in a
+        // view, the members take the later for the live one.
+        ClusterNode node = ClusterNode.create(config, self, NodeStart.now(settings.takeoverRecords() == null ? null
+                : settings.takeoverRecords().toAbsolutePath().getParent()));
         node.onSuspected(name -> broker.events().record("suspected", name, "silent past failure detection (confirmed)"));
         Takeover takeover = null;
         if (store != null) {

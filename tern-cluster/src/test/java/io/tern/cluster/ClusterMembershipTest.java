@@ -231,18 +231,25 @@ class ClusterMembershipTest {
      * the new start, but a merge (the new start formed a cluster of its own first, say) orders members
      * by subgroup: the later start is the live one wherever it stands, or its failover node never
      * sees that it restarted, never takes the previous start over, and the new start never discards.
+     * The start number kept in the data directory decides, also when the clock stepped back between
+     * the two starts; without numbers, the clock does.
      */
     @Test
     void ofTwoStartsOfANodeInAViewTheLaterOneIsLiveWhateverTheOrder() throws Exception {
         ClusterNode a = join("a", "A");
-        NodeInfo b = new NodeInfo(UUID.randomUUID().toString(), "b", "B", List.of(), "");
-        Address earlier = startAlone(b);
-        long earlierStart = ClusterNode.startOf(earlier);
-        await().atMost(Duration.ofSeconds(5)).until(() -> System.currentTimeMillis() > earlierStart);
-        Address later = startAlone(b);
-        assertThat(ClusterNode.startOf(later)).isGreaterThan(earlierStart);
-        String laterIncarnation = ((org.jgroups.util.UUID) later).toStringLong();
+        long now = System.currentTimeMillis();
+        // The clock stepped back between the starts: the numbers decide.
+        twoStartsMerged(a, new NodeStart(4, now), new NodeStart(5, now - 60_000));
+        // No numbers: the clock decides.
+        twoStartsMerged(a, new NodeStart(-1, now - 1_000), new NodeStart(-1, now));
+    }
 
+    /** Feeds {@code a} merge views with two starts of one node, in both orders: the later start is b's live one. */
+    private void twoStartsMerged(ClusterNode a, NodeStart earlierStart, NodeStart laterStart) throws Exception {
+        NodeInfo b = new NodeInfo(UUID.randomUUID().toString(), "b", "B", List.of(), "");
+        Address earlier = startAlone(b, earlierStart);
+        Address later = startAlone(b, laterStart);
+        String laterIncarnation = ((org.jgroups.util.UUID) later).toStringLong();
         for (List<Address> members : List.of(List.of(address(a), earlier, later), List.of(address(a), later, earlier))) {
             View own = new View(address(a), a.viewId() + 1, List.of(address(a), earlier));
             View merged = new MergeView(address(a), a.viewId() + 2, members, List.of(own, new View(later, 1, List.of(later))));
@@ -253,10 +260,22 @@ class ClusterMembershipTest {
     }
 
     /** The address of a start of {@code info}, alone in a cluster of its own. */
-    private Address startAlone(NodeInfo info) throws Exception {
-        ClusterNode n = ClusterNode.join(new ClusterNode.Config(cluster + "-" + UUID.randomUUID(), "loopback", Map.of(),
-                new RingFailoverPolicy(1), true), info);
+    private Address startAlone(NodeInfo info, NodeStart start) throws Exception {
+        ClusterNode n = ClusterNode.create(new ClusterNode.Config(cluster + "-" + UUID.randomUUID(), "loopback", Map.of(),
+                new RingFailoverPolicy(1), true), info, start);
         nodes.add(n);
+        n.connect();
         return address(n);
+    }
+
+    @Test
+    void aNodesStartsAreNumberedInItsDataDirectory(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        assertThat(NodeStart.now(dir).number()).isZero();
+        assertThat(NodeStart.now(dir).number()).isEqualTo(1);
+        assertThat(NodeStart.now(dir).number()).isEqualTo(2);
+        assertThat(NodeStart.now(null).number()).as("no data directory: no number").isEqualTo(-1);
+        java.nio.file.Path notADirectory = dir.resolve("file");
+        org.junit.jupiter.api.Assertions.assertDoesNotThrow(() -> java.nio.file.Files.writeString(notADirectory, "x"));
+        assertThat(NodeStart.now(notADirectory).number()).as("the count cannot be kept: the clock alone").isEqualTo(-1);
     }
 }
