@@ -16,7 +16,7 @@ import java.nio.file.StandardOpenOption;
  * Which start of a node an address belongs to. A node restarted before its previous start was
  * suspected is in the view twice, and the later start is the live one. The view's order does not
  * say which: a join appends, but a merge orders its members by subgroup. So each address carries its
- * start: a number kept in the node's data directory, one more at every start, and the wall-clock
+ * start: a number kept in the node's data directory, greater at every start, and the wall-clock
  * time it began (both starts ran on the node's machine; the clock decides only where a number is
  * missing, as for a node started without a data directory).
  *
@@ -79,27 +79,40 @@ record NodeStart(long number, long wallMs) {
         return sa == null || so == null || !so.after(sa);
     }
 
-    /** One more than the number in {@code file} (0 if there is none yet), kept there durably before it is used. */
+    /**
+     * The next start's number, kept in {@code file} durably before it is used: one more than the last,
+     * and at least the clock's milliseconds, so that a count that went back (a data directory restored
+     * from a backup) still gives a start numbered after one that ran since. Content that is not a
+     * number is written over.
+     */
     private static long next(Path file) {
+        long last = -1;
         try {
-            long last = -1;
             if (Files.exists(file)) {
                 String s = Files.readString(file, StandardCharsets.US_ASCII).trim();
                 try {
                     last = Long.parseLong(s);
                 } catch (NumberFormatException e) {
-                    throw new IOException("the start count '" + s + "' is not a number");
+                    LoggerFactory.getLogger(NodeStart.class).warn("The start count in {} is not a number ('{}'): counted again "
+                            + "from the clock", file, s.length() > 40 ? s.substring(0, 40) + "..." : s);
                 }
             }
-            long n = last + 1;
-            Files.createDirectories(file.toAbsolutePath().getParent());
+            long n = Math.max(last + 1, System.currentTimeMillis());
+            Path dir = file.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
             Path tmp = file.resolveSibling(FILE + ".tmp");
+            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap((n + "\n").getBytes(StandardCharsets.US_ASCII));
             try (var ch = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
-                ch.write(java.nio.ByteBuffer.wrap((n + "\n").getBytes(StandardCharsets.US_ASCII)));
+                while (bytes.hasRemaining()) {
+                    ch.write(bytes);
+                }
                 ch.force(true);
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            try (var d = java.nio.channels.FileChannel.open(dir, StandardOpenOption.READ)) {
+                d.force(true); // the move itself survives a crash
+            }
             return n;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot count this start of the node in " + file, e);

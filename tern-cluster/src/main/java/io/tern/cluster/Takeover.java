@@ -186,7 +186,8 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         store.replicas().setRefusing(this::tellTakenOver);
         store.replicas().setDiscarded(this::forgetIfStale);
         store.setDiscardedEpoch(this::lastDiscardedEpoch);
-        timer.scheduleWithFixedDelay(this::tellTakenOverMembers, RETELL_EVERY_MS, RETELL_EVERY_MS, TimeUnit.MILLISECONDS);
+        // On a thread of its own: a send to a member out of flow-control credit may block, and the timer serves admissions.
+        retell.scheduleWithFixedDelay(this::tellTakenOverMembers, RETELL_EVERY_MS, RETELL_EVERY_MS, TimeUnit.MILLISECONDS);
     }
 
     /** How often a member this node recorded a takeover of is told again while it is in the view and has not discarded. */
@@ -202,12 +203,23 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         if (closed) {
             return;
         }
-        records.all().keySet().forEach(id -> {
-            if (!pending.contains(id) && node.incarnation(id) != null) {
-                tellTakenOver(id);
-            }
-        });
+        try {
+            // Not a node being taken over again (here, or waiting for a try): it is told once that is recorded.
+            records.all().keySet().forEach(id -> {
+                if (!id.equals(selfId) && !pending.contains(id) && !retries.waits(id) && node.incarnation(id) != null) {
+                    tellTakenOver(id);
+                }
+            });
+        } catch (RuntimeException e) {
+            LOG.warn("Could not tell the members taken over that they were: {}", e.toString()); // tried again in a second
+        }
     }
+
+    private final java.util.concurrent.ScheduledExecutorService retell = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "tern-retell");
+        t.setDaemon(true);
+        return t;
+    });
 
     private void reconsiderAdmissions() {
         admissions.reconsider();
@@ -604,6 +616,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         handover.close();
         worker.shutdownNow();
         timer.shutdownNow();
+        retell.shutdownNow();
         admissions.close();
     }
 }
