@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * When a member leaves the view, its first failover node (by the map of the view before) takes
@@ -85,8 +84,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
 
     private final String selfId;
     private final java.util.function.LongSupplier clock;
-    /** When this node last told a node that refused to see it was taken over that it was ('T'): node id to clock ns. */
-    private final Map<String, Long> toldTakenOver = new java.util.concurrent.ConcurrentHashMap<>();
     private final ReplicatingStore store;
     private final ClusterPort broker;
     private final FailBack failBack;
@@ -132,6 +129,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     private final ReplicaHandover handover;
     private final AbsentReplicas absent;
     private final TakeoverRetries retries;
+    private final TakenOverNotice notice;
     private volatile boolean closed;
     /** The answer to 'K' that says: a takeover of you is under way here, ask again. */
     static final long PENDING = -2;
@@ -174,6 +172,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         this.retries = new TakeoverRetries(TakeoverRetries.Membership.of(node, confirmation), pending, timer, worker, id -> !closed && !records.contains(id)
                 && store.replicas().primaries().contains(id) && broker.availability().state() != io.tern.broker.NodeState.FENCED,
                 this::takeOver, this::reconsiderAdmissions);
+        // Not told again now: this node, and nodes being taken over (here, or waiting for a try): told once that is recorded.
+        this.notice = new TakenOverNotice(node, records, nanoClock,
+                id -> closed || id.equals(selfId) || pending.contains(id) || retries.waits(id));
         this.admissions = new AdmissionDesk(this, () -> previous, selfId, broker, records, pending, lastFailover,
                 self::taker, store.replicas()::canArbitrate, retries::waits, timer, admissionWaitMs, nanoClock);
         broker.setAdmission(admissions::admit);
@@ -183,43 +184,10 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         node.addListener(this);
         // While this node takes a node over, that node (restarted) must not replace the replica it takes.
         store.replicas().setTakenOver(this::speaksFor);
-        store.replicas().setRefusing(this::tellTakenOver);
+        store.replicas().setRefusing(notice::tellTakenOver);
         store.replicas().setDiscarded(this::forgetIfStale);
         store.setDiscardedEpoch(this::lastDiscardedEpoch);
-        // On a thread of its own: a send to a member out of flow-control credit may block, and the timer serves admissions.
-        retell.scheduleWithFixedDelay(this::tellTakenOverMembers, RETELL_EVERY_MS, RETELL_EVERY_MS, TimeUnit.MILLISECONDS);
     }
-
-    /** How often a member this node recorded a takeover of is told again while it is in the view and has not discarded. */
-    private static final long RETELL_EVERY_MS = 1_000;
-
-    /**
-     * A member is told it was taken over when the takeover is done and at every view change; those
-     * 'T's can all be lost (a member merged back over a lossy link) or go unheeded (its discard
-     * failed), and no view change need follow: it would go on serving messages its taker owns now.
-     * Until the member says it discarded ('P', and the record goes), it is told again.
-     */
-    private void tellTakenOverMembers() {
-        if (closed) {
-            return;
-        }
-        try {
-            // Not a node being taken over again (here, or waiting for a try): it is told once that is recorded.
-            records.all().keySet().forEach(id -> {
-                if (!id.equals(selfId) && !pending.contains(id) && !retries.waits(id) && node.incarnation(id) != null) {
-                    tellTakenOver(id);
-                }
-            });
-        } catch (RuntimeException e) {
-            LOG.warn("Could not tell the members taken over that they were: {}", e.toString()); // tried again in a second
-        }
-    }
-
-    private final java.util.concurrent.ScheduledExecutorService retell = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "tern-retell");
-        t.setDaemon(true);
-        return t;
-    });
 
     private void reconsiderAdmissions() {
         admissions.reconsider();
@@ -267,7 +235,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
     public boolean refuses(String nodeId) {
         boolean refused = speaksFor(nodeId);
         if (refused) {
-            tellTakenOver(nodeId);
+            notice.tellTakenOver(nodeId);
         }
         return refused;
     }
@@ -389,41 +357,6 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
     }
 
-    /** How often, at most, this node tells a node that keeps replicating to it that it was taken over. */
-    private static final long TELL_EVERY_NS = 500_000_000L;
-
-    /**
-     * {@code primary} replicated to this node, or handed it messages, although a takeover of it is
-     * recorded here (it was paused or cut off and does not know yet): tell it now ('T'), so that it
-     * fails its commits and discards at once instead of waiting for the merged view.
-     */
-    private void tellTakenOver(String primary) {
-        TakeoverRecords.Record r = records.get(primary);
-        long now = clock.getAsLong();
-        Long last = toldTakenOver.get(primary);
-        if (r == null || (last != null && now - last < TELL_EVERY_NS)) {
-            return;
-        }
-        toldTakenOver.put(primary, now);
-        tell(primary, r);
-    }
-
-    /** Tells {@code nodeId} that it was taken over ('T') if a takeover of it is recorded and it is a member again. */
-    private void tellIfBack(String nodeId) {
-        TakeoverRecords.Record r = records.get(nodeId);
-        if (r != null && node.incarnation(nodeId) != null) {
-            tell(nodeId, r);
-        }
-    }
-
-    /** Tells {@code nodeId} that it was taken over ('T'). */
-    private void tell(String nodeId, TakeoverRecords.Record r) {
-        node.send(nodeId, ClusterCodec.encode('T', out -> {
-            out.writeLong(r.epoch());
-            out.writeUTF(r.taker());
-        }));
-    }
-
     /**
      * This node serves clients (again): the members tell the clients that failed over from it to
      * come back when they hold nothing unacknowledged (failback). Call once clients are no longer held.
@@ -473,9 +406,9 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
                 continue;
             }
             if (pending.contains(id)) {
-                worker.execute(() -> tellIfBack(id));
+                worker.execute(() -> notice.tellIfBack(id));
             } else {
-                java.util.Optional.ofNullable(records.get(id)).ifPresent(r -> tell(id, r));
+                java.util.Optional.ofNullable(records.get(id)).ifPresent(r -> notice.tell(id, r));
             }
         }
         TakeoverPlanner.Plan plan = planner.plan(before, topology, incarnationsBefore, incarnations, records::contains, pending);
@@ -584,7 +517,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         }
         copies.takenOver(kept);
         store.replicas().release(gone.nodeId());
-        tellIfBack(gone.nodeId()); // it restarted, or merged back: it discards now
+        notice.tellIfBack(gone.nodeId()); // it restarted, or merged back: it discards now
         takeovers.incrementAndGet();
         LOG.info("Took over {}: {} queue(s), {} message(s), {} duplicate id(s) in {} ms (epoch {}; its replica was at its batch {})",
                 gone.name(), taken.queues().size(), count, taken.duplicateIds().size(), (clock.getAsLong() - start) / 1_000_000,
@@ -616,7 +549,7 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         handover.close();
         worker.shutdownNow();
         timer.shutdownNow();
-        retell.shutdownNow();
+        notice.close();
         admissions.close();
     }
 }
