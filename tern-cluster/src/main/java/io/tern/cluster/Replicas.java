@@ -324,7 +324,9 @@ public final class Replicas {
             });
         } else if (message instanceof ReplicationMessage.SnapshotBegin s) {
             LOG.info("Replica of {}: a snapshot at its batch {} begins", from, s.cut());
-            String incarnation = node.incarnation(from);
+            // The start the primary names: this node may not have the view with it yet (it just joined, or the
+            // primary did), and a replica of no known start would go with the retirement of any start of it.
+            String incarnation = s.incarnation().isEmpty() ? node.incarnation(from) : s.incarnation();
             replica(from).beginSnapshot(s.cut(), incarnation == null ? "" : incarnation, s.viewId());
         } else if (message instanceof ReplicationMessage.SnapshotChunk c) {
             existing.snapshotChunk(StoreBatchCodec.decode(c.batch(), 0, c.batch().length));

@@ -390,7 +390,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 out = outstanding.get();
                 cut = lastSeq;
                 ClusterNode.Sent sent = node.trySend(backup, new ReplicationMessage.SnapshotBegin(cut, discardedEpoch.getAsLong(),
-                        node.viewId()).encode());
+                        node.viewId(), selfIncarnation()).encode());
                 if (sent != ClusterNode.Sent.SENT) {
                     snapshot.close();
                     snapshot = null;

@@ -15,10 +15,11 @@ import java.util.Arrays;
  *          | 'a' last:i64 first:i64 -- backup: batches first to last are kept (the acknowledgements of
  *                                   batches that came in one bundle, sent as one)
  *          | 'F' seq:i64         -- backup: batch seq is refused, the primary was taken over
- *          | 'S' cut:i64 discarded:i64 view:i64 -- primary: a snapshot at batch cut follows; the newest
- *                                       takeover of the primary it discarded for (an older record of one is
- *                                       stale); the primary's view when it began (a backup that missed
- *                                       views before that one holds it fresh all the same)
+ *          | 'S' cut:i64 discarded:i64 view:i64 incarnation:utf8 -- primary: a snapshot at batch cut
+ *                                       follows; the newest takeover of the primary it discarded for (an older
+ *                                       record of one is stale); the primary's view when it began (a backup
+ *                                       that missed views before that one holds it fresh all the same); which
+ *                                       start of the primary it is (the backup may not have its view yet)
  *          | 'C' cut:i64 batch   -- primary: part of that snapshot
  *          | 'E' cut:i64         -- primary: the snapshot is complete
  *          | 'Z' cut:i64         -- backup: the snapshot is kept, with every batch up to cut
@@ -92,10 +93,13 @@ sealed interface ReplicationMessage {
         }
     }
 
-    record SnapshotBegin(long cut, long discardedEpoch, long viewId) implements ReplicationMessage {
+    /** {@code incarnation}: the primary's start, as {@link ClusterNode#incarnation} (empty from a node that did not say). */
+    record SnapshotBegin(long cut, long discardedEpoch, long viewId, String incarnation) implements ReplicationMessage {
         @Override
         public byte[] encode() {
-            return frame('S', cut, ByteBuffer.allocate(16).putLong(discardedEpoch).putLong(viewId).array());
+            byte[] start = incarnation.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            return frame('S', cut, ByteBuffer.allocate(16 + start.length).putLong(discardedEpoch).putLong(viewId).put(start)
+                    .array());
         }
     }
 
@@ -184,7 +188,8 @@ sealed interface ReplicationMessage {
             case 'k' -> new Conflict(seq);
             case 'n' -> new NoRoom(seq);
             case 'S' -> new SnapshotBegin(seq, body.length >= 8 ? ByteBuffer.wrap(body).getLong() : -1,
-                    body.length >= 16 ? ByteBuffer.wrap(body).getLong(8) : -1);
+                    body.length >= 16 ? ByteBuffer.wrap(body).getLong(8) : -1,
+                    body.length > 16 ? new String(body, 16, body.length - 16, java.nio.charset.StandardCharsets.UTF_8) : "");
             case 'C' -> new SnapshotChunk(seq, body);
             case 'E' -> new SnapshotEnd(seq);
             case 'Z' -> new InSync(seq);

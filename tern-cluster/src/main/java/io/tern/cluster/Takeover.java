@@ -532,6 +532,11 @@ public final class Takeover implements ClusterListener, ClusterNode.PayloadHandl
         return takeovers.get();
     }
 
+    /** The nodes this node is taking over now. */
+    public Set<String> takingOver() {
+        return Set.copyOf(pending);
+    }
+
     /** Takeovers of this node that failed and still wait for a try ({@link TakeoverRetries}). */
     public int failedTakeoversWaiting() {
         return retries.waiting();

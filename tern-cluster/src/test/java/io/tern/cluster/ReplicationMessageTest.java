@@ -16,7 +16,7 @@ class ReplicationMessageTest {
         byte[] body = {1, 2, 3};
         for (ReplicationMessage m : List.of(new ReplicationMessage.Batch(5, body), new ReplicationMessage.Batch(5, body, true), new ReplicationMessage.Ack(6),
                 new ReplicationMessage.AckRange(6, 9), new ReplicationMessage.AckRange(6, 6),
-                new ReplicationMessage.Refused(7), new ReplicationMessage.Conflict(12), new ReplicationMessage.SnapshotBegin(8, 42, 3),
+                new ReplicationMessage.Refused(7), new ReplicationMessage.Conflict(12), new ReplicationMessage.SnapshotBegin(8, 42, 3, "i-1"),
                 new ReplicationMessage.SnapshotChunk(8, body), new ReplicationMessage.SnapshotEnd(8),
                 new ReplicationMessage.InSync(8), new ReplicationMessage.OutOfSync(9), new ReplicationMessage.Retired(10, "i-1"))) {
             byte[] framed = new byte[m.encode().length + 2];
@@ -25,13 +25,17 @@ class ReplicationMessageTest {
             assertThat(back.getClass()).isEqualTo(m.getClass());
             assertThat(back.toString()).isEqualTo(m.toString());
         }
-        ReplicationMessage.SnapshotBegin begin = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(
-                new ReplicationMessage.SnapshotBegin(8, 42, 7).encode(), 0, 25);
+        byte[] begun = new ReplicationMessage.SnapshotBegin(8, 42, 7, "start-2").encode();
+        ReplicationMessage.SnapshotBegin begin = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(begun, 0, begun.length);
         assertThat(begin.discardedEpoch()).isEqualTo(42);
         assertThat(begin.viewId()).isEqualTo(7);
+        assertThat(begin.incarnation()).isEqualTo("start-2");
+        // From a primary of before the start was sent: not known.
+        ReplicationMessage.SnapshotBegin noStart = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(begun, 0, 25);
+        assertThat(noStart.viewId()).isEqualTo(7);
+        assertThat(noStart.incarnation()).isEmpty();
         // From a primary of before the view was sent: not known.
-        ReplicationMessage.SnapshotBegin older = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(
-                new ReplicationMessage.SnapshotBegin(8, 42, 7).encode(), 0, 17);
+        ReplicationMessage.SnapshotBegin older = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(begun, 0, 17);
         assertThat(older.discardedEpoch()).isEqualTo(42);
         assertThat(older.viewId()).isEqualTo(-1);
     }

@@ -3,6 +3,7 @@ package io.tern.cluster;
 import io.tern.broker.store.MessageStore;
 import io.tern.broker.store.RocksDbStore;
 import io.tern.broker.store.StoreBatch;
+import io.tern.broker.store.StoreBatchCodec;
 import io.tern.protocol.NodeInfo;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -211,6 +212,31 @@ class ReplicationTest {
         org.jgroups.protocols.DISCARD discard = clusterNodeOf(name).jgroupsChannel().getProtocolStack()
                 .findProtocol(org.jgroups.protocols.DISCARD.class);
         discard.discardAll(true);
+    }
+
+    /**
+     * A joining backup often hears its primary's snapshot before it has the view that names the
+     * primary. The replica is of the start the primary names all the same: a later start of the
+     * primary (restarted before it was found gone) that retires its replicas on other members does
+     * not take this one, which the takeover of the earlier start needs.
+     */
+    @Test
+    void aReplicaBegunBeforeTheBackupHasThePrimarysViewIsOfThatStartAndOutlivesALaterStartsRetirement() throws Exception {
+        ReplicatingStore b = node("b");
+        ClusterNode backup = clusterNodeOf("b");
+        assertThat(backup.incarnation("p")).as("p is in no view of b").isNull();
+        Replicas replicas = b.replicas();
+        replicas.received(backup, "p", new ReplicationMessage.SnapshotBegin(0, -1, 3, "start-1"));
+        replicas.received(backup, "p", new ReplicationMessage.SnapshotChunk(0, StoreBatchCodec.encode(
+                new StoreBatch().add(new StoreBatch.AddMessage("q", 1, "m".getBytes(StandardCharsets.UTF_8))))));
+        replicas.received(backup, "p", new ReplicationMessage.SnapshotEnd(0));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !replicas.isSyncing("p"));
+        assertThat(replicas.report("p", "").incarnation()).isEqualTo("start-1");
+
+        replicas.received(backup, "p", new ReplicationMessage.Retired(0, "start-2"));
+        assertThat(replicas.of("p").get("q")).as("the replica of the earlier start, kept for its takeover").hasSize(1);
+        replicas.received(backup, "p", new ReplicationMessage.Retired(0, "start-1"));
+        assertThat(replicas.of("p")).as("retired by the start it is of").isEmpty();
     }
 
     @Test

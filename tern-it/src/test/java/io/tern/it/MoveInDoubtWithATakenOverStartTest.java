@@ -91,6 +91,9 @@ class MoveInDoubtWithATakenOverStartTest extends InJvmClusterTest {
                     .append(", records ").append(n.takeover().records())
                     .append(", takeovers ").append(n.takeover().takeovers())
                     .append(", failed waiting ").append(n.takeover().failedTakeoversWaiting())
+                    .append(", taking over ").append(n.takeover().takingOver())
+                    .append(", holder of the puller ").append(n.takeover().holderOf(restarted.id()))
+                    .append(", view members ").append(n.cluster().topology().members().stream().map(m -> m.name()).toList())
                     .append(", view ").append(n.cluster().jgroupsChannel().getView()).append("; ");
         }
         return b.toString();
@@ -160,7 +163,9 @@ class MoveInDoubtWithATakenOverStartTest extends InJvmClusterTest {
         cutOffTakenOverAndBack(r);
         assertThat(missed.dropped.get()).as("the source missed the taker's word").isPositive();
         // The puller is back in the source's view: to the source, it holds its own messages again.
-        await().atMost(Duration.ofSeconds(30)).until(() -> r.puller().id().equals(r.source().takeover().holderOf(r.puller().id())));
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(r.source().takeover().holderOf(r.puller().id()))
+                .as(() -> "the source takes the puller for the holder of its messages again; " + takeoverState(r, r.puller()))
+                .isEqualTo(r.puller().id()));
         r.source().server().broker().availability().doubtOwnership(0);
         // The puller, which discarded m's id, refuses m and names its taker; the taker has m from its replica.
         settledOnce(r, r.puller());
