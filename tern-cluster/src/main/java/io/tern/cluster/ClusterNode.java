@@ -385,8 +385,20 @@ public final class ClusterNode implements Receiver, AutoCloseable {
      * that restarted between two views has another incarnation in the second. Null if it is not a member.
      */
     public String incarnation(String nodeId) {
-        Address a = addresses.get(nodeId);
+        return startOf(addresses.get(nodeId));
+    }
+
+    private static String startOf(Address a) {
         return a instanceof org.jgroups.util.UUID u ? u.toStringLong() : a == null ? null : a.toString();
+    }
+
+    /**
+     * True if start {@code incarnation} of some node (see {@link #incarnation}) is a member of the
+     * JGroups view now, the live start of its node or an earlier one not yet found gone.
+     */
+    public boolean startInView(String incarnation) {
+        View v = channel.getView();
+        return v != null && v.getMembers().stream().anyMatch(a -> incarnation.equals(startOf(a)));
     }
 
     @Override

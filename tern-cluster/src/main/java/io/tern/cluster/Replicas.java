@@ -266,6 +266,17 @@ public final class Replicas {
             }
             return;
         }
+        if (message instanceof ReplicationMessage.SnapshotBegin s && ofAnEarlierStartInTheView(node, from, s)) {
+            // The primary restarted before its earlier start was found gone, and this node has not yet planned
+            // (or is not the one to plan) that start's takeover: its replica is what the takeover takes. The new
+            // start is refused as a taken-over one is; it gets its snapshot in once it discarded, or once another
+            // member took the earlier start over ('O' drops this replica).
+            LOG.info("Replica of {} kept: it is of an earlier start of that node, still in the view; the snapshot of "
+                    + "its new start is refused until that start is taken over", from);
+            answer(node, from, new ReplicationMessage.Refused(s.cut()).encode());
+            refusing.accept(from);
+            return;
+        }
         if (takenOver.test(from)) {
             if (message instanceof ReplicationMessage.Batch b) {
                 answer(node, from, new ReplicationMessage.Refused(b.seq()).encode());
@@ -341,6 +352,13 @@ public final class Replicas {
                 answer(node, from, new ReplicationMessage.InSync(e.cut()).encode());
             });
         }
+    }
+
+    /** True if this node's replica of {@code from} is of another start than the one that begins a snapshot, still a member. */
+    private boolean ofAnEarlierStartInTheView(ClusterNode node, String from, ReplicationMessage.SnapshotBegin s) {
+        Replica existing = replicas.get(from);
+        return existing != null && !s.incarnation().isEmpty() && !existing.incarnation().isEmpty()
+                && !existing.incarnation().equals(s.incarnation()) && node.startInView(existing.incarnation());
     }
 
     /**

@@ -239,6 +239,26 @@ class ReplicationTest {
         assertThat(replicas.of("p")).as("retired by the start it is of").isEmpty();
     }
 
+    /**
+     * A primary restarted before it was found gone: its new start's snapshot may reach its backup
+     * before the backup has the view that shows the restart (and plans the earlier start's
+     * takeover). The replica of the earlier start, still in the view, is what that takeover takes:
+     * the new start is refused, not given it to overwrite.
+     */
+    @Test
+    void theSnapshotOfANewStartDoesNotOverwriteTheReplicaOfAnEarlierStartStillInTheView() throws Exception {
+        ReplicatingStore a = node("a");
+        ReplicatingStore b = node("b");
+        awaitBackingEachOther(a, b);
+        send(a, "q").join();
+        String earlier = clusterNodeOf("a").incarnation("a");
+        assertThat(b.replicas().report("a", "").incarnation()).isEqualTo(earlier);
+
+        b.replicas().received(clusterNodeOf("b"), "a", new ReplicationMessage.SnapshotBegin(0, -1, 9, "a-new-start-of-a"));
+        assertThat(b.replicas().report("a", "").incarnation()).isEqualTo(earlier);
+        assertThat(b.replicas().of("a").get("q")).as("what the earlier start stored, kept for its takeover").hasSize(1);
+    }
+
     @Test
     void aCommitWaitingForABackupThatLeavesWaitsForTheNewBackupsSnapshotAndNotLess() throws Exception {
         ReplicatingStore a = node("a");
