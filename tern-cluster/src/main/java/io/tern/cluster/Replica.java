@@ -111,7 +111,9 @@ final class Replica {
         messages.pageOutPastLoadingLine();
     }
 
-    synchronized void loaded() {
+    /** Loaded from disk, of start {@code start} of the primary (empty: not known). */
+    synchronized void loaded(String start) {
+        incarnation = start;
         syncing = false;
         verified = false; // the primary may have gone on while this node was down: stale until its next snapshot
     }
@@ -131,7 +133,7 @@ final class Replica {
         gap = false;
         verified = true;
         if (disk != null) {
-            disk.clear(); // the writes of the copy it replaces have ended, failed or not: what they say is old
+            disk.clear(this.incarnation); // the writes of the copy it replaces have ended, failed or not: what they say is old
         }
         snapshots++;
         diskFailed = false;

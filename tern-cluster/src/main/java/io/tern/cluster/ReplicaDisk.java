@@ -6,6 +6,8 @@ import io.tern.broker.store.StoreBatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
@@ -32,11 +34,22 @@ final class ReplicaDisk {
         return dir;
     }
 
-    /** A snapshot of the primary begins: what was here is replaced. */
-    synchronized void clear() {
+    /** A snapshot of start {@code start} of the primary begins: what was here is replaced. */
+    synchronized void clear(String start) {
         store.close();
         delete(dir);
         store = new RocksDbStore(dir);
+        try {
+            // Not synced: lost to a power cut, the replica comes back of no known start, as replicas did before.
+            Files.writeString(startFile(), start);
+        } catch (IOException e) {
+            LOG.warn("Could not note which start of its primary the replica in {} is of: {}", dir, e.toString());
+        }
+    }
+
+    /** Which start of the primary the copy on disk is of: a file beside its store. */
+    private Path startFile() {
+        return dir.resolveSibling(dir.getFileName() + ".start");
     }
 
     /** Stores what {@code batch} changes (marks are not kept); completes once synced. */
@@ -55,7 +68,13 @@ final class ReplicaDisk {
         Replica r = new Replica(this, pages);
         r.loading();
         store.recover(MessageStore.Recovery.asOps(r::loadedOp));
-        r.loaded();
+        String start = "";
+        try {
+            start = Files.isRegularFile(startFile()) ? Files.readString(startFile()).trim() : "";
+        } catch (IOException | java.io.UncheckedIOException e) {
+            LOG.warn("Could not read which start of its primary the replica in {} is of: {}", dir, e.toString());
+        }
+        r.loaded(start);
         return r;
     }
 
@@ -67,6 +86,11 @@ final class ReplicaDisk {
     synchronized void delete() {
         store.close();
         delete(dir);
+        try {
+            Files.deleteIfExists(startFile());
+        } catch (IOException e) {
+            LOG.warn("Could not delete {}: {}", startFile(), e.toString());
+        }
     }
 
     private static void delete(Path dir) {

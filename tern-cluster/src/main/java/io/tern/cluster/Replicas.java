@@ -34,6 +34,8 @@ public final class Replicas {
     private static final Logger LOG = LoggerFactory.getLogger(Replicas.class);
 
     private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
+    /** Primary to the start of it whose snapshot is not kept here: this node keeps the replica of an earlier start. */
+    private final Map<String, String> refusedStarts = new ConcurrentHashMap<>();
     /** Where replicas are kept on disk, one directory per primary; null: in memory only. */
     private final Path replicaDir;
     /** Replicas handed over for a takeover, still on disk until the takeover has stored them. */
@@ -266,17 +268,6 @@ public final class Replicas {
             }
             return;
         }
-        if (message instanceof ReplicationMessage.SnapshotBegin s && ofAnEarlierStartInTheView(node, from, s)) {
-            // The primary restarted before its earlier start was found gone, and this node has not yet planned
-            // (or is not the one to plan) that start's takeover: its replica is what the takeover takes. The new
-            // start is refused as a taken-over one is; it gets its snapshot in once it discarded, or once another
-            // member took the earlier start over ('O' drops this replica).
-            LOG.info("Replica of {} kept: it is of an earlier start of that node, still in the view; the snapshot of "
-                    + "its new start is refused until that start is taken over", from);
-            answer(node, from, new ReplicationMessage.Refused(s.cut()).encode());
-            refusing.accept(from);
-            return;
-        }
         if (takenOver.test(from)) {
             if (message instanceof ReplicationMessage.Batch b) {
                 answer(node, from, new ReplicationMessage.Refused(b.seq()).encode());
@@ -285,6 +276,9 @@ public final class Replicas {
             }
             LOG.debug("Refusing replication message {} from {}, which was taken over and has not discarded yet", message, from);
             refusing.accept(from);
+            return;
+        }
+        if (keepsAnEarlierStart(node, from, message)) {
             return;
         }
         Replica existing = replicas.get(from);
@@ -354,11 +348,42 @@ public final class Replicas {
         }
     }
 
-    /** True if this node's replica of {@code from} is of another start than the one that begins a snapshot, still a member. */
-    private boolean ofAnEarlierStartInTheView(ClusterNode node, String from, ReplicationMessage.SnapshotBegin s) {
+    /**
+     * The primary restarted before its earlier start was found gone, and this node has not planned
+     * (or is not the one to plan) that start's takeover yet: the replica of the earlier start, still a
+     * member of the view, is what that takeover takes, and the new start's snapshot would overwrite
+     * it. That snapshot is not kept: the new start is told it is out of sync and tries again shortly,
+     * until the earlier start is taken over (its replica leaves this node's hands) or leaves the view.
+     * The rest of the refused snapshot, and the new start's batches, are not kept either (that start
+     * is the only one that sends: the earlier one is dead, its data directory is the new one's).
+     * True if {@code message} was dealt with so.
+     */
+    private boolean keepsAnEarlierStart(ClusterNode node, String from, ReplicationMessage message) {
         Replica existing = replicas.get(from);
-        return existing != null && !s.incarnation().isEmpty() && !existing.incarnation().isEmpty()
-                && !existing.incarnation().equals(s.incarnation()) && node.startInView(existing.incarnation());
+        if (existing == null || existing.incarnation().isEmpty()) {
+            refusedStarts.remove(from);
+            return false;
+        }
+        if (message instanceof ReplicationMessage.SnapshotBegin s) {
+            if (s.incarnation().isEmpty() || existing.incarnation().equals(s.incarnation())
+                    || !node.startInView(existing.incarnation())) {
+                refusedStarts.remove(from);
+                return false;
+            }
+            if (!s.incarnation().equals(refusedStarts.put(from, s.incarnation()))) {
+                LOG.info("Replica of {} kept: it is of an earlier start of that node, still in the view; the snapshots "
+                        + "of its new start are not kept until that start is taken over or gone", from);
+            }
+            answer(node, from, new ReplicationMessage.OutOfSync(s.cut()).encode());
+            return true;
+        }
+        if (!refusedStarts.containsKey(from)) {
+            return false;
+        }
+        if (message instanceof ReplicationMessage.Batch b) {
+            answer(node, from, new ReplicationMessage.OutOfSync(b.seq()).encode());
+        }
+        return true;
     }
 
     /**

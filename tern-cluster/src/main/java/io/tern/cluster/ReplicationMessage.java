@@ -15,7 +15,7 @@ import java.util.Arrays;
  *          | 'a' last:i64 first:i64 -- backup: batches first to last are kept (the acknowledgements of
  *                                   batches that came in one bundle, sent as one)
  *          | 'F' seq:i64         -- backup: batch seq is refused, the primary was taken over
- *          | 'S' cut:i64 discarded:i64 view:i64 incarnation:utf8 -- primary: a snapshot at batch cut
+ *          | 'S' cut:i64 discarded:i64 view:i64 incarnation:utf -- primary: a snapshot at batch cut
  *                                       follows; the newest takeover of the primary it discarded for (an older
  *                                       record of one is stale); the primary's view when it began (a backup
  *                                       that missed views before that one holds it fresh all the same); which
@@ -97,9 +97,12 @@ sealed interface ReplicationMessage {
     record SnapshotBegin(long cut, long discardedEpoch, long viewId, String incarnation) implements ReplicationMessage {
         @Override
         public byte[] encode() {
-            byte[] start = incarnation.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            return frame('S', cut, ByteBuffer.allocate(16 + start.length).putLong(discardedEpoch).putLong(viewId).put(start)
-                    .array());
+            return ClusterCodec.encode('S', out -> {
+                out.writeLong(cut);
+                out.writeLong(discardedEpoch);
+                out.writeLong(viewId);
+                out.writeUTF(incarnation); // with its length: a field after it stays readable
+            });
         }
     }
 
@@ -161,6 +164,15 @@ sealed interface ReplicationMessage {
         });
     }
 
+    /** The start a SnapshotBegin names at {@code offset} of its body (a UTF string with its length). */
+    private static String startIn(byte[] body, int offset) {
+        try {
+            return new java.io.DataInputStream(new java.io.ByteArrayInputStream(body, offset, body.length - offset)).readUTF();
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("a snapshot's start that cannot be read: " + e.getMessage());
+        }
+    }
+
     /** Reads one message; throws IllegalArgumentException if it is not one. */
     static ReplicationMessage decode(byte[] payload, int offset, int length) {
         if (length < 9) {
@@ -189,7 +201,7 @@ sealed interface ReplicationMessage {
             case 'n' -> new NoRoom(seq);
             case 'S' -> new SnapshotBegin(seq, body.length >= 8 ? ByteBuffer.wrap(body).getLong() : -1,
                     body.length >= 16 ? ByteBuffer.wrap(body).getLong(8) : -1,
-                    body.length > 16 ? new String(body, 16, body.length - 16, java.nio.charset.StandardCharsets.UTF_8) : "");
+                    body.length >= 18 ? startIn(body, 16) : "");
             case 'C' -> new SnapshotChunk(seq, body);
             case 'E' -> new SnapshotEnd(seq);
             case 'Z' -> new InSync(seq);

@@ -360,6 +360,23 @@ class ReplicaTest {
         disk.close();
     }
 
+    /** After the backup restarts, its replica is still of the start it was: a later start's retirement does not take it. */
+    @Test
+    void aReplicaLoadedFromDiskIsOfTheStartItWasOf(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        ReplicaDisk disk = new ReplicaDisk(dir.resolve("a"));
+        Replica r = new Replica(disk);
+        r.beginSnapshot(0, "i-1");
+        r.snapshotChunk(add("q", 1));
+        assertThat(r.endSnapshot()).succeedsWithin(java.time.Duration.ofSeconds(5));
+        disk.close();
+
+        Replica loaded = new ReplicaDisk(dir.resolve("a")).load(null);
+        assertThat(loaded.incarnation()).isEqualTo("i-1");
+        assertThat(loaded.messages().get("q")).hasSize(1);
+        loaded.disk().delete();
+        assertThat(dir.resolve("a.start")).as("gone with the replica").doesNotExist();
+    }
+
     @Test
     void theHeapItsMessagesTakeIsCountedAsTheyComeAndGo() {
         Replica r = new Replica();

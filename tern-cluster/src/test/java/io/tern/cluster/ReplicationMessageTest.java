@@ -38,6 +38,12 @@ class ReplicationMessageTest {
         ReplicationMessage.SnapshotBegin older = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(begun, 0, 17);
         assertThat(older.discardedEpoch()).isEqualTo(42);
         assertThat(older.viewId()).isEqualTo(-1);
+        ReplicationMessage.SnapshotBegin oldest = (ReplicationMessage.SnapshotBegin) ReplicationMessage.decode(begun, 0, 9);
+        assertThat(oldest.discardedEpoch()).isEqualTo(-1);
+        assertThat(oldest.incarnation()).isEmpty();
+        // A start whose length says more than the message holds is refused, not read short.
+        assertThatThrownBy(() -> ReplicationMessage.decode(begun, 0, begun.length - 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("start");
     }
 
     @Test
