@@ -9,8 +9,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 
 /**
  * Which start of a node an address belongs to. A node restarted before its previous start was
@@ -98,21 +96,7 @@ record NodeStart(long number, long wallMs) {
                 }
             }
             long n = Math.max(last + 1, System.currentTimeMillis());
-            Path dir = file.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            Path tmp = file.resolveSibling(FILE + ".tmp");
-            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.wrap((n + "\n").getBytes(StandardCharsets.US_ASCII));
-            try (var ch = java.nio.channels.FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                while (bytes.hasRemaining()) {
-                    ch.write(bytes);
-                }
-                ch.force(true);
-            }
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            try (var d = java.nio.channels.FileChannel.open(dir, StandardOpenOption.READ)) {
-                d.force(true); // the move itself survives a crash
-            }
+            DurableFile.write(file, n + "\n");
             return n;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot count this start of the node in " + file, e);

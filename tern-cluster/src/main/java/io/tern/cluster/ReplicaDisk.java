@@ -40,8 +40,7 @@ final class ReplicaDisk {
         delete(dir);
         store = new RocksDbStore(dir);
         try {
-            // Not synced: lost to a power cut, the replica comes back of no known start, as replicas did before.
-            Files.writeString(startFile(), start);
+            DurableFile.write(startFile(), start);
         } catch (IOException e) {
             LOG.warn("Could not note which start of its primary the replica in {} is of: {}", dir, e.toString());
         }
