@@ -34,8 +34,8 @@ public final class Replicas {
     private static final Logger LOG = LoggerFactory.getLogger(Replicas.class);
 
     private final Map<String, Replica> replicas = new ConcurrentHashMap<>();
-    /** Primary to the start of it whose snapshot is not kept here: this node keeps the replica of an earlier start. */
-    private final Map<String, String> refusedStarts = new ConcurrentHashMap<>();
+    /** Replicas of an earlier start of their primary, kept from its new start until that start is taken over. */
+    private final EarlierStarts earlierStarts = new EarlierStarts();
     /** Where replicas are kept on disk, one directory per primary; null: in memory only. */
     private final Path replicaDir;
     /** Replicas handed over for a takeover, still on disk until the takeover has stored them. */
@@ -278,7 +278,7 @@ public final class Replicas {
             refusing.accept(from);
             return;
         }
-        if (keepsAnEarlierStart(node, from, message)) {
+        if (earlierStarts.keeps(node, from, replicas.get(from), message, a -> answer(node, from, a))) {
             return;
         }
         Replica existing = replicas.get(from);
@@ -346,44 +346,6 @@ public final class Replicas {
                 answer(node, from, new ReplicationMessage.InSync(e.cut()).encode());
             });
         }
-    }
-
-    /**
-     * The primary restarted before its earlier start was found gone, and this node has not planned
-     * (or is not the one to plan) that start's takeover yet: the replica of the earlier start, still a
-     * member of the view, is what that takeover takes, and the new start's snapshot would overwrite
-     * it. That snapshot is not kept: the new start is told it is out of sync and tries again shortly,
-     * until the earlier start is taken over (its replica leaves this node's hands) or leaves the view.
-     * The rest of the refused snapshot, and the new start's batches, are not kept either (that start
-     * is the only one that sends: the earlier one is dead, its data directory is the new one's).
-     * True if {@code message} was dealt with so.
-     */
-    private boolean keepsAnEarlierStart(ClusterNode node, String from, ReplicationMessage message) {
-        Replica existing = replicas.get(from);
-        if (existing == null || existing.incarnation().isEmpty()) {
-            refusedStarts.remove(from);
-            return false;
-        }
-        if (message instanceof ReplicationMessage.SnapshotBegin s) {
-            if (s.incarnation().isEmpty() || existing.incarnation().equals(s.incarnation())
-                    || !node.startInView(existing.incarnation())) {
-                refusedStarts.remove(from);
-                return false;
-            }
-            if (!s.incarnation().equals(refusedStarts.put(from, s.incarnation()))) {
-                LOG.info("Replica of {} kept: it is of an earlier start of that node, still in the view; the snapshots "
-                        + "of its new start are not kept until that start is taken over or gone", from);
-            }
-            answer(node, from, new ReplicationMessage.OutOfSync(s.cut()).encode());
-            return true;
-        }
-        if (!refusedStarts.containsKey(from)) {
-            return false;
-        }
-        if (message instanceof ReplicationMessage.Batch b) {
-            answer(node, from, new ReplicationMessage.OutOfSync(b.seq()).encode());
-        }
-        return true;
     }
 
     /**
