@@ -60,6 +60,8 @@ public final class ClusteredQueuesBench {
             double[] same = new double[rounds];
             double[] cross = new double[rounds];
             double[] ratio = new double[rounds];
+            CpuTicks sameCpu = new CpuTicks(nodes);
+            CpuTicks crossCpu = new CpuTicks(nodes);
             stranded(a, b, "warm-up-stranded", 1000);
             throughput(a, a, "warm-up", messages / 2, clients);
             throughput(a, b, "warm-up-cross", messages / 2, clients);
@@ -67,8 +69,12 @@ public final class ClusteredQueuesBench {
                 double[] s = stranded(a, b, "stranded-" + r, 1000);
                 first[r] = s[0];
                 all[r] = s[1];
+                sameCpu.start();
                 same[r] = throughput(a, a, "same-" + r, messages, clients);
+                sameCpu.stop(messages);
+                crossCpu.start();
                 cross[r] = throughput(a, b, "cross-" + r, messages, clients);
+                crossCpu.stop(messages);
                 ratio[r] = cross[r] / same[r];
                 System.out.printf("round %d: stranded first %.1f ms, all 1000 %.1f ms; %d/%d same node %.0f msg/s, "
                         + "cross-node %.0f msg/s (%.0f%%)%n", r + 1, first[r], all[r], clients, clients, same[r], cross[r],
@@ -79,10 +85,72 @@ public final class ClusteredQueuesBench {
                             + "median of the rounds' ratios %.0f%%)%n",
                     rounds, median(first), median(all), clients, clients, median(same), median(cross),
                     100 * median(cross) / median(same), 100 * median(ratio));
+            System.out.printf("CPU per 1,000 messages (ms of user and system time; nodes A, B, C, then the clients' JVM): "
+                    + "same node %s, cross-node %s%n", sameCpu, crossCpu);
         } finally {
             for (ServerProcess n : nodes) {
                 n.stop(); // SIGTERM: a profiler given in TERN_BENCH_SERVER_OPTS writes its output at exit
             }
+        }
+    }
+
+    /**
+     * The CPU time each server process and this JVM (the clients) spent over the measured rounds of
+     * one path, from {@code /proc/<pid>/stat}: on two cores the throughput follows the work, so this
+     * says where a path's extra work lies. Empty on systems without {@code /proc}.
+     */
+    private static final class CpuTicks {
+        private final List<Long> pids = new ArrayList<>();
+        private final long[] total;
+        private long[] atStart;
+        private long messages;
+
+        CpuTicks(List<ServerProcess> nodes) {
+            nodes.forEach(n -> pids.add(n.pid()));
+            pids.add(ProcessHandle.current().pid());
+            total = new long[pids.size()];
+        }
+
+        void start() {
+            atStart = read();
+        }
+
+        void stop(int measured) {
+            long[] now = read();
+            for (int i = 0; i < total.length; i++) {
+                total[i] += now[i] - atStart[i];
+            }
+            messages += measured;
+        }
+
+        private long[] read() {
+            long[] ticks = new long[pids.size()];
+            for (int i = 0; i < ticks.length; i++) {
+                try {
+                    String stat = Files.readString(Path.of("/proc", Long.toString(pids.get(i)), "stat"));
+                    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    ticks[i] = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                } catch (java.io.IOException | RuntimeException e) {
+                    ticks[i] = 0;
+                }
+            }
+            return ticks;
+        }
+
+        /** Milliseconds per 1,000 messages, at the usual 100 ticks a second. */
+        @Override
+        public String toString() {
+            if (messages == 0) {
+                return "-";
+            }
+            StringBuilder out = new StringBuilder();
+            long sum = 0;
+            for (long t : total) {
+                out.append(out.length() == 0 ? "" : " / ").append(t * 10 * 1000 / messages);
+                sum += t;
+            }
+            return out.append(" = ").append(sum * 10 * 1000 / messages).toString();
         }
     }
 

@@ -48,6 +48,8 @@ import java.util.function.Supplier;
 public final class ReplicatingStore implements MessageStore, ClusterListener, ClusterNode.PayloadHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicatingStore.class);
     private static final long RESYNC_DELAY_MS = 500;
+    /** How long a closing store waits for its last lazy batches to be written and replicated. */
+    private static final long FLUSH_WAIT_MS = 5_000;
 
     private final MessageStore local;
     private final Replicas replicas;
@@ -62,6 +64,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private boolean alone = true;                              // guarded by order: the map names no failover node
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
     private final WaitingCommits waiting = new WaitingCommits();
+    /** Lazy batches that wait for the one on its way to the backups. */
+    private final LazyBatches lazy = new LazyBatches();
     private volatile Supplier<List<StoreBatch.Mark>> outstanding = List::of;
     /** The newest takeover of this node it discarded for (-1: none); a backup's older record of one is stale. */
     private volatile java.util.function.LongSupplier discardedEpoch = () -> -1;
@@ -179,45 +183,139 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        CompletableFuture<Void> stored;
-        CompletableFuture<Void> replicated = null;
-        List<String> failedSends = new java.util.ArrayList<>();
-        long seq;
+        if (!sync) {
+            CompletableFuture<Void> later = lazy.holdBack(batch);
+            if (later != null) {
+                return later; // a lazy batch is on its way: this one goes with the next
+            }
+        }
+        Shipped shipped;
         synchronized (order) {
             while (paused) {
                 try {
                     order.wait();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                    if (!sync) {
+                        lazy.release();
+                    }
                     return CompletableFuture.failedFuture(e);
                 }
             }
-            if (!quorum && !detached) {
-                waiting.refused();
-                return CompletableFuture.failedFuture(new BrokerException(ErrorCode.NOT_IN_QUORUM, "node "
-                        + node.self().name() + " has no quorum (the majority may be taking it over): nothing was stored"));
+            shipped = ship(batch, sync, false);
+        }
+        return afterLock(shipped);
+    }
+
+    /**
+     * What {@link #ship} sent: the commit's result, the backups a send to failed, and for a lazily sent
+     * batch what completes when it has landed (then the next lazy one may go; null if not lazily sent).
+     */
+    private record Shipped(CompletableFuture<Void> result, long seq, List<String> failedSends, CompletableFuture<Void> landing) {
+        static Shipped nothing(CompletableFuture<Void> result) {
+            return new Shipped(result, 0, List.of(), null);
+        }
+    }
+
+    /** Finishes {@code s} once the order lock is released: failing a commit may commit again, and so may a landing. */
+    private CompletableFuture<Void> afterLock(Shipped s) {
+        for (String b : s.failedSends()) {
+            sendFailed(b, "replicating batch " + s.seq());
+        }
+        if (s.landing() != null) {
+            s.landing().whenComplete((ok, e) -> lazyLanded());
+        }
+        return s.result();
+    }
+
+    /**
+     * Sends {@code own} to the local store and the backups, with the lazy batches that wait ahead of
+     * it; {@code landing}: {@code own} is empty, and only what waits goes (a lazy batch landed).
+     * Called under the order lock, not while paused.
+     */
+    private Shipped ship(StoreBatch own, boolean sync, boolean landing) {
+        LazyBatches.Waiting ahead = landing ? lazy.takeOrIdle() : lazy.take();
+        if (ahead == null && own.isEmpty()) {
+            return Shipped.nothing(CompletableFuture.completedFuture(null)); // taken by a commit meanwhile
+        }
+        StoreBatch batch = ahead == null ? own : LazyBatches.before(ahead.batch(), own);
+        if (!quorum && !detached) {
+            waiting.refused();
+            CompletableFuture<Void> refused = CompletableFuture.failedFuture(new BrokerException(ErrorCode.NOT_IN_QUORUM, "node "
+                    + node.self().name() + " has no quorum (the majority may be taking it over): nothing was stored"));
+            if (ahead != null) {
+                ahead.completeWith(refused);
             }
-            seq = ++lastSeq;
-            stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
-                    : sync ? local.commit(batch) : local.commitLazily(batch);
-            localInFlight.add(stored);
-            if (!backups.target().isEmpty()) {
-                replicated = waiting.add(seq, backups.waitFor());
-                byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch), batch.takesOver()).encode();
-                for (String b : backups.sendTo()) {
-                    // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
-                    if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {
-                        failedSends.add(b); // handled below, outside the lock: failing a commit may commit again
-                    }
+            if (!sync) {
+                lazy.release();
+            }
+            return Shipped.nothing(refused);
+        }
+        long seq = ++lastSeq;
+        CompletableFuture<Void> stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
+                : sync ? local.commit(batch) : local.commitLazily(batch);
+        localInFlight.add(stored);
+        stored.whenComplete((ok, e) -> localInFlight.remove(stored));
+        CompletableFuture<Void> replicated = null;
+        List<String> failedSends = new java.util.ArrayList<>();
+        if (!backups.target().isEmpty()) {
+            replicated = waiting.add(seq, backups.waitFor());
+            byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch), batch.takesOver()).encode();
+            for (String b : backups.sendTo()) {
+                // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
+                if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {
+                    failedSends.add(b); // handled after the lock
                 }
             }
         }
-        for (String b : failedSends) {
-            sendFailed(b, "replicating batch " + seq);
+        if (ahead != null) {
+            ahead.completeWith(stored); // nobody waits for their replication, as when they went alone
         }
-        CompletableFuture<Void> s = stored;
-        stored.whenComplete((ok, e) -> localInFlight.remove(s));
-        return replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated);
+        CompletableFuture<Void> result = replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated);
+        return new Shipped(result, seq, failedSends, sync ? null : replicated != null ? replicated : stored);
+    }
+
+    /**
+     * The store closes (the node stops, still a member): lazy batches that wait go now, synced and
+     * replicated, or a graceful stop would lose acknowledgements that the node taking over its
+     * messages then delivers again.
+     */
+    private void flushLazy() {
+        Shipped shipped;
+        synchronized (order) {
+            shipped = paused ? null : ship(new StoreBatch(), true, false);
+        }
+        if (shipped == null) {
+            return; // a snapshot under way: the store closes under it anyway
+        }
+        try {
+            afterLock(shipped).get(FLUSH_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.warn("Acknowledgements waiting to be written when the store closed may not have reached the failover nodes: {}",
+                    e.toString());
+        }
+    }
+
+    /** The lazy batch on its way landed: what waited meanwhile goes now, as one. */
+    private void lazyLanded() {
+        if (lazy.landed()) {
+            shipWaitingLazily();
+        }
+    }
+
+    /** Sends the lazy batches that wait (this node holds the right to: nothing lazy is on its way). */
+    private void shipWaitingLazily() {
+        Shipped shipped;
+        synchronized (order) {
+            if (paused) {
+                lazy.release(); // the next commit takes them, or the end of the pause sends them
+                return;
+            }
+            shipped = ship(new StoreBatch(), false, true);
+        }
+        afterLock(shipped);
     }
 
     /**
@@ -346,13 +444,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     /**
-     * Makes {@code backup} a backup: pause commits, let those in flight become durable, take the
-     * store's snapshot, tell the backup the cut and add it to the backups, resume; then stream the
-     * snapshot. The backup confirms it with the cut once it is kept; commits up to the cut that
-     * wait for it complete then.
-     */
-    /**
-     * Brings {@code backup} in sync; a snapshot that throws (a store that cannot be read, memory) is logged
+     * Brings {@code backup} in sync ({@link #syncBackup}); a snapshot that throws (a store that cannot be read, memory) is logged
      * and tried again like one whose send failed, instead of ending silently in the executor's future.
      */
     private void bringInSync(String backup) {
@@ -364,6 +456,12 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
+    /**
+     * Makes {@code backup} a backup: pause commits, let those in flight become durable, take the
+     * store's snapshot, tell the backup the cut and add it to the backups, resume; then stream the
+     * snapshot. The backup confirms it with the cut once it is kept; commits up to the cut that
+     * wait for it complete then.
+     */
     private void syncBackup(String backup) {
         if (!snapshotDelay.pause(backup)) {
             return;
@@ -405,6 +503,9 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             synchronized (order) {
                 paused = false;
                 order.notifyAll();
+            }
+            if (lazy.resume()) {
+                shipWaitingLazily(); // lazy batches that waited through the pause, with no commit since to take them
             }
         }
         if (beginFailed) {
@@ -602,6 +703,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
 
     @Override
     public void close() {
+        flushLazy();
         snapshots.shutdownNow();
         replicas.close();
         local.close();
