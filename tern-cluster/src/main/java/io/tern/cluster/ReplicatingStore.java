@@ -48,8 +48,6 @@ import java.util.function.Supplier;
 public final class ReplicatingStore implements MessageStore, ClusterListener, ClusterNode.PayloadHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicatingStore.class);
     private static final long RESYNC_DELAY_MS = 500;
-    /** How long a closing store waits for its last lazy batches to be written and replicated. */
-    private static final long FLUSH_WAIT_MS = 5_000;
 
     private final MessageStore local;
     private final Replicas replicas;
@@ -276,26 +274,21 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     /**
-     * The store closes (the node stops, still a member): lazy batches that wait go now, synced and
-     * replicated, or a graceful stop would lose acknowledgements that the node taking over its
-     * messages then delivers again.
+     * The store closes (the node stops, still a member): lazy batches that wait go now, to the local
+     * store (which writes what it was given before it closes) and to the backups (sent before the
+     * node leaves), or a graceful stop would leave acknowledgements behind that the node taking over
+     * its messages then delivers again. Not waited for, as lazy batches never are: a node cut off
+     * from its backups must still stop at once.
      */
     private void flushLazy() {
         Shipped shipped;
         synchronized (order) {
-            shipped = paused ? null : ship(new StoreBatch(), true, false);
+            if (paused) {
+                return; // a snapshot under way: the store closes under it anyway
+            }
+            shipped = ship(new StoreBatch(), true, false);
         }
-        if (shipped == null) {
-            return; // a snapshot under way: the store closes under it anyway
-        }
-        try {
-            afterLock(shipped).get(FLUSH_WAIT_MS, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            LOG.warn("Acknowledgements waiting to be written when the store closed may not have reached the failover nodes: {}",
-                    e.toString());
-        }
+        afterLock(shipped);
     }
 
     /** The lazy batch on its way landed: what waited meanwhile goes now, as one. */
