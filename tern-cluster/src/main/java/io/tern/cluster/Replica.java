@@ -378,7 +378,31 @@ final class Replica {
      * went would mix two states of it, and the taker keeps its own replica.
      */
     void contents(java.util.function.Consumer<StoreBatch.Op> sink) {
-        Stamp stamp = stamp();
+        contents(stamp(), sink);
+    }
+
+    /**
+     * What a hand-over of this replica streams, fixed in one step with the start it is checked
+     * against: its state ({@link #contents(HandOver, java.util.function.Consumer)} stops if it changes), its last batch,
+     * and its start; one of no known start is labelled with the start the taker asked for.
+     */
+    record HandOver(Stamp stamp, long lastBatch, String incarnation) {
+    }
+
+    /** The hand-over of this replica as start {@code asked} (empty: any); null if it is of another start. */
+    synchronized HandOver handOver(String asked) {
+        if (!asked.isEmpty() && !incarnation.isEmpty() && !incarnation.equals(asked)) {
+            return null;
+        }
+        return new HandOver(stamp(), lastSeq, incarnation.isEmpty() ? asked : incarnation);
+    }
+
+    /** As {@link #contents(java.util.function.Consumer)}, of the state {@code h} fixed (else it throws, as there). */
+    void contents(HandOver h, java.util.function.Consumer<StoreBatch.Op> sink) {
+        contents(h.stamp(), sink);
+    }
+
+    private void contents(Stamp stamp, java.util.function.Consumer<StoreBatch.Op> sink) {
         unchanged(stamp, () -> new ArrayList<>(queues.entrySet()))
                 .forEach(e -> sink.accept(new StoreBatch.PutQueue(e.getKey(), e.getValue())));
         for (String q : unchanged(stamp, messages::queueNames)) {
@@ -400,7 +424,7 @@ final class Replica {
     }
 
     /** Which state of the replica a hand-over streams: its snapshot and its last batch. */
-    private record Stamp(long snapshots, long lastSeq) {
+    record Stamp(long snapshots, long lastSeq) {
     }
 
     private synchronized Stamp stamp() {

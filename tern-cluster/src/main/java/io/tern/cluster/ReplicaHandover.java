@@ -243,8 +243,8 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
 
     /** Streams this node's replica of {@code primary} to {@code taker}. */
     private void handOver(String taker, String primary, String incarnation) {
-        Replicas.Report r = replicas.report(primary, incarnation);
-        if (r == null) {
+        Replicas.HandOver h = replicas.handOver(primary, incarnation);
+        if (h == null) {
             node.send(taker, ClusterCodec.encode('M', out -> {
                 out.writeUTF(primary);
                 out.writeBoolean(false);
@@ -253,8 +253,8 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
         }
         node.send(taker, ClusterCodec.encode('I', out -> {
             out.writeUTF(primary);
-            out.writeLong(r.lastBatch());
-            out.writeUTF(r.incarnation());
+            out.writeLong(h.lastBatch());
+            out.writeUTF(h.incarnation());
         }));
         SnapshotStream chunks = new SnapshotStream(node, taker, batch -> ClusterCodec.encode('J', out -> {
             out.writeUTF(primary);
@@ -262,7 +262,8 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
         }));
         boolean read;
         try {
-            read = replicas.contents(primary, chunks::add); // streamed: paged bodies are read back a chunk at a time
+            h.contents(chunks::add); // streamed: paged bodies are read back a chunk at a time
+            read = true;
         } catch (io.tern.broker.store.StoreException e) {
             LOG.error("Could not read the replica of {} to hand it over: {}", primary, e.getMessage());
             read = false;
@@ -274,7 +275,7 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
             out.writeBoolean(whole); // a chunk that did not go: the taker keeps its own replica
         }));
         LOG.info("Handed the replica of {} over to {}: {} entries, at its batch {}", primary, taker, chunks.sent(),
-                r.lastBatch());
+                h.lastBatch());
     }
 
     void close() {

@@ -159,6 +159,42 @@ class ReplicaTest {
     }
 
     @Test
+    void aHandOverIsOfTheStartAskedForAndAReplicaOfNoKnownStartIsLabelledWithIt() {
+        Replica r = new Replica();
+        r.beginSnapshot(0, "i-1");
+        r.endSnapshot();
+        assertThat(r.batch(1, add("q", 1))).isNotNull();
+        assertThat(r.handOver("i-2")).as("of another start").isNull();
+        assertThat(r.handOver("i-1").incarnation()).isEqualTo("i-1");
+        assertThat(r.handOver("i-1").lastBatch()).isEqualTo(1);
+        assertThat(r.handOver("").incarnation()).as("any start: it says which").isEqualTo("i-1");
+
+        Replica unknown = new Replica();
+        unknown.beginSnapshot(0, null);
+        unknown.endSnapshot();
+        assertThat(unknown.handOver("i-7").incarnation()).as("taken as the start asked for, and said so").isEqualTo("i-7");
+    }
+
+    @Test
+    void aHandOverBegunBeforeANewStartsSnapshotReplacedTheReplicaStreamsNothingOfTheNewStart() {
+        Replica r = new Replica();
+        r.beginSnapshot(0, "i-1");
+        r.endSnapshot();
+        for (int i = 1; i <= 10; i++) {
+            assertThat(r.batch(i, add("q", i))).isNotNull();
+        }
+        Replica.HandOver h = r.handOver("i-1");
+        // The earlier start left the view; its next start's snapshot begins here before the stream does.
+        r.beginSnapshot(5, "i-2");
+        r.snapshotChunk(add("q", 100));
+        java.util.List<StoreBatch.Op> streamed = new java.util.ArrayList<>();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> r.contents(h, streamed::add))
+                .isInstanceOf(io.tern.broker.store.StoreException.class).hasMessageContaining("changed while it was handed over");
+        assertThat(streamed).as("nothing of start i-2 went as start i-1").isEmpty();
+        assertThat(r.handOver("i-1")).as("and a new hand-over of i-1 finds none").isNull();
+    }
+
+    @Test
     void anIdWhoseBucketABatchWaitingForTheSnapshotRemovesIsNoLongerHeld() {
         Replica r = new Replica();
         r.beginSnapshot(10, "i-1");
