@@ -8,7 +8,7 @@ import java.util.concurrent.CompletableFuture;
  * Lazily committed batches (the acknowledgements of AUTO_ACKNOWLEDGE and DUPS_OK sessions, messages
  * coming back to their queue: what nobody waits for) go to the backups one at a time: while one is on
  * its way, those that come meanwhile wait and go together with the next, which leaves when the one on
- * its way has landed, or sooner, ahead of the ops of the next synced commit. Eight consumers each
+ * its way has landed, or sooner, as a batch of its own just ahead of the next synced commit. Eight consumers each
  * acknowledging every message made one replication message (and one answer) per message; now it is
  * one per round trip to the backups, the way the store's writer groups its syncs.
  *
@@ -22,16 +22,6 @@ import java.util.concurrent.CompletableFuture;
 final class LazyBatches {
     /** Lazy batches that came while one was on its way, and what completes when they are written. */
     record Waiting(StoreBatch batch, CompletableFuture<Void> done) {
-        /** Completes {@link #done} as {@code written} does. */
-        void completeWith(CompletableFuture<Void> written) {
-            written.whenComplete((ok, failure) -> {
-                if (failure != null) {
-                    done.completeExceptionally(failure);
-                } else {
-                    done.complete(null);
-                }
-            });
-        }
     }
 
     private StoreBatch waiting = new StoreBatch();                              // guarded by this
@@ -84,9 +74,13 @@ final class LazyBatches {
         return true;
     }
 
-    /** Nothing lazy leaves now (commits pause): the next commit takes what waits, or {@link #resume} sends it. */
-    synchronized void release() {
+    /**
+     * Nothing lazy leaves now (commits pause, or the lazy commit that was to go was interrupted): the
+     * next commit takes what waits, or {@link #resume} sends it. True if any waits.
+     */
+    synchronized boolean release() {
         inFlight = false;
+        return !waiting.isEmpty();
     }
 
     /** True if lazy batches wait with none on its way: the caller sends them now (then they are in flight). */
@@ -96,13 +90,5 @@ final class LazyBatches {
         }
         inFlight = true;
         return true;
-    }
-
-    /** {@code ahead}'s ops, then {@code own}'s, as one batch (a takeover's keeps its mark). */
-    static StoreBatch before(StoreBatch ahead, StoreBatch own) {
-        StoreBatch all = new StoreBatch();
-        ahead.ops().forEach(all::add);
-        own.ops().forEach(all::add);
-        return own.takesOver() ? all.takingOver() : all;
     }
 }

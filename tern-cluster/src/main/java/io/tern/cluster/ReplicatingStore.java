@@ -48,6 +48,8 @@ import java.util.function.Supplier;
 public final class ReplicatingStore implements MessageStore, ClusterListener, ClusterNode.PayloadHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicatingStore.class);
     private static final long RESYNC_DELAY_MS = 500;
+    /** The longest a lazy batch on its way holds back the next ones (a backup being brought in sync confirms late). */
+    static final long LANDING_CAP_MS = 5;
 
     private final MessageStore local;
     private final Replicas replicas;
@@ -64,6 +66,20 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private final WaitingCommits waiting = new WaitingCommits();
     /** Lazy batches that wait for the one on its way to the backups. */
     private final LazyBatches lazy = new LazyBatches();
+    /** Where a lazy batch that landed sends the next (a commit from a transport thread could stall its delivery). */
+    private final java.util.concurrent.ExecutorService landingThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "tern-lazy-landings");
+        t.setDaemon(true);
+        return t;
+    });
+    /** {@link #landingThread}, which drops what comes once the store is closed. */
+    private final java.util.concurrent.Executor landings = task -> {
+        try {
+            landingThread.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            // The store closed: its last lazy batches went with the flush.
+        }
+    };
     private volatile Supplier<List<StoreBatch.Mark>> outstanding = List::of;
     /** The newest takeover of this node it discarded for (-1: none); a backup's older record of one is stale. */
     private volatile java.util.function.LongSupplier discardedEpoch = () -> -1;
@@ -187,6 +203,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 return later; // a lazy batch is on its way: this one goes with the next
             }
         }
+        Shipped ahead;
         Shipped shipped;
         synchronized (order) {
             while (paused) {
@@ -194,60 +211,67 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                     order.wait();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    if (!sync) {
-                        lazy.release();
+                    if (!sync && lazy.release()) {
+                        landings.execute(this::resumeLazy); // what waited for this one must not wait for good
                     }
                     return CompletableFuture.failedFuture(e);
                 }
             }
-            shipped = ship(batch, sync, false);
+            // What waits goes first, as a batch of its own: in one batch, a commit the backup refuses would take it along.
+            LazyBatches.Waiting w = lazy.take();
+            ahead = w == null ? null : shipOne(w.batch(), false, w.done(), false);
+            shipped = shipOne(batch, sync, null, !sync);
+        }
+        if (ahead != null) {
+            afterLock(ahead);
         }
         return afterLock(shipped);
     }
 
     /**
-     * What {@link #ship} sent: the commit's result, the backups a send to failed, and for a lazily sent
-     * batch what completes when it has landed (then the next lazy one may go; null if not lazily sent).
+     * What {@link #shipOne} sent: the commit's result, the backups a send to failed, the future of the
+     * waiting lazy batches it carried (null if none), and, if it is the lazy batch on its way, what
+     * completes when it has landed (then the next may go; null otherwise).
      */
-    private record Shipped(CompletableFuture<Void> result, long seq, List<String> failedSends, CompletableFuture<Void> landing) {
-        static Shipped nothing(CompletableFuture<Void> result) {
-            return new Shipped(result, 0, List.of(), null);
-        }
+    private record Shipped(CompletableFuture<Void> result, long seq, List<String> failedSends,
+                           CompletableFuture<Void> carried, CompletableFuture<Void> landing) {
     }
 
-    /** Finishes {@code s} once the order lock is released: failing a commit may commit again, and so may a landing. */
+    /**
+     * Finishes {@code s} once the order lock is released: failing a commit (its senders undo it) may
+     * commit again, and so may a landing, which goes to the landings' thread (never a transport thread).
+     */
     private CompletableFuture<Void> afterLock(Shipped s) {
         for (String b : s.failedSends()) {
             sendFailed(b, "replicating batch " + s.seq());
         }
+        if (s.carried() != null) {
+            s.result().whenComplete((ok, e) -> {
+                if (e != null) {
+                    s.carried().completeExceptionally(e);
+                } else {
+                    s.carried().complete(null);
+                }
+            });
+        }
         if (s.landing() != null) {
-            s.landing().whenComplete((ok, e) -> lazyLanded());
+            s.landing().whenCompleteAsync((ok, e) -> lazyLanded(), landings);
         }
         return s.result();
     }
 
     /**
-     * Sends {@code own} to the local store and the backups, with the lazy batches that wait ahead of
-     * it; {@code landing}: {@code own} is empty, and only what waits goes (a lazy batch landed).
-     * Called under the order lock, not while paused.
+     * Sends one batch to the local store and the backups, under the order lock and not while paused.
+     * {@code carried}: the future of the waiting lazy batches this is; {@code onItsWay}: it is the
+     * lazy batch on its way, which lands when the backups have it, or after {@value #LANDING_CAP_MS} ms
+     * (a backup getting its snapshot confirms only at its end: what waits must not wait that long).
      */
-    private Shipped ship(StoreBatch own, boolean sync, boolean landing) {
-        LazyBatches.Waiting ahead = landing ? lazy.takeOrIdle() : lazy.take();
-        if (ahead == null && own.isEmpty()) {
-            return Shipped.nothing(CompletableFuture.completedFuture(null)); // taken by a commit meanwhile
-        }
-        StoreBatch batch = ahead == null ? own : LazyBatches.before(ahead.batch(), own);
+    private Shipped shipOne(StoreBatch batch, boolean sync, CompletableFuture<Void> carried, boolean onItsWay) {
         if (!quorum && !detached) {
             waiting.refused();
             CompletableFuture<Void> refused = CompletableFuture.failedFuture(new BrokerException(ErrorCode.NOT_IN_QUORUM, "node "
                     + node.self().name() + " has no quorum (the majority may be taking it over): nothing was stored"));
-            if (ahead != null) {
-                ahead.completeWith(refused);
-            }
-            if (!sync) {
-                lazy.release();
-            }
-            return Shipped.nothing(refused);
+            return new Shipped(refused, 0, List.of(), carried, onItsWay ? refused : null);
         }
         long seq = ++lastSeq;
         CompletableFuture<Void> stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
@@ -266,11 +290,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 }
             }
         }
-        if (ahead != null) {
-            ahead.completeWith(stored); // nobody waits for their replication, as when they went alone
-        }
+        // Nobody waits for a lazy batch's replication, as before they waited: its result is its local write.
         CompletableFuture<Void> result = replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated);
-        return new Shipped(result, seq, failedSends, sync ? null : replicated != null ? replicated : stored);
+        CompletableFuture<Void> landing = !onItsWay ? null : replicated == null ? stored
+                : replicated.copy().completeOnTimeout(null, LANDING_CAP_MS, TimeUnit.MILLISECONDS);
+        return new Shipped(result, seq, failedSends, carried, landing);
     }
 
     /**
@@ -281,14 +305,23 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
      * from its backups must still stop at once.
      */
     private void flushLazy() {
-        Shipped shipped;
+        Shipped shipped = null;
         synchronized (order) {
-            if (paused) {
-                return; // a snapshot under way: the store closes under it anyway
+            LazyBatches.Waiting w = paused ? null : lazy.take(); // paused: a snapshot under way, the store closes under it
+            if (w != null) {
+                shipped = shipOne(w.batch(), true, w.done(), false);
             }
-            shipped = ship(new StoreBatch(), true, false);
         }
-        afterLock(shipped);
+        if (shipped != null) {
+            afterLock(shipped);
+        }
+    }
+
+    /** After an interrupted lazy commit: what waited goes, unless a commit took it meanwhile. */
+    private void resumeLazy() {
+        if (lazy.resume()) {
+            shipWaitingLazily();
+        }
     }
 
     /** The lazy batch on its way landed: what waited meanwhile goes now, as one. */
@@ -298,7 +331,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
-    /** Sends the lazy batches that wait (this node holds the right to: nothing lazy is on its way). */
+    /** Sends the lazy batches that wait, as the one on its way now (this thread holds that right). */
     private void shipWaitingLazily() {
         Shipped shipped;
         synchronized (order) {
@@ -306,7 +339,11 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 lazy.release(); // the next commit takes them, or the end of the pause sends them
                 return;
             }
-            shipped = ship(new StoreBatch(), false, true);
+            LazyBatches.Waiting w = lazy.takeOrIdle();
+            if (w == null) {
+                return; // a commit took them meanwhile: nothing is on its way now
+            }
+            shipped = shipOne(w.batch(), false, w.done(), true);
         }
         afterLock(shipped);
     }
@@ -370,6 +407,13 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private String selfIncarnation() {
         String i = node.incarnation(node.self().nodeId());
         return i == null ? "" : i;
+    }
+
+    /** The number of the last batch this node sent (its local store and its backups have it, or will). */
+    long lastBatch() {
+        synchronized (order) {
+            return lastSeq;
+        }
     }
 
     /** Batches waiting for their backups now. */
@@ -497,9 +541,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 paused = false;
                 order.notifyAll();
             }
-            if (lazy.resume()) {
-                shipWaitingLazily(); // lazy batches that waited through the pause, with no commit since to take them
-            }
+            resumeLazy(); // lazy batches that waited through the pause, with no commit since to take them
         }
         if (beginFailed) {
             sendFailed(backup, "starting its snapshot"); // outside the lock: failing a commit may commit again
@@ -657,7 +699,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
-    /** The local writes in flight now (a commit writes locally at once, under the lock that orders commits). */
+    /**
+     * The local writes in flight now (a commit writes locally at once, under the lock that orders
+     * commits); not the lazy batches that wait for the one on its way (removals and marks only).
+     */
     @Override
     public CompletableFuture<Void> written() {
         return CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null);
@@ -697,6 +742,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     @Override
     public void close() {
         flushLazy();
+        landingThread.shutdownNow();
         snapshots.shutdownNow();
         replicas.close();
         local.close();
