@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Lazily committed batches (the acknowledgements of AUTO_ACKNOWLEDGE and DUPS_OK sessions, messages
- * coming back to their queue: what nobody waits for) go to the backups one at a time: while one is on
+ * coming back to their queue, client connections coming and going: what no client waits for) go to the backups one at a time: while one is on
  * its way, those that come meanwhile wait and go together with the next, which leaves when the one on
  * its way has landed, or sooner, as a batch of its own just ahead of the next synced commit. Eight consumers each
  * acknowledging every message made one replication message (and one answer) per message; now it is
@@ -28,12 +28,21 @@ final class LazyBatches {
     private CompletableFuture<Void> waitingDone = new CompletableFuture<>();   // guarded by this
     /** A lazy batch is on its way to the backups (or a lazy commit is about to send one). */
     private boolean inFlight;                                                    // guarded by this
+    private boolean closed;                                                      // guarded by this
+
+    /** The store closes: from now on every lazy batch goes at once. */
+    synchronized void close() {
+        closed = true;
+    }
 
     /**
      * Null if {@code batch} is to be sent now (nothing lazy is on its way; from now on it is); else it
      * waits, and the result completes once it is written with the batch that takes it.
      */
     synchronized CompletableFuture<Void> holdBack(StoreBatch batch) {
+        if (closed) {
+            return null; // the store closes: nothing waits any more
+        }
         if (!inFlight) {
             inFlight = true;
             return null;

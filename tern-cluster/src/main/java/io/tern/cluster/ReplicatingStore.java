@@ -50,6 +50,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private static final long RESYNC_DELAY_MS = 500;
     /** The longest a lazy batch on its way holds back the next ones (a backup being brought in sync confirms late). */
     static final long LANDING_CAP_MS = 5;
+    /** How long a closing store waits for a snapshot's pause to end before it sends its last lazy batches. */
+    private static final long CLOSE_PAUSE_WAIT_MS = 2_000;
 
     private final MessageStore local;
     private final Replicas replicas;
@@ -197,33 +199,47 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        if (!sync) {
+        boolean onItsWay = !sync && !batch.takesOver(); // a takeover's batch keeps its mark: it never waits to be merged
+        if (onItsWay) {
             CompletableFuture<Void> later = lazy.holdBack(batch);
             if (later != null) {
                 return later; // a lazy batch is on its way: this one goes with the next
             }
         }
-        Shipped ahead;
+        Shipped ahead = null;
         Shipped shipped;
-        synchronized (order) {
-            while (paused) {
-                try {
-                    order.wait();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    if (!sync && lazy.release()) {
-                        landings.execute(this::resumeLazy); // what waited for this one must not wait for good
+        try {
+            synchronized (order) {
+                while (paused) {
+                    try {
+                        order.wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        if (onItsWay && lazy.release()) {
+                            landings.execute(this::resumeLazy); // what waited for this one must not wait for good
+                        }
+                        return CompletableFuture.failedFuture(e);
                     }
-                    return CompletableFuture.failedFuture(e);
+                }
+                // What waits goes first, as a batch of its own: in one batch, a commit the backup refuses would take it along.
+                LazyBatches.Waiting w = lazy.take();
+                try {
+                    ahead = w == null ? null : shipOne(w.batch(), false, w.done(), false);
+                    shipped = shipOne(batch, sync, null, onItsWay);
+                } catch (RuntimeException | Error e) {
+                    if (w != null && ahead == null) {
+                        w.done().completeExceptionally(e);
+                    }
+                    if (onItsWay && lazy.release()) {
+                        landings.execute(this::resumeLazy);
+                    }
+                    throw e;
                 }
             }
-            // What waits goes first, as a batch of its own: in one batch, a commit the backup refuses would take it along.
-            LazyBatches.Waiting w = lazy.take();
-            ahead = w == null ? null : shipOne(w.batch(), false, w.done(), false);
-            shipped = shipOne(batch, sync, null, !sync);
-        }
-        if (ahead != null) {
-            afterLock(ahead);
+        } finally {
+            if (ahead != null) {
+                afterLock(ahead); // outside the lock, even if the commit's own batch threw
+            }
         }
         return afterLock(shipped);
     }
@@ -239,7 +255,8 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
 
     /**
      * Finishes {@code s} once the order lock is released: failing a commit (its senders undo it) may
-     * commit again, and so may a landing, which goes to the landings' thread (never a transport thread).
+     * commit again, and so may a landing, which goes to the landings' thread (never a transport thread,
+     * nor the snapshot's).
      */
     private CompletableFuture<Void> afterLock(Shipped s) {
         for (String b : s.failedSends()) {
@@ -292,24 +309,34 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
         // Nobody waits for a lazy batch's replication, as before they waited: its result is its local write.
         CompletableFuture<Void> result = replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated);
-        CompletableFuture<Void> landing = !onItsWay ? null : replicated == null ? stored
-                : replicated.copy().completeOnTimeout(null, LANDING_CAP_MS, TimeUnit.MILLISECONDS);
+        CompletableFuture<Void> landing = !onItsWay ? null
+                : (replicated == null ? stored : replicated).copy().completeOnTimeout(null, LANDING_CAP_MS, TimeUnit.MILLISECONDS);
         return new Shipped(result, seq, failedSends, carried, landing);
     }
 
     /**
      * The store closes (the node stops, still a member): lazy batches that wait go now, to the local
-     * store (which writes what it was given before it closes) and to the backups (sent before the
-     * node leaves), or a graceful stop would leave acknowledgements behind that the node taking over
-     * its messages then delivers again. Not waited for, as lazy batches never are: a node cut off
-     * from its backups must still stop at once.
+     * store (which writes and syncs what it was given before it closes) and to the backups (sent
+     * before the node leaves), or a graceful stop would leave acknowledgements behind that the node
+     * taking over its messages then delivers again; and later ones go at once. Not waited for, as lazy
+     * batches never are: a node cut off from its backups must still stop at once. A snapshot under
+     * way is waited for a moment first (its pause holds commits).
      */
     private void flushLazy() {
         Shipped shipped = null;
         synchronized (order) {
-            LazyBatches.Waiting w = paused ? null : lazy.take(); // paused: a snapshot under way, the store closes under it
+            lazy.close();
+            long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_PAUSE_WAIT_MS);
+            try {
+                while (paused && System.nanoTime() < deadlineNs) {
+                    order.wait(CLOSE_PAUSE_WAIT_MS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            LazyBatches.Waiting w = lazy.take();
             if (w != null) {
-                shipped = shipOne(w.batch(), true, w.done(), false);
+                shipped = shipOne(w.batch(), false, w.done(), false);
             }
         }
         if (shipped != null) {
@@ -317,7 +344,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
-    /** After an interrupted lazy commit: what waited goes, unless a commit took it meanwhile. */
+    /** After an interrupted lazy commit, or a pause: what waited goes, unless a commit took it meanwhile. */
     private void resumeLazy() {
         if (lazy.resume()) {
             shipWaitingLazily();
@@ -331,7 +358,10 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
-    /** Sends the lazy batches that wait, as the one on its way now (this thread holds that right). */
+    /**
+     * Sends the lazy batches that wait, as the one on its way now (this thread holds that right). If
+     * that throws, they fail and the right is given up: the next lazy commit goes at once.
+     */
     private void shipWaitingLazily() {
         Shipped shipped;
         synchronized (order) {
@@ -343,7 +373,14 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
             if (w == null) {
                 return; // a commit took them meanwhile: nothing is on its way now
             }
-            shipped = shipOne(w.batch(), false, w.done(), true);
+            try {
+                shipped = shipOne(w.batch(), false, w.done(), true);
+            } catch (RuntimeException | Error e) {
+                LOG.error("Could not send {} lazily written store op(s): {}", w.batch().ops().size(), e.toString(), e);
+                w.done().completeExceptionally(e);
+                lazy.release();
+                return;
+            }
         }
         afterLock(shipped);
     }
@@ -351,7 +388,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     /**
      * A send to a backup in the view threw, or the backup could not write it: every commit waiting for
      * that backup fails (nothing is acknowledged that is not replicated), and the backup, which missed
-     * a batch, is brought in sync again. Called under {@code order} or on the sync thread.
+     * a batch, is brought in sync again. Never called under {@code order}: failing a commit may commit again.
      */
     private void sendFailed(String backup, String what) {
         String reason = "replication to failover node " + backup + " failed (" + what + ")";
@@ -541,7 +578,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 paused = false;
                 order.notifyAll();
             }
-            resumeLazy(); // lazy batches that waited through the pause, with no commit since to take them
+            landings.execute(this::resumeLazy); // lazy batches that waited through the pause, with no commit since to take them
         }
         if (beginFailed) {
             sendFailed(backup, "starting its snapshot"); // outside the lock: failing a commit may commit again
