@@ -48,10 +48,6 @@ import java.util.function.Supplier;
 public final class ReplicatingStore implements MessageStore, ClusterListener, ClusterNode.PayloadHandler {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicatingStore.class);
     private static final long RESYNC_DELAY_MS = 500;
-    /** The longest a lazy batch on its way holds back the next ones (a backup being brought in sync confirms late). */
-    static final long LANDING_CAP_MS = 5;
-    /** How long a closing store waits for a snapshot's pause to end before it sends its last lazy batches. */
-    private static final long CLOSE_PAUSE_WAIT_MS = 2_000;
 
     private final MessageStore local;
     private final Replicas replicas;
@@ -66,22 +62,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private boolean alone = true;                              // guarded by order: the map names no failover node
     private final Set<CompletableFuture<Void>> localInFlight = ConcurrentHashMap.newKeySet();
     private final WaitingCommits waiting = new WaitingCommits();
-    /** Lazy batches that wait for the one on its way to the backups. */
-    private final LazyBatches lazy = new LazyBatches();
-    /** Where a lazy batch that landed sends the next (a commit from a transport thread could stall its delivery). */
-    private final java.util.concurrent.ExecutorService landingThread = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "tern-lazy-landings");
-        t.setDaemon(true);
-        return t;
-    });
-    /** {@link #landingThread}, which drops what comes once the store is closed. */
-    private final java.util.concurrent.Executor landings = task -> {
-        try {
-            landingThread.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException closed) {
-            // The store closed: its last lazy batches went with the flush.
-        }
-    };
     private volatile Supplier<List<StoreBatch.Mark>> outstanding = List::of;
     /** The newest takeover of this node it discarded for (-1: none); a backup's older record of one is stale. */
     private volatile java.util.function.LongSupplier discardedEpoch = () -> -1;
@@ -199,196 +179,51 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
-        boolean onItsWay = !sync && !batch.takesOver(); // a takeover's batch keeps its mark: it never waits to be merged
-        if (onItsWay) {
-            CompletableFuture<Void> later = lazy.holdBack(batch);
-            if (later != null) {
-                return later; // a lazy batch is on its way: this one goes with the next
-            }
-        }
-        Shipped ahead = null;
-        Shipped shipped;
-        try {
-            synchronized (order) {
-                while (paused) {
-                    try {
-                        order.wait();
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        if (onItsWay && lazy.release()) {
-                            landings.execute(this::resumeLazy); // what waited for this one must not wait for good
-                        }
-                        return CompletableFuture.failedFuture(e);
-                    }
-                }
-                // What waits goes first, as a batch of its own: in one batch, a commit the backup refuses would take it along.
-                LazyBatches.Waiting w = lazy.take();
-                try {
-                    ahead = w == null ? null : shipOne(w.batch(), false, w.done(), false);
-                    shipped = shipOne(batch, sync, null, onItsWay);
-                } catch (RuntimeException | Error e) {
-                    if (w != null && ahead == null) {
-                        w.done().completeExceptionally(e);
-                    }
-                    if (onItsWay && lazy.release()) {
-                        landings.execute(this::resumeLazy);
-                    }
-                    throw e;
-                }
-            }
-        } finally {
-            if (ahead != null) {
-                afterLock(ahead); // outside the lock, even if the commit's own batch threw
-            }
-        }
-        return afterLock(shipped);
-    }
-
-    /**
-     * What {@link #shipOne} sent: the commit's result, the backups a send to failed, the future of the
-     * waiting lazy batches it carried (null if none), and, if it is the lazy batch on its way, what
-     * completes when it has landed (then the next may go; null otherwise).
-     */
-    private record Shipped(CompletableFuture<Void> result, long seq, List<String> failedSends,
-                           CompletableFuture<Void> carried, CompletableFuture<Void> landing) {
-    }
-
-    /**
-     * Finishes {@code s} once the order lock is released: failing a commit (its senders undo it) may
-     * commit again, and so may a landing, which goes to the landings' thread (never a transport thread,
-     * nor the snapshot's).
-     */
-    private CompletableFuture<Void> afterLock(Shipped s) {
-        for (String b : s.failedSends()) {
-            sendFailed(b, "replicating batch " + s.seq());
-        }
-        if (s.carried() != null) {
-            s.result().whenComplete((ok, e) -> {
-                if (e != null) {
-                    s.carried().completeExceptionally(e);
-                } else {
-                    s.carried().complete(null);
-                }
-            });
-        }
-        if (s.landing() != null) {
-            s.landing().whenCompleteAsync((ok, e) -> lazyLanded(), landings);
-        }
-        return s.result();
-    }
-
-    /**
-     * Sends one batch to the local store and the backups, under the order lock and not while paused.
-     * {@code carried}: the future of the waiting lazy batches this is; {@code onItsWay}: it is the
-     * lazy batch on its way, which lands when the backups have it, or after {@value #LANDING_CAP_MS} ms
-     * (a backup getting its snapshot confirms only at its end: what waits must not wait that long).
-     */
-    private Shipped shipOne(StoreBatch batch, boolean sync, CompletableFuture<Void> carried, boolean onItsWay) {
-        if (!quorum && !detached) {
-            waiting.refused();
-            CompletableFuture<Void> refused = CompletableFuture.failedFuture(new BrokerException(ErrorCode.NOT_IN_QUORUM, "node "
-                    + node.self().name() + " has no quorum (the majority may be taking it over): nothing was stored"));
-            return new Shipped(refused, 0, List.of(), carried, onItsWay ? refused : null);
-        }
-        long seq = ++lastSeq;
-        CompletableFuture<Void> stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
-                : sync ? local.commit(batch) : local.commitLazily(batch);
-        localInFlight.add(stored);
-        stored.whenComplete((ok, e) -> localInFlight.remove(stored));
+        CompletableFuture<Void> stored;
         CompletableFuture<Void> replicated = null;
         List<String> failedSends = new java.util.ArrayList<>();
-        if (!backups.target().isEmpty()) {
-            replicated = waiting.add(seq, backups.waitFor());
-            byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch), batch.takesOver()).encode();
-            for (String b : backups.sendTo()) {
-                // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
-                if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {
-                    failedSends.add(b); // handled after the lock
+        long seq;
+        synchronized (order) {
+            while (paused) {
+                try {
+                    order.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return CompletableFuture.failedFuture(e);
+                }
+            }
+            if (!quorum && !detached) {
+                waiting.refused();
+                return CompletableFuture.failedFuture(new BrokerException(ErrorCode.NOT_IN_QUORUM, "node "
+                        + node.self().name() + " has no quorum (the majority may be taking it over): nothing was stored"));
+            }
+            seq = ++lastSeq;
+            stored = batch.onlyMarks() ? CompletableFuture.completedFuture(null)
+                    : sync ? local.commit(batch) : local.commitLazily(batch);
+            localInFlight.add(stored);
+            if (!backups.target().isEmpty()) {
+                replicated = waiting.add(seq, backups.waitFor());
+                byte[] message = new ReplicationMessage.Batch(seq, StoreBatchCodec.encode(batch), batch.takesOver()).encode();
+                for (String b : backups.sendTo()) {
+                    // NOT_A_MEMBER: the view change that says so comes next and retargets the batch.
+                    if (node.trySend(b, message) == ClusterNode.Sent.FAILED) {
+                        failedSends.add(b); // handled below, outside the lock: failing a commit may commit again
+                    }
                 }
             }
         }
-        // Nobody waits for a lazy batch's replication, as before they waited: its result is its local write.
-        CompletableFuture<Void> result = replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated);
-        CompletableFuture<Void> landing = !onItsWay ? null
-                : (replicated == null ? stored : replicated).copy().completeOnTimeout(null, LANDING_CAP_MS, TimeUnit.MILLISECONDS);
-        return new Shipped(result, seq, failedSends, carried, landing);
-    }
-
-    /**
-     * The store closes (the node stops, still a member): lazy batches that wait go now, to the local
-     * store (which writes and syncs what it was given before it closes) and to the backups (sent
-     * before the node leaves), or a graceful stop would leave acknowledgements behind that the node
-     * taking over its messages then delivers again; and later ones go at once. Not waited for, as lazy
-     * batches never are: a node cut off from its backups must still stop at once. A snapshot under
-     * way is waited for a moment first (its pause holds commits).
-     */
-    private void flushLazy() {
-        Shipped shipped = null;
-        synchronized (order) {
-            lazy.close();
-            long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_PAUSE_WAIT_MS);
-            try {
-                while (paused && System.nanoTime() < deadlineNs) {
-                    order.wait(CLOSE_PAUSE_WAIT_MS);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            LazyBatches.Waiting w = lazy.take();
-            if (w != null) {
-                shipped = shipOne(w.batch(), false, w.done(), false);
-            }
+        for (String b : failedSends) {
+            sendFailed(b, "replicating batch " + seq);
         }
-        if (shipped != null) {
-            afterLock(shipped);
-        }
-    }
-
-    /** After an interrupted lazy commit, or a pause: what waited goes, unless a commit took it meanwhile. */
-    private void resumeLazy() {
-        if (lazy.resume()) {
-            shipWaitingLazily();
-        }
-    }
-
-    /** The lazy batch on its way landed: what waited meanwhile goes now, as one. */
-    private void lazyLanded() {
-        if (lazy.landed()) {
-            shipWaitingLazily();
-        }
-    }
-
-    /**
-     * Sends the lazy batches that wait, as the one on its way now (this thread holds that right). If
-     * that throws, they fail and the right is given up: the next lazy commit goes at once.
-     */
-    private void shipWaitingLazily() {
-        Shipped shipped;
-        synchronized (order) {
-            if (paused) {
-                lazy.release(); // the next commit takes them, or the end of the pause sends them
-                return;
-            }
-            LazyBatches.Waiting w = lazy.takeOrIdle();
-            if (w == null) {
-                return; // a commit took them meanwhile: nothing is on its way now
-            }
-            try {
-                shipped = shipOne(w.batch(), false, w.done(), true);
-            } catch (RuntimeException | Error e) {
-                LOG.error("Could not send {} lazily written store op(s): {}", w.batch().ops().size(), e.toString(), e);
-                w.done().completeExceptionally(e);
-                lazy.release();
-                return;
-            }
-        }
-        afterLock(shipped);
+        CompletableFuture<Void> s = stored;
+        stored.whenComplete((ok, e) -> localInFlight.remove(s));
+        return replicated == null || !sync ? stored : CompletableFuture.allOf(stored, replicated);
     }
 
     /**
      * A send to a backup in the view threw, or the backup could not write it: every commit waiting for
      * that backup fails (nothing is acknowledged that is not replicated), and the backup, which missed
-     * a batch, is brought in sync again. Never called under {@code order}: failing a commit may commit again.
+     * a batch, is brought in sync again. Called under {@code order} or on the sync thread.
      */
     private void sendFailed(String backup, String what) {
         String reason = "replication to failover node " + backup + " failed (" + what + ")";
@@ -444,13 +279,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     private String selfIncarnation() {
         String i = node.incarnation(node.self().nodeId());
         return i == null ? "" : i;
-    }
-
-    /** The number of the last batch this node sent (its local store and its backups have it, or will). */
-    long lastBatch() {
-        synchronized (order) {
-            return lastSeq;
-        }
     }
 
     /** Batches waiting for their backups now. */
@@ -518,7 +346,13 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
     }
 
     /**
-     * Brings {@code backup} in sync ({@link #syncBackup}); a snapshot that throws (a store that cannot be read, memory) is logged
+     * Makes {@code backup} a backup: pause commits, let those in flight become durable, take the
+     * store's snapshot, tell the backup the cut and add it to the backups, resume; then stream the
+     * snapshot. The backup confirms it with the cut once it is kept; commits up to the cut that
+     * wait for it complete then.
+     */
+    /**
+     * Brings {@code backup} in sync; a snapshot that throws (a store that cannot be read, memory) is logged
      * and tried again like one whose send failed, instead of ending silently in the executor's future.
      */
     private void bringInSync(String backup) {
@@ -530,12 +364,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
-    /**
-     * Makes {@code backup} a backup: pause commits, let those in flight become durable, take the
-     * store's snapshot, tell the backup the cut and add it to the backups, resume; then stream the
-     * snapshot. The backup confirms it with the cut once it is kept; commits up to the cut that
-     * wait for it complete then.
-     */
     private void syncBackup(String backup) {
         if (!snapshotDelay.pause(backup)) {
             return;
@@ -578,7 +406,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
                 paused = false;
                 order.notifyAll();
             }
-            landings.execute(this::resumeLazy); // lazy batches that waited through the pause, with no commit since to take them
         }
         if (beginFailed) {
             sendFailed(backup, "starting its snapshot"); // outside the lock: failing a commit may commit again
@@ -736,10 +563,7 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
         }
     }
 
-    /**
-     * The local writes in flight now (a commit writes locally at once, under the lock that orders
-     * commits); not the lazy batches that wait for the one on its way (removals and marks only).
-     */
+    /** The local writes in flight now (a commit writes locally at once, under the lock that orders commits). */
     @Override
     public CompletableFuture<Void> written() {
         return CompletableFuture.allOf(localInFlight.toArray(CompletableFuture[]::new)).exceptionally(e -> null);
@@ -778,8 +602,6 @@ public final class ReplicatingStore implements MessageStore, ClusterListener, Cl
 
     @Override
     public void close() {
-        flushLazy();
-        landingThread.shutdownNow();
         snapshots.shutdownNow();
         replicas.close();
         local.close();

@@ -121,61 +121,6 @@ class ReplicationTest {
     }
 
     @Test
-    void lazyAcknowledgementsFromManyThreadsAllReachTheBackupInFewerBatchesAndInOrderWithSyncedCommits() throws Exception {
-        ReplicatingStore a = node("a");
-        ReplicatingStore b = node("b");
-        awaitBackingEachOther(a, b);
-        for (int i = 0; i < 1999; i++) {
-            send(a, "orders");
-        }
-        send(a, "orders").join(); // sequences 1 to 2000
-        long batchesBefore = a.lastBatch();
-        List<Thread> threads = new ArrayList<>();
-        List<CompletableFuture<Void>> commits = java.util.Collections.synchronizedList(new ArrayList<>());
-        for (int t = 0; t < 4; t++) {
-            int first = t * 500 + 1;
-            threads.add(new Thread(() -> {
-                for (long seq = first; seq < first + 500; seq++) {
-                    commits.add(a.commitLazily(new StoreBatch().add(new StoreBatch.RemoveMessage("orders", seq))));
-                    if (seq % 50 == 0) {
-                        // Stored again under the same sequence, synced: if the removal went after it, it would be gone.
-                        commits.add(a.commit(new StoreBatch().add(new StoreBatch.AddMessage("orders", seq,
-                                ("again " + seq).getBytes(StandardCharsets.UTF_8)))));
-                    }
-                }
-            }));
-        }
-        threads.forEach(Thread::start);
-        for (Thread t : threads) {
-            t.join();
-        }
-        CompletableFuture.allOf(commits.toArray(CompletableFuture[]::new)).get(30, java.util.concurrent.TimeUnit.SECONDS);
-        send(a, "orders").join();
-        assertThat(contents(a).get("orders")).hasSize(40 + 1);
-        assertSameContent(a, b, "a");
-        long batches = a.lastBatch() - batchesBefore;
-        assertThat(batches).as("2,000 lazy removals, 40 synced additions and a send went in fewer batches").isLessThan(2041);
-    }
-
-    @Test
-    void lazyBatchesWaitingForABackupThatDoesNotAnswerAreWrittenHereAfterAFewMillisecondsNotAfterFailureDetection()
-            throws Exception {
-        ReplicatingStore a = node("a");
-        ReplicatingStore b = node("b");
-        awaitBackingEachOther(a, b);
-        send(a, "orders").join();
-        send(a, "orders").join(); // sequences 1 and 2
-        // b falls silent (a paused process, or one getting a snapshot: its confirmation comes late).
-        org.jgroups.protocols.DISCARD silence = nodes.get(1).jgroupsChannel().getProtocolStack()
-                .findProtocol(org.jgroups.protocols.DISCARD.class);
-        silence.discardAll(true);
-        a.commitLazily(new StoreBatch().add(new StoreBatch.RemoveMessage("orders", 1)));
-        a.commitLazily(new StoreBatch().add(new StoreBatch.RemoveMessage("orders", 2))); // waits for the first to land
-        // b is found gone only after seconds (FD_ALL3 3 s): the second removal must not wait for that.
-        await().atMost(Duration.ofMillis(1500)).until(() -> contents(a).getOrDefault("orders", Map.of()).isEmpty());
-    }
-
-    @Test
     void batchesThatReachTheBackupTogetherAreAcknowledgedTogetherAndEveryCommitReturns() throws Exception {
         ReplicatingStore a = node("a");
         ReplicatingStore b = node("b");
