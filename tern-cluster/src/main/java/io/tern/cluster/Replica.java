@@ -382,11 +382,15 @@ final class Replica {
     }
 
     /**
-     * What a hand-over of this replica streams, fixed in one step with the start it is checked
-     * against: its state ({@link #contents(HandOver, java.util.function.Consumer)} stops if it changes), its last batch,
-     * and its start; one of no known start is labelled with the start the taker asked for.
+     * A hand-over of {@code replica}, fixed in one step with the start it was checked against: the
+     * state it streams ({@link #contents} stops if that changes), its last batch, and its start; one of
+     * no known start is labelled with the start the taker asked for.
      */
-    record HandOver(Stamp stamp, long lastBatch, String incarnation) {
+    record HandOver(Replica replica, Stamp stamp, long lastBatch, String incarnation) {
+        /** Everything the replica held when the hand-over began, op by op into {@code sink}; throws if it changed since. */
+        void contents(java.util.function.Consumer<StoreBatch.Op> sink) {
+            replica.contents(stamp, sink);
+        }
     }
 
     /** The hand-over of this replica as start {@code asked} (empty: any); null if it is of another start. */
@@ -394,12 +398,7 @@ final class Replica {
         if (!asked.isEmpty() && !incarnation.isEmpty() && !incarnation.equals(asked)) {
             return null;
         }
-        return new HandOver(stamp(), lastSeq, incarnation.isEmpty() ? asked : incarnation);
-    }
-
-    /** As {@link #contents(java.util.function.Consumer)}, of the state {@code h} fixed (else it throws, as there). */
-    void contents(HandOver h, java.util.function.Consumer<StoreBatch.Op> sink) {
-        contents(h.stamp(), sink);
+        return new HandOver(this, stamp(), lastSeq, incarnation.isEmpty() ? asked : incarnation);
     }
 
     private void contents(Stamp stamp, java.util.function.Consumer<StoreBatch.Op> sink) {
@@ -424,7 +423,7 @@ final class Replica {
     }
 
     /** Which state of the replica a hand-over streams: its snapshot and its last batch. */
-    record Stamp(long snapshots, long lastSeq) {
+    private record Stamp(long snapshots, long lastSeq) {
     }
 
     private synchronized Stamp stamp() {

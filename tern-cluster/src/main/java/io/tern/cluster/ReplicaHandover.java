@@ -243,7 +243,7 @@ final class ReplicaHandover implements ClusterNode.PayloadHandler {
 
     /** Streams this node's replica of {@code primary} to {@code taker}. */
     private void handOver(String taker, String primary, String incarnation) {
-        Replicas.HandOver h = replicas.handOver(primary, incarnation);
+        Replica.HandOver h = replicas.handOver(primary, incarnation);
         if (h == null) {
             node.send(taker, ClusterCodec.encode('M', out -> {
                 out.writeUTF(primary);

@@ -396,35 +396,15 @@ public final class Replicas {
         });
     }
 
-    /** A hand-over of the replica {@code replica}: the state it streams ({@link Replica#handOver}). */
-    record HandOver(Replica replica, Replica.HandOver state) {
-        long lastBatch() {
-            return state.lastBatch();
-        }
-
-        String incarnation() {
-            return state.incarnation();
-        }
-
-        /**
-         * Everything the replica held when the hand-over began, op by op into {@code sink}
-         * ({@link Replica#contents(Replica.HandOver, Consumer)}): it throws if the replica changed since.
-         */
-        void contents(Consumer<io.tern.broker.store.StoreBatch.Op> sink) {
-            replica.contents(state, sink);
-        }
-    }
-
     /**
      * A hand-over of this node's replica of start {@code incarnation} (empty: any) of {@code primary}
      * to a takeover elsewhere; null if this node holds none of that start. The start is checked and
      * the state to stream fixed in one step: a replica replaced in between (a new start's snapshot)
      * is not streamed under the start asked for.
      */
-    HandOver handOver(String primary, String incarnation) {
+    Replica.HandOver handOver(String primary, String incarnation) {
         Replica r = replicas.get(primary);
-        Replica.HandOver state = r == null ? null : r.handOver(incarnation);
-        return state == null ? null : new HandOver(r, state);
+        return r == null ? null : r.handOver(incarnation);
     }
 
     /**

@@ -188,7 +188,7 @@ class ReplicaTest {
         r.beginSnapshot(5, "i-2");
         r.snapshotChunk(add("q", 100));
         java.util.List<StoreBatch.Op> streamed = new java.util.ArrayList<>();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> r.contents(h, streamed::add))
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.contents(streamed::add))
                 .isInstanceOf(io.tern.broker.store.StoreException.class).hasMessageContaining("changed while it was handed over");
         assertThat(streamed).as("nothing of start i-2 went as start i-1").isEmpty();
         assertThat(r.handOver("i-1")).as("and a new hand-over of i-1 finds none").isNull();
